@@ -1,0 +1,28 @@
+# The two commands of the README: `make demo` and `make test`. Each sets up a virtual environment
+# on a fresh machine first (a CPU build of torch when none is installed), then runs.
+PYTHON ?= python3
+VENV ?= .venv
+TORCH_SPEC ?= torch==2.13.0
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.synthgen-installed
+
+.PHONY: demo test lint setup clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --quiet "$(TORCH_SPEC)"
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/synthgen demo --output demo_output
+
+test: $(STAMP)
+	$(VENV)/bin/ruff check synthgen tests benchmarks
+	$(PY) -m pytest -q
+
+clean:
+	rm -rf $(VENV) demo_output .pytest_cache

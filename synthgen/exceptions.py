@@ -1,0 +1,55 @@
+"""Exceptions raised by synthgen.
+
+Every error synthgen raises on purpose derives from :class:`SynthgenError`, so callers can catch
+one class. Messages name the column (when there is one), what was expected and what was found.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "SynthgenError",
+    "SchemaError",
+    "DataError",
+    "NotFittedError",
+    "ConditionError",
+    "ConstraintError",
+    "PersistenceError",
+    "EvaluationError",
+    "ConfigurationError",
+]
+
+
+class SynthgenError(Exception):
+    """Base class of every error raised by synthgen."""
+
+
+class SchemaError(SynthgenError, ValueError):
+    """The data does not match a schema, or a schema cannot be built for it."""
+
+
+class DataError(SynthgenError, ValueError):
+    """The input table itself is unusable (empty, bad column names, infinities, ...)."""
+
+
+class NotFittedError(SynthgenError, AttributeError):
+    """A method that needs a fitted model was called before ``fit``."""
+
+
+class ConditionError(SynthgenError, ValueError):
+    """A sampling condition is invalid, infeasible or too rare to satisfy."""
+
+
+class ConstraintError(SynthgenError, ValueError):
+    """A constraint is malformed or cannot be satisfied."""
+
+
+class PersistenceError(SynthgenError, OSError):
+    """A saved model cannot be written or read (bad file, newer format, ...)."""
+
+
+class EvaluationError(SynthgenError, ValueError):
+    """The frames given to an evaluator cannot be compared."""
+
+
+class ConfigurationError(SynthgenError, ValueError):
+    """A generator parameter has an invalid value (checked in ``fit``)."""

@@ -1,0 +1,252 @@
+"""Detect the kind of each column of a DataFrame.
+
+The rules, in order, for one column:
+
+1. all cells missing, or one distinct value -> ``constant``;
+2. boolean or pandas ``category`` dtype -> ``categorical``;
+3. datetime dtype, or strings that all parse with one date format -> ``datetime``;
+4. numbers: whole numbers with at most ``max_int_categories`` distinct values -> ``categorical``;
+   unique whole numbers whose name looks like a key (``id``, ``..._id``, ``key``, ``uuid``) or
+   that form a consecutive run -> ``id``; otherwise ``numeric``;
+5. strings: unique per row and without spaces -> ``id``; more than ``max_categories`` distinct
+   values, most of them held by a single row -> ``text``; otherwise ``categorical``.
+
+Object columns mixing strings with numbers (or other types) are refused with a
+:class:`~synthgen.exceptions.SchemaError` naming the column.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthgen.exceptions import DataError, SchemaError
+from synthgen.schema.columns import ColumnSpec
+
+__all__ = ["check_frame", "infer_column", "DATE_FORMATS"]
+
+#: Date/time formats tried, in order, on string columns.
+DATE_FORMATS: tuple[str, ...] = (
+    "%Y-%m-%d",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y/%m/%d",
+    "%d/%m/%Y",
+    "%m/%d/%Y",
+    "%d.%m.%Y",
+    "%Y%m%d",
+)
+
+_ID_NAME = re.compile(r"(^|[_\-\s])(id|key|uuid|guid)$|^id[_\-\s]|^(id|key|uuid|guid)$", re.I)
+_MAX_DECIMALS = 6
+
+
+def check_frame(data: Any, *, what: str = "data") -> pd.DataFrame:
+    """Check that ``data`` is a usable table and return it (never modified).
+
+    Raises
+    ------
+    DataError
+        Not a DataFrame, no rows, no columns, duplicate or non-string column names, or
+        infinite values (the message names the column).
+
+    Examples
+    --------
+    >>> check_frame(pd.DataFrame({"a": [1, 2]})).shape
+    (2, 1)
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise DataError(f"{what} must be a pandas DataFrame, got {type(data).__name__}")
+    if data.shape[1] == 0:
+        raise DataError(f"{what} has no columns")
+    if data.shape[0] == 0:
+        raise DataError(f"{what} has no rows")
+    bad = [c for c in data.columns if not isinstance(c, str)]
+    if bad:
+        raise DataError(f"{what}: column names must be strings, found {bad[:5]!r}")
+    dup = data.columns[data.columns.duplicated()].tolist()
+    if dup:
+        raise DataError(f"{what}: duplicate column names {sorted(set(dup))!r}")
+    for name in data.columns:
+        col = data[name]
+        if pd.api.types.is_float_dtype(col.dtype):
+            values = col.to_numpy(dtype=float, na_value=np.nan)
+            n_inf = int(np.isinf(values).sum())
+            if n_inf:
+                raise DataError(
+                    f"column {name!r}: expected finite numbers or NaN, found {n_inf} infinite "
+                    "value(s); replace them (with NaN or a bound) before fitting"
+                )
+    return data
+
+
+def _decimals(values: np.ndarray) -> int | None:
+    """Smallest number of decimal places that represents every value (``None`` if > 6)."""
+    for d in range(_MAX_DECIMALS + 1):
+        scaled = values * (10.0**d)
+        if np.allclose(scaled, np.round(scaled), rtol=1e-12, atol=1e-6):
+            return d
+    return None
+
+
+def _datetime_unit(ns: np.ndarray) -> str:
+    for unit, step in (("D", 86_400 * 10**9), ("s", 10**9), ("ms", 10**6), ("us", 10**3)):
+        if np.all(ns % step == 0):
+            return unit
+    return "ns"
+
+
+def _parse_dates(values: pd.Series) -> tuple[str, pd.Series] | None:
+    """Return ``(format, parsed)`` when every string parses with one known format."""
+    sample = values.iloc[: min(len(values), 200)]
+    for fmt in DATE_FORMATS:
+        parsed = pd.to_datetime(sample, format=fmt, errors="coerce")
+        if parsed.notna().all():
+            full = pd.to_datetime(values, format=fmt, errors="coerce")
+            if full.notna().all():
+                return fmt, full
+    return None
+
+
+def _object_value_type(name: str, values: pd.Series) -> str:
+    """The single Python type of the non-missing values of an object column."""
+    kinds = set()
+    for v in values.array:
+        if isinstance(v, str):
+            kinds.add("str")
+        elif isinstance(v, (bool, np.bool_)):
+            kinds.add("bool")
+        elif isinstance(v, (int, np.integer)):
+            kinds.add("int")
+        elif isinstance(v, (float, np.floating)):
+            kinds.add("float")
+        else:
+            kinds.add(type(v).__name__)
+        if len(kinds) > 1:
+            break
+    if len(kinds) > 1:
+        raise SchemaError(
+            f"column {name!r}: mixed value types in one column ({', '.join(sorted(kinds))}); "
+            "expected a single type: convert the column (e.g. .astype(str)) before fitting"
+        )
+    return kinds.pop() if kinds else "str"
+
+
+def _datetime_spec(name: str, dtype: str, parsed: pd.Series, missing: float, fmt: str | None):
+    ns = parsed.dropna().astype("datetime64[ns]").astype("int64").to_numpy()
+    return ColumnSpec(
+        name,
+        "datetime",
+        dtype,
+        missing_rate=missing,
+        minimum=float(ns.min()),
+        maximum=float(ns.max()),
+        datetime_format=fmt,
+        datetime_unit=_datetime_unit(ns),
+    )
+
+
+def _categorical_spec(name: str, col: pd.Series, missing: float) -> ColumnSpec:
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        present = set(col.dropna().unique().tolist())
+        cats = [c for c in col.cat.categories.tolist() if c in present]
+        ordered = bool(col.cat.ordered)
+    else:
+        counts = col.dropna().value_counts(sort=False)
+        cats = sorted(counts.index.tolist(), key=lambda v: (str(type(v)), v))
+        ordered = False
+    return ColumnSpec(
+        name, "categorical", str(col.dtype), missing_rate=missing, categories=cats, ordered=ordered
+    )
+
+
+def infer_column(
+    name: str,
+    col: pd.Series,
+    *,
+    max_int_categories: int = 15,
+    max_categories: int = 500,
+) -> ColumnSpec:
+    """Infer the :class:`ColumnSpec` of one column.
+
+    Examples
+    --------
+    >>> infer_column("n", pd.Series([1.5, 2.25, None])).kind
+    'numeric'
+    >>> infer_column("c", pd.Series(["a", "b", "a"])).categories
+    ['a', 'b']
+    """
+    dtype = str(col.dtype)
+    n = len(col)
+    nonnull = col.dropna()
+    missing = float(1.0 - len(nonnull) / n) if n else 0.0
+    if len(nonnull) == 0:
+        return ColumnSpec(name, "constant", dtype, missing_rate=1.0, value=None)
+    if pd.api.types.is_object_dtype(col.dtype) or pd.api.types.is_string_dtype(col.dtype):
+        if not isinstance(col.dtype, pd.CategoricalDtype):
+            vtype = _object_value_type(name, nonnull)
+        else:
+            vtype = "category"
+    else:
+        vtype = "native"
+    n_unique = int(nonnull.nunique())
+    if n_unique == 1 and not isinstance(col.dtype, pd.CategoricalDtype):
+        return ColumnSpec(name, "constant", dtype, missing_rate=missing, value=nonnull.iloc[0])
+    if pd.api.types.is_bool_dtype(col.dtype) or isinstance(col.dtype, pd.CategoricalDtype):
+        return _categorical_spec(name, col, missing)
+    if pd.api.types.is_datetime64_any_dtype(col.dtype):
+        if getattr(col.dtype, "tz", None) is not None:
+            raise SchemaError(
+                f"column {name!r}: timezone-aware datetimes are not supported; "
+                "convert with .dt.tz_convert(None) first"
+            )
+        return _datetime_spec(name, dtype, col, missing, None)
+    if pd.api.types.is_numeric_dtype(col.dtype):
+        values = nonnull.to_numpy(dtype=float)
+        whole = bool(np.all(values == np.round(values)))
+        if whole and n_unique <= max_int_categories:
+            return _categorical_spec(name, col, missing)
+        if whole and n_unique == n and missing == 0.0:
+            consecutive = values.max() - values.min() + 1 == n
+            if consecutive or _ID_NAME.search(name):
+                return ColumnSpec(name, "id", dtype, minimum=float(values.min()))
+        return ColumnSpec(
+            name,
+            "numeric",
+            dtype,
+            missing_rate=missing,
+            minimum=float(values.min()),
+            maximum=float(values.max()),
+            integer=whole,
+            decimals=0 if whole else _decimals(values),
+        )
+    if vtype == "str":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            parsed = _parse_dates(nonnull)
+        if parsed is not None:
+            fmt, dates = parsed
+            return _datetime_spec(name, dtype, dates, missing, fmt)
+        no_space = not nonnull.str.contains(r"\s", regex=True).any()
+        if n_unique == n and missing == 0.0 and n >= 20 and no_space:
+            return ColumnSpec(name, "id", dtype, id_prefix=_common_prefix(nonnull))
+        if n_unique > max_categories and n_unique > 0.5 * len(nonnull):
+            spec = _categorical_spec(name, col, missing)
+            spec.kind = "text"
+            return spec
+    return _categorical_spec(name, col, missing)
+
+
+def _common_prefix(values: pd.Series) -> str:
+    """Longest non-digit prefix shared by the identifiers (``"cust-"`` for ``cust-001``)."""
+    sample = values.astype(str).iloc[:1000].tolist()
+    prefix = sample[0]
+    for v in sample[1:]:
+        while not v.startswith(prefix):
+            prefix = prefix[:-1]
+    return prefix.rstrip("0123456789") or "id-"

@@ -1,0 +1,1 @@
+"""synthgen.testing"""
