@@ -1,5 +1,15 @@
-"""synthgen: learn a real table, produce synthetic rows that keep its statistics."""
+"""synthgen: learn a real table, produce synthetic rows that keep its statistics.
 
+Examples
+--------
+>>> import synthgen as sg
+>>> df = sg.datasets.load_adult().head(300)
+>>> model = sg.make_generator("copula", random_state=0).fit(df)
+>>> model.sample(5).shape
+(5, 15)
+"""
+
+from synthgen import datasets
 from synthgen.exceptions import (
     ConditionError,
     ConfigurationError,
@@ -11,11 +21,15 @@ from synthgen.exceptions import (
     SchemaError,
     SynthgenError,
 )
+from synthgen.generators import BaseGenerator, list_generators, make_generator
+from synthgen.io import load, save
 from synthgen.schema import ColumnSpec, Schema
+from synthgen.transforms import Span, TableEncoder
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BaseGenerator",
     "ColumnSpec",
     "ConditionError",
     "ConfigurationError",
@@ -26,6 +40,13 @@ __all__ = [
     "PersistenceError",
     "Schema",
     "SchemaError",
+    "Span",
     "SynthgenError",
+    "TableEncoder",
     "__version__",
+    "datasets",
+    "list_generators",
+    "load",
+    "make_generator",
+    "save",
 ]

@@ -7,15 +7,15 @@ one class. Messages name the column (when there is one), what was expected and w
 from __future__ import annotations
 
 __all__ = [
-    "SynthgenError",
-    "SchemaError",
-    "DataError",
-    "NotFittedError",
     "ConditionError",
-    "ConstraintError",
-    "PersistenceError",
-    "EvaluationError",
     "ConfigurationError",
+    "ConstraintError",
+    "DataError",
+    "EvaluationError",
+    "NotFittedError",
+    "PersistenceError",
+    "SchemaError",
+    "SynthgenError",
 ]
 
 

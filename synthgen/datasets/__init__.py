@@ -7,7 +7,7 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-__all__ = ["load_adult", "load_adult_raw", "list_datasets"]
+__all__ = ["list_datasets", "load_adult", "load_adult_raw"]
 
 
 def _path(name: str):

@@ -23,6 +23,8 @@ def _json_value(value: Any) -> Any:
     """Turn a numpy/pandas scalar into a plain JSON value (``None`` for missing)."""
     if value is None:
         return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):
         value = value.item()
     if isinstance(value, float) and math.isnan(value):

@@ -27,7 +27,7 @@ import pandas as pd
 from synthgen.exceptions import DataError, SchemaError
 from synthgen.schema.columns import ColumnSpec
 
-__all__ = ["check_frame", "infer_column", "DATE_FORMATS"]
+__all__ = ["DATE_FORMATS", "check_frame", "infer_column", "text_spec"]
 
 #: Date/time formats tried, in order, on string columns.
 DATE_FORMATS: tuple[str, ...] = (
@@ -153,8 +153,8 @@ def _datetime_spec(name: str, dtype: str, parsed: pd.Series, missing: float, fmt
 
 def _categorical_spec(name: str, col: pd.Series, missing: float) -> ColumnSpec:
     if isinstance(col.dtype, pd.CategoricalDtype):
-        present = set(col.dropna().unique().tolist())
-        cats = [c for c in col.cat.categories.tolist() if c in present]
+        # Keep every declared category (used or not) so the output dtype matches the input.
+        cats = col.cat.categories.tolist()
         ordered = bool(col.cat.ordered)
     else:
         counts = col.dropna().value_counts(sort=False)
@@ -184,7 +184,7 @@ def infer_column(
     dtype = str(col.dtype)
     n = len(col)
     nonnull = col.dropna()
-    missing = float(1.0 - len(nonnull) / n) if n else 0.0
+    missing = (n - len(nonnull)) / n if n else 0.0
     if len(nonnull) == 0:
         return ColumnSpec(name, "constant", dtype, missing_rate=1.0, value=None)
     if pd.api.types.is_object_dtype(col.dtype) or pd.api.types.is_string_dtype(col.dtype):
@@ -195,8 +195,12 @@ def infer_column(
     else:
         vtype = "native"
     n_unique = int(nonnull.nunique())
-    if n_unique == 1 and not isinstance(col.dtype, pd.CategoricalDtype):
+    if n_unique == 1 and missing == 0.0 and not isinstance(col.dtype, pd.CategoricalDtype):
+        # One value and no gaps: nothing to learn. With gaps, the missingness is worth
+        # learning, so such a column falls through to categorical below.
         return ColumnSpec(name, "constant", dtype, missing_rate=missing, value=nonnull.iloc[0])
+    if n_unique == 1 and pd.api.types.is_float_dtype(col.dtype):
+        return _categorical_spec(name, col, missing)
     if pd.api.types.is_bool_dtype(col.dtype) or isinstance(col.dtype, pd.CategoricalDtype):
         return _categorical_spec(name, col, missing)
     if pd.api.types.is_datetime64_any_dtype(col.dtype):
@@ -236,10 +240,17 @@ def infer_column(
         if n_unique == n and missing == 0.0 and n >= 20 and no_space:
             return ColumnSpec(name, "id", dtype, id_prefix=_common_prefix(nonnull))
         if n_unique > max_categories and n_unique > 0.5 * len(nonnull):
-            spec = _categorical_spec(name, col, missing)
-            spec.kind = "text"
-            return spec
+            return text_spec(name, col, missing, max_categories)
     return _categorical_spec(name, col, missing)
+
+
+def text_spec(name: str, col: pd.Series, missing: float, max_categories: int = 500) -> ColumnSpec:
+    """Spec of a free-text column: only labels held by two or more rows are kept (at most
+    ``max_categories``), so a saved schema never carries a value unique to one person."""
+    counts = col.dropna().value_counts()
+    frequent = counts[counts >= 2].iloc[:max_categories]
+    cats = sorted(frequent.index.tolist(), key=lambda v: (str(type(v)), v))
+    return ColumnSpec(name, "text", str(col.dtype), missing_rate=missing, categories=cats)
 
 
 def _common_prefix(values: pd.Series) -> str:

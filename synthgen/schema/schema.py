@@ -18,9 +18,10 @@ from synthgen.schema.infer import (
     _parse_dates,
     check_frame,
     infer_column,
+    text_spec,
 )
 
-__all__ = ["Schema", "SCHEMA_VERSION"]
+__all__ = ["SCHEMA_VERSION", "Schema"]
 
 SCHEMA_VERSION = 1
 
@@ -28,14 +29,12 @@ SCHEMA_VERSION = 1
 def _forced_column(name: str, col: pd.Series, kind: str) -> ColumnSpec:
     """Spec of ``col`` when the user says its kind is ``kind``."""
     nonnull = col.dropna()
-    missing = float(1.0 - len(nonnull) / len(col))
+    missing = (len(col) - len(nonnull)) / len(col)
     dtype = str(col.dtype)
     if kind == "categorical":
         return _categorical_spec(name, col, missing)
     if kind == "text":
-        spec = _categorical_spec(name, col, missing)
-        spec.kind = "text"
-        return spec
+        return text_spec(name, col, missing)
     if kind == "constant":
         value = nonnull.mode().iloc[0] if len(nonnull) else None
         return ColumnSpec(name, "constant", dtype, missing_rate=missing, value=value)

@@ -1,1 +1,6 @@
-"""synthgen.testing"""
+"""Test helpers: the generator contract suite and toy table builders."""
+
+from synthgen.testing.contract import CHECKS, check_generator
+from synthgen.testing.toys import make_mixed_table
+
+__all__ = ["CHECKS", "check_generator", "make_mixed_table"]

@@ -1,0 +1,172 @@
+"""The estimator every generator derives from: fit, sample, save, with the shared encoder.
+
+A generator supplies three things: the encoder settings it wants (:attr:`encoder_params`), a
+:meth:`_fit_encoded` that learns from the encoded matrix and a :meth:`_sample_encoded` that
+produces encoded rows. Validation, encoding, decoding, chunked sampling, seeding and
+persistence live here once.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+
+from synthgen.exceptions import NotFittedError, SchemaError
+from synthgen.schema import Schema, check_frame
+from synthgen.transforms import TableEncoder
+from synthgen.utils import check_n_samples, check_random_state
+
+__all__ = ["BaseGenerator"]
+
+
+class BaseGenerator(BaseEstimator):
+    """Base class of all generators (scikit-learn estimator conventions).
+
+    ``__init__`` of a subclass stores its keyword arguments and nothing else; everything is
+    validated in :meth:`fit`. Learned state ends with an underscore.
+    """
+
+    #: Registry key (set by :func:`synthgen.generators.registry.register`).
+    key: ClassVar[str] = ""
+    #: Settings of the shared :class:`~synthgen.transforms.TableEncoder` this family uses.
+    encoder_params: ClassVar[dict[str, Any]] = {"numeric": "quantile", "discrete": "onehot"}
+    #: Rows decoded per chunk while sampling (bounds memory for large requests).
+    sample_chunk_size: ClassVar[int] = 100_000
+    #: True for deliberately unsafe generators kept to test the evaluators.
+    canary: ClassVar[bool] = False
+
+    random_state: Any
+    verbose: bool
+
+    # -- hooks for subclasses -----------------------------------------------------------------
+    def _check_params(self) -> None:
+        """Validate hyper-parameters (raise ConfigurationError)."""
+
+    def _fit_encoded(self, matrix: np.ndarray, rng: np.random.Generator) -> None:
+        raise NotImplementedError
+
+    def _sample_encoded(self, n_samples: int, rng: np.random.Generator) -> np.ndarray:
+        raise NotImplementedError
+
+    def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """Learned state as (JSON-ready dict, named numpy arrays)."""
+        return {}, {}
+
+    def _set_state(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        """Restore what :meth:`_get_state` returned."""
+
+    @classmethod
+    def _fast_params(cls) -> dict[str, Any]:
+        """Parameters that make a fit quick (tiny epochs); used by the contract tests."""
+        return {}
+
+    # -- public API ---------------------------------------------------------------------------
+    def fit(self, data: pd.DataFrame, schema: Schema | None = None) -> BaseGenerator:
+        """Learn the table ``data`` (never modified).
+
+        Parameters
+        ----------
+        data : DataFrame
+            The real table.
+        schema : Schema, optional
+            Column kinds; inferred from ``data`` when omitted.
+
+        Returns
+        -------
+        self
+        """
+        data = check_frame(data)
+        if schema is None:
+            schema = Schema.infer(data)
+        elif not isinstance(schema, Schema):
+            raise SchemaError(f"schema must be a synthgen Schema, got {type(schema).__name__}")
+        else:
+            schema.validate(data)
+        self._check_params()
+        rng = check_random_state(getattr(self, "random_state", None))
+        encoder = TableEncoder(**self.encoder_params).fit(data, schema, random_state=rng)
+        matrix = encoder.transform(data, random_state=rng)
+        self.schema_ = schema
+        self.encoder_ = encoder
+        self.n_train_rows_ = len(data)
+        self._fit_encoded(matrix, rng)
+        self.sample_seed_ = int(rng.integers(2**62))
+        self._sample_rng = np.random.default_rng(self.sample_seed_)
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "encoder_"):
+            raise NotFittedError(
+                f"this {type(self).__name__} is not fitted yet: call fit(data) before sampling"
+            )
+
+    def sample(
+        self,
+        n_samples: int,
+        *,
+        conditions: Any = None,
+        random_state: Any = None,
+    ) -> pd.DataFrame:
+        """Draw ``n_samples`` synthetic rows.
+
+        Parameters
+        ----------
+        n_samples : int
+            Number of rows (positive).
+        conditions : None
+            Reserved for conditional sampling.
+        random_state : int, Generator or None
+            Seed for these rows. ``None`` continues the model's own seeded stream, so a
+            fitted model with a fixed ``random_state`` still gives a reproducible sequence.
+
+        Returns
+        -------
+        DataFrame
+            The schema's columns, with the training data's dtypes, labels and missing cells.
+        """
+        self._check_fitted()
+        n_samples = check_n_samples(n_samples)
+        if conditions is not None:
+            raise NotImplementedError("conditional sampling is not available yet")
+        rng = self._sample_rng if random_state is None else check_random_state(random_state)
+        chunks = []
+        done = 0
+        progress = self._progress(n_samples, "sampling")
+        while done < n_samples:
+            size = min(self.sample_chunk_size, n_samples - done)
+            matrix = self._sample_encoded(size, rng)
+            chunks.append(self.encoder_.inverse_transform(matrix, random_state=rng))
+            done += size
+            if progress is not None:
+                progress.update(size)
+        if progress is not None:
+            progress.close()
+        out = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
+        return self._regenerate_ids(out)
+
+    def _regenerate_ids(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Identifiers are numbered across chunks, not per chunk, so they stay unique."""
+        ids = [c for c in self.schema_ if c.kind == "id"]
+        if ids and len(frame) > self.sample_chunk_size:
+            block = np.zeros((len(frame), 0))
+            for spec in ids:
+                enc = next(e for e in self.encoder_.encoders_ if e.spec.name == spec.name)
+                frame[spec.name] = enc.inverse(block, self._sample_rng).to_numpy()
+        return frame
+
+    def _progress(self, total: int, desc: str):
+        if not getattr(self, "verbose", False):
+            return None
+        from tqdm.auto import tqdm
+
+        return tqdm(total=total, desc=f"{self.key or type(self).__name__} {desc}", unit="row")
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Save the fitted model to one file (JSON + safetensors in a zip; no pickle)."""
+        from synthgen.io import save
+
+        save(self, path)

@@ -1,0 +1,278 @@
+"""Per-column encoders: a pandas column in, a float block out, and back again exactly.
+
+Each encoder owns one :class:`~synthgen.schema.ColumnSpec` and restores on decode what the spec
+promises: dtype, exact labels, bounds, integer-ness, decimal precision, date format and the
+missing-value pattern (missing cells are modelled as a flag or a category, never dropped).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthgen.exceptions import SchemaError
+from synthgen.schema import ColumnSpec
+from synthgen.transforms.discrete import make_discrete_transform
+from synthgen.transforms.numeric import make_numeric_transform
+
+__all__ = ["ColumnEncoder", "make_column_encoder"]
+
+_UNIT_NS = {"D": 86_400 * 10**9, "s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
+
+
+def _restore_dtype(values: pd.Series, spec: ColumnSpec) -> pd.Series:
+    """Cast decoded values (object or float, missing as NaN/None) to the spec's dtype."""
+    dtype = spec.dtype
+    if dtype == "category":
+        cat = pd.Categorical(values, categories=spec.categories, ordered=spec.ordered)
+        return pd.Series(cat, name=spec.name)
+    if dtype == "object":
+        out = values.astype(object)
+        return out.where(out.notna(), np.nan).rename(spec.name)
+    has_na = bool(values.isna().any())
+    if has_na and dtype in ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16"):
+        # Numpy ints/bools cannot hold NaN: fall back to the nullable pandas dtype.
+        dtype = (
+            "boolean" if dtype == "bool" else dtype.replace("int", "Int").replace("uInt", "UInt")
+        )
+    return values.astype(dtype).rename(spec.name)
+
+
+class ColumnEncoder:
+    """Base class: a column encoder with no output (ids and constants).
+
+    Subclasses set :attr:`spans` (``[(role, dim, activation), ...]``) when fitted.
+    """
+
+    def __init__(self, spec: ColumnSpec) -> None:
+        self.spec = spec
+        self.spans: list[tuple[str, int, str]] = []
+
+    @property
+    def dim(self) -> int:
+        return sum(d for _, d, _ in self.spans)
+
+    def fit(self, col: pd.Series, rng: np.random.Generator) -> ColumnEncoder:
+        return self
+
+    def transform(self, col: pd.Series, rng: np.random.Generator) -> np.ndarray:
+        return np.zeros((len(col), 0))
+
+    def inverse(self, block: np.ndarray, rng: np.random.Generator) -> pd.Series:
+        n = len(block)
+        spec = self.spec
+        if spec.kind == "id":
+            if spec.id_prefix is None:
+                values = pd.Series(np.arange(1, n + 1, dtype=np.int64))
+            else:
+                width = max(6, len(str(n)))
+                values = pd.Series([f"{spec.id_prefix}{i:0{width}d}" for i in range(1, n + 1)])
+            return _restore_dtype(values, spec)
+        values = pd.Series([spec.value] * n, dtype=object)
+        if spec.dtype.startswith("datetime") and spec.value is not None:
+            return pd.Series(pd.to_datetime([spec.value] * n), name=spec.name).astype(spec.dtype)
+        return _restore_dtype(values, spec)
+
+    def get_state(self) -> dict[str, Any]:
+        return {}
+
+    def set_state(self, state: dict[str, Any]) -> ColumnEncoder:
+        return self
+
+
+class NumericEncoder(ColumnEncoder):
+    """Numbers and datetimes: a value transform plus a missing flag when the column has gaps."""
+
+    def __init__(self, spec: ColumnSpec, numeric: str, discrete: str, **numeric_kwargs: Any):
+        super().__init__(spec)
+        self.value = make_numeric_transform(numeric, **numeric_kwargs)
+        self.flag = make_discrete_transform(discrete) if spec.has_missing else None
+        self.fill = 0.0
+
+    @property
+    def _unit(self) -> int:
+        return _UNIT_NS[self.spec.datetime_unit or "ns"]
+
+    def to_float(self, col: pd.Series) -> np.ndarray:
+        """The column as floats (datetimes in their own unit since the epoch), NaN if missing."""
+        spec = self.spec
+        if spec.kind != "datetime":
+            return col.to_numpy(dtype=float, na_value=np.nan)
+        if pd.api.types.is_datetime64_any_dtype(col.dtype):
+            parsed = col
+        else:
+            parsed = pd.to_datetime(col, format=spec.datetime_format, errors="coerce")
+            bad = col.notna() & parsed.isna()
+            if bad.any():
+                raise SchemaError(
+                    f"column {spec.name!r}: value {col[bad].iloc[0]!r} does not parse as a date "
+                    f"with format {spec.datetime_format!r}"
+                )
+        ns = parsed.astype("datetime64[ns]").to_numpy().astype("int64").astype(float)
+        ns[parsed.isna().to_numpy()] = np.nan
+        return ns / self._unit
+
+    def fit(self, col: pd.Series, rng: np.random.Generator) -> NumericEncoder:
+        x = self.to_float(col)
+        mask = np.isnan(x)
+        observed = x[~mask]
+        self.fill = float(np.median(observed)) if len(observed) else 0.0
+        self.value.fit(observed, rng)
+        if self.flag is not None:
+            self.flag.fit(mask.astype(np.int64), 2, rng)
+        self._set_spans()
+        return self
+
+    def _set_spans(self) -> None:
+        self.spans = list(self.value.dims)
+        if self.flag is not None:
+            self.spans += [("missing", d, a) for _, d, a in self.flag.dims]
+
+    def transform(self, col: pd.Series, rng: np.random.Generator) -> np.ndarray:
+        x = self.to_float(col)
+        mask = np.isnan(x)
+        if mask.any() and self.flag is None:
+            raise SchemaError(
+                f"column {self.spec.name!r}: has missing values, but had none when fitted"
+            )
+        block = self.value.transform(np.where(mask, self.fill, x), rng)
+        if self.flag is not None:
+            block = np.hstack([block, self.flag.transform(mask.astype(np.int64), rng)])
+        return block
+
+    def inverse(self, block: np.ndarray, rng: np.random.Generator) -> pd.Series:
+        spec = self.spec
+        dv = sum(d for _, d, _ in self.value.dims)
+        x = self.value.inverse(block[:, :dv])
+        lo = spec.minimum / self._unit if spec.kind == "datetime" else spec.minimum
+        hi = spec.maximum / self._unit if spec.kind == "datetime" else spec.maximum
+        x = np.clip(x, lo, hi)
+        if spec.kind == "datetime" or spec.integer:
+            x = np.round(x)
+        elif spec.decimals is not None:
+            x = np.round(x, spec.decimals)
+        missing = np.zeros(len(x), dtype=bool)
+        if self.flag is not None:
+            missing = self.flag.inverse(block[:, dv:]) == 1
+        if spec.kind == "datetime":
+            ns = (x * self._unit).astype("int64")
+            dates = pd.Series(pd.to_datetime(ns, unit="ns"))
+            dates[missing] = pd.NaT
+            if spec.datetime_format is None:
+                return dates.astype(spec.dtype).rename(spec.name)
+            text = dates.dt.strftime(spec.datetime_format)
+            return _restore_dtype(text.where(~missing, np.nan), spec)
+        values = pd.Series(x)
+        values[missing] = np.nan
+        return _restore_dtype(values, spec)
+
+    def get_state(self) -> dict[str, Any]:
+        state = {"fill": self.fill, "value": self.value.get_state()}
+        if self.flag is not None:
+            state["flag"] = self.flag.get_state()
+        return state
+
+    def set_state(self, state: dict[str, Any]) -> NumericEncoder:
+        self.fill = float(state["fill"])
+        self.value.set_state(state["value"])
+        if self.flag is not None:
+            self.flag.set_state(state["flag"])
+        self._set_spans()
+        return self
+
+
+class CategoricalEncoder(ColumnEncoder):
+    """Labels as codes ``0..K-1`` (missing is its own code K when the column has gaps).
+
+    Free-text columns (kind ``"text"``) keep only their frequent labels; every other label
+    shares one pooled code, which decodes to a frequent label drawn by frequency, so no value
+    held by a single row is ever learned or reproduced.
+    """
+
+    def __init__(self, spec: ColumnSpec, discrete: str) -> None:
+        super().__init__(spec)
+        self.categories: list[Any] = list(spec.categories or [])
+        self.pooled = spec.kind == "text"
+        self.codes = make_discrete_transform(discrete)
+
+    @property
+    def n_codes(self) -> int:
+        return len(self.categories) + int(self.pooled) + int(self.spec.has_missing)
+
+    @property
+    def missing_code(self) -> int:
+        return len(self.categories) + int(self.pooled)
+
+    def to_codes(self, col: pd.Series) -> np.ndarray:
+        """Integer codes of the labels; missing cells get :attr:`missing_code`."""
+        codes = pd.Categorical(col, categories=self.categories).codes.astype(np.int64)
+        missing = col.isna().to_numpy()
+        unseen = (codes < 0) & ~missing
+        if unseen.any():
+            if not self.pooled:
+                labels = pd.unique(col[unseen])[:5].tolist()
+                raise SchemaError(
+                    f"column {self.spec.name!r}: categories not seen when fitted: {labels!r}"
+                )
+            codes[unseen] = len(self.categories)
+        if missing.any():
+            if not self.spec.has_missing:
+                raise SchemaError(
+                    f"column {self.spec.name!r}: has missing values, but had none when fitted"
+                )
+            codes[missing] = self.missing_code
+        return codes
+
+    def fit(self, col: pd.Series, rng: np.random.Generator) -> CategoricalEncoder:
+        self.codes.fit(self.to_codes(col), self.n_codes, rng)
+        self.spans = [("category", d, a) for _, d, a in self.codes.dims]
+        return self
+
+    def transform(self, col: pd.Series, rng: np.random.Generator) -> np.ndarray:
+        return self.codes.transform(self.to_codes(col), rng)
+
+    def inverse(self, block: np.ndarray, rng: np.random.Generator) -> pd.Series:
+        codes = self.codes.inverse(block)
+        labels = np.empty(len(codes), dtype=object)
+        k = len(self.categories)
+        known = codes < k
+        lookup = np.empty(k, dtype=object)
+        lookup[:] = self.categories
+        labels[known] = lookup[codes[known]]
+        labels[~known] = None
+        if self.pooled:
+            pooled = codes == k
+            if pooled.any():
+                labels[pooled] = self._draw_frequent(int(pooled.sum()), rng)
+        return _restore_dtype(pd.Series(labels, dtype=object), self.spec)
+
+    def _draw_frequent(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        k = len(self.categories)
+        if k == 0:
+            return np.array([f"{self.spec.name}-{i}" for i in rng.integers(0, 10**9, n)])
+        p = self.codes.freq[:k]
+        p = p / p.sum() if p.sum() > 0 else np.full(k, 1.0 / k)
+        lookup = np.empty(k, dtype=object)
+        lookup[:] = self.categories
+        return lookup[rng.choice(k, size=n, p=p)]
+
+    def get_state(self) -> dict[str, Any]:
+        return {"codes": self.codes.get_state()}
+
+    def set_state(self, state: dict[str, Any]) -> CategoricalEncoder:
+        self.codes.set_state(state["codes"])
+        self.spans = [("category", d, a) for _, d, a in self.codes.dims]
+        return self
+
+
+def make_column_encoder(
+    spec: ColumnSpec, *, numeric: str, discrete: str, **numeric_kwargs: Any
+) -> ColumnEncoder:
+    """The encoder for one column, chosen by its kind."""
+    if spec.kind in ("numeric", "datetime"):
+        return NumericEncoder(spec, numeric, discrete, **numeric_kwargs)
+    if spec.kind in ("categorical", "text"):
+        return CategoricalEncoder(spec, discrete)
+    return ColumnEncoder(spec)

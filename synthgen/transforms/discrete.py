@@ -1,0 +1,121 @@
+"""Reversible transforms of integer codes ``0..K-1`` (categories, missing flags).
+
+- ``"onehot"``: K columns, softmax activation (GAN, VAE, diffusion).
+- ``"frequency"``: one standard-normal score; code k owns the probability interval of its
+  frequency (Gaussian copula, independent marginals).
+- ``"index"``: the code itself as one number (embedding-based models such as the transformer).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy.special import ndtr, ndtri
+
+__all__ = ["DISCRETE_METHODS", "make_discrete_transform"]
+
+
+class _Codes:
+    method = ""
+
+    def __init__(self) -> None:
+        self.n_codes = 0
+        self.freq: np.ndarray = np.empty(0)
+
+    def fit(self, codes: np.ndarray, n_codes: int, rng: np.random.Generator) -> _Codes:
+        self.n_codes = int(n_codes)
+        counts = np.bincount(codes, minlength=self.n_codes).astype(float)
+        self.freq = counts / max(counts.sum(), 1.0)
+        return self
+
+    def get_state(self) -> dict[str, Any]:
+        return {"method": self.method, "n_codes": self.n_codes, "freq": self.freq.tolist()}
+
+    def set_state(self, state: dict[str, Any]) -> _Codes:
+        self.n_codes = int(state["n_codes"])
+        self.freq = np.asarray(state["freq"], dtype=float)
+        return self
+
+
+class OneHot(_Codes):
+    """One column per code.
+
+    Examples
+    --------
+    >>> t = OneHot().fit(np.array([0, 2, 1]), 3, None)
+    >>> t.transform(np.array([2]), None).tolist()
+    [[0.0, 0.0, 1.0]]
+    >>> t.inverse(np.array([[0.1, 0.7, 0.2]])).tolist()
+    [1]
+    """
+
+    method = "onehot"
+
+    @property
+    def dims(self) -> tuple[tuple[str, int, str], ...]:
+        return (("", self.n_codes, "softmax"),)
+
+    def transform(self, codes: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
+        out = np.zeros((len(codes), self.n_codes))
+        out[np.arange(len(codes)), codes] = 1.0
+        return out
+
+    def inverse(self, enc: np.ndarray) -> np.ndarray:
+        return np.asarray(enc).argmax(axis=1)
+
+
+class Frequency(_Codes):
+    """One normal score per code: code k maps into its own slice of the cumulative frequency.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> codes = np.array([0, 0, 1, 2, 2, 2])
+    >>> t = Frequency().fit(codes, 3, rng)
+    >>> t.inverse(t.transform(codes, rng)).tolist()
+    [0, 0, 1, 2, 2, 2]
+    """
+
+    method = "frequency"
+    dims: tuple[tuple[str, int, str], ...] = (("", 1, "identity"),)
+
+    def transform(self, codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        upper = np.cumsum(self.freq)
+        lower = upper - self.freq
+        u = lower[codes] + self.freq[codes] * (0.02 + 0.96 * rng.random(len(codes)))
+        return ndtri(np.clip(u, 1e-9, 1 - 1e-9))[:, None]
+
+    def inverse(self, enc: np.ndarray) -> np.ndarray:
+        u = ndtr(np.asarray(enc, dtype=float).reshape(len(enc), -1)[:, 0])
+        upper = np.cumsum(self.freq)
+        return np.minimum(np.searchsorted(upper, u, side="right"), self.n_codes - 1)
+
+
+class Index(_Codes):
+    """The code as a single number.
+
+    Examples
+    --------
+    >>> t = Index().fit(np.array([0, 1]), 2, None)
+    >>> t.inverse(t.transform(np.array([1, 0]), None)).tolist()
+    [1, 0]
+    """
+
+    method = "index"
+    dims: tuple[tuple[str, int, str], ...] = (("", 1, "index"),)
+
+    def transform(self, codes: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
+        return codes.astype(float)[:, None]
+
+    def inverse(self, enc: np.ndarray) -> np.ndarray:
+        codes = np.rint(np.asarray(enc, dtype=float).reshape(len(enc), -1)[:, 0])
+        return np.clip(codes, 0, self.n_codes - 1).astype(np.int64)
+
+
+DISCRETE_METHODS = {"onehot": OneHot, "frequency": Frequency, "index": Index}
+
+
+def make_discrete_transform(method: str) -> OneHot | Frequency | Index:
+    """A fresh code transform for ``method`` (``"onehot"``, ``"frequency"`` or ``"index"``)."""
+    return DISCRETE_METHODS[method]()
