@@ -1,0 +1,1 @@
+"""Benchmarks: generators x datasets -> figures, through the public API only."""

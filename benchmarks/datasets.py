@@ -1,0 +1,42 @@
+"""The benchmark tables of ``../shared/data`` and the 80/20 protocol."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from synthgen.demo import split_train_holdout
+
+__all__ = ["DATASETS", "load_dataset", "split_train_holdout"]
+
+DATA_DIR = Path(
+    os.environ.get("SYNTHGEN_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data")
+)
+
+#: name -> (file, target column)
+DATASETS = {
+    "adult": ("adult.csv", "income"),
+    "creditcard_default": ("creditcard_default.csv.gz", "has_default"),
+    "bank_marketing": ("bank_marketing.csv.gz", "y"),
+}
+
+
+def load_dataset(name: str) -> tuple[pd.DataFrame, str]:
+    """Load a benchmark table (labels stripped, ``?`` as missing for Adult) and its target."""
+    if name not in DATASETS:
+        path = Path(name)
+        if not path.exists():
+            raise SystemExit(f"unknown dataset {name!r}: use one of {sorted(DATASETS)} or a path")
+        from synthgen.tabular_io import read_table
+
+        return read_table(path), ""
+    file, target = DATASETS[name]
+    frame = pd.read_csv(DATA_DIR / file)
+    for col in frame.columns:
+        if frame[col].dtype == object:
+            stripped = frame[col].str.strip()
+            frame[col] = stripped.where(stripped != "?", np.nan)
+    return frame, target
