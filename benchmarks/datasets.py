@@ -24,19 +24,23 @@ DATASETS = {
 }
 
 
-def load_dataset(name: str) -> tuple[pd.DataFrame, str]:
-    """Load a benchmark table (labels stripped, ``?`` as missing for Adult) and its target."""
+def load_dataset(name: str, target: str = "") -> tuple[pd.DataFrame, str]:
+    """A benchmark table and its target column.
+
+    ``name`` is one of :data:`DATASETS` (labels stripped, ``?`` read as missing) or the path of
+    any CSV/Parquet file, whose target column is ``target``.
+    """
     if name not in DATASETS:
-        path = Path(name)
-        if not path.exists():
-            raise SystemExit(f"unknown dataset {name!r}: use one of {sorted(DATASETS)} or a path")
         from synthgen.tabular_io import read_table
 
-        return read_table(path), ""
-    file, target = DATASETS[name]
+        frame = read_table(name)
+        if target and target not in frame.columns:
+            raise SystemExit(f"{name}: no target column {target!r}")
+        return frame, target
+    file, default_target = DATASETS[name]
     frame = pd.read_csv(DATA_DIR / file)
     for col in frame.columns:
         if frame[col].dtype == object:
             stripped = frame[col].str.strip()
             frame[col] = stripped.where(stripped != "?", np.nan)
-    return frame, target
+    return frame, target or default_target

@@ -1,0 +1,58 @@
+"""Optional peer generators, each run in its own virtual environment.
+
+A peer runs only when the environment variable naming its Python is set, e.g.::
+
+    python3 -m venv /opt/peers/sdv && /opt/peers/sdv/bin/pip install torch==2.13.0 sdv
+    export SYNTHGEN_PEER_SDV_PYTHON=/opt/peers/sdv/bin/python
+
+The adapter writes the train table to a temporary Parquet file, runs the peer's script under
+that Python (fit, then sample), and reads the synthetic rows and the peer's own timings back.
+Peers are never synthgen dependencies.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+SCRIPTS = Path(__file__).resolve().parent / "peer_scripts"
+
+#: peer name -> (environment variable with its Python, script, model name passed to it)
+PEERS = {
+    "sdv_ctgan": ("SYNTHGEN_PEER_SDV_PYTHON", "sdv_peer.py", "ctgan"),
+    "sdv_tvae": ("SYNTHGEN_PEER_SDV_PYTHON", "sdv_peer.py", "tvae"),
+    "sdv_copula": ("SYNTHGEN_PEER_SDV_PYTHON", "sdv_peer.py", "copula"),
+}
+
+
+def available_peers() -> list[str]:
+    """Peers whose Python is configured."""
+    return [name for name, (var, _, _) in PEERS.items() if os.environ.get(var)]
+
+
+def run_peer(
+    name: str, train: pd.DataFrame, n_rows: int, seed: int, quick: bool
+) -> tuple[pd.DataFrame, float, float]:
+    """Fit peer ``name`` on ``train`` and sample ``n_rows``; returns (rows, fit s, sample s)."""
+    var, script, model = PEERS[name]
+    python = os.environ.get(var)
+    if not python:
+        raise RuntimeError(f"peer {name!r} is not configured: set {var} to its Python")
+    with tempfile.TemporaryDirectory() as tmp:
+        data, out, timing = (
+            Path(tmp, "train.parquet"),
+            Path(tmp, "syn.parquet"),
+            Path(tmp, "t.json"),
+        )
+        train.to_parquet(data, index=False)
+        cmd = [python, str(SCRIPTS / script), "--model", model, "--train", str(data)]
+        cmd += ["--rows", str(n_rows), "--seed", str(seed), "--out", str(out)]
+        cmd += ["--timing", str(timing)] + (["--quick"] if quick else [])
+        subprocess.run(cmd, check=True)
+        times = json.loads(timing.read_text())
+        return pd.read_parquet(out), float(times["fit_s"]), float(times["sample_s"])

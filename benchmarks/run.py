@@ -1,0 +1,248 @@
+"""Benchmark harness: generators x datasets x seeds -> JSON, a Markdown table and plots.
+
+Each (generator, dataset, seed) runs in its own child process with a time limit, so a crash or
+a time-out is recorded and the run goes on, and the child's peak resident memory is the pair's
+peak memory. Protocol (``../shared/data/README.md``): shuffle with the seed, first 80% train,
+rest holdout; fit on train, sample ``len(train)`` rows; fidelity against train, utility and
+privacy against the holdout.
+
+Usage::
+
+    python -m benchmarks run --generators all --datasets adult --seeds 0
+    python -m benchmarks run --quick                     # a few minutes, for development
+    python -m benchmarks run --datasets my_table.csv --target label
+
+Peers (SDV's CTGAN, TVAE and copula so far) run through
+``benchmarks/peers.py`` in their own virtual environments when those are configured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import queue as queue_mod
+import resource
+import time
+import traceback
+import warnings
+from pathlib import Path
+from typing import Any
+
+from benchmarks.datasets import load_dataset, split_train_holdout
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+#: Metrics shown in the Markdown table, in order (keys of the evaluation summary).
+TABLE_METRICS = [
+    "column_shapes",
+    "column_pair_trends",
+    "detection_auc",
+    "tstr_roc_auc",
+    "trtr_roc_auc",
+    "dcr_share",
+    "exact_copy_rate",
+]
+
+
+def _metrics(train, holdout, synthetic, target: str, schema, seed: int) -> dict[str, Any]:
+    from synthgen.evaluation import evaluate
+
+    report = evaluate(
+        real=train,
+        synthetic=synthetic,
+        holdout=holdout,
+        target=target or None,
+        schema=schema,
+        random_state=seed,
+    )
+    out: dict[str, Any] = {}
+    for row in report.summary().to_dict("records"):
+        value = row.get("value")
+        out[str(row.get("metric"))] = None if value is None else float(value)
+    out["privacy_verdict"] = report.privacy_verdict
+    return out
+
+
+def _child(
+    generator: str,
+    dataset: str,
+    target: str,
+    seed: int,
+    params: dict[str, Any],
+    quick: bool,
+    queue,
+) -> None:
+    warnings.simplefilter("ignore")
+    try:
+        import synthgen as sg
+        from benchmarks.peers import PEERS, run_peer
+
+        data, target = load_dataset(dataset, target)
+        if quick:
+            data = data.sample(min(len(data), 5000), random_state=seed)
+        train, holdout = split_train_holdout(data, random_state=seed)
+        schema = sg.Schema.infer(data)
+        if generator in PEERS:
+            synthetic, fit_s, sample_s = run_peer(generator, train, len(train), seed, quick)
+            synthetic = synthetic[train.columns]
+        else:
+            model = sg.make_generator(generator, random_state=seed, **params)
+            t0 = time.perf_counter()
+            model.fit(train, schema=schema)
+            fit_s = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            synthetic = model.sample(len(train))
+            sample_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        metrics = _metrics(train, holdout, synthetic, target, schema, seed)
+        result = {
+            "status": "ok",
+            "fit_s": round(fit_s, 2),
+            "sample_s": round(sample_s, 2),
+            "evaluate_s": round(time.perf_counter() - t0, 2),
+            "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            **metrics,
+        }
+    except Exception as err:  # a crashed pair is recorded, not fatal
+        result = {"status": "error", "error": f"{type(err).__name__}: {err}"}
+        result["traceback"] = traceback.format_exc(limit=5)
+    queue.put(result)
+
+
+def run_pair(
+    generator: str,
+    dataset: str,
+    seed: int,
+    *,
+    params: dict[str, Any] | None = None,
+    target: str = "",
+    timeout: float = 3600.0,
+    quick: bool = False,
+) -> dict[str, Any]:
+    """Run one (generator, dataset, seed) in a child process; never raises."""
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(
+        target=_child, args=(generator, dataset, target, seed, params or {}, quick, queue)
+    )
+    start = time.perf_counter()
+    proc.start()
+    try:
+        result = queue.get(timeout=timeout)
+    except queue_mod.Empty:
+        proc.kill()
+        result = {"status": "timeout", "error": f"no result within {timeout:.0f} s"}
+    proc.join(timeout=30)
+    if proc.is_alive():
+        proc.kill()
+    result.update(
+        generator=generator,
+        dataset=Path(dataset).stem,
+        seed=seed,
+        wall_s=round(time.perf_counter() - start, 1),
+    )
+    return result
+
+
+def markdown_table(results: list[dict[str, Any]]) -> str:
+    """Mean over seeds per (dataset, generator), as a Markdown table."""
+    import pandas as pd
+
+    frame = pd.DataFrame(results)
+    ok = frame[frame["status"] == "ok"]
+    cols = [c for c in ["fit_s", "sample_s", "peak_mb", *TABLE_METRICS] if c in ok.columns]
+    lines = []
+    if len(ok):
+        table = ok.groupby(["dataset", "generator"])[cols].mean().round(3).reset_index()
+        header = ["dataset", "generator", *cols]
+        lines.append("| " + " | ".join(header) + " |")
+        lines.append("|" + "---|" * len(header))
+        for row in table.to_dict("records"):
+            lines.append("| " + " | ".join(str(row[h]) for h in header) + " |")
+    failed = frame[frame["status"] != "ok"]
+    for row in failed.to_dict("records"):
+        lines.append(
+            f"\n- {row['generator']} on {row['dataset']} (seed {row['seed']}): "
+            f"{row['status']}: {row.get('error', '')}"
+        )
+    return "\n".join(lines)
+
+
+def plot(results: list[dict[str, Any]], out: Path) -> None:
+    """Quality against fit time, and per-metric bars with the spread over seeds."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    frame = pd.DataFrame(results)
+    ok = frame[frame["status"] == "ok"]
+    if ok.empty or "column_pair_trends" not in ok:
+        return
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for (dataset, gen), grp in ok.groupby(["dataset", "generator"]):
+        ax.scatter(
+            grp["fit_s"].mean(), grp["column_pair_trends"].mean(), label=f"{gen} / {dataset}"
+        )
+    ax.set_xscale("log")
+    ax.set_xlabel("fit seconds (log)")
+    ax.set_ylabel("column pair trends")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "quality_vs_time.png", dpi=120)
+    plt.close(fig)
+    metrics = [m for m in TABLE_METRICS if m in ok]
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3 * len(metrics), 3.5), squeeze=False)
+    for ax, metric in zip(axes[0], metrics, strict=True):
+        stats = ok.groupby(["dataset", "generator"])[metric].agg(["mean", "std"]).fillna(0.0)
+        labels = [f"{g}\n{d}" for d, g in stats.index]
+        ax.bar(range(len(stats)), stats["mean"], yerr=stats["std"], capsize=3)
+        ax.set_xticks(range(len(stats)), labels, fontsize=6, rotation=90)
+        ax.set_title(metric, fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "metrics.png", dpi=120)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks run")
+    parser.add_argument("--generators", default="all", help="comma list, 'all' or peer names")
+    parser.add_argument("--datasets", default="adult", help="comma list of names or CSV paths")
+    parser.add_argument("--seeds", default="0")
+    parser.add_argument("--target", default="", help="target column of CSV/Parquet datasets")
+    parser.add_argument("--timeout", type=float, default=3600.0, help="seconds per pair")
+    parser.add_argument("--quick", action="store_true", help="5,000-row samples of each table")
+    parser.add_argument("--output", default=str(RESULTS))
+    args = parser.parse_args(argv)
+
+    import synthgen as sg
+
+    generators = sg.list_generators() if args.generators == "all" else args.generators.split(",")
+    datasets = args.datasets.split(",")
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    results = []
+    for dataset in datasets:
+        for generator in generators:
+            for seed in (int(s) for s in args.seeds.split(",")):
+                res = run_pair(
+                    generator,
+                    dataset,
+                    seed,
+                    target=args.target,
+                    timeout=args.timeout,
+                    quick=args.quick,
+                )
+                results.append(res)
+                brief = {k: res.get(k) for k in ["status", "fit_s", "sample_s", *TABLE_METRICS]}
+                print(f"{generator:>12} {Path(dataset).stem:>20} seed {seed}: {brief}", flush=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    (out / f"results-{stamp}.json").write_text(json.dumps(results, indent=2))
+    table = markdown_table(results)
+    command = "python -m benchmarks run " + " ".join(argv or [])
+    (out / "latest.md").write_text(f"Command: `{command.strip()}`\n\n{table}\n")
+    plot(results, out)
+    print(table)
+    return 0

@@ -1,0 +1,35 @@
+"""The benchmark harness records failures instead of stopping, and tabulates results."""
+
+from benchmarks.run import markdown_table, run_pair
+
+
+def test_a_crashing_pair_is_recorded_not_fatal():
+    result = run_pair("no-such-generator", "adult", 0, quick=True, timeout=120)
+    assert result["status"] == "error"
+    assert "unknown generator" in result["error"]
+    assert result["generator"] == "no-such-generator" and result["seed"] == 0
+
+
+def test_markdown_table_averages_seeds_and_lists_failures():
+    results = [
+        {
+            "status": "ok",
+            "dataset": "d",
+            "generator": "g",
+            "seed": 0,
+            "fit_s": 1.0,
+            "column_pair_trends": 0.8,
+        },
+        {
+            "status": "ok",
+            "dataset": "d",
+            "generator": "g",
+            "seed": 1,
+            "fit_s": 3.0,
+            "column_pair_trends": 0.9,
+        },
+        {"status": "timeout", "dataset": "d", "generator": "h", "seed": 0, "error": "slow"},
+    ]
+    table = markdown_table(results)
+    assert "| d | g | 2.0 | 0.85 |" in table
+    assert "h on d (seed 0): timeout: slow" in table
