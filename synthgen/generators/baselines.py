@@ -65,7 +65,9 @@ class GaussianCopula(BaseGenerator):
 
     Every column becomes a normal score (numbers through their quantiles, categories through
     their frequency intervals, missing cells through a flag); rows are drawn from a multivariate
-    normal with the scores' correlation matrix and mapped back.
+    normal with the scores' correlation matrix and mapped back. Category intervals are ordered
+    by each category's mean on the table's first principal component, so related categories
+    are neighbours and the copula's linear dependence can carry category relations.
 
     Parameters
     ----------
@@ -87,7 +89,11 @@ class GaussianCopula(BaseGenerator):
     True
     """
 
-    encoder_params: ClassVar[dict[str, Any]] = {"numeric": "quantile", "discrete": "frequency"}
+    encoder_params: ClassVar[dict[str, Any]] = {
+        "numeric": "quantile",
+        "discrete": "frequency",
+        "category_order": "pc1",
+    }
 
     def __init__(
         self, *, shrinkage: float = 1e-3, random_state: int | None = None, verbose: bool = False

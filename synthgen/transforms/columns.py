@@ -54,7 +54,10 @@ class ColumnEncoder:
     def dim(self) -> int:
         return sum(d for _, d, _ in self.spans)
 
-    def fit(self, col: pd.Series, rng: np.random.Generator) -> ColumnEncoder:
+    def fit(
+        self, col: pd.Series, rng: np.random.Generator, score: np.ndarray | None = None
+    ) -> ColumnEncoder:
+        """Learn the column; ``score`` (one number per row) may order discrete codes."""
         return self
 
     def transform(self, col: pd.Series, rng: np.random.Generator) -> np.ndarray:
@@ -114,14 +117,16 @@ class NumericEncoder(ColumnEncoder):
         ns[parsed.isna().to_numpy()] = np.nan
         return ns / self._unit
 
-    def fit(self, col: pd.Series, rng: np.random.Generator) -> NumericEncoder:
+    def fit(
+        self, col: pd.Series, rng: np.random.Generator, score: np.ndarray | None = None
+    ) -> NumericEncoder:
         x = self.to_float(col)
         mask = np.isnan(x)
         observed = x[~mask]
         self.fill = float(np.median(observed)) if len(observed) else 0.0
         self.value.fit(observed, rng)
         if self.flag is not None:
-            self.flag.fit(mask.astype(np.int64), 2, rng)
+            self.flag.fit(mask.astype(np.int64), 2, rng, score)
         self._set_spans()
         return self
 
@@ -225,8 +230,10 @@ class CategoricalEncoder(ColumnEncoder):
             codes[missing] = self.missing_code
         return codes
 
-    def fit(self, col: pd.Series, rng: np.random.Generator) -> CategoricalEncoder:
-        self.codes.fit(self.to_codes(col), self.n_codes, rng)
+    def fit(
+        self, col: pd.Series, rng: np.random.Generator, score: np.ndarray | None = None
+    ) -> CategoricalEncoder:
+        self.codes.fit(self.to_codes(col), self.n_codes, rng, score)
         self.spans = [("category", d, a) for _, d, a in self.codes.dims]
         return self
 

@@ -23,7 +23,14 @@ class _Codes:
         self.n_codes = 0
         self.freq: np.ndarray = np.empty(0)
 
-    def fit(self, codes: np.ndarray, n_codes: int, rng: np.random.Generator) -> _Codes:
+    def fit(
+        self,
+        codes: np.ndarray,
+        n_codes: int,
+        rng: np.random.Generator | None,
+        score: np.ndarray | None = None,
+    ) -> _Codes:
+        """Learn code frequencies; ``score`` (one number per row) may order the codes."""
         self.n_codes = int(n_codes)
         counts = np.bincount(codes, minlength=self.n_codes).astype(float)
         self.freq = counts / max(counts.sum(), 1.0)
@@ -68,11 +75,18 @@ class OneHot(_Codes):
 class Frequency(_Codes):
     """One normal score per code: code k maps into its own slice of the cumulative frequency.
 
+    The slices follow :attr:`order`. By default that is the code order; given a ``score`` per
+    row at fit time, codes are ordered by their mean score, so categories that go with similar
+    values elsewhere in the row sit next to each other and a Gaussian copula can express the
+    relation.
+
     Examples
     --------
     >>> rng = np.random.default_rng(0)
     >>> codes = np.array([0, 0, 1, 2, 2, 2])
-    >>> t = Frequency().fit(codes, 3, rng)
+    >>> t = Frequency().fit(codes, 3, rng, score=np.array([5, 5, 0, 1, 1, 1.0]))
+    >>> t.order.tolist()
+    [1, 2, 0]
     >>> t.inverse(t.transform(codes, rng)).tolist()
     [0, 0, 1, 2, 2, 2]
     """
@@ -80,16 +94,52 @@ class Frequency(_Codes):
     method = "frequency"
     dims: tuple[tuple[str, int, str], ...] = (("", 1, "identity"),)
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.order: np.ndarray = np.empty(0, dtype=np.int64)
+
+    def fit(
+        self,
+        codes: np.ndarray,
+        n_codes: int,
+        rng: np.random.Generator | None,
+        score: np.ndarray | None = None,
+    ) -> Frequency:
+        super().fit(codes, n_codes, rng)
+        if score is None:
+            self.order = np.arange(self.n_codes)
+        else:
+            sums = np.bincount(codes, weights=score, minlength=self.n_codes)
+            counts = np.bincount(codes, minlength=self.n_codes)
+            means = np.where(counts > 0, sums / np.maximum(counts, 1), np.inf)
+            self.order = np.argsort(means, kind="stable")
+        return self
+
+    def _bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Lower bound and width of each code's slice of [0, 1], indexed by code."""
+        width = self.freq[self.order]
+        lower = np.empty(self.n_codes)
+        lower[self.order] = np.cumsum(width) - width
+        return lower, self.freq
+
     def transform(self, codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        upper = np.cumsum(self.freq)
-        lower = upper - self.freq
-        u = lower[codes] + self.freq[codes] * (0.02 + 0.96 * rng.random(len(codes)))
+        lower, width = self._bounds()
+        u = lower[codes] + width[codes] * (0.02 + 0.96 * rng.random(len(codes)))
         return ndtri(np.clip(u, 1e-9, 1 - 1e-9))[:, None]
 
     def inverse(self, enc: np.ndarray) -> np.ndarray:
         u = ndtr(np.asarray(enc, dtype=float).reshape(len(enc), -1)[:, 0])
-        upper = np.cumsum(self.freq)
-        return np.minimum(np.searchsorted(upper, u, side="right"), self.n_codes - 1)
+        upper = np.cumsum(self.freq[self.order])
+        position = np.minimum(np.searchsorted(upper, u, side="right"), self.n_codes - 1)
+        return self.order[position]
+
+    def get_state(self) -> dict[str, Any]:
+        return {**super().get_state(), "order": self.order.tolist()}
+
+    def set_state(self, state: dict[str, Any]) -> Frequency:
+        super().set_state(state)
+        self.order = np.asarray(state.get("order", range(self.n_codes)), dtype=np.int64)
+        return self
 
 
 class Index(_Codes):
