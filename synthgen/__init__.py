@@ -23,21 +23,39 @@ from synthgen.exceptions import (
 )
 from synthgen.generators import BaseGenerator, list_generators, make_generator
 from synthgen.io import load, save
-from synthgen.schema import ColumnSpec, Schema
+from synthgen.sampling.api import rebalance
+from synthgen.sampling.conditions import Range
+from synthgen.schema import (
+    Bounds,
+    ColumnSpec,
+    Constraint,
+    FixedCombinations,
+    Inequality,
+    Positive,
+    Predicate,
+    Schema,
+)
 from synthgen.transforms import Span, TableEncoder
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BaseGenerator",
+    "Bounds",
     "ColumnSpec",
     "ConditionError",
     "ConfigurationError",
+    "Constraint",
     "ConstraintError",
     "DataError",
     "EvaluationError",
+    "FixedCombinations",
+    "Inequality",
     "NotFittedError",
     "PersistenceError",
+    "Positive",
+    "Predicate",
+    "Range",
     "Schema",
     "SchemaError",
     "Span",
@@ -48,5 +66,6 @@ __all__ = [
     "list_generators",
     "load",
     "make_generator",
+    "rebalance",
     "save",
 ]

@@ -87,6 +87,7 @@ class BaseGenerator(BaseEstimator):
         else:
             schema.validate(data)
         self._check_params()
+        schema.check_constraints(data)
         rng = check_random_state(getattr(self, "random_state", None))
         encoder = TableEncoder(**self.encoder_params).fit(data, schema, random_state=rng)
         matrix = encoder.transform(data, random_state=rng)
@@ -106,19 +107,23 @@ class BaseGenerator(BaseEstimator):
 
     def sample(
         self,
-        n_samples: int,
+        n_samples: int | None = None,
         *,
         conditions: Any = None,
         random_state: Any = None,
     ) -> pd.DataFrame:
-        """Draw ``n_samples`` synthetic rows.
+        """Draw synthetic rows, optionally under conditions.
 
         Parameters
         ----------
-        n_samples : int
-            Number of rows (positive).
-        conditions : None
-            Reserved for conditional sampling.
+        n_samples : int, optional
+            Number of rows (positive). May be left out when ``conditions`` is a DataFrame:
+            one row is drawn per row of it.
+        conditions : mapping or DataFrame, optional
+            ``{column: value | [values] | sg.Range(low, high)}`` for every row, or a DataFrame
+            of per-row conditions whose set cells are kept and whose missing cells are drawn
+            given the rest. Every returned row meets every condition and every constraint of
+            the schema.
         random_state : int, Generator or None
             Seed for these rows. ``None`` continues the model's own seeded stream, so a
             fitted model with a fixed ``random_state`` still gives a reproducible sequence.
@@ -127,19 +132,32 @@ class BaseGenerator(BaseEstimator):
         -------
         DataFrame
             The schema's columns, with the training data's dtypes, labels and missing cells.
+
+        Raises
+        ------
+        ConditionError
+            An invalid condition, or one too rare for this model to meet within the budget.
         """
         self._check_fitted()
+        if n_samples is None and isinstance(conditions, pd.DataFrame):
+            n_samples = len(conditions)
         n_samples = check_n_samples(n_samples)
-        if conditions is not None:
-            raise NotImplementedError("conditional sampling is not available yet")
         rng = self._sample_rng if random_state is None else check_random_state(random_state)
+        if conditions is None and not self.schema_.constraints:
+            return self._sample_free(n_samples, rng)
+        from synthgen.sampling.api import sample_conditioned
+
+        return self._regenerate_ids(
+            sample_conditioned(self, n_samples, conditions, rng), force=True
+        )
+
+    def _sample_free(self, n_samples: int, rng: np.random.Generator) -> pd.DataFrame:
         chunks = []
         done = 0
         progress = self._progress(n_samples, "sampling")
         while done < n_samples:
             size = min(self.sample_chunk_size, n_samples - done)
-            matrix = self._sample_encoded(size, rng)
-            chunks.append(self.encoder_.inverse_transform(matrix, random_state=rng))
+            chunks.append(self._draw(size, rng))
             done += size
             if progress is not None:
                 progress.update(size)
@@ -148,10 +166,43 @@ class BaseGenerator(BaseEstimator):
         out = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
         return self._regenerate_ids(out)
 
-    def _regenerate_ids(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Identifiers are numbered across chunks, not per chunk, so they stay unique."""
+    def _draw(self, n_rows: int, rng: np.random.Generator) -> pd.DataFrame:
+        """``n_rows`` decoded rows, unconditioned."""
+        matrix = self._sample_encoded(n_rows, rng)
+        return self.encoder_.inverse_transform(matrix, random_state=rng)
+
+    def _draw_given(self, fixed: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+        """One decoded row per row of ``fixed``, drawn given its set cells (native models)."""
+        matrix, known = self.encoder_.encode_fixed(fixed, random_state=rng)
+        encoded = self._sample_encoded_given(matrix, known, rng)
+        return self.encoder_.inverse_transform(encoded, random_state=rng)
+
+    #: True when the generator implements :meth:`_sample_encoded_given`.
+    _supports_conditioning: ClassVar[bool] = False
+
+    def _sample_encoded_given(
+        self, matrix: np.ndarray, known: np.ndarray, rng: np.random.Generator
+    ) -> np.ndarray:
+        """Encoded rows whose ``known`` entries are drawn given the values in ``matrix``."""
+        raise NotImplementedError
+
+    def impute(self, data: pd.DataFrame, *, random_state: Any = None) -> pd.DataFrame:
+        """Fill the missing cells of ``data``; observed cells are kept exactly.
+
+        Each incomplete row is drawn given its observed cells, and filled cells are never
+        left missing (columns that are always missing in the training data stay missing).
+        Returns a new frame; ``data`` is not modified.
+        """
+        self._check_fitted()
+        from synthgen.sampling.api import impute
+
+        rng = self._sample_rng if random_state is None else check_random_state(random_state)
+        return impute(self, data, rng)
+
+    def _regenerate_ids(self, frame: pd.DataFrame, force: bool = False) -> pd.DataFrame:
+        """Identifiers are numbered over the whole output, not per chunk, so they stay unique."""
         ids = [c for c in self.schema_ if c.kind == "id"]
-        if ids and len(frame) > self.sample_chunk_size:
+        if ids and (force or len(frame) > self.sample_chunk_size):
             block = np.zeros((len(frame), 0))
             for spec in ids:
                 enc = next(e for e in self.encoder_.encoders_ if e.spec.name == spec.name)

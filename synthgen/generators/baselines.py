@@ -52,6 +52,14 @@ class IndependentMarginals(BaseGenerator):
     def _sample_encoded(self, n_samples: int, rng: np.random.Generator) -> np.ndarray:
         return rng.standard_normal((n_samples, self.n_scores_))
 
+    _supports_conditioning: ClassVar[bool] = True
+
+    def _sample_encoded_given(
+        self, matrix: np.ndarray, known: np.ndarray, rng: np.random.Generator
+    ) -> np.ndarray:
+        # Columns are independent: fixed scores stay, the others are drawn as usual.
+        return np.where(known, matrix, rng.standard_normal(matrix.shape))
+
     def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         return {"n_scores": self.n_scores_}, {}
 
@@ -130,6 +138,35 @@ class GaussianCopula(BaseGenerator):
     def _sample_encoded(self, n_samples: int, rng: np.random.Generator) -> np.ndarray:
         noise = rng.standard_normal((n_samples, self.cholesky_.shape[0]))
         return noise @ self.cholesky_.T
+
+    _supports_conditioning: ClassVar[bool] = True
+
+    def _sample_encoded_given(
+        self, matrix: np.ndarray, known: np.ndarray, rng: np.random.Generator
+    ) -> np.ndarray:
+        """Gaussian conditioning: free scores given the fixed ones, per pattern of fixed dims."""
+        out = np.array(matrix, dtype=np.float64)
+        noise = rng.standard_normal(out.shape)
+        patterns, inverse = np.unique(known, axis=0, return_inverse=True)
+        corr = self.correlation_
+        for p, pattern in enumerate(patterns):
+            rows = np.flatnonzero(inverse.ravel() == p)
+            free, fixed = np.flatnonzero(~pattern), np.flatnonzero(pattern)
+            if len(free) == 0:
+                continue
+            if len(fixed) == 0:
+                out[rows] = noise[rows] @ self.cholesky_.T
+                continue
+            s_ff = corr[np.ix_(fixed, fixed)]
+            s_uf = corr[np.ix_(free, fixed)]
+            gain = np.linalg.solve(s_ff, s_uf.T).T
+            cov = corr[np.ix_(free, free)] - gain @ s_uf.T
+            cov = (cov + cov.T) / 2.0 + 1e-9 * np.eye(len(free))
+            vals, vecs = np.linalg.eigh(cov)
+            root = vecs * np.sqrt(np.maximum(vals, 0.0))
+            mean = out[np.ix_(rows, fixed)] @ gain.T
+            out[np.ix_(rows, free)] = mean + noise[np.ix_(rows, free)] @ root.T
+        return out
 
     def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         return {}, {"correlation": self.correlation_}

@@ -1,7 +1,29 @@
 """What a table is: column kinds, detection from a DataFrame, JSON round-trip."""
 
 from synthgen.schema.columns import KINDS, ColumnSpec
+from synthgen.schema.constraints import (
+    Bounds,
+    Constraint,
+    FixedCombinations,
+    Inequality,
+    Positive,
+    Predicate,
+    constraint_from_dict,
+)
 from synthgen.schema.infer import check_frame, infer_column
 from synthgen.schema.schema import Schema
 
-__all__ = ["KINDS", "ColumnSpec", "Schema", "check_frame", "infer_column"]
+__all__ = [
+    "KINDS",
+    "Bounds",
+    "ColumnSpec",
+    "Constraint",
+    "FixedCombinations",
+    "Inequality",
+    "Positive",
+    "Predicate",
+    "Schema",
+    "check_frame",
+    "constraint_from_dict",
+    "infer_column",
+]

@@ -10,8 +10,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthgen.exceptions import SchemaError
+from synthgen.exceptions import ConstraintError, SchemaError
 from synthgen.schema.columns import KINDS, ColumnSpec
+from synthgen.schema.constraints import Constraint, constraint_from_dict
 from synthgen.schema.infer import (
     _categorical_spec,
     _datetime_spec,
@@ -98,13 +99,37 @@ class Schema:
     """
 
     def __init__(
-        self, columns: list[ColumnSpec], constraints: list[dict[str, Any]] | None = None
+        self, columns: list[ColumnSpec], constraints: list[Constraint] | None = None
     ) -> None:
         names = [c.name for c in columns]
         if len(set(names)) != len(names):
             raise SchemaError(f"schema has duplicate column names: {names}")
         self.columns: list[ColumnSpec] = list(columns)
-        self.constraints: list[dict[str, Any]] = list(constraints or [])
+        self.constraints: list[Constraint] = []
+        for constraint in constraints or []:
+            self.add_constraint(constraint)
+
+    def add_constraint(self, constraint: Constraint) -> Schema:
+        """Add a rule every generated row must meet; returns the schema (chainable)."""
+        if not isinstance(constraint, Constraint):
+            raise ConstraintError(
+                f"expected a synthgen constraint (Inequality, Bounds, ...), "
+                f"got {type(constraint).__name__}"
+            )
+        constraint.check_schema(self)
+        self.constraints.append(constraint)
+        return self
+
+    def check_constraints(self, data: pd.DataFrame) -> None:
+        """Fit the constraints on ``data`` and raise ConstraintError where rows break one."""
+        for constraint in self.constraints:
+            constraint.fit(data)
+            broken = int((~constraint.is_satisfied(data)).sum())
+            if broken:
+                raise ConstraintError(
+                    f"{constraint!r} is broken by {broken} of {len(data)} rows of the data; "
+                    "fix the data or drop the constraint"
+                )
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
@@ -158,7 +183,9 @@ class Schema:
         """Return a copy of the schema with column ``name`` re-described as ``kind``."""
         if name not in self.names:
             raise SchemaError(f"column {name!r} is not in the schema")
-        out = Schema.from_dict(self.to_dict())
+        out = Schema(
+            [ColumnSpec.from_dict(c.to_dict()) for c in self.columns], list(self.constraints)
+        )
         idx = out.names.index(name)
         out.columns[idx] = _forced_column(name, data[name], kind)
         return out
@@ -185,7 +212,11 @@ class Schema:
         return name in self.names
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Schema) and self.to_dict() == other.to_dict()
+        return (
+            isinstance(other, Schema)
+            and self.columns == other.columns
+            and self.constraints == other.constraints
+        )
 
     def __repr__(self) -> str:
         inner = ", ".join(f"{c.name}: {c.kind}" for c in self.columns)
@@ -243,7 +274,7 @@ class Schema:
         return {
             "version": SCHEMA_VERSION,
             "columns": [c.to_dict() for c in self.columns],
-            "constraints": [dict(c) for c in self.constraints],
+            "constraints": [c.to_dict() for c in self.constraints],
         }
 
     @classmethod
@@ -259,7 +290,7 @@ class Schema:
             raise SchemaError("schema JSON needs a 'columns' list")
         return cls(
             [ColumnSpec.from_dict(dict(c)) for c in data["columns"]],
-            list(data.get("constraints", [])),
+            [constraint_from_dict(c) for c in data.get("constraints", [])],
         )
 
     def to_json(self, path: str | os.PathLike[str] | None = None) -> str:

@@ -149,6 +149,30 @@ class TableEncoder:
             return np.zeros((n, 0), dtype=np.float32)
         return np.hstack(blocks).astype(np.float32)
 
+    def encode_fixed(
+        self, fixed: pd.DataFrame, *, random_state: Any = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Encode the set cells of a partial table (missing cells are free).
+
+        Returns the encoded matrix (free cells as zeros) and a boolean mask of the same shape
+        that is True where a value is fixed. Columns absent from ``fixed`` are free.
+        """
+        rng = np.random.default_rng(random_state)
+        n = len(fixed)
+        matrix = np.zeros((n, self.output_dim_), dtype=np.float32)
+        known = np.zeros((n, self.output_dim_), dtype=bool)
+        start = 0
+        for enc in self.encoders_:
+            end = start + enc.dim
+            name = enc.spec.name
+            if enc.dim and name in fixed.columns:
+                has = fixed[name].notna().to_numpy()
+                if has.any():
+                    matrix[has, start:end] = enc.transform(fixed[name][has], rng)
+                    known[has, start:end] = True
+            start = end
+        return matrix, known
+
     def inverse_transform(self, matrix: np.ndarray, *, random_state: Any = None) -> pd.DataFrame:
         """Decode a matrix back to a table with the schema's columns, dtypes and labels."""
         rng = np.random.default_rng(random_state)

@@ -71,9 +71,3 @@ def test_large_samples_are_chunked_with_unique_ids(mixed, monkeypatch):
     out = model.sample(200)
     assert len(out) == 200 and out["customer_id"].is_unique
     assert out.index.tolist() == list(range(200))
-
-
-def test_conditions_are_not_silently_ignored(mixed):
-    model = sg.make_generator("copula", random_state=0).fit(mixed)
-    with pytest.raises(NotImplementedError):
-        model.sample(5, conditions={"y": 1})
