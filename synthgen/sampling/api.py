@@ -45,7 +45,10 @@ def sample_conditioned(model, n_samples: int, conditions: Any, rng: np.random.Ge
             for c in parsed
             if c.kind != "eq"
         ] + checks
-    return draw_rows(model, fixed, checks, rng)
+    if isinstance(conditions, pd.DataFrame):
+        return draw_rows(model, fixed, checks, rng, match="nearest")
+    name = " and ".join(f"condition {c} == {fixed[c].iloc[0]!r}" for c in fixed.columns)
+    return draw_rows(model, fixed, checks, rng, fixed_name=name or "the fixed values")
 
 
 def impute(model, data: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
@@ -68,7 +71,7 @@ def impute(model, data: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
         return ~(free & cand[fillable].isna().to_numpy()).any(axis=1)
 
     checks = [Check("imputed cells are not missing", filled), *_constraint_checks(schema)]
-    rows = draw_rows(model, fixed, checks, rng)
+    rows = draw_rows(model, fixed, checks, rng, match="nearest")
     for name in learned:
         values = out[name].to_numpy(dtype=object, copy=True)
         values[needs] = rows[name].to_numpy(dtype=object)

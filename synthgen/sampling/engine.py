@@ -74,6 +74,38 @@ def _matches(candidates: pd.DataFrame, requests: pd.DataFrame, schema: Schema) -
     return ok
 
 
+def _nearest(
+    model, requests: pd.DataFrame, rng: np.random.Generator, k: int
+) -> tuple[pd.DataFrame, int]:
+    """For generators without native conditioning: for each request, its ``k`` nearest free
+    draws (standardised one-hot space, fixed cells only) from a fresh pool, in random order.
+
+    Returns ``len(requests) * k`` candidates, request by request, and the pool size.
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    from synthgen.transforms import TableEncoder
+
+    pool_size = int(min(50_000, max(2_000, 20 * len(requests), 2 * k)))
+    pool = model._draw(pool_size, rng)
+    space = TableEncoder("quantile", "onehot").fit(pool, model.schema_, random_state=rng)
+    pool_matrix = space.transform(pool, random_state=rng)
+    req_matrix, known = space.encode_fixed(requests, random_state=rng)
+    patterns, inverse = np.unique(known, axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    choice = np.empty((len(requests), k), dtype=np.int64)
+    for p, pattern in enumerate(patterns):
+        rows = np.flatnonzero(inverse == p)
+        dims = np.flatnonzero(pattern)
+        if len(dims) == 0:
+            choice[rows] = rng.integers(0, pool_size, (len(rows), k))
+            continue
+        index = NearestNeighbors(n_neighbors=k).fit(pool_matrix[:, dims])
+        choice[rows] = index.kneighbors(req_matrix[np.ix_(rows, dims)])[1]
+    choice = rng.permuted(choice, axis=1)
+    return pool.iloc[choice.ravel()].reset_index(drop=True), pool_size
+
+
 def draw_rows(
     model,
     fixed: pd.DataFrame,
@@ -81,6 +113,8 @@ def draw_rows(
     rng: np.random.Generator,
     *,
     max_candidates: int | None = None,
+    match: str = "reject",
+    fixed_name: str = "the fixed values",
 ) -> pd.DataFrame:
     """One row per request of ``fixed`` that meets its fixed cells and every check.
 
@@ -96,6 +130,13 @@ def draw_rows(
         Source of randomness.
     max_candidates : int, optional
         Budget of candidate rows; default ``200,000 + 100 * len(fixed)``.
+    match : {"reject", "nearest"}
+        For generators without native conditioning: keep only free draws whose cells match
+        the fixed ones (exact in distribution, may be too rare), or take free draws nearest to
+        the fixed cells (always feasible, approximate; used for imputation and per-row
+        conditions, where many cells are fixed at once).
+    fixed_name : str
+        How error messages name the fixed cells (e.g. ``"condition income == '>50K'"``).
     """
     n = len(fixed)
     budget = max_candidates or 200_000 + 100 * n
@@ -107,7 +148,7 @@ def draw_rows(
     positions: list[np.ndarray] = []
     pending = np.arange(n)
     drawn, factor = 0, 1
-    passed = {"fixed values": 0, **{c.name: 0 for c in checks}}
+    passed = {fixed_name: 0, **{c.name: 0 for c in checks}}
     while len(pending):
         reps = max(1, min(factor, MAX_BATCH // len(pending)))
         req_idx = np.tile(pending, reps)
@@ -115,10 +156,18 @@ def draw_rows(
         if native:
             candidates = model._draw_given(requests, rng)
             ok = np.ones(len(requests), dtype=bool)
+        elif match == "nearest" and set_columns:
+            # Each open request gets its k nearest draws; k grows while requests stay open.
+            k = int(min(factor * 5, 500))
+            candidates, cost = _nearest(model, fixed.iloc[pending].reset_index(drop=True), rng, k)
+            req_idx = np.repeat(pending, k)
+            requests = fixed.iloc[req_idx].reset_index(drop=True)
+            ok = np.ones(len(requests), dtype=bool)
+            drawn += cost - len(requests)  # the pool is the real cost of this round
         else:
             candidates = model._draw(len(requests), rng)
             ok = _matches(candidates, requests, model.schema_)
-        passed["fixed values"] += int(ok.sum())
+        passed[fixed_name] += int(ok.sum())
         candidates = overwrite_fixed(candidates, requests)
         for check in checks:
             mask = np.asarray(check.func(candidates, requests), dtype=bool)
@@ -132,8 +181,8 @@ def draw_rows(
             positions.append(served)
             pending = np.setdiff1d(pending, served, assume_unique=True)
         if len(pending) and drawn >= budget:
-            if native or not set_columns:
-                passed.pop("fixed values")  # always met in these cases: not informative
+            if native or not set_columns or match == "nearest":
+                passed.pop(fixed_name)  # always met in these cases: not informative
             rarest = min(passed, key=lambda k: passed[k]) if passed else "the request"
             met = passed.get(rarest, 0)
             raise ConditionError(
@@ -142,7 +191,10 @@ def draw_rows(
                 f"{met / drawn:.2g}); relax the condition or sample fewer rows"
             )
         rate = len(accepted) / len(requests)
-        factor = int(min(1000, np.ceil(1.5 / max(rate, 1e-3))))
+        if match == "nearest" and not native:
+            factor *= 2
+        else:
+            factor = int(min(1000, np.ceil(1.5 / max(rate, 1e-3))))
     order = np.concatenate(positions) if positions else np.zeros(0, dtype=int)
     out = pd.concat(rows, ignore_index=True) if rows else model._draw(1, rng).iloc[:0]
     out.index = order

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from synthgen.exceptions import ConfigurationError, NotFittedError
+from synthgen.exceptions import ConditionError, ConfigurationError, NotFittedError
 from synthgen.io import load
 from synthgen.testing.toys import make_mixed_table
 
@@ -133,6 +133,135 @@ def check_bad_n_samples(generator: Any, data: pd.DataFrame) -> None:
         raise AssertionError(f"sample({bad!r}) did not raise ConfigurationError")
 
 
+def _fitted(generator: Any, data: pd.DataFrame, schema: Any = None) -> Any:
+    return _fresh(generator, random_state=0).fit(data, schema=schema)
+
+
+def _a_label(data: pd.DataFrame, model: Any) -> tuple[str, Any]:
+    """A categorical column and its most common label."""
+    spec = next(c for c in model.schema_ if c.kind == "categorical" and not c.has_missing)
+    return spec.name, data[spec.name].value_counts().index[0]
+
+
+def _a_number(model: Any) -> str:
+    return next(c.name for c in model.schema_ if c.kind == "numeric")
+
+
+def check_conditions(generator: Any, data: pd.DataFrame) -> None:
+    """Equality, set and range conditions hold on every returned row."""
+    model = _fitted(generator, data)
+    col, label = _a_label(data, model)
+    out = model.sample(40, conditions={col: label})
+    assert len(out) == 40 and out[col].eq(label).all(), f"equality on {col!r} not met"
+    num = _a_number(model)
+    low, high = data[num].quantile([0.25, 0.75]).tolist()
+    labels = data[col].value_counts().index[:2].tolist()
+    from synthgen.sampling.conditions import Range
+
+    out = model.sample(40, conditions={num: Range(low, high), col: labels})
+    assert out[num].between(low, high).all(), f"range on {num!r} not met"
+    assert out[col].isin(labels).all(), f"set on {col!r} not met"
+    assert list(out.columns) == list(data.columns)
+    for name in data.columns:
+        assert out[name].dtype == data[name].dtype, f"column {name!r}: dtype changed"
+
+
+def check_per_row_conditions(generator: Any, data: pd.DataFrame) -> None:
+    """A frame of per-row conditions: set cells are kept exactly, one row per request."""
+    model = _fitted(generator, data)
+    col, _ = _a_label(data, model)
+    num = _a_number(model)
+    requests = data[[col, num]].head(20).copy()
+    requests.loc[requests.index[::2], col] = None
+    requests.loc[requests.index[1::3], num] = np.nan
+    out = model.sample(conditions=requests.reset_index(drop=True))
+    assert len(out) == 20, "one row per condition row expected"
+    for name in (col, num):
+        has = requests[name].notna().to_numpy()
+        got = out[name].to_numpy(dtype=object)[has]
+        want = requests[name].to_numpy(dtype=object)[has]
+        assert (got == want).all(), f"per-row values of {name!r} not kept"
+
+
+def check_impute(generator: Any, data: pd.DataFrame) -> None:
+    """impute fills every hole and keeps every observed cell."""
+    model = _fitted(generator, data)
+    col, _ = _a_label(data, model)
+    num = _a_number(model)
+    holes = data.head(30).copy()
+    holes[num] = holes[num].astype(float)
+    holes.loc[holes.index[::2], num] = np.nan
+    holes[col] = holes[col].astype(object)
+    holes.loc[holes.index[::3], col] = None
+    before = holes.copy()
+    done = model.impute(holes)
+    pd.testing.assert_frame_equal(holes, before, obj="impute input")
+    assert not done[[num, col]].isna().any().any(), "impute left holes"
+    observed = before.notna()
+    for name in data.columns:
+        keep = observed[name].to_numpy()
+        got = done[name].to_numpy(dtype=object)[keep]
+        want = before[name].to_numpy(dtype=object)[keep]
+        assert (got == want).all(), f"impute changed observed cells of {name!r}"
+
+
+def check_constraints(generator: Any, data: pd.DataFrame) -> None:
+    """Every sampled row meets every constraint of the schema, built-in or custom."""
+    from synthgen.schema import Bounds, FixedCombinations, Inequality, Predicate, Schema
+
+    model = _fresh(generator, random_state=0)
+    schema = Schema.infer(data)
+    num = next(c.name for c in schema if c.kind == "numeric")
+    col = next(c.name for c in schema if c.kind == "categorical" and not c.has_missing)
+    low, high = data[num].quantile([0.1, 0.9]).tolist()
+    data = data[data[num].isna() | data[num].between(low, high)]
+    cat2 = next(c.name for c in schema if c.kind == "categorical" and c.name != col)
+    dates = [c.name for c in schema if c.kind in ("numeric", "datetime")]
+    rules = [Bounds(num, low, high), FixedCombinations([col, cat2])]
+    if len(dates) >= 2:
+        first, second = dates[0], dates[1]
+        ok = (data[first] <= data[second]) | data[first].isna() | data[second].isna()
+        if ok.all():
+            rules.append(Inequality(first, "<=", second))
+    rules.append(Predicate(lambda f: f[col].notna(), name=f"{col} present"))
+    for rule in rules:
+        schema.add_constraint(rule)
+    model.fit(data, schema=schema)
+    out = model.sample(60)
+    for rule in rules:
+        assert rule.is_satisfied(out).all(), f"{rule!r} not met by every row"
+
+
+def check_condition_errors(generator: Any, data: pd.DataFrame) -> None:
+    """Invalid and infeasible conditions raise ConditionError quickly."""
+    from synthgen.sampling.conditions import Range
+
+    model = _fitted(generator, data)
+    col, _ = _a_label(data, model)
+    num = _a_number(model)
+    top = float(data[num].max())
+    bad = [
+        {"no such column": 1},
+        {col: "a label never seen"},
+        {num: Range(top + 1, top + 2)},
+        {num: "text"},
+    ]
+    for conditions in bad:
+        try:
+            model.sample(5, conditions=conditions)
+        except ConditionError:
+            continue
+        raise AssertionError(f"conditions {conditions!r} did not raise ConditionError")
+    lo = float(data[num].min())
+    if model.schema_[num].integer:
+        # Between two whole numbers: no row can ever meet it; must end, not hang.
+        try:
+            model.sample(5, conditions={num: Range(lo + 0.2, lo + 0.4)})
+        except ConditionError:
+            return
+        raise AssertionError("an infeasible range did not raise ConditionError")
+
+
 CHECKS: list[Callable[[Any, pd.DataFrame], None]] = [
     check_params_stored,
     check_not_fitted,
@@ -141,6 +270,11 @@ CHECKS: list[Callable[[Any, pd.DataFrame], None]] = [
     check_no_mutation,
     check_save_load,
     check_bad_n_samples,
+    check_conditions,
+    check_per_row_conditions,
+    check_impute,
+    check_constraints,
+    check_condition_errors,
 ]
 
 
