@@ -47,7 +47,7 @@ def test_identifiers_cannot_be_conditioned(mixed):
 
 
 def test_copula_condition_shifts_related_columns(adult_model):
-    df, model = adult_model
+    _, model = adult_model
     rich = model.sample(2000, conditions={"income": ">50K"}, random_state=0)
     poor = model.sample(2000, conditions={"income": "<=50K"}, random_state=0)
     assert rich["income"].eq(">50K").all() and poor["income"].eq("<=50K").all()
