@@ -64,9 +64,7 @@ def success_rate(n_success: int, n_total: int, confidence: float = 0.95) -> tupl
     return float(rate), float(z / denom * np.sqrt(var + 0.25 * z2))
 
 
-def risk_from_counts(
-    n_attack: int, n_control: int, n_total: int, confidence: float = 0.95
-) -> Risk:
+def risk_from_counts(n_attack: int, n_control: int, n_total: int, confidence: float = 0.95) -> Risk:
     """Risk from the successes on the training rows and on the control rows.
 
     Examples
@@ -113,6 +111,8 @@ def _univariate(num, codes, rng, n_attacks):
         preds += [[("cat", j, "==", int(v))] for v in vals[counts == 1]]
     for j in range(num.shape[1]):
         col = num[:, j]
+        if np.isnan(col).sum() == 1:
+            preds.append([("num", j, "isna", None)])
         col = col[~np.isnan(col)]
         if len(col) == 0:
             continue

@@ -18,7 +18,7 @@ import pandas as pd
 from synthgen.exceptions import EvaluationError, SynthgenError
 from synthgen.schema import Schema
 
-__all__ = ["MIN_HOLDOUT_ROWS", "FRAMES", "PreparedData", "prepare"]
+__all__ = ["FRAMES", "MIN_HOLDOUT_ROWS", "PreparedData", "prepare"]
 
 #: Fewest holdout rows accepted: the holdout is the yardstick of several metrics and the
 #: control set of the privacy attacks, so a tiny one would give meaningless numbers.
@@ -124,9 +124,7 @@ def _check_columns(real: pd.DataFrame, other: pd.DataFrame, what: str) -> None:
             parts.append(f"missing column(s) {missing!r}")
         if extra:
             parts.append(f"unexpected column(s) {extra!r}")
-        raise EvaluationError(
-            f"{what} does not have the columns of real: {'; '.join(parts)}"
-        )
+        raise EvaluationError(f"{what} does not have the columns of real: {'; '.join(parts)}")
 
 
 def _to_numeric(col: pd.Series, name: str, what: str, kind: str, fmt: str | None) -> pd.Series:
@@ -147,8 +145,7 @@ def _to_numeric(col: pd.Series, name: str, what: str, kind: str, fmt: str | None
         return pd.to_numeric(col, errors="raise").astype(float)
     except (ValueError, TypeError) as exc:
         raise EvaluationError(
-            f"{what}: column {name!r} should hold {kind} values but cannot be read as such "
-            f"({exc})"
+            f"{what}: column {name!r} should hold {kind} values but cannot be read as such ({exc})"
         ) from exc
 
 

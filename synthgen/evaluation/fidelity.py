@@ -12,7 +12,6 @@ import warnings
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
@@ -36,8 +35,12 @@ __all__ = [
 #: deterministic and leave the global random state alone.
 SDMETRICS_SUBSAMPLE_ROWS = 50_000
 
-_SDTYPE = {"numeric": "numerical", "datetime": "datetime", "categorical": "categorical",
-           "text": "categorical"}
+_SDTYPE = {
+    "numeric": "numerical",
+    "datetime": "datetime",
+    "categorical": "categorical",
+    "text": "categorical",
+}
 
 
 def sdmetrics_metadata(prep: PreparedData) -> dict[str, Any]:
@@ -76,8 +79,10 @@ def quality_report_scores(prep: PreparedData) -> dict[str, Any]:
         trends = report.get_details("Column Pair Trends")
     per_column = {str(r.Column): float(r.Score) for r in shapes.itertuples()}
     counted = trends[trends["Meets Threshold?"].astype("boolean").fillna(False)]
-    per_pair = {f"{r[0]} / {r[1]}": float(r[2]) for r in
-                counted[["Column 1", "Column 2", "Score"]].itertuples(index=False)}
+    per_pair = {
+        f"{r[0]} / {r[1]}": float(r[2])
+        for r in counted[["Column 1", "Column 2", "Score"]].itertuples(index=False)
+    }
     return {
         "column_shapes": float(props["Column Shapes"]),
         "column_pair_trends": float(props["Column Pair Trends"]),
@@ -96,7 +101,9 @@ def _missing_similarity(prep: PreparedData) -> tuple[float, dict[str, float]]:
 def _category_coverage(prep: PreparedData) -> tuple[float, dict[str, float]]:
     per = {}
     for j, name in enumerate(prep.categorical):
-        missing_code = len(prep.categories[name]) - 1 if prep.categories[name][-1:] == [None] else -1
+        missing_code = (
+            len(prep.categories[name]) - 1 if prep.categories[name][-1:] == [None] else -1
+        )
         real = set(np.unique(prep.codes["real"][:, j]).tolist()) - {missing_code}
         syn = set(np.unique(prep.codes["synthetic"][:, j]).tolist())
         if real:
@@ -201,7 +208,9 @@ def association_matrix(prep: PreparedData, frame: str, columns: list[str], bins:
             j = prep.numeric.index(name)
             ref = prep.num["real"][:, j]
             ref = ref[~np.isnan(ref)]
-            edges = np.unique(np.quantile(ref, np.linspace(0, 1, bins + 1)[1:-1])) if len(ref) else []
+            edges = (
+                np.unique(np.quantile(ref, np.linspace(0, 1, bins + 1)[1:-1])) if len(ref) else []
+            )
             x = prep.num[frame][:, j]
             c = np.searchsorted(edges, x, side="right")
             coded.append(np.where(np.isnan(x), len(edges) + 1, c))
@@ -245,68 +254,137 @@ def fidelity_metrics(
     T = QUALITY_THRESHOLDS
     out: list[MetricResult] = []
     q = quality_report_scores(prep)
-    out.append(MetricResult.graded(
-        "column_shapes", "fidelity", q["column_shapes"], 1.0, "higher", "at_least",
-        *T["column_shapes"],
-        "Average per-column similarity of distributions (sdmetrics KSComplement for numbers "
-        "and dates, TVComplement for categories).",
-        {"per_column": q["shapes_details"]},
-    ))
-    out.append(MetricResult.graded(
-        "column_pair_trends", "fidelity", q["column_pair_trends"], 1.0, "higher", "at_least",
-        *T["column_pair_trends"],
-        "Average similarity of pairwise correlations / contingency tables, over the pairs that "
-        "sdmetrics' QualityReport scores (real |Pearson r| > 0.5 or Cramér's V > 0.3).",
-        {"per_pair": q["trends_details"]},
-        reason="no column pair of the real data is associated strongly enough for sdmetrics "
-        "to score it (|r| > 0.5 or Cramér's V > 0.3)",
-    ))
+    out.append(
+        MetricResult.graded(
+            "column_shapes",
+            "fidelity",
+            q["column_shapes"],
+            1.0,
+            "higher",
+            "at_least",
+            *T["column_shapes"],
+            "Average per-column similarity of distributions (sdmetrics KSComplement for numbers "
+            "and dates, TVComplement for categories).",
+            {"per_column": q["shapes_details"]},
+        )
+    )
+    out.append(
+        MetricResult.graded(
+            "column_pair_trends",
+            "fidelity",
+            q["column_pair_trends"],
+            1.0,
+            "higher",
+            "at_least",
+            *T["column_pair_trends"],
+            "Average similarity of pairwise correlations / contingency tables, over the pairs that "
+            "sdmetrics' QualityReport scores (real |Pearson r| > 0.5 or Cramér's V > 0.3).",
+            {"per_pair": q["trends_details"]},
+            reason="no column pair of the real data is associated strongly enough for sdmetrics "
+            "to score it (|r| > 0.5 or Cramér's V > 0.3)",
+        )
+    )
     value, per = _missing_similarity(prep)
-    out.append(MetricResult.graded(
-        "missing_value_similarity", "fidelity", value, 1.0, "higher", "at_least",
-        *T["missing_value_similarity"],
-        "One minus the gap in missing-value rate, averaged over the columns.",
-        {"per_column": per},
-    ))
+    out.append(
+        MetricResult.graded(
+            "missing_value_similarity",
+            "fidelity",
+            value,
+            1.0,
+            "higher",
+            "at_least",
+            *T["missing_value_similarity"],
+            "One minus the gap in missing-value rate, averaged over the columns.",
+            {"per_column": per},
+        )
+    )
     value, per = _category_coverage(prep)
-    out.append(MetricResult.graded(
-        "category_coverage", "fidelity", value, 1.0, "higher", "at_least",
-        *T["category_coverage"],
-        "Share of the real categories that appear in the synthetic data, averaged over the "
-        "categorical columns.",
-        {"per_column": per}, reason="no categorical column",
-    ))
+    out.append(
+        MetricResult.graded(
+            "category_coverage",
+            "fidelity",
+            value,
+            1.0,
+            "higher",
+            "at_least",
+            *T["category_coverage"],
+            "Share of the real categories that appear in the synthetic data, averaged over the "
+            "categorical columns.",
+            {"per_column": per},
+            reason="no categorical column",
+        )
+    )
     value, per = _range_coverage(prep)
-    out.append(MetricResult.graded(
-        "range_coverage", "fidelity", value, 1.0, "higher", "at_least",
-        *T["range_coverage"],
-        "Share of each real numeric range [min, max] covered by the synthetic range, averaged.",
-        {"per_column": per}, reason="no numeric column with a range",
-    ))
+    out.append(
+        MetricResult.graded(
+            "range_coverage",
+            "fidelity",
+            value,
+            1.0,
+            "higher",
+            "at_least",
+            *T["range_coverage"],
+            "Share of each real numeric range [min, max] covered by the synthetic range, averaged.",
+            {"per_column": per},
+            reason="no numeric column with a range",
+        )
+    )
     explanation = (
         "Cross-validated ROC AUC of a gradient-boosted classifier telling holdout rows from "
         "synthetic rows (0.5: indistinguishable)."
     )
     if prep.has_holdout:
         value, why = _detection_auc(prep, limits, rng)
-        out.append(MetricResult.graded(
-            "detection_auc", "fidelity", value, 0.5, "closer to 0.5", "at_most",
-            *T["detection_auc"], explanation, reason=why,
-        ))
+        out.append(
+            MetricResult.graded(
+                "detection_auc",
+                "fidelity",
+                value,
+                0.5,
+                "closer to 0.5",
+                "at_most",
+                *T["detection_auc"],
+                explanation,
+                reason=why,
+            )
+        )
     else:
-        out.append(MetricResult.skipped(
-            "detection_auc", "fidelity", 0.5, "closer to 0.5", explanation,
-            "no holdout given", rule="at_most", pass_at=T["detection_auc"][0],
-            warn_at=T["detection_auc"][1],
-        ))
+        out.append(
+            MetricResult.skipped(
+                "detection_auc",
+                "fidelity",
+                0.5,
+                "closer to 0.5",
+                explanation,
+                "no holdout given",
+                rule="at_most",
+                pass_at=T["detection_auc"][0],
+                warn_at=T["detection_auc"][1],
+            )
+        )
     precision, recall = _precision_recall(prep, limits, rng)
-    out.append(MetricResult.graded(
-        "alpha_precision", "fidelity", precision, 1.0, "higher", "at_least",
-        *T["alpha_precision"],
-        "Share of synthetic rows inside the 95% k-NN support of the real rows (realism).",
-    ))
-    out.append(MetricResult.graded(
-        "beta_recall", "fidelity", recall, 1.0, "higher", "at_least", *T["beta_recall"],
-        "Share of real rows inside the 95% k-NN support of the synthetic rows (diversity).",
-    ))
+    out.append(
+        MetricResult.graded(
+            "alpha_precision",
+            "fidelity",
+            precision,
+            1.0,
+            "higher",
+            "at_least",
+            *T["alpha_precision"],
+            "Share of synthetic rows inside the 95% k-NN support of the real rows (realism).",
+        )
+    )
+    out.append(
+        MetricResult.graded(
+            "beta_recall",
+            "fidelity",
+            recall,
+            1.0,
+            "higher",
+            "at_least",
+            *T["beta_recall"],
+            "Share of real rows inside the 95% k-NN support of the synthetic rows (diversity).",
+        )
+    )
     return out

@@ -65,10 +65,8 @@ def _img(fig: Figure, alt: str) -> str:
 def render_summary(report) -> str:
     """The verdict and the metric table as an HTML fragment (used by ``_repr_html_``)."""
     v = report.privacy_verdict
-    parts = [f'<p>Privacy verdict: <span class="verdict {_e(v)}">{_e(v)}</span></p>',
-             "<table><tr>"]
-    cols = ["group", "metric", "value", "ideal", "direction", "thresholds", "status",
-            "explanation"]
+    parts = [f'<p>Privacy verdict: <span class="verdict {_e(v)}">{_e(v)}</span></p>', "<table><tr>"]
+    cols = ["group", "metric", "value", "ideal", "direction", "thresholds", "status", "explanation"]
     parts += [f"<th>{_e(c)}</th>" for c in cols] + ["</tr>"]
     for row in report.summary().to_dict("records"):
         status = row["status"]
@@ -88,14 +86,16 @@ def _distribution_plots(dists: list[dict[str, Any]]) -> str:
             edges = np.asarray(d["edges"])
             width = np.diff(edges)
             ax.bar(edges[:-1], d["real"], width=width, align="edge", alpha=0.5, label="real")
-            ax.bar(edges[:-1], d["synthetic"], width=width, align="edge", alpha=0.5,
-                   label="synthetic")
+            ax.bar(
+                edges[:-1], d["synthetic"], width=width, align="edge", alpha=0.5, label="synthetic"
+            )
         else:
             x = np.arange(len(d["labels"]))
             ax.bar(x - 0.2, d["real"], width=0.4, label="real")
             ax.bar(x + 0.2, d["synthetic"], width=0.4, label="synthetic")
-            ax.set_xticks(x, [_mpl(v, 15) for v in d["labels"]], rotation=60, ha="right",
-                          fontsize=6)
+            ax.set_xticks(
+                x, [_mpl(v, 15) for v in d["labels"]], rotation=60, ha="right", fontsize=6
+            )
         ax.set_title(_mpl(d["column"], 40), fontsize=9)
         ax.set_ylabel("share", fontsize=7)
         ax.tick_params(labelsize=6)
@@ -161,11 +161,15 @@ def render_html(report) -> str:
     meta = report.meta
     body = ["<h1>synthgen evaluation report</h1>"]
     sizes = meta.get("rows", {})
-    body.append("<p class='small'>" + _e(", ".join(f"{k}: {v} rows" for k, v in sizes.items()))
-                + "</p>")
+    body.append(
+        "<p class='small'>" + _e(", ".join(f"{k}: {v} rows" for k, v in sizes.items())) + "</p>"
+    )
     if meta.get("excluded"):
-        body.append("<p class='small'>Excluded columns: " + _e(
-            ", ".join(f"{k} ({v})" for k, v in meta["excluded"].items())) + "</p>")
+        body.append(
+            "<p class='small'>Excluded columns: "
+            + _e(", ".join(f"{k} ({v})" for k, v in meta["excluded"].items()))
+            + "</p>"
+        )
     body.append("<h2>Summary</h2>" + render_summary(report))
     if a.get("distributions"):
         note = ""

@@ -54,7 +54,11 @@ def make_model(
     Early stopping is off so that the fit does not carve a random validation split out of
     small training sets and stays deterministic.
     """
-    cls = HistGradientBoostingClassifier if task == "classification" else HistGradientBoostingRegressor
+    cls = (
+        HistGradientBoostingClassifier
+        if task == "classification"
+        else HistGradientBoostingRegressor
+    )
     return cls(
         max_iter=max_iter,
         early_stopping=False,

@@ -62,16 +62,37 @@ def _skip(name: str, ideal: float | None, direction: str, reason: str) -> Metric
     return MetricResult.skipped(name, _G, ideal, direction, _EXPLAIN[name], reason)
 
 
-def _risk_metric(name: str, risk: anonymeter.Risk | None, th: PrivacyThresholds,
-                 details: dict[str, Any], reason: str) -> MetricResult:
+def _risk_metric(
+    name: str,
+    risk: anonymeter.Risk | None,
+    th: PrivacyThresholds,
+    details: dict[str, Any],
+    reason: str,
+) -> MetricResult:
     if risk is None:
-        return MetricResult.skipped(name, _G, 0.0, "lower", _EXPLAIN[name], reason,
-                                    rule="at_most", pass_at=th.risk_pass, warn_at=th.risk_warn)
+        return MetricResult.skipped(
+            name,
+            _G,
+            0.0,
+            "lower",
+            _EXPLAIN[name],
+            reason,
+            rule="at_most",
+            pass_at=th.risk_pass,
+            warn_at=th.risk_warn,
+        )
     return MetricResult(
-        name, _G, risk.value, 0.0, "lower", grade(risk.ci_low, "at_most", th.risk_pass,
-                                                  th.risk_warn),
-        _EXPLAIN[name], rule="at_most", pass_threshold=th.risk_pass,
-        warn_threshold=th.risk_warn, details={**risk.to_dict(), **details},
+        name,
+        _G,
+        risk.value,
+        0.0,
+        "lower",
+        grade(risk.ci_low, "at_most", th.risk_pass, th.risk_warn),
+        _EXPLAIN[name],
+        rule="at_most",
+        pass_threshold=th.risk_pass,
+        warn_threshold=th.risk_warn,
+        details={**risk.to_dict(), **details},
     )
 
 
@@ -112,15 +133,35 @@ def privacy_metrics(
         base = float(np.mean([k in train_keys for k in hold_keys]))
     else:
         base = 0.0
-    out.append(MetricResult.info("exact_copy_rate", _G, copy_rate, 0.0, "lower",
-                                 _EXPLAIN["exact_copy_rate"],
-                                 {"base_rate": base if prep.has_holdout else None}))
-    out.append(MetricResult.graded(
-        "exact_copy_excess", _G, copy_rate - base, 0.0, "lower", "at_most",
-        th.exact_copy_excess_pass, th.exact_copy_excess_warn, _EXPLAIN["exact_copy_excess"],
-        {"copy_rate": copy_rate, "base_rate": base,
-         "note": None if prep.has_holdout else "no holdout: base rate taken as 0"},
-    ))
+    out.append(
+        MetricResult.info(
+            "exact_copy_rate",
+            _G,
+            copy_rate,
+            0.0,
+            "lower",
+            _EXPLAIN["exact_copy_rate"],
+            {"base_rate": base if prep.has_holdout else None},
+        )
+    )
+    out.append(
+        MetricResult.graded(
+            "exact_copy_excess",
+            _G,
+            copy_rate - base,
+            0.0,
+            "lower",
+            "at_most",
+            th.exact_copy_excess_pass,
+            th.exact_copy_excess_warn,
+            _EXPLAIN["exact_copy_excess"],
+            {
+                "copy_rate": copy_rate,
+                "base_rate": base,
+                "note": None if prep.has_holdout else "no holdout: base rate taken as 0",
+            },
+        )
+    )
     if not prep.has_holdout:
         why = "no holdout given"
         out[1:1] = [_skip("dcr_share", 0.5, "closer to 0.5", why)]
@@ -150,48 +191,91 @@ def privacy_metrics(
     dt, dh = d_st[:, 0], d_sh[:, 0]
     share = float(np.mean(dt < dh) + 0.5 * np.mean(dt == dh))
     sizes = {"synthetic_rows": n_syn, "reference_rows": n_ref}
-    out.insert(0, MetricResult.graded(
-        "dcr_share", _G, share, 0.5, "closer to 0.5", "at_most", th.dcr_share_pass,
-        th.dcr_share_warn, _EXPLAIN["dcr_share"],
-        {**sizes, "median_dcr_train": float(np.median(dt)),
-         "median_dcr_holdout": float(np.median(dh))},
-    ))
+    out.insert(
+        0,
+        MetricResult.graded(
+            "dcr_share",
+            _G,
+            share,
+            0.5,
+            "closer to 0.5",
+            "at_most",
+            th.dcr_share_pass,
+            th.dcr_share_warn,
+            _EXPLAIN["dcr_share"],
+            {
+                **sizes,
+                "median_dcr_train": float(np.median(dt)),
+                "median_dcr_holdout": float(np.median(dh)),
+            },
+        ),
+    )
     d_ht, _ = nearest(H, T, k=2)
-    out.append(MetricResult.info("nndr", _G, _nndr(d_st), None, "higher", _EXPLAIN["nndr"],
-                                 {"holdout_nndr": _nndr(d_ht), **sizes}))
+    out.append(
+        MetricResult.info(
+            "nndr",
+            _G,
+            _nndr(d_st),
+            None,
+            "higher",
+            _EXPLAIN["nndr"],
+            {"holdout_nndr": _nndr(d_ht), **sizes},
+        )
+    )
 
     d_ts, _ = nearest(T, S, k=1)
     d_hs, _ = nearest(H, S, k=1)
     y = np.r_[np.ones(n_ref), np.zeros(n_ref)]
     auc = float(roc_auc_score(y, -np.r_[d_ts[:, 0], d_hs[:, 0]]))
-    out.append(MetricResult.graded(
-        "mia_auc", _G, auc, 0.5, "closer to 0.5", "at_most", th.mia_auc_pass, th.mia_auc_warn,
-        _EXPLAIN["mia_auc"], sizes,
-    ))
+    out.append(
+        MetricResult.graded(
+            "mia_auc",
+            _G,
+            auc,
+            0.5,
+            "closer to 0.5",
+            "at_most",
+            th.mia_auc_pass,
+            th.mia_auc_warn,
+            _EXPLAIN["mia_auc"],
+            sizes,
+        )
+    )
 
     n_attacks = limits.anonymeter_attacks
     conf = th.confidence_level
     so = anonymeter.singling_out_risk(prep, rows, rng, n_attacks, conf)
     found = {k: v for k, v in so.items() if v is not None}
     worst = max(found, key=lambda k: found[k].value) if found else None
-    out.append(_risk_metric(
-        "singling_out_risk", found.get(worst), th,
-        {"mode": worst, "by_mode": {k: v.to_dict() for k, v in found.items()}},
-        "no predicate singles out a synthetic row",
-    ))
+    out.append(
+        _risk_metric(
+            "singling_out_risk",
+            found.get(worst),
+            th,
+            {"mode": worst, "by_mode": {k: v.to_dict() for k, v in found.items()}},
+            "no predicate singles out a synthetic row",
+        )
+    )
     link, halves = anonymeter.linkability_risk(prep, emb, rows, rng, n_attacks, conf)
-    out.append(_risk_metric("linkability_risk", link, th, {"column_halves": halves},
-                            "fewer than two columns"))
+    out.append(
+        _risk_metric(
+            "linkability_risk", link, th, {"column_halves": halves}, "fewer than two columns"
+        )
+    )
     cols = [c for c in prep.columns if c != prep.target]
     secrets = ([prep.target] if prep.target else []) + cols
     secrets = secrets[: limits.max_secret_columns] if len(prep.columns) > 1 else []
     inf = anonymeter.attribute_inference_risk(prep, emb, rows, rng, n_attacks, secrets, conf)
     worst = max(inf, key=lambda k: inf[k].value) if inf else None
-    out.append(_risk_metric(
-        "attribute_inference_risk", inf.get(worst) if worst else None, th,
-        {"secret": worst, "by_secret": {k: v.value for k, v in inf.items()}},
-        "fewer than two columns",
-    ))
+    out.append(
+        _risk_metric(
+            "attribute_inference_risk",
+            inf.get(worst) if worst else None,
+            th,
+            {"secret": worst, "by_secret": {k: v.value for k, v in inf.items()}},
+            "fewer than two columns",
+        )
+    )
     return out, {"dcr_train": dt, "dcr_holdout": dh}
 
 

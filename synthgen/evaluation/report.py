@@ -15,7 +15,14 @@ from synthgen.evaluation.metrics import MetricResult
 __all__ = ["Report", "json_ready"]
 
 SUMMARY_COLUMNS = [
-    "group", "metric", "value", "ideal", "direction", "thresholds", "status", "explanation",
+    "group",
+    "metric",
+    "value",
+    "ideal",
+    "direction",
+    "thresholds",
+    "status",
+    "explanation",
 ]
 
 
@@ -98,25 +105,29 @@ class Report:
         rows = []
         for m in self.metrics:
             text = m.explanation if m.reason is None else f"{m.explanation} Skipped: {m.reason}."
-            rows.append({
-                "group": m.group,
-                "metric": m.name,
-                "value": np.nan if m.value is None else m.value,
-                "ideal": m.ideal,
-                "direction": m.direction,
-                "thresholds": m.threshold_text,
-                "status": m.status,
-                "explanation": text,
-            })
+            rows.append(
+                {
+                    "group": m.group,
+                    "metric": m.name,
+                    "value": np.nan if m.value is None else m.value,
+                    "ideal": m.ideal,
+                    "direction": m.direction,
+                    "thresholds": m.threshold_text,
+                    "status": m.status,
+                    "explanation": text,
+                }
+            )
         return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary: verdict, metrics and meta (no rows of any frame)."""
-        return json_ready({
-            "privacy_verdict": self.privacy_verdict,
-            "metrics": [m.to_dict() for m in self.metrics],
-            "meta": self.meta,
-        })
+        return json_ready(
+            {
+                "privacy_verdict": self.privacy_verdict,
+                "metrics": [m.to_dict() for m in self.metrics],
+                "meta": self.meta,
+            }
+        )
 
     def to_json(self, path: str | os.PathLike[str] | None = None, *, indent: int = 2) -> str:
         """The report as JSON text (NaN written as ``null``), also written to ``path`` if given."""

@@ -25,8 +25,9 @@ MAX_PLOT_COLUMNS = 20
 MAX_PLOT_CATEGORIES = 20
 
 
-def _distributions(prep: PreparedData, columns: list[str], rng: np.random.Generator,
-                   limits: EvaluationLimits) -> list[dict[str, Any]]:
+def _distributions(
+    prep: PreparedData, columns: list[str], rng: np.random.Generator, limits: EvaluationLimits
+) -> list[dict[str, Any]]:
     """Binned shares of real and synthetic values per column (aggregates only, no rows)."""
     out = []
     for name in columns:
@@ -42,11 +43,15 @@ def _distributions(prep: PreparedData, columns: list[str], rng: np.random.Genera
             if len(both) == 0:
                 continue
             edges = np.histogram_bin_edges(both, bins=30)
-            out.append({
-                "column": name, "kind": "numeric", "edges": edges,
-                "real": np.histogram(r, edges)[0] / max(len(r), 1),
-                "synthetic": np.histogram(s, edges)[0] / max(len(s), 1),
-            })
+            out.append(
+                {
+                    "column": name,
+                    "kind": "numeric",
+                    "edges": edges,
+                    "real": np.histogram(r, edges)[0] / max(len(r), 1),
+                    "synthetic": np.histogram(s, edges)[0] / max(len(s), 1),
+                }
+            )
         else:
             j = prep.categorical.index(name)
             n_cat = len(prep.categories[name])
@@ -54,10 +59,19 @@ def _distributions(prep: PreparedData, columns: list[str], rng: np.random.Genera
             s = np.bincount(prep.codes["synthetic"][:, j], minlength=n_cat)
             s = s / prep.n_rows("synthetic")
             top = np.argsort(-r, kind="stable")[:MAX_PLOT_CATEGORIES]
-            labels = ["(missing)" if prep.categories[name][k] is None
-                      else prep.categories[name][k] for k in top]
-            out.append({"column": name, "kind": "categorical", "labels": labels,
-                        "real": r[top], "synthetic": s[top]})
+            labels = [
+                "(missing)" if prep.categories[name][k] is None else prep.categories[name][k]
+                for k in top
+            ]
+            out.append(
+                {
+                    "column": name,
+                    "kind": "categorical",
+                    "labels": labels,
+                    "real": r[top],
+                    "synthetic": s[top],
+                }
+            )
     return out
 
 
@@ -147,8 +161,10 @@ def evaluate(
                 artifacts["distributions"] = _distributions(prep, shown, rng, limits)
                 artifacts["columns_shown"] = len(shown)
                 artifacts["columns_total"] = len(prep.columns)
-                diff = np.abs(association_matrix(prep, "real", shown)
-                              - association_matrix(prep, "synthetic", shown))
+                diff = np.abs(
+                    association_matrix(prep, "real", shown)
+                    - association_matrix(prep, "synthetic", shown)
+                )
                 artifacts["association"] = {"columns": shown, "difference": diff}
             timings[step] = round(time.perf_counter() - t0, 3)
     meta = {

@@ -105,9 +105,16 @@ def utility_metrics(
     T = QUALITY_THRESHOLDS
     group = "utility"
     if prep.target is None:
-        return [MetricResult.skipped(
-            "utility", group, None, "higher", "TSTR vs TRTR model scores.", "no target given",
-        )]
+        return [
+            MetricResult.skipped(
+                "utility",
+                group,
+                None,
+                "higher",
+                "TSTR vs TRTR model scores.",
+                "no target given",
+            )
+        ]
     task = "classification" if prep.target in prep.categorical else "regression"
     reason = None if prep.has_holdout else "no holdout given"
     if reason is None:
@@ -128,21 +135,46 @@ def utility_metrics(
             r_r = trtr if isinstance(trtr, str) else None
         v_s = None if r_s else tstr[key]
         v_r = None if r_r else trtr[key]
-        out.append(MetricResult.info(
-            f"tstr_{key}", group, v_s, None, "higher",
-            f"Train on synthetic, test on real: {what}.", {"task": task}, reason=r_s,
-        ))
-        out.append(MetricResult.info(
-            f"trtr_{key}", group, v_r, None, "higher",
-            f"Train on real, test on real (the reference): {what}.", {"task": task}, reason=r_r,
-        ))
+        out.append(
+            MetricResult.info(
+                f"tstr_{key}",
+                group,
+                v_s,
+                None,
+                "higher",
+                f"Train on synthetic, test on real: {what}.",
+                {"task": task},
+                reason=r_s,
+            )
+        )
+        out.append(
+            MetricResult.info(
+                f"trtr_{key}",
+                group,
+                v_r,
+                None,
+                "higher",
+                f"Train on real, test on real (the reference): {what}.",
+                {"task": task},
+                reason=r_r,
+            )
+        )
         gap = None if (v_s is None or v_r is None) else v_r - v_s
         gap_reason = r_s or r_r
         if gap_reason is None and (gap is None or not np.isfinite(gap)):
             gap_reason = f"{key} is undefined on the holdout (e.g. a single class)"
-        out.append(MetricResult.graded(
-            f"{key}_gap", group, gap, 0.0, "lower", "at_most", *T[f"{key}_gap"],
-            f"TRTR minus TSTR {key}: how much is lost by training on synthetic rows.",
-            {"task": task}, reason=gap_reason,
-        ))
+        out.append(
+            MetricResult.graded(
+                f"{key}_gap",
+                group,
+                gap,
+                0.0,
+                "lower",
+                "at_most",
+                *T[f"{key}_gap"],
+                f"TRTR minus TSTR {key}: how much is lost by training on synthetic rows.",
+                {"task": task},
+                reason=gap_reason,
+            )
+        )
     return out
