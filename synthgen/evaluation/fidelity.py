@@ -48,6 +48,7 @@ def sdmetrics_metadata(prep: PreparedData) -> dict[str, Any]:
 
     Examples
     --------
+    >>> import pandas as pd
     >>> from synthgen.evaluation.data import prepare
     >>> df = pd.DataFrame({"x": [0.5, 1.5, 2.5, 3.5], "c": ["a", "b", "a", "b"]})
     >>> sdmetrics_metadata(prepare(df, df))
@@ -244,6 +245,7 @@ def fidelity_metrics(
 
     Examples
     --------
+    >>> import pandas as pd
     >>> from synthgen.evaluation.data import prepare
     >>> rng = np.random.default_rng(0)
     >>> df = pd.DataFrame({"x": rng.normal(size=60), "c": rng.choice(["a", "b"], 60)})
