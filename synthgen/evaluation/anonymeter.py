@@ -126,8 +126,14 @@ def _univariate(num, codes, rng, n_attacks):
 
 
 def _multivariate(num, codes, rng, n_attacks, n_cols=3, max_tries_factor=10):
-    """Conjunctions on a few columns of a random synthetic row that single out that row."""
+    """Conjunctions on a few columns of a random synthetic row that single out that row.
+
+    As in Anonymeter, a numeric condition points away from the median (``>=`` above it,
+    ``<=`` below), which makes the predicate select a tail and single out more often.
+    """
     n_rows = len(num) if num.shape[1] else len(codes)
+    with np.errstate(all="ignore"):
+        medians = np.nanmedian(num, axis=0) if num.shape[1] else np.empty(0)
     cols = [("num", j) for j in range(num.shape[1])] + [("cat", j) for j in range(codes.shape[1])]
     n_cols = min(n_cols, len(cols))
     preds = []
@@ -143,7 +149,8 @@ def _multivariate(num, codes, rng, n_attacks, n_cols=3, max_tries_factor=10):
             elif np.isnan(num[row, j]):
                 pred.append(("num", j, "isna", None))
             else:
-                pred.append(("num", j, "<=" if rng.random() < 0.5 else ">=", float(num[row, j])))
+                op = ">=" if num[row, j] > medians[j] else "<="
+                pred.append(("num", j, op, float(num[row, j])))
         if _predicate_mask(pred, num, codes).sum() == 1:
             preds.append(pred)
     return preds

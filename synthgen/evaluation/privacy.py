@@ -46,7 +46,8 @@ _EXPLAIN = {
     "rows sit on top of single training rows.",
     "mia_auc": "ROC AUC of a membership-inference attack that calls a record a training member "
     "when it is close to a synthetic row (0.5: chance; below 0.5 is no risk).",
-    "singling_out_risk": "Anonymeter singling-out risk: excess success of predicates built from "
+    "singling_out_risk": "Anonymeter singling-out risk (the worse of univariate and "
+    "multivariate predicates): excess success of predicates built from "
     "synthetic rows at isolating one training record, vs the control (holdout); graded on the "
     "lower confidence bound.",
     "linkability_risk": "Anonymeter linkability risk: excess success at linking the two halves "
@@ -246,7 +247,7 @@ def privacy_metrics(
     conf = th.confidence_level
     so = anonymeter.singling_out_risk(prep, rows, rng, n_attacks, conf)
     found = {k: v for k, v in so.items() if v is not None}
-    worst = max(found, key=lambda k: found[k].value) if found else None
+    worst = max(found, key=lambda k: found[k].ci_low) if found else None
     out.append(
         _risk_metric(
             "singling_out_risk",
@@ -266,7 +267,7 @@ def privacy_metrics(
     secrets = ([prep.target] if prep.target else []) + cols
     secrets = secrets[: limits.max_secret_columns] if len(prep.columns) > 1 else []
     inf = anonymeter.attribute_inference_risk(prep, emb, rows, rng, n_attacks, secrets, conf)
-    worst = max(inf, key=lambda k: inf[k].value) if inf else None
+    worst = max(inf, key=lambda k: (inf[k].ci_low, inf[k].value)) if inf else None
     out.append(
         _risk_metric(
             "attribute_inference_risk",
