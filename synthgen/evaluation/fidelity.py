@@ -18,7 +18,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from synthgen.evaluation.data import PreparedData
 from synthgen.evaluation.distance import MixedEmbedding
 from synthgen.evaluation.metrics import MetricResult
-from synthgen.evaluation.models import feature_matrix, make_model, seed_from
+from synthgen.evaluation.models import feature_matrix, make_model, seed_from, single_thread
 from synthgen.evaluation.thresholds import QUALITY_THRESHOLDS, EvaluationLimits
 
 __all__ = [
@@ -142,7 +142,8 @@ def _detection_auc(prep: PreparedData, limits: EvaluationLimits, rng: np.random.
     seed = seed_from(rng)
     model = make_model("classification", mask, seed, limits.hgb_max_iter)
     cv = StratifiedKFold(limits.detection_folds, shuffle=True, random_state=seed)
-    proba = cross_val_predict(model, X, y, cv=cv, method="predict_proba", n_jobs=1)[:, 1]
+    with single_thread():
+        proba = cross_val_predict(model, X, y, cv=cv, method="predict_proba", n_jobs=1)[:, 1]
     return float(roc_auc_score(y, proba)), None
 
 

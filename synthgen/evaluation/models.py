@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from threadpoolctl import threadpool_limits
 
 from synthgen.evaluation.data import PreparedData
 
-__all__ = ["MAX_NATIVE_CATEGORIES", "feature_matrix", "make_model", "seed_from"]
+__all__ = ["MAX_NATIVE_CATEGORIES", "feature_matrix", "make_model", "seed_from", "single_thread"]
 
 #: Categorical columns with at most this many codes use the native categorical support of
 #: HistGradientBoosting (which is limited to 255 bins); larger ones are given as ordinal codes.
 MAX_NATIVE_CATEGORIES = 250
+
+
+def single_thread() -> threadpool_limits:
+    """Context limiting OpenMP to one thread (HistGradientBoosting's ``n_jobs=1``).
+
+    HistGradientBoosting parallelises with OpenMP, whose busy-waiting worker threads slow
+    small fits down by orders of magnitude when the cores are shared with other work.
+    """
+    return threadpool_limits(limits=1, user_api="openmp")
 
 
 def seed_from(rng: np.random.Generator) -> int:

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from synthgen.evaluation.data import PreparedData, prepare
@@ -143,7 +144,12 @@ def evaluate(
     metrics = []
     artifacts: dict[str, Any] = {}
     steps = ["fidelity", "utility", "privacy", "plots"]
-    with tqdm(steps, desc="evaluating", disable=not verbose, leave=False) as bar:
+    # One OpenMP thread (the n_jobs=1 of HistGradientBoosting): its busy-waiting worker threads
+    # slow small fits down by orders of magnitude when the cores are shared with other work.
+    with (
+        threadpool_limits(limits=1, user_api="openmp"),
+        tqdm(steps, desc="evaluating", disable=not verbose, leave=False) as bar,
+    ):
         for step in bar:
             bar.set_postfix_str(step)
             t0 = time.perf_counter()

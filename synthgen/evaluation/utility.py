@@ -13,7 +13,7 @@ from sklearn.metrics import f1_score, r2_score, roc_auc_score
 
 from synthgen.evaluation.data import PreparedData
 from synthgen.evaluation.metrics import MetricResult
-from synthgen.evaluation.models import feature_matrix, make_model, seed_from
+from synthgen.evaluation.models import feature_matrix, make_model, seed_from, single_thread
 from synthgen.evaluation.thresholds import QUALITY_THRESHOLDS, EvaluationLimits
 
 __all__ = ["macro_ovr_auc", "utility_metrics"]
@@ -74,10 +74,11 @@ def _fit_score(prep, train, test_X, test_y, task, mask, limits, rng) -> dict[str
         return f"the target has a single class in {train}"
     X, _ = feature_matrix(prep, train, rows, exclude=prep.target)
     model = make_model(task, mask, seed_from(rng), limits.hgb_max_iter)
-    model.fit(X, y[rows])
-    if task == "regression":
-        return {"r2": float(r2_score(test_y, model.predict(test_X)))}
-    proba = model.predict_proba(test_X)
+    with single_thread():
+        model.fit(X, y[rows])
+        if task == "regression":
+            return {"r2": float(r2_score(test_y, model.predict(test_X)))}
+        proba = model.predict_proba(test_X)
     pred = model.classes_[proba.argmax(axis=1)]
     return {
         "roc_auc": macro_ovr_auc(test_y, proba, model.classes_),
