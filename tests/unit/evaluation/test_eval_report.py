@@ -186,3 +186,31 @@ def test_verbose_shows_progress(frames, capsys):
     evaluate(train, syn, holdout=holdout, verbose=True, limits=FAST)
     err = capsys.readouterr().err
     assert "evaluating" in err
+
+
+def test_dates_as_strings_equal_dates_as_datetimes(frames):
+    as_text = [f.assign(when=f["when"].dt.strftime("%Y-%m-%d")) for f in frames]
+    a = evaluate(*frames[:2], holdout=frames[2], limits=FAST)
+    b = evaluate(as_text[0], as_text[1], holdout=as_text[2], limits=FAST)
+    assert b.meta["columns"]["when"] == "datetime"
+    assert a["column_shapes"].value == pytest.approx(b["column_shapes"].value, abs=1e-12)
+    assert a["dcr_share"].value == pytest.approx(b["dcr_share"].value, abs=1e-12)
+
+
+def test_given_schema_text_is_categorical(frames):
+    from synthgen.schema import Schema
+
+    train, syn, holdout = frames
+    schema = Schema.infer(train, kinds={"g": "text"})
+    report = evaluate(train, syn, holdout=holdout, schema=schema, limits=FAST)
+    assert report.meta["columns"]["g"] == "text"
+    assert "g" in report["category_coverage"].details["per_column"]
+
+
+def test_evaluation_does_not_import_generators():
+    from pathlib import Path
+
+    import synthgen.evaluation
+
+    for path in Path(synthgen.evaluation.__file__).parent.glob("*.py"):
+        assert "synthgen.generators" not in path.read_text(encoding="utf-8"), path.name
