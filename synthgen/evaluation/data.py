@@ -1,0 +1,282 @@
+"""Check the frames given to :func:`~synthgen.evaluation.evaluate` and bring them to one form.
+
+Every column used by the metrics is either *numeric* (numbers and datetimes, the latter as
+nanoseconds since the epoch) or *categorical* (categories and free text). Id and constant
+columns are left out. Categorical values are coded jointly across the frames so that equal
+labels get equal integer codes; missing values get a code of their own (a missing value is part
+of the data, and two missing cells are equal). The input frames are never modified.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthgen.exceptions import EvaluationError, SynthgenError
+from synthgen.schema import Schema
+
+__all__ = ["FRAMES", "MIN_HOLDOUT_ROWS", "PreparedData", "prepare"]
+
+#: Fewest holdout rows accepted: the holdout is the yardstick of several metrics and the
+#: control set of the privacy attacks, so a tiny one would give meaningless numbers.
+MIN_HOLDOUT_ROWS = 20
+
+#: Names of the frames, in order.
+FRAMES: tuple[str, ...] = ("real", "synthetic", "holdout")
+
+
+@dataclass
+class PreparedData:
+    """The frames of an evaluation in a common, checked form.
+
+    Attributes
+    ----------
+    frames : dict
+        ``"real"``, ``"synthetic"`` and (if given) ``"holdout"``: copies restricted to the used
+        columns, datetimes as ``datetime64[ns]``, numeric columns as floats.
+    numeric, categorical : list of str
+        Used columns by role (datetimes are numeric, text is categorical).
+    kinds : dict
+        Used column -> schema kind.
+    excluded : dict
+        Left-out column -> reason.
+    num : dict
+        Frame name -> float array ``(n_rows, len(numeric))`` (datetimes in ns; NaN = missing).
+    codes : dict
+        Frame name -> int array ``(n_rows, len(categorical))`` of joint category codes.
+    categories : dict
+        Categorical column -> list of labels, indexed by code (``None`` = missing).
+    target : str or None
+        The target column.
+    """
+
+    frames: dict[str, pd.DataFrame]
+    numeric: list[str]
+    categorical: list[str]
+    kinds: dict[str, str]
+    excluded: dict[str, str]
+    num: dict[str, np.ndarray]
+    codes: dict[str, np.ndarray]
+    categories: dict[str, list[Any]]
+    target: str | None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def columns(self) -> list[str]:
+        """Used columns in the order of the real frame."""
+        return [c for c in self.frames["real"].columns]
+
+    @property
+    def has_holdout(self) -> bool:
+        """Whether a holdout frame was given."""
+        return "holdout" in self.frames
+
+    def n_rows(self, frame: str) -> int:
+        """Number of rows of one frame."""
+        return len(self.frames[frame])
+
+    def take(self, frame: str, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Numeric and code arrays of ``frame``, optionally restricted to ``rows``."""
+        num, codes = self.num[frame], self.codes[frame]
+        if rows is None:
+            return num, codes
+        return num[rows], codes[rows]
+
+
+def _check_frame(data: Any, what: str) -> pd.DataFrame:
+    if not isinstance(data, pd.DataFrame):
+        raise EvaluationError(f"{what} must be a pandas DataFrame, got {type(data).__name__}")
+    if data.shape[1] == 0:
+        raise EvaluationError(f"{what} has no columns")
+    if data.shape[0] == 0:
+        raise EvaluationError(f"{what} has no rows")
+    bad = [c for c in data.columns if not isinstance(c, str)]
+    if bad:
+        raise EvaluationError(f"{what}: column names must be strings, found {bad[:5]!r}")
+    dup = data.columns[data.columns.duplicated()].tolist()
+    if dup:
+        raise EvaluationError(f"{what}: duplicate column names {sorted(set(dup))!r}")
+    for name in data.columns:
+        col = data[name]
+        if pd.api.types.is_float_dtype(col.dtype):
+            n_inf = int(np.isinf(col.to_numpy(dtype=float, na_value=np.nan)).sum())
+        elif col.dtype == object:
+            n_inf = int(sum(isinstance(v, float) and np.isinf(v) for v in col.array))
+        else:
+            n_inf = 0
+        if n_inf:
+            raise EvaluationError(
+                f"{what}: column {name!r} has {n_inf} infinite value(s); replace them with NaN "
+                "(missing) or a finite bound before evaluating"
+            )
+    return data
+
+
+def _check_columns(real: pd.DataFrame, other: pd.DataFrame, what: str) -> None:
+    missing = [c for c in real.columns if c not in other.columns]
+    extra = [c for c in other.columns if c not in real.columns]
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"missing column(s) {missing!r}")
+        if extra:
+            parts.append(f"unexpected column(s) {extra!r}")
+        raise EvaluationError(f"{what} does not have the columns of real: {'; '.join(parts)}")
+
+
+def _to_numeric(col: pd.Series, name: str, what: str, kind: str, fmt: str | None) -> pd.Series:
+    """A numeric or datetime column as float (datetime: ns since the epoch)."""
+    try:
+        if kind == "datetime":
+            if pd.api.types.is_datetime64_any_dtype(col.dtype):
+                dt = col
+                if getattr(dt.dtype, "tz", None) is not None:
+                    dt = dt.dt.tz_convert("UTC").dt.tz_localize(None)
+            else:
+                dt = pd.to_datetime(col, format=fmt, errors="raise")
+            dt = dt.astype("datetime64[ns]")
+            out = dt.astype("int64").astype(float)
+            return out.where(dt.notna(), np.nan)
+        if pd.api.types.is_bool_dtype(col.dtype):
+            return col.astype(float)
+        return pd.to_numeric(col, errors="raise").astype(float)
+    except (ValueError, TypeError) as exc:
+        raise EvaluationError(
+            f"{what}: column {name!r} should hold {kind} values but cannot be read as such ({exc})"
+        ) from exc
+
+
+def prepare(
+    real: Any,
+    synthetic: Any,
+    holdout: Any = None,
+    *,
+    target: str | None = None,
+    schema: Schema | None = None,
+) -> PreparedData:
+    """Check the frames and bring them to the common form of :class:`PreparedData`.
+
+    Raises
+    ------
+    EvaluationError
+        A frame is not a DataFrame or is empty, the columns differ between frames, the target
+        is not a column, the holdout has fewer than :data:`MIN_HOLDOUT_ROWS` rows, a value is
+        infinite, or a column cannot be read with its kind. Messages name the frame and column.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"x": [1.5, 2.5, None], "c": ["a", "b", "a"]})
+    >>> prep = prepare(df, df.iloc[::-1])
+    >>> prep.numeric, prep.categorical
+    (['x'], ['c'])
+    >>> prep.codes["real"][:, 0].tolist(), prep.categories["c"]
+    ([0, 1, 0], ['a', 'b'])
+    """
+    inputs = {"real": real, "synthetic": synthetic, "holdout": holdout}
+    frames: dict[str, pd.DataFrame] = {}
+    for what in FRAMES:
+        if inputs[what] is None and what == "holdout":
+            continue
+        frames[what] = _check_frame(inputs[what], what)
+    real = frames["real"]
+    for what in ("synthetic", "holdout"):
+        if what in frames:
+            _check_columns(real, frames[what], what)
+    if "holdout" in frames and len(frames["holdout"]) < MIN_HOLDOUT_ROWS:
+        raise EvaluationError(
+            f"holdout has {len(frames['holdout'])} rows; at least {MIN_HOLDOUT_ROWS} are needed "
+            "(pass holdout=None to skip the metrics that need one)"
+        )
+    if target is not None and target not in real.columns:
+        raise EvaluationError(
+            f"target {target!r} is not a column of the frames; columns are {list(real.columns)}"
+        )
+    if schema is None:
+        try:
+            schema = Schema.infer(real)
+        except SynthgenError as exc:
+            raise EvaluationError(f"cannot infer the kinds of the real columns: {exc}") from exc
+    elif not isinstance(schema, Schema):
+        raise EvaluationError(f"schema must be a synthgen Schema, got {type(schema).__name__}")
+    missing_spec = [c for c in real.columns if c not in schema]
+    if missing_spec:
+        raise EvaluationError(f"schema does not describe column(s) {missing_spec!r}")
+
+    kinds: dict[str, str] = {}
+    excluded: dict[str, str] = {}
+    formats: dict[str, str | None] = {}
+    for name in real.columns:
+        spec = schema[name]
+        if spec.kind in ("id", "constant"):
+            excluded[name] = f"{spec.kind} column"
+        else:
+            kinds[name] = spec.kind
+            formats[name] = spec.datetime_format
+    if target is not None and target not in kinds:
+        excluded_why = excluded.get(target, "not used")
+        raise EvaluationError(f"target {target!r} cannot be evaluated: it is an {excluded_why}")
+    if not kinds:
+        raise EvaluationError(
+            f"no column can be evaluated: every column is an id or a constant ({excluded})"
+        )
+    numeric = [c for c, k in kinds.items() if k in ("numeric", "datetime")]
+    categorical = [c for c, k in kinds.items() if k in ("categorical", "text")]
+
+    out_frames: dict[str, pd.DataFrame] = {}
+    num: dict[str, np.ndarray] = {}
+    for what, df in frames.items():
+        cols: dict[str, pd.Series] = {}
+        nums = []
+        for name in kinds:
+            col = df[name]
+            if name in numeric:
+                values = _to_numeric(col, name, what, kinds[name], formats[name])
+                nums.append(values.to_numpy(dtype=float))
+                if kinds[name] == "datetime":
+                    cols[name] = pd.to_datetime(values, unit="ns")
+                else:
+                    cols[name] = values
+            else:
+                cols[name] = col
+        out_frames[what] = pd.DataFrame(cols, index=df.index).reset_index(drop=True)
+        num[what] = np.column_stack(nums) if nums else np.empty((len(df), 0))
+
+    codes, categories = _joint_codes(out_frames, categorical)
+    return PreparedData(
+        frames=out_frames,
+        numeric=numeric,
+        categorical=categorical,
+        kinds=kinds,
+        excluded=excluded,
+        num=num,
+        codes=codes,
+        categories=categories,
+        target=target,
+    )
+
+
+def _joint_codes(
+    frames: dict[str, pd.DataFrame], categorical: list[str]
+) -> tuple[dict[str, np.ndarray], dict[str, list[Any]]]:
+    """Integer codes shared by all frames; missing values get their own code."""
+    sizes = {what: len(df) for what, df in frames.items()}
+    codes = {what: np.empty((n, len(categorical)), dtype=np.int64) for what, n in sizes.items()}
+    categories: dict[str, list[Any]] = {}
+    for j, name in enumerate(categorical):
+        # compare labels as objects so that categorical and object dtypes code alike
+        joined = pd.concat([df[name].astype(object) for df in frames.values()], ignore_index=True)
+        present = joined.notna().to_numpy()
+        labels, uniques = pd.factorize(joined.where(present, None), use_na_sentinel=True)
+        labels = np.where(labels < 0, len(uniques), labels)
+        cats = list(uniques)
+        if not present.all():
+            cats.append(None)
+        categories[name] = cats
+        start = 0
+        for what, n in sizes.items():
+            codes[what][:, j] = labels[start : start + n]
+            start += n
+    return codes, categories

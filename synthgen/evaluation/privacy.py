@@ -1,0 +1,299 @@
+"""Privacy: do the synthetic rows give away the training rows?
+
+All distances are the mixed-type distance of :mod:`synthgen.evaluation.distance`. The holdout
+(rows the generator never saw) is the yardstick: a synthetic table that is no closer to its
+training rows than to fresh rows from the same population leaks nothing specific to them.
+Sizes are bounded by :class:`~synthgen.evaluation.thresholds.EvaluationLimits`: at most
+``privacy_rows`` synthetic rows, and a holdout sample and a training sample of the same size.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import roc_auc_score
+
+from synthgen.evaluation import anonymeter
+from synthgen.evaluation.data import PreparedData
+from synthgen.evaluation.distance import MixedEmbedding, nearest, row_keys
+from synthgen.evaluation.metrics import MetricResult, grade
+from synthgen.evaluation.thresholds import EvaluationLimits, PrivacyThresholds
+
+__all__ = ["VERDICT_METRICS", "privacy_metrics", "privacy_verdict"]
+
+#: Metrics that make up the privacy verdict.
+VERDICT_METRICS: tuple[str, ...] = (
+    "dcr_share",
+    "exact_copy_excess",
+    "mia_auc",
+    "singling_out_risk",
+    "linkability_risk",
+    "attribute_inference_risk",
+)
+
+_G = "privacy"
+_EXPLAIN = {
+    "dcr_share": "Share of synthetic rows whose nearest training row (in a sample the size of "
+    "the holdout) is strictly closer than their nearest holdout row, ties counting half; 0.5 "
+    "means no closer to the training rows than to unseen rows (below 0.5 is no risk).",
+    "exact_copy_rate": "Share of synthetic rows identical to a training row; details give the "
+    "base rate: the share of holdout rows identical to a training row.",
+    "exact_copy_excess": "Exact-copy rate of the synthetic rows minus the base rate of the "
+    "holdout (copies beyond what the data produces by chance).",
+    "nndr": "Median ratio of the distances to the nearest and second-nearest training row, "
+    "for synthetic rows (details: the same for holdout rows); values near 0 mean synthetic "
+    "rows sit on top of single training rows.",
+    "mia_auc": "ROC AUC of a membership-inference attack that calls a record a training member "
+    "when it is close to a synthetic row (0.5: chance; below 0.5 is no risk).",
+    "singling_out_risk": "Anonymeter singling-out risk (the worse of univariate and "
+    "multivariate predicates): excess success of predicates built from "
+    "synthetic rows at isolating one training record, vs the control (holdout); graded on the "
+    "lower confidence bound.",
+    "linkability_risk": "Anonymeter linkability risk: excess success at linking the two halves "
+    "of a record through a common nearest synthetic row, vs the control; graded on the lower "
+    "confidence bound.",
+    "attribute_inference_risk": "Anonymeter attribute-inference risk (worst secret column): "
+    "excess success at guessing a column from the nearest synthetic row on the others, vs the "
+    "control; graded on the lower confidence bound.",
+}
+
+
+def _skip(name: str, ideal: float | None, direction: str, reason: str) -> MetricResult:
+    return MetricResult.skipped(name, _G, ideal, direction, _EXPLAIN[name], reason)
+
+
+def _risk_metric(
+    name: str,
+    risk: anonymeter.Risk | None,
+    th: PrivacyThresholds,
+    details: dict[str, Any],
+    reason: str,
+) -> MetricResult:
+    if risk is None:
+        return MetricResult.skipped(
+            name,
+            _G,
+            0.0,
+            "lower",
+            _EXPLAIN[name],
+            reason,
+            rule="at_most",
+            pass_at=th.risk_pass,
+            warn_at=th.risk_warn,
+        )
+    return MetricResult(
+        name,
+        _G,
+        risk.value,
+        0.0,
+        "lower",
+        grade(risk.ci_low, "at_most", th.risk_pass, th.risk_warn),
+        _EXPLAIN[name],
+        rule="at_most",
+        pass_threshold=th.risk_pass,
+        warn_threshold=th.risk_warn,
+        details={**risk.to_dict(), **details},
+    )
+
+
+def _nndr(dist: np.ndarray) -> float:
+    d1, d2 = dist[:, 0], dist[:, -1]
+    ratio = np.where(d2 > 0, d1 / np.where(d2 > 0, d2, 1.0), 1.0)
+    return float(np.median(ratio))
+
+
+def privacy_metrics(
+    prep: PreparedData,
+    limits: EvaluationLimits,
+    thresholds: PrivacyThresholds,
+    rng: np.random.Generator,
+) -> tuple[list[MetricResult], dict[str, np.ndarray]]:
+    """Every privacy metric, and the distance arrays drawn in the report.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from synthgen.evaluation.data import prepare
+    >>> rng = np.random.default_rng(0)
+    >>> df = pd.DataFrame({"x": rng.normal(size=120), "c": rng.choice(list("abc"), 120)})
+    >>> train, holdout = df.iloc[:60], df.iloc[60:]
+    >>> res, _ = privacy_metrics(prepare(train, train, holdout), EvaluationLimits(),
+    ...                          PrivacyThresholds(), rng)
+    >>> {m.name: m.status for m in res}["exact_copy_excess"]
+    'fail'
+    """
+    th = thresholds
+    out: list[MetricResult] = []
+    # exact copies: on every row, via row hashes (cheap)
+    train_keys = set(row_keys(*prep.take("real")).tolist())
+    syn_keys = row_keys(*prep.take("synthetic"))
+    copy_rate = float(np.mean([k in train_keys for k in syn_keys]))
+    if prep.has_holdout:
+        hold_keys = row_keys(*prep.take("holdout"))
+        base = float(np.mean([k in train_keys for k in hold_keys]))
+    else:
+        base = 0.0
+    out.append(
+        MetricResult.info(
+            "exact_copy_rate",
+            _G,
+            copy_rate,
+            0.0,
+            "lower",
+            _EXPLAIN["exact_copy_rate"],
+            {"base_rate": base if prep.has_holdout else None},
+        )
+    )
+    out.append(
+        MetricResult.graded(
+            "exact_copy_excess",
+            _G,
+            copy_rate - base,
+            0.0,
+            "lower",
+            "at_most",
+            th.exact_copy_excess_pass,
+            th.exact_copy_excess_warn,
+            _EXPLAIN["exact_copy_excess"],
+            {
+                "copy_rate": copy_rate,
+                "base_rate": base,
+                "note": None if prep.has_holdout else "no holdout: base rate taken as 0",
+            },
+        )
+    )
+    if not prep.has_holdout:
+        why = "no holdout given"
+        out[1:1] = [_skip("dcr_share", 0.5, "closer to 0.5", why)]
+        out += [_skip("nndr", None, "higher", why), _skip("mia_auc", 0.5, "closer to 0.5", why)]
+        out += [_risk_metric(n, None, th, {}, why) for n in VERDICT_METRICS[3:]]
+        return out, {}
+
+    n_ref = min(prep.n_rows("real"), prep.n_rows("holdout"), limits.privacy_rows)
+    n_syn = min(prep.n_rows("synthetic"), limits.privacy_rows)
+    rows = {
+        "real": np.sort(rng.choice(prep.n_rows("real"), n_ref, replace=False)),
+        "holdout": np.sort(rng.choice(prep.n_rows("holdout"), n_ref, replace=False)),
+        "synthetic": np.sort(rng.choice(prep.n_rows("synthetic"), n_syn, replace=False)),
+    }
+    all_num = np.concatenate([prep.num[f] for f in ("real", "synthetic", "holdout")])
+    emb = MixedEmbedding(
+        prep.num["real"],
+        [len(prep.categories[c]) for c in prep.categorical],
+        num_missing=np.isnan(all_num).any(axis=0),
+    )
+    T = emb.transform(*prep.take("real", rows["real"]))
+    H = emb.transform(*prep.take("holdout", rows["holdout"]))
+    S = emb.transform(*prep.take("synthetic", rows["synthetic"]))
+
+    d_st, _ = nearest(S, T, k=2)
+    d_sh, _ = nearest(S, H, k=1)
+    dt, dh = d_st[:, 0], d_sh[:, 0]
+    share = float(np.mean(dt < dh) + 0.5 * np.mean(dt == dh))
+    sizes = {"synthetic_rows": n_syn, "reference_rows": n_ref}
+    out.insert(
+        0,
+        MetricResult.graded(
+            "dcr_share",
+            _G,
+            share,
+            0.5,
+            "closer to 0.5",
+            "at_most",
+            th.dcr_share_pass,
+            th.dcr_share_warn,
+            _EXPLAIN["dcr_share"],
+            {
+                **sizes,
+                "median_dcr_train": float(np.median(dt)),
+                "median_dcr_holdout": float(np.median(dh)),
+            },
+        ),
+    )
+    d_ht, _ = nearest(H, T, k=2)
+    out.append(
+        MetricResult.info(
+            "nndr",
+            _G,
+            _nndr(d_st),
+            None,
+            "higher",
+            _EXPLAIN["nndr"],
+            {"holdout_nndr": _nndr(d_ht), **sizes},
+        )
+    )
+
+    d_ts, _ = nearest(T, S, k=1)
+    d_hs, _ = nearest(H, S, k=1)
+    y = np.r_[np.ones(n_ref), np.zeros(n_ref)]
+    auc = float(roc_auc_score(y, -np.r_[d_ts[:, 0], d_hs[:, 0]]))
+    out.append(
+        MetricResult.graded(
+            "mia_auc",
+            _G,
+            auc,
+            0.5,
+            "closer to 0.5",
+            "at_most",
+            th.mia_auc_pass,
+            th.mia_auc_warn,
+            _EXPLAIN["mia_auc"],
+            sizes,
+        )
+    )
+
+    n_attacks = limits.anonymeter_attacks
+    conf = th.confidence_level
+    so = anonymeter.singling_out_risk(prep, rows, rng, n_attacks, conf)
+    found = {k: v for k, v in so.items() if v is not None}
+    worst = max(found, key=lambda k: found[k].ci_low) if found else None
+    out.append(
+        _risk_metric(
+            "singling_out_risk",
+            found.get(worst),
+            th,
+            {"mode": worst, "by_mode": {k: v.to_dict() for k, v in found.items()}},
+            "no predicate singles out a synthetic row",
+        )
+    )
+    link, halves = anonymeter.linkability_risk(prep, emb, rows, rng, n_attacks, conf)
+    out.append(
+        _risk_metric(
+            "linkability_risk", link, th, {"column_halves": halves}, "fewer than two columns"
+        )
+    )
+    cols = [c for c in prep.columns if c != prep.target]
+    secrets = ([prep.target] if prep.target else []) + cols
+    secrets = secrets[: limits.max_secret_columns] if len(prep.columns) > 1 else []
+    inf = anonymeter.attribute_inference_risk(prep, emb, rows, rng, n_attacks, secrets, conf)
+    worst = max(inf, key=lambda k: (inf[k].ci_low, inf[k].value)) if inf else None
+    out.append(
+        _risk_metric(
+            "attribute_inference_risk",
+            inf.get(worst) if worst else None,
+            th,
+            {"secret": worst, "by_secret": {k: v.value for k, v in inf.items()}},
+            "fewer than two columns",
+        )
+    )
+    return out, {"dcr_train": dt, "dcr_holdout": dh}
+
+
+def privacy_verdict(metrics: list[MetricResult]) -> str:
+    """``"fail"`` if a verdict metric fails, else ``"warn"`` if one warns or is missing.
+
+    Examples
+    --------
+    >>> m = MetricResult.graded("mia_auc", "privacy", 0.52, 0.5, "closer to 0.5", "at_most",
+    ...                         0.55, 0.6, "")
+    >>> privacy_verdict([m])
+    'warn'
+    """
+    status = {m.name: m.status for m in metrics if m.name in VERDICT_METRICS}
+    found = [status.get(name, "skipped") for name in VERDICT_METRICS]
+    if "fail" in found:
+        return "fail"
+    if "warn" in found or "skipped" in found:
+        return "warn"
+    return "pass"

@@ -1,0 +1,154 @@
+"""The :class:`Report` returned by :func:`~synthgen.evaluation.evaluate`."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthgen.evaluation.metrics import MetricResult
+
+__all__ = ["Report", "json_ready"]
+
+SUMMARY_COLUMNS = [
+    "group",
+    "metric",
+    "value",
+    "ideal",
+    "direction",
+    "thresholds",
+    "status",
+    "explanation",
+]
+
+
+def json_ready(value: Any) -> Any:
+    """Plain JSON value: numpy scalars/arrays to Python, NaN and infinities to ``None``.
+
+    Examples
+    --------
+    >>> json_ready({"a": np.float64("nan"), "b": np.int64(3), "c": (np.bool_(True),)})
+    {'a': None, 'b': 3, 'c': [True]}
+    """
+    if isinstance(value, dict):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray, pd.Series)):
+        return [json_ready(v) for v in list(value)]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return str(value)
+
+
+class Report:
+    """The metrics of one evaluation, with a privacy verdict and HTML / JSON export.
+
+    Attributes
+    ----------
+    metrics : list of MetricResult
+        Every metric, fidelity first, then utility, then privacy.
+    privacy_verdict : str
+        ``"pass"``, ``"warn"`` or ``"fail"`` (see
+        :class:`~synthgen.evaluation.thresholds.PrivacyThresholds`).
+    meta : dict
+        Sizes, used and excluded columns, parameters, timings.
+
+    Examples
+    --------
+    >>> m = MetricResult.graded("column_shapes", "fidelity", 0.93, 1.0, "higher", "at_least",
+    ...                         0.9, 0.8, "Shapes.")
+    >>> r = Report([m], "pass", {})
+    >>> r.summary()[["metric", "value", "status"]].to_dict("records")
+    [{'metric': 'column_shapes', 'value': 0.93, 'status': 'pass'}]
+    >>> r["column_shapes"].value
+    0.93
+    """
+
+    def __init__(
+        self,
+        metrics: list[MetricResult],
+        privacy_verdict: str,
+        meta: dict[str, Any],
+        artifacts: dict[str, Any] | None = None,
+    ) -> None:
+        self.metrics = list(metrics)
+        self.privacy_verdict = privacy_verdict
+        self.meta = dict(meta)
+        # plot inputs (binned counts, distances): kept out of to_dict / to_json on purpose
+        self._artifacts = dict(artifacts or {})
+
+    def __getitem__(self, name: str) -> MetricResult:
+        for m in self.metrics:
+            if m.name == name:
+                return m
+        raise KeyError(f"no metric named {name!r}; metrics are {[m.name for m in self.metrics]}")
+
+    def __repr__(self) -> str:
+        counts = pd.Series([m.status for m in self.metrics]).value_counts().to_dict()
+        return (
+            f"Report({len(self.metrics)} metrics, privacy_verdict={self.privacy_verdict!r}, "
+            f"statuses={counts})"
+        )
+
+    def summary(self) -> pd.DataFrame:
+        """One row per metric: group, metric, value, ideal, direction, thresholds, status and
+        explanation (the reason is appended when the metric was skipped)."""
+        rows = []
+        for m in self.metrics:
+            text = m.explanation if m.reason is None else f"{m.explanation} Skipped: {m.reason}."
+            rows.append(
+                {
+                    "group": m.group,
+                    "metric": m.name,
+                    "value": np.nan if m.value is None else m.value,
+                    "ideal": m.ideal,
+                    "direction": m.direction,
+                    "thresholds": m.threshold_text,
+                    "status": m.status,
+                    "explanation": text,
+                }
+            )
+        return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dictionary: verdict, metrics and meta (no rows of any frame)."""
+        return json_ready(
+            {
+                "privacy_verdict": self.privacy_verdict,
+                "metrics": [m.to_dict() for m in self.metrics],
+                "meta": self.meta,
+            }
+        )
+
+    def to_json(self, path: str | os.PathLike[str] | None = None, *, indent: int = 2) -> str:
+        """The report as JSON text (NaN written as ``null``), also written to ``path`` if given."""
+        text = json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+        if path is not None:
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        return text
+
+    def to_html(self, path: str | os.PathLike[str] | None = None) -> str:
+        """A standalone HTML page (inline CSS, base64 PNG plots, no script); written to ``path``
+        if given."""
+        from synthgen.evaluation.html_report import render_html
+
+        text = render_html(self)
+        if path is not None:
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        return text
+
+    def _repr_html_(self) -> str:
+        from synthgen.evaluation.html_report import render_summary
+
+        return render_summary(self)

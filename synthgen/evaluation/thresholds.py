@@ -1,0 +1,131 @@
+"""Every threshold and sample-size limit of the evaluation, in one place.
+
+:class:`PrivacyThresholds` decides the privacy verdict; :data:`QUALITY_THRESHOLDS` grades the
+fidelity and utility metrics; :class:`EvaluationLimits` bounds the number of rows each costly
+metric looks at, so that a full report on a table of tens of thousands of rows stays fast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+__all__ = ["QUALITY_THRESHOLDS", "EvaluationLimits", "PrivacyThresholds"]
+
+
+@dataclass(frozen=True)
+class PrivacyThresholds:
+    """Pass/warn limits of the metrics that make up the privacy verdict.
+
+    A metric passes when its value is at most the ``*_pass`` limit, warns when it is at most
+    the ``*_warn`` limit, and fails otherwise. The verdict is the worst status among
+    ``dcr_share``, ``exact_copy_excess``, ``mia_auc`` and the three Anonymeter-style risks; a
+    verdict metric that could not be computed (no holdout) turns a ``"pass"`` into ``"warn"``,
+    because missing evidence is not evidence of safety.
+
+    Parameters
+    ----------
+    dcr_share_pass, dcr_share_warn : float
+        Share of synthetic rows closer to the training rows than to the holdout rows (0.5 is
+        ideal; values under 0.5 carry no risk).
+    exact_copy_excess_pass, exact_copy_excess_warn : float
+        Share of synthetic rows that copy a training row, minus the share of holdout rows that
+        happen to equal a training row (the base rate of the data).
+    mia_auc_pass, mia_auc_warn : float
+        ROC AUC of the distance-based membership-inference attack (0.5 = no better than chance).
+    risk_pass, risk_warn : float
+        Upper limits for the *lower* bound of the confidence interval of the singling-out,
+        linkability and attribute-inference risks (Giomi et al., 2022). Using the lower bound
+        means a risk is only flagged when it is clearly above zero, not when it is noisy.
+    confidence_level : float
+        Confidence level of the Wilson-score intervals of the Anonymeter-style risks.
+
+    Examples
+    --------
+    >>> PrivacyThresholds().mia_auc_pass
+    0.55
+    >>> PrivacyThresholds(risk_pass=0.05).risk_pass
+    0.05
+    """
+
+    dcr_share_pass: float = 0.55
+    dcr_share_warn: float = 0.60
+    exact_copy_excess_pass: float = 0.01
+    exact_copy_excess_warn: float = 0.05
+    mia_auc_pass: float = 0.55
+    mia_auc_warn: float = 0.60
+    risk_pass: float = 0.10
+    risk_warn: float = 0.25
+    confidence_level: float = 0.95
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dictionary of the limits."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class EvaluationLimits:
+    """Row caps of the costly metrics (rows are drawn at random with the evaluation's seed).
+
+    Parameters
+    ----------
+    detection_rows : int
+        Rows of holdout and of synthetic data (each) fed to the detection classifier.
+    detection_folds : int
+        Cross-validation folds of the detection classifier.
+    utility_rows : int
+        Training rows for TSTR and TRTR models (each); test rows of the holdout are capped too.
+    precision_recall_rows : int
+        Rows of real and of synthetic data (each) for alpha-precision / beta-recall.
+    precision_recall_k : int
+        Neighbour rank that defines the radius of each k-NN ball.
+    privacy_rows : int
+        Rows of synthetic data, of holdout and of the size-matched training sample used by the
+        distance-based privacy metrics (DCR share, NNDR, membership inference).
+    anonymeter_attacks : int
+        Number of attacks (targets or predicates) per Anonymeter-style risk.
+    max_secret_columns : int
+        Number of columns tried, in turn, as the secret of the attribute-inference attack.
+    plot_rows : int
+        Rows kept per frame to draw the distribution plots of the HTML report.
+    hgb_max_iter : int
+        Boosting iterations of every HistGradientBoosting model (detection and utility).
+
+    Examples
+    --------
+    >>> EvaluationLimits().privacy_rows
+    5000
+    """
+
+    detection_rows: int = 5000
+    detection_folds: int = 3
+    utility_rows: int = 20000
+    precision_recall_rows: int = 2000
+    precision_recall_k: int = 5
+    privacy_rows: int = 5000
+    anonymeter_attacks: int = 500
+    max_secret_columns: int = 15
+    plot_rows: int = 5000
+    hgb_max_iter: int = 100
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dictionary of the limits."""
+        return asdict(self)
+
+
+#: (pass, warn) limits of the fidelity and utility metrics. Metrics graded "at least" pass when
+#: the value is >= the pass limit; metrics graded "at most" pass when it is <= the pass limit.
+QUALITY_THRESHOLDS: dict[str, tuple[float, float]] = {
+    "column_shapes": (0.90, 0.80),
+    "column_pair_trends": (0.90, 0.80),
+    "missing_value_similarity": (0.95, 0.90),
+    "category_coverage": (0.90, 0.75),
+    "range_coverage": (0.90, 0.75),
+    "detection_auc": (0.60, 0.75),
+    "alpha_precision": (0.75, 0.50),
+    "beta_recall": (0.75, 0.50),
+    # utility gaps: TRTR score minus TSTR score
+    "roc_auc_gap": (0.05, 0.10),
+    "f1_macro_gap": (0.05, 0.10),
+    "r2_gap": (0.05, 0.15),
+}

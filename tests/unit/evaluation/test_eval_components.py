@@ -1,0 +1,75 @@
+"""Building blocks: distances, Wilson rates, Anonymeter risks, DCR ties."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from synthgen.evaluation.anonymeter import risk_from_counts, success_rate
+from synthgen.evaluation.data import prepare
+from synthgen.evaluation.distance import MixedEmbedding, nearest, row_keys
+from synthgen.evaluation.metrics import MetricResult, grade
+from synthgen.evaluation.privacy import privacy_metrics, privacy_verdict
+from synthgen.evaluation.thresholds import EvaluationLimits, PrivacyThresholds
+
+
+def test_embedding_distance_is_mixed_distance():
+    num = np.array([[0.0, np.nan], [10.0, 1.0], [5.0, np.nan]])
+    codes = np.array([[0], [1], [0]])
+    emb = MixedEmbedding(num, [2])
+    X = emb.transform(num, codes)
+    d2 = lambda a, b: float(((X[a] - X[b]) ** 2).sum())  # noqa: E731
+    # row 0 vs 2: numeric 0.5 apart, missing == missing, same category
+    assert d2(0, 2) == pytest.approx(0.25)
+    # row 0 vs 1: numeric 1 apart, missing vs present (0.75 + (0.5 - 0)^2), category mismatch 1
+    assert d2(0, 1) == pytest.approx(1.0 + 0.75 + 0.25 + 1.0)
+
+
+def test_nearest_is_exact_for_copies():
+    rng = np.random.default_rng(0)
+    ref = rng.normal(size=(500, 40)) * 1e3
+    d, i = nearest(ref[:50], ref, k=1)
+    assert np.all(d[:, 0] == 0.0)
+    assert np.array_equal(i[:, 0], np.arange(50))
+
+
+def test_row_keys_treat_missing_as_equal():
+    k = row_keys(np.array([[np.nan, 1.0], [np.nan, 1.0], [0.0, 1.0]]), np.zeros((3, 1), int))
+    assert k[0] == k[1] != k[2]
+
+
+def test_wilson_rate_never_reaches_zero_or_one():
+    assert 0 < success_rate(0, 50)[0] < success_rate(50, 50)[0] < 1
+
+
+def test_risk_is_relative_to_control():
+    assert risk_from_counts(50, 50, 200).value == pytest.approx(0.0)
+    high = risk_from_counts(190, 20, 200)
+    assert high.ci_low > 0.8 and high.ci_low <= high.value <= high.ci_high <= 1.0
+    assert risk_from_counts(20, 190, 200).ci_high == 0.0
+
+
+def test_dcr_ties_count_half():
+    # categories only: every synthetic row is at the same distance from train and holdout
+    train = pd.DataFrame({"c": ["a", "b"] * 20})
+    holdout = train.copy()
+    syn = pd.DataFrame({"c": ["a", "b"] * 10})
+    res, _ = privacy_metrics(
+        prepare(train, syn, holdout),
+        EvaluationLimits(),
+        PrivacyThresholds(),
+        np.random.default_rng(0),
+    )
+    dcr = {m.name: m for m in res}["dcr_share"]
+    assert dcr.value == 0.5
+
+
+def test_grade_and_verdict():
+    assert grade(float("nan"), "at_least", 0.9, 0.8) == "skipped"
+    fail = MetricResult.graded(
+        "mia_auc", "privacy", 0.9, 0.5, "closer to 0.5", "at_most", 0.55, 0.6, "x"
+    )
+    assert fail.status == "fail"
+    assert privacy_verdict([fail]) == "fail"
+    assert privacy_verdict([]) == "warn"
