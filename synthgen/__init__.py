@@ -10,6 +10,7 @@ Examples
 """
 
 from synthgen import datasets
+from synthgen.evaluation import PrivacyThresholds, Report, evaluate
 from synthgen.exceptions import (
     ConditionError,
     ConfigurationError,
@@ -53,6 +54,8 @@ __all__ = [
     "Inequality",
     "NotFittedError",
     "PersistenceError",
+    "PrivacyThresholds",
+    "Report",
     "Positive",
     "Predicate",
     "Range",
@@ -63,6 +66,7 @@ __all__ = [
     "TableEncoder",
     "__version__",
     "datasets",
+    "evaluate",
     "list_generators",
     "load",
     "make_generator",

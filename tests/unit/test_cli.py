@@ -52,10 +52,29 @@ def test_errors_are_one_line_with_status_2(tmp_path, csv, capsys):
 def test_demo_writes_its_outputs(tmp_path, monkeypatch):
     monkeypatch.setattr("synthgen.datasets.load_adult", _small_adult)
     assert main(["demo", "--output", str(tmp_path / "demo")]) == 0
-    for name in ("synthetic.csv", "model.sgm", "summary.md"):
+    for name in ("synthetic.csv", "model.sgm", "summary.md", "report.html"):
         assert (tmp_path / "demo" / name).exists()
     summary = (tmp_path / "demo" / "summary.md").read_text()
     assert "train rows: 400" in summary and "fit:" in summary
+    assert "privacy verdict" in summary
+
+
+def test_evaluate_command(tmp_path, adult, capsys):
+    real, syn, hold = tmp_path / "r.csv", tmp_path / "s.csv", tmp_path / "h.csv"
+    adult.iloc[:300].to_csv(real, index=False)
+    adult.iloc[300:600].to_csv(syn, index=False)
+    adult.iloc[600:900].to_csv(hold, index=False)
+    html, js = tmp_path / "r.html", tmp_path / "r.json"
+    args = ["evaluate", "--real", str(real), "--synthetic", str(syn), "--holdout", str(hold)]
+    args += ["--target", "income", "--report", str(html), "--json", str(js), "-q"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "column_pair_trends" in out and "privacy verdict:" in out
+    assert html.read_text().lstrip().lower().startswith("<!doctype html")
+    assert '"dcr_share"' in js.read_text()
+    bad = ["evaluate", "--real", str(real), "--synthetic", str(syn), "--target", "nope", "-q"]
+    assert main(bad) == 2
+    assert "nope" in capsys.readouterr().err
 
 
 def _small_adult():
