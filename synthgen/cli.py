@@ -1,7 +1,7 @@
 """The ``synthgen`` command line: a thin layer over the public API.
 
-Commands: ``fit``, ``sample``, ``evaluate``, ``schema``, ``list`` and ``demo``. Errors from synthgen print as
-one line on stderr with exit status 2.
+Commands: ``fit``, ``sample``, ``evaluate``, ``schema``, ``list`` and ``demo``. Errors from
+synthgen print as one line on stderr with exit status 2.
 """
 
 from __future__ import annotations
