@@ -24,6 +24,7 @@ from synthgen.exceptions import (
 )
 from synthgen.generators import BaseGenerator, list_generators, make_generator
 from synthgen.io import load, save
+from synthgen.privacy import ExportResult, Protections, export
 from synthgen.sampling.api import rebalance
 from synthgen.sampling.conditions import Range
 from synthgen.schema import (
@@ -50,6 +51,7 @@ __all__ = [
     "ConstraintError",
     "DataError",
     "EvaluationError",
+    "ExportResult",
     "FixedCombinations",
     "Inequality",
     "NotFittedError",
@@ -57,6 +59,7 @@ __all__ = [
     "Positive",
     "Predicate",
     "PrivacyThresholds",
+    "Protections",
     "Range",
     "Report",
     "Schema",
@@ -67,6 +70,7 @@ __all__ = [
     "__version__",
     "datasets",
     "evaluate",
+    "export",
     "list_generators",
     "load",
     "make_generator",

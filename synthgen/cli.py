@@ -1,7 +1,8 @@
 """The ``synthgen`` command line: a thin layer over the public API.
 
-Commands: ``fit``, ``sample``, ``evaluate``, ``schema``, ``list`` and ``demo``. Errors from
-synthgen print as one line on stderr with exit status 2.
+Commands: ``fit``, ``sample``, ``evaluate``, ``export``, ``schema``, ``list`` and ``demo``.
+Errors from synthgen print as one line on stderr with exit status 2; ``export`` exits with 3
+when the privacy verdict does not pass.
 """
 
 from __future__ import annotations
@@ -94,6 +95,41 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
         print(f"metrics -> {args.json}")
 
 
+#: Exit status of ``synthgen export`` when the privacy verdict does not pass.
+EXIT_NOT_SAFE = 3
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    import synthgen as sg
+    from synthgen.tabular_io import read_table
+
+    data = read_table(args.data)
+    schema = sg.Schema.from_json(args.schema) if args.schema else None
+    result = sg.export(
+        data,
+        generator=args.generator,
+        params=_params(args.param),
+        target=args.target,
+        schema=schema,
+        epsilon=args.epsilon,
+        output=args.output,
+        report=args.report,
+        force=args.force,
+        random_state=args.random_state,
+        verbose=not args.quiet,
+    )
+    print(f"privacy verdict: {result.verdict}")
+    for reason in result.reasons:
+        print(f"  {reason}")
+    if args.report:
+        print(f"report -> {args.report}")
+    if result.written:
+        print(f"wrote {len(result.synthetic):,} synthetic rows -> {args.output}")
+    else:
+        print("no data written: the privacy verdict did not pass (use --force to override)")
+    return 0 if result.verdict == "pass" else EXIT_NOT_SAFE
+
+
 def _cmd_schema(args: argparse.Namespace) -> None:
     import synthgen as sg
     from synthgen.tabular_io import read_table
@@ -157,6 +193,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_evaluate)
 
+    p = sub.add_parser(
+        "export", help="privacy-safe synthetic copy: written only if the privacy verdict passes"
+    )
+    p.add_argument("data", help="the sensitive table")
+    p.add_argument("-g", "--generator", default="copula")
+    p.add_argument("-o", "--output", required=True, help="synthetic table to write")
+    p.add_argument("--report", default=None, help="HTML privacy report (always written)")
+    p.add_argument("--target", default=None, help="column for the utility metrics")
+    p.add_argument("--schema", default=None, help="schema JSON (default: inferred)")
+    p.add_argument("--epsilon", type=float, default=None, help="differential-privacy budget")
+    p.add_argument("--force", action="store_true", help="write the data even if not safe")
+    p.add_argument("--param", action="append", default=[], help="generator parameter KEY=VALUE")
+    p.add_argument("--random-state", type=int, default=0)
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_cmd_export)
+
     p = sub.add_parser("schema", help="print or write the inferred schema of a table")
     p.add_argument("data")
     p.add_argument("-o", "--output", default=None, help="JSON file to write")
@@ -177,11 +229,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``synthgen`` command; returns the exit status."""
     args = build_parser().parse_args(argv)
     try:
-        args.func(args)
+        status = args.func(args)
     except SynthgenError as err:
         print(f"synthgen: error: {err}", file=sys.stderr)
         return 2
-    return 0
+    return int(status or 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -43,7 +43,12 @@ def _distributions(
             both = np.concatenate([r, s])
             if len(both) == 0:
                 continue
-            edges = np.histogram_bin_edges(both, bins=30)
+            span = None
+            if limits.mask_labels_below > 0 and len(r):
+                # Do not draw the real extremes: they may belong to single people.
+                span = tuple(np.quantile(r, [0.005, 0.995]))
+                r, s = np.clip(r, *span), np.clip(s, *span)
+            edges = np.histogram_bin_edges(both if span is None else r, bins=30, range=span)
             out.append(
                 {
                     "column": name,
@@ -60,10 +65,17 @@ def _distributions(
             s = np.bincount(prep.codes["synthetic"][:, j], minlength=n_cat)
             s = s / prep.n_rows("synthetic")
             top = np.argsort(-r, kind="stable")[:MAX_PLOT_CATEGORIES]
+            counts = np.bincount(prep.codes["real"][:, j], minlength=n_cat)
             labels = [
                 "(missing)" if prep.categories[name][k] is None else prep.categories[name][k]
                 for k in top
             ]
+            if limits.mask_labels_below > 0:
+                hidden = f"(masked: under {limits.mask_labels_below} rows)"
+                labels = [
+                    hidden if counts[k] < limits.mask_labels_below else label
+                    for k, label in zip(top, labels, strict=True)
+                ]
             out.append(
                 {
                     "column": name,

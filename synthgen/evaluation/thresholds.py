@@ -88,6 +88,10 @@ class EvaluationLimits:
         Number of columns tried, in turn, as the secret of the attribute-inference attack.
     plot_rows : int
         Rows kept per frame to draw the distribution plots of the HTML report.
+    mask_labels_below : int
+        In the report's plots, category labels held by fewer real rows are shown masked, and
+        numeric histograms span the real values' 0.5-99.5% quantiles instead of their extremes
+        (0: no masking; privacy-safe export sets it).
     hgb_max_iter : int
         Boosting iterations of every HistGradientBoosting model (detection and utility).
 
@@ -106,6 +110,7 @@ class EvaluationLimits:
     anonymeter_attacks: int = 500
     max_secret_columns: int = 15
     plot_rows: int = 5000
+    mask_labels_below: int = 0
     hgb_max_iter: int = 100
 
     def to_dict(self) -> dict[str, Any]:

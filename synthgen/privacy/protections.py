@@ -1,0 +1,196 @@
+"""Output protections for privacy-safe export.
+
+Applied before a generator sees the data:
+
+- labels held by fewer than ``min_category_count`` rows are merged into ``"(other)"`` (string
+  columns) or replaced by the column's most common label (booleans, numbers), so a rare label
+  is never learned, stored in the model or emitted;
+- numeric and datetime values are clipped to inner quantiles (``clip_quantiles``), not to the
+  observed minimum and maximum, so the extremes of single people are never reproduced.
+
+Applied to the output:
+
+- synthetic rows equal to a training row, or nearer to one than ``near_copy_quantile`` of real
+  unseen (holdout) rows are to their own nearest training row, are dropped and redrawn.
+
+Identifier columns are always generated, never learned (see the schema's ``id`` kind).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthgen.exceptions import ConfigurationError
+from synthgen.schema import Schema
+
+__all__ = ["OTHER_LABEL", "Protections", "copy_mask", "protect_training_data"]
+
+#: Label that replaces rare string labels.
+OTHER_LABEL = "(other)"
+
+
+@dataclass(frozen=True)
+class Protections:
+    """Which protections export applies (all on by default).
+
+    Parameters
+    ----------
+    min_category_count : int
+        Labels held by fewer rows are merged (0 turns this off).
+    clip_quantiles : tuple of float or None
+        Inner quantiles numeric and datetime values are clipped to.
+    filter_copies : bool
+        Drop and redraw synthetic rows that copy, or nearly copy, a training row.
+    near_copy_quantile : float
+        A synthetic row is a near copy when it is closer to a training row than this share of
+        holdout rows are to theirs (0 keeps only the exact-copy filter).
+
+    Examples
+    --------
+    >>> Protections().min_category_count
+    10
+    """
+
+    min_category_count: int = 10
+    clip_quantiles: tuple[float, float] | None = (0.005, 0.995)
+    filter_copies: bool = True
+    near_copy_quantile: float = 0.01
+
+    def __post_init__(self) -> None:
+        if self.min_category_count < 0:
+            raise ConfigurationError("min_category_count must be >= 0")
+        if self.clip_quantiles is not None:
+            lo, hi = self.clip_quantiles
+            if not 0.0 <= lo < hi <= 1.0:
+                raise ConfigurationError(
+                    f"clip_quantiles must satisfy 0 <= low < high <= 1, got {self.clip_quantiles}"
+                )
+        if not 0.0 <= self.near_copy_quantile < 0.5:
+            raise ConfigurationError("near_copy_quantile must lie in [0, 0.5)")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _merge_rare(col: pd.Series, k: int) -> tuple[pd.Series, int]:
+    counts = col.value_counts()
+    rare = counts.index[counts < k]
+    if len(rare) == 0:
+        return col, 0
+    is_rare = col.isin(rare)
+    stringy = all(isinstance(v, str) for v in counts.index)
+    values = col.astype(object).copy()
+    if stringy:
+        values[is_rare] = OTHER_LABEL
+        if int(is_rare.sum()) < k:
+            # The pooled label itself would be rare: fold it into the commonest label.
+            values[is_rare] = counts.index[0]
+    else:
+        values[is_rare] = counts.index[0]
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        keep = [c for c in col.cat.categories if c not in set(rare)]
+        cats = keep + ([OTHER_LABEL] if (values == OTHER_LABEL).any() else [])
+        return pd.Series(pd.Categorical(values, categories=cats), index=col.index), len(rare)
+    return values.astype(col.dtype), len(rare)
+
+
+def _clip(col: pd.Series, spec, quantiles: tuple[float, float]) -> tuple[pd.Series, int]:
+    if spec.kind == "datetime":
+        parsed = (
+            col
+            if pd.api.types.is_datetime64_any_dtype(col.dtype)
+            else pd.to_datetime(col, format=spec.datetime_format, errors="coerce")
+        )
+        ns = parsed.dropna().astype("datetime64[ns]").astype("int64")
+        if ns.empty:
+            return col, 0
+        lo, hi = np.quantile(ns, quantiles, method="inverted_cdf")
+        lo_t, hi_t = pd.Timestamp(int(lo)), pd.Timestamp(int(hi))
+        clipped = parsed.clip(lo_t, hi_t)
+        changed = int((clipped != parsed).sum() - parsed.isna().sum())
+        if spec.datetime_format is None:
+            return clipped.astype(col.dtype), max(changed, 0)
+        text = clipped.dt.strftime(spec.datetime_format).where(col.notna(), col)
+        return text, max(changed, 0)
+    values = col.dropna().to_numpy(dtype=float)
+    if len(values) == 0:
+        return col, 0
+    lo, hi = np.quantile(values, quantiles, method="inverted_cdf")
+    clipped = col.clip(lo, hi)
+    return clipped.astype(col.dtype), int(((col < lo) | (col > hi)).sum())
+
+
+def protect_training_data(
+    data: pd.DataFrame, schema: Schema, protections: Protections
+) -> tuple[pd.DataFrame, Schema, dict[str, Any]]:
+    """Merge rare labels and clip extremes; returns the new table, its schema and a log.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"city": ["A"] * 30 + ["B"] * 30 + ["tiny"], "x": range(61)})
+    >>> out, schema, log = protect_training_data(df, Schema.infer(df), Protections())
+    >>> sorted(out["city"].unique().tolist()), log["merged_labels"]
+    (['A', 'B'], {'city': 1})
+    """
+    out = data.copy()
+    log: dict[str, Any] = {"merged_labels": {}, "clipped_values": {}}
+    for spec in schema:
+        col = out[spec.name]
+        if spec.kind in ("categorical", "text") and protections.min_category_count > 1:
+            new, merged = _merge_rare(col, protections.min_category_count)
+            if merged:
+                out[spec.name] = new
+                log["merged_labels"][spec.name] = merged
+        elif spec.kind in ("numeric", "datetime") and protections.clip_quantiles is not None:
+            new, clipped = _clip(col, spec, protections.clip_quantiles)
+            out[spec.name] = new
+            if clipped:
+                log["clipped_values"][spec.name] = clipped
+    kinds = {spec.name: spec.kind for spec in schema}
+    new_schema = Schema.infer(out, kinds=kinds)
+    for constraint in schema.constraints:
+        new_schema.add_constraint(constraint)
+    return out, new_schema, log
+
+
+def copy_mask(
+    synthetic: pd.DataFrame,
+    train: pd.DataFrame,
+    holdout: pd.DataFrame,
+    schema: Schema,
+    near_copy_quantile: float,
+) -> tuple[np.ndarray, dict[str, float]]:
+    """Rows of ``synthetic`` that copy (exactly or nearly) a row of ``train``.
+
+    The near-copy distance is the ``near_copy_quantile`` of the holdout rows' distances to
+    their nearest training row: closer than almost every real unseen row.
+    """
+    from synthgen.evaluation.data import prepare
+    from synthgen.evaluation.distance import MixedEmbedding, nearest, row_keys
+
+    prep = prepare(train, synthetic, holdout, schema=schema)
+    n_cats = [len(prep.categories[c]) for c in prep.categorical]
+    train_keys = set(row_keys(prep.num["real"], prep.codes["real"]))
+    exact = np.array(
+        [key in train_keys for key in row_keys(prep.num["synthetic"], prep.codes["synthetic"])],
+        dtype=bool,
+    )
+    threshold = 0.0
+    near = np.zeros(len(synthetic), dtype=bool)
+    if near_copy_quantile > 0:
+        emb = MixedEmbedding(prep.num["real"], n_cats)
+        ref = emb.transform(prep.num["real"], prep.codes["real"])
+        hold_d, _ = nearest(emb.transform(prep.num["holdout"], prep.codes["holdout"]), ref)
+        threshold = float(np.quantile(hold_d[:, 0], near_copy_quantile))
+        syn_d, _ = nearest(emb.transform(prep.num["synthetic"], prep.codes["synthetic"]), ref)
+        near = syn_d[:, 0] < threshold
+    stats = {
+        "exact_copies": int(exact.sum()),
+        "near_copies": int((near & ~exact).sum()),
+        "near_copy_distance": threshold,
+    }
+    return exact | near, stats

@@ -1,0 +1,85 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+import synthgen as sg
+from synthgen.cli import EXIT_NOT_SAFE, main
+from synthgen.privacy import Protections, protect_training_data
+
+
+@pytest.fixture(scope="module")
+def people():
+    df = sg.datasets.load_adult().head(2500).reset_index(drop=True)
+    # A label only three people hold, and one extreme value: both must stay private.
+    df.loc[:2, "native-country"] = "Atlantis"
+    df.loc[5, "capital-gain"] = 12_345_678
+    return df
+
+
+def test_export_passes_and_writes_for_a_safe_generator(people, tmp_path):
+    out, html = tmp_path / "syn.csv", tmp_path / "privacy.html"
+    result = sg.export(people, generator="copula", target="income", output=out, report=html)
+    assert result.verdict == "pass" and result.written and out.exists()
+    written = pd.read_csv(out)
+    assert len(written) == len(result.synthetic) == round(0.8 * len(people))
+    text = html.read_text()
+    assert "Privacy verdict" in text
+    assert "Atlantis" not in text  # the rare label is masked in the report
+    assert "Atlantis" not in set(result.synthetic["native-country"])
+    assert "Atlantis" not in result.model.schema_["native-country"].categories
+    assert result.synthetic["capital-gain"].max() < 12_345_678
+
+
+def test_leaky_generator_fails_and_writes_no_data(people, tmp_path):
+    out, html = tmp_path / "syn.csv", tmp_path / "privacy.html"
+    result = sg.export(people, generator="copy", target="income", output=out, report=html)
+    assert result.verdict == "fail"
+    assert not result.written and not out.exists()
+    assert html.exists() and any("exact_copy" in r for r in result.reasons)
+
+
+def test_cli_exit_status_and_force(people, tmp_path, capsys):
+    data = tmp_path / "people.csv"
+    people.to_csv(data, index=False)
+    out = tmp_path / "syn.csv"
+    code = main(["export", str(data), "-g", "copy", "-o", str(out), "-q"])
+    assert code == EXIT_NOT_SAFE and not out.exists()
+    assert "no data written" in capsys.readouterr().out
+    code = main(["export", str(data), "-g", "copy", "-o", str(out), "-q", "--force"])
+    assert code == EXIT_NOT_SAFE and out.exists()
+
+
+def test_epsilon_is_refused_until_differential_privacy_exists(people):
+    with pytest.raises(sg.ConfigurationError, match="differential privacy"):
+        sg.export(people, epsilon=3.0)
+
+
+def test_protections_merge_rare_labels_and_clip_extremes():
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(
+        {
+            "city": ["Paris"] * 500 + ["Lyon"] * 497 + ["Nice"] * 3,
+            "flag": [True] * 997 + [False] * 3,
+            "amount": np.append(rng.normal(100, 10, 999), 1e6),
+        }
+    )
+    out, schema, log = protect_training_data(df, sg.Schema.infer(df), Protections())
+    assert set(out["city"]) == {"Paris", "Lyon"}  # 3 holders < 10: merged, then folded
+    assert set(out["flag"]) == {True} and out["flag"].dtype == bool
+    assert out["amount"].max() < 1e6 and log["clipped_values"]["amount"] >= 1
+    assert schema["amount"].maximum < 1e6
+    assert df["amount"].max() == 1e6  # input untouched
+
+
+def test_pooled_rare_labels_keep_an_other_label():
+    df = pd.DataFrame({"c": ["a"] * 50 + [f"r{i}" for i in range(12)]})
+    out, schema, _ = protect_training_data(df, sg.Schema.infer(df), Protections())
+    assert set(out["c"]) == {"a", "(other)"}
+    assert schema["c"].categories == ["(other)", "a"]
+
+
+def test_bad_protections():
+    with pytest.raises(sg.ConfigurationError, match="clip_quantiles"):
+        Protections(clip_quantiles=(0.9, 0.1))
+    with pytest.raises(sg.ConfigurationError, match="holdout_share"):
+        sg.export(pd.DataFrame({"a": range(50)}), holdout_share=0.9)
