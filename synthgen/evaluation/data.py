@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from synthgen.exceptions import EvaluationError, SynthgenError
-from synthgen.schema import Schema
+from synthgen.schema import Schema, check_frame
 
 __all__ = ["FRAMES", "MIN_HOLDOUT_ROWS", "PreparedData", "prepare"]
 
@@ -87,32 +87,7 @@ class PreparedData:
 
 
 def _check_frame(data: Any, what: str) -> pd.DataFrame:
-    if not isinstance(data, pd.DataFrame):
-        raise EvaluationError(f"{what} must be a pandas DataFrame, got {type(data).__name__}")
-    if data.shape[1] == 0:
-        raise EvaluationError(f"{what} has no columns")
-    if data.shape[0] == 0:
-        raise EvaluationError(f"{what} has no rows")
-    bad = [c for c in data.columns if not isinstance(c, str)]
-    if bad:
-        raise EvaluationError(f"{what}: column names must be strings, found {bad[:5]!r}")
-    dup = data.columns[data.columns.duplicated()].tolist()
-    if dup:
-        raise EvaluationError(f"{what}: duplicate column names {sorted(set(dup))!r}")
-    for name in data.columns:
-        col = data[name]
-        if pd.api.types.is_float_dtype(col.dtype):
-            n_inf = int(np.isinf(col.to_numpy(dtype=float, na_value=np.nan)).sum())
-        elif col.dtype == object:
-            n_inf = int(sum(isinstance(v, float) and np.isinf(v) for v in col.array))
-        else:
-            n_inf = 0
-        if n_inf:
-            raise EvaluationError(
-                f"{what}: column {name!r} has {n_inf} infinite value(s); replace them with NaN "
-                "(missing) or a finite bound before evaluating"
-            )
-    return data
+    return check_frame(data, what=what, error=EvaluationError)
 
 
 def _check_columns(real: pd.DataFrame, other: pd.DataFrame, what: str) -> None:

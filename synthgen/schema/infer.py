@@ -46,8 +46,19 @@ _ID_NAME = re.compile(r"(^|[_\-\s])(id|key|uuid|guid)$|^id[_\-\s]|^(id|key|uuid|
 _MAX_DECIMALS = 6
 
 
-def check_frame(data: Any, *, what: str = "data") -> pd.DataFrame:
+def check_frame(
+    data: Any, *, what: str = "data", error: type[Exception] = DataError
+) -> pd.DataFrame:
     """Check that ``data`` is a usable table and return it (never modified).
+
+    Parameters
+    ----------
+    data : DataFrame
+        The table.
+    what : str
+        How messages name the table (``"data"``, ``"holdout"``, ...).
+    error : exception class
+        What to raise (the evaluators raise their own ``EvaluationError``).
 
     Raises
     ------
@@ -61,27 +72,30 @@ def check_frame(data: Any, *, what: str = "data") -> pd.DataFrame:
     (2, 1)
     """
     if not isinstance(data, pd.DataFrame):
-        raise DataError(f"{what} must be a pandas DataFrame, got {type(data).__name__}")
+        raise error(f"{what} must be a pandas DataFrame, got {type(data).__name__}")
     if data.shape[1] == 0:
-        raise DataError(f"{what} has no columns")
+        raise error(f"{what} has no columns")
     if data.shape[0] == 0:
-        raise DataError(f"{what} has no rows")
+        raise error(f"{what} has no rows")
     bad = [c for c in data.columns if not isinstance(c, str)]
     if bad:
-        raise DataError(f"{what}: column names must be strings, found {bad[:5]!r}")
+        raise error(f"{what}: column names must be strings, found {bad[:5]!r}")
     dup = data.columns[data.columns.duplicated()].tolist()
     if dup:
-        raise DataError(f"{what}: duplicate column names {sorted(set(dup))!r}")
+        raise error(f"{what}: duplicate column names {sorted(set(dup))!r}")
     for name in data.columns:
         col = data[name]
         if pd.api.types.is_float_dtype(col.dtype):
-            values = col.to_numpy(dtype=float, na_value=np.nan)
-            n_inf = int(np.isinf(values).sum())
-            if n_inf:
-                raise DataError(
-                    f"column {name!r}: expected finite numbers or NaN, found {n_inf} infinite "
-                    "value(s); replace them (with NaN or a bound) before fitting"
-                )
+            n_inf = int(np.isinf(col.to_numpy(dtype=float, na_value=np.nan)).sum())
+        elif col.dtype == object:
+            n_inf = int(sum(isinstance(v, float) and np.isinf(v) for v in col.array))
+        else:
+            n_inf = 0
+        if n_inf:
+            raise error(
+                f"{what}: column {name!r} has {n_inf} infinite value(s); expected finite "
+                "numbers or NaN: replace them (with NaN or a finite bound) first"
+            )
     return data
 
 
