@@ -116,8 +116,11 @@ def evaluate(
     return out
 
 
-def _run(key: str, dataset: str, params: dict[str, Any], queue) -> None:
+def _run(key: str, dataset: str, params: dict[str, Any], threads: int, queue) -> None:
     warnings.simplefilter("ignore")
+    import torch
+
+    torch.set_num_threads(threads)
     import synthgen as sg
 
     data, target = load_dataset(dataset)
@@ -151,6 +154,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--generators", nargs="+", default=["vae", "gan"])
     parser.add_argument("--datasets", nargs="+", default=["adult"])
     parser.add_argument("--params", default="{}", help="JSON of extra generator parameters")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch intra-op threads (1 is fastest for these small networks on a shared CPU)",
+    )
     parser.add_argument("--quick", action="store_true", help="short budgets (a smoke test)")
     args = parser.parse_args(argv)
     params = json.loads(args.params)
@@ -160,7 +169,7 @@ def main(argv: list[str] | None = None) -> None:
     for dataset in args.datasets:
         for key in args.generators:
             queue = ctx.Queue()
-            proc = ctx.Process(target=_run, args=(key, dataset, params, queue))
+            proc = ctx.Process(target=_run, args=(key, dataset, params, args.threads, queue))
             proc.start()
             print(json.dumps(queue.get()), flush=True)
             proc.join()

@@ -49,7 +49,7 @@ def list_generators(*, include_canaries: bool = False) -> list[str]:
     Examples
     --------
     >>> list_generators()
-    ['copula', 'marginals', 'vae']
+    ['copula', 'gan', 'marginals', 'vae']
     """
     _load_builtin()
     return sorted(

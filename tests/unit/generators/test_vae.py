@@ -5,9 +5,21 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from synthgen.exceptions import ConfigurationError
 from synthgen.generators.vae import TabularVAE
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """One intra-op thread: tiny networks gain nothing from more, and on a shared, loaded
+    machine every parallel op would wait for a descheduled worker."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
 
 SMALL = {"latent_dim": 8, "hidden": (32, 32), "batch_size": 30, "device": "cpu"}
 

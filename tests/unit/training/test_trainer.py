@@ -11,6 +11,16 @@ from synthgen.exceptions import ConfigurationError
 from synthgen.training import Callback, Trainer
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """One intra-op thread: tiny networks gain nothing from more, and on a shared, loaded
+    machine every parallel op would wait for a descheduled worker."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 class Regression(torch.nn.Module):
     """Fits y = 2x + 1 with SGD; a small, deterministic task."""
 
