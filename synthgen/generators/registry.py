@@ -28,8 +28,8 @@ def register(key: str) -> Callable[[T], T]:
 
 def _load_builtin() -> None:
     # Importing the modules registers their classes.
-    import synthgen.generators.baselines  # noqa: F401
-    import synthgen.generators.gan  # noqa: F401
+    import synthgen.generators.baselines
+    import synthgen.generators.gan
     import synthgen.generators.vae  # noqa: F401
 
 
