@@ -143,6 +143,10 @@ class TabularVAE(BaseGenerator):
         Weight of the reconstruction term against the KL term (TVAE uses 2).
     kl_anneal_epochs : int
         Epochs over which the KL weight ramps up from near 0 to 1 (0: no annealing).
+    value_noise : float
+        Multiple of the learned standard deviation added to continuous outputs when sampling
+        (1: TVAE's behaviour; 0: the decoded mean, which keeps column shapes closer on Adult
+        because the mixture mode already carries the spread).
     grad_clip : float, optional
         Largest gradient norm per step.
     validation_fraction : float
@@ -184,6 +188,7 @@ class TabularVAE(BaseGenerator):
         l2: float = 1e-5,
         loss_factor: float = 2.0,
         kl_anneal_epochs: int = 0,
+        value_noise: float = 0.0,
         grad_clip: float | None = None,
         validation_fraction: float = 0.0,
         patience: int | None = None,
@@ -200,6 +205,7 @@ class TabularVAE(BaseGenerator):
         self.l2 = l2
         self.loss_factor = loss_factor
         self.kl_anneal_epochs = kl_anneal_epochs
+        self.value_noise = value_noise
         self.grad_clip = grad_clip
         self.validation_fraction = validation_fraction
         self.patience = patience
@@ -226,7 +232,7 @@ class TabularVAE(BaseGenerator):
             isinstance(h, int) and not isinstance(h, bool) and h > 0 for h in hidden
         ):
             raise ConfigurationError(f"hidden must be a tuple of positive integers, got {hidden!r}")
-        for name in ("l2", "loss_factor"):
+        for name in ("l2", "loss_factor", "value_noise"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 raise ConfigurationError(f"{name} must be a non-negative number, got {value!r}")
@@ -286,12 +292,12 @@ class TabularVAE(BaseGenerator):
         def draw(size: int) -> torch.Tensor:
             z = torch.randn((size, self.latent_dim), generator=gen, device=self.device_)
             raw = net.decode(z).float()
-            # Draw each category from the decoder's distribution (Gumbel-max), not its argmax,
-            # so rare categories keep their share.
-            out = lay.activate(raw, generator=gen, hard=True)
-            if lay.n_continuous:
+            # Draw each category from the decoder's distribution, not its argmax, so rare
+            # categories keep their share.
+            out = lay.activate(raw, generator=gen, tau=1.0, hard=True)
+            if lay.n_continuous and self.value_noise:
                 noise = torch.randn((size, lay.n_continuous), generator=gen, device=self.device_)
-                value = torch.tanh(raw[:, lay.cont_idx]) + noise * net.sigma()
+                value = torch.tanh(raw[:, lay.cont_idx]) + noise * net.sigma() * self.value_noise
                 out[:, lay.cont_idx] = value.clamp(-1.0, 1.0)
             return out
 

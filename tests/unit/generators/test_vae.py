@@ -58,6 +58,18 @@ def test_history_and_learned_sigma_are_kept():
     assert sigma.shape == (1,) and 0.01 <= sigma[0] <= 1.0
 
 
+def test_value_noise_spreads_continuous_outputs():
+    model = TabularVAE(epochs=40, learning_rate=1e-2, random_state=0, **SMALL).fit(_bimodal())
+
+    def within_mode_spread():
+        x = model.sample(2000, random_state=3)["x"]
+        return float(x[x > 0].std())
+
+    plain = within_mode_spread()
+    model.set_params(value_noise=1.0)  # a sampling-time setting: no refit needed
+    assert within_mode_spread() > plain
+
+
 def test_max_time_bounds_the_fit():
     model = TabularVAE(epochs=100_000, max_time=0.5, random_state=0, **SMALL).fit(_bimodal())
     assert model.n_epochs_ < 100_000
@@ -88,6 +100,7 @@ def test_sampling_in_chunks_is_bounded_and_complete():
         ("learning_rate", 0),
         ("l2", -1.0),
         ("kl_anneal_epochs", -1),
+        ("value_noise", -0.5),
         ("validation_fraction", 1.5),
         ("patience", 0),
         ("device", "no-such-device"),
