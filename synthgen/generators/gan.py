@@ -301,7 +301,7 @@ class TabularGAN(BaseGenerator):
         self,
         *,
         epochs: int = 300,
-        max_time: float | None = 240.0,
+        max_time: float | None = 230.0,
         batch_size: int = 500,
         embedding_dim: int = 128,
         generator_dims: tuple[int, ...] = (256, 256),

@@ -180,7 +180,7 @@ class TabularVAE(BaseGenerator):
         self,
         *,
         epochs: int = 300,
-        max_time: float | None = 60.0,
+        max_time: float | None = 50.0,
         batch_size: int = 500,
         latent_dim: int = 128,
         hidden: tuple[int, ...] = (128, 128),
