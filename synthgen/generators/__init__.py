@@ -8,12 +8,14 @@ from synthgen.generators.registry import (
     make_generator,
     register,
 )
+from synthgen.generators.transformer import TabularTransformer
 
 __all__ = [
     "BaseGenerator",
     "CopyCanary",
     "GaussianCopula",
     "IndependentMarginals",
+    "TabularTransformer",
     "get_generator_class",
     "list_generators",
     "make_generator",
