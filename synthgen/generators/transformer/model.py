@@ -71,7 +71,7 @@ class _Block(nn.Module):
         h = self.n_heads
         q, k, v = self.qkv(self.ln1(x)).view(n, t, 3, h, d // h).permute(2, 0, 3, 1, 4)
         if cache is None:
-            a = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            keys, values, causal = k, v, True
         else:
             # Incremental decode: store this position's keys and values, attend to all so far.
             pos = cache.length
@@ -79,7 +79,8 @@ class _Block(nn.Module):
             cache.values[layer][:, :, pos : pos + t] = v
             keys = cache.keys[layer][:, :, : pos + t]
             values = cache.values[layer][:, :, : pos + t]
-            a = F.scaled_dot_product_attention(q, keys, values, is_causal=(pos == 0 and t > 1))
+            causal = pos == 0 and t > 1
+        a = _attention(q, keys, values, causal)
         x = x + self.proj(a.transpose(1, 2).reshape(n, t, d))
         return x + self.fc2(F.gelu(self.fc1(self.ln2(x))))
 
@@ -277,6 +278,16 @@ class TokenTransformer(nn.Module):
             h = block(h, cache, i)
         cache.length += 1
         return h[:, 0]
+
+
+def _attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool) -> torch.Tensor:
+    """Softmax attention. A decode step has one query per row and a few dozen keys: there,
+    broadcast products beat thousands of tiny batched matrix products (and the fused kernel's
+    per-call overhead) on a CPU."""
+    if q.shape[-2] == 1 and not causal:
+        scores = (q * k).sum(-1) * (q.shape[-1] ** -0.5)  # (n, heads, keys)
+        return (torch.softmax(scores, dim=-1).unsqueeze(-1) * v).sum(-2, keepdim=True)
+    return F.scaled_dot_product_attention(q, k, v, is_causal=causal)
 
 
 def _offsets(sizes: list[int]) -> list[int]:
