@@ -184,8 +184,8 @@ class TabularTransformer(BaseGenerator):
         Fine bins inside each coarse bin.
     epochs : int
         Largest number of passes over the data (early stopping may end training sooner). The
-        learning rate decays over these epochs, so a fit that ends by epochs or early stopping
-        repeats exactly with the same ``random_state``.
+        learning rate decays over these epochs (or over ``max_time`` when that runs out
+        faster), so a fit far from the time cap repeats exactly with the same ``random_state``.
     max_time : float, optional
         Cap on training in seconds of wall clock, for very large tables (``None``: no cap).
         When it ends training, the fit depends on the machine's speed.
