@@ -27,6 +27,7 @@ PEERS = {
     "sdv_ctgan": ("SYNTHGEN_PEER_SDV_PYTHON", "sdv_peer.py", "ctgan"),
     "sdv_tvae": ("SYNTHGEN_PEER_SDV_PYTHON", "sdv_peer.py", "tvae"),
     "sdv_copula": ("SYNTHGEN_PEER_SDV_PYTHON", "sdv_peer.py", "copula"),
+    "mostlyai_argn": ("SYNTHGEN_PEER_MOSTLYAI_PYTHON", "mostlyai_peer.py", "tabular"),
 }
 
 

@@ -15,6 +15,7 @@ __all__ = [
     "GaussianCopula",
     "IndependentMarginals",
     "TabularGAN",
+    "TabularTransformer",
     "TabularVAE",
     "get_generator_class",
     "list_generators",
@@ -33,4 +34,8 @@ def __getattr__(name: str):
         from synthgen.generators.vae import TabularVAE
 
         return TabularVAE
+    if name == "TabularTransformer":
+        from synthgen.generators.transformer import TabularTransformer
+
+        return TabularTransformer
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,297 @@
+"""The network: a causal transformer over a row's columns with per-column output heads.
+
+A row is a sequence of columns visited in some order (schema order or a random column order).
+Every column is one position. Position ``i`` of the input carries the column visited before it
+(its token embedding plus an embedding of which column it is) and a *query* embedding of the
+column to predict next, so one network predicts any column given any set of earlier columns
+(order-agnostic autoregression, as in sigma-GPT and TabularARGN's flexible generation).
+
+A category is one token. A number is two tokens, a coarse quantile bin and a fine bin inside
+it, but still one position: the coarse head reads the position's hidden state, the fine head
+reads the same state plus an embedding of the coarse bin (a small per-column MLP). Rows stay
+one position per column, which keeps attention and the feed-forward layers cheap on a CPU.
+
+All weights are initialised from an explicit ``torch.Generator``; nothing reads the global RNG.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F  # noqa: N812
+
+__all__ = ["KVCache", "TokenTransformer"]
+
+
+class KVCache:
+    """Keys and values of every layer for ``n`` rows, filled one position at a time.
+
+    Parameters
+    ----------
+    n_layers, n_rows, n_heads, length, head_dim : int
+        Shape of the cache.
+    device : torch device
+        Where the tensors live.
+    """
+
+    def __init__(
+        self,
+        n_layers: int,
+        n_rows: int,
+        n_heads: int,
+        length: int,
+        head_dim: int,
+        device: torch.device | str = "cpu",
+    ) -> None:
+        shape = (n_rows, n_heads, length, head_dim)
+        self.keys = [torch.zeros(shape, device=device) for _ in range(n_layers)]
+        self.values = [torch.zeros(shape, device=device) for _ in range(n_layers)]
+        self.length = 0
+
+
+class _Block(nn.Module):
+    """Pre-norm transformer block with causal self-attention."""
+
+    def __init__(self, d_model: int, n_heads: int, d_ff: int) -> None:
+        super().__init__()
+        self.n_heads = n_heads
+        self.ln1 = nn.LayerNorm(d_model)
+        self.qkv = nn.Linear(d_model, 3 * d_model)
+        self.proj = nn.Linear(d_model, d_model)
+        self.ln2 = nn.LayerNorm(d_model)
+        self.fc1 = nn.Linear(d_model, d_ff)
+        self.fc2 = nn.Linear(d_ff, d_model)
+
+    def forward(
+        self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0
+    ) -> torch.Tensor:
+        n, t, d = x.shape
+        h = self.n_heads
+        q, k, v = self.qkv(self.ln1(x)).view(n, t, 3, h, d // h).permute(2, 0, 3, 1, 4)
+        if cache is None:
+            keys, values, causal = k, v, True
+        else:
+            # Incremental decode: store this position's keys and values, attend to all so far.
+            pos = cache.length
+            cache.keys[layer][:, :, pos : pos + t] = k
+            cache.values[layer][:, :, pos : pos + t] = v
+            keys = cache.keys[layer][:, :, : pos + t]
+            values = cache.values[layer][:, :, : pos + t]
+            causal = pos == 0 and t > 1
+        a = _attention(q, keys, values, causal)
+        x = x + self.proj(a.transpose(1, 2).reshape(n, t, d))
+        return x + self.fc2(F.gelu(self.fc1(self.ln2(x))))
+
+
+class TokenTransformer(nn.Module):
+    """Order-agnostic autoregressive transformer over the columns of a row.
+
+    Parameters
+    ----------
+    vocab : list of int
+        Main (category or coarse-bin) vocabulary of each column. Each column's input table has
+        one more token, "mask" (index ``vocab[c]``), for tokens hidden by token dropout.
+    fine_vocab : list of int
+        Fine-bin vocabulary of each column (0 for categories). Input tables of fine bins have
+        two more tokens: "none" (a missing number, index ``fine_vocab[c]``) and "mask".
+    d_model, n_layers, n_heads : int
+        Width, depth and attention heads.
+    ff_mult : int
+        Width of the feed-forward layers as a multiple of ``d_model``.
+
+    Examples
+    --------
+    >>> gen = torch.Generator().manual_seed(0)
+    >>> net = TokenTransformer([3, 5, 2], [0, 4, 0], d_model=16, n_layers=1, n_heads=2)
+    >>> net.initialize(gen)
+    >>> main = torch.tensor([[0, 1, 1], [2, 4, 0]])
+    >>> fine = torch.tensor([[0, 3, 0], [0, 2, 0]])
+    >>> logits, fine_logits = net(main, fine, torch.tensor([2, 0, 1]))
+    >>> logits.shape, fine_logits.shape
+    (torch.Size([2, 3, 5]), torch.Size([2, 1, 4]))
+    """
+
+    def __init__(
+        self,
+        vocab: list[int],
+        fine_vocab: list[int],
+        d_model: int,
+        n_layers: int,
+        n_heads: int,
+        ff_mult: int = 2,
+    ) -> None:
+        super().__init__()
+        self.vocab = [int(v) for v in vocab]
+        self.fine_vocab = [int(v) for v in fine_vocab]
+        self.d_model, self.n_layers, self.n_heads = d_model, n_layers, n_heads
+        n_cols, vmax = len(vocab), max(vocab)
+        self.numeric_columns = [c for c, v in enumerate(self.fine_vocab) if v > 0]
+        n_num = len(self.numeric_columns)
+        fmax = max(self.fine_vocab) if n_num else 1
+        self._offsets = _offsets([v + 1 for v in self.vocab])
+        self._fine_offsets = _offsets([v + 2 for v in self.fine_vocab])
+        self.token = nn.Embedding(self._offsets[-1] + self.vocab[-1] + 1, d_model)
+        self.fine_token = nn.Embedding(self._fine_offsets[-1] + self.fine_vocab[-1] + 2, d_model)
+        self.column = nn.Embedding(n_cols, d_model)
+        self.query = nn.Embedding(n_cols, d_model)
+        self.bos = nn.Parameter(torch.empty(d_model))
+        self.blocks = nn.ModuleList(
+            _Block(d_model, n_heads, ff_mult * d_model) for _ in range(n_layers)
+        )
+        self.ln_f = nn.LayerNorm(d_model)
+        self.head_w = nn.Parameter(torch.empty(n_cols, vmax, d_model))
+        self.head_b = nn.Parameter(torch.empty(n_cols, vmax))
+        # Fine head of number k (numeric_columns[k]): MLP over hidden + coarse-bin embedding.
+        self.coarse_ctx = nn.Embedding(self._offsets[-1] + self.vocab[-1] + 1, d_model)
+        self.fine_w1 = nn.Parameter(torch.empty(max(n_num, 1), d_model, d_model))
+        self.fine_b1 = nn.Parameter(torch.empty(max(n_num, 1), d_model))
+        self.fine_w2 = nn.Parameter(torch.empty(max(n_num, 1), fmax, d_model))
+        self.fine_b2 = nn.Parameter(torch.empty(max(n_num, 1), fmax))
+        self._consts: dict[str, torch.Tensor] = {}
+
+    def initialize(self, generator: torch.Generator) -> None:
+        """Draw every weight from ``generator`` (GPT-2 style small normal init)."""
+        with torch.no_grad():
+            for m in self.modules():
+                if isinstance(m, nn.Linear):
+                    m.weight.normal_(0.0, 0.02, generator=generator)
+                    m.bias.zero_()
+                elif isinstance(m, nn.LayerNorm):
+                    m.reset_parameters()
+            for block in self.blocks:
+                # Scaled residual projections keep the stream's variance flat with depth.
+                block.proj.weight.mul_(1.0 / math.sqrt(2 * self.n_layers))
+                block.fc2.weight.mul_(1.0 / math.sqrt(2 * self.n_layers))
+            for p in (
+                self.token.weight,
+                self.fine_token.weight,
+                self.column.weight,
+                self.query.weight,
+                self.bos,
+                self.head_w,
+                self.coarse_ctx.weight,
+                self.fine_w2,
+            ):
+                p.normal_(0.0, 0.02, generator=generator)
+            self.fine_w1.normal_(0.0, 1.0 / math.sqrt(self.d_model), generator=generator)
+            for p in (self.head_b, self.fine_b1, self.fine_b2):
+                p.zero_()
+
+    def const(self, name: str) -> torch.Tensor:
+        """Index tensors on the weights' device (built lazily; not part of the state)."""
+        device = self.head_w.device
+        key = f"{name}@{device}"
+        if key not in self._consts:
+            if name == "offsets":
+                value = torch.tensor(self._offsets, dtype=torch.long, device=device)
+            elif name == "fine_offsets":
+                value = torch.tensor(self._fine_offsets, dtype=torch.long, device=device)
+            elif name == "numeric_index":  # column -> its index among numbers (-1: category)
+                index = [-1] * len(self.vocab)
+                for k, c in enumerate(self.numeric_columns):
+                    index[c] = k
+                value = torch.tensor(index, dtype=torch.long, device=device)
+            else:  # "vocab_mask": -inf on head entries beyond a column's vocabulary
+                value = torch.zeros(self.head_b.shape, device=device)
+                for c, v in enumerate(self.vocab):
+                    value[c, v:] = -math.inf
+            self._consts[key] = value
+        return self._consts[key]
+
+    # -- inputs and outputs --------------------------------------------------------------------
+    def embed(self, cols: torch.Tensor, main: torch.Tensor, fine: torch.Tensor) -> torch.Tensor:
+        """Input embedding of columns ``cols`` holding tokens ``main``/``fine`` (same shape)."""
+        x = self.token(self.const("offsets")[cols] + main) + self.column(cols)
+        is_num = self.const("numeric_index")[cols] >= 0
+        fine_emb = self.fine_token(self.const("fine_offsets")[cols] + torch.where(is_num, fine, 0))
+        return x + fine_emb * is_num.unsqueeze(-1)
+
+    def main_logits(self, hidden: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
+        """Logits ``(n, t, max vocab)`` of columns ``cols`` ``(t,)`` (-inf past a vocabulary)."""
+        w = self.head_w[cols]
+        b = self.head_b[cols] + self.const("vocab_mask")[cols]
+        return torch.einsum("ntd,tvd->ntv", self.ln_f(hidden), w) + b
+
+    def fine_logits(
+        self, hidden: torch.Tensor, cols: torch.Tensor, coarse: torch.Tensor
+    ) -> torch.Tensor:
+        """Fine-bin logits ``(n, t, max fine vocab)`` of numeric columns ``cols`` ``(t,)``
+        given their coarse bins ``coarse`` ``(n, t)``."""
+        k = self.const("numeric_index")[cols]
+        z = self.ln_f(hidden) + self.coarse_ctx(self.const("offsets")[cols] + coarse)
+        z = F.gelu(torch.einsum("ntd,ted->nte", z, self.fine_w1[k]) + self.fine_b1[k])
+        return torch.einsum("nte,tve->ntv", z, self.fine_w2[k]) + self.fine_b2[k]
+
+    def forward(
+        self,
+        main: torch.Tensor,
+        fine: torch.Tensor,
+        order: torch.Tensor,
+        inputs: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits of every column of rows ``main``/``fine`` ``(n, C)`` visited in ``order``.
+
+        Returns ``main_logits`` ``(n, C, V)``, where ``[:, i]`` is the distribution of column
+        ``order[i]`` given columns ``order[:i]``, and ``fine_logits`` ``(n, K, F)`` for the
+        numbers in the order they are visited (teacher-forced on their true coarse bins).
+        ``inputs`` optionally replaces the tokens fed in (token dropout).
+        """
+        n = len(main)
+        in_main, in_fine = (main, fine) if inputs is None else inputs
+        prev = order[:-1]
+        x0 = (self.bos + self.query(order[:1])).expand(n, 1, -1)
+        rest = self.embed(prev.expand(n, -1), in_main[:, prev], in_fine[:, prev])
+        x = torch.cat([x0, rest + self.query(order[1:])], dim=1)
+        for block in self.blocks:
+            x = block(x)
+        logits = self.main_logits(x, order)
+        pos = torch.nonzero(self.const("numeric_index")[order] >= 0).ravel()
+        cols = order[pos]
+        fine_logits = self.fine_logits(x[:, pos], cols, main[:, cols])
+        return logits, fine_logits
+
+    # -- incremental decoding ----------------------------------------------------------------
+    def new_cache(self, n_rows: int) -> KVCache:
+        """An empty key/value cache for ``n_rows`` rows."""
+        d, device = self.d_model, self.head_w.device
+        return KVCache(
+            self.n_layers, n_rows, self.n_heads, len(self.vocab), d // self.n_heads, device
+        )
+
+    def step(
+        self,
+        prev: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None,
+        next_cols: torch.Tensor,
+        cache: KVCache,
+    ) -> torch.Tensor:
+        """Hidden state ``(n, d)`` of the next position.
+
+        ``prev`` is ``(cols, main, fine)`` of the column visited last (each ``(n,)``), or
+        ``None`` at the start; ``next_cols`` ``(n,)`` are the columns predicted next.
+        """
+        q = self.query(next_cols)
+        x = self.bos + q if prev is None else self.embed(*prev) + q
+        h = x[:, None, :]
+        for i, block in enumerate(self.blocks):
+            h = block(h, cache, i)
+        cache.length += 1
+        return h[:, 0]
+
+
+def _attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool) -> torch.Tensor:
+    """Softmax attention. A decode step has one query per row and a few dozen keys: there,
+    broadcast products beat thousands of tiny batched matrix products (and the fused kernel's
+    per-call overhead) on a CPU."""
+    if q.shape[-2] == 1 and not causal:
+        scores = (q * k).sum(-1) * (q.shape[-1] ** -0.5)  # (n, heads, keys)
+        return (torch.softmax(scores, dim=-1).unsqueeze(-1) * v).sum(-2, keepdim=True)
+    return F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+
+
+def _offsets(sizes: list[int]) -> list[int]:
+    out = [0]
+    for s in sizes[:-1]:
+        out.append(out[-1] + s)
+    return out

@@ -1,0 +1,245 @@
+"""The transformer generator: tokenizer, network, conditioning, scoring, parameters."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from synthgen.exceptions import ConfigurationError
+from synthgen.generators.transformer import (
+    SIZE_PRESETS,
+    RowTokenizer,
+    TabularTransformer,
+    TokenTransformer,
+    choose_size,
+)
+from synthgen.schema import Schema
+from synthgen.testing import make_mixed_table
+from synthgen.transforms import TableEncoder
+
+FAST = {"max_time": None, "d_model": 16, "n_layers": 1, "n_heads": 2, "device": "cpu"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Tiny matrices: one thread avoids spinning on a shared, loaded CPU."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def mixed():
+    return make_mixed_table(120)
+
+
+@pytest.fixture(scope="module")
+def toy():
+    """``b`` copies ``a`` (90 %), ``x`` is large exactly when ``a`` is "hi"."""
+    rng = np.random.default_rng(0)
+    n = 400
+    a = rng.choice(["lo", "hi"], n)
+    b = np.where(rng.random(n) < 0.9, a, np.where(a == "lo", "hi", "lo"))
+    x = np.where(a == "hi", 100.0, 0.0) + rng.normal(0, 5, n)
+    return pd.DataFrame({"a": a, "b": b, "x": np.round(x, 3)})
+
+
+@pytest.fixture(scope="module")
+def toy_model(toy):
+    params = {**FAST, "epochs": 40, "batch_size": 100, "learning_rate": 2e-2}
+    return TabularTransformer(**params, validation_fraction=0.0, patience=None, random_state=0).fit(
+        toy
+    )
+
+
+# -- tokenizer ---------------------------------------------------------------------------------
+def test_tokenizer_round_trip(mixed):
+    schema = Schema.infer(mixed)
+    enc = TableEncoder("quantile", "index").fit(mixed, schema, random_state=0)
+    matrix = enc.transform(mixed, random_state=0)
+    tok = RowTokenizer(enc, n_bins=8, n_sub_bins=16)
+    back = enc.inverse_transform(tok.decode(tok.encode(matrix), np.random.default_rng(1)))
+    for col in ("group", "tier", "member", "y"):  # categories: exact
+        pd.testing.assert_series_equal(back[col], mixed[col])
+    assert back["income"].isna().equals(mixed["income"].isna())
+    # Numbers: inside the quantile range of their fine bin (1 / 128 of the probability mass).
+    value = next(e for e in enc.encoders_ if e.spec.name == "age").value
+    u = np.searchsorted(np.sort(mixed["age"]), mixed["age"], side="left") / len(mixed)
+    lo = np.interp(np.clip(u - 2 / 128, 0, 1), value.levels, value.quantiles)
+    hi = np.interp(np.clip(u + 3 / 128, 0, 1), value.levels, value.quantiles)
+    assert ((back["age"] >= np.floor(lo)) & (back["age"] <= np.ceil(hi))).all()
+    # ... and not rounded to bin centres: many distinct values come back.
+    assert back["income"].nunique() > 0.8 * mixed["income"].nunique()
+
+
+def test_tokenizer_known_columns(mixed):
+    enc = TableEncoder("quantile", "index").fit(mixed, Schema.infer(mixed), random_state=0)
+    tok = RowTokenizer(enc)
+    fixed = pd.DataFrame({"income": [1.0, np.nan], "tier": ["low", np.nan]})
+    _, known = enc.encode_fixed(fixed, random_state=0)
+    cols = [c.column for c in tok.columns]
+    assert tok.known_columns(known)[:, [cols.index("income"), cols.index("tier")]].tolist() == [
+        [True, True],
+        [False, False],
+    ]
+
+
+# -- network -----------------------------------------------------------------------------------
+def _net():
+    gen = torch.Generator().manual_seed(0)
+    net = TokenTransformer([3, 5, 4, 2], [0, 6, 0, 6], d_model=16, n_layers=2, n_heads=2)
+    net.initialize(gen)
+    main = torch.stack([torch.randint(0, v, (7,), generator=gen) for v in (3, 5, 4, 2)], 1)
+    fine = torch.randint(0, 6, (7, 4), generator=gen)
+    return net.eval(), main, fine
+
+
+def test_causal_mask():
+    net, main, fine = _net()
+    order = torch.tensor([2, 0, 3, 1])
+    logits, _ = net(main, fine, order)
+    changed = main.clone()
+    changed[:, 1] = (changed[:, 1] + 1) % 5  # column 1 is visited last
+    changed[:, 3] = (changed[:, 3] + 1) % 2  # column 3 is visited third
+    logits2, _ = net(changed, fine, order)
+    torch.testing.assert_close(logits2[:, :3], logits[:, :3])  # earlier positions unchanged
+    assert not torch.allclose(logits2[:, 3], logits[:, 3])  # the last one sees the change
+
+
+def test_kv_cache_decode_equals_full_forward():
+    net, main, fine = _net()
+    order = torch.tensor([3, 1, 0, 2])
+    with torch.no_grad():
+        full, full_fine = net(main, fine, order)
+        cache = net.new_cache(len(main))
+        prev = None
+        for i, c in enumerate(order.tolist()):
+            cols = torch.full((len(main),), c)
+            hidden = net.step(prev, cols, cache)
+            step = net.main_logits(hidden[:, None], torch.tensor([c]))[:, 0]
+            torch.testing.assert_close(step, full[:, i], atol=1e-5, rtol=1e-5)
+            if c in net.numeric_columns:
+                k = [o for o in order.tolist() if o in net.numeric_columns].index(c)
+                fl = net.fine_logits(hidden[:, None], torch.tensor([c]), main[:, c : c + 1])
+                torch.testing.assert_close(fl[:, 0], full_fine[:, k], atol=1e-5, rtol=1e-5)
+            prev = (cols, main[:, c], fine[:, c])
+
+
+# -- the generator -----------------------------------------------------------------------------
+def test_fixed_columns_respected_and_conditional_shifts(toy_model):
+    hi = toy_model.sample(200, conditions={"a": "hi"}, random_state=1)
+    lo = toy_model.sample(200, conditions={"a": "lo"}, random_state=1)
+    assert (hi["a"] == "hi").all() and (lo["a"] == "lo").all()
+    # The dependency is carried over: b follows a, x is large for "hi".
+    assert (hi["b"] == "hi").mean() > 0.7 and (lo["b"] == "lo").mean() > 0.7
+    assert hi["x"].median() > 50 > lo["x"].median()
+    # Conditioning on a later column (x) shifts an earlier one (a): random-order training.
+    big = toy_model.sample(200, conditions={"x": 100.0}, random_state=2)
+    small = toy_model.sample(200, conditions={"x": 0.0}, random_state=2)
+    assert (big["x"] == 100.0).all()
+    assert (big["a"] == "hi").mean() > 0.7 and (small["a"] == "lo").mean() > 0.7
+
+
+def test_per_row_conditions_and_impute(toy_model, toy):
+    frame = pd.DataFrame({"a": ["hi", None, "lo"], "b": [None, "lo", None], "x": [None, None, 1.5]})
+    out = toy_model.sample(conditions=frame, random_state=0)
+    assert out["a"].iloc[0] == "hi" and out["b"].iloc[1] == "lo" and out["x"].iloc[2] == 1.5
+    holes = toy.head(20).copy()
+    holes.loc[::2, "b"] = None
+    filled = toy_model.impute(holes, random_state=0)
+    assert filled["b"].notna().all()
+    assert filled.loc[1::2, "b"].equals(toy.head(20).loc[1::2, "b"])
+
+
+def test_log_prob_prefers_real_rows(toy_model, toy):
+    real = toy.head(200).reset_index(drop=True)
+    rng = np.random.default_rng(0)
+    shuffled = real.copy()
+    for col in shuffled.columns:  # break the dependencies, keep the marginals
+        shuffled[col] = shuffled[col].to_numpy()[rng.permutation(len(real))]
+    lp_real, lp_shuffled = toy_model.log_prob(real), toy_model.log_prob(shuffled)
+    assert lp_real.shape == (200,) and np.isfinite(lp_real).all()
+    assert lp_real.mean() > lp_shuffled.mean() + 1.0
+
+
+def test_temperature_zero_gives_the_mode(toy_model):
+    toy_model.set_params(sample_temperature=0.0)
+    try:
+        rows = toy_model.sample(50, random_state=0)
+        again = toy_model.sample(50, random_state=7)
+    finally:
+        toy_model.set_params(sample_temperature=1.0)
+    # Greedy decoding ignores the seed: one row, the most likely one (b follows a).
+    assert rows.drop(columns="x").nunique().max() == 1
+    assert rows.drop(columns="x").equals(again.drop(columns="x"))
+    assert rows["a"].iloc[0] == rows["b"].iloc[0]
+
+
+def test_top_p_keeps_only_the_head(toy_model):
+    toy_model.set_params(top_p=0.5)
+    try:
+        rows = toy_model.sample(300, conditions={"a": "hi"}, random_state=0)
+    finally:
+        toy_model.set_params(top_p=1.0)
+    # b is "hi" 90 % of the time given a = "hi": nucleus 0.5 leaves only that token.
+    assert (rows["b"] == "hi").all()
+
+
+def test_size_presets_by_rows(mixed):
+    assert choose_size(100) == "small"
+    assert choose_size(40_000) == "small"
+    assert choose_size(500_000) == "medium"
+    assert choose_size(10**7) == "large"
+    model = TabularTransformer(epochs=1, max_time=None, device="cpu", random_state=0).fit(mixed)
+    assert model.size_ == "small"
+    assert model.net_.d_model == SIZE_PRESETS["small"]["d_model"]
+    big = TabularTransformer(size="medium", epochs=1, max_time=None, device="cpu").fit(mixed)
+    assert big.net_.d_model == SIZE_PRESETS["medium"]["d_model"]
+
+
+def test_save_load_keeps_log_prob(toy_model, toy, tmp_path):
+    import synthgen as sg
+
+    path = tmp_path / "m.sgm"
+    toy_model.save(path)
+    loaded = sg.load(path, device="cpu")
+    np.testing.assert_allclose(loaded.log_prob(toy.head(10)), toy_model.log_prob(toy.head(10)))
+
+
+@pytest.mark.parametrize(
+    ("param", "value"),
+    [
+        ("size", "huge"),
+        ("d_model", 0),
+        ("n_heads", 1.5),
+        ("n_bins", 0),
+        ("n_sub_bins", "8"),
+        ("token_dropout", 1.0),
+        ("random_order", 1.5),
+        ("validation_fraction", -0.1),
+        ("sample_temperature", -1.0),
+        ("top_p", 0.0),
+        ("weight_decay", -1),
+        ("batch_size", 0),
+        ("patience", 0),
+    ],
+)
+def test_bad_parameters_raise_in_fit(param, value, mixed):
+    model = TabularTransformer(**{**FAST, "epochs": 1, param: value})
+    with pytest.raises(ConfigurationError, match=param):
+        model.fit(mixed)
+
+
+def test_d_model_must_divide_by_heads(mixed):
+    with pytest.raises(ConfigurationError, match="d_model"):
+        TabularTransformer(**{**FAST, "d_model": 10, "n_heads": 4, "epochs": 1}).fit(mixed)
+
+
+def test_conditioning_needs_random_order(toy):
+    model = TabularTransformer(**FAST, epochs=1, random_order=0.0, random_state=0).fit(toy)
+    model.sample(5, random_state=0)  # free sampling works
+    with pytest.raises(ConfigurationError, match="random_order"):
+        model.sample(5, conditions={"a": "hi"}, random_state=0)
