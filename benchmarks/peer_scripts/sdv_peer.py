@@ -1,4 +1,7 @@
-"""Runs inside an SDV environment: fit CTGAN / TVAE / GaussianCopula with defaults, sample."""
+"""Runs inside an SDV environment: fit CTGAN / TVAE / GaussianCopula with defaults, sample.
+
+SDV 2.0 takes and returns dicts of tables; older releases take a DataFrame. Both work.
+"""
 
 import argparse
 import json
@@ -16,17 +19,24 @@ parser.add_argument("--epochs", type=int, default=None)
 args = parser.parse_args()
 
 train = pd.read_parquet(args.train)
-metadata = Metadata.detect_from_dataframe(train)
+NAME = "table"
+dict_api = not hasattr(Metadata, "detect_from_dataframe")
+if dict_api:
+    metadata = Metadata.detect_from_dataframes({NAME: train})
+else:
+    metadata = Metadata.detect_from_dataframe(train)
 kwargs = {}
 if args.model in ("ctgan", "tvae"):
     kwargs["epochs"] = args.epochs or (5 if args.quick else 300)
 cls = {"ctgan": CTGANSynthesizer, "tvae": TVAESynthesizer, "copula": GaussianCopulaSynthesizer}
 synth = cls[args.model](metadata, **kwargs)
 t0 = time.perf_counter()
-synth.fit(train)
+synth.fit({NAME: train} if dict_api else train)
 fit_s = time.perf_counter() - t0
 t0 = time.perf_counter()
 rows = synth.sample(int(args.rows))
+if isinstance(rows, dict):
+    rows = rows[NAME]
 sample_s = time.perf_counter() - t0
 rows.to_parquet(args.out, index=False)
 with open(args.timing, "w") as fh:
