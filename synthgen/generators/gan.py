@@ -34,7 +34,7 @@ from synthgen.generators.nn import (
     sample_in_chunks,
 )
 from synthgen.generators.registry import register
-from synthgen.training import Trainer
+from synthgen.training import Trainer, trainer_for
 from synthgen.utils import torch_generator
 
 __all__ = ["ConditionalSampler", "TabularGAN"]
@@ -381,15 +381,7 @@ class TabularGAN(BaseGenerator):
     def _fit_encoded(self, matrix: np.ndarray, rng: np.random.Generator) -> None:
         pac = self.pac
         batch = -(-self.batch_size // pac) * pac
-        trainer = Trainer(
-            max_epochs=self.epochs,
-            max_time=self.max_time,
-            batch_size=batch,
-            device=self.device,
-            grad_clip=self.grad_clip,
-            random_state=rng,
-            verbose=self.verbose,
-        )
+        trainer = trainer_for(self, rng, batch_size=batch)
         device = trainer.device_
         layout = SpanLayout(self.encoder_.spans, device)
         sampler = ConditionalSampler(matrix, layout, device)

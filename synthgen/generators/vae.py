@@ -29,7 +29,7 @@ from synthgen.generators.nn import (
     sample_in_chunks,
 )
 from synthgen.generators.registry import register
-from synthgen.training import Trainer
+from synthgen.training import Trainer, trainer_for
 from synthgen.utils import torch_generator
 
 __all__ = ["TabularVAE"]
@@ -260,17 +260,7 @@ class TabularVAE(BaseGenerator):
         return lambda: _VAENet(*dims, n_cont)
 
     def _fit_encoded(self, matrix: np.ndarray, rng: np.random.Generator) -> None:
-        trainer = Trainer(
-            max_epochs=self.epochs,
-            max_time=self.max_time,
-            batch_size=self.batch_size,
-            device=self.device,
-            grad_clip=self.grad_clip,
-            validation_fraction=self.validation_fraction,
-            patience=self.patience,
-            random_state=rng,
-            verbose=self.verbose,
-        )
+        trainer = trainer_for(self, rng)
         device = trainer.device_
         layout = SpanLayout(self.encoder_.spans, device)
         net = build_module(self._factory(), device, trainer.generator_)

@@ -1,5 +1,5 @@
 """The training loop shared by the neural generators (:class:`Trainer`) and its callbacks."""
 
-from synthgen.training.trainer import Callback, Trainer, TrainingTask
+from synthgen.training.trainer import Callback, Trainer, TrainingTask, trainer_for
 
-__all__ = ["Callback", "Trainer", "TrainingTask"]
+__all__ = ["Callback", "Trainer", "TrainingTask", "trainer_for"]

@@ -314,3 +314,27 @@ class Trainer:
             if hasattr(cb, "on_train_end"):
                 cb.on_train_end(self)
         return self
+
+
+def trainer_for(generator: Any, rng: np.random.Generator, **overrides: Any) -> Trainer:
+    """The :class:`Trainer` a neural generator's own parameters ask for.
+
+    Reads ``epochs``, ``max_time``, ``batch_size``, ``device``, ``grad_clip``,
+    ``validation_fraction``, ``patience`` and ``verbose`` from the generator (those it lacks keep
+    the Trainer's defaults); ``overrides`` win over both.
+    """
+    names = {
+        "max_epochs": "epochs",
+        "max_time": "max_time",
+        "batch_size": "batch_size",
+        "device": "device",
+        "grad_clip": "grad_clip",
+        "validation_fraction": "validation_fraction",
+        "patience": "patience",
+        "verbose": "verbose",
+    }
+    kwargs = {
+        key: getattr(generator, attr) for key, attr in names.items() if hasattr(generator, attr)
+    }
+    kwargs.update(overrides)
+    return Trainer(random_state=rng, **kwargs)

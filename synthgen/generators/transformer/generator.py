@@ -28,7 +28,7 @@ from synthgen.generators.nn import (
 from synthgen.generators.registry import register
 from synthgen.generators.transformer.model import TokenTransformer
 from synthgen.generators.transformer.tokenizer import RowTokenizer
-from synthgen.training import Trainer
+from synthgen.training import Trainer, trainer_for
 from synthgen.utils import check_random_state, torch_generator
 
 __all__ = ["SIZE_PRESETS", "TabularTransformer", "choose_size"]
@@ -401,17 +401,7 @@ class TabularTransformer(BaseGenerator):
             self.net_ = None
             self.device_ = torch.device("cpu")
             return
-        trainer = Trainer(
-            max_epochs=self.epochs,
-            max_time=self.max_time,
-            batch_size=self.batch_size,
-            device=self.device,
-            grad_clip=self.grad_clip,
-            validation_fraction=self.validation_fraction,
-            patience=self.patience,
-            random_state=rng,
-            verbose=self.verbose,
-        )
+        trainer = trainer_for(self, rng)
         device = trainer.device_
         net = build_module(self._factory(), device, None)
         net.initialize(trainer.generator_)
