@@ -71,7 +71,7 @@ def _score(train: pd.DataFrame, holdout: pd.DataFrame, target: str) -> dict[str,
     }
 
 
-def _smote_nc(train: pd.DataFrame, target: str) -> pd.DataFrame:
+def _smote_nc(train: pd.DataFrame, target: str, ratio: float) -> pd.DataFrame:
     from imblearn.over_sampling import SMOTENC
 
     x_cols = [c for c in train.columns if c != target]
@@ -80,7 +80,7 @@ def _smote_nc(train: pd.DataFrame, target: str) -> pd.DataFrame:
     for c in x_cols:
         if x[c].dtype == object:
             x[c] = x[c].fillna("__missing__")
-    smote = SMOTENC(categorical_features=cat_idx, random_state=0)
+    smote = SMOTENC(categorical_features=cat_idx, sampling_strategy=ratio, random_state=0)
     xr, yr = smote.fit_resample(x, train[target])
     out = pd.DataFrame(xr, columns=x_cols)
     out[target] = yr
@@ -90,18 +90,19 @@ def _smote_nc(train: pd.DataFrame, target: str) -> pd.DataFrame:
     return out
 
 
-def augmentation(generators: list[str]) -> list[dict]:
+def augmentation(generators: list[str], ratio: float = 1.0) -> list[dict]:
     data, target = load_dataset("bank_marketing")
     train, holdout = split_train_holdout(data, random_state=0)
     rows = [{"method": "real only", **_score(train, holdout, target)}]
     try:
-        rows.append({"method": "SMOTE-NC", **_score(_smote_nc(train, target), holdout, target)})
+        smote = _smote_nc(train, target, ratio)
+        rows.append({"method": "SMOTE-NC", **_score(smote, holdout, target)})
     except ImportError:
         rows.append({"method": "SMOTE-NC", "error": "imbalanced-learn not installed"})
     for key in generators:
         model = sg.make_generator(key, random_state=0).fit(train)
         t0 = time.perf_counter()
-        extra = sg.rebalance(model, train, target, ratio=1.0, random_state=0)
+        extra = sg.rebalance(model, train, target, ratio=ratio, random_state=0)
         seconds = round(time.perf_counter() - t0, 2)
         augmented = pd.concat([train, extra], ignore_index=True)
         rows.append({"method": f"{key} rebalance", **_score(augmented, holdout, target),
@@ -113,13 +114,16 @@ def main() -> None:
     warnings.simplefilter("ignore")
     parser = argparse.ArgumentParser()
     parser.add_argument("--generators", default="marginals,copula")
+    parser.add_argument("--ratio", type=float, default=1.0, help="minority / majority after")
+    parser.add_argument("--skip-conditional", action="store_true")
     args = parser.parse_args()
     generators = args.generators.split(",")
-    print("conditional fidelity on Adult (column shapes of the conditional sample vs the subset)")
-    for key in generators:
-        print(f"  {key}: {conditional_fidelity(key)}", flush=True)
-    print("augmentation on bank marketing (holdout scores)")
-    for row in augmentation(generators):
+    if not args.skip_conditional:
+        print("conditional fidelity on Adult (column shapes of the conditional sample vs subset)")
+        for key in generators:
+            print(f"  {key}: {conditional_fidelity(key)}", flush=True)
+    print(f"augmentation on bank marketing to minority/majority = {args.ratio} (holdout scores)")
+    for row in augmentation(generators, args.ratio):
         print(f"  {row}", flush=True)
 
 
