@@ -72,8 +72,14 @@ def _child(
     params: dict[str, Any],
     quick: bool,
     queue,
+    threads: int | None = None,
 ) -> None:
     warnings.simplefilter("ignore")
+    if threads:
+        import torch
+
+        # Peers inherit the limit through OMP_NUM_THREADS (set by run_pair for the child).
+        torch.set_num_threads(threads)
     try:
         import synthgen as sg
         from benchmarks.peers import PEERS, run_peer
@@ -119,13 +125,22 @@ def run_pair(
     target: str = "",
     timeout: float = 3600.0,
     quick: bool = False,
+    threads: int | None = None,
 ) -> dict[str, Any]:
-    """Run one (generator, dataset, seed) in a child process; never raises."""
+    """Run one (generator, dataset, seed) in a child process; never raises.
+
+    ``threads`` caps the threads of torch and of the BLAS/OpenMP pools, ours and the peers'
+    (they inherit ``OMP_NUM_THREADS``).
+    """
+    import os
+
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    proc = ctx.Process(
-        target=_child, args=(generator, dataset, target, seed, params or {}, quick, queue)
-    )
+    if threads:
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+        os.environ["MKL_NUM_THREADS"] = str(threads)
+    args = (generator, dataset, target, seed, params or {}, quick, queue, threads)
+    proc = ctx.Process(target=_child, args=args)
     start = time.perf_counter()
     proc.start()
     try:
@@ -215,6 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds per pair")
     parser.add_argument("--quick", action="store_true", help="5,000-row samples of each table")
     parser.add_argument("--output", default=str(RESULTS))
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads per pair")
     args = parser.parse_args(argv)
 
     import synthgen as sg
@@ -234,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
                     target=args.target,
                     timeout=args.timeout,
                     quick=args.quick,
+                    threads=args.threads,
                 )
                 results.append(res)
                 brief = {k: res.get(k) for k in ["status", "fit_s", "sample_s", *TABLE_METRICS]}
