@@ -14,8 +14,23 @@ __all__ = [
     "CopyCanary",
     "GaussianCopula",
     "IndependentMarginals",
+    "TabularGAN",
+    "TabularVAE",
     "get_generator_class",
     "list_generators",
     "make_generator",
     "register",
 ]
+
+
+def __getattr__(name: str):
+    # The neural generators import torch: load them on first use, not with the package.
+    if name == "TabularGAN":
+        from synthgen.generators.gan import TabularGAN
+
+        return TabularGAN
+    if name == "TabularVAE":
+        from synthgen.generators.vae import TabularVAE
+
+        return TabularVAE
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -28,7 +28,9 @@ def register(key: str) -> Callable[[T], T]:
 
 def _load_builtin() -> None:
     # Importing the modules registers their classes.
-    import synthgen.generators.baselines  # noqa: F401
+    import synthgen.generators.baselines
+    import synthgen.generators.gan
+    import synthgen.generators.vae  # noqa: F401
 
 
 def get_generator_class(key: str) -> type:
@@ -48,7 +50,7 @@ def list_generators(*, include_canaries: bool = False) -> list[str]:
     Examples
     --------
     >>> list_generators()
-    ['copula', 'marginals']
+    ['copula', 'gan', 'marginals', 'vae']
     """
     _load_builtin()
     return sorted(

@@ -1,0 +1,79 @@
+"""Time the reference CTGAN and TVAE (``ctgan`` package) for a few epochs and extrapolate.
+
+Run in a separate environment that has the peer installed (never a synthgen dependency)::
+
+    python3 -m venv /work/venv-sdv
+    /work/venv-sdv/bin/pip install torch==2.13.0   # first: avoids the multi-GB CUDA build
+    /work/venv-sdv/bin/pip install ctgan pandas
+    PYTHONPATH=. /work/venv-sdv/bin/python benchmarks/peers/time_peers.py --epochs 3
+
+Prints, per model, the seconds of a ``--epochs`` fit (preprocessing included and reported
+apart) and the extrapolation to the default 300 epochs, on Adult's 80/20 training split.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "adult.csv"
+
+
+def load_train() -> pd.DataFrame:
+    frame = pd.read_csv(DATA)
+    for col in frame.columns:
+        if frame[col].dtype == object:
+            stripped = frame[col].str.strip()
+            frame[col] = stripped.where(stripped != "?", "missing")
+    # Same protocol as benchmarks.datasets.split_train_holdout: shuffle seed 0, 80 %.
+    order = np.random.default_rng(0).permutation(len(frame))
+    return frame.iloc[order[: round(0.8 * len(frame))]].reset_index(drop=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--models", nargs="+", default=["ctgan", "tvae"])
+    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
+    args = parser.parse_args()
+    import torch
+    from ctgan import CTGAN, TVAE
+
+    torch.set_num_threads(args.threads)
+
+    train = load_train()
+    discrete = [c for c in train.columns if train[c].dtype == object]
+    for name in args.models:
+        cls = CTGAN if name == "ctgan" else TVAE
+        model = cls(epochs=args.epochs)
+        t0 = time.perf_counter()
+        model.fit(train, discrete)
+        total = time.perf_counter() - t0
+        from ctgan.data_transformer import DataTransformer
+
+        t0 = time.perf_counter()
+        DataTransformer().fit(train, discrete)
+        prep_s = time.perf_counter() - t0
+        per_epoch = (total - prep_s) / args.epochs
+        print(
+            json.dumps(
+                {
+                    "model": name,
+                    "epochs": args.epochs,
+                    "fit_s": round(total, 1),
+                    "preprocess_s": round(prep_s, 1),
+                    "per_epoch_s": round(per_epoch, 2),
+                    "extrapolated_300_epochs_s": round(prep_s + 300 * per_epoch),
+                }
+            ),
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

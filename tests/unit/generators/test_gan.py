@@ -1,0 +1,131 @@
+"""TabularGAN: training-by-sampling, learning, budgets, parameters."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from synthgen.exceptions import ConfigurationError
+from synthgen.generators.gan import ConditionalSampler, TabularGAN
+from synthgen.generators.nn import SpanLayout
+from synthgen.schema import Schema
+from synthgen.transforms import TableEncoder
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """One intra-op thread: tiny networks gain nothing from more, and on a shared, loaded
+    machine every parallel op would wait for a descheduled worker."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+SMALL = {
+    "embedding_dim": 8,
+    "generator_dims": (32,),
+    "critic_dims": (32,),
+    "pac": 4,
+    "batch_size": 40,
+    "device": "cpu",
+}
+
+
+def _rare_table(n: int = 1000) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    c = np.array(["common"] * (n - 5) + ["rare"] * 5)
+    return pd.DataFrame({"c": rng.permutation(c), "x": rng.normal(size=n)})
+
+
+def _sampler(frame: pd.DataFrame):
+    enc = TableEncoder(numeric="gmm").fit(frame, Schema.infer(frame), random_state=0)
+    matrix = enc.transform(frame, random_state=0)
+    return ConditionalSampler(matrix, SpanLayout(enc.spans)), matrix, enc
+
+
+def test_log_frequency_conditions_cover_rare_categories():
+    sampler, matrix, _ = _sampler(_rare_table())
+    span = next(s for s in sampler.spans if s.column == "c")
+    g = torch.Generator().manual_seed(0)
+    cond, _, _ = sampler.sample(4000, g)
+    rare_col = span.start + int(matrix[:, span.start : span.end].sum(0).argmin())
+    share = float(cond[:, sampler.offsets[0] + (rare_col - span.start)].mean())
+    # 5 rows in 1000 (0.5 %): log-frequency conditioning picks it far more often.
+    assert share > 0.1
+    # Generation conditions use the real rate instead.
+    real = sampler.sample_original(4000, g)
+    assert float(real[:, sampler.offsets[0] + (rare_col - span.start)].mean()) < 0.05
+
+
+def test_real_rows_have_the_conditioned_category():
+    sampler, matrix, _ = _sampler(_rare_table())
+    g = torch.Generator().manual_seed(1)
+    _, flat, span = sampler.sample(500, g)
+    rows = sampler.real_rows(flat, g).numpy()
+    for i in range(len(rows)):
+        s = sampler.spans[int(span[i])]
+        cat = int(flat[i]) - int(sampler.offsets[int(span[i])])
+        assert matrix[rows[i], s.start + cat] == 1.0
+
+
+def test_learns_the_category_balance_and_a_link():
+    rng = np.random.default_rng(0)
+    n = 400
+    c = rng.choice(["a", "b"], n, p=[0.8, 0.2])
+    data = pd.DataFrame({"x": np.where(c == "a", -5.0, 5.0) + rng.normal(0, 0.3, n), "c": c})
+    short = TabularGAN(epochs=1, random_state=0, **SMALL).fit(data)
+    long = TabularGAN(epochs=60, learning_rate=2e-3, random_state=0, **SMALL).fit(data)
+
+    def agreement(frame):
+        return float(((frame["x"] < 0) == (frame["c"] == "a")).mean())
+
+    a, b = short.sample(600, random_state=1), long.sample(600, random_state=1)
+    assert agreement(b) > agreement(a)
+    assert abs((b["c"] == "a").mean() - 0.8) < 0.1
+
+
+def test_history_and_time_budget():
+    model = TabularGAN(epochs=100_000, max_time=0.5, random_state=0, **SMALL)
+    model.fit(_rare_table(200))
+    assert 0 < model.n_epochs_ < 100_000
+    assert {"loss_d", "loss_g", "w_dist", "time"} <= set(model.history_[0])
+
+
+def test_sampling_uses_eval_mode_and_is_seeded():
+    model = TabularGAN(epochs=1, random_state=0, **SMALL).fit(_rare_table(200))
+    assert not model.generator_net_.training
+    pd.testing.assert_frame_equal(
+        model.sample(30, random_state=3), model.sample(30, random_state=3)
+    )
+
+
+def test_a_table_without_categories_trains():
+    data = pd.DataFrame({"x": np.linspace(0, 1, 80), "y": np.linspace(1, 3, 80) ** 2})
+    out = TabularGAN(epochs=1, random_state=0, **SMALL).fit(data).sample(10)
+    assert out.shape == (10, 2)
+
+
+@pytest.mark.parametrize(
+    ("param", "value"),
+    [
+        ("epochs", 0),
+        ("batch_size", 0),
+        ("pac", 0),
+        ("embedding_dim", -1),
+        ("generator_dims", (0,)),
+        ("critic_dims", "big"),
+        ("critic_steps", 0),
+        ("gp_weight", -1.0),
+        ("critic_dropout", 1.0),
+        ("tau", 0),
+        ("learning_rate", -1e-3),
+        ("max_time", 0),
+    ],
+)
+def test_bad_parameters_raise_in_fit(param, value):
+    model = TabularGAN(**{**SMALL, param: value})
+    with pytest.raises(ConfigurationError, match=param):
+        model.fit(_rare_table(100))

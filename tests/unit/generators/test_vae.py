@@ -1,0 +1,112 @@
+"""TabularVAE: learning, budgets, parameters, persistence of the learned variance."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from synthgen.exceptions import ConfigurationError
+from synthgen.generators.vae import TabularVAE
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """One intra-op thread: tiny networks gain nothing from more, and on a shared, loaded
+    machine every parallel op would wait for a descheduled worker."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+SMALL = {"latent_dim": 8, "hidden": (32, 32), "batch_size": 30, "device": "cpu"}
+
+
+def _bimodal(n: int = 120) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    c = rng.choice(["a", "b"], n)
+    x = np.where(c == "a", -5.0, 5.0) + rng.normal(0, 0.3, n)
+    return pd.DataFrame({"x": x, "c": c})
+
+
+def _agreement(frame: pd.DataFrame) -> float:
+    """Share of rows whose number lies in the mode that belongs to its category."""
+    return float(((frame["x"] < 0) == (frame["c"] == "a")).mean())
+
+
+def test_learns_a_bimodal_column_and_its_link_better_than_one_epoch():
+    data = _bimodal()
+    short = TabularVAE(epochs=1, learning_rate=1e-3, random_state=0, **SMALL).fit(data)
+    long = TabularVAE(epochs=80, learning_rate=1e-2, random_state=0, **SMALL).fit(data)
+    a, b = short.sample(400, random_state=1), long.sample(400, random_state=1)
+    assert _agreement(b) > _agreement(a)
+    assert _agreement(b) > 0.7
+    # Both modes are produced and the gap between them stays empty.
+    assert ((b["x"] > 3) & (b["x"] < 7)).mean() > 0.3 and (
+        (b["x"] > -7) & (b["x"] < -3)
+    ).mean() > 0.3
+    assert (b["x"].abs() < 2).mean() < 0.1
+
+
+def test_history_and_learned_sigma_are_kept():
+    model = TabularVAE(epochs=3, random_state=0, **SMALL).fit(_bimodal())
+    assert len(model.history_) == 3 == model.n_epochs_
+    assert {"loss", "reconstruction", "kl", "time"} <= set(model.history_[0])
+    sigma = model.net_.sigma().detach().numpy()
+    assert sigma.shape == (1,) and 0.01 <= sigma[0] <= 1.0
+
+
+def test_value_noise_spreads_continuous_outputs():
+    model = TabularVAE(epochs=40, learning_rate=1e-2, random_state=0, **SMALL).fit(_bimodal())
+
+    def within_mode_spread():
+        x = model.sample(2000, random_state=3)["x"]
+        return float(x[x > 0].std())
+
+    plain = within_mode_spread()
+    model.set_params(value_noise=1.0)  # a sampling-time setting: no refit needed
+    assert within_mode_spread() > plain
+
+
+def test_max_time_bounds_the_fit():
+    model = TabularVAE(epochs=100_000, max_time=0.5, random_state=0, **SMALL).fit(_bimodal())
+    assert model.n_epochs_ < 100_000
+
+
+def test_early_stopping_on_a_validation_split():
+    model = TabularVAE(
+        epochs=500, validation_fraction=0.25, patience=2, random_state=0, **SMALL
+    ).fit(_bimodal())
+    assert "val_loss" in model.history_[0]
+    assert model.n_epochs_ < 500
+
+
+def test_sampling_in_chunks_is_bounded_and_complete():
+    model = TabularVAE(epochs=1, random_state=0, **SMALL).fit(_bimodal())
+    out = model.sample(45_000, random_state=0)
+    assert len(out) == 45_000 and set(out["c"]) == {"a", "b"}
+
+
+@pytest.mark.parametrize(
+    ("param", "value"),
+    [
+        ("epochs", 0),
+        ("batch_size", -1),
+        ("max_time", 0),
+        ("latent_dim", 0),
+        ("hidden", (16, -2)),
+        ("learning_rate", 0),
+        ("l2", -1.0),
+        ("kl_anneal_epochs", -1),
+        ("value_noise", -0.5),
+        ("validation_fraction", 1.5),
+        ("patience", 0),
+        ("device", "no-such-device"),
+    ],
+)
+def test_bad_parameters_raise_in_fit(param, value):
+    model = TabularVAE(**{**SMALL, param: value})  # __init__ accepts anything
+    with pytest.raises(ConfigurationError, match=param):
+        model.fit(_bimodal())
