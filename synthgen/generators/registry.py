@@ -29,6 +29,7 @@ def register(key: str) -> Callable[[T], T]:
 def _load_builtin() -> None:
     # Importing the modules registers their classes.
     import synthgen.generators.baselines
+    import synthgen.generators.diffusion
     import synthgen.generators.gan
     import synthgen.generators.vae  # noqa: F401
 
@@ -50,7 +51,7 @@ def list_generators(*, include_canaries: bool = False) -> list[str]:
     Examples
     --------
     >>> list_generators()
-    ['copula', 'gan', 'marginals', 'vae']
+    ['copula', 'diffusion', 'gan', 'marginals', 'vae']
     """
     _load_builtin()
     return sorted(
