@@ -78,7 +78,9 @@ class MLPDenoiser(nn.Module):
         self.out = nn.Sequential(nn.LayerNorm(width), nn.SiLU(), nn.Linear(width, out_dim))
 
     def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        h = self.proj(x) + self.time(timestep_embedding(t, self.time_dim))
+        """Output for rows ``x`` at times ``t``: one time per row, or a single time shared by
+        all rows (what a sampler passes: the time network then runs once, not per row)."""
+        h = self.proj(x) + self.time(timestep_embedding(t.reshape(-1), self.time_dim))
         for block in self.blocks:
             h = h + block(h)
         return self.out(h)

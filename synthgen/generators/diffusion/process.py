@@ -227,7 +227,7 @@ class MixedDiffusion:
                 noised = ab_t.sqrt() * fixed[:, self.num_idx] + (1 - ab_t).sqrt() * z
                 x_num = torch.where(known_num, noised, x_num)
             x[:, self.num_idx] = x_num
-            out = net(self.net_input(x, masks, given), t.expand(n)).float()
+            out = net(self.net_input(x, masks, given), t.reshape(1)).float()
             # DDIM (eta = 0) with the x0 estimate clipped to the encoder's score range; the
             # noise estimate is recomputed from the clipped x0 so the update stays consistent.
             if self.n_num:
