@@ -175,7 +175,7 @@ class TabularDiffusion(BaseGenerator):
         epochs: int = 10_000,
         max_time: float | None = 300.0,
         batch_size: int = 1024,
-        width: int = 512,
+        width: int = 256,
         n_layers: int = 3,
         time_dim: int = 128,
         learning_rate: float = 2e-3,
