@@ -139,6 +139,9 @@ class TabularDiffusion(BaseGenerator):
     sample_steps : int
         Reverse steps (denoiser calls) per sampled batch; may be changed after fitting with
         ``set_params`` to trade quality for speed.
+    sampler : {"dpm2m", "ddim"}
+        Solver for the numbers: DPM-Solver++(2M) (second order, no extra network call) or
+        deterministic DDIM (first order).
     sample_batch_size : int
         Rows denoised at once while sampling (bounds memory).
     device : str
@@ -186,6 +189,7 @@ class TabularDiffusion(BaseGenerator):
         cat_schedule: Any = "linear",
         cond_prob: float = 0.2,
         sample_steps: int = 50,
+        sampler: str = "dpm2m",
         sample_batch_size: int = 8192,
         device: str = "auto",
         random_state: int | None = None,
@@ -205,6 +209,7 @@ class TabularDiffusion(BaseGenerator):
         self.cat_schedule = cat_schedule
         self.cond_prob = cond_prob
         self.sample_steps = sample_steps
+        self.sampler = sampler
         self.sample_batch_size = sample_batch_size
         self.device = device
         self.random_state = random_state
@@ -238,6 +243,7 @@ class TabularDiffusion(BaseGenerator):
             raise ConfigurationError(f"cond_prob must lie in [0, 1), got {cp!r}")
         make_schedule(self.num_schedule, "num_schedule")
         make_schedule(self.cat_schedule, "cat_schedule")
+        self._steps()
 
     def _process(self, device: Any) -> MixedDiffusion:
         return MixedDiffusion(
@@ -284,6 +290,8 @@ class TabularDiffusion(BaseGenerator):
         self.n_epochs_ = trainer.n_epochs_
 
     def _steps(self) -> int:
+        if self.sampler not in ("dpm2m", "ddim"):
+            raise ConfigurationError(f"sampler must be 'dpm2m' or 'ddim', got {self.sampler!r}")
         _positive_int("sample_steps", self.sample_steps)
         _positive_int("sample_batch_size", self.sample_batch_size)
         return self.sample_steps
@@ -294,7 +302,9 @@ class TabularDiffusion(BaseGenerator):
         self.net_.eval()
 
         def draw(size: int) -> torch.Tensor:
-            return self.process_.sample(self.net_, size, steps=steps, generator=gen)
+            return self.process_.sample(
+                self.net_, size, steps=steps, generator=gen, solver=self.sampler
+            )
 
         return sample_in_chunks(n_samples, self.sample_batch_size, draw)
 
@@ -312,7 +322,13 @@ class TabularDiffusion(BaseGenerator):
             for start in range(0, len(fixed), chunk):
                 f, k = fixed[start : start + chunk], mask[start : start + chunk]
                 out = self.process_.sample(
-                    self.net_, len(f), steps=steps, generator=gen, fixed=f, known=k
+                    self.net_,
+                    len(f),
+                    steps=steps,
+                    generator=gen,
+                    fixed=f,
+                    known=k,
+                    solver=self.sampler,
                 )
                 parts.append(out.float().cpu().numpy())
         out = np.concatenate(parts, axis=0)
