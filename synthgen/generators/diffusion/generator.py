@@ -188,7 +188,7 @@ class TabularDiffusion(BaseGenerator):
         num_schedule: Any = "cosine",
         cat_schedule: Any = "linear",
         cond_prob: float = 0.2,
-        sample_steps: int = 50,
+        sample_steps: int = 30,
         sampler: str = "dpm2m",
         sample_batch_size: int = 8192,
         device: str = "auto",
