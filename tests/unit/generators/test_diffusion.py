@@ -261,3 +261,11 @@ def test_bad_sample_steps_after_fit_raise_at_sampling(linked_model):
             model.sample(5)
     finally:
         model.set_params(sample_steps=20)
+
+
+@pytest.mark.parametrize("column", ["x", "c"])
+def test_tables_with_only_numbers_or_only_categories(column):
+    data = _linked(60)[[column]]
+    model = TabularDiffusion(**{**SMALL, "epochs": 2, "sample_steps": 3, "random_state": 0})
+    out = model.fit(data).sample(25)
+    assert list(out.columns) == [column] and len(out) == 25 and not out[column].isna().any()
