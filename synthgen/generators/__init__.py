@@ -14,6 +14,7 @@ __all__ = [
     "CopyCanary",
     "GaussianCopula",
     "IndependentMarginals",
+    "TabularDiffusion",
     "TabularGAN",
     "TabularTransformer",
     "TabularVAE",
@@ -26,6 +27,10 @@ __all__ = [
 
 def __getattr__(name: str):
     # The neural generators import torch: load them on first use, not with the package.
+    if name == "TabularDiffusion":
+        from synthgen.generators.diffusion import TabularDiffusion
+
+        return TabularDiffusion
     if name == "TabularGAN":
         from synthgen.generators.gan import TabularGAN
 

@@ -29,6 +29,7 @@ def register(key: str) -> Callable[[T], T]:
 def _load_builtin() -> None:
     # Importing the modules registers their classes.
     import synthgen.generators.baselines
+    import synthgen.generators.diffusion
     import synthgen.generators.gan
     import synthgen.generators.transformer
     import synthgen.generators.vae  # noqa: F401
@@ -51,7 +52,7 @@ def list_generators(*, include_canaries: bool = False) -> list[str]:
     Examples
     --------
     >>> list_generators()
-    ['copula', 'gan', 'marginals', 'transformer', 'vae']
+    ['copula', 'diffusion', 'gan', 'marginals', 'transformer', 'vae']
     """
     _load_builtin()
     return sorted(
