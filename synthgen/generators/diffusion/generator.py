@@ -101,8 +101,10 @@ class TabularDiffusion(BaseGenerator):
     Numbers are quantile-normalised to standard normal scores by the shared encoder and follow
     a continuous-time Gaussian diffusion; categories and missing-value flags follow a masked
     (absorbing) diffusion. One denoiser (an MLP with a time embedding) reads the whole noised
-    row; sampling runs ``sample_steps`` reverse steps (deterministic DDIM for the numbers,
-    progressive unmasking for the categories). Conditions are met natively by inpainting.
+    row; sampling runs ``sample_steps`` reverse steps (DPM-Solver++(2M) or DDIM on the
+    probability-flow ODE for the numbers, progressive unmasking for the categories).
+    Conditions are met natively by inpainting (see ``cond_prob``). Fit time is bounded by
+    ``max_time``; on a shared CPU ``torch.set_num_threads(1)`` is often much faster.
 
     Parameters
     ----------
@@ -181,7 +183,7 @@ class TabularDiffusion(BaseGenerator):
         width: int = 256,
         n_layers: int = 3,
         time_dim: int = 128,
-        learning_rate: float = 2e-3,
+        learning_rate: float = 3e-3,
         weight_decay: float = 1e-4,
         ema_decay: float = 0.999,
         grad_clip: float | None = 1.0,
