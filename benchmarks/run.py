@@ -231,12 +231,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="5,000-row samples of each table")
     parser.add_argument("--output", default=str(RESULTS))
     parser.add_argument("--threads", type=int, default=None, help="CPU threads per pair")
+    parser.add_argument(
+        "--params", default="{}", help="JSON parameters of synthgen generators (not peers)"
+    )
     args = parser.parse_args(argv)
 
     import synthgen as sg
 
     generators = sg.list_generators() if args.generators == "all" else args.generators.split(",")
     datasets = args.datasets.split(",")
+    from benchmarks.peers import PEERS
+
+    params = json.loads(args.params)
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     results = []
@@ -251,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
                     timeout=args.timeout,
                     quick=args.quick,
                     threads=args.threads,
+                    params=None if generator in PEERS else params,
                 )
                 results.append(res)
                 brief = {k: res.get(k) for k in ["status", "fit_s", "sample_s", *TABLE_METRICS]}

@@ -5,7 +5,7 @@ Run in a separate environment that has the peer installed (never a synthgen depe
     python3 -m venv /work/venv-sdv
     /work/venv-sdv/bin/pip install torch==2.13.0   # first: avoids the multi-GB CUDA build
     /work/venv-sdv/bin/pip install ctgan pandas
-    PYTHONPATH=. /work/venv-sdv/bin/python benchmarks/peers/time_peers.py --epochs 3
+    PYTHONPATH=. /work/venv-sdv/bin/python benchmarks/peer_scripts/time_peers.py --epochs 3
 
 Prints, per model, the seconds of a ``--epochs`` fit (preprocessing included and reported
 apart) and the extrapolation to the default 300 epochs, on Adult's 80/20 training split.
