@@ -244,6 +244,9 @@ def check_training_params(model: Any) -> None:
     _check_positive("learning_rate", model.learning_rate)
     _check_positive("grad_clip", model.grad_clip, allow_none=True)
     resolve_device(model.device)
+    precision = getattr(model, "precision", "float32")
+    if precision not in ("auto", "float32"):
+        raise ConfigurationError(f"precision must be 'auto' or 'float32', got {precision!r}")
     for name in ("verbose",):
         if not isinstance(getattr(model, name), bool):
             raise ConfigurationError(f"{name} must be a bool, got {getattr(model, name)!r}")

@@ -1,5 +1,11 @@
 """The training loop shared by the neural generators (:class:`Trainer`) and its callbacks."""
 
-from synthgen.training.trainer import Callback, Trainer, TrainingTask, trainer_for
+from synthgen.training.trainer import (
+    Callback,
+    Trainer,
+    TrainingTask,
+    cpu_has_fast_bfloat16,
+    trainer_for,
+)
 
-__all__ = ["Callback", "Trainer", "TrainingTask", "trainer_for"]
+__all__ = ["Callback", "Trainer", "TrainingTask", "cpu_has_fast_bfloat16", "trainer_for"]

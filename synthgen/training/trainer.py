@@ -11,6 +11,7 @@ trainer's explicit generators; the process-wide torch and numpy states are never
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import time
 from collections.abc import Iterator, Sequence
@@ -21,7 +22,7 @@ import numpy as np
 from synthgen.exceptions import ConfigurationError
 from synthgen.utils import check_random_state, resolve_device, torch_generator
 
-__all__ = ["Callback", "Trainer", "TrainingTask"]
+__all__ = ["Callback", "Trainer", "TrainingTask", "cpu_has_fast_bfloat16"]
 
 
 @runtime_checkable
@@ -81,8 +82,11 @@ class Trainer:
     patience : int, optional
         Epochs without a better validation loss before stopping (needs a validation split).
         The weights of the best epoch are restored.
-    mixed_precision : bool
-        Autocast to bfloat16 on CUDA devices that support it; ignored elsewhere.
+    mixed_precision : bool or "cuda"
+        Where the forward pass autocasts to bfloat16: ``"cuda"`` (or ``True``) on CUDA devices
+        that support it; ``"any"`` also on CPUs with native bfloat16 arithmetic
+        (AVX512-BF16 or AMX; see :func:`cpu_has_fast_bfloat16`), where small matrix products
+        run several times faster; ``False`` nowhere.
     callbacks : sequence of Callback
         Objects with ``on_epoch_end(trainer, epoch, logs) -> bool`` (and optionally
         ``on_train_begin`` / ``on_train_end``).
@@ -135,7 +139,7 @@ class Trainer:
         grad_clip: float | None = None,
         validation_fraction: float = 0.0,
         patience: int | None = None,
-        mixed_precision: bool = True,
+        mixed_precision: bool | str = True,
         callbacks: Sequence[Any] = (),
         random_state: Any = None,
         verbose: bool = False,
@@ -167,6 +171,11 @@ class Trainer:
         _check_positive("batch_size", self.batch_size, integer=True)
         _check_positive("grad_clip", self.grad_clip, allow_none=True)
         _check_positive("patience", self.patience, integer=True, allow_none=True)
+        if self.mixed_precision not in (True, False, "cuda", "any"):
+            raise ConfigurationError(
+                "mixed_precision must be True, False, 'cuda' or 'any', "
+                f"got {self.mixed_precision!r}"
+            )
         frac = self.validation_fraction
         if isinstance(frac, bool) or not isinstance(frac, (int, float)) or not 0 <= frac < 1:
             raise ConfigurationError(f"validation_fraction must lie in [0, 1), got {frac!r}")
@@ -183,12 +192,18 @@ class Trainer:
     def amp_enabled(self) -> bool:
         import torch
 
-        return bool(
-            self.mixed_precision and self.device_.type == "cuda" and torch.cuda.is_bf16_supported()
+        if not self.mixed_precision:
+            return False
+        if self.device_.type == "cuda":
+            return bool(torch.cuda.is_bf16_supported())
+        return (
+            self.device_.type == "cpu"
+            and self.mixed_precision == "any"
+            and (cpu_has_fast_bfloat16())
         )
 
     def autocast(self) -> contextlib.AbstractContextManager:
-        """Mixed-precision context for the forward pass (bfloat16 on CUDA, no-op elsewhere).
+        """Mixed-precision context for the forward pass (bfloat16 where :attr:`amp_enabled`).
 
         bfloat16 keeps float32's exponent range, so no loss scaling is needed.
         """
@@ -196,7 +211,7 @@ class Trainer:
             return contextlib.nullcontext()
         import torch
 
-        return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+        return torch.autocast(device_type=self.device_.type, dtype=torch.bfloat16)
 
     def optimize(self, loss: Any, optimizer: Any) -> None:
         """Backpropagate ``loss`` and step ``optimizer``, clipping gradients when asked."""
@@ -316,12 +331,37 @@ class Trainer:
         return self
 
 
+@functools.cache
+def cpu_has_fast_bfloat16() -> bool:
+    """Whether this CPU computes bfloat16 natively (x86 AVX512-BF16 or AMX-BF16 on Linux).
+
+    Read from the CPU's feature flags, not timed, so the answer (and with it a fit's numbers)
+    does not depend on the machine's load. Other platforms answer ``False`` (float32 kept).
+
+    Examples
+    --------
+    >>> isinstance(cpu_has_fast_bfloat16(), bool)
+    True
+    """
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return bool(flags & {"avx512_bf16", "amx_bf16"})
+    except OSError:
+        return False
+    return False
+
+
 def trainer_for(generator: Any, rng: np.random.Generator, **overrides: Any) -> Trainer:
     """The :class:`Trainer` a neural generator's own parameters ask for.
 
     Reads ``epochs``, ``max_time``, ``batch_size``, ``device``, ``grad_clip``,
     ``validation_fraction``, ``patience`` and ``verbose`` from the generator (those it lacks keep
-    the Trainer's defaults); ``overrides`` win over both.
+    the Trainer's defaults); a generator's ``precision="auto"`` asks for bfloat16 mixed precision
+    wherever it is native (``mixed_precision="any"``), ``"float32"`` for none. ``overrides`` win
+    over all of these.
     """
     names = {
         "max_epochs": "epochs",
@@ -336,5 +376,8 @@ def trainer_for(generator: Any, rng: np.random.Generator, **overrides: Any) -> T
     kwargs = {
         key: getattr(generator, attr) for key, attr in names.items() if hasattr(generator, attr)
     }
+    precision = getattr(generator, "precision", None)
+    if precision is not None:
+        kwargs["mixed_precision"] = "any" if precision == "auto" else False
     kwargs.update(overrides)
     return Trainer(random_state=rng, **kwargs)

@@ -80,7 +80,13 @@ class MLPDenoiser(nn.Module):
     def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """Output for rows ``x`` at times ``t``: one time per row, or a single time shared by
         all rows (what a sampler passes: the time network then runs once, not per row)."""
-        h = self.proj(x) + self.time(timestep_embedding(t.reshape(-1), self.time_dim))
+        # Under bfloat16 autocast the hidden blocks run in bfloat16, but the input projection
+        # and the output layer stay float32: they are cheap, and the predicted noise of a
+        # number needs more than bfloat16's three significant digits.
+        with torch.autocast(x.device.type, enabled=False):
+            h = self.proj(x.float())
+        h = h + self.time(timestep_embedding(t.reshape(-1), self.time_dim))
         for block in self.blocks:
             h = h + block(h)
-        return self.out(h)
+        with torch.autocast(x.device.type, enabled=False):
+            return self.out(h.float())

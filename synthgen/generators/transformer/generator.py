@@ -141,7 +141,8 @@ class _Task(torch.nn.Module):
             if random:
                 order = torch.randperm(self.n_columns, generator=gen, device=main.device)
             part = None if inputs is None else (inputs[0][lo:hi], inputs[1][lo:hi])
-            total = total + self.loss(main[lo:hi], fine[lo:hi], order, part)
+            with trainer.autocast():
+                total = total + self.loss(main[lo:hi], fine[lo:hi], order, part)
         loss = total / n
         for group in self.optimizer.param_groups:
             group["lr"] = self._learning_rate()
@@ -212,6 +213,11 @@ class TabularTransformer(BaseGenerator):
     top_p : float
         Nucleus sampling: draw from the smallest set of tokens whose probability reaches
         ``top_p``, in (0, 1].
+    precision : {"auto", "float32"}
+        ``"auto"`` trains in bfloat16 mixed precision where the hardware computes bfloat16
+        natively (CUDA, and CPUs with AVX512-BF16 or AMX: several times faster matrix
+        products), float32 elsewhere; the output heads and the optimiser stay in float32.
+        ``"float32"`` always trains in float32. Sampling is float32 either way.
     device : str
         ``"auto"``, ``"cpu"``, ``"cuda"``, ``"mps"``.
     random_state : int, optional
@@ -268,6 +274,7 @@ class TabularTransformer(BaseGenerator):
         grad_clip: float | None = 1.0,
         sample_temperature: float = 1.0,
         top_p: float = 1.0,
+        precision: str = "auto",
         device: str = "auto",
         random_state: int | None = None,
         verbose: bool = False,
@@ -290,6 +297,7 @@ class TabularTransformer(BaseGenerator):
         self.grad_clip = grad_clip
         self.sample_temperature = sample_temperature
         self.top_p = top_p
+        self.precision = precision
         self.device = device
         self.random_state = random_state
         self.verbose = verbose

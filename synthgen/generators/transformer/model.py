@@ -209,7 +209,14 @@ class TokenTransformer(nn.Module):
         return x + fine_emb * is_num.unsqueeze(-1)
 
     def main_logits(self, hidden: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
-        """Logits ``(n, t, max vocab)`` of columns ``cols`` ``(t,)`` (-inf past a vocabulary)."""
+        """Logits ``(n, t, max vocab)`` of columns ``cols`` ``(t,)`` (-inf past a vocabulary).
+
+        The output heads run in float32 even under bfloat16 autocast (they are cheap, and
+        rare categories and fine bins need the precision)."""
+        with _float32(hidden.device):
+            return self._main_logits(hidden.float(), cols)
+
+    def _main_logits(self, hidden: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
         w = self.head_w[cols]
         b = self.head_b[cols] + self.const("vocab_mask")[cols]
         return torch.einsum("ntd,tvd->ntv", self.ln_f(hidden), w) + b
@@ -219,6 +226,12 @@ class TokenTransformer(nn.Module):
     ) -> torch.Tensor:
         """Fine-bin logits ``(n, t, max fine vocab)`` of numeric columns ``cols`` ``(t,)``
         given their coarse bins ``coarse`` ``(n, t)``."""
+        with _float32(hidden.device):
+            return self._fine_logits(hidden.float(), cols, coarse)
+
+    def _fine_logits(
+        self, hidden: torch.Tensor, cols: torch.Tensor, coarse: torch.Tensor
+    ) -> torch.Tensor:
         k = self.const("numeric_index")[cols]
         z = self.ln_f(hidden) + self.coarse_ctx(self.const("offsets")[cols] + coarse)
         z = F.gelu(torch.einsum("ntd,ted->nte", z, self.fine_w1[k]) + self.fine_b1[k])
@@ -281,13 +294,30 @@ class TokenTransformer(nn.Module):
 
 
 def _attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool) -> torch.Tensor:
-    """Softmax attention. A decode step has one query per row and a few dozen keys: there,
-    broadcast products beat thousands of tiny batched matrix products (and the fused kernel's
-    per-call overhead) on a CPU."""
+    """Softmax attention over a row's few dozen positions.
+
+    A decode step has one query per row: there, broadcast products beat thousands of tiny
+    batched matrix products (and the fused kernel's per-call overhead) on a CPU. Under
+    bfloat16 on a CPU, the fused kernel is slower than float32, so scores are built
+    key-major ``(n, heads, keys, queries)``: a softmax over a short non-last axis vectorises
+    across the queries instead of running one tiny row at a time.
+    """
     if q.shape[-2] == 1 and not causal:
         scores = (q * k).sum(-1) * (q.shape[-1] ** -0.5)  # (n, heads, keys)
         return (torch.softmax(scores, dim=-1).unsqueeze(-1) * v).sum(-2, keepdim=True)
+    if q.dtype == torch.bfloat16 and q.device.type == "cpu":
+        scores = (k @ q.transpose(-1, -2)) * (q.shape[-1] ** -0.5)  # (n, heads, keys, queries)
+        if causal:
+            t_k, t_q = scores.shape[-2:]
+            future = torch.ones(t_k, t_q, dtype=torch.bool, device=q.device).tril(-1)
+            scores = scores.masked_fill(future, -math.inf)
+        return torch.softmax(scores, dim=-2).transpose(-1, -2) @ v
     return F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+
+
+def _float32(device: torch.device) -> torch.autocast:
+    """A context that turns autocast off (float32 inside) on ``device``'s type."""
+    return torch.autocast(device.type, enabled=False)
 
 
 def _offsets(sizes: list[int]) -> list[int]:

@@ -15,6 +15,7 @@ from synthgen.generators.transformer import (
     TokenTransformer,
     choose_size,
 )
+from synthgen.generators.transformer.model import _attention
 from synthgen.schema import Schema
 from synthgen.testing import make_mixed_table
 from synthgen.transforms import TableEncoder
@@ -128,6 +129,23 @@ def test_kv_cache_decode_equals_full_forward():
             prev = (cols, main[:, c], fine[:, c])
 
 
+@pytest.mark.parametrize("causal", [True, False])
+def test_bfloat16_attention_matches_the_fused_kernel(causal):
+    gen = torch.Generator().manual_seed(0)
+    q, k, v = (torch.randn(3, 2, 6, 8, generator=gen) for _ in range(3))
+    expected = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=causal)
+    got = _attention(q.bfloat16(), k.bfloat16(), v.bfloat16(), causal)
+    assert got.dtype == torch.bfloat16
+    torch.testing.assert_close(got.float(), expected, atol=0.05, rtol=0.05)
+
+
+def test_output_heads_stay_float32_under_autocast():
+    net, main, fine = _net()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        logits, fine_logits = net(main, fine, torch.tensor([2, 0, 3, 1]))
+    assert logits.dtype == fine_logits.dtype == torch.float32
+
+
 # -- the generator -----------------------------------------------------------------------------
 def test_fixed_columns_respected_and_conditional_shifts(toy_model):
     hi = toy_model.sample(200, conditions={"a": "hi"}, random_state=1)
@@ -225,6 +243,7 @@ def test_save_load_keeps_log_prob(toy_model, toy, tmp_path):
         ("weight_decay", -1),
         ("batch_size", 0),
         ("patience", 0),
+        ("precision", "float16"),
     ],
 )
 def test_bad_parameters_raise_in_fit(param, value, mixed):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import pytest
 import torch
 
 from synthgen.exceptions import ConfigurationError
-from synthgen.training import Callback, Trainer
+from synthgen.training import Callback, Trainer, cpu_has_fast_bfloat16, trainer_for
 
 
 @pytest.fixture(autouse=True)
@@ -146,6 +147,7 @@ def test_shuffling_is_seeded_and_leaves_global_rng_alone():
         ("grad_clip", 0),
         ("validation_fraction", 1.0),
         ("patience", 0),
+        ("mixed_precision", "half"),
     ],
 )
 def test_bad_parameters_name_themselves(param, value):
@@ -158,8 +160,27 @@ def test_patience_needs_a_validation_split():
         Trainer(patience=3, device="cpu")
 
 
-def test_autocast_is_a_no_op_on_cpu():
+def test_autocast_is_a_no_op_on_cpu_unless_asked():
     trainer = Trainer(device="cpu")
     assert not trainer.amp_enabled
     with trainer.autocast():
         assert (torch.ones(2, 2) @ torch.ones(2, 2)).dtype == torch.float32
+
+
+def test_cpu_autocast_follows_the_cpus_bfloat16_support():
+    trainer = Trainer(device="cpu", mixed_precision="any")
+    assert trainer.amp_enabled == cpu_has_fast_bfloat16()
+    expected = torch.bfloat16 if cpu_has_fast_bfloat16() else torch.float32
+    with trainer.autocast():
+        assert (torch.ones(2, 2) @ torch.ones(2, 2)).dtype == expected
+    assert not Trainer(device="cpu", mixed_precision=False).amp_enabled
+
+
+def test_generator_precision_reaches_the_trainer():
+    class Model:
+        precision = "auto"
+
+    rng = np.random.default_rng(0)
+    assert trainer_for(Model(), rng, device="cpu").mixed_precision == "any"
+    Model.precision = "float32"
+    assert trainer_for(Model(), rng, device="cpu").mixed_precision is False
