@@ -28,6 +28,7 @@ PEERS = {
     "sdv_tvae": ("SYNTHGEN_PEER_SDV_PYTHON", "sdv_peer.py", "tvae"),
     "sdv_copula": ("SYNTHGEN_PEER_SDV_PYTHON", "sdv_peer.py", "copula"),
     "mostlyai_argn": ("SYNTHGEN_PEER_MOSTLYAI_PYTHON", "mostlyai_peer.py", "tabular"),
+    "synthcity_tabddpm": ("SYNTHGEN_PEER_SYNTHCITY_PYTHON", "synthcity_peer.py", "ddpm"),
 }
 
 
@@ -37,9 +38,11 @@ def available_peers() -> list[str]:
 
 
 def run_peer(
-    name: str, train: pd.DataFrame, n_rows: int, seed: int, quick: bool
+    name: str, train: pd.DataFrame, n_rows: int, seed: int, quick: bool, target: str = ""
 ) -> tuple[pd.DataFrame, float, float]:
-    """Fit peer ``name`` on ``train`` and sample ``n_rows``; returns (rows, fit s, sample s)."""
+    """Fit peer ``name`` on ``train`` and sample ``n_rows``; returns (rows, fit s, sample s).
+
+    ``target`` names the prediction target for peers that condition on it (synthcity)."""
     var, script, model = PEERS[name]
     python = os.environ.get(var)
     if not python:
@@ -53,7 +56,7 @@ def run_peer(
         train.to_parquet(data, index=False)
         cmd = [python, str(SCRIPTS / script), "--model", model, "--train", str(data)]
         cmd += ["--rows", str(n_rows), "--seed", str(seed), "--out", str(out)]
-        cmd += ["--timing", str(timing)] + (["--quick"] if quick else [])
+        cmd += ["--timing", str(timing), "--target", target] + (["--quick"] if quick else [])
         subprocess.run(cmd, check=True)
         times = json.loads(timing.read_text())
         return pd.read_parquet(out), float(times["fit_s"]), float(times["sample_s"])

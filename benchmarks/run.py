@@ -90,7 +90,7 @@ def _child(
         train, holdout = split_train_holdout(data, random_state=seed)
         schema = sg.Schema.infer(data)
         if generator in PEERS:
-            synthetic, fit_s, sample_s = run_peer(generator, train, len(train), seed, quick)
+            synthetic, fit_s, sample_s = run_peer(generator, train, len(train), seed, quick, target)
             synthetic = synthetic[train.columns]
         else:
             model = sg.make_generator(generator, random_state=seed, **params)

@@ -18,6 +18,7 @@ from mostlyai.engine import TabularARGN
 parser = argparse.ArgumentParser()
 for flag in ("--model", "--train", "--rows", "--seed", "--out", "--timing"):
     parser.add_argument(flag, required=True)
+parser.add_argument("--target", default="")  # unused: the peer learns the whole table
 parser.add_argument("--quick", action="store_true")
 args = parser.parse_args()
 if args.model != "tabular":

@@ -14,6 +14,7 @@ from sdv.single_table import CTGANSynthesizer, GaussianCopulaSynthesizer, TVAESy
 parser = argparse.ArgumentParser()
 for flag in ("--model", "--train", "--rows", "--seed", "--out", "--timing"):
     parser.add_argument(flag, required=True)
+parser.add_argument("--target", default="")  # unused: the peer learns the whole table
 parser.add_argument("--quick", action="store_true")
 parser.add_argument("--epochs", type=int, default=None)
 args = parser.parse_args()

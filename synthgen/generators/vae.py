@@ -32,7 +32,103 @@ from synthgen.generators.registry import register
 from synthgen.training import Trainer, trainer_for
 from synthgen.utils import torch_generator
 
-__all__ = ["TabularVAE"]
+__all__ = ["LatentMixture", "TabularVAE", "fit_latent_mixture"]
+
+# Rows whose latent codes the mixture prior is fitted on (EM cost grows with them).
+_PRIOR_ROWS = 20_000
+
+
+class LatentMixture:
+    """A full-covariance Gaussian mixture over latent codes, sampled with torch generators.
+
+    Parameters
+    ----------
+    weights : tensor ``(k,)``
+        Component probabilities.
+    means : tensor ``(k, d)``
+        Component means.
+    scales : tensor ``(k, d, d)``
+        Lower Cholesky factors of the component covariances.
+
+    Examples
+    --------
+    >>> mix = LatentMixture(torch.tensor([1.0]), torch.ones(1, 2), torch.eye(2)[None] * 0.5)
+    >>> gen = torch.Generator().manual_seed(0)
+    >>> z = mix.transform(torch.randn(1000, 2, generator=gen), gen)
+    >>> [round(v, 1) for v in z.mean(0).tolist()], [round(v, 1) for v in z.std(0).tolist()]
+    ([1.0, 1.0], [0.5, 0.5])
+    """
+
+    def __init__(self, weights: torch.Tensor, means: torch.Tensor, scales: torch.Tensor) -> None:
+        self.weights, self.means, self.scales = weights, means, scales
+
+    def transform(self, eps: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Map standard normal draws ``eps`` ``(n, d)`` to draws from the mixture."""
+        comp = torch.multinomial(self.weights, len(eps), replacement=True, generator=generator)
+        out = torch.empty_like(eps)
+        for c in range(len(self.weights)):  # per component: no (n, d, d) gather in memory
+            rows = torch.nonzero(comp == c).ravel()
+            out[rows] = self.means[c] + eps[rows] @ self.scales[c].T
+        return out
+
+    def arrays(self, prefix: str) -> dict[str, np.ndarray]:
+        """Arrays to save under ``prefix``."""
+        return {
+            f"{prefix}.{name}": getattr(self, name).detach().cpu().numpy()
+            for name in ("weights", "means", "scales")
+        }
+
+    @classmethod
+    def from_arrays(
+        cls, arrays: dict[str, np.ndarray], prefix: str, device: Any
+    ) -> LatentMixture | None:
+        """The mixture saved by :meth:`arrays`, or ``None`` when none was saved."""
+        if f"{prefix}.weights" not in arrays:
+            return None
+        return cls(
+            *(
+                torch.as_tensor(np.asarray(arrays[f"{prefix}.{n}"]), device=device)
+                for n in ("weights", "means", "scales")
+            )
+        )
+
+
+def fit_latent_mixture(
+    net: nn.Module,
+    matrix: np.ndarray,
+    n_components: int,
+    device: Any,
+    generator: torch.Generator,
+    rng: np.random.Generator,
+) -> LatentMixture:
+    """Fit a :class:`LatentMixture` to posterior draws ``mu + sigma * eps`` of training rows
+    (at most ``_PRIOR_ROWS`` of them, chosen with ``rng``)."""
+    from sklearn.mixture import GaussianMixture
+
+    rows = matrix
+    if len(rows) > _PRIOR_ROWS:
+        rows = matrix[np.sort(rng.choice(len(matrix), _PRIOR_ROWS, replace=False))]
+    codes = []
+    with torch.no_grad():
+        for lo in range(0, len(rows), 8192):
+            batch = torch.from_numpy(rows[lo : lo + 8192]).to(device)
+            h = net.encoder(batch)
+            mu, logvar = net.mu(h), net.logvar(h).clamp(-10, 10)
+            eps = torch.randn(mu.shape, generator=generator, device=mu.device)
+            codes.append((mu + eps * torch.exp(0.5 * logvar)).float().cpu().numpy())
+    z = np.concatenate(codes).astype(np.float64)
+    k = min(n_components, len(z))
+    gmm = GaussianMixture(
+        k,
+        covariance_type="full",
+        reg_covar=1e-4,
+        max_iter=200,
+        random_state=int(rng.integers(2**31 - 1)),
+    ).fit(z)
+    as_t = lambda a: torch.as_tensor(np.asarray(a, dtype=np.float32), device=device)  # noqa: E731
+    return LatentMixture(
+        as_t(gmm.weights_), as_t(gmm.means_), as_t(np.linalg.cholesky(gmm.covariances_))
+    )
 
 
 def _mlp(dims: list[int]) -> nn.Sequential:
@@ -147,12 +243,24 @@ class TabularVAE(BaseGenerator):
         Multiple of the learned standard deviation added to continuous outputs when sampling
         (1: TVAE's behaviour; 0: the decoded mean, which keeps column shapes closer on Adult
         because the mixture mode already carries the spread).
+    prior : {"mixture", "standard"}
+        Where sampled latent codes come from. ``"standard"`` draws from the training prior
+        N(0, I), as TVAE does; the decoder then also sees codes from the "holes" between the
+        regions the encoder actually uses, which blurs pairwise structure. ``"mixture"``
+        fits a Gaussian mixture to latent codes of the training rows after training and
+        draws from it (ex-post density estimation, Ghosh et al. 2020).
+    prior_components : int
+        Components of the ``"mixture"`` prior.
     grad_clip : float, optional
         Largest gradient norm per step.
     validation_fraction : float
         Rows held out for early stopping (0: train on everything, no early stopping).
     patience : int, optional
         Epochs without improvement before stopping (needs ``validation_fraction > 0``).
+    precision : {"auto", "float32"}
+        ``"auto"`` trains in bfloat16 mixed precision where the hardware computes bfloat16
+        natively (CUDA; CPUs with AVX512-BF16 or AMX), so the time budget buys more epochs;
+        ``"float32"`` always trains in float32.
     device : str
         ``"auto"``, ``"cpu"``, ``"cuda"``, ``"mps"``.
     random_state : int, optional
@@ -189,9 +297,12 @@ class TabularVAE(BaseGenerator):
         loss_factor: float = 2.0,
         kl_anneal_epochs: int = 0,
         value_noise: float = 0.0,
+        prior: str = "mixture",
+        prior_components: int = 10,
         grad_clip: float | None = None,
         validation_fraction: float = 0.0,
         patience: int | None = None,
+        precision: str = "auto",
         device: str = "auto",
         random_state: int | None = None,
         verbose: bool = False,
@@ -206,9 +317,12 @@ class TabularVAE(BaseGenerator):
         self.loss_factor = loss_factor
         self.kl_anneal_epochs = kl_anneal_epochs
         self.value_noise = value_noise
+        self.prior = prior
+        self.prior_components = prior_components
         self.grad_clip = grad_clip
         self.validation_fraction = validation_fraction
         self.patience = patience
+        self.precision = precision
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -236,6 +350,11 @@ class TabularVAE(BaseGenerator):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 raise ConfigurationError(f"{name} must be a non-negative number, got {value!r}")
+        if self.prior not in ("mixture", "standard"):
+            raise ConfigurationError(f"prior must be 'mixture' or 'standard', got {self.prior!r}")
+        k = self.prior_components
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ConfigurationError(f"prior_components must be a positive integer, got {k!r}")
         k = self.kl_anneal_epochs
         if isinstance(k, bool) or not isinstance(k, int) or k < 0:
             raise ConfigurationError(f"kl_anneal_epochs must be an integer >= 0, got {k!r}")
@@ -273,6 +392,11 @@ class TabularVAE(BaseGenerator):
         self.device_ = device
         self.history_ = trainer.history_
         self.n_epochs_ = trainer.n_epochs_
+        self.prior_ = None
+        if self.prior == "mixture":
+            self.prior_ = fit_latent_mixture(
+                net, matrix, self.prior_components, device, trainer.generator_, rng
+            )
 
     def _sample_encoded(self, n_samples: int, rng: np.random.Generator) -> np.ndarray:
         net, lay = self.net_, self.layout_
@@ -281,6 +405,8 @@ class TabularVAE(BaseGenerator):
 
         def draw(size: int) -> torch.Tensor:
             z = torch.randn((size, self.latent_dim), generator=gen, device=self.device_)
+            if self.prior_ is not None:
+                z = self.prior_.transform(z, gen)
             raw = net.decode(z).float()
             # Draw each category from the decoder's distribution, not its argmax, so rare
             # categories keep their share.
@@ -295,7 +421,10 @@ class TabularVAE(BaseGenerator):
 
     def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         meta = {"n_epochs": self.n_epochs_, "history": self.history_}
-        return meta, module_arrays(self.net_, "net")
+        arrays = module_arrays(self.net_, "net")
+        if self.prior_ is not None:
+            arrays.update(self.prior_.arrays("prior"))
+        return meta, arrays
 
     def _set_state(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         self.device_ = resolve_saved_device(self.device)
@@ -303,3 +432,4 @@ class TabularVAE(BaseGenerator):
         self.net_ = load_module(self._factory(), arrays, "net", self.device_)
         self.n_epochs_ = int(meta["n_epochs"])
         self.history_ = list(meta["history"])
+        self.prior_ = LatentMixture.from_arrays(arrays, "prior", self.device_)

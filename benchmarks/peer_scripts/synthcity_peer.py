@@ -1,0 +1,43 @@
+"""Runs inside a synthcity environment: fit TabDDPM (``ddpm``) with its defaults, sample.
+
+synthcity pins an old torch, so it lives in its own virtual environment. ``--quick`` caps
+training at a few iterations for a smoke test. ``OMP_NUM_THREADS`` (when set) also sets
+torch's thread count. The target column is passed on so TabDDPM's own conditioning is used
+as its defaults intend (``is_classification`` follows the target's kind).
+"""
+
+import argparse
+import json
+import os
+import time
+
+import pandas as pd
+import torch
+from synthcity.plugins import Plugins
+from synthcity.plugins.core.dataloader import GenericDataLoader
+
+parser = argparse.ArgumentParser()
+for flag in ("--model", "--train", "--rows", "--seed", "--out", "--timing"):
+    parser.add_argument(flag, required=True)
+parser.add_argument("--target", default="")
+parser.add_argument("--quick", action="store_true")
+args = parser.parse_args()
+if os.environ.get("OMP_NUM_THREADS"):
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+
+train = pd.read_parquet(args.train)
+kwargs = {"random_state": int(args.seed)}
+if args.quick:
+    kwargs["n_iter"] = 10
+plugin = Plugins().get(args.model, **kwargs)
+loader = GenericDataLoader(train, target_column=args.target or None)
+t0 = time.perf_counter()
+plugin.fit(loader)
+fit_s = time.perf_counter() - t0
+t0 = time.perf_counter()
+rows = plugin.generate(count=int(args.rows)).dataframe()
+sample_s = time.perf_counter() - t0
+rows = rows[list(train.columns)]
+rows.to_parquet(args.out, index=False)
+with open(args.timing, "w") as fh:
+    json.dump({"fit_s": fit_s, "sample_s": sample_s}, fh)
