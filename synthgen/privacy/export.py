@@ -249,7 +249,7 @@ def dp_generators() -> list[str]:
     Examples
     --------
     >>> dp_generators()
-    ['dp_marginals']
+    ['dp_marginals', 'vae']
     """
     from synthgen.generators import get_generator_class, list_generators
 

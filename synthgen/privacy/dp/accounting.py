@@ -29,9 +29,16 @@ __all__ = [
     "rho_for_epsilon",
 ]
 
-#: Rényi orders the curves are evaluated at (a superset of opacus' default alphas).
+#: Rényi orders the curves are evaluated at: opacus' default alphas and larger integers
+#: (integer orders keep the subsampled Gaussian's curve fast to compute).
 ORDERS = np.unique(
-    np.concatenate([1.0 + np.linspace(0.01, 1.0, 100), np.geomspace(2.0, 5000.0, 300)])
+    np.concatenate(
+        [
+            1.0 + np.arange(1, 100) / 10.0,
+            np.arange(12, 64),
+            np.round(np.geomspace(64, 4096, 25)),
+        ]
+    )
 )
 
 
