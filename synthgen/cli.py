@@ -112,6 +112,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
         target=args.target,
         schema=schema,
         epsilon=args.epsilon,
+        delta=args.delta,
         output=args.output,
         report=args.report,
         force=args.force,
@@ -119,6 +120,11 @@ def _cmd_export(args: argparse.Namespace) -> int:
         verbose=not args.quiet,
     )
     print(f"privacy verdict: {result.verdict}")
+    if result.privacy is not None:
+        print(
+            f"differential privacy: epsilon = {result.privacy['epsilon']:.3g} spent of "
+            f"{result.privacy['target_epsilon']:.3g}, delta = {result.privacy['delta']:.2g}"
+        )
     for reason in result.reasons:
         print(f"  {reason}")
     if args.report:
@@ -197,12 +203,22 @@ def build_parser() -> argparse.ArgumentParser:
         "export", help="privacy-safe synthetic copy: written only if the privacy verdict passes"
     )
     p.add_argument("data", help="the sensitive table")
-    p.add_argument("-g", "--generator", default="copula")
+    p.add_argument(
+        "-g",
+        "--generator",
+        default=None,
+        help="generator key (default: copula; dp_marginals with --epsilon)",
+    )
     p.add_argument("-o", "--output", required=True, help="synthetic table to write")
     p.add_argument("--report", default=None, help="HTML privacy report (always written)")
     p.add_argument("--target", default=None, help="column for the utility metrics")
     p.add_argument("--schema", default=None, help="schema JSON (default: inferred)")
-    p.add_argument("--epsilon", type=float, default=None, help="differential-privacy budget")
+    p.add_argument(
+        "--epsilon", type=float, default=None, help="differential-privacy budget (e.g. 1 to 10)"
+    )
+    p.add_argument(
+        "--delta", type=float, default=1e-5, help="differential-privacy delta (with --epsilon)"
+    )
     p.add_argument("--force", action="store_true", help="write the data even if not safe")
     p.add_argument("--param", action="append", default=[], help="generator parameter KEY=VALUE")
     p.add_argument("--random-state", type=int, default=0)

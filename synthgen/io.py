@@ -3,7 +3,8 @@
 Layout of a ``.sgm`` file::
 
     manifest.json         format name and version, synthgen version, generator key, params,
-                          generator metadata
+                          generator metadata, and for a differentially private fit the
+                          guarantee (``privacy``: epsilon spent, delta, accounting)
     schema.json           the Schema
     encoder.json          the TableEncoder state
     weights.safetensors   named arrays (network weights, matrices), always saved from the CPU
@@ -69,6 +70,10 @@ def save(model: Any, path: str | os.PathLike[str]) -> None:
         "fitted": {"n_train_rows": model.n_train_rows_, "sample_seed": model.sample_seed_},
         "state": meta,
     }
+    privacy = getattr(model, "privacy_", None)
+    if privacy is not None:
+        # A differentially private fit: the guarantee (epsilon spent, delta) travels with it.
+        manifest["privacy"] = privacy
     arrays = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
     try:
         with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:

@@ -43,6 +43,10 @@ def _fmt(value: Any) -> str:
     return _e(value)
 
 
+def _g(value: Any) -> str:
+    return _e(f"{value:.3g}") if isinstance(value, (int, float)) else "&ndash;"
+
+
 def _mpl(text: Any, limit: int = 30) -> str:
     """A label safe for matplotlib: shortened, and ``$`` escaped so no mathtext is parsed."""
     text = str(text)
@@ -169,6 +173,16 @@ def render_html(report) -> str:
             "<p class='small'>Excluded columns: "
             + _e(", ".join(f"{k} ({v})" for k, v in meta["excluded"].items()))
             + "</p>"
+        )
+    dp = meta.get("differential_privacy")
+    if dp:
+        body.append(
+            "<h2>Differential privacy</h2><p>The generator was fitted with "
+            f"(&epsilon; = {_g(dp.get('epsilon'))}, &delta; = {_g(dp.get('delta'))})"
+            f"-differential privacy (budget &epsilon; = {_g(dp.get('target_epsilon'))}; "
+            f"accounting: {_e(dp.get('accounting', ''))}). The guarantee covers the synthetic "
+            "rows and the saved model; the measurements below are computed from the real rows "
+            "and are not covered by it.</p>"
         )
     body.append("<h2>Summary</h2>" + render_summary(report))
     if a.get("distributions"):

@@ -46,6 +46,17 @@ class BaseGenerator(BaseEstimator):
     def _check_params(self) -> None:
         """Validate hyper-parameters (raise ConfigurationError)."""
 
+    def _prepare(
+        self, data: pd.DataFrame, schema: Schema, rng: np.random.Generator
+    ) -> tuple[pd.DataFrame, Schema, pd.DataFrame, int]:
+        """The rows to train on, their schema, the rows to fit the encoder on and the row count
+        to record. Differentially private generators replace the schema and the encoder's rows
+        by privately released ones here; others use the data as it is."""
+        return data, schema, data, len(data)
+
+    def _adjust_encoder(self, encoder: TableEncoder) -> None:
+        """Last changes to the fitted encoder before it encodes the training rows."""
+
     def _fit_encoded(self, matrix: np.ndarray, rng: np.random.Generator) -> None:
         raise NotImplementedError
 
@@ -89,11 +100,13 @@ class BaseGenerator(BaseEstimator):
         self._check_params()
         schema.check_constraints(data)
         rng = check_random_state(getattr(self, "random_state", None))
-        encoder = TableEncoder(**self.encoder_params).fit(data, schema, random_state=rng)
+        data, schema, encoder_rows, n_rows = self._prepare(data, schema, rng)
+        encoder = TableEncoder(**self.encoder_params).fit(encoder_rows, schema, random_state=rng)
+        self._adjust_encoder(encoder)
         matrix = encoder.transform(data, random_state=rng)
         self.schema_ = schema
         self.encoder_ = encoder
-        self.n_train_rows_ = len(data)
+        self.n_train_rows_ = n_rows
         self._fit_encoded(matrix, rng)
         self.sample_seed_ = int(rng.integers(2**62))
         self._sample_rng = np.random.default_rng(self.sample_seed_)

@@ -31,6 +31,7 @@ def _load_builtin() -> None:
     import synthgen.generators.baselines
     import synthgen.generators.diffusion
     import synthgen.generators.gan
+    import synthgen.generators.mst
     import synthgen.generators.transformer
     import synthgen.generators.vae  # noqa: F401
 
@@ -52,7 +53,7 @@ def list_generators(*, include_canaries: bool = False) -> list[str]:
     Examples
     --------
     >>> list_generators()
-    ['copula', 'diffusion', 'gan', 'marginals', 'transformer', 'vae']
+    ['copula', 'diffusion', 'dp_marginals', 'gan', 'marginals', 'transformer', 'vae']
     """
     _load_builtin()
     return sorted(

@@ -160,6 +160,15 @@ class _VAENet(nn.Module):
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         return self.out(self.decoder(z))
 
+    def forward(
+        self, batch: torch.Tensor, eps: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Decoder output, posterior mean and log-variance, and sigma, for noise ``eps``."""
+        h = self.encoder(batch)
+        mu, logvar = self.mu(h), self.logvar(h).clamp(-10, 10)
+        z = mu + eps * torch.exp(0.5 * logvar)
+        return self.decode(z).float(), mu, logvar, self.sigma()
+
 
 class _VAETask(nn.Module):
     """Training step and validation loss of the VAE (what :class:`Trainer` runs)."""
@@ -180,22 +189,28 @@ class _VAETask(nn.Module):
         self.kl_anneal_epochs = kl_anneal_epochs
         self.optimizer = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=l2)
 
-    def loss(
-        self, batch: torch.Tensor, generator: torch.Generator, beta: float = 1.0
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        net, lay = self.net, self.layout
-        h = net.encoder(batch)
-        mu, logvar = net.mu(h), net.logvar(h).clamp(-10, 10)
-        eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
-        z = mu + eps * torch.exp(0.5 * logvar)
-        raw = net.decode(z).float()
+    def terms(
+        self, outputs: tuple[torch.Tensor, ...], batch: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-row reconstruction and KL terms of the network's outputs."""
+        raw, mu, logvar, sigma = outputs
+        lay = self.layout
         rec = lay.cross_entropy(raw, batch)
         if lay.n_continuous:
-            sigma = net.sigma()
             mean = torch.tanh(raw[:, lay.cont_idx])
             err = (batch[:, lay.cont_idx] - mean) ** 2 / (2 * sigma**2) + torch.log(sigma)
             rec = rec + err.sum(dim=1)
         kl = -0.5 * (1 + logvar - mu**2 - logvar.exp()).float().sum(dim=1)
+        return rec, kl
+
+    def noise(self, batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        shape = (len(batch), self.net.mu.out_features)
+        return torch.randn(shape, generator=generator, device=batch.device, dtype=batch.dtype)
+
+    def loss(
+        self, batch: torch.Tensor, generator: torch.Generator, beta: float = 1.0
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        rec, kl = self.terms(self.net(batch, self.noise(batch, generator)), batch)
         n = len(batch)
         return (self.loss_factor * rec.sum() + beta * kl.sum()) / n, rec.mean(), kl.mean()
 
@@ -203,10 +218,34 @@ class _VAETask(nn.Module):
         beta = 1.0
         if self.kl_anneal_epochs:
             beta = min(1.0, (trainer.epoch_ + 1) / (self.kl_anneal_epochs + 1))
+        if self.dp is not None:
+            return self._private_step(batch, trainer, beta)
         with trainer.autocast():
             loss, rec, kl = self.loss(batch, trainer.generator_, beta)
         trainer.optimize(loss, self.optimizer)
         return {"loss": loss, "reconstruction": rec, "kl": kl}
+
+    #: the DP-SGD driver when training with differential privacy (set by the generator)
+    dp: Any = None
+
+    def row_loss(self, params: dict[str, torch.Tensor], row, eps, beta) -> torch.Tensor:
+        """The loss of one row under ``params`` (for per-row gradients)."""
+        from torch.func import functional_call
+
+        outputs = functional_call(self.net, params, (row[None], eps[None]))
+        rec, kl = self.terms(outputs, row[None])
+        return (self.loss_factor * rec + beta * kl).sum()
+
+    def _private_step(self, batch, trainer: Trainer, beta: float) -> dict[str, torch.Tensor]:
+        if not self.dp.can_step():
+            trainer.request_stop("privacy_budget")
+            return {}
+        eps = self.noise(batch, trainer.generator_)
+        betas = torch.full((len(batch),), float(beta), device=batch.device)
+        self.dp.step(batch, eps, betas)
+        # No losses are logged: they are computed from real rows outside the accountant, and
+        # the history is saved with the model.
+        return {}
 
     def validation_loss(self, data: torch.Tensor, trainer: Trainer) -> float:
         # A fixed seed keeps the validation noise identical across epochs.
@@ -248,7 +287,9 @@ class TabularVAE(BaseGenerator):
         N(0, I), as TVAE does; the decoder then also sees codes from the "holes" between the
         regions the encoder actually uses, which blurs pairwise structure. ``"mixture"``
         fits a Gaussian mixture to latent codes of the training rows after training and
-        draws from it (ex-post density estimation, Ghosh et al. 2020).
+        draws from it (ex-post density estimation, Ghosh et al. 2020). With ``epsilon`` set,
+        the standard prior is used (the mixture would read real rows outside the privacy
+        accounting).
     prior_components : int
         Components of the ``"mixture"`` prior.
     grad_clip : float, optional
@@ -263,6 +304,21 @@ class TabularVAE(BaseGenerator):
         ``"float32"`` always trains in float32.
     device : str
         ``"auto"``, ``"cpu"``, ``"cuda"``, ``"mps"``.
+    epsilon : float, optional
+        Train with (``epsilon``, ``delta``)-differential privacy (DP-SGD through opacus,
+        private preprocessing with ``preprocess_share`` of the budget); ``None``: no DP.
+        The noise is calibrated so that ``epochs`` epochs spend the budget exactly.
+    delta : float
+        Differential-privacy delta (with ``epsilon``).
+    max_grad_norm : float
+        Per-row gradient clipping norm of DP-SGD (replaces ``grad_clip``).
+    noise_multiplier : float, optional
+        DP-SGD noise as a multiple of ``max_grad_norm``; ``None`` calibrates it to the budget.
+        Set it to train until the budget is spent instead (training then stops early).
+    preprocess_share : float
+        Share of the budget for private bounds, label lists and encoder statistics.
+    min_category_count : int
+        With ``epsilon``: labels held by fewer rows are never released.
     random_state : int, optional
         Seed for fitting and sampling.
     verbose : bool
@@ -271,7 +327,10 @@ class TabularVAE(BaseGenerator):
     Attributes
     ----------
     history_ : list of dict
-        Per-epoch losses (``loss``, ``reconstruction``, ``kl``, ``val_loss``, ``time``).
+        Per-epoch losses (``loss``, ``reconstruction``, ``kl``, ``val_loss``, ``time``);
+        with ``epsilon`` only ``epoch`` and ``time`` (losses of real rows are not released).
+    epsilon_, delta_ : float
+        With ``epsilon``: the privacy the accountant says was spent.
 
     Examples
     --------
@@ -304,6 +363,12 @@ class TabularVAE(BaseGenerator):
         patience: int | None = None,
         precision: str = "auto",
         device: str = "auto",
+        epsilon: float | None = None,
+        delta: float = 1e-5,
+        max_grad_norm: float = 1.0,
+        noise_multiplier: float | None = None,
+        preprocess_share: float = 0.1,
+        min_category_count: int = 10,
         random_state: int | None = None,
         verbose: bool = False,
     ) -> None:
@@ -324,6 +389,12 @@ class TabularVAE(BaseGenerator):
         self.patience = patience
         self.precision = precision
         self.device = device
+        self.epsilon = epsilon
+        self.delta = delta
+        self.max_grad_norm = max_grad_norm
+        self.noise_multiplier = noise_multiplier
+        self.preprocess_share = preprocess_share
+        self.min_category_count = min_category_count
         self.random_state = random_state
         self.verbose = verbose
 
@@ -333,6 +404,18 @@ class TabularVAE(BaseGenerator):
 
     def _check_params(self) -> None:
         check_training_params(self)
+        if self.epsilon is not None:
+            from synthgen.privacy.dp.fitting import check_dp_params
+            from synthgen.training.trainer import _check_positive
+
+            check_dp_params(self)
+            _check_positive("max_grad_norm", self.max_grad_norm)
+            _check_positive("noise_multiplier", self.noise_multiplier, allow_none=True)
+            if self.validation_fraction:
+                raise ConfigurationError(
+                    "validation_fraction must be 0 with epsilon: early stopping on real rows "
+                    "would spend privacy outside the accountant"
+                )
         if (
             isinstance(self.latent_dim, bool)
             or not isinstance(self.latent_dim, int)
@@ -378,25 +461,78 @@ class TabularVAE(BaseGenerator):
         n_cont = SpanLayout(self.encoder_.spans).n_continuous
         return lambda: _VAENet(*dims, n_cont)
 
+    def _prepare(self, data, schema, rng):
+        if self.epsilon is None:
+            return super()._prepare(data, schema, rng)
+        from synthgen.privacy.dp.fitting import private_prepare
+
+        mapped, dp_schema, surrogate, n_rows, _ = private_prepare(self, data, schema, rng)
+        return mapped, dp_schema, surrogate, n_rows
+
     def _fit_encoded(self, matrix: np.ndarray, rng: np.random.Generator) -> None:
-        trainer = trainer_for(self, rng)
+        private = self.epsilon is not None
+        overrides: dict[str, Any] = {}
+        if private:
+            sample_rate = min(1.0, self.batch_size / max(self.n_train_rows_, 1))
+            overrides = {"sample_rate": sample_rate, "grad_clip": None, "mixed_precision": False}
+        trainer = trainer_for(self, rng, **overrides)
         device = trainer.device_
         layout = SpanLayout(self.encoder_.spans, device)
         net = build_module(self._factory(), device, trainer.generator_)
         task = _VAETask(
             net, layout, self.learning_rate, self.l2, self.loss_factor, self.kl_anneal_epochs
         )
+        if private:
+            task.dp = self._dp_driver(task, trainer)
         trainer.fit(task, torch.from_numpy(matrix))
+        if private:
+            from synthgen.privacy.dp.fitting import privacy_summary
+
+            task.dp.finish()
+            self.privacy_ = privacy_summary(self)
+            self.privacy_["dp_sgd"] = {
+                "noise_multiplier": task.dp.noise_multiplier,
+                "sample_rate": task.dp.sample_rate,
+                "steps": task.dp.steps,
+                "max_grad_norm": float(self.max_grad_norm),
+                "stop_reason": trainer.stop_reason_,
+            }
+            self.epsilon_ = float(self.privacy_["epsilon"])
+            self.delta_ = float(self.privacy_["delta"])
+            task.dp = None
         self.net_ = net.eval()
         self.layout_ = layout
         self.device_ = device
         self.history_ = trainer.history_
         self.n_epochs_ = trainer.n_epochs_
         self.prior_ = None
-        if self.prior == "mixture":
+        if self.prior == "mixture" and not private:
+            # Under differential privacy the standard prior stays: a mixture fitted to the
+            # latent codes of real rows would read them outside the accountant.
             self.prior_ = fit_latent_mixture(
                 net, matrix, self.prior_components, device, trainer.generator_, rng
             )
+
+    def _dp_driver(self, task: _VAETask, trainer: Trainer):
+        from synthgen.privacy.dp.sgd import DPSGD, noise_multiplier_for
+
+        q = trainer.sample_rate
+        steps = self.epochs * max(1, round(1.0 / q))
+        sigma = self.noise_multiplier
+        if sigma is None:
+            sigma = noise_multiplier_for(self.epsilon, self.ledger_, q, steps)
+        return DPSGD(
+            task.net,
+            task.optimizer,
+            task.row_loss,
+            noise_multiplier=sigma,
+            max_grad_norm=self.max_grad_norm,
+            sample_rate=q,
+            n_rows=self.n_train_rows_,
+            epsilon=self.epsilon,
+            ledger=self.ledger_,
+            generator=trainer.generator_,
+        )
 
     def _sample_encoded(self, n_samples: int, rng: np.random.Generator) -> np.ndarray:
         net, lay = self.net_, self.layout_
@@ -421,6 +557,8 @@ class TabularVAE(BaseGenerator):
 
     def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         meta = {"n_epochs": self.n_epochs_, "history": self.history_}
+        if getattr(self, "privacy_", None) is not None:
+            meta["privacy"] = self.privacy_
         arrays = module_arrays(self.net_, "net")
         if self.prior_ is not None:
             arrays.update(self.prior_.arrays("prior"))
@@ -433,3 +571,7 @@ class TabularVAE(BaseGenerator):
         self.n_epochs_ = int(meta["n_epochs"])
         self.history_ = list(meta["history"])
         self.prior_ = LatentMixture.from_arrays(arrays, "prior", self.device_)
+        if "privacy" in meta:
+            self.privacy_ = dict(meta["privacy"])
+            self.epsilon_ = float(self.privacy_["epsilon"])
+            self.delta_ = float(self.privacy_["delta"])

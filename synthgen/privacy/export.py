@@ -23,7 +23,7 @@ from synthgen.privacy.protections import Protections, copy_mask, protect_trainin
 from synthgen.schema import Schema, check_frame
 from synthgen.utils import check_random_state
 
-__all__ = ["ExportResult", "export"]
+__all__ = ["ExportResult", "dp_generators", "export"]
 
 #: Rounds of redrawing rows dropped by the copy filter before export gives up on them.
 MAX_REDRAW_ROUNDS = 10
@@ -47,6 +47,9 @@ class ExportResult:
         The fitted generator.
     log : dict
         What the protections changed (merged labels, clipped values, dropped copies).
+    privacy : dict or None
+        With ``epsilon``: the differential-privacy guarantee the accountant gives the model
+        (``epsilon`` spent, ``delta``, the target and each step's share); ``None`` without.
     """
 
     synthetic: pd.DataFrame
@@ -55,6 +58,7 @@ class ExportResult:
     written: bool
     model: Any
     log: dict[str, Any] = field(default_factory=dict)
+    privacy: dict[str, Any] | None = None
 
     @property
     def reasons(self) -> list[str]:
@@ -96,11 +100,12 @@ def _draw_without_copies(model, n_rows, train, holdout, schema, protections, rng
 def export(
     data: pd.DataFrame,
     *,
-    generator: str = "copula",
+    generator: str | None = None,
     params: dict[str, Any] | None = None,
     target: str | None = None,
     schema: Schema | None = None,
     epsilon: float | None = None,
+    delta: float = 1e-5,
     holdout_share: float = 0.2,
     protections: Protections | None = None,
     output: str | os.PathLike[str] | None = None,
@@ -115,8 +120,9 @@ def export(
     ----------
     data : DataFrame
         The sensitive table (not modified).
-    generator : str
-        Registry key of the generator.
+    generator : str, optional
+        Registry key of the generator; ``"copula"`` by default, ``"dp_marginals"`` by
+        default when ``epsilon`` is given.
     params : dict, optional
         Generator parameters.
     target : str, optional
@@ -124,8 +130,14 @@ def export(
     schema : Schema, optional
         Column kinds and constraints; inferred when omitted.
     epsilon : float, optional
-        Differential-privacy budget. Not available yet: any value raises
-        ConfigurationError rather than giving a false guarantee.
+        Differential-privacy budget: the generator (one with DP support: ``dp_marginals``,
+        ``vae``) is fitted with (``epsilon``, ``delta``)-differential privacy, the rare-label
+        and extreme-value protections are replaced by their private versions, and the copy
+        filter is off (it reads the real rows, which would void the guarantee; the privacy
+        verdict still checks copies). The guarantee covers the synthetic rows and the saved
+        model, not the report, which is computed from the real rows.
+    delta : float
+        Differential-privacy delta (with ``epsilon``); keep it well below ``1 / len(data)``.
     holdout_share : float
         Share of rows kept out of training to judge privacy.
     protections : Protections, optional
@@ -151,19 +163,40 @@ def export(
     >>> result = sg.export(df, generator="copy", target="income")
     >>> result.verdict
     'fail'
+    >>> result = sg.export(df, epsilon=3.0, target="income")
+    >>> result.privacy["epsilon"] <= 3.0, result.model.key
+    (True, 'dp_marginals')
     """
     from synthgen.demo import split_train_holdout
     from synthgen.evaluation import EvaluationLimits, evaluate
-    from synthgen.generators import make_generator
+    from synthgen.generators import get_generator_class, make_generator
     from synthgen.tabular_io import write_table
 
     data = check_frame(data)
     protections = protections or Protections()
+    params = dict(params or {})
     if epsilon is not None:
-        raise ConfigurationError(
-            "differential privacy (epsilon) is not available yet; export without epsilon "
-            "relies on the protections and the privacy verdict"
+        from synthgen.privacy.dp import check_budget
+
+        epsilon, delta = check_budget(epsilon, delta)
+        generator = "dp_marginals" if generator is None else generator
+        cls = get_generator_class(generator)
+        if "epsilon" not in cls().get_params():
+            raise ConfigurationError(
+                f"generator {generator!r} has no differential-privacy support; with epsilon "
+                f"use one of: {', '.join(dp_generators())}"
+            )
+        params.update(epsilon=epsilon, delta=delta)
+        params.setdefault("min_category_count", max(protections.min_category_count, 1))
+        # The non-private protections read the data outside the accountant: the private
+        # preprocessing replaces them, and the copy filter (which reads the real rows) is off.
+        protections = Protections(
+            min_category_count=protections.min_category_count,
+            clip_quantiles=None,
+            filter_copies=False,
+            near_copy_quantile=protections.near_copy_quantile,
         )
+    generator = "copula" if generator is None else generator
     if not 0.05 <= float(holdout_share) <= 0.5:
         raise ConfigurationError(f"holdout_share must lie in [0.05, 0.5], got {holdout_share!r}")
     rng = check_random_state(random_state)
@@ -171,8 +204,11 @@ def export(
     schema = Schema.infer(data) if schema is None else schema
     schema.validate(data)
     train, holdout = split_train_holdout(data, train_share=1 - holdout_share, random_state=seed)
-    protected, protected_schema, log = protect_training_data(train, schema, protections)
-    model = make_generator(generator, random_state=seed, verbose=verbose, **(params or {}))
+    if epsilon is None:
+        protected, protected_schema, log = protect_training_data(train, schema, protections)
+    else:
+        protected, protected_schema, log = train, schema, {}
+    model = make_generator(generator, random_state=seed, verbose=verbose, **params)
     model.fit(protected, schema=protected_schema)
     synthetic = _draw_without_copies(
         model, len(train), protected, holdout, protected_schema, protections, rng, log
@@ -191,6 +227,9 @@ def export(
         verbose=verbose,
         limits=limits,
     )
+    privacy = getattr(model, "privacy_", None) if epsilon is not None else None
+    if privacy is not None:
+        result_report.meta["differential_privacy"] = privacy
     verdict = result_report.privacy_verdict
     if log.get("all_rows_were_copies"):
         verdict = "fail"
@@ -201,4 +240,17 @@ def export(
         write_table(synthetic, output)
         written = True
     log["protections"] = protections.to_dict()
-    return ExportResult(synthetic, result_report, verdict, written, model, log)
+    return ExportResult(synthetic, result_report, verdict, written, model, log, privacy)
+
+
+def dp_generators() -> list[str]:
+    """Registered generators that can be fitted with differential privacy.
+
+    Examples
+    --------
+    >>> dp_generators()
+    ['dp_marginals', 'vae']
+    """
+    from synthgen.generators import get_generator_class, list_generators
+
+    return [k for k in list_generators() if "epsilon" in get_generator_class(k)().get_params()]

@@ -90,6 +90,10 @@ class Trainer:
     callbacks : sequence of Callback
         Objects with ``on_epoch_end(trainer, epoch, logs) -> bool`` (and optionally
         ``on_train_begin`` / ``on_train_end``).
+    sample_rate : float, optional
+        Poisson sampling, as differentially private training needs: each batch takes every
+        row independently with this probability, and an epoch is ``round(1 / sample_rate)``
+        such batches (some may be empty). ``None``: shuffled batches of ``batch_size``.
     random_state : int, Generator or None
         Seeds the shuffling and every random draw of the task (through :attr:`generator_`).
     verbose : bool
@@ -103,7 +107,8 @@ class Trainer:
     n_epochs_ : int
         Epochs run (a partial last epoch counts).
     stop_reason_ : str
-        ``"max_epochs"``, ``"max_time"``, ``"early_stopping"`` or ``"callback"``.
+        ``"max_epochs"``, ``"max_time"``, ``"early_stopping"``, ``"callback"`` or the reason
+        a task gave to :meth:`request_stop` (e.g. ``"privacy_budget"``).
     device_ : torch.device
         Where the data and the task live.
     generator_ : torch.Generator
@@ -141,6 +146,7 @@ class Trainer:
         patience: int | None = None,
         mixed_precision: bool | str = True,
         callbacks: Sequence[Any] = (),
+        sample_rate: float | None = None,
         random_state: Any = None,
         verbose: bool = False,
     ) -> None:
@@ -153,6 +159,7 @@ class Trainer:
         self.patience = patience
         self.mixed_precision = mixed_precision
         self.callbacks = callbacks
+        self.sample_rate = sample_rate
         self.random_state = random_state
         self.verbose = verbose
         self._check()
@@ -164,6 +171,7 @@ class Trainer:
         self.stop_reason_ = ""
         self.last_grad_norm_: float | None = None
         self.epoch_ = 0
+        self._stop_request: str | None = None
 
     def _check(self) -> None:
         _check_positive("max_epochs", self.max_epochs, integer=True)
@@ -179,6 +187,11 @@ class Trainer:
         frac = self.validation_fraction
         if isinstance(frac, bool) or not isinstance(frac, (int, float)) or not 0 <= frac < 1:
             raise ConfigurationError(f"validation_fraction must lie in [0, 1), got {frac!r}")
+        q = self.sample_rate
+        if q is not None and (
+            isinstance(q, bool) or not isinstance(q, (int, float)) or not 0 < q <= 1
+        ):
+            raise ConfigurationError(f"sample_rate must lie in (0, 1] or be None, got {q!r}")
         if self.patience is not None and frac == 0:
             raise ConfigurationError("patience needs validation_fraction > 0")
         for cb in self.callbacks:
@@ -226,8 +239,18 @@ class Trainer:
         optimizer.step()
 
     # -- the loop ------------------------------------------------------------------------------
+    def request_stop(self, reason: str) -> None:
+        """Ask the loop to stop after the current batch (a task's own budget is spent)."""
+        self._stop_request = reason
+
     def _batches(self, n_rows: int) -> Iterator[Any]:
         import torch
+
+        if self.sample_rate is not None:
+            for _ in range(max(1, round(1.0 / self.sample_rate))):
+                keep = torch.rand(n_rows, generator=self.generator_, device=self.device_)
+                yield torch.nonzero(keep < self.sample_rate).flatten()
+            return
 
         order = torch.randperm(n_rows, generator=self.generator_, device=self.device_)
         for start in range(0, n_rows, self.batch_size):
@@ -261,6 +284,7 @@ class Trainer:
         task.to(self.device_)
         self.history_ = []
         self.stop_reason_ = "max_epochs"
+        self._stop_request = None
         best, best_state, waited = math.inf, None, 0
         start = time.perf_counter()
         for cb in self.callbacks:
@@ -286,9 +310,11 @@ class Trainer:
                 if self.max_time is not None and time.perf_counter() - start > self.max_time:
                     out_of_time = True
                     break
+                if self._stop_request is not None:
+                    break
             # Losses stay on the device during the epoch: one sync per epoch, not per step.
             record: dict[str, float] = {"epoch": epoch}
-            record.update({k: float(v) / n_steps for k, v in sums.items()})
+            record.update({k: float(v) / max(n_steps, 1) for k, v in sums.items()})
             stop = False
             if valid is not None:
                 task.eval()
@@ -314,6 +340,9 @@ class Trainer:
                 if cb.on_epoch_end(self, epoch, record):
                     self.stop_reason_ = "callback"
                     stop = True
+            if self._stop_request is not None and not stop:
+                self.stop_reason_ = self._stop_request
+                stop = True
             if out_of_time and not stop:
                 self.stop_reason_ = "max_time"
                 stop = True

@@ -49,9 +49,27 @@ def test_cli_exit_status_and_force(people, tmp_path, capsys):
     assert code == EXIT_NOT_SAFE and out.exists()
 
 
-def test_epsilon_is_refused_until_differential_privacy_exists(people):
-    with pytest.raises(sg.ConfigurationError, match="differential privacy"):
-        sg.export(people, epsilon=3.0)
+def test_epsilon_needs_a_generator_with_differential_privacy(people):
+    with pytest.raises(sg.ConfigurationError, match="'copula' has no differential-privacy"):
+        sg.export(people, generator="copula", epsilon=3.0)
+    with pytest.raises(sg.ConfigurationError, match="epsilon"):
+        sg.export(people, epsilon=0.0)
+    with pytest.raises(sg.ConfigurationError, match="delta"):
+        sg.export(people, epsilon=1.0, delta=1.5)
+
+
+def test_export_with_epsilon_reports_the_guarantee(people, tmp_path):
+    out, html = tmp_path / "syn.csv", tmp_path / "privacy.html"
+    result = sg.export(people, epsilon=2.0, target="income", output=out, report=html)
+    assert result.model.key == "dp_marginals"
+    assert 0 < result.privacy["epsilon"] <= 2.0 + 1e-9 and result.privacy["delta"] == 1e-5
+    assert result.report.meta["differential_privacy"]["epsilon"] == result.privacy["epsilon"]
+    text = html.read_text()
+    assert "Differential privacy" in text and "&epsilon;" in text
+    assert "Atlantis" not in text
+    assert "Atlantis" not in set(result.synthetic["native-country"].dropna())
+    assert "Atlantis" not in result.model.schema_["native-country"].categories
+    assert result.synthetic["capital-gain"].max() < 12_345_678
 
 
 def test_protections_merge_rare_labels_and_clip_extremes():

@@ -1,0 +1,495 @@
+"""A differentially private marginal generator of the MST class (McKenna et al. 2021).
+
+Fit, all under one (epsilon, delta) budget (see :mod:`synthgen.privacy.dp.accounting`):
+
+1. **Preprocessing** (``preprocess_share`` of the budget): private bounds, fine bins and label
+   lists (:class:`~synthgen.privacy.dp.preprocess.DPPreprocessor`); every column becomes a
+   discrete attribute (numeric bins, exact zero, labels, missing).
+2. **One-way marginals** (``one_way_share`` of the rest): Gaussian noisy counts per attribute.
+   Values whose noisy count is small are grouped (rare labels together, numeric bins into at
+   most ``max_bins`` quantile groups), which keeps the noise of the two-way tables in check.
+3. **Selection** (``select_share``): a maximum spanning tree over the attributes, each edge
+   picked by the exponential mechanism with the L1 error of the independence model as its
+   score (sensitivity 1), so the pairs the one-way marginals explain worst are measured.
+4. **Two-way marginals** (the remainder): Gaussian noisy counts of the tree's pairs.
+5. **Estimation** (no budget, post-processing): one-way estimates pooled by inverse variance,
+   every table projected onto non-negative counts with the noisy total, then fitted to its
+   two one-way estimates by iterative proportional fitting, so the tree's tables agree.
+
+Sampling is ancestral along the tree (a tree needs no general graphical-model inference):
+the root's marginal, then each child given its parent. A group decodes to one of its values by
+the noisy one-way counts, a numeric bin to a uniform value inside it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import numbers
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from synthgen.exceptions import ConfigurationError
+from synthgen.generators.base import BaseGenerator
+from synthgen.generators.registry import register
+from synthgen.schema import Schema
+
+__all__ = ["DPMarginals"]
+
+
+def _project_simplex(v: np.ndarray, total: float) -> np.ndarray:
+    """Euclidean projection of ``v`` onto ``{x >= 0, sum(x) = total}``."""
+    v = np.asarray(v, dtype=float).ravel()
+    if total <= 0 or len(v) == 0:
+        return np.zeros_like(v)
+    u = np.sort(v)[::-1]
+    css = np.cumsum(u) - total
+    ind = np.arange(1, len(v) + 1)
+    cond = u - css / ind > 0
+    r = ind[cond][-1] if cond.any() else 1
+    theta = css[r - 1] / r
+    return np.maximum(v - theta, 0.0)
+
+
+def _ipf(table: np.ndarray, rows: np.ndarray, cols: np.ndarray, iters: int = 20) -> np.ndarray:
+    """Scale ``table`` towards row sums ``rows`` and column sums ``cols``."""
+    t = table.astype(float).copy()
+    for _ in range(iters):
+        rs = t.sum(axis=1)
+        t *= np.divide(rows, rs, out=np.zeros_like(rs), where=rs > 0)[:, None]
+        cs = t.sum(axis=0)
+        t *= np.divide(cols, cs, out=np.zeros_like(cs), where=cs > 0)[None, :]
+    return t
+
+
+def _draw_rows(prob: np.ndarray, given: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One code per row from ``prob[given[row]]`` (rows of ``prob`` sum to 1)."""
+    cdf = np.cumsum(prob, axis=1)
+    u = rng.random(len(given)) * cdf[given, -1]
+    return np.minimum((cdf[given] <= u[:, None]).sum(axis=1), prob.shape[1] - 1)
+
+
+@register("dp_marginals")
+class DPMarginals(BaseGenerator):
+    """Differentially private tree of noisy two-way marginals (MST class).
+
+    Parameters
+    ----------
+    epsilon : float
+        Privacy budget (smaller is more private; 1 is strong, 10 is weak).
+    delta : float
+        Probability allowed for the guarantee to fail; keep it well below ``1 / n_rows``.
+    preprocess_share : float
+        Share of the budget for bounds, bins and label lists.
+    one_way_share, select_share : float
+        Shares of the remaining budget for the one-way marginals and for choosing the tree;
+        the two-way marginals get the rest.
+    max_bins : int
+        Largest number of groups a numeric column is discretised into.
+    min_category_count : int
+        Labels held by fewer rows are never released (noise comes on top of this).
+    random_state : int, optional
+        Seed of the noise and of sampling.
+    verbose : bool
+        Progress bars while sampling.
+
+    Attributes
+    ----------
+    epsilon_, delta_ : float
+        The privacy spent, from the accountant (``epsilon_ <= epsilon``).
+    privacy_ : dict
+        The accountant's summary (saved with the model).
+    edges_ : list of tuple
+        The tree, as (parent column, child column) pairs.
+
+    Examples
+    --------
+    >>> import synthgen as sg
+    >>> df = sg.datasets.load_adult().head(2000)
+    >>> model = DPMarginals(epsilon=3.0, random_state=0).fit(df)
+    >>> model.epsilon_ <= 3.0
+    True
+    >>> model.sample(5, random_state=1).shape
+    (5, 15)
+    """
+
+    encoder_params: ClassVar[dict[str, Any]] = {"numeric": "minmax", "discrete": "index"}
+    #: This generator's fit is differentially private.
+    differentially_private: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        *,
+        epsilon: float = 3.0,
+        delta: float = 1e-5,
+        preprocess_share: float = 0.1,
+        one_way_share: float = 0.2,
+        select_share: float = 0.1,
+        max_bins: int = 16,
+        max_parents: int = 2,
+        min_category_count: int = 10,
+        random_state: int | None = None,
+        verbose: bool = False,
+    ) -> None:
+        self.epsilon = epsilon
+        self.delta = delta
+        self.preprocess_share = preprocess_share
+        self.one_way_share = one_way_share
+        self.select_share = select_share
+        self.max_bins = max_bins
+        self.max_parents = max_parents
+        self.min_category_count = min_category_count
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @classmethod
+    def _fast_params(cls) -> dict[str, Any]:
+        # A weak budget so the tiny contract table keeps every label.
+        return {"epsilon": 50.0, "min_category_count": 2}
+
+    def _check_params(self) -> None:
+        from synthgen.privacy.dp.fitting import check_dp_params
+
+        check_dp_params(self)
+        for name in ("one_way_share", "select_share"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not 0 < v < 1:
+                raise ConfigurationError(f"{name} must lie strictly in (0, 1), got {v!r}")
+        if self.one_way_share + self.select_share >= 1:
+            raise ConfigurationError(
+                "one_way_share + select_share must be below 1 (the two-way marginals need a "
+                f"share), got {self.one_way_share} + {self.select_share}"
+            )
+        k = self.max_parents
+        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 1 <= k <= 3:
+            raise ConfigurationError(f"max_parents must be 1, 2 or 3, got {k!r}")
+        b = self.max_bins
+        if isinstance(b, bool) or not isinstance(b, numbers.Integral) or b < 2:
+            raise ConfigurationError(f"max_bins must be an integer >= 2, got {b!r}")
+
+    def _prepare(self, data: pd.DataFrame, schema: Schema, rng: np.random.Generator):
+        from synthgen.privacy.dp.fitting import private_prepare
+
+        mapped, dp_schema, surrogate, n_rows, rho = private_prepare(self, data, schema, rng)
+        self._rho_rest = rho
+        self._mapped = mapped
+        return mapped, dp_schema, surrogate, n_rows
+
+    def _adjust_encoder(self, encoder) -> None:
+        # Numbers are decoded inside the released bounds, not the surrogate rows' range.
+        for enc in encoder.encoders_:
+            release = self.preprocessor_.releases_.get(enc.spec.name)
+            if release is not None and enc.spec.kind in ("numeric", "datetime"):
+                enc.value.low, enc.value.high = float(release.low), float(release.high)
+
+    # -- fitting --------------------------------------------------------------------------------
+    def _fit_encoded(self, matrix: np.ndarray, rng: np.random.Generator) -> None:
+        pre = self.preprocessor_
+        data = self._mapped
+        del self._mapped
+        names = [n for n in pre.releases_ if pre.releases_[n].kind != "constant"]
+        self.attributes_ = names
+        d = len(names)
+        rho = self._rho_rest
+        rho_one = rho * self.one_way_share
+        rho_sel = rho * self.select_share
+        rho_two = rho - rho_one - rho_sel
+        fine = [pre.codes(n, data) for n in names]
+        # the missing cell is an attribute value only where missing cells were released
+        sizes = [
+            len(pre.releases_[n].weights) - (0 if pre.releases_[n].has_missing else 1)
+            for n in names
+        ]
+        # 2. one-way marginals on the fine codes, then grouping
+        sigma1 = math.sqrt(max(d, 1) / (2.0 * rho_one))
+        self.ledger_.add_zcdp("one-way marginals", rho_one)
+        groups, fine_w, one_way = [], [], []
+        for codes, size, name in zip(fine, sizes, names, strict=True):
+            noisy = np.bincount(codes, minlength=size) + rng.normal(0, sigma1, size)
+            group = self._group(name, noisy, sigma1)
+            k = int(group.max()) + 1
+            w = np.maximum(noisy, 0.0)
+            groups.append(group)
+            fine_w.append(w)
+            one_way.append((np.bincount(group, weights=noisy, minlength=k), np.bincount(group)))
+        coarse = [g[c] for g, c in zip(groups, fine, strict=True)]
+        ks = [int(g.max()) + 1 for g in groups]
+        totals = [float(m.sum()) for m, _ in one_way]
+        n_hat = max(float(np.median(totals)), 1.0) if totals else 1.0
+        if self.max_parents == 1:
+            self._fit_tree(coarse, ks, one_way, n_hat, sigma1, rho_sel, rho_two, rng)
+        else:
+            self._fit_network(coarse, ks, one_way, n_hat, rho_sel, rho_two, rng)
+        self.groups_ = [g.astype(np.int64) for g in groups]
+        self.fine_weights_ = fine_w
+        self._finish()
+
+    def _fit_tree(self, coarse, ks, one_way, n_hat, sigma1, rho_sel, rho_two, rng) -> None:
+        """MST: a private maximum spanning tree, its noisy pairs, made consistent."""
+        d = len(coarse)
+        edges = self._select(coarse, ks, one_way, n_hat, rho_sel, rng) if d > 1 else []
+        self.ledger_.add_zcdp("tree selection", rho_sel if d > 1 else 0.0)
+        sigma2 = math.sqrt(max(len(edges), 1) / (2.0 * rho_two))
+        self.ledger_.add_zcdp("two-way marginals", rho_two if edges else 0.0)
+        tables = {}
+        for i, j in edges:
+            counts = np.bincount(coarse[i] * ks[j] + coarse[j], minlength=ks[i] * ks[j])
+            tables[(i, j)] = (counts + rng.normal(0, sigma2, ks[i] * ks[j])).reshape(ks[i], ks[j])
+        # estimation: pooled one-way estimates, consistent two-way tables
+        marg = []
+        for a in range(d):
+            est, var = one_way[a][0], one_way[a][1] * sigma1**2
+            num, den = est / var, 1.0 / var
+            for (i, j), t in tables.items():
+                if a in (i, j):
+                    m = t.sum(axis=1) if a == i else t.sum(axis=0)
+                    v = (ks[j] if a == i else ks[i]) * sigma2**2
+                    num, den = num + m / v, den + 1.0 / v
+            marg.append(_project_simplex(num / den, n_hat))
+        fitted = {
+            e: _ipf(_project_simplex(t, n_hat).reshape(t.shape), marg[e[0]], marg[e[1]])
+            for e, t in tables.items()
+        }
+        self._build_tree(d, edges, fitted, marg)
+
+    def _fit_network(self, coarse, ks, one_way, n_hat, rho_sel, rho_two, rng) -> None:
+        """A Bayesian network with up to ``max_parents`` parents per attribute: greedy private
+        selection of (attribute, parents) by the exponential mechanism, then one noisy
+        marginal per attribute and its parents; sampling it ancestrally is exact."""
+        d = len(coarse)
+        sigma2 = math.sqrt(d / (2.0 * rho_two))
+        cap = max(n_hat / (4.0 * sigma2), 2.0)  # cells a table may have and still be useful
+        probs = [_project_simplex(m, n_hat) / n_hat for m, _ in one_way]
+        root = int(rng.integers(d))  # data-independent start
+        added, parents = [root], {root: ()}
+        eps_em = math.sqrt(8.0 * rho_sel / max(d - 1, 1))
+        for _ in range(d - 1):
+            cands, scores = [], []
+            for x in range(d):
+                if x in parents:
+                    continue
+                for r in range(1, self.max_parents + 1):
+                    for pa in itertools.combinations(added, r):
+                        if ks[x] * math.prod(ks[p] for p in pa) > cap and r > 1:
+                            continue
+                        key = np.zeros(len(coarse[x]), dtype=np.int64)
+                        for p in pa:
+                            key = key * ks[p] + coarse[p]
+                        n_pa = math.prod(ks[p] for p in pa)
+                        joint = np.bincount(key * ks[x] + coarse[x], minlength=n_pa * ks[x])
+                        joint = joint.reshape(n_pa, ks[x])
+                        # distance from "x independent of its parents" (sensitivity 2)
+                        indep = joint.sum(axis=1, keepdims=True) * probs[x][None, :]
+                        cands.append((x, pa))
+                        scores.append(float(np.abs(joint - indep).sum()))
+            q = np.asarray(scores)
+            w = np.exp(eps_em * (q - q.max()) / 4.0)
+            x, pa = cands[int(rng.choice(len(cands), p=w / w.sum()))]
+            added.append(x)
+            parents[x] = pa
+        self.ledger_.add_zcdp("structure selection", rho_sel if d > 1 else 0.0)
+        self.ledger_.add_zcdp("marginals of attribute and parents", rho_two)
+        cond = []
+        for a in range(d):
+            pa = parents[a]
+            key = np.zeros(len(coarse[a]), dtype=np.int64)
+            for p in pa:
+                key = key * ks[p] + coarse[p]
+            n_pa = math.prod(ks[p] for p in pa)
+            counts = np.bincount(key * ks[a] + coarse[a], minlength=n_pa * ks[a]).astype(float)
+            noisy = _project_simplex(counts + rng.normal(0, sigma2, len(counts)), n_hat)
+            table = noisy.reshape(n_pa, ks[a])
+            rows = table.sum(axis=1, keepdims=True)
+            fallback = _project_simplex(one_way[a][0], n_hat) / n_hat
+            cond.append(np.where(rows > 0, table / np.where(rows > 0, rows, 1.0), fallback))
+        self.order_ = added
+        self.parents_ = [list(parents[a]) for a in range(d)]
+        self.conditionals_ = cond
+
+    def _group(self, name: str, noisy: np.ndarray, sigma: float) -> np.ndarray:
+        """Map fine codes to groups: small values pooled, numeric bins to quantile groups."""
+        release = self.preprocessor_.releases_[name]
+        size = len(noisy)
+        group = np.full(size, -1, dtype=np.int64)
+        big = noisy >= 3 * sigma
+        if release.kind in ("numeric", "datetime"):
+            n_fine = len(release.edges) - 1
+            nxt = 0
+            special = [c for c in range(n_fine, size) if big[c]]  # zero bin, missing cell
+            w = np.maximum(noisy[:n_fine], 0.0)
+            if w.sum() > 0:
+                cdf = np.cumsum(w) / w.sum()
+                q = np.minimum((cdf * self.max_bins - 1e-9).astype(np.int64), self.max_bins - 1)
+                q = np.maximum.accumulate(np.concatenate([[0], q[:-1]]))  # bin starts its group
+                _, group[:n_fine] = np.unique(q, return_inverse=True)
+                nxt = int(group[:n_fine].max()) + 1
+            else:
+                group[:n_fine] = 0
+                nxt = 1
+            for c in special:
+                group[c] = nxt
+                nxt += 1
+            rest = group < 0
+            if rest.any():  # a small zero bin or missing cell joins its own rare group
+                group[rest] = nxt
+            return group
+        keep = np.flatnonzero(big)
+        group[keep] = np.arange(len(keep))
+        if (group < 0).any():
+            group[group < 0] = len(keep)
+        return group
+
+    def _select(self, coarse, ks, one_way, n_hat, rho_sel, rng) -> list[tuple[int, int]]:
+        d = len(coarse)
+        probs = [_project_simplex(m, n_hat) / n_hat for m, _ in one_way]
+        score = {}
+        for i in range(d):
+            for j in range(i + 1, d):
+                counts = np.bincount(coarse[i] * ks[j] + coarse[j], minlength=ks[i] * ks[j])
+                model = n_hat * np.outer(probs[i], probs[j]).ravel()
+                score[(i, j)] = float(np.abs(counts - model).sum())
+        eps_em = math.sqrt(8.0 * rho_sel / (d - 1))
+        comp = list(range(d))
+
+        def find(a: int) -> int:
+            while comp[a] != a:
+                comp[a] = comp[comp[a]]
+                a = comp[a]
+            return a
+
+        chosen = []
+        for _ in range(d - 1):
+            cands = [e for e in score if find(e[0]) != find(e[1])]
+            q = np.array([score[e] for e in cands])
+            # exponential mechanism, sensitivity 1: P ~ exp(eps * q / 2)
+            logits = eps_em * (q - q.max()) / 2.0
+            p = np.exp(logits)
+            pick = cands[int(rng.choice(len(cands), p=p / p.sum()))]
+            chosen.append(pick)
+            comp[find(pick[0])] = find(pick[1])
+        return chosen
+
+    def _build_tree(self, d, edges, fitted, marg) -> None:
+        neighbours: dict[int, list[int]] = {a: [] for a in range(d)}
+        for i, j in edges:
+            neighbours[i].append(j)
+            neighbours[j].append(i)
+        order, parent = [], {}
+        seen = set()
+        for root in range(d):
+            if root in seen:
+                continue
+            stack = [root]
+            seen.add(root)
+            parent[root] = -1
+            while stack:
+                a = stack.pop(0)
+                order.append(a)
+                for b in sorted(neighbours[a]):
+                    if b not in seen:
+                        seen.add(b)
+                        parent[b] = a
+                        stack.append(b)
+        self.order_ = order
+        self.parents_ = [[parent[a]] if parent[a] >= 0 else [] for a in range(d)]
+        cond = []
+        for a in range(d):
+            p = parent[a]
+            if p < 0:
+                m = marg[a]
+                table = (m / m.sum() if m.sum() > 0 else np.full(len(m), 1 / len(m)))[None, :]
+            else:
+                t = fitted[(p, a)] if (p, a) in fitted else fitted[(a, p)].T
+                rows = t.sum(axis=1, keepdims=True)
+                m = marg[a]
+                fallback = m / m.sum() if m.sum() > 0 else np.full(len(m), 1 / len(m))
+                table = np.where(rows > 0, t / np.where(rows > 0, rows, 1.0), fallback[None, :])
+            cond.append(table)
+        self.conditionals_ = cond
+
+    def _finish(self) -> None:
+        from synthgen.privacy.dp.fitting import privacy_summary
+
+        self.privacy_ = privacy_summary(self)
+        self.epsilon_ = float(self.privacy_["epsilon"])
+        self.delta_ = float(self.privacy_["delta"])
+        self.edges_ = [
+            (self.attributes_[p], self.attributes_[a])
+            for a, pa in enumerate(self.parents_)
+            for p in pa
+        ]
+
+    # -- sampling ---------------------------------------------------------------------------------
+    def _sample_encoded(self, n_samples: int, rng: np.random.Generator) -> np.ndarray:
+        pre = self.preprocessor_
+        d = len(self.attributes_)
+        coarse: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * d
+        for a in self.order_:
+            given = np.zeros(n_samples, dtype=np.int64)
+            for p in self.parents_[a]:
+                given = given * len(self.conditionals_[p][0]) + coarse[p]
+            coarse[a] = _draw_rows(self.conditionals_[a], given, rng)
+        columns: dict[str, Any] = {}
+        for a, name in enumerate(self.attributes_):
+            group, w = self.groups_[a], self.fine_weights_[a]
+            k = int(group.max()) + 1
+            within = np.zeros((k, len(group)))
+            within[group, np.arange(len(group))] = np.maximum(w, 0) + 1e-12
+            within /= within.sum(axis=1, keepdims=True)
+            fine = _draw_rows(within, coarse[a], rng)
+            values = pre.sample_values(name, fine, rng)
+            columns[name] = values
+        from synthgen.privacy.dp.preprocess import from_float
+
+        out = {}
+        for spec in self.schema_:
+            if spec.name in columns:
+                values = columns[spec.name]
+                if spec.kind in ("numeric", "datetime"):
+                    out[spec.name] = from_float(np.asarray(values, dtype=float), spec)
+                else:
+                    out[spec.name] = pd.Series(values, dtype=object)
+            else:
+                out[spec.name] = pd.Series([spec.value] * n_samples, dtype=object)
+        frame = pd.DataFrame(out)
+        return self.encoder_.transform(frame, random_state=rng)
+
+    # -- persistence ------------------------------------------------------------------------------
+    def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        meta = {
+            "preprocessor": self.preprocessor_.get_state(),
+            "attributes": self.attributes_,
+            "order": self.order_,
+            "parents": self.parents_,
+            "privacy": self.privacy_,
+        }
+        arrays = {}
+        for a in range(len(self.attributes_)):
+            arrays[f"conditional.{a}"] = np.asarray(self.conditionals_[a], dtype=np.float64)
+            arrays[f"group.{a}"] = self.groups_[a]
+            arrays[f"weight.{a}"] = np.asarray(self.fine_weights_[a], dtype=np.float64)
+        return meta, arrays
+
+    def _set_state(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        from synthgen.privacy.dp.accounting import PrivacyLedger
+        from synthgen.privacy.dp.preprocess import DPPreprocessor
+
+        self.preprocessor_ = DPPreprocessor.from_state(meta["preprocessor"], self.schema_)
+        self.attributes_ = list(meta["attributes"])
+        self.order_ = [int(a) for a in meta["order"]]
+        self.parents_ = [[int(p) for p in pa] for pa in meta["parents"]]
+        d = len(self.attributes_)
+        self.conditionals_ = [arrays[f"conditional.{a}"] for a in range(d)]
+        self.groups_ = [arrays[f"group.{a}"].astype(np.int64) for a in range(d)]
+        self.fine_weights_ = [arrays[f"weight.{a}"] for a in range(d)]
+        self.privacy_ = dict(meta["privacy"])
+        self.ledger_ = PrivacyLedger(delta=float(self.privacy_["delta"]))
+        self.epsilon_ = float(self.privacy_["epsilon"])
+        self.delta_ = float(self.privacy_["delta"])
+        self.edges_ = [
+            (self.attributes_[p], self.attributes_[a])
+            for a, pa in enumerate(self.parents_)
+            for p in pa
+        ]

@@ -1,0 +1,547 @@
+"""Differentially private preprocessing: bounds, bins, label lists and marginals from noise.
+
+A schema inferred from the data is itself private: its bounds are the smallest and largest
+value of a person, its label lists contain labels only one person holds. :class:`DPPreprocessor`
+rebuilds every data-dependent fact of a schema from Gaussian noisy counts (zero-concentrated
+DP), within a budget ``rho`` shared equally by the columns:
+
+- **numeric and datetime columns**: half of the column's budget finds the bounds from a noisy
+  histogram over fixed, data-independent buckets (zero, then ``[2**k, 2**(k+1))`` on either
+  side); only buckets whose noisy count clears the threshold count, so the extreme values of a
+  few people are clipped. The other half measures a fine histogram inside those bounds (unit
+  bins for small integer ranges, ``n_bins`` equal bins otherwise, plus an exact-zero bin and a
+  missing cell); bins whose noisy count stays under two noise standard deviations are zeroed
+  and the bounds shrink to the outermost bins left.
+- **categorical and text columns**: a noisy count per observed label and the missing cell. A
+  label is kept only when its noisy count reaches ``max(min_category_count,
+  1 + sigma * z(delta_share))``, so a label held by one person appears with probability below
+  its share of ``delta``. The rows of dropped string labels become ``"(other)"`` when a second
+  noisy count of them is large enough, else the commonest kept label.
+- **booleans** have a public domain (False, True) and **columns marked public**
+  (``spec.extra["public"] = True``: their bounds, labels and missing flag are public knowledge,
+  e.g. from a code book) skip the discovery step and spend their whole share on the histogram.
+
+Column names, kinds, dtypes, integer-ness, decimal places and date formats are treated as
+public metadata (as by every DP synthesiser); the row count is released only as a noisy total.
+
+The fitted preprocessor never reads raw data again: :meth:`DPPreprocessor.apply` maps a table
+onto the released domain (clip, fold labels, fill unreleased missing cells) for the private
+training that follows, and :meth:`DPPreprocessor.surrogate` draws rows from the noisy one-way
+marginals, on which encoders are fitted instead of the real rows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import ndtri
+
+from synthgen.exceptions import ConfigurationError
+from synthgen.schema import ColumnSpec, Schema
+
+__all__ = ["OTHER_LABEL", "ColumnRelease", "DPPreprocessor"]
+
+#: Label that replaces rare string labels (as the non-private protections do).
+OTHER_LABEL = "(other)"
+#: Exponents of the fixed buckets used to find bounds: [2**k, 2**(k+1)) for k in this range.
+_EXP = np.arange(-32, 65)
+_UNIT_NS = {"D": 86_400 * 10**9, "s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
+
+
+def _is_public(spec: ColumnSpec) -> bool:
+    return bool((spec.extra or {}).get("public", False))
+
+
+def _unit(spec: ColumnSpec) -> int:
+    return _UNIT_NS[spec.datetime_unit or "ns"] if spec.kind == "datetime" else 1
+
+
+def to_float(col: pd.Series, spec: ColumnSpec) -> np.ndarray:
+    """Numbers as floats; datetimes as their unit since the epoch; NaN where missing."""
+    if spec.kind != "datetime":
+        return pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    if pd.api.types.is_datetime64_any_dtype(col.dtype):
+        parsed = col
+    else:
+        parsed = pd.to_datetime(col, format=spec.datetime_format, errors="coerce")
+    ns = parsed.astype("datetime64[ns]").to_numpy().astype("int64").astype(float)
+    ns[parsed.isna().to_numpy()] = np.nan
+    return ns / _unit(spec)
+
+
+def from_float(x: np.ndarray, spec: ColumnSpec, like: pd.Series | None = None) -> pd.Series:
+    """Inverse of :func:`to_float`, in the column's dtype (rounded as the spec says)."""
+    x = np.asarray(x, dtype=float)
+    missing = np.isnan(x)
+    if spec.kind == "datetime":
+        ns = np.where(missing, 0, np.round(x) * _unit(spec)).astype("int64")
+        dates = pd.Series(pd.to_datetime(ns, unit="ns"))
+        dates[missing] = pd.NaT
+        if spec.datetime_format is None:
+            return dates.astype(spec.dtype)
+        return dates.dt.strftime(spec.datetime_format).where(~missing, np.nan)
+    if spec.integer:
+        x = np.round(x)
+    elif spec.decimals is not None:
+        x = np.round(x, spec.decimals)
+    values = pd.Series(x)
+    dtype = spec.dtype if like is None else str(like.dtype)
+    if missing.any() and dtype in ("int8", "int16", "int32", "int64", "uint8", "uint16"):
+        dtype = dtype.replace("int", "Int").replace("uInt", "UInt")
+    try:
+        return values.astype(dtype)
+    except (TypeError, ValueError):
+        return values
+
+
+@dataclasses.dataclass
+class ColumnRelease:
+    """What the preprocessor released about one column (all of it differentially private).
+
+    Attributes
+    ----------
+    name, kind : str
+        The column and its kind.
+    labels : list
+        Kept labels (categorical/text/constant), in the schema's order.
+    counts : list of float
+        Non-negative noisy counts: one per label, or one per fine bin of a numeric column
+        (the exact-zero bin last when ``zero_bin``).
+    edges : list of float
+        Fine bin edges of a numeric column, in the unit of :func:`to_float`.
+    zero_bin : bool
+        The last count belongs to the exact value 0.
+    low, high : float
+        Released bounds of a numeric column.
+    missing : float
+        Noisy count of missing cells (0 when the column gets no missing values).
+    has_missing : bool
+        Whether the synthetic column may have missing cells.
+    fold_to : Any
+        Where rows with a dropped label, or an unreleased missing cell, go.
+    total : float
+        Noisy number of rows.
+    """
+
+    name: str
+    kind: str
+    labels: list[Any] = dataclasses.field(default_factory=list)
+    counts: list[float] = dataclasses.field(default_factory=list)
+    edges: list[float] = dataclasses.field(default_factory=list)
+    zero_bin: bool = False
+    low: float = 0.0
+    high: float = 0.0
+    missing: float = 0.0
+    has_missing: bool = False
+    fold_to: Any = None
+    total: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        from synthgen.evaluation.report import json_ready
+
+        return json_ready(dataclasses.asdict(self))
+
+    @property
+    def weights(self) -> np.ndarray:
+        """Probabilities of the fine bins (numeric) or labels, missing cell last."""
+        w = np.append(np.asarray(self.counts, dtype=float), self.missing if self.has_missing else 0)
+        return w / w.sum() if w.sum() > 0 else np.full(len(w), 1.0 / len(w))
+
+
+def _noisy(counts: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
+    return np.asarray(counts, dtype=float) + rng.normal(0.0, sigma, np.shape(counts))
+
+
+def _bucket_index(x: np.ndarray) -> np.ndarray:
+    """Index into [negative buckets (largest magnitude first), zero, positive buckets]."""
+    n_exp = len(_EXP)
+    out = np.full(len(x), n_exp, dtype=np.int64)  # zero bucket
+    nz = x != 0
+    k = np.clip(np.floor(np.log2(np.abs(x[nz]))), _EXP[0], _EXP[-1]).astype(np.int64) - _EXP[0]
+    out[nz] = np.where(x[nz] > 0, n_exp + 1 + k, n_exp - 1 - k)
+    return out
+
+
+def _bucket_edges(i: int) -> tuple[float, float]:
+    n_exp = len(_EXP)
+    if i == n_exp:
+        return 0.0, 0.0
+    if i > n_exp:
+        k = _EXP[i - n_exp - 1]
+        return float(2.0**k), float(2.0 ** (k + 1))
+    k = _EXP[n_exp - 1 - i]
+    return -float(2.0 ** (k + 1)), -float(2.0**k)
+
+
+class DPPreprocessor:
+    """Differentially private column statistics (see the module docstring).
+
+    Parameters
+    ----------
+    rho : float
+        zCDP budget of the whole preprocessing (shared equally by the budgeted columns).
+    delta_threshold : float
+        The share of delta spent on thresholded label discovery (shared by those columns).
+    min_category_count : int
+        Labels (and missing cells) are released only above this noisy count as well.
+    n_bins : int
+        Fine bins of a numeric column whose range is not a small set of integers.
+
+    Examples
+    --------
+    >>> import synthgen as sg
+    >>> df = pd.DataFrame({"city": ["A"] * 300 + ["B"] * 200 + ["tiny"],
+    ...                    "x": [i % 97 for i in range(501)]})
+    >>> pre = DPPreprocessor(rho=1.0, delta_threshold=1e-6).fit(df, sg.Schema.infer(df), 0)
+    >>> pre.schema_["city"].categories
+    ['A', 'B']
+    >>> 0 <= pre.schema_["x"].minimum and pre.schema_["x"].maximum <= 128
+    True
+    >>> sorted(pre.apply(df)["city"].unique())
+    ['A', 'B']
+    """
+
+    def __init__(
+        self,
+        rho: float,
+        delta_threshold: float,
+        min_category_count: int = 10,
+        n_bins: int = 64,
+    ) -> None:
+        self.rho = rho
+        self.delta_threshold = delta_threshold
+        self.min_category_count = min_category_count
+        self.n_bins = n_bins
+
+    # -- fitting --------------------------------------------------------------------------------
+    def fit(self, data: pd.DataFrame, schema: Schema, random_state: Any = None) -> DPPreprocessor:
+        """Release the statistics of ``data`` (not modified) under the budget."""
+        from synthgen.utils import check_random_state
+
+        if not (self.rho > 0 and math.isfinite(self.rho)):
+            raise ConfigurationError(f"rho must be a positive finite number, got {self.rho!r}")
+        if not 0 < self.delta_threshold < 1:
+            raise ConfigurationError(
+                f"delta_threshold must lie in (0, 1), got {self.delta_threshold!r}"
+            )
+        rng = check_random_state(random_state)
+        budgeted = [s for s in schema if s.kind in ("numeric", "datetime", "categorical", "text")]
+        budgeted += [s for s in schema if s.kind == "constant" and s.value is not None]
+        discovering = [s for s in budgeted if self._discovers(s)]
+        self.rho_column_ = self.rho / max(len(budgeted), 1)
+        self.delta_column_ = self.delta_threshold / max(len(discovering), 1)
+        self.releases_: dict[str, ColumnRelease] = {}
+        specs = []
+        for spec in schema:
+            col = data[spec.name]
+            if spec.kind in ("numeric", "datetime"):
+                release = self._numeric(col, spec, rng)
+            elif spec.kind in ("categorical", "text") or (
+                spec.kind == "constant" and spec.value is not None
+            ):
+                release = self._labels(col, spec, rng)
+            else:
+                specs.append(spec)
+                continue
+            self.releases_[spec.name] = release
+            specs.append(self._new_spec(spec, release))
+        totals = [r.total for r in self.releases_.values()]
+        self.n_rows_ = max(1, round(float(np.median(totals)))) if totals else len(data)
+        new_schema = Schema(specs)
+        for constraint in schema.constraints:
+            new_schema.add_constraint(constraint)
+        self.schema_ = new_schema
+        return self
+
+    def _discovers(self, spec: ColumnSpec) -> bool:
+        if _is_public(spec):
+            return False
+        if spec.kind in ("categorical", "constant"):
+            return spec.dtype not in ("bool", "boolean")
+        return spec.kind == "text"
+
+    def _threshold(self, sigma: float) -> float:
+        z = float(ndtri(1.0 - self.delta_column_))
+        return max(float(self.min_category_count), 1.0 + sigma * z)
+
+    def _labels(self, col: pd.Series, spec: ColumnSpec, rng: np.random.Generator) -> ColumnRelease:
+        rho = self.rho_column_
+        string_labels = spec.dtype in ("object", "category", "string", "str")
+        discover = self._discovers(spec)
+        fold_query = discover and string_labels and spec.kind != "text"
+        rho_main = rho * (0.75 if fold_query else 1.0)
+        sigma = math.sqrt(1.0 / (2.0 * rho_main))
+        observed = col.value_counts(dropna=True)
+        if discover:
+            candidates = list(observed.index)
+        elif spec.dtype in ("bool", "boolean"):
+            candidates = [False, True]
+        elif spec.kind == "constant":
+            candidates = [spec.value]
+        else:
+            candidates = list(spec.categories or [])
+        true = np.array([observed.get(c, 0) for c in candidates], dtype=float)
+        n_missing = float(col.isna().sum())
+        noisy = _noisy(np.append(true, n_missing), sigma, rng)
+        noisy_labels, noisy_missing = noisy[:-1], float(noisy[-1])
+        if discover:
+            keep = noisy_labels >= self._threshold(sigma)
+            order = {c: i for i, c in enumerate(spec.categories or [])}
+            kept = sorted(
+                (c for c, k in zip(candidates, keep, strict=True) if k),
+                key=lambda c: (order.get(c, len(order)), str(c)),
+            )
+        else:
+            kept = list(candidates)
+        counts = {c: max(float(v), 0.0) for c, v in zip(candidates, noisy_labels, strict=True)}
+        kept_counts = [counts[c] for c in kept]
+        release = ColumnRelease(spec.name, spec.kind, labels=kept, counts=kept_counts)
+        release.fold_to = kept[int(np.argmax(kept_counts))] if kept else None
+        if fold_query:
+            # A second, adaptive count: how many rows hold a label that was not kept.
+            sigma_o = math.sqrt(1.0 / (2.0 * (rho - rho_main)))
+            dropped = float((~col.isin(kept) & col.notna()).sum())
+            other = float(_noisy(np.array([dropped]), sigma_o, rng)[0])
+            if other >= max(float(self.min_category_count), 3.0 * sigma_o) or not kept:
+                release.labels = [*kept, OTHER_LABEL]
+                release.counts = [*kept_counts, max(other, 0.0)]
+                release.fold_to = OTHER_LABEL
+        if _is_public(spec):
+            release.has_missing = spec.has_missing
+        else:
+            release.has_missing = noisy_missing >= max(float(self.min_category_count), 2 * sigma)
+        release.missing = max(noisy_missing, 0.0) if release.has_missing else 0.0
+        if not release.labels:
+            release.has_missing, release.missing = True, max(noisy_missing, 1.0)
+        release.total = max(float(noisy.sum()), 1.0)
+        return release
+
+    def _numeric(self, col: pd.Series, spec: ColumnSpec, rng: np.random.Generator) -> ColumnRelease:
+        x = to_float(col, spec)
+        observed = x[~np.isnan(x)]
+        public = _is_public(spec) and spec.minimum is not None and spec.maximum is not None
+        rho_hist = self.rho_column_ if public else self.rho_column_ / 2
+        if public:
+            scale = _unit(spec) if spec.kind == "datetime" else 1
+            low, high = float(spec.minimum) / scale, float(spec.maximum) / scale
+        else:
+            sigma_b = math.sqrt(1.0 / (2.0 * (self.rho_column_ - rho_hist)))
+            n_buckets = 2 * len(_EXP) + 1
+            buckets = np.bincount(_bucket_index(observed), minlength=n_buckets)
+            noisy_b = _noisy(buckets, sigma_b, rng)
+            hits = np.flatnonzero(noisy_b >= max(float(self.min_category_count), 3 * sigma_b))
+            if len(hits) == 0:
+                hits = np.array([int(np.argmax(noisy_b))])
+            low, high = _bucket_edges(int(hits[0]))[0], _bucket_edges(int(hits[-1]))[1]
+        if spec.integer or spec.kind == "datetime":
+            low, high = math.floor(low), math.ceil(high)
+        if high <= low:
+            high = low + 1.0
+        unit_bins = (spec.integer or spec.kind == "datetime") and high - low + 1 <= 2 * self.n_bins
+        if unit_bins:
+            edges = np.arange(low - 0.5, high + 1.0, 1.0)
+            zero_bin = False
+        else:
+            edges = np.linspace(low, high, self.n_bins + 1)
+            zero_bin = low <= 0.0 <= high
+        clipped = np.clip(observed, low, high)
+        is_zero = clipped == 0.0 if zero_bin else np.zeros(len(clipped), dtype=bool)
+        idx = np.clip(
+            np.searchsorted(edges, clipped[~is_zero], side="right") - 1, 0, len(edges) - 2
+        )
+        hist = np.bincount(idx, minlength=len(edges) - 1).astype(float)
+        if zero_bin:
+            hist = np.append(hist, float(is_zero.sum()))
+        sigma = math.sqrt(1.0 / (2.0 * rho_hist))
+        noisy = _noisy(np.append(hist, float(np.isnan(x).sum())), sigma, rng)
+        counts, noisy_missing = noisy[:-1], float(noisy[-1])
+        counts = np.where(counts >= 2 * sigma, counts, 0.0)
+        if counts.sum() <= 0:
+            counts = np.ones_like(counts)
+        release = ColumnRelease(spec.name, spec.kind, edges=edges.tolist(), zero_bin=zero_bin)
+        n_fine = len(edges) - 1
+        live = np.flatnonzero(counts[:n_fine] > 0)
+        if len(live):
+            release.low = float(max(low, edges[live[0]]))
+            release.high = float(min(high, edges[live[-1] + 1]))
+        else:
+            release.low = release.high = 0.0
+        if zero_bin and counts[-1] > 0:
+            release.low, release.high = min(release.low, 0.0), max(release.high, 0.0)
+        if spec.integer or spec.kind == "datetime":
+            release.low, release.high = math.ceil(release.low), math.floor(release.high)
+            if release.high < release.low:
+                release.high = release.low
+        release.counts = counts.tolist()
+        if _is_public(spec):
+            release.has_missing = spec.has_missing
+        else:
+            release.has_missing = noisy_missing >= max(float(self.min_category_count), 2 * sigma)
+        release.missing = max(noisy_missing, 0.0) if release.has_missing else 0.0
+        release.total = max(float(noisy.sum()), 1.0)
+        release.fold_to = self._median(release)
+        return release
+
+    @staticmethod
+    def _median(release: ColumnRelease) -> float:
+        counts = np.asarray(release.counts, dtype=float)
+        edges = np.asarray(release.edges)
+        n_fine = len(edges) - 1
+        mids = (edges[:-1] + edges[1:]) / 2
+        values = np.append(mids, 0.0) if release.zero_bin else mids
+        order = np.argsort(values, kind="stable")
+        cdf = np.cumsum(counts[order])
+        pick = order[int(np.searchsorted(cdf, cdf[-1] / 2))]
+        value = float(values[pick]) if pick < n_fine or release.zero_bin else float(mids[0])
+        return float(np.clip(value, release.low, release.high))
+
+    def _new_spec(self, spec: ColumnSpec, release: ColumnRelease) -> ColumnSpec:
+        total = max(release.total, 1.0)
+        rate = min(release.missing / total, 1.0) if release.has_missing else 0.0
+        if release.has_missing:
+            rate = max(rate, 1e-6)
+        if spec.kind in ("numeric", "datetime"):
+            scale = _unit(spec)
+            low, high = release.low * scale, release.high * scale
+            if spec.integer or spec.kind == "datetime":
+                low, high = int(low), int(high)
+            return dataclasses.replace(spec, minimum=low, maximum=high, missing_rate=rate)
+        if spec.kind == "constant":
+            if release.labels:
+                return dataclasses.replace(spec, missing_rate=rate)
+            return dataclasses.replace(spec, value=None, missing_rate=1.0)
+        return dataclasses.replace(spec, categories=list(release.labels), missing_rate=rate)
+
+    # -- using the release ----------------------------------------------------------------------
+    def apply(self, data: pd.DataFrame) -> pd.DataFrame:
+        """A copy of ``data`` mapped onto the released domain: numbers clipped to the released
+        bounds, dropped labels folded, missing cells the release has no room for filled."""
+        out = data.copy()
+        for name, release in self.releases_.items():
+            spec = self.schema_[name]
+            col = data[name]
+            if spec.kind in ("numeric", "datetime"):
+                x = np.clip(to_float(col, spec), release.low, release.high)
+                if not release.has_missing:
+                    x = np.where(np.isnan(x), release.fold_to, x)
+                back = from_float(x, spec, like=col if spec.kind != "datetime" else None)
+                out[name] = back.set_axis(col.index)
+                continue
+            if spec.kind == "constant":
+                continue
+            values = col.astype(object).copy()
+            known = set(release.labels)
+            if spec.kind == "categorical":
+                unknown = values.notna() & ~values.isin(known)
+                values[unknown] = release.fold_to
+            if not release.has_missing:
+                values[values.isna()] = release.fold_to
+            if isinstance(col.dtype, pd.CategoricalDtype):
+                out[name] = pd.Categorical(
+                    values, categories=list(release.labels), ordered=col.dtype.ordered
+                )
+            elif spec.dtype in ("bool",) and not values.isna().any():
+                out[name] = values.astype(bool)
+            else:
+                out[name] = values.astype(col.dtype) if col.dtype != object else values
+        return out
+
+    def sample_values(
+        self, name: str, codes: np.ndarray, rng: np.random.Generator
+    ) -> np.ndarray | list[Any]:
+        """Values for fine codes of column ``name``: uniform within a numeric bin (0 for the
+        zero bin, NaN for the missing code); labels (None for missing) otherwise."""
+        release = self.releases_[name]
+        codes = np.asarray(codes, dtype=np.int64)
+        if release.kind in ("numeric", "datetime"):
+            edges = np.asarray(release.edges)
+            n_fine = len(edges) - 1
+            out = np.full(len(codes), np.nan)
+            fine = codes < n_fine
+            lo, hi = edges[codes[fine]], edges[codes[fine] + 1]
+            out[fine] = lo + rng.random(int(fine.sum())) * (hi - lo)
+            if release.zero_bin:
+                out[codes == n_fine] = 0.0
+            return np.clip(out, release.low, release.high)
+        labels = np.empty(len(release.labels) + 1, dtype=object)
+        labels[: len(release.labels)] = release.labels
+        labels[-1] = None
+        return labels[codes]
+
+    def codes(self, name: str, data: pd.DataFrame) -> np.ndarray:
+        """Fine codes of column ``name`` of an :meth:`apply`-ed table (missing code last)."""
+        release = self.releases_[name]
+        spec = self.schema_[name]
+        col = data[name]
+        if release.kind in ("numeric", "datetime"):
+            x = to_float(col, spec)
+            edges = np.asarray(release.edges)
+            n_fine = len(edges) - 1
+            miss = np.isnan(x)
+            xs = np.where(miss, release.low, x)
+            idx = np.clip(np.searchsorted(edges, xs, side="right") - 1, 0, n_fine - 1)
+            if release.zero_bin:
+                idx = np.where(xs == 0.0, n_fine, idx)
+            return np.where(miss, len(release.counts), idx)
+        lookup = {label: i for i, label in enumerate(release.labels)}
+        missing_code = len(release.labels)
+        out = np.array([lookup.get(v, missing_code) for v in col.astype(object)], dtype=np.int64)
+        if release.kind == "text":
+            fold = lookup.get(release.fold_to, 0)
+            out = np.where(col.notna().to_numpy() & (out == missing_code), fold, out)
+        return out
+
+    def surrogate(self, n_rows: int, rng: np.random.Generator) -> pd.DataFrame:
+        """Rows drawn column by column from the released marginals (no real row involved)."""
+        columns: dict[str, Any] = {}
+        for spec in self.schema_:
+            if spec.name not in self.releases_:
+                columns[spec.name] = pd.Series([None] * n_rows, dtype=object)
+                continue
+            release = self.releases_[spec.name]
+            w = release.weights
+            codes = rng.choice(len(w), size=n_rows, p=w)
+            values = self.sample_values(spec.name, codes, rng)
+            if spec.kind in ("numeric", "datetime"):
+                columns[spec.name] = from_float(np.asarray(values, dtype=float), spec)
+            elif spec.kind == "constant":
+                columns[spec.name] = pd.Series([spec.value] * n_rows, dtype=object)
+            elif spec.dtype == "category":
+                columns[spec.name] = pd.Series(
+                    pd.Categorical(values, categories=spec.categories, ordered=spec.ordered)
+                )
+            else:
+                columns[spec.name] = pd.Series(values, dtype=object)
+        return pd.DataFrame(columns)
+
+    def get_state(self) -> dict[str, Any]:
+        """JSON-ready release (noisy counts, bounds, labels): safe to store in a model."""
+        return {
+            "params": {
+                "rho": self.rho,
+                "delta_threshold": self.delta_threshold,
+                "min_category_count": self.min_category_count,
+                "n_bins": self.n_bins,
+            },
+            "n_rows": self.n_rows_,
+            "columns": [r.to_dict() for r in self.releases_.values()],
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], schema: Schema) -> DPPreprocessor:
+        """Rebuild a fitted preprocessor from :meth:`get_state` output."""
+        pre = cls(**state["params"])
+        pre.schema_ = schema
+        pre.n_rows_ = int(state["n_rows"])
+        pre.releases_ = {}
+        for item in state["columns"]:
+            release = ColumnRelease(**item)
+            spec = schema[release.name]
+            if spec.categories is not None and spec.kind != "constant":
+                release.labels = list(spec.categories)  # exact label values (JSON may coerce)
+            pre.releases_[release.name] = release
+        return pre
