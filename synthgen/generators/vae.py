@@ -35,7 +35,7 @@ from synthgen.utils import torch_generator
 __all__ = ["LatentMixture", "TabularVAE", "fit_latent_mixture"]
 
 # Rows whose latent codes the mixture prior is fitted on (EM cost grows with them).
-_PRIOR_ROWS = 20_000
+_PRIOR_ROWS = 5_000
 
 
 class LatentMixture:
@@ -263,7 +263,9 @@ class TabularVAE(BaseGenerator):
     epochs : int
         Largest number of passes over the data.
     max_time : float, optional
-        Training budget in seconds of wall clock (``None``: only ``epochs`` limits it).
+        Training budget in seconds of wall clock (``None``: only ``epochs`` limits it, so a
+        fit repeats exactly with the same ``random_state``; a time budget makes the result
+        depend on the machine's speed and load).
     batch_size : int
         Rows per gradient step.
     latent_dim : int
@@ -346,8 +348,8 @@ class TabularVAE(BaseGenerator):
     def __init__(
         self,
         *,
-        epochs: int = 300,
-        max_time: float | None = 50.0,
+        epochs: int = 150,
+        max_time: float | None = None,
         batch_size: int = 500,
         latent_dim: int = 128,
         hidden: tuple[int, ...] = (128, 128),

@@ -333,7 +333,12 @@ class DPPreprocessor:
             n_buckets = 2 * len(_EXP) + 1
             buckets = np.bincount(_bucket_index(observed), minlength=n_buckets)
             noisy_b = _noisy(buckets, sigma_b, rng)
-            hits = np.flatnonzero(noisy_b >= max(float(self.min_category_count), 3 * sigma_b))
+            # The range spans the outermost buckets whose noisy count clears 4.5 sigma. Among
+            # ~130 empty buckets a 3-sigma bar lets one through in about one column out of six,
+            # stretching the range to +-2**47 and wrecking the column (seen on Adult); at 4.5
+            # sigma that happens once in a few thousand columns, at the cost of clipping
+            # extreme buckets held by very few rows (which the privacy protections clip anyway).
+            hits = np.flatnonzero(noisy_b >= max(float(self.min_category_count), 4.5 * sigma_b))
             if len(hits) == 0:
                 hits = np.array([int(np.argmax(noisy_b))])
             low, high = _bucket_edges(int(hits[0]))[0], _bucket_edges(int(hits[-1]))[1]
