@@ -415,7 +415,11 @@ class DPMarginals(BaseGenerator):
         self.privacy_ = privacy_summary(self)
         self.epsilon_ = float(self.privacy_["epsilon"])
         self.delta_ = float(self.privacy_["delta"])
-        self.edges_ = [
+
+    @property
+    def edges_(self) -> list[tuple[str, str]]:
+        """(parent, child) column pairs of the fitted network."""
+        return [
             (self.attributes_[p], self.attributes_[a])
             for a, pa in enumerate(self.parents_)
             for p in pa
@@ -488,8 +492,3 @@ class DPMarginals(BaseGenerator):
         self.ledger_ = PrivacyLedger(delta=float(self.privacy_["delta"]))
         self.epsilon_ = float(self.privacy_["epsilon"])
         self.delta_ = float(self.privacy_["delta"])
-        self.edges_ = [
-            (self.attributes_[p], self.attributes_[a])
-            for a, pa in enumerate(self.parents_)
-            for p in pa
-        ]
