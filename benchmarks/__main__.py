@@ -1,11 +1,14 @@
-"""``python -m benchmarks run ...``: see :mod:`benchmarks.run`."""
+"""``python -m benchmarks run ...`` and ``python -m benchmarks table FILES``: see
+:mod:`benchmarks.run`."""
 
 import sys
 
-from benchmarks.run import main
+from benchmarks.run import main, table_main
 
 if __name__ == "__main__":
     argv = sys.argv[1:]
+    if argv[:1] == ["table"]:
+        raise SystemExit(table_main(argv[1:]))
     if argv[:1] == ["run"]:
         argv = argv[1:]
     raise SystemExit(main(argv))

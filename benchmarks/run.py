@@ -161,7 +161,12 @@ def run_pair(
 
 
 def markdown_table(results: list[dict[str, Any]]) -> str:
-    """Mean over seeds per (dataset, generator), as a Markdown table."""
+    """Mean over seeds per (dataset, generator), as a Markdown table.
+
+    A ``seeds`` column counts the seeds averaged; where there are several, each metric reads
+    ``mean ± standard deviation`` (seconds and memory are plain means). Failed pairs are
+    listed under the table.
+    """
     import pandas as pd
 
     frame = pd.DataFrame(results)
@@ -169,12 +174,22 @@ def markdown_table(results: list[dict[str, Any]]) -> str:
     cols = [c for c in ["fit_s", "sample_s", "peak_mb", *TABLE_METRICS] if c in ok.columns]
     lines = []
     if len(ok):
-        table = ok.groupby(["dataset", "generator"])[cols].mean().round(3).reset_index()
-        header = ["dataset", "generator", *cols]
+        groups = ok.groupby(["dataset", "generator"])
+        mean, std, count = groups[cols].mean(), groups[cols].std(), groups.size()
+        header = ["dataset", "generator", "seeds", *cols]
         lines.append("| " + " | ".join(header) + " |")
         lines.append("|" + "---|" * len(header))
-        for row in table.to_dict("records"):
-            lines.append("| " + " | ".join(str(row[h]) for h in header) + " |")
+        for key in mean.index:
+            cells = [str(key[0]), str(key[1]), str(int(count[key]))]
+            for col in cols:
+                m, sd = mean.loc[key, col], std.loc[key, col]
+                if pd.isna(m):
+                    cells.append("")
+                elif col in TABLE_METRICS and count[key] > 1 and not pd.isna(sd):
+                    cells.append(f"{m:.3f} ± {sd:.3f}")
+                else:
+                    cells.append(str(round(float(m), 3)))
+            lines.append("| " + " | ".join(cells) + " |")
     failed = frame[frame["status"] != "ok"]
     for row in failed.to_dict("records"):
         lines.append(
@@ -182,6 +197,18 @@ def markdown_table(results: list[dict[str, Any]]) -> str:
             f"{row['status']}: {row.get('error', '')}"
         )
     return "\n".join(lines)
+
+
+def table_main(argv: list[str]) -> int:
+    """``python -m benchmarks table RESULTS.json ...``: one table over several result files."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks table")
+    parser.add_argument("files", nargs="+", help="results-*.json files written by run")
+    args = parser.parse_args(argv)
+    results: list[dict[str, Any]] = []
+    for name in args.files:
+        results.extend(json.loads(Path(name).read_text()))
+    print(markdown_table(results))
+    return 0
 
 
 def plot(results: list[dict[str, Any]], out: Path) -> None:

@@ -33,5 +33,24 @@ def test_markdown_table_averages_seeds_and_lists_failures():
         {"status": "timeout", "dataset": "d", "generator": "h", "seed": 0, "error": "slow"},
     ]
     table = markdown_table(results)
-    assert "| d | g | 2.0 | 0.85 |" in table
+    assert "| d | g | 2 | 2.0 | 0.850 ± 0.071 |" in table
     assert "h on d (seed 0): timeout: slow" in table
+
+
+def test_table_merges_result_files(tmp_path, capsys):
+    import json
+
+    from benchmarks.run import table_main
+
+    for seed, trend in ((0, 0.8), (1, 0.9)):
+        row = {
+            "status": "ok",
+            "dataset": "d",
+            "generator": "g",
+            "seed": seed,
+            "fit_s": 1.0,
+            "column_pair_trends": trend,
+        }
+        (tmp_path / f"r{seed}.json").write_text(json.dumps([row]))
+    assert table_main([str(tmp_path / "r0.json"), str(tmp_path / "r1.json")]) == 0
+    assert "| d | g | 2 | 1.0 | 0.850 ± 0.071 |" in capsys.readouterr().out
