@@ -348,7 +348,7 @@ class TabularVAE(BaseGenerator):
     def __init__(
         self,
         *,
-        epochs: int = 150,
+        epochs: int = 100,
         max_time: float | None = None,
         batch_size: int = 500,
         latent_dim: int = 128,
