@@ -418,6 +418,11 @@ class TabularVAE(BaseGenerator):
                     "validation_fraction must be 0 with epsilon: early stopping on real rows "
                     "would spend privacy outside the accountant"
                 )
+            if self.grad_clip is not None:
+                raise ConfigurationError(
+                    "grad_clip must be None with epsilon: DP-SGD clips each row's gradient "
+                    "to max_grad_norm instead"
+                )
         if (
             isinstance(self.latent_dim, bool)
             or not isinstance(self.latent_dim, int)

@@ -147,3 +147,9 @@ def test_differential_privacy_keeps_the_standard_prior():
         _bimodal(200)
     )
     assert model.prior_ is None and model.epsilon_ <= 5.0
+
+
+def test_grad_clip_is_refused_under_differential_privacy():
+    model = TabularVAE(epochs=1, epsilon=5.0, grad_clip=1.0, **SMALL)
+    with pytest.raises(ConfigurationError, match="grad_clip"):
+        model.fit(_bimodal())
