@@ -94,7 +94,7 @@ class LatentMixture:
 
 
 def fit_latent_mixture(
-    net: nn.Module,
+    net: _VAENet,
     matrix: np.ndarray,
     n_components: int,
     device: Any,
@@ -112,8 +112,7 @@ def fit_latent_mixture(
     with torch.no_grad():
         for lo in range(0, len(rows), 8192):
             batch = torch.from_numpy(rows[lo : lo + 8192]).to(device)
-            h = net.encoder(batch)
-            mu, logvar = net.mu(h), net.logvar(h).clamp(-10, 10)
+            mu, logvar = net.posterior(batch)
             eps = torch.randn(mu.shape, generator=generator, device=mu.device)
             codes.append((mu + eps * torch.exp(0.5 * logvar)).float().cpu().numpy())
     z = np.concatenate(codes).astype(np.float64)
@@ -160,12 +159,16 @@ class _VAENet(nn.Module):
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         return self.out(self.decoder(z))
 
+    def posterior(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and (clamped) log-variance of the latent code of each row."""
+        h = self.encoder(batch)
+        return self.mu(h), self.logvar(h).clamp(-10, 10)
+
     def forward(
         self, batch: torch.Tensor, eps: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """Decoder output, posterior mean and log-variance, and sigma, for noise ``eps``."""
-        h = self.encoder(batch)
-        mu, logvar = self.mu(h), self.logvar(h).clamp(-10, 10)
+        mu, logvar = self.posterior(batch)
         z = mu + eps * torch.exp(0.5 * logvar)
         return self.decode(z).float(), mu, logvar, self.sigma()
 

@@ -198,19 +198,17 @@ class ModeNormal:
     def _mode_posterior(self, x: np.ndarray) -> np.ndarray:
         """Posterior ``(n, modes)`` of each value's mode: a value equal to a point mass
         belongs to it, any other value to the Gaussian modes by their densities."""
-        gauss = (
-            ~self.spikes if len(self.spikes) == len(self.means) else np.ones(len(self.means), bool)
-        )
+        spikes = self.spikes
         z = (x[:, None] - self.means[None, :]) / self.stds[None, :]
         logp = -0.5 * z**2 - np.log(self.stds)[None, :] + np.log(self.weights)[None, :]
-        logp[:, ~gauss] = -np.inf
-        on_spike = x[:, None] == self.means[None, ~gauss]
-        if on_spike.any():
-            hit = on_spike.any(axis=1)
+        logp[:, spikes] = -np.inf
+        on_spike = x[:, None] == self.means[None, spikes]
+        hit = on_spike.any(axis=1)
+        if hit.any():
             logp[hit] = -np.inf
-            logp[np.ix_(hit, ~gauss)] = np.where(on_spike[hit], 0.0, -np.inf)
-        if not gauss.any():  # only point masses: a stray value goes to the nearest one
-            miss = ~np.isfinite(logp).any(axis=1)
+            logp[np.ix_(hit, spikes)] = np.where(on_spike[hit], 0.0, -np.inf)
+        if spikes.all():  # only point masses: a stray value goes to the nearest one
+            miss = ~hit
             logp[miss] = -np.abs(x[miss, None] - self.means[None, :])
         logp -= logp.max(axis=1, keepdims=True)
         p = np.exp(logp)
@@ -221,9 +219,7 @@ class ModeNormal:
         # Sample each value's mode from its posterior (as CTGAN) with inverse-CDF draws.
         mode = (p.cumsum(axis=1) < rng.random((len(x), 1))).sum(axis=1)
         mode = np.minimum(mode, len(self.means) - 1)
-        value = (x - self.means[mode]) / (4.0 * self.stds[mode])
-        if len(self.spikes) == len(self.means):
-            value = np.where(self.spikes[mode], 0.0, value)
+        value = np.where(self.spikes[mode], 0.0, (x - self.means[mode]) / (4.0 * self.stds[mode]))
         out = np.zeros((len(x), 1 + len(self.means)))
         out[:, 0] = value
         out[np.arange(len(x)), 1 + mode] = 1.0
@@ -233,9 +229,7 @@ class ModeNormal:
         enc = np.asarray(enc, dtype=float)
         mode = enc[:, 1:].argmax(axis=1)
         out = enc[:, 0] * 4.0 * self.stds[mode] + self.means[mode]
-        if len(self.spikes) == len(self.means):
-            out = np.where(self.spikes[mode], self.means[mode], out)
-        return out
+        return np.where(self.spikes[mode], self.means[mode], out)
 
     def get_state(self) -> dict[str, Any]:
         return {

@@ -41,6 +41,8 @@ def test_only_point_masses_and_state_round_trip():
     x = rng.choice([1.0, 2.0, 5.0], 500, p=[0.5, 0.3, 0.2])
     t = ModeNormal().fit(x, rng)
     assert t.spikes.all() and sorted(t.means) == [1.0, 2.0, 5.0]
+    stray = t.inverse(t.transform(np.array([3.0, 4.5]), rng))  # unseen: nearest point mass
+    np.testing.assert_array_equal(stray, [2.0, 5.0])
     back = ModeNormal().set_state(t.get_state())
     np.testing.assert_array_equal(back.inverse(t.transform(x, rng)), x)
     old = {k: v for k, v in t.get_state().items() if k != "spikes"}  # saved before spikes
