@@ -42,6 +42,9 @@ PEER_VAR = "SYNTHGEN_PEER_SMARTNOISE_PYTHON"
 DP_PARAMS: dict[str, dict[str, Any]] = {
     "dp_marginals": {},
     "vae": {"epochs": 20, "max_time": None, "device": "cpu"},
+    # DP-SGD's per-row gradients of the critic (with its gradient penalty) make an epoch about
+    # 40 times slower than without DP: a few epochs, a smaller critic.
+    "gan": {"epochs": 4, "max_time": None, "critic_dims": (128, 128), "device": "cpu"},
 }
 
 

@@ -131,10 +131,10 @@ def export(
         Column kinds and constraints; inferred when omitted.
     epsilon : float, optional
         Differential-privacy budget: the generator (one with DP support: ``dp_marginals``,
-        ``vae``) is fitted with (``epsilon``, ``delta``)-differential privacy, the rare-label
-        and extreme-value protections are replaced by their private versions, and the copy
-        filter is off (it reads the real rows, which would void the guarantee; the privacy
-        verdict still checks copies). The guarantee covers the synthetic rows and the saved
+        ``gan``, ``vae``) is fitted with (``epsilon``, ``delta``)-differential privacy, the
+        rare-label and extreme-value protections are replaced by their private versions, and
+        the copy filter is off (it reads the real rows, which would void the guarantee; the
+        privacy verdict still checks copies). The guarantee covers the synthetic rows and the saved
         model, not the report, which is computed from the real rows.
     delta : float
         Differential-privacy delta (with ``epsilon``); keep it well below ``1 / len(data)``.
@@ -249,7 +249,7 @@ def dp_generators() -> list[str]:
     Examples
     --------
     >>> dp_generators()
-    ['dp_marginals', 'vae']
+    ['dp_marginals', 'gan', 'vae']
     """
     from synthgen.generators import get_generator_class, list_generators
 

@@ -96,11 +96,15 @@ class QuantileNormal:
 class ModeNormal:
     """Mode-specific normalisation with a Gaussian mixture fitted on a bounded subsample.
 
-    A value held by at least ``spike_share`` of the rows (a point mass: the zeros of a capital
-    gain, the 40 of weekly hours) gets a mode of its own that decodes to exactly that value,
-    whatever the generator outputs in the value slot; the Gaussian modes model the other
-    values. Without this, a point mass becomes a narrow Gaussian whose decoded values scatter
-    around it, which distribution tests (and detection classifiers) see at once.
+    A column with at most ``max_discrete`` distinct values (a code such as years of education)
+    gets one exact mode per value, so it is generated like a category and keeps its exact
+    relation to other columns. Otherwise, a value held by at least ``spike_share`` of the rows
+    and by ``spike_ratio`` times the share an even spread over the distinct values would give
+    (a point mass: the zeros of a capital gain, the 40 of weekly hours) gets a mode of its own
+    that decodes to exactly that value, whatever the generator outputs in the value slot; the
+    Gaussian modes model the other values. Without this, a point mass becomes a narrow
+    Gaussian whose decoded values scatter around it, which distribution tests (and detection
+    classifiers) see at once.
 
     Examples
     --------
@@ -128,11 +132,15 @@ class ModeNormal:
         max_fit_rows: int = 5000,
         min_weight: float = 5e-3,
         spike_share: float = 0.02,
+        max_discrete: int = 32,
+        spike_ratio: float = 0.0,
     ):
         self.max_modes = max_modes
         self.max_fit_rows = max_fit_rows
         self.min_weight = min_weight
         self.spike_share = spike_share
+        self.max_discrete = max_discrete
+        self.spike_ratio = spike_ratio
         self.means: np.ndarray = np.empty(0)
         self.stds: np.ndarray = np.empty(0)
         self.weights: np.ndarray = np.empty(0)
@@ -145,8 +153,15 @@ class ModeNormal:
     def fit(self, x: np.ndarray, rng: np.random.Generator) -> ModeNormal:
         values, counts = np.unique(x, return_counts=True)  # point masses: on every row
         share = counts / max(len(x), 1)
+        if 1 < len(values) <= self.max_discrete:  # a few distinct values: one exact mode each
+            self.means, self.stds = values.astype(float), np.ones(len(values))
+            self.weights = share
+            self.spikes = np.ones(len(values), dtype=bool)
+            return self
         top = np.argsort(-share, kind="stable")[: max(self.max_modes - 1, 0)]
-        spike_values = np.sort(values[top[share[top] >= self.spike_share]])
+        # (with spike_ratio > 0, the common ages of an age column are not point masses)
+        bar = max(self.spike_share, self.spike_ratio / len(values))
+        spike_values = np.sort(values[top[share[top] >= bar]])
         spike_weights = share[np.isin(values, spike_values)]
         rest_x = x[~np.isin(x, spike_values)]
         if len(spike_values) and len(rest_x) == 0:  # only point masses

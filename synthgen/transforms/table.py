@@ -65,6 +65,11 @@ class TableEncoder:
         Transform of categories and missing flags.
     max_modes : int
         Largest number of mixture modes per column (``numeric="gmm"`` only).
+    spike_share, spike_ratio, max_discrete : float, float, int
+        ``numeric="gmm"`` only: a value held by at least ``spike_share`` of the rows (and by
+        ``spike_ratio`` times an even spread's share) gets an exact mode of its own, and a
+        column with at most ``max_discrete`` distinct values gets one exact mode per value
+        (see :class:`~synthgen.transforms.numeric.ModeNormal`).
     category_order : {"label", "pc1"}
         Order of category slices for ``discrete="frequency"``: the schema's label order, or
         by each category's mean on the table's first principal component, which places
@@ -88,14 +93,27 @@ class TableEncoder:
         discrete: str = "onehot",
         max_modes: int = 10,
         category_order: str = "label",
+        spike_share: float = 0.02,
+        max_discrete: int = 32,
+        spike_ratio: float = 0.0,
     ):
         self.numeric = numeric
         self.discrete = discrete
         self.max_modes = max_modes
         self.category_order = category_order
+        self.spike_share = spike_share
+        self.max_discrete = max_discrete
+        self.spike_ratio = spike_ratio
 
     def _make(self, spec) -> ColumnEncoder:
-        kwargs = {"max_modes": self.max_modes} if self.numeric == "gmm" else {}
+        kwargs: dict[str, Any] = {}
+        if self.numeric == "gmm":
+            kwargs = {
+                "max_modes": self.max_modes,
+                "spike_share": self.spike_share,
+                "max_discrete": self.max_discrete,
+                "spike_ratio": self.spike_ratio,
+            }
         return make_column_encoder(spec, numeric=self.numeric, discrete=self.discrete, **kwargs)
 
     def fit(self, data: pd.DataFrame, schema: Schema, *, random_state: Any = None) -> TableEncoder:
@@ -194,6 +212,9 @@ class TableEncoder:
                 "discrete": self.discrete,
                 "max_modes": self.max_modes,
                 "category_order": self.category_order,
+                "spike_share": self.spike_share,
+                "max_discrete": self.max_discrete,
+                "spike_ratio": self.spike_ratio,
             },
             "columns": [enc.get_state() for enc in self.encoders_],
             "spans": [asdict(s) for s in self.spans_],

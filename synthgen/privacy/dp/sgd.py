@@ -178,4 +178,6 @@ class DPSGD:
 
     def finish(self) -> None:
         """Record the steps taken in the ledger."""
-        self.ledger.add_rdp("DP-SGD", self._one_step * self.steps)
+        # (no step taken: nothing spent, and inf * 0 would read as nan)
+        spent = self._one_step * self.steps if self.steps else np.zeros_like(self._one_step)
+        self.ledger.add_rdp("DP-SGD", spent)

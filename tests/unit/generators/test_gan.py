@@ -102,6 +102,19 @@ def test_sampling_uses_eval_mode_and_is_seeded():
     )
 
 
+def test_sampling_uses_the_averaged_weights_with_their_own_batch_norm_statistics():
+    data = _rare_table(200)
+    averaged = TabularGAN(epochs=3, ema=0.9, random_state=0, **SMALL).fit(data)
+    last = TabularGAN(epochs=3, ema=None, random_state=0, **SMALL).fit(data)
+    bn = [m for m in averaged.generator_net_.modules() if isinstance(m, torch.nn.BatchNorm1d)]
+    assert bn and all(int(m.num_batches_tracked) == 50 for m in bn)  # recomputed
+    assert all(m.momentum == 0.1 for m in bn)
+    w_avg = averaged.generator_net_.out.weight
+    w_last = last.generator_net_.out.weight
+    assert not torch.allclose(w_avg, w_last)  # same training, different weights sampled
+    assert not averaged.sample(50, random_state=1).equals(last.sample(50, random_state=1))
+
+
 def test_a_table_without_categories_trains():
     data = pd.DataFrame({"x": np.linspace(0, 1, 80), "y": np.linspace(1, 3, 80) ** 2})
     out = TabularGAN(epochs=1, random_state=0, **SMALL).fit(data).sample(10)
@@ -121,6 +134,8 @@ def test_a_table_without_categories_trains():
         ("gp_weight", -1.0),
         ("critic_dropout", 1.0),
         ("tau", 0),
+        ("ema", 1.0),
+        ("ema", 0),
         ("learning_rate", -1e-3),
         ("max_time", 0),
     ],

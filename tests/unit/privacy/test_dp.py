@@ -9,12 +9,22 @@ import pytest
 
 import synthgen as sg
 from synthgen.cli import main
+from synthgen.generators.gan import TabularGAN
 from synthgen.generators.mst import DPMarginals
 from synthgen.generators.vae import TabularVAE
 from synthgen.privacy.dp import DPPreprocessor, PrivacyLedger, check_budget
 from synthgen.testing import check_generator, make_mixed_table
 
 TINY_VAE = {"epochs": 2, "batch_size": 64, "latent_dim": 8, "hidden": (16,), "device": "cpu"}
+TINY_GAN = {
+    "epochs": 2,
+    "batch_size": 64,
+    "embedding_dim": 8,
+    "generator_dims": (16,),
+    "critic_dims": (16,),
+    "device": "cpu",
+}
+TINY = {"vae": TINY_VAE, "gan": TINY_GAN, "dp_marginals": {}}
 
 
 @pytest.fixture(scope="module")
@@ -79,22 +89,20 @@ def test_ledger_adds_up_and_budget_checks():
             check_budget(1.0, bad)
 
 
-@pytest.mark.parametrize("cls", [DPMarginals, TabularVAE])
+@pytest.mark.parametrize("key", ["dp_marginals", "vae", "gan"])
 @pytest.mark.parametrize(
     ("param", "value"),
     [("epsilon", 0.0), ("epsilon", -2.0), ("delta", 0.0), ("delta", 1.0), ("preprocess_share", 1)],
 )
-def test_bad_privacy_parameters_are_named(cls, param, value, towns):
-    params = {"epsilon": 1.0, param: value}
-    if cls is TabularVAE:
-        params.update(TINY_VAE)
+def test_bad_privacy_parameters_are_named(key, param, value, towns):
+    params = {"epsilon": 1.0, param: value, **TINY[key]}
     with pytest.raises(sg.ConfigurationError, match=param):
-        cls(**params).fit(towns)
+        sg.make_generator(key, **params).fit(towns)
 
 
-@pytest.mark.parametrize("key", ["dp_marginals", "vae"])
+@pytest.mark.parametrize("key", ["dp_marginals", "vae", "gan"])
 def test_spent_epsilon_within_budget_and_saved(key, towns, tmp_path):
-    params = TINY_VAE if key == "vae" else {}
+    params = TINY[key]
     model = sg.make_generator(key, epsilon=2.0, random_state=0, **params).fit(towns)
     assert 0 < model.epsilon_ <= 2.0 + 1e-9 and model.delta_ == 1e-5
     assert "Solo" not in model.schema_["town"].categories
@@ -127,6 +135,34 @@ def test_dp_sgd_stops_when_the_budget_is_spent(towns):
 def test_dp_vae_meets_the_contract():
     check_generator(
         TabularVAE(epsilon=50.0, min_category_count=2, **TINY_VAE), make_mixed_table(120)
+    )
+
+
+def test_dp_gan_trains_only_its_critic_privately(towns):
+    model = TabularGAN(epsilon=2.0, random_state=0, **TINY_GAN).fit(towns)
+    dp = model.privacy_["dp_sgd"]
+    assert dp["trained"] == "critic" and dp["steps"] > 0 and dp["stop_reason"] == "max_epochs"
+    # the critic's losses read real rows: only the generator's loss is logged
+    assert all(set(h) == {"epoch", "time", "loss_g"} for h in model.history_)
+    # conditions come from the released labels only
+    assert "Solo" not in model.schema_["town"].categories
+    stopped = TabularGAN(
+        epsilon=1.0, noise_multiplier=3.0, random_state=0, **{**TINY_GAN, "epochs": 50}
+    ).fit(towns)
+    dp = stopped.privacy_["dp_sgd"]
+    assert dp["stop_reason"] == "privacy_budget" and 0 < dp["steps"] < 50 * 10
+    assert stopped.epsilon_ <= 1.0 + 1e-9
+
+
+@pytest.mark.parametrize(("param", "value"), [("critic_steps", 2), ("grad_clip", 1.0)])
+def test_dp_gan_refuses_what_dp_sgd_cannot_honour(param, value, towns):
+    with pytest.raises(sg.ConfigurationError, match=param):
+        TabularGAN(epsilon=2.0, **{param: value}, **TINY_GAN).fit(towns)
+
+
+def test_dp_gan_meets_the_contract():
+    check_generator(
+        TabularGAN(epsilon=50.0, min_category_count=2, **TINY_GAN), make_mixed_table(120)
     )
 
 

@@ -61,3 +61,26 @@ def test_round_trip_with_and_without_point_masses(values, zeros):
     t = ModeNormal(max_modes=5).fit(x, rng)
     decoded = t.inverse(t.transform(x, rng))
     np.testing.assert_allclose(decoded, x, rtol=1e-6, atol=1e-6 * (1 + np.abs(x).max()))
+
+
+def test_a_column_of_few_distinct_values_gets_one_exact_mode_per_value():
+    rng = np.random.default_rng(3)
+    years = rng.integers(1, 17, 3000).astype(float)  # 16 codes, some rarer than spike_share
+    years[:5] = 1.0
+    t = ModeNormal(max_modes=10).fit(years, rng)
+    assert t.spikes.all() and sorted(t.means) == sorted(np.unique(years))
+    enc = t.transform(years, rng)
+    enc[:, 0] = rng.uniform(-1, 1, len(enc))  # whatever the value slot says
+    np.testing.assert_array_equal(t.inverse(enc), years)
+    many = ModeNormal(max_modes=10, max_discrete=8).fit(years, rng)
+    assert not many.spikes.all()  # above max_discrete: Gaussian modes for the rest
+
+
+def test_spike_ratio_keeps_an_even_spread_out_of_the_point_masses():
+    rng = np.random.default_rng(4)
+    ages = rng.integers(20, 60, 4000).astype(float)  # 40 values, each about 2.5% of rows
+    hours = np.where(rng.random(4000) < 0.5, 40.0, rng.integers(1, 99, 4000).astype(float))
+    assert ModeNormal().fit(ages, rng).spikes.any()  # every age clears the 2% share
+    assert not ModeNormal(spike_ratio=3.0).fit(ages, rng).spikes.any()
+    t = ModeNormal(spike_ratio=3.0).fit(hours, rng)
+    assert list(t.means[t.spikes]) == [40.0]  # a real point mass stands out
