@@ -452,7 +452,7 @@ class TabularGAN(BaseGenerator):
         embedding_dim: int = 128,
         generator_dims: tuple[int, ...] = (256, 256),
         critic_dims: tuple[int, ...] = (256, 256),
-        pac: int = 10,
+        pac: int = 5,
         learning_rate: float = 5e-4,
         l2: float = 1e-6,
         critic_steps: int = 1,

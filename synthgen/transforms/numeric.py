@@ -132,7 +132,7 @@ class ModeNormal:
         max_fit_rows: int = 5000,
         min_weight: float = 5e-3,
         spike_share: float = 0.02,
-        max_discrete: int = 32,
+        max_discrete: int = 16,
         spike_ratio: float = 0.0,
     ):
         self.max_modes = max_modes

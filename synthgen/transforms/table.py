@@ -94,7 +94,7 @@ class TableEncoder:
         max_modes: int = 10,
         category_order: str = "label",
         spike_share: float = 0.02,
-        max_discrete: int = 32,
+        max_discrete: int = 16,
         spike_ratio: float = 0.0,
     ):
         self.numeric = numeric
