@@ -513,17 +513,9 @@ class TabularGAN(BaseGenerator):
     def _check_params(self) -> None:
         check_training_params(self)
         if self.epsilon is not None:
-            from synthgen.privacy.dp.fitting import check_dp_params
-            from synthgen.training.trainer import _check_positive
+            from synthgen.privacy.dp.fitting import check_dp_sgd_params
 
-            check_dp_params(self)
-            _check_positive("max_grad_norm", self.max_grad_norm)
-            _check_positive("noise_multiplier", self.noise_multiplier, allow_none=True)
-            if self.grad_clip is not None:
-                raise ConfigurationError(
-                    "grad_clip must be None with epsilon: DP-SGD clips each row's gradient "
-                    "to max_grad_norm instead"
-                )
+            check_dp_sgd_params(self)
             if self.critic_steps != 1:
                 raise ConfigurationError(
                     f"critic_steps must be 1 with epsilon (one DP-SGD step per batch), "
@@ -615,10 +607,12 @@ class TabularGAN(BaseGenerator):
             ema=self.ema,
         )
         if private:
-            task.dp = self._dp_driver(task, trainer)
+            from synthgen.privacy.dp.fitting import dp_sgd_driver, record_dp_sgd
+
+            task.dp = dp_sgd_driver(self, critic, task.opt_d, task.critic_row_loss, trainer)
             # Poisson batches of the real rows feed the critic's DP-SGD steps.
             trainer.fit(task, data)
-            self._record_privacy(task.dp, trainer)
+            record_dp_sgd(self, task.dp, trainer, trained="critic")
             task.dp = None
         else:
             # The data tensor already lives on the device; the trainer only paces epochs.
@@ -627,43 +621,6 @@ class TabularGAN(BaseGenerator):
         self.layout_, self.sampler_, self.device_ = layout, sampler, device
         self.history_ = trainer.history_
         self.n_epochs_ = trainer.n_epochs_
-
-    def _dp_driver(self, task: _GANTask, trainer: Trainer):
-        from synthgen.privacy.dp.sgd import DPSGD, noise_multiplier_for
-
-        q = trainer.sample_rate
-        steps = self.epochs * max(1, round(1.0 / q))
-        sigma = self.noise_multiplier
-        if sigma is None:
-            sigma = noise_multiplier_for(self.epsilon, self.ledger_, q, steps)
-        return DPSGD(
-            task.critic,
-            task.opt_d,
-            task.critic_row_loss,
-            noise_multiplier=sigma,
-            max_grad_norm=self.max_grad_norm,
-            sample_rate=q,
-            n_rows=self.n_train_rows_,
-            epsilon=self.epsilon,
-            ledger=self.ledger_,
-            generator=trainer.generator_,
-        )
-
-    def _record_privacy(self, dp, trainer: Trainer) -> None:
-        from synthgen.privacy.dp.fitting import privacy_summary
-
-        dp.finish()
-        self.privacy_ = privacy_summary(self)
-        self.privacy_["dp_sgd"] = {
-            "trained": "critic",
-            "noise_multiplier": dp.noise_multiplier,
-            "sample_rate": dp.sample_rate,
-            "steps": dp.steps,
-            "max_grad_norm": float(self.max_grad_norm),
-            "stop_reason": trainer.stop_reason_,
-        }
-        self.epsilon_ = float(self.privacy_["epsilon"])
-        self.delta_ = float(self.privacy_["delta"])
 
     def _sample_encoded(self, n_samples: int, rng: np.random.Generator) -> np.ndarray:
         gen_net, lay = self.generator_net_, self.layout_

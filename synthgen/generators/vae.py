@@ -410,21 +410,13 @@ class TabularVAE(BaseGenerator):
     def _check_params(self) -> None:
         check_training_params(self)
         if self.epsilon is not None:
-            from synthgen.privacy.dp.fitting import check_dp_params
-            from synthgen.training.trainer import _check_positive
+            from synthgen.privacy.dp.fitting import check_dp_sgd_params
 
-            check_dp_params(self)
-            _check_positive("max_grad_norm", self.max_grad_norm)
-            _check_positive("noise_multiplier", self.noise_multiplier, allow_none=True)
+            check_dp_sgd_params(self)
             if self.validation_fraction:
                 raise ConfigurationError(
                     "validation_fraction must be 0 with epsilon: early stopping on real rows "
                     "would spend privacy outside the accountant"
-                )
-            if self.grad_clip is not None:
-                raise ConfigurationError(
-                    "grad_clip must be None with epsilon: DP-SGD clips each row's gradient "
-                    "to max_grad_norm instead"
                 )
         if (
             isinstance(self.latent_dim, bool)
@@ -493,22 +485,12 @@ class TabularVAE(BaseGenerator):
             net, layout, self.learning_rate, self.l2, self.loss_factor, self.kl_anneal_epochs
         )
         if private:
-            task.dp = self._dp_driver(task, trainer)
+            from synthgen.privacy.dp.fitting import dp_sgd_driver, record_dp_sgd
+
+            task.dp = dp_sgd_driver(self, net, task.optimizer, task.row_loss, trainer)
         trainer.fit(task, torch.from_numpy(matrix))
         if private:
-            from synthgen.privacy.dp.fitting import privacy_summary
-
-            task.dp.finish()
-            self.privacy_ = privacy_summary(self)
-            self.privacy_["dp_sgd"] = {
-                "noise_multiplier": task.dp.noise_multiplier,
-                "sample_rate": task.dp.sample_rate,
-                "steps": task.dp.steps,
-                "max_grad_norm": float(self.max_grad_norm),
-                "stop_reason": trainer.stop_reason_,
-            }
-            self.epsilon_ = float(self.privacy_["epsilon"])
-            self.delta_ = float(self.privacy_["delta"])
+            record_dp_sgd(self, task.dp, trainer)
             task.dp = None
         self.net_ = net.eval()
         self.layout_ = layout
@@ -522,27 +504,6 @@ class TabularVAE(BaseGenerator):
             self.prior_ = fit_latent_mixture(
                 net, matrix, self.prior_components, device, trainer.generator_, rng
             )
-
-    def _dp_driver(self, task: _VAETask, trainer: Trainer):
-        from synthgen.privacy.dp.sgd import DPSGD, noise_multiplier_for
-
-        q = trainer.sample_rate
-        steps = self.epochs * max(1, round(1.0 / q))
-        sigma = self.noise_multiplier
-        if sigma is None:
-            sigma = noise_multiplier_for(self.epsilon, self.ledger_, q, steps)
-        return DPSGD(
-            task.net,
-            task.optimizer,
-            task.row_loss,
-            noise_multiplier=sigma,
-            max_grad_norm=self.max_grad_norm,
-            sample_rate=q,
-            n_rows=self.n_train_rows_,
-            epsilon=self.epsilon,
-            ledger=self.ledger_,
-            generator=trainer.generator_,
-        )
 
     def _sample_encoded(self, n_samples: int, rng: np.random.Generator) -> np.ndarray:
         net, lay = self.net_, self.layout_

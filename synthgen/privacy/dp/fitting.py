@@ -22,7 +22,15 @@ from synthgen.privacy.dp.accounting import PrivacyLedger, check_budget, rho_for_
 from synthgen.privacy.dp.preprocess import DPPreprocessor
 from synthgen.schema import Schema
 
-__all__ = ["DELTA_THRESHOLD_SHARE", "check_dp_params", "privacy_summary", "private_prepare"]
+__all__ = [
+    "DELTA_THRESHOLD_SHARE",
+    "check_dp_params",
+    "check_dp_sgd_params",
+    "dp_sgd_driver",
+    "privacy_summary",
+    "private_prepare",
+    "record_dp_sgd",
+]
 
 #: Share of delta reserved for thresholded label discovery.
 DELTA_THRESHOLD_SHARE = 0.1
@@ -37,6 +45,20 @@ def check_dp_params(model: Any) -> None:
     k = model.min_category_count
     if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
         raise ConfigurationError(f"min_category_count must be an integer >= 1, got {k!r}")
+
+
+def check_dp_sgd_params(model: Any) -> None:
+    """:func:`check_dp_params` plus the DP-SGD settings of a neural generator."""
+    from synthgen.training.trainer import _check_positive
+
+    check_dp_params(model)
+    _check_positive("max_grad_norm", model.max_grad_norm)
+    _check_positive("noise_multiplier", model.noise_multiplier, allow_none=True)
+    if model.grad_clip is not None:
+        raise ConfigurationError(
+            "grad_clip must be None with epsilon: DP-SGD clips each row's gradient "
+            "to max_grad_norm instead"
+        )
 
 
 def private_prepare(
@@ -72,3 +94,47 @@ def privacy_summary(model: Any) -> dict[str, Any]:
     out["preprocess_share"] = float(model.preprocess_share)
     out["min_category_count"] = int(model.min_category_count)
     return out
+
+
+def dp_sgd_driver(model: Any, module: Any, optimizer: Any, row_loss: Any, trainer: Any) -> Any:
+    """The :class:`~synthgen.privacy.dp.sgd.DPSGD` of a DP neural generator's ``module``.
+
+    Reads ``epsilon``, ``epochs``, ``noise_multiplier`` (``None``: calibrated so that
+    ``epochs`` epochs of Poisson batches at the trainer's ``sample_rate`` spend the budget),
+    ``max_grad_norm``, ``n_train_rows_`` and ``ledger_`` from ``model``.
+    """
+    from synthgen.privacy.dp.sgd import DPSGD, noise_multiplier_for
+
+    q = trainer.sample_rate
+    sigma = model.noise_multiplier
+    if sigma is None:
+        steps = model.epochs * max(1, round(1.0 / q))
+        sigma = noise_multiplier_for(model.epsilon, model.ledger_, q, steps)
+    return DPSGD(
+        module,
+        optimizer,
+        row_loss,
+        noise_multiplier=sigma,
+        max_grad_norm=model.max_grad_norm,
+        sample_rate=q,
+        n_rows=model.n_train_rows_,
+        epsilon=model.epsilon,
+        ledger=model.ledger_,
+        generator=trainer.generator_,
+    )
+
+
+def record_dp_sgd(model: Any, dp: Any, trainer: Any, **extra: Any) -> None:
+    """Close ``dp``'s accounting and set ``model.privacy_``, ``epsilon_`` and ``delta_``."""
+    dp.finish()
+    model.privacy_ = privacy_summary(model)
+    model.privacy_["dp_sgd"] = {
+        **extra,
+        "noise_multiplier": dp.noise_multiplier,
+        "sample_rate": dp.sample_rate,
+        "steps": dp.steps,
+        "max_grad_norm": float(model.max_grad_norm),
+        "stop_reason": trainer.stop_reason_,
+    }
+    model.epsilon_ = float(model.privacy_["epsilon"])
+    model.delta_ = float(model.privacy_["delta"])
