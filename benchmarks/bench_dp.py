@@ -41,7 +41,17 @@ PEER_VAR = "SYNTHGEN_PEER_SMARTNOISE_PYTHON"
 #: generator -> parameters used with epsilon
 DP_PARAMS: dict[str, dict[str, Any]] = {
     "dp_marginals": {},
-    "vae": {"epochs": 20, "max_time": None, "device": "cpu"},
+    # DP-SGD wants a smaller network than the non-private defaults: with hidden (256, 256),
+    # batch 1000 and the KL warm-up, epsilon 1 gave pair trends 0.673 in a 326 s fit, against
+    # 0.720 in 95 s with these.
+    "vae": {
+        "epochs": 20,
+        "max_time": None,
+        "hidden": (128, 128),
+        "batch_size": 500,
+        "kl_anneal_epochs": 0,
+        "device": "cpu",
+    },
     # DP-SGD's per-row gradients of the critic (with its gradient penalty) make an epoch about
     # 40 times slower than without DP: a few epochs, a smaller critic.
     "gan": {"epochs": 4, "max_time": None, "critic_dims": (128, 128), "device": "cpu"},
