@@ -43,7 +43,7 @@ DP_PARAMS: dict[str, dict[str, Any]] = {
     "dp_marginals": {},
     # DP-SGD wants a smaller network than the non-private defaults: with hidden (256, 256),
     # batch 1000 and the KL warm-up, epsilon 1 gave pair trends 0.673 in a 326 s fit, against
-    # 0.720 in 95 s with these.
+    # 0.679 in 114 s with these.
     "vae": {
         "epochs": 20,
         "max_time": None,
