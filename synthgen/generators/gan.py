@@ -317,17 +317,17 @@ class _GANTask(nn.Module):
         gen = self.ema_gen
         if gen is None:
             return self.gen.eval()
-        for m in gen.modules():
-            if isinstance(m, nn.BatchNorm1d):
-                m.reset_running_stats()
-                m.momentum = None  # a plain average over the batches below
+        norms = [m for m in gen.modules() if isinstance(m, nn.BatchNorm1d)]
+        momenta = [m.momentum for m in norms]
+        for m in norms:
+            m.reset_running_stats()
+            m.momentum = None  # a plain average over the batches below
         gen.train()
         with torch.no_grad():
             for _ in range(batches):
                 self._fake(self._cond(generator)[0], generator, gen)
-        for m in gen.modules():
-            if isinstance(m, nn.BatchNorm1d):
-                m.momentum = 0.1
+        for m, momentum in zip(norms, momenta, strict=True):
+            m.momentum = momentum
         return gen.eval()
 
     def _gradient_penalty(self, real: torch.Tensor, fake: torch.Tensor, g: torch.Generator):

@@ -130,6 +130,13 @@ class TableEncoder:
             raise ConfigurationError(
                 f"category_order must be 'label' or 'pc1', got {self.category_order!r}"
             )
+        share, ratio, k = self.spike_share, self.spike_ratio, self.max_discrete
+        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1:
+            raise ConfigurationError(f"spike_share must lie in (0, 1], got {share!r}")
+        if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or ratio < 0:
+            raise ConfigurationError(f"spike_ratio must be a number >= 0, got {ratio!r}")
+        if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+            raise ConfigurationError(f"max_discrete must be an integer >= 0, got {k!r}")
         rng = np.random.default_rng(random_state)
         score = None
         if self.category_order == "pc1" and self.discrete == "frequency":

@@ -132,6 +132,30 @@ def test_dp_sgd_stops_when_the_budget_is_spent(towns):
     assert all(set(h) == {"epoch", "time"} for h in model.history_)  # no real-row losses
 
 
+def test_a_budget_too_small_for_one_step_spends_nothing_on_dp_sgd():
+    import torch
+
+    from synthgen.privacy.dp.sgd import DPSGD
+
+    ledger = PrivacyLedger(delta=1e-5)
+    net = torch.nn.Linear(2, 1)
+    dp = DPSGD(
+        net,
+        torch.optim.SGD(net.parameters(), lr=0.1),
+        lambda params, row: row.sum(),
+        noise_multiplier=0.5,
+        max_grad_norm=1.0,
+        sample_rate=0.5,
+        n_rows=100,
+        epsilon=0.01,
+        ledger=ledger,
+        generator=torch.Generator().manual_seed(0),
+    )
+    assert not dp.can_step()
+    dp.finish()
+    assert (ledger.rdp() == 0).all()  # nothing spent at any order (inf * 0 read as NaN)
+
+
 def test_dp_vae_meets_the_contract():
     check_generator(
         TabularVAE(epsilon=50.0, min_category_count=2, **TINY_VAE), make_mixed_table(120)

@@ -119,3 +119,6 @@ def test_bad_encoder_settings_are_refused(mixed):
     schema = sg.Schema.infer(mixed)
     with pytest.raises(sg.ConfigurationError, match="numeric must be one of"):
         TableEncoder(numeric="nope").fit(mixed, schema)
+    for name, value in [("spike_share", 0.0), ("spike_ratio", -1.0), ("max_discrete", 2.5)]:
+        with pytest.raises(sg.ConfigurationError, match=name):
+            TableEncoder(numeric="gmm", **{name: value}).fit(mixed, schema)
