@@ -107,6 +107,7 @@ def test_sampling_in_chunks_is_bounded_and_complete():
         ("prior", "flow"),
         ("prior_components", 0),
         ("precision", "half"),
+        ("autoregressive", "yes"),
     ],
 )
 def test_bad_parameters_raise_in_fit(param, value):
@@ -153,3 +154,42 @@ def test_grad_clip_is_refused_under_differential_privacy():
     model = TabularVAE(epochs=1, epsilon=5.0, grad_clip=1.0, **SMALL)
     with pytest.raises(ConfigurationError, match="grad_clip"):
         model.fit(_bimodal())
+
+
+def _copied_column(n: int = 200) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    a = rng.choice(list("pqrstu"), n)
+    return pd.DataFrame({"a": a, "b": np.char.upper(a.astype(str))})
+
+
+def test_autoregressive_head_samples_each_column_from_the_ones_before_it():
+    model = TabularVAE(epochs=1, random_state=0, **SMALL).fit(_copied_column())
+    net = model.net_
+    spans = {s.column: s for s in model.encoder_.spans}
+    a, b = spans["a"], spans["b"]
+    with torch.no_grad():
+        # The decoder itself says nothing: b is uniform unless it reads the a just drawn.
+        net.out.weight.zero_()
+        net.out.bias.zero_()
+        net.ar_weight.zero_()
+        net.ar_weight[b.start : b.end, a.start : a.end] = 20 * torch.eye(a.dim)
+    out = model.sample(500, random_state=1)
+    assert out["a"].nunique() == 6
+    assert (out["b"] == out["a"].str.upper()).all()
+
+
+def test_autoregressive_head_is_masked_to_earlier_columns():
+    from synthgen.generators.vae import span_ranks
+
+    model = TabularVAE(epochs=2, random_state=0, **SMALL).fit(_bimodal())
+    ranks = torch.tensor(span_ranks(model.encoder_.spans))
+    weight = model.net_.ar_matrix().detach()
+    # Trained weights are non-zero only where the input is decoded before the output.
+    assert weight.abs().sum() > 0
+    assert (weight[ranks[None, :] >= ranks[:, None]] == 0).all()
+
+
+def test_factorised_decoder_has_no_autoregressive_weights():
+    model = TabularVAE(epochs=1, autoregressive=False, random_state=0, **SMALL).fit(_bimodal())
+    assert "ar_weight" not in dict(model.net_.named_parameters())
+    assert len(model.sample(20, random_state=0)) == 20
