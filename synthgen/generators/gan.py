@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from synthgen.exceptions import ConfigurationError
+from synthgen.generators.ar_head import AutoregressiveHead, DecodeStep, span_ranks
 from synthgen.generators.base import BaseGenerator
 from synthgen.generators.nn import (
     Residual,
@@ -136,7 +137,9 @@ class ConditionalSampler:
 
 
 class _Generator(nn.Module):
-    def __init__(self, in_dim: int, hidden: tuple[int, ...], out_dim: int) -> None:
+    def __init__(
+        self, in_dim: int, hidden: tuple[int, ...], out_dim: int, ranks: list[int] | None = None
+    ) -> None:
         super().__init__()
         blocks, dim = [], in_dim
         for h in hidden:
@@ -144,6 +147,18 @@ class _Generator(nn.Module):
             dim += h
         self.blocks = nn.Sequential(*blocks)
         self.out = nn.Linear(dim, out_dim)
+        # Autoregressive head: each output block also reads the blocks generated before it.
+        self.ar = AutoregressiveHead(ranks) if ranks is not None else None
+
+    def generate(
+        self, x: torch.Tensor, layout: SpanLayout, steps: list[DecodeStep], activate
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Output logits and activated values for inputs ``x``; ``activate(layout, logits)``
+        turns logits over a layout into values."""
+        raw = self(x).float()
+        if self.ar is None:
+            return raw, activate(layout, raw)
+        return self.ar.decode(raw, steps, lambda step, z: activate(step.layout, z))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.out(self.blocks(x))
@@ -194,9 +209,18 @@ class _GANTask(nn.Module):
         if ema is not None:
             self.ema_gen = copy.deepcopy(gen).requires_grad_(False)
         self.layout, self.sampler, self.data = layout, sampler, data
+        self.steps = gen.ar.steps(layout.spans, data.device) if gen.ar is not None else []
         self.batch_size, self.embedding_dim = batch_size, embedding_dim
         self.critic_steps, self.gp_weight, self.tau = critic_steps, gp_weight, tau
-        self.opt_g = torch.optim.Adam(gen.parameters(), lr=lr, betas=(0.5, 0.9), weight_decay=l2)
+        import os
+
+        arlr = float(os.environ.get("GARLR", "1"))
+        groups: list[dict[str, Any]] = [
+            {"params": [p for n, p in gen.named_parameters() if not n.startswith("ar.")]}
+        ]
+        if gen.ar is not None:
+            groups.append({"params": list(gen.ar.parameters()), "lr": lr * arlr})
+        self.opt_g = torch.optim.Adam(groups, lr=lr, betas=(0.5, 0.9), weight_decay=l2)
         self.opt_d = torch.optim.Adam(critic.parameters(), lr=lr, betas=(0.5, 0.9), weight_decay=l2)
 
     def _fake(
@@ -204,8 +228,12 @@ class _GANTask(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         n = len(cond)
         z = torch.randn((n, self.embedding_dim), generator=g, device=cond.device)
-        raw = (gen or self.gen)(torch.cat([z, cond], dim=1)).float()
-        return raw, self.layout.activate(raw, generator=g, tau=self.tau)
+        return (gen or self.gen).generate(
+            torch.cat([z, cond], dim=1),
+            self.layout,
+            self.steps,
+            lambda lay, logits: lay.activate(logits, generator=g, tau=self.tau),
+        )
 
     def _cond(self, g: torch.Generator, log_frequency: bool = True, n: int | None = None):
         n = self.batch_size if n is None else n
@@ -446,8 +474,8 @@ class TabularGAN(BaseGenerator):
     def __init__(
         self,
         *,
-        epochs: int = 300,
-        max_time: float | None = 300.0,
+        epochs: int = 500,
+        max_time: float | None = 360.0,
         batch_size: int = 500,
         embedding_dim: int = 128,
         generator_dims: tuple[int, ...] = (256, 256),
@@ -460,6 +488,7 @@ class TabularGAN(BaseGenerator):
         critic_dropout: float = 0.5,
         tau: float = 0.2,
         ema: float | None = 0.999,
+        autoregressive: bool = False,
         grad_clip: float | None = None,
         precision: str = "auto",
         device: str = "auto",
@@ -486,6 +515,7 @@ class TabularGAN(BaseGenerator):
         self.critic_dropout = critic_dropout
         self.tau = tau
         self.ema = ema
+        self.autoregressive = autoregressive
         self.grad_clip = grad_clip
         self.precision = precision
         self.device = device
@@ -543,6 +573,10 @@ class TabularGAN(BaseGenerator):
             )
         if isinstance(self.tau, bool) or not isinstance(self.tau, (int, float)) or self.tau <= 0:
             raise ConfigurationError(f"tau must be a positive number, got {self.tau!r}")
+        if not isinstance(self.autoregressive, bool):
+            raise ConfigurationError(
+                f"autoregressive must be True or False, got {self.autoregressive!r}"
+            )
         ema = self.ema
         if ema is not None and (
             isinstance(ema, bool) or not isinstance(ema, (int, float)) or not 0 < ema < 1
@@ -552,7 +586,8 @@ class TabularGAN(BaseGenerator):
     def _gen_factory(self):
         in_dim = self.embedding_dim + self.cond_dim_
         dims = (in_dim, tuple(self.generator_dims), self.encoder_.output_dim)
-        return lambda: _Generator(*dims)
+        ranks = span_ranks(self.encoder_.spans) if self.autoregressive else None
+        return lambda: _Generator(*dims, ranks)
 
     def _prepare(self, data, schema, rng):
         if self.epsilon is None:
@@ -626,14 +661,19 @@ class TabularGAN(BaseGenerator):
         gen_net, lay = self.generator_net_, self.layout_
         g = torch_generator(rng, self.device_)
         gen_net.eval()
+        steps = gen_net.ar.steps(lay.spans, self.device_) if gen_net.ar is not None else []
 
         def draw(size: int) -> torch.Tensor:
             z = torch.randn((size, self.embedding_dim), generator=g, device=self.device_)
             if self.cond_dim_:
                 cond = self.sampler_.sample_original(size, g)
                 z = torch.cat([z, cond], dim=1)
-            raw = gen_net(z).float()
-            return lay.activate(raw, generator=g, tau=1.0, hard=True)
+            return gen_net.generate(
+                z,
+                lay,
+                steps,
+                lambda span_lay, logits: span_lay.activate(logits, generator=g, tau=1.0, hard=True),
+            )[1]
 
         return sample_in_chunks(n_samples, 20_000, draw)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -19,6 +18,7 @@ import torch
 from torch import nn
 
 from synthgen.exceptions import ConfigurationError
+from synthgen.generators.ar_head import AutoregressiveHead, DecodeStep, span_ranks
 from synthgen.generators.base import BaseGenerator
 from synthgen.generators.nn import (
     SpanLayout,
@@ -31,10 +31,9 @@ from synthgen.generators.nn import (
 )
 from synthgen.generators.registry import register
 from synthgen.training import Trainer, trainer_for
-from synthgen.transforms.table import Span
 from synthgen.utils import torch_generator
 
-__all__ = ["LatentMixture", "TabularVAE", "fit_latent_mixture", "span_ranks"]
+__all__ = ["LatentMixture", "TabularVAE", "fit_latent_mixture"]
 
 # Rows whose latent codes the mixture prior is fitted on (EM cost grows with them).
 _PRIOR_ROWS = 5_000
@@ -141,27 +140,6 @@ def _mlp(dims: list[int]) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-def span_ranks(spans: Sequence[Span]) -> list[int]:
-    """Decoding step of each encoded dimension for the autoregressive decoder head.
-
-    Columns are decoded in table order; within a column the mode and missing-flag one-hots come
-    one step before the continuous value, so the value can depend on its own mode.
-
-    Examples
-    --------
-    >>> spans = [Span("x", "value", 0, 1, "tanh"), Span("x", "mode", 1, 2, "softmax"),
-    ...          Span("c", "category", 3, 3, "softmax")]
-    >>> span_ranks(spans)
-    [1, 0, 0, 2, 2, 2]
-    """
-    columns = list(dict.fromkeys(s.column for s in spans))
-    ranks = [0] * max((s.end for s in spans), default=0)
-    for s in spans:
-        rank = 2 * columns.index(s.column) + (s.role == "value")
-        ranks[s.start : s.end] = [rank] * s.dim
-    return ranks
-
-
 class _VAENet(nn.Module):
     def __init__(
         self,
@@ -179,26 +157,12 @@ class _VAENet(nn.Module):
         self.out = nn.Linear(hidden[0] if hidden else latent_dim, data_dim)
         # One learned log standard deviation per continuous span.
         self.log_sigma = nn.Parameter(torch.empty(n_cont))
-        # Autoregressive head: output dimension o also reads input dimension i when
-        # ranks[i] < ranks[o] (a masked linear map of the columns decoded before it).
-        self.ranks = ranks
-        if ranks is not None:
-            self.ar_weight = nn.Parameter(torch.empty(data_dim, data_dim))
-        self._mask: torch.Tensor | None = None
+        # Autoregressive head: each output block also reads the blocks decoded before it.
+        self.ar = AutoregressiveHead(ranks) if ranks is not None else None
 
     def reset_own_parameters(self) -> None:
         with torch.no_grad():
             self.log_sigma.fill_(math.log(0.1))
-            if self.ranks is not None:
-                self.ar_weight.zero_()  # training starts from the factorised decoder
-
-    def ar_matrix(self) -> torch.Tensor:
-        """The masked autoregressive weights ``(data_dim, data_dim)``."""
-        w = self.ar_weight
-        if self._mask is None or self._mask.device != w.device:
-            r = torch.tensor(self.ranks, device=w.device)
-            self._mask = (r[None, :] < r[:, None]).to(w.dtype)
-        return w * self._mask
 
     def sigma(self) -> torch.Tensor:
         # Bounded as in TVAE: below 0.01 the likelihood overfits single points.
@@ -219,8 +183,8 @@ class _VAENet(nn.Module):
         mu, logvar = self.posterior(batch)
         z = mu + eps * torch.exp(0.5 * logvar)
         raw = self.decode(z).float()
-        if self.ranks is not None:  # teacher forcing: the true earlier columns
-            raw = raw + batch.float() @ self.ar_matrix().T
+        if self.ar is not None:  # teacher forcing: the true earlier columns
+            raw = raw + self.ar.teacher(batch)
         return raw, mu, logvar, self.sigma()
 
 
@@ -242,13 +206,13 @@ class _VAETask(nn.Module):
         self.loss_factor = loss_factor
         self.kl_anneal_epochs = kl_anneal_epochs
         groups: list[dict[str, Any]] = [
-            {"params": [p for n, p in net.named_parameters() if n != "ar_weight"]}
+            {"params": [p for n, p in net.named_parameters() if not n.startswith("ar.")]}
         ]
-        if net.ranks is not None:
+        if net.ar is not None:
             # The autoregressive weights start at zero and must outgrow what the latent code
             # already explains during training: a larger step lets them (x30 beat x10 and
             # x100 on Adult's pair trends).
-            groups.append({"params": [net.ar_weight], "lr": lr * _AR_LR_FACTOR})
+            groups.append({"params": list(net.ar.parameters()), "lr": lr * _AR_LR_FACTOR})
         self.optimizer = torch.optim.Adam(groups, lr=lr, weight_decay=l2)
 
     def terms(
@@ -314,39 +278,6 @@ class _VAETask(nn.Module):
         gen = torch.Generator(device=data.device)
         gen.manual_seed(0)
         return float(self.loss(data, gen)[0])
-
-
-class _DecodeStep:
-    """The spans decoded together in one sampling step, re-based to a contiguous block."""
-
-    def __init__(self, spans: Sequence[Span], members: list[int], device: Any) -> None:
-        rebased, dims, pos = [], [], 0
-        for i in members:
-            s = spans[i]
-            rebased.append(Span(s.column, s.role, pos, s.dim, s.activation))
-            dims.extend(range(s.start, s.end))
-            pos += s.dim
-        self.dims = torch.tensor(dims, dtype=torch.long, device=device)
-        self.layout = SpanLayout(rebased, device)
-        cont = [i for i, s in enumerate(spans) if s.activation != "softmax"]
-        #: positions of this step's continuous spans among all continuous spans (for sigma)
-        self.sigma_idx = torch.tensor(
-            [cont.index(i) for i in members if i in cont], dtype=torch.long, device=device
-        )
-
-    def draw(
-        self, logits: torch.Tensor, gen: torch.Generator, sigma: torch.Tensor | None
-    ) -> torch.Tensor:
-        """Sampled values of the step's spans from their decoder outputs ``logits``."""
-        lay = self.layout
-        # Draw each category from the decoder's distribution, not its argmax, so rare
-        # categories keep their share.
-        out = lay.activate(logits, generator=gen, tau=1.0, hard=True)
-        if lay.n_continuous and sigma is not None:
-            noise = torch.randn((len(logits), lay.n_continuous), generator=gen, device=out.device)
-            value = torch.tanh(logits[:, lay.cont_idx]) + noise * sigma[self.sigma_idx]
-            out[:, lay.cont_idx] = value.clamp(-1.0, 1.0)
-        return out
 
 
 @register("vae")
@@ -617,30 +548,30 @@ class TabularVAE(BaseGenerator):
         gen = torch_generator(rng, self.device_)
         net.eval()
         spans = [s for s in self.encoder_.spans if s.activation in ("tanh", "identity", "softmax")]
-        if net.ranks is None:
-            steps = [_DecodeStep(spans, list(range(len(spans))), self.device_)]
-        else:
-            by_rank: dict[int, list[int]] = {}
-            for i, s in enumerate(spans):
-                by_rank.setdefault(net.ranks[s.start], []).append(i)
-            steps = [_DecodeStep(spans, by_rank[r], self.device_) for r in sorted(by_rank)]
+        whole = DecodeStep(spans, list(range(len(spans))), self.device_)
+        steps = net.ar.steps(spans, self.device_) if net.ar is not None else []
         sigma = net.sigma() * self.value_noise if self.value_noise else None
+
+        def draw_step(step: DecodeStep, logits: torch.Tensor) -> torch.Tensor:
+            lay = step.layout
+            # Draw each category from the decoder's distribution, not its argmax, so rare
+            # categories keep their share.
+            out = lay.activate(logits, generator=gen, tau=1.0, hard=True)
+            if lay.n_continuous and sigma is not None:
+                shape = (len(logits), lay.n_continuous)
+                noise = torch.randn(shape, generator=gen, device=out.device)
+                value = torch.tanh(logits[:, lay.cont_idx]) + noise * sigma[step.sigma_idx]
+                out[:, lay.cont_idx] = value.clamp(-1.0, 1.0)
+            return out
 
         def draw(size: int) -> torch.Tensor:
             z = torch.randn((size, self.latent_dim), generator=gen, device=self.device_)
             if self.prior_ is not None:
                 z = self.prior_.transform(z, gen)
             raw = net.decode(z).float()
-            if net.ranks is None:
-                return steps[0].draw(raw, gen, sigma)
-            # Autoregressive head: decode the columns step by step, each step reading the
-            # values drawn at the steps before it.
-            weight = net.ar_matrix()
-            out = torch.zeros_like(raw)
-            for step in steps:
-                logits = raw[:, step.dims] + out @ weight[step.dims].T
-                out[:, step.dims] = step.draw(logits, gen, sigma)
-            return out
+            if net.ar is None:
+                return draw_step(whole, raw)
+            return net.ar.decode(raw, steps, draw_step)[1]
 
         return sample_in_chunks(n_samples, 20_000, draw)
 

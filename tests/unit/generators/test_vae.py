@@ -171,19 +171,19 @@ def test_autoregressive_head_samples_each_column_from_the_ones_before_it():
         # The decoder itself says nothing: b is uniform unless it reads the a just drawn.
         net.out.weight.zero_()
         net.out.bias.zero_()
-        net.ar_weight.zero_()
-        net.ar_weight[b.start : b.end, a.start : a.end] = 20 * torch.eye(a.dim)
+        net.ar.weight.zero_()
+        net.ar.weight[b.start : b.end, a.start : a.end] = 20 * torch.eye(a.dim)
     out = model.sample(500, random_state=1)
     assert out["a"].nunique() == 6
     assert (out["b"] == out["a"].str.upper()).all()
 
 
 def test_autoregressive_head_is_masked_to_earlier_columns():
-    from synthgen.generators.vae import span_ranks
+    from synthgen.generators.ar_head import span_ranks
 
     model = TabularVAE(epochs=2, random_state=0, **SMALL).fit(_bimodal())
     ranks = torch.tensor(span_ranks(model.encoder_.spans))
-    weight = model.net_.ar_matrix().detach()
+    weight = model.net_.ar.matrix().detach()
     # Trained weights are non-zero only where the input is decoded before the output.
     assert weight.abs().sum() > 0
     assert (weight[ranks[None, :] >= ranks[:, None]] == 0).all()
@@ -191,5 +191,6 @@ def test_autoregressive_head_is_masked_to_earlier_columns():
 
 def test_factorised_decoder_has_no_autoregressive_weights():
     model = TabularVAE(epochs=1, autoregressive=False, random_state=0, **SMALL).fit(_bimodal())
-    assert "ar_weight" not in dict(model.net_.named_parameters())
+    assert model.net_.ar is None
+    assert not any(n.startswith("ar.") for n, _ in model.net_.named_parameters())
     assert len(model.sample(20, random_state=0)) == 20
