@@ -693,6 +693,7 @@ class TabularGAN(BaseGenerator):
         return meta, arrays
 
     def _set_state(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        self.autoregressive = "generator.ar.weight" in arrays  # what the saved network has
         self.device_ = resolve_saved_device(self.device)
         self.layout_ = SpanLayout(self.encoder_.spans, self.device_)
         self.cond_dim_ = int(meta["cond_dim"])

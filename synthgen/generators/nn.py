@@ -227,7 +227,15 @@ def load_module(
     state = {
         k[len(head) :]: torch.from_numpy(v.copy()) for k, v in arrays.items() if k.startswith(head)
     }
-    module.load_state_dict(state)
+    try:
+        module.load_state_dict(state)
+    except RuntimeError as err:  # missing, unexpected or misshapen tensors
+        from synthgen.exceptions import PersistenceError
+
+        detail = str(err).splitlines()[-1].strip() if str(err) else repr(err)
+        raise PersistenceError(
+            f"the saved {prefix!r} weights do not fit the network its parameters describe: {detail}"
+        ) from None
     module.eval()
     return module
 

@@ -585,6 +585,9 @@ class TabularVAE(BaseGenerator):
         return meta, arrays
 
     def _set_state(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        # The saved weights say whether the network has the autoregressive head (files
+        # written before the head existed have no such parameter and no head).
+        self.autoregressive = "net.ar.weight" in arrays
         self.device_ = resolve_saved_device(self.device)
         self.layout_ = SpanLayout(self.encoder_.spans, self.device_)
         self.net_ = load_module(self._factory(), arrays, "net", self.device_)

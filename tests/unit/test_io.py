@@ -59,6 +59,38 @@ def test_unknown_generator_in_file_is_refused(fitted, tmp_path):
         sg.load(odd)
 
 
+def _tiny_vae(autoregressive: bool):
+    import numpy as np
+
+    from synthgen.generators.vae import TabularVAE
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"x": rng.normal(size=60), "c": rng.choice(["a", "b"], 60)})
+    params = {"latent_dim": 4, "hidden": (8,), "batch_size": 30, "device": "cpu"}
+    return TabularVAE(epochs=1, autoregressive=autoregressive, random_state=0, **params).fit(df)
+
+
+def test_a_vae_saved_before_the_autoregressive_head_still_loads(tmp_path):
+    model = _tiny_vae(autoregressive=False)
+    path, old = tmp_path / "m.sgm", tmp_path / "old.sgm"
+    model.save(path)
+    # Files written before the head existed have no such parameter (and no head).
+    _rewrite_manifest(path, old, lambda m: m["params"].pop("autoregressive"))
+    loaded = sg.load(old)
+    assert loaded.net_.ar is None and loaded.autoregressive is False
+    pd.testing.assert_frame_equal(
+        loaded.sample(30, random_state=4), model.sample(30, random_state=4)
+    )
+
+
+def test_weights_that_do_not_fit_the_network_are_refused_clearly(tmp_path):
+    path, odd = tmp_path / "m.sgm", tmp_path / "odd.sgm"
+    _tiny_vae(autoregressive=True).save(path)
+    _rewrite_manifest(path, odd, lambda m: m["params"].update(hidden=[16]))
+    with pytest.raises(sg.PersistenceError, match="do not fit"):
+        sg.load(odd)
+
+
 def test_bad_files_get_persistence_errors(tmp_path):
     with pytest.raises(sg.PersistenceError, match="no model file"):
         sg.load(tmp_path / "missing.sgm")
