@@ -255,8 +255,8 @@ def check_training_params(model: Any) -> None:
     precision = getattr(model, "precision", "float32")
     if precision not in ("auto", "float32"):
         raise ConfigurationError(f"precision must be 'auto' or 'float32', got {precision!r}")
-    for name in ("verbose",):
-        if not isinstance(getattr(model, name), bool):
+    for name in ("verbose", "autoregressive"):
+        if hasattr(model, name) and not isinstance(getattr(model, name), bool):
             raise ConfigurationError(f"{name} must be a bool, got {getattr(model, name)!r}")
 
 

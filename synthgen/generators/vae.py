@@ -467,10 +467,6 @@ class TabularVAE(BaseGenerator):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 raise ConfigurationError(f"{name} must be a non-negative number, got {value!r}")
-        if not isinstance(self.autoregressive, bool):
-            raise ConfigurationError(
-                f"autoregressive must be True or False, got {self.autoregressive!r}"
-            )
         if self.prior not in ("mixture", "standard"):
             raise ConfigurationError(f"prior must be 'mixture' or 'standard', got {self.prior!r}")
         k = self.prior_components
@@ -547,7 +543,7 @@ class TabularVAE(BaseGenerator):
         net = self.net_
         gen = torch_generator(rng, self.device_)
         net.eval()
-        spans = [s for s in self.encoder_.spans if s.activation in ("tanh", "identity", "softmax")]
+        spans = self.layout_.spans
         whole = DecodeStep(spans, list(range(len(spans))), self.device_)
         steps = net.ar.steps(spans, self.device_) if net.ar is not None else []
         sigma = net.sigma() * self.value_noise if self.value_noise else None
