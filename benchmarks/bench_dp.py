@@ -163,13 +163,13 @@ def _distance_scores(model, canaries: pd.DataFrame, schema, n_synth: int, seed: 
 def _elbo_scores(model, canaries: pd.DataFrame) -> np.ndarray:
     import torch
 
-    from synthgen.generators.vae import _VAETask
+    from synthgen.generators.vae.network import VAETask
 
     rows = canaries
     if getattr(model, "preprocessor_", None) is not None:
         rows = model.preprocessor_.apply(canaries)
     x = torch.from_numpy(model.encoder_.transform(rows, random_state=0))
-    task = _VAETask(model.net_, model.layout_, 1e-3, 0.0, model.loss_factor, 0)
+    task = VAETask(model.net_, model.layout_, 1e-3, 0.0, model.loss_factor, 0)
     with torch.no_grad():
         eps = torch.zeros((len(x), model.latent_dim))
         rec, kl = task.terms(model.net_(x, eps), x)

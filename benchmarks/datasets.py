@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from synthgen.demo import split_train_holdout
+from synthgen.evaluation.split import split_train_holdout
 
 __all__ = ["DATASETS", "load_dataset", "split_train_holdout"]
 

@@ -10,6 +10,7 @@ Examples
 """
 
 from synthgen import datasets
+from synthgen._version import __version__
 from synthgen.evaluation import PrivacyThresholds, Report, evaluate
 from synthgen.exceptions import (
     ConditionError,
@@ -22,9 +23,10 @@ from synthgen.exceptions import (
     SchemaError,
     SynthgenError,
 )
+from synthgen.export import ExportResult, export
 from synthgen.generators import BaseGenerator, list_generators, make_generator
 from synthgen.io import load, save
-from synthgen.privacy import ExportResult, Protections, export
+from synthgen.privacy import Protections
 from synthgen.sampling.api import rebalance
 from synthgen.sampling.conditions import Range
 from synthgen.schema import (
@@ -38,8 +40,6 @@ from synthgen.schema import (
     Schema,
 )
 from synthgen.transforms import Span, TableEncoder
-
-__version__ = "0.1.0"
 
 __all__ = [
     "BaseGenerator",

@@ -7,25 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from synthgen.evaluation.split import split_train_holdout
+
 __all__ = ["column_summary", "run_demo", "split_train_holdout"]
-
-
-def split_train_holdout(
-    data: pd.DataFrame, *, train_share: float = 0.8, random_state: int = 0
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Shuffle with ``random_state`` and cut into train (first ``train_share``) and holdout.
-
-    This is the benchmark protocol of the project: seed 0, 80/20.
-
-    Examples
-    --------
-    >>> train, holdout = split_train_holdout(pd.DataFrame({"a": range(10)}))
-    >>> len(train), len(holdout)
-    (8, 2)
-    """
-    shuffled = data.sample(frac=1.0, random_state=random_state).reset_index(drop=True)
-    cut = round(train_share * len(shuffled))
-    return shuffled.iloc[:cut].reset_index(drop=True), shuffled.iloc[cut:].reset_index(drop=True)
 
 
 def column_summary(real: pd.DataFrame, synthetic: pd.DataFrame, schema) -> pd.DataFrame:

@@ -9,84 +9,42 @@ Layout of a ``.sgm`` file::
     encoder.json          the TableEncoder state
     weights.safetensors   named arrays (network weights, matrices), always saved from the CPU
 
-Loading reads only JSON and safetensors, so an untrusted file cannot run code.
+Loading reads only JSON and safetensors, so an untrusted file cannot run code. This module
+sits above the generators: it finds the class of a saved model in the registry; the file
+format itself lives below them, in :mod:`synthgen.bundle`.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import zipfile
 from typing import Any
 
-import numpy as np
-from safetensors.numpy import load as load_arrays
-from safetensors.numpy import save as save_arrays
-
-from synthgen.exceptions import PersistenceError, SynthgenError
+from synthgen.bundle import FORMAT_NAME, FORMAT_VERSION, read_bundle
+from synthgen.exceptions import ConfigurationError, PersistenceError
+from synthgen.generators.base import BaseGenerator
+from synthgen.generators.registry import get_generator_class
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "load", "save"]
 
-FORMAT_NAME = "synthgen-model"
-FORMAT_VERSION = 1
 
-
-def _json_params(params: dict[str, Any]) -> dict[str, Any]:
-    out = {}
-    for key, value in params.items():
-        try:
-            json.dumps(value)
-        except TypeError:
-            # A numpy Generator (or similar) cannot be stored: the saved model keeps its own
-            # sampling seed instead, so reproducibility survives.
-            value = None
-        out[key] = value
-    return out
-
-
-def save(model: Any, path: str | os.PathLike[str]) -> None:
-    """Write a fitted generator to ``path``.
+def save(model: BaseGenerator, path: str | os.PathLike[str]) -> None:
+    """Write a fitted generator to ``path`` (the same as ``model.save(path)``).
 
     Examples
     --------
     >>> import tempfile, pathlib, pandas as pd, synthgen as sg
-    >>> df = pd.DataFrame({"x": [1.0, 2.0, 3.0], "c": ["a", "b", "a"]})
+    >>> df = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "c": ["a", "b", "a", "b"]})
     >>> model = sg.make_generator("copula", random_state=0).fit(df)
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "m.sgm"
-    >>> model.save(path)
+    >>> sg.save(model, path)
     >>> sg.load(path).sample(2, random_state=1).equals(model.sample(2, random_state=1))
     True
     """
-    from synthgen import __version__
-
-    model._check_fitted()
-    meta, arrays = model._get_state()
-    manifest = {
-        "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
-        "synthgen_version": __version__,
-        "generator": model.key,
-        "params": _json_params(model.get_params(deep=False)),
-        "fitted": {"n_train_rows": model.n_train_rows_, "sample_seed": model.sample_seed_},
-        "state": meta,
-    }
-    privacy = getattr(model, "privacy_", None)
-    if privacy is not None:
-        # A differentially private fit: the guarantee (epsilon spent, delta) travels with it.
-        manifest["privacy"] = privacy
-    arrays = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
-    try:
-        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr("manifest.json", json.dumps(manifest, indent=2))
-            zf.writestr("schema.json", model.schema_.to_json())
-            zf.writestr("encoder.json", json.dumps(model.encoder_.get_state()))
-            zf.writestr("weights.safetensors", save_arrays(arrays) if arrays else b"")
-    except OSError as err:
-        raise PersistenceError(f"cannot write model to {os.fspath(path)!r}: {err}") from None
+    model.save(path)
 
 
-def load(path: str | os.PathLike[str], device: Any = None):
-    """Read a generator saved with :meth:`save`.
+def load(path: str | os.PathLike[str], device: Any = None) -> BaseGenerator:
+    """Read a generator saved with :func:`save`.
 
     Parameters
     ----------
@@ -95,56 +53,20 @@ def load(path: str | os.PathLike[str], device: Any = None):
     device : str, optional
         Where neural generators put their weights (``"cpu"``, ``"cuda"``, ...). ``None`` keeps
         the saved ``device`` parameter, falling back to the CPU when it is not available.
-    """
-    from synthgen.generators.registry import get_generator_class
-    from synthgen.schema import Schema
-    from synthgen.transforms import TableEncoder
 
+    Raises
+    ------
+    PersistenceError
+        The file is missing, damaged, of a newer format or inconsistent.
+    """
     where = os.fspath(path)
+    bundle = read_bundle(where)
+    key = bundle.manifest.get("generator")
     try:
-        with zipfile.ZipFile(where) as zf:
-            names = set(zf.namelist())
-            needed = {"manifest.json", "schema.json", "encoder.json", "weights.safetensors"}
-            if not needed <= names:
-                raise PersistenceError(
-                    f"{where!r} is not a synthgen model: missing {sorted(needed - names)}"
-                )
-            manifest = json.loads(zf.read("manifest.json"))
-            schema_text = zf.read("schema.json").decode("utf-8")
-            encoder_state = json.loads(zf.read("encoder.json"))
-            raw = zf.read("weights.safetensors")
-    except FileNotFoundError:
-        raise PersistenceError(f"no model file at {where!r}") from None
-    except zipfile.BadZipFile:
-        raise PersistenceError(
-            f"{where!r} is not a synthgen model file (not a zip archive)"
-        ) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise PersistenceError(f"{where!r} holds a damaged model description: {err}") from None
-    if manifest.get("format") != FORMAT_NAME:
-        raise PersistenceError(f"{where!r} is not a synthgen model file")
-    version = manifest.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise PersistenceError(
-            f"{where!r} was saved in model format version {version}, newer than this synthgen "
-            f"({manifest.get('synthgen_version')} wrote it; this one reads up to version "
-            f"{FORMAT_VERSION}): upgrade synthgen to load it"
-        )
+        cls = get_generator_class(key)
+    except ConfigurationError:
+        raise PersistenceError(f"{where!r} holds an unknown generator {key!r}") from None
     try:
-        cls = get_generator_class(manifest["generator"])
-        params = dict(manifest["params"])
-        if device is not None and "device" in params:
-            params["device"] = device
-        model = cls(**params)
-        model.schema_ = Schema.from_json(schema_text)
-        model.encoder_ = TableEncoder.from_state(encoder_state, model.schema_)
-        model.n_train_rows_ = int(manifest["fitted"]["n_train_rows"])
-        model.sample_seed_ = int(manifest["fitted"]["sample_seed"])
-        model._sample_rng = np.random.default_rng(model.sample_seed_)
-        arrays = load_arrays(raw) if raw else {}
-        model._set_state(manifest["state"], arrays)
-    except SynthgenError:
-        raise
-    except (KeyError, TypeError, ValueError) as err:
-        raise PersistenceError(f"{where!r} holds an inconsistent model: {err!r}") from None
-    return model
+        return cls.from_bundle(bundle, device=device)
+    except PersistenceError as err:
+        raise PersistenceError(f"{where!r}: {err}") from None

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from synthgen.exceptions import ConfigurationError
 
-__all__ = ["check_n_samples", "check_random_state", "resolve_device", "torch_generator"]
+__all__ = [
+    "check_n_samples",
+    "check_random_state",
+    "json_ready",
+    "resolve_device",
+    "torch_generator",
+]
 
 
 def check_random_state(random_state: Any) -> np.random.Generator:
@@ -94,3 +102,26 @@ def resolve_device(device: Any = "auto"):
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ConfigurationError("device 'cuda' was requested, but CUDA is not available")
     return dev
+
+
+def json_ready(value: Any) -> Any:
+    """Plain JSON value: numpy scalars/arrays to Python, NaN and infinities to ``None``.
+
+    Examples
+    --------
+    >>> json_ready({"a": np.float64("nan"), "b": np.int64(3), "c": (np.bool_(True),)})
+    {'a': None, 'b': 3, 'c': [True]}
+    """
+    if isinstance(value, dict):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray, pd.Series)):
+        return [json_ready(v) for v in list(value)]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return str(value)

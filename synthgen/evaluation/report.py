@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 from typing import Any
 
@@ -11,8 +10,10 @@ import numpy as np
 import pandas as pd
 
 from synthgen.evaluation.metrics import MetricResult
+from synthgen.utils import json_ready
 
 __all__ = ["Report", "json_ready"]
+
 
 SUMMARY_COLUMNS = [
     "group",
@@ -24,29 +25,6 @@ SUMMARY_COLUMNS = [
     "status",
     "explanation",
 ]
-
-
-def json_ready(value: Any) -> Any:
-    """Plain JSON value: numpy scalars/arrays to Python, NaN and infinities to ``None``.
-
-    Examples
-    --------
-    >>> json_ready({"a": np.float64("nan"), "b": np.int64(3), "c": (np.bool_(True),)})
-    {'a': None, 'b': 3, 'c': [True]}
-    """
-    if isinstance(value, dict):
-        return {str(k): json_ready(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray, pd.Series)):
-        return [json_ready(v) for v in list(value)]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if value is pd.NA or value is pd.NaT:
-        return None
-    return str(value)
 
 
 class Report:

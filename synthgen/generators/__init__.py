@@ -1,19 +1,27 @@
-"""Generator families, one module each, all built on :class:`BaseGenerator`."""
+"""Generator families, one module or package each, all built on :class:`BaseGenerator`.
+
+Families are found through the registry (:mod:`synthgen.generators.registry`), which imports a
+family's module only when it is asked for: the neural ones import torch.
+"""
 
 from synthgen.generators.base import BaseGenerator
-from synthgen.generators.baselines import CopyCanary, GaussianCopula, IndependentMarginals
+from synthgen.generators.neural import NeuralGenerator
 from synthgen.generators.registry import (
     get_generator_class,
     list_generators,
     make_generator,
     register,
 )
+from synthgen.generators.tags import GeneratorTags
 
 __all__ = [
     "BaseGenerator",
     "CopyCanary",
+    "DPMarginals",
     "GaussianCopula",
+    "GeneratorTags",
     "IndependentMarginals",
+    "NeuralGenerator",
     "TabularDiffusion",
     "TabularGAN",
     "TabularTransformer",
@@ -24,23 +32,20 @@ __all__ = [
     "register",
 ]
 
+_LAZY = {
+    "CopyCanary": "copy",
+    "DPMarginals": "dp_marginals",
+    "GaussianCopula": "copula",
+    "IndependentMarginals": "marginals",
+    "TabularDiffusion": "diffusion",
+    "TabularGAN": "gan",
+    "TabularTransformer": "transformer",
+    "TabularVAE": "vae",
+}
+
 
 def __getattr__(name: str):
-    # The neural generators import torch: load them on first use, not with the package.
-    if name == "TabularDiffusion":
-        from synthgen.generators.diffusion import TabularDiffusion
-
-        return TabularDiffusion
-    if name == "TabularGAN":
-        from synthgen.generators.gan import TabularGAN
-
-        return TabularGAN
-    if name == "TabularVAE":
-        from synthgen.generators.vae import TabularVAE
-
-        return TabularVAE
-    if name == "TabularTransformer":
-        from synthgen.generators.transformer import TabularTransformer
-
-        return TabularTransformer
+    # Classes load on first use, through the registry: the neural ones import torch.
+    if name in _LAZY:
+        return get_generator_class(_LAZY[name])
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,13 +1,19 @@
 """The estimator every generator derives from: fit, sample, save, with the shared encoder.
 
-A generator supplies three things: the encoder settings it wants (:attr:`encoder_params`), a
+A generator supplies the encoder settings it wants (:attr:`encoder_params`), a
 :meth:`_fit_encoded` that learns from the encoded matrix and a :meth:`_sample_encoded` that
-produces encoded rows. Validation, encoding, decoding, chunked sampling, seeding and
-persistence live here once.
+produces encoded rows. Validation (declared in ``_parameter_constraints``), encoding,
+decoding, chunked sampling, seeding and persistence live here once.
+
+The drawing protocol that :mod:`synthgen.sampling` uses is public: :meth:`draw`,
+:meth:`draw_given` (when ``tags.conditioning``) and the stream :attr:`rng_`; so is the state
+protocol that persistence uses (:meth:`get_state`, :meth:`set_state`).
 """
 
 from __future__ import annotations
 
+import inspect
+import json
 import os
 from typing import Any, ClassVar
 
@@ -15,7 +21,11 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from synthgen.exceptions import NotFittedError, SchemaError
+from synthgen._version import __version__
+from synthgen.bundle import FORMAT_NAME, FORMAT_VERSION, Bundle, write_bundle
+from synthgen.exceptions import NotFittedError, PersistenceError, SchemaError, SynthgenError
+from synthgen.generators.params import Boolean, Seed, validate_params
+from synthgen.generators.tags import GeneratorTags
 from synthgen.schema import Schema, check_frame
 from synthgen.transforms import TableEncoder
 from synthgen.utils import check_n_samples, check_random_state
@@ -27,24 +37,30 @@ class BaseGenerator(BaseEstimator):
     """Base class of all generators (scikit-learn estimator conventions).
 
     ``__init__`` of a subclass stores its keyword arguments and nothing else; everything is
-    validated in :meth:`fit`. Learned state ends with an underscore.
+    validated in :meth:`fit` against the declared ``_parameter_constraints``. Learned state
+    ends with an underscore.
     """
 
-    #: Registry key (set by :func:`synthgen.generators.registry.register`).
+    #: Registry key (the name :func:`~synthgen.generators.registry.make_generator` takes).
     key: ClassVar[str] = ""
+    #: What the family can do.
+    tags: ClassVar[GeneratorTags] = GeneratorTags()
     #: Settings of the shared :class:`~synthgen.transforms.TableEncoder` this family uses.
     encoder_params: ClassVar[dict[str, Any]] = {"numeric": "quantile", "discrete": "onehot"}
     #: Rows decoded per chunk while sampling (bounds memory for large requests).
     sample_chunk_size: ClassVar[int] = 100_000
-    #: True for deliberately unsafe generators kept to test the evaluators.
-    canary: ClassVar[bool] = False
+    #: Constraints of each constructor parameter (merged with the subclasses' own tables).
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "random_state": [Seed()],
+        "verbose": [Boolean()],
+    }
 
     random_state: Any
     verbose: bool
 
     # -- hooks for subclasses -----------------------------------------------------------------
     def _check_params(self) -> None:
-        """Validate hyper-parameters (raise ConfigurationError)."""
+        """Checks that involve several parameters (each one alone is declared)."""
 
     def _prepare(
         self, data: pd.DataFrame, schema: Schema, rng: np.random.Generator
@@ -63,12 +79,24 @@ class BaseGenerator(BaseEstimator):
     def _sample_encoded(self, n_samples: int, rng: np.random.Generator) -> np.ndarray:
         raise NotImplementedError
 
-    def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        """Learned state as (JSON-ready dict, named numpy arrays)."""
+    def _sample_encoded_given(
+        self, matrix: np.ndarray, known: np.ndarray, rng: np.random.Generator
+    ) -> np.ndarray:
+        """Encoded rows whose ``known`` entries are drawn given the values in ``matrix``
+        (generators whose ``tags.conditioning`` is set)."""
+        raise NotImplementedError
+
+    def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """Learned state as (JSON-ready dict, named numpy arrays), for saving."""
         return {}, {}
 
-    def _set_state(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
-        """Restore what :meth:`_get_state` returned."""
+    def set_state(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        """Restore what :meth:`get_state` returned (``schema_`` and ``encoder_`` are set)."""
+
+    @classmethod
+    def _upgrade_params(cls, params: dict[str, Any], bundle: Bundle) -> dict[str, Any]:
+        """Saved parameters of an older file, brought to this version's parameters."""
+        return params
 
     @classmethod
     def _fast_params(cls) -> dict[str, Any]:
@@ -90,6 +118,8 @@ class BaseGenerator(BaseEstimator):
         -------
         self
         """
+        validate_params(self)
+        self._check_params()
         data = check_frame(data)
         if schema is None:
             schema = Schema.infer(data)
@@ -97,9 +127,8 @@ class BaseGenerator(BaseEstimator):
             raise SchemaError(f"schema must be a synthgen Schema, got {type(schema).__name__}")
         else:
             schema.validate(data)
-        self._check_params()
         schema.check_constraints(data)
-        rng = check_random_state(getattr(self, "random_state", None))
+        rng = check_random_state(self.random_state)
         data, schema, encoder_rows, n_rows = self._prepare(data, schema, rng)
         encoder = TableEncoder(**self.encoder_params).fit(encoder_rows, schema, random_state=rng)
         self._adjust_encoder(encoder)
@@ -108,9 +137,13 @@ class BaseGenerator(BaseEstimator):
         self.encoder_ = encoder
         self.n_train_rows_ = n_rows
         self._fit_encoded(matrix, rng)
-        self.sample_seed_ = int(rng.integers(2**62))
-        self._sample_rng = np.random.default_rng(self.sample_seed_)
+        self._seed_stream(int(rng.integers(2**62)))
         return self
+
+    def _seed_stream(self, seed: int) -> None:
+        self.sample_seed_ = seed
+        #: The model's own sampling stream (``sample(random_state=None)`` continues it).
+        self.rng_ = np.random.default_rng(seed)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "encoder_"):
@@ -155,7 +188,7 @@ class BaseGenerator(BaseEstimator):
         if n_samples is None and isinstance(conditions, pd.DataFrame):
             n_samples = len(conditions)
         n_samples = check_n_samples(n_samples)
-        rng = self._sample_rng if random_state is None else check_random_state(random_state)
+        rng = self.rng_ if random_state is None else check_random_state(random_state)
         if conditions is None and not self.schema_.constraints:
             return self._sample_free(n_samples, rng)
         from synthgen.sampling.api import sample_conditioned
@@ -170,7 +203,7 @@ class BaseGenerator(BaseEstimator):
         progress = self._progress(n_samples, "sampling")
         while done < n_samples:
             size = min(self.sample_chunk_size, n_samples - done)
-            chunks.append(self._draw(size, rng))
+            chunks.append(self.draw(size, rng))
             done += size
             if progress is not None:
                 progress.update(size)
@@ -179,25 +212,20 @@ class BaseGenerator(BaseEstimator):
         out = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
         return self._regenerate_ids(out)
 
-    def _draw(self, n_rows: int, rng: np.random.Generator) -> pd.DataFrame:
-        """``n_rows`` decoded rows, unconditioned."""
+    def draw(self, n_rows: int, rng: np.random.Generator) -> pd.DataFrame:
+        """``n_rows`` decoded rows, unconditioned (no constraint applied): the primitive that
+        :mod:`synthgen.sampling` builds conditions and constraints on."""
+        self._check_fitted()
         matrix = self._sample_encoded(n_rows, rng)
         return self.encoder_.inverse_transform(matrix, random_state=rng)
 
-    def _draw_given(self, fixed: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-        """One decoded row per row of ``fixed``, drawn given its set cells (native models)."""
+    def draw_given(self, fixed: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+        """One decoded row per row of ``fixed``, drawn given its set cells (generators whose
+        ``tags.conditioning`` is set)."""
+        self._check_fitted()
         matrix, known = self.encoder_.encode_fixed(fixed, random_state=rng)
         encoded = self._sample_encoded_given(matrix, known, rng)
         return self.encoder_.inverse_transform(encoded, random_state=rng)
-
-    #: True when the generator implements :meth:`_sample_encoded_given`.
-    _supports_conditioning: ClassVar[bool] = False
-
-    def _sample_encoded_given(
-        self, matrix: np.ndarray, known: np.ndarray, rng: np.random.Generator
-    ) -> np.ndarray:
-        """Encoded rows whose ``known`` entries are drawn given the values in ``matrix``."""
-        raise NotImplementedError
 
     def impute(self, data: pd.DataFrame, *, random_state: Any = None) -> pd.DataFrame:
         """Fill the missing cells of ``data``; observed cells are kept exactly.
@@ -209,7 +237,7 @@ class BaseGenerator(BaseEstimator):
         self._check_fitted()
         from synthgen.sampling.api import impute
 
-        rng = self._sample_rng if random_state is None else check_random_state(random_state)
+        rng = self.rng_ if random_state is None else check_random_state(random_state)
         return impute(self, data, rng)
 
     def _regenerate_ids(self, frame: pd.DataFrame, force: bool = False) -> pd.DataFrame:
@@ -219,18 +247,96 @@ class BaseGenerator(BaseEstimator):
             block = np.zeros((len(frame), 0))
             for spec in ids:
                 enc = next(e for e in self.encoder_.encoders_ if e.spec.name == spec.name)
-                frame[spec.name] = enc.inverse(block, self._sample_rng).to_numpy()
+                frame[spec.name] = enc.inverse(block, self.rng_).to_numpy()
         return frame
 
     def _progress(self, total: int, desc: str):
-        if not getattr(self, "verbose", False):
+        if not self.verbose:
             return None
         from tqdm.auto import tqdm
 
         return tqdm(total=total, desc=f"{self.key or type(self).__name__} {desc}", unit="row")
 
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Save the fitted model to one file (JSON + safetensors in a zip; no pickle)."""
-        from synthgen.io import save
+    # -- persistence ----------------------------------------------------------------------------
+    def _saved_params(self) -> dict[str, Any]:
+        out = {}
+        for name, value in self.get_params(deep=False).items():
+            if name == "random_state" and isinstance(value, np.random.Generator):
+                # A Generator object cannot be stored: the saved model keeps its own sampling
+                # seed (``sample_seed``), so reproducible sampling survives.
+                value = None
+            try:
+                json.dumps(value, allow_nan=False)
+            except (TypeError, ValueError):
+                raise PersistenceError(
+                    f"parameter {name!r} of {type(self).__name__} cannot be saved: {value!r} is "
+                    "not a JSON value"
+                ) from None
+            out[name] = value
+        return out
 
-        save(self, path)
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Save the fitted model to one file (JSON + safetensors in a zip; no pickle).
+
+        Examples
+        --------
+        >>> import tempfile, pathlib, pandas as pd, synthgen as sg
+        >>> df = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "c": ["a", "b", "a", "b"]})
+        >>> model = sg.make_generator("copula", random_state=0).fit(df)
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "m.sgm"
+        >>> model.save(path)
+        >>> sg.load(path).sample(2, random_state=1).equals(model.sample(2, random_state=1))
+        True
+        """
+        self._check_fitted()
+        meta, arrays = self.get_state()
+        manifest = {
+            "format": FORMAT_NAME,
+            "format_version": FORMAT_VERSION,
+            "synthgen_version": __version__,
+            "generator": self.key,
+            "params": self._saved_params(),
+            "fitted": {"n_train_rows": self.n_train_rows_, "sample_seed": self.sample_seed_},
+            "state": meta,
+        }
+        privacy = getattr(self, "privacy_", None)
+        if privacy is not None:
+            # A differentially private fit: the guarantee (epsilon spent, delta) travels with it.
+            manifest["privacy"] = privacy
+        members = {
+            "schema.json": self.schema_.to_json(),
+            "encoder.json": json.dumps(self.encoder_.get_state()),
+        }
+        write_bundle(path, manifest, members, arrays)
+
+    @classmethod
+    def from_bundle(cls, bundle: Bundle, *, device: Any = None) -> BaseGenerator:
+        """A fitted generator from a model file's contents (see :func:`synthgen.io.load`).
+
+        The saved parameters are validated before anything is built from them.
+        """
+        manifest = bundle.manifest
+        try:
+            params = dict(manifest["params"])
+            if device is not None and "device" in params:
+                params["device"] = device
+            defaults = {n: p.default for n, p in inspect.signature(cls).parameters.items()}
+            for name, value in params.items():  # JSON lists back to the tuples they were
+                if isinstance(value, list) and isinstance(defaults.get(name), tuple):
+                    params[name] = tuple(value)
+            model = cls(**cls._upgrade_params(params, bundle))
+            validate_params(model)
+            model._check_params()
+            model.schema_ = Schema.from_json(bundle.members["schema.json"])
+            encoder_state = json.loads(bundle.members["encoder.json"])
+            model.encoder_ = TableEncoder.from_state(encoder_state, model.schema_)
+            model.n_train_rows_ = int(manifest["fitted"]["n_train_rows"])
+            model._seed_stream(int(manifest["fitted"]["sample_seed"]))
+            model.set_state(manifest["state"], bundle.arrays)
+        except PersistenceError:
+            raise
+        except SynthgenError as err:
+            raise PersistenceError(f"the saved model is not valid: {err}") from None
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            raise PersistenceError(f"the saved model is inconsistent: {err!r}") from None
+        return model

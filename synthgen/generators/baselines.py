@@ -12,14 +12,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from synthgen.exceptions import ConfigurationError
 from synthgen.generators.base import BaseGenerator
-from synthgen.generators.registry import register
+from synthgen.generators.params import Real
+from synthgen.generators.tags import GeneratorTags
 
 __all__ = ["CopyCanary", "GaussianCopula", "IndependentMarginals"]
 
 
-@register("marginals")
 class IndependentMarginals(BaseGenerator):
     """Each column drawn on its own from its empirical distribution.
 
@@ -40,6 +39,8 @@ class IndependentMarginals(BaseGenerator):
     (3, 2)
     """
 
+    key = "marginals"
+    tags = GeneratorTags(conditioning=True)
     encoder_params: ClassVar[dict[str, Any]] = {"numeric": "quantile", "discrete": "frequency"}
 
     def __init__(self, *, random_state: int | None = None, verbose: bool = False) -> None:
@@ -52,22 +53,19 @@ class IndependentMarginals(BaseGenerator):
     def _sample_encoded(self, n_samples: int, rng: np.random.Generator) -> np.ndarray:
         return rng.standard_normal((n_samples, self.n_scores_))
 
-    _supports_conditioning: ClassVar[bool] = True
-
     def _sample_encoded_given(
         self, matrix: np.ndarray, known: np.ndarray, rng: np.random.Generator
     ) -> np.ndarray:
         # Columns are independent: fixed scores stay, the others are drawn as usual.
         return np.where(known, matrix, rng.standard_normal(matrix.shape))
 
-    def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         return {"n_scores": self.n_scores_}, {}
 
-    def _set_state(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+    def set_state(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         self.n_scores_ = int(meta["n_scores"])
 
 
-@register("copula")
 class GaussianCopula(BaseGenerator):
     """Gaussian copula over empirical marginals: the fast default.
 
@@ -97,10 +95,15 @@ class GaussianCopula(BaseGenerator):
     True
     """
 
+    key = "copula"
+    tags = GeneratorTags(conditioning=True)
     encoder_params: ClassVar[dict[str, Any]] = {
         "numeric": "quantile",
         "discrete": "frequency",
         "category_order": "pc1",
+    }
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "shrinkage": [Real(0, 1, open_high=True)]
     }
 
     def __init__(
@@ -109,10 +112,6 @@ class GaussianCopula(BaseGenerator):
         self.shrinkage = shrinkage
         self.random_state = random_state
         self.verbose = verbose
-
-    def _check_params(self) -> None:
-        if not 0.0 <= float(self.shrinkage) < 1.0:
-            raise ConfigurationError(f"shrinkage must lie in [0, 1), got {self.shrinkage!r}")
 
     def _fit_encoded(self, matrix: np.ndarray, rng: np.random.Generator) -> None:
         d = matrix.shape[1]
@@ -138,8 +137,6 @@ class GaussianCopula(BaseGenerator):
     def _sample_encoded(self, n_samples: int, rng: np.random.Generator) -> np.ndarray:
         noise = rng.standard_normal((n_samples, self.cholesky_.shape[0]))
         return noise @ self.cholesky_.T
-
-    _supports_conditioning: ClassVar[bool] = True
 
     def _sample_encoded_given(
         self, matrix: np.ndarray, known: np.ndarray, rng: np.random.Generator
@@ -168,16 +165,15 @@ class GaussianCopula(BaseGenerator):
             out[np.ix_(rows, free)] = mean + noise[np.ix_(rows, free)] @ root.T
         return out
 
-    def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         return {}, {"correlation": self.correlation_}
 
-    def _set_state(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+    def set_state(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         self.correlation_ = arrays["correlation"].astype(np.float64)
         d = self.correlation_.shape[0]
         self.cholesky_ = np.linalg.cholesky(self.correlation_) if d else np.zeros((0, 0))
 
 
-@register("copy")
 class CopyCanary(BaseGenerator):
     """A deliberately leaky generator that returns training rows: a canary for the privacy
     evaluators, which must flag it. Never use it to share data.
@@ -191,8 +187,9 @@ class CopyCanary(BaseGenerator):
     True
     """
 
+    key = "copy"
+    tags = GeneratorTags(canary=True)
     encoder_params: ClassVar[dict[str, Any]] = {"numeric": "minmax", "discrete": "index"}
-    canary: ClassVar[bool] = True
 
     def __init__(self, *, random_state: int | None = None, verbose: bool = False) -> None:
         self.random_state = random_state
@@ -204,8 +201,8 @@ class CopyCanary(BaseGenerator):
     def _sample_encoded(self, n_samples: int, rng: np.random.Generator) -> np.ndarray:
         return self.rows_[rng.integers(0, len(self.rows_), n_samples)]
 
-    def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         return {}, {"rows": self.rows_}
 
-    def _set_state(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+    def set_state(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         self.rows_ = arrays["rows"]

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import numbers
 from typing import Any, ClassVar
 
 import numpy as np
@@ -33,8 +32,10 @@ import pandas as pd
 
 from synthgen.exceptions import ConfigurationError
 from synthgen.generators.base import BaseGenerator
-from synthgen.generators.registry import register
-from synthgen.schema import Schema
+from synthgen.generators.params import Integer, Real
+from synthgen.generators.private import DP_PARAMS, PrivateFitMixin
+from synthgen.generators.tags import GeneratorTags
+from synthgen.privacy.dp.fitting import privacy_summary
 
 __all__ = ["DPMarginals"]
 
@@ -71,8 +72,7 @@ def _draw_rows(prob: np.ndarray, given: np.ndarray, rng: np.random.Generator) ->
     return np.minimum((cdf[given] <= u[:, None]).sum(axis=1), prob.shape[1] - 1)
 
 
-@register("dp_marginals")
-class DPMarginals(BaseGenerator):
+class DPMarginals(PrivateFitMixin, BaseGenerator):
     """Differentially private tree of noisy two-way marginals (MST class).
 
     Parameters
@@ -116,8 +116,16 @@ class DPMarginals(BaseGenerator):
     """
 
     encoder_params: ClassVar[dict[str, Any]] = {"numeric": "minmax", "discrete": "index"}
-    #: This generator's fit is differentially private.
-    differentially_private: ClassVar[bool] = True
+    key = "dp_marginals"
+    tags = GeneratorTags(differential_privacy=True, always_private=True)
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        **{name: spec[1] for name, spec in DP_PARAMS.items()},
+        "epsilon": [Real(0, open_low=True)],  # never None: every fit is private
+        "one_way_share": [Real(0, 1, open_low=True, open_high=True)],
+        "select_share": [Real(0, 1, open_low=True, open_high=True)],
+        "max_bins": [Integer(2)],
+        "max_parents": [Integer(1, 3)],
+    }
 
     def __init__(
         self,
@@ -150,32 +158,11 @@ class DPMarginals(BaseGenerator):
         return {"epsilon": 50.0, "min_category_count": 2}
 
     def _check_params(self) -> None:
-        from synthgen.privacy.dp.fitting import check_dp_params
-
-        check_dp_params(self)
-        for name in ("one_way_share", "select_share"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not 0 < v < 1:
-                raise ConfigurationError(f"{name} must lie strictly in (0, 1), got {v!r}")
         if self.one_way_share + self.select_share >= 1:
             raise ConfigurationError(
                 "one_way_share + select_share must be below 1 (the two-way marginals need a "
                 f"share), got {self.one_way_share} + {self.select_share}"
             )
-        k = self.max_parents
-        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 1 <= k <= 3:
-            raise ConfigurationError(f"max_parents must be 1, 2 or 3, got {k!r}")
-        b = self.max_bins
-        if isinstance(b, bool) or not isinstance(b, numbers.Integral) or b < 2:
-            raise ConfigurationError(f"max_bins must be an integer >= 2, got {b!r}")
-
-    def _prepare(self, data: pd.DataFrame, schema: Schema, rng: np.random.Generator):
-        from synthgen.privacy.dp.fitting import private_prepare
-
-        mapped, dp_schema, surrogate, n_rows, rho = private_prepare(self, data, schema, rng)
-        self._rho_rest = rho
-        self._mapped = mapped
-        return mapped, dp_schema, surrogate, n_rows
 
     def _adjust_encoder(self, encoder) -> None:
         # Numbers are decoded inside the released bounds, not the surrogate rows' range.
@@ -186,13 +173,12 @@ class DPMarginals(BaseGenerator):
 
     # -- fitting --------------------------------------------------------------------------------
     def _fit_encoded(self, matrix: np.ndarray, rng: np.random.Generator) -> None:
-        pre = self.preprocessor_
-        data = self._mapped
-        del self._mapped
+        prep = self._take_preparation()
+        pre, data = self.preprocessor_, prep.data
         names = [n for n in pre.releases_ if pre.releases_[n].kind != "constant"]
         self.attributes_ = names
         d = len(names)
-        rho = self._rho_rest
+        rho = prep.rho_left
         rho_one = rho * self.one_way_share
         rho_sel = rho * self.select_share
         rho_two = rho - rho_one - rho_sel
@@ -410,11 +396,9 @@ class DPMarginals(BaseGenerator):
         self.conditionals_ = cond
 
     def _finish(self) -> None:
-        from synthgen.privacy.dp.fitting import privacy_summary
-
-        self.privacy_ = privacy_summary(self)
-        self.epsilon_ = float(self.privacy_["epsilon"])
-        self.delta_ = float(self.privacy_["delta"])
+        settings = self.dp_settings
+        assert settings is not None
+        self._set_privacy(privacy_summary(settings, self.ledger_))
 
     @property
     def edges_(self) -> list[tuple[str, str]]:
@@ -461,7 +445,7 @@ class DPMarginals(BaseGenerator):
         return self.encoder_.transform(frame, random_state=rng)
 
     # -- persistence ------------------------------------------------------------------------------
-    def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         meta = {
             "preprocessor": self.preprocessor_.get_state(),
             "attributes": self.attributes_,
@@ -476,7 +460,7 @@ class DPMarginals(BaseGenerator):
             arrays[f"weight.{a}"] = np.asarray(self.fine_weights_[a], dtype=np.float64)
         return meta, arrays
 
-    def _set_state(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+    def set_state(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         from synthgen.privacy.dp.accounting import PrivacyLedger
         from synthgen.privacy.dp.preprocess import DPPreprocessor
 
@@ -488,7 +472,5 @@ class DPMarginals(BaseGenerator):
         self.conditionals_ = [arrays[f"conditional.{a}"] for a in range(d)]
         self.groups_ = [arrays[f"group.{a}"].astype(np.int64) for a in range(d)]
         self.fine_weights_ = [arrays[f"weight.{a}"] for a in range(d)]
-        self.privacy_ = dict(meta["privacy"])
-        self.ledger_ = PrivacyLedger(delta=float(self.privacy_["delta"]))
-        self.epsilon_ = float(self.privacy_["epsilon"])
-        self.delta_ = float(self.privacy_["delta"])
+        self._set_privacy(meta["privacy"])
+        self.ledger_ = PrivacyLedger(delta=self.delta_)

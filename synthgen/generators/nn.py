@@ -25,7 +25,6 @@ __all__ = [
     "Residual",
     "SpanLayout",
     "build_module",
-    "check_training_params",
     "dropout",
     "gumbel_noise",
     "load_module",
@@ -238,26 +237,6 @@ def load_module(
         ) from None
     module.eval()
     return module
-
-
-def check_training_params(model: Any) -> None:
-    """Validate the training parameters the neural generators share (in ``fit``)."""
-    from synthgen.exceptions import ConfigurationError
-    from synthgen.training.trainer import _check_positive
-    from synthgen.utils import resolve_device
-
-    _check_positive("epochs", model.epochs, integer=True)
-    _check_positive("batch_size", model.batch_size, integer=True)
-    _check_positive("max_time", model.max_time, allow_none=True)
-    _check_positive("learning_rate", model.learning_rate)
-    _check_positive("grad_clip", model.grad_clip, allow_none=True)
-    resolve_device(model.device)
-    precision = getattr(model, "precision", "float32")
-    if precision not in ("auto", "float32"):
-        raise ConfigurationError(f"precision must be 'auto' or 'float32', got {precision!r}")
-    for name in ("verbose", "autoregressive"):
-        if hasattr(model, name) and not isinstance(getattr(model, name), bool):
-            raise ConfigurationError(f"{name} must be a bool, got {getattr(model, name)!r}")
 
 
 def sample_in_chunks(n_samples: int, chunk: int, draw: Callable[[int], torch.Tensor]) -> np.ndarray:

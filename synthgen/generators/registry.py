@@ -1,64 +1,101 @@
-"""Generator registry: stable keys (``"marginals"``, ``"copula"``, ...) to classes."""
+"""Generator registry: a table of stable keys to ``"module:Class"``, resolved lazily.
+
+No generator module imports the registry: a family is found by its entry here (or by a
+third-party package's ``synthgen.generators`` entry point, or by :func:`register`), and its
+module is imported only when the class is asked for, so listing the generators or building
+a copula never imports torch.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+import importlib
+from importlib import metadata
+from typing import Any
 
 from synthgen.exceptions import ConfigurationError
 
 __all__ = ["get_generator_class", "list_generators", "make_generator", "register"]
 
-_REGISTRY: dict[str, type] = {}
-T = TypeVar("T", bound=type)
+#: Built-in families: key -> "module:Class".
+BUILTIN: dict[str, str] = {
+    "copula": "synthgen.generators.baselines:GaussianCopula",
+    "diffusion": "synthgen.generators.diffusion:TabularDiffusion",
+    "dp_marginals": "synthgen.generators.mst:DPMarginals",
+    "gan": "synthgen.generators.gan:TabularGAN",
+    "marginals": "synthgen.generators.baselines:IndependentMarginals",
+    "transformer": "synthgen.generators.transformer:TabularTransformer",
+    "vae": "synthgen.generators.vae:TabularVAE",
+}
+#: Deliberately unsafe generators, listed only on request (privacy-evaluator canaries).
+CANARIES: dict[str, str] = {"copy": "synthgen.generators.baselines:CopyCanary"}
+ENTRY_POINT_GROUP = "synthgen.generators"
+
+_extra: dict[str, str | type] = {}
 
 
-def register(key: str) -> Callable[[T], T]:
-    """Class decorator that registers a generator under ``key``."""
+def register(key: str, target: str | type) -> None:
+    """Register a third-party generator under ``key``.
 
-    def wrap(cls: T) -> T:
-        if key in _REGISTRY and _REGISTRY[key] is not cls:
-            raise ConfigurationError(f"generator key {key!r} is already registered")
-        cls.key = key  # type: ignore[attr-defined]
-        _REGISTRY[key] = cls
-        return cls
+    Parameters
+    ----------
+    key : str
+        The name users pass to :func:`make_generator` (must be new).
+    target : str or class
+        ``"package.module:Class"`` (imported on first use) or the class itself.
 
-    return wrap
+    Examples
+    --------
+    >>> register("my_copula", "synthgen.generators.baselines:GaussianCopula")
+    >>> make_generator("my_copula", random_state=0)
+    GaussianCopula(random_state=0)
+    >>> _ = _extra.pop("my_copula")
+    """
+    if key in _table():
+        raise ConfigurationError(f"generator key {key!r} is already registered")
+    _extra[key] = target
 
 
-def _load_builtin() -> None:
-    # Importing the modules registers their classes.
-    import synthgen.generators.baselines
-    import synthgen.generators.diffusion
-    import synthgen.generators.gan
-    import synthgen.generators.mst
-    import synthgen.generators.transformer
-    import synthgen.generators.vae  # noqa: F401
+def _entry_points() -> dict[str, str]:
+    try:
+        found = metadata.entry_points(group=ENTRY_POINT_GROUP)
+    except Exception:  # a broken installed distribution must not break synthgen
+        return {}
+    return {ep.name: ep.value for ep in found}
+
+
+def _table(include_canaries: bool = True) -> dict[str, str | type]:
+    table: dict[str, str | type] = {**_entry_points(), **BUILTIN, **_extra}
+    if include_canaries:
+        table.update(CANARIES)
+    return table
 
 
 def get_generator_class(key: str) -> type:
-    """The class registered under ``key``."""
-    _load_builtin()
-    try:
-        return _REGISTRY[key]
-    except KeyError:
+    """The class registered under ``key`` (its module is imported now)."""
+    target = _table().get(key) if isinstance(key, str) else None
+    if target is None:
         raise ConfigurationError(
             f"unknown generator {key!r}; available: {', '.join(list_generators())}"
-        ) from None
+        )
+    if isinstance(target, type):
+        return target
+    module, _, name = target.partition(":")
+    try:
+        cls = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as err:
+        raise ConfigurationError(f"generator {key!r} ({target}) cannot be loaded: {err}") from None
+    return cls
 
 
 def list_generators(*, include_canaries: bool = False) -> list[str]:
-    """Registered generator keys, sorted.
+    """Registered generator keys, sorted (imports no generator module).
 
     Examples
     --------
     >>> list_generators()
     ['copula', 'diffusion', 'dp_marginals', 'gan', 'marginals', 'transformer', 'vae']
     """
-    _load_builtin()
-    return sorted(
-        k for k, cls in _REGISTRY.items() if include_canaries or not getattr(cls, "canary", False)
-    )
+    return sorted(_table(include_canaries))
 
 
 def make_generator(key: str, **params: Any):

@@ -1,6 +1,9 @@
-"""Privacy: output protections and the privacy-safe export."""
+"""Privacy mechanisms below the generators: output protections and differential privacy.
 
-from synthgen.privacy.export import ExportResult, export
+The privacy-safe export, which uses both and the generators, lives above them in
+:mod:`synthgen.export`.
+"""
+
 from synthgen.privacy.protections import Protections, copy_mask, protect_training_data
 
-__all__ = ["ExportResult", "Protections", "copy_mask", "export", "protect_training_data"]
+__all__ = ["Protections", "copy_mask", "protect_training_data"]

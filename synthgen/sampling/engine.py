@@ -87,7 +87,7 @@ def _nearest(
     from synthgen.transforms import TableEncoder
 
     pool_size = int(min(50_000, max(2_000, 20 * len(requests), 2 * k)))
-    pool = model._draw(pool_size, rng)
+    pool = model.draw(pool_size, rng)
     space = TableEncoder("quantile", "onehot").fit(pool, model.schema_, random_state=rng)
     pool_matrix = space.transform(pool, random_state=rng)
     req_matrix, known = space.encode_fixed(requests, random_state=rng)
@@ -143,7 +143,7 @@ def draw_rows(
     fixed = fixed.reset_index(drop=True)
     set_columns = [c for c in fixed.columns if fixed[c].notna().any()]
     fixed = fixed[set_columns]
-    native = model._supports_conditioning and bool(set_columns)
+    native = model.tags.conditioning and bool(set_columns)
     rows: list[pd.DataFrame] = []
     positions: list[np.ndarray] = []
     pending = np.arange(n)
@@ -154,7 +154,7 @@ def draw_rows(
         req_idx = np.tile(pending, reps)
         requests = fixed.iloc[req_idx].reset_index(drop=True)
         if native:
-            candidates = model._draw_given(requests, rng)
+            candidates = model.draw_given(requests, rng)
             ok = np.ones(len(requests), dtype=bool)
         elif match == "nearest" and set_columns:
             # Each open request gets its k nearest draws; k grows while requests stay open.
@@ -165,7 +165,7 @@ def draw_rows(
             ok = np.ones(len(requests), dtype=bool)
             drawn += cost - len(requests)  # the pool is the real cost of this round
         else:
-            candidates = model._draw(len(requests), rng)
+            candidates = model.draw(len(requests), rng)
             ok = _matches(candidates, requests, model.schema_)
         passed[fixed_name] += int(ok.sum())
         candidates = overwrite_fixed(candidates, requests)
@@ -196,6 +196,6 @@ def draw_rows(
         else:
             factor = int(min(1000, np.ceil(1.5 / max(rate, 1e-3))))
     order = np.concatenate(positions) if positions else np.zeros(0, dtype=int)
-    out = pd.concat(rows, ignore_index=True) if rows else model._draw(1, rng).iloc[:0]
+    out = pd.concat(rows, ignore_index=True) if rows else model.draw(1, rng).iloc[:0]
     out.index = order
     return out.sort_index().reset_index(drop=True)

@@ -3,7 +3,7 @@
 from sdmetrics.reports.single_table import QualityReport
 
 import synthgen as sg
-from synthgen.demo import split_train_holdout
+from synthgen.evaluation.split import split_train_holdout
 
 
 def _scores(real, synthetic, schema):

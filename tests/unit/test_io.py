@@ -55,7 +55,7 @@ def test_unknown_generator_in_file_is_refused(fitted, tmp_path):
     path, odd = tmp_path / "m.sgm", tmp_path / "odd.sgm"
     fitted.save(path)
     _rewrite_manifest(path, odd, lambda m: m.update(generator="nope"))
-    with pytest.raises(sg.ConfigurationError, match="unknown generator 'nope'"):
+    with pytest.raises(sg.PersistenceError, match="unknown generator 'nope'"):
         sg.load(odd)
 
 

@@ -1,31 +1,31 @@
-"""Shared pieces of every differentially private generator: budget split, private schema.
+"""Shared pieces of every differentially private generator: settings, budget split, private schema.
 
-A DP generator calls :func:`private_prepare` from its ``_prepare`` hook. It validates
-``epsilon`` and ``delta``, reserves a tenth of ``delta`` for label discovery, converts the rest
-of the budget into a zCDP ``rho``, spends ``preprocess_share`` of it on
-:class:`~synthgen.privacy.dp.preprocess.DPPreprocessor` and leaves a
-:class:`~synthgen.privacy.dp.accounting.PrivacyLedger` on the model for the training steps that
-follow. The generator then trains on the preprocessed rows with the released schema, and fits
-its encoder on surrogate rows drawn from the released marginals, never on the real ones.
+The DP settings of a generator travel as one :class:`DPSettings`. A DP generator calls
+:func:`private_prepare` from its ``_prepare`` hook: it reserves a tenth of ``delta`` for label
+discovery, converts the rest of the budget into a zCDP ``rho``, spends ``preprocess_share`` of
+it on :class:`~synthgen.privacy.dp.preprocess.DPPreprocessor` and returns a
+:class:`PrivatePreparation` holding the released schema, the mapped rows, surrogate rows to
+fit encoders on, and the :class:`~synthgen.privacy.dp.accounting.PrivacyLedger` for the
+training that follows. Nothing here sets attributes on a generator: the generator keeps what
+it is handed.
 """
 
 from __future__ import annotations
 
-import numbers
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from synthgen.exceptions import ConfigurationError
 from synthgen.privacy.dp.accounting import PrivacyLedger, check_budget, rho_for_epsilon
 from synthgen.privacy.dp.preprocess import DPPreprocessor
 from synthgen.schema import Schema
 
 __all__ = [
     "DELTA_THRESHOLD_SHARE",
-    "check_dp_params",
-    "check_dp_sgd_params",
+    "DPSettings",
+    "PrivatePreparation",
     "dp_sgd_driver",
     "privacy_summary",
     "private_prepare",
@@ -36,105 +36,122 @@ __all__ = [
 DELTA_THRESHOLD_SHARE = 0.1
 
 
-def check_dp_params(model: Any) -> None:
-    """Validate ``epsilon``, ``delta``, ``preprocess_share`` and ``min_category_count``."""
-    check_budget(model.epsilon, model.delta)
-    share = model.preprocess_share
-    if isinstance(share, bool) or not isinstance(share, numbers.Real) or not 0 < share < 1:
-        raise ConfigurationError(f"preprocess_share must lie strictly in (0, 1), got {share!r}")
-    k = model.min_category_count
-    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
-        raise ConfigurationError(f"min_category_count must be an integer >= 1, got {k!r}")
+@dataclass(frozen=True)
+class DPSettings:
+    """The differential-privacy parameters of one fit.
+
+    Examples
+    --------
+    >>> DPSettings(epsilon=3.0).delta
+    1e-05
+    """
+
+    epsilon: float
+    delta: float = 1e-5
+    preprocess_share: float = 0.1
+    min_category_count: int = 10
+    max_grad_norm: float = 1.0
+    noise_multiplier: float | None = None
+
+    @classmethod
+    def of(cls, model: Any) -> DPSettings:
+        """The settings of a generator's parameters (those it lacks keep the defaults)."""
+        names = cls.__dataclass_fields__
+        return cls(**{n: getattr(model, n) for n in names if hasattr(model, n)})
 
 
-def check_dp_sgd_params(model: Any) -> None:
-    """:func:`check_dp_params` plus the DP-SGD settings of a neural generator."""
-    from synthgen.training.trainer import _check_positive
+@dataclass
+class PrivatePreparation:
+    """What :func:`private_prepare` released and left for training."""
 
-    check_dp_params(model)
-    _check_positive("max_grad_norm", model.max_grad_norm)
-    _check_positive("noise_multiplier", model.noise_multiplier, allow_none=True)
-    if model.grad_clip is not None:
-        raise ConfigurationError(
-            "grad_clip must be None with epsilon: DP-SGD clips each row's gradient "
-            "to max_grad_norm instead"
-        )
+    data: pd.DataFrame
+    schema: Schema
+    surrogate: pd.DataFrame
+    n_rows: int
+    rho_left: float
+    preprocessor: DPPreprocessor
+    ledger: PrivacyLedger
 
 
 def private_prepare(
-    model: Any, data: pd.DataFrame, schema: Schema, rng: np.random.Generator
-) -> tuple[pd.DataFrame, Schema, pd.DataFrame, int, float]:
-    """Release a private schema of ``data`` and map the data onto it.
-
-    Sets ``model.preprocessor_`` and ``model.ledger_``. Returns the mapped rows, the released
-    schema, surrogate rows to fit encoders on, the noisy row count and the zCDP ``rho`` left
-    for training.
-    """
-    epsilon, delta = check_budget(model.epsilon, model.delta)
+    settings: DPSettings, data: pd.DataFrame, schema: Schema, rng: np.random.Generator
+) -> PrivatePreparation:
+    """Release a private schema of ``data`` and map the data onto it."""
+    epsilon, delta = check_budget(settings.epsilon, settings.delta)
     delta_thr = delta * DELTA_THRESHOLD_SHARE
     rho = rho_for_epsilon(epsilon, delta - delta_thr)
-    rho_pre = rho * float(model.preprocess_share)
+    rho_pre = rho * float(settings.preprocess_share)
     pre = DPPreprocessor(
         rho=rho_pre,
         delta_threshold=delta_thr,
-        min_category_count=int(model.min_category_count),
+        min_category_count=int(settings.min_category_count),
     ).fit(data, schema, rng)
     ledger = PrivacyLedger(delta=delta, delta_threshold=delta_thr)
     ledger.add_zcdp("preprocessing", rho_pre)
-    model.preprocessor_ = pre
-    model.ledger_ = ledger
     surrogate = pre.surrogate(max(500, min(pre.n_rows_, 20_000)), rng)
-    return pre.apply(data), pre.schema_, surrogate, pre.n_rows_, rho - rho_pre
+    return PrivatePreparation(
+        pre.apply(data), pre.schema_, surrogate, pre.n_rows_, rho - rho_pre, pre, ledger
+    )
 
 
-def privacy_summary(model: Any) -> dict[str, Any]:
+def privacy_summary(settings: DPSettings, ledger: PrivacyLedger) -> dict[str, Any]:
     """What a fitted DP model spent (stored in its saved manifest and shown in reports)."""
-    out = model.ledger_.spent()
-    out["target_epsilon"] = float(model.epsilon)
-    out["preprocess_share"] = float(model.preprocess_share)
-    out["min_category_count"] = int(model.min_category_count)
+    out = ledger.spent()
+    out["target_epsilon"] = float(settings.epsilon)
+    out["preprocess_share"] = float(settings.preprocess_share)
+    out["min_category_count"] = int(settings.min_category_count)
     return out
 
 
-def dp_sgd_driver(model: Any, module: Any, optimizer: Any, row_loss: Any, trainer: Any) -> Any:
+def dp_sgd_driver(
+    settings: DPSettings,
+    ledger: PrivacyLedger,
+    *,
+    module: Any,
+    optimizer: Any,
+    row_loss: Any,
+    trainer: Any,
+    epochs: int,
+    n_rows: int,
+) -> Any:
     """The :class:`~synthgen.privacy.dp.sgd.DPSGD` of a DP neural generator's ``module``.
 
-    Reads ``epsilon``, ``epochs``, ``noise_multiplier`` (``None``: calibrated so that
-    ``epochs`` epochs of Poisson batches at the trainer's ``sample_rate`` spend the budget),
-    ``max_grad_norm``, ``n_train_rows_`` and ``ledger_`` from ``model``.
+    ``noise_multiplier`` ``None`` is calibrated so that ``epochs`` epochs of Poisson batches at
+    the trainer's ``sample_rate`` spend the budget.
     """
     from synthgen.privacy.dp.sgd import DPSGD, noise_multiplier_for
 
     q = trainer.sample_rate
-    sigma = model.noise_multiplier
+    sigma = settings.noise_multiplier
     if sigma is None:
-        steps = model.epochs * max(1, round(1.0 / q))
-        sigma = noise_multiplier_for(model.epsilon, model.ledger_, q, steps)
+        steps = epochs * max(1, round(1.0 / q))
+        sigma = noise_multiplier_for(settings.epsilon, ledger, q, steps)
     return DPSGD(
         module,
         optimizer,
         row_loss,
         noise_multiplier=sigma,
-        max_grad_norm=model.max_grad_norm,
+        max_grad_norm=settings.max_grad_norm,
         sample_rate=q,
-        n_rows=model.n_train_rows_,
-        epsilon=model.epsilon,
-        ledger=model.ledger_,
+        n_rows=n_rows,
+        epsilon=settings.epsilon,
+        ledger=ledger,
         generator=trainer.generator_,
     )
 
 
-def record_dp_sgd(model: Any, dp: Any, trainer: Any, **extra: Any) -> None:
-    """Close ``dp``'s accounting and set ``model.privacy_``, ``epsilon_`` and ``delta_``."""
+def record_dp_sgd(
+    settings: DPSettings, ledger: PrivacyLedger, dp: Any, stop_reason: str, **extra: Any
+) -> dict[str, Any]:
+    """Close ``dp``'s accounting; the privacy record of the fit."""
     dp.finish()
-    model.privacy_ = privacy_summary(model)
-    model.privacy_["dp_sgd"] = {
+    record = privacy_summary(settings, ledger)
+    record["dp_sgd"] = {
         **extra,
         "noise_multiplier": dp.noise_multiplier,
         "sample_rate": dp.sample_rate,
         "steps": dp.steps,
-        "max_grad_norm": float(model.max_grad_norm),
-        "stop_reason": trainer.stop_reason_,
+        "max_grad_norm": float(settings.max_grad_norm),
+        "stop_reason": stop_reason,
     }
-    model.epsilon_ = float(model.privacy_["epsilon"])
-    model.delta_ = float(model.privacy_["delta"])
+    return record

@@ -42,6 +42,7 @@ from scipy.special import ndtri
 
 from synthgen.exceptions import ConfigurationError
 from synthgen.schema import ColumnSpec, Schema
+from synthgen.utils import json_ready
 
 __all__ = ["OTHER_LABEL", "ColumnRelease", "DPPreprocessor"]
 
@@ -141,8 +142,6 @@ class ColumnRelease:
     total: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        from synthgen.evaluation.report import json_ready
-
         return json_ready(dataclasses.asdict(self))
 
     @property

@@ -18,9 +18,14 @@ from typing import Any
 
 import pandas as pd
 
+from synthgen.evaluation import VERDICT_METRICS, EvaluationLimits, evaluate
+from synthgen.evaluation.split import split_train_holdout
 from synthgen.exceptions import ConfigurationError
+from synthgen.generators.registry import get_generator_class, list_generators, make_generator
+from synthgen.privacy.dp import check_budget
 from synthgen.privacy.protections import Protections, copy_mask, protect_training_data
 from synthgen.schema import Schema, check_frame
+from synthgen.tabular_io import write_table
 from synthgen.utils import check_random_state
 
 __all__ = ["ExportResult", "dp_generators", "export"]
@@ -63,8 +68,6 @@ class ExportResult:
     @property
     def reasons(self) -> list[str]:
         """The privacy metrics that kept the verdict from passing, with their values."""
-        from synthgen.evaluation import VERDICT_METRICS
-
         out = []
         for row in self.report.summary().to_dict("records"):
             if row["metric"] in VERDICT_METRICS and row["status"] != "pass":
@@ -167,21 +170,13 @@ def export(
     >>> result.privacy["epsilon"] <= 3.0, result.model.key
     (True, 'dp_marginals')
     """
-    from synthgen.demo import split_train_holdout
-    from synthgen.evaluation import EvaluationLimits, evaluate
-    from synthgen.generators import get_generator_class, make_generator
-    from synthgen.tabular_io import write_table
-
     data = check_frame(data)
     protections = protections or Protections()
     params = dict(params or {})
     if epsilon is not None:
-        from synthgen.privacy.dp import check_budget
-
         epsilon, delta = check_budget(epsilon, delta)
         generator = "dp_marginals" if generator is None else generator
-        cls = get_generator_class(generator)
-        if "epsilon" not in cls().get_params():
+        if not get_generator_class(generator).tags.differential_privacy:
             raise ConfigurationError(
                 f"generator {generator!r} has no differential-privacy support; with epsilon "
                 f"use one of: {', '.join(dp_generators())}"
@@ -251,6 +246,4 @@ def dp_generators() -> list[str]:
     >>> dp_generators()
     ['dp_marginals', 'gan', 'vae']
     """
-    from synthgen.generators import get_generator_class, list_generators
-
-    return [k for k in list_generators() if "epsilon" in get_generator_class(k)().get_params()]
+    return [k for k in list_generators() if get_generator_class(k).tags.differential_privacy]

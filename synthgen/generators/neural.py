@@ -1,0 +1,266 @@
+"""The base of every neural generator: shared training parameters, the Trainer, network state.
+
+:class:`NeuralGenerator` declares the training parameters all neural families share once
+(:data:`TRAINING_PARAMS`, plus :data:`~synthgen.generators.private.DP_SGD_PARAMS` for the
+families tagged ``differential_privacy``). A subclass's ``__init__`` lists only its own
+parameters and passes ``**params`` up; its family defaults go in ``training_defaults``. The
+constructor signature that scikit-learn's ``get_params``/``clone``/``repr`` read is composed
+from both, so every parameter is still an explicit keyword of the class.
+
+The fit template: validate, build the :class:`~synthgen.training.Trainer` from the shared
+parameters (:meth:`make_trainer`), let the subclass train (:meth:`_train`), record what the
+Trainer reports (``history_``, ``n_epochs_``, ``stop_reason_``, ``device_``), all inside the
+thread limit of ``n_threads``; saving and loading the training record is shared too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import re
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+import numpy as np
+
+from synthgen.exceptions import ConfigurationError
+from synthgen.generators.base import BaseGenerator
+from synthgen.generators.params import Boolean, Check, Integer, Options, Real, Seed
+from synthgen.generators.private import DP_SGD_PARAMS
+from synthgen.training import Trainer, thread_limit
+from synthgen.utils import resolve_device
+
+__all__ = ["TRAINING_PARAMS", "NeuralGenerator"]
+
+_DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+
+def _is_device(value: Any) -> bool:
+    if isinstance(value, str):
+        return bool(_DEVICE.match(value))
+    return type(value).__name__ == "device" and type(value).__module__ == "torch"
+
+
+#: name -> (default, constraints, description) of the parameters every neural family takes.
+TRAINING_PARAMS: dict[str, tuple[Any, list[Any], str]] = {
+    "epochs": (100, [Integer(1)], "Passes over the training rows (the training length)."),
+    "max_time": (
+        None,
+        [Real(0, open_low=True), None],
+        "Opt-in cap on training, in seconds of wall clock. ``None`` (the default): training "
+        "length depends on the data alone, so a fit repeats exactly on any machine; when the "
+        "cap cuts training short a warning says so and ``stop_reason_`` is ``'max_time'``.",
+    ),
+    "batch_size": (500, [Integer(1)], "Rows per gradient step."),
+    "learning_rate": (1e-3, [Real(0, open_low=True)], "Peak optimiser step size."),
+    "grad_clip": (
+        None,
+        [Real(0, open_low=True), None],
+        "Largest total gradient norm per update (``None``: no clipping).",
+    ),
+    "precision": (
+        "auto",
+        [Options("auto", "float32")],
+        "``'auto'`` trains in bfloat16 mixed precision where the hardware computes bfloat16 "
+        "natively (CUDA; CPUs with AVX512-BF16 or AMX), ``'float32'`` always in float32.",
+    ),
+    "device": (
+        "auto",
+        [Check(_is_device, "'auto', 'cpu', 'cuda', 'cuda:N', 'mps' or a torch.device", "gpu")],
+        "Where to train: ``'auto'`` (cuda, then mps, then cpu) or an explicit device.",
+    ),
+    "n_threads": (
+        None,
+        [Integer(1), None],
+        "CPU threads torch may use while fitting and sampling (restored afterwards). ``None``: "
+        "as many as the process may run on, at most 4 (more oversubscribes a shared machine).",
+    ),
+    "random_state": (None, [Seed()], "Seed for fitting and sampling."),
+    "verbose": (False, [Boolean()], "Progress bars with the live losses."),
+}
+
+
+def _shared_table(cls: type) -> dict[str, tuple[Any, list[Any], str]]:
+    table = dict(TRAINING_PARAMS)
+    if cls.tags.differential_privacy:  # type: ignore[attr-defined]
+        table.update(DP_SGD_PARAMS)
+    return table
+
+
+def _parameters_doc(table: dict[str, tuple[Any, list[Any], str]], defaults: dict) -> str:
+    lines = []
+    for name, (default, _, text) in table.items():
+        lines.append(f"    {name} : default {defaults.get(name, default)!r}")
+        lines.append(f"        {text}")
+    return "\n".join(lines)
+
+
+class NeuralGenerator(BaseGenerator):
+    """Base class of the neural generators (vae, gan, diffusion, transformer).
+
+    Subclasses implement :meth:`_train` (and ``_sample_encoded``, :meth:`get_state`,
+    :meth:`set_state` for their own network). Their shared parameters are documented in
+    :data:`TRAINING_PARAMS`.
+
+    Attributes
+    ----------
+    history_ : list of dict
+        One entry per epoch: the averaged losses and ``time``.
+    n_epochs_ : int
+        Epochs run.
+    stop_reason_ : str
+        Why training stopped: ``"max_epochs"``, ``"early_stopping"``, ``"max_time"``,
+        ``"privacy_budget"``, ...
+    device_ : torch.device
+        Where the network lives.
+    """
+
+    #: Family defaults of the shared training parameters (e.g. ``{"epochs": 80}``).
+    training_defaults: ClassVar[dict[str, Any]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        table = _shared_table(cls)
+        cls._parameter_constraints = {
+            **{name: spec[1] for name, spec in table.items()},
+            **cls.__dict__.get("_parameter_constraints", {}),
+        }
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            return
+        own = [
+            p
+            for p in inspect.signature(init).parameters.values()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY
+        ]
+        names = {p.name for p in own}
+        shared = [
+            inspect.Parameter(
+                name,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=cls.training_defaults.get(name, default),
+            )
+            for name, (default, _, _) in table.items()
+            if name not in names
+        ]
+        self_param = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        init.__signature__ = inspect.Signature([self_param, *own, *shared])
+        if cls.__doc__ and "Parameters\n    ----------\n" in cls.__doc__:
+            head, sep, rest = cls.__doc__.partition("\n    Attributes\n    ----------\n")
+            if not sep:
+                head, sep, rest = cls.__doc__.partition("\n    Examples\n    --------\n")
+            documented = {n for n in table if f"\n    {n} : " in head}
+            shared_doc = _parameters_doc(
+                {n: s for n, s in table.items() if n not in names | documented},
+                cls.training_defaults,
+            )
+            cls.__doc__ = head.rstrip("\n") + "\n" + shared_doc + "\n" + sep + rest
+
+    def __init__(self, **params: Any) -> None:
+        table = _shared_table(type(self))
+        unknown = sorted(set(params) - set(table))
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__}() got an unexpected keyword argument {unknown[0]!r}"
+            )
+        for name, (default, _, _) in table.items():
+            value = params.get(name, type(self).training_defaults.get(name, default))
+            setattr(self, name, value)
+
+    @classmethod
+    def shared_parameters(cls) -> list[str]:
+        """Names of the shared training (and DP) parameters this family takes.
+
+        Examples
+        --------
+        >>> from synthgen.generators.diffusion import TabularDiffusion
+        >>> "epochs" in TabularDiffusion.shared_parameters()
+        True
+        """
+        return list(_shared_table(cls))
+
+    # -- checks involving several parameters ----------------------------------------------------
+    def _check_params(self) -> None:
+        resolve_device(self.device)  # an unavailable device is refused before any work
+        if getattr(self, "epsilon", None) is not None and self.grad_clip is not None:
+            raise ConfigurationError(
+                "grad_clip must be None with epsilon: DP-SGD clips each row's gradient "
+                "to max_grad_norm instead"
+            )
+        patience = getattr(self, "patience", None)
+        if patience is not None and not getattr(self, "validation_fraction", 0):
+            raise ConfigurationError("patience needs validation_fraction > 0")
+
+    # -- the fit template -------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def threads(self) -> Iterator[None]:
+        """Limit torch's CPU threads to ``n_threads`` for the duration (restored after)."""
+        with thread_limit(self.n_threads):
+            yield
+
+    def make_trainer(self, rng: np.random.Generator, **overrides: Any):
+        """The :class:`~synthgen.training.Trainer` the shared parameters ask for.
+
+        ``overrides`` (e.g. ``sample_rate`` for DP-SGD, ``batch_size``) win.
+        """
+        kwargs: dict[str, Any] = {
+            "max_epochs": self.epochs,
+            "max_time": self.max_time,
+            "batch_size": self.batch_size,
+            "device": self.device,
+            "grad_clip": self.grad_clip,
+            "mixed_precision": "any" if self.precision == "auto" else False,
+            "verbose": self.verbose,
+        }
+        for name in ("validation_fraction", "patience"):
+            if hasattr(self, name):
+                kwargs[name] = getattr(self, name)
+        kwargs.update(overrides)
+        trainer = Trainer(random_state=rng, **kwargs)
+        self.device_ = trainer.device_
+        return trainer
+
+    def _fit_encoded(self, matrix: np.ndarray, rng: np.random.Generator) -> None:
+        with self.threads():
+            self._train(matrix, rng)
+
+    def _train(self, matrix: np.ndarray, rng: np.random.Generator) -> None:
+        """Build the network and train it on the encoded ``matrix`` (subclasses)."""
+        raise NotImplementedError
+
+    def _record_training(self, trainer: Any) -> None:
+        """Keep what the Trainer reports about the fit."""
+        self.history_ = trainer.history_
+        self.n_epochs_ = trainer.n_epochs_
+        self.stop_reason_ = trainer.stop_reason_
+
+    def draw(self, n_rows: int, rng: np.random.Generator):
+        with self.threads():
+            return super().draw(n_rows, rng)
+
+    def draw_given(self, fixed, rng: np.random.Generator):
+        with self.threads():
+            return super().draw_given(fixed, rng)
+
+    # -- state ------------------------------------------------------------------------------------
+    def _training_meta(self) -> dict[str, Any]:
+        meta = {
+            "n_epochs": self.n_epochs_,
+            "history": self.history_,
+            "stop_reason": getattr(self, "stop_reason_", ""),
+        }
+        if getattr(self, "privacy_", None) is not None:
+            meta["privacy"] = self.privacy_
+        return meta
+
+    def _restore_training_meta(self, meta: dict[str, Any]) -> None:
+        try:
+            self.device_ = resolve_device(self.device)
+        except ConfigurationError:  # saved on a GPU machine, loaded on one without
+            self.device_ = resolve_device("cpu")
+        self.n_epochs_ = int(meta["n_epochs"])
+        self.history_ = list(meta["history"])
+        # Files written before the stop reason was recorded: "" (unknown).
+        self.stop_reason_ = str(meta.get("stop_reason", ""))
+        if "privacy" in meta:
+            self._set_privacy(meta["privacy"])  # type: ignore[attr-defined]
