@@ -1,5 +1,8 @@
 """synthgen: learn a real table, produce synthetic rows that keep its statistics.
 
+The public names below load on first use, so ``import synthgen`` (and ``synthgen --help``)
+stays quick and torch is imported only when a neural generator is used.
+
 Examples
 --------
 >>> import synthgen as sg
@@ -9,9 +12,12 @@ Examples
 (5, 15)
 """
 
-from synthgen import datasets
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from synthgen._version import __version__
-from synthgen.evaluation import PrivacyThresholds, Report, evaluate
 from synthgen.exceptions import (
     ConditionError,
     ConfigurationError,
@@ -23,23 +29,71 @@ from synthgen.exceptions import (
     SchemaError,
     SynthgenError,
 )
-from synthgen.export import ExportResult, export
-from synthgen.generators import BaseGenerator, list_generators, make_generator
-from synthgen.io import load, save
-from synthgen.privacy import Protections
-from synthgen.sampling.api import rebalance
-from synthgen.sampling.conditions import Range
-from synthgen.schema import (
-    Bounds,
-    ColumnSpec,
-    Constraint,
-    FixedCombinations,
-    Inequality,
-    Positive,
-    Predicate,
-    Schema,
-)
-from synthgen.transforms import Span, TableEncoder
+
+if TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
+    from synthgen import datasets
+    from synthgen.evaluation import PrivacyThresholds, Report, evaluate
+    from synthgen.export import ExportResult, export
+    from synthgen.generators import BaseGenerator, list_generators, make_generator
+    from synthgen.io import load, save
+    from synthgen.privacy import Protections
+    from synthgen.sampling.api import rebalance
+    from synthgen.sampling.conditions import Range
+    from synthgen.schema import (
+        Bounds,
+        ColumnSpec,
+        Constraint,
+        FixedCombinations,
+        Inequality,
+        Positive,
+        Predicate,
+        Schema,
+    )
+    from synthgen.transforms import Span, TableEncoder
+
+#: public name -> the module it lives in
+_LAZY = {
+    "datasets": "synthgen.datasets",
+    "PrivacyThresholds": "synthgen.evaluation",
+    "Report": "synthgen.evaluation",
+    "evaluate": "synthgen.evaluation",
+    "ExportResult": "synthgen.export",
+    "export": "synthgen.export",
+    "BaseGenerator": "synthgen.generators",
+    "list_generators": "synthgen.generators",
+    "make_generator": "synthgen.generators",
+    "load": "synthgen.io",
+    "save": "synthgen.io",
+    "Protections": "synthgen.privacy",
+    "rebalance": "synthgen.sampling.api",
+    "Range": "synthgen.sampling.conditions",
+    "Bounds": "synthgen.schema",
+    "ColumnSpec": "synthgen.schema",
+    "Constraint": "synthgen.schema",
+    "FixedCombinations": "synthgen.schema",
+    "Inequality": "synthgen.schema",
+    "Positive": "synthgen.schema",
+    "Predicate": "synthgen.schema",
+    "Schema": "synthgen.schema",
+    "Span": "synthgen.transforms",
+    "TableEncoder": "synthgen.transforms",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'synthgen' has no attribute {name!r}")
+    value = importlib.import_module(module)
+    if name != "datasets":
+        value = getattr(value, name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "BaseGenerator",

@@ -41,142 +41,21 @@ import pandas as pd
 from scipy.special import ndtri
 
 from synthgen.exceptions import ConfigurationError
+from synthgen.privacy.dp.release import (
+    OTHER_LABEL,
+    ColumnRelease,
+    ReleaseMechanisms,
+    from_float,
+    is_public,
+    to_float,
+    unit_scale,
+)
 from synthgen.schema import ColumnSpec, Schema
-from synthgen.utils import json_ready
 
-__all__ = ["OTHER_LABEL", "ColumnRelease", "DPPreprocessor"]
-
-#: Label that replaces rare string labels (as the non-private protections do).
-OTHER_LABEL = "(other)"
-#: Exponents of the fixed buckets used to find bounds: [2**k, 2**(k+1)) for k in this range.
-_EXP = np.arange(-32, 65)
-_UNIT_NS = {"D": 86_400 * 10**9, "s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
+__all__ = ["OTHER_LABEL", "ColumnRelease", "DPPreprocessor", "from_float", "to_float"]
 
 
-def _is_public(spec: ColumnSpec) -> bool:
-    return bool((spec.extra or {}).get("public", False))
-
-
-def _unit(spec: ColumnSpec) -> int:
-    return _UNIT_NS[spec.datetime_unit or "ns"] if spec.kind == "datetime" else 1
-
-
-def to_float(col: pd.Series, spec: ColumnSpec) -> np.ndarray:
-    """Numbers as floats; datetimes as their unit since the epoch; NaN where missing."""
-    if spec.kind != "datetime":
-        return pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    if pd.api.types.is_datetime64_any_dtype(col.dtype):
-        parsed = col
-    else:
-        parsed = pd.to_datetime(col, format=spec.datetime_format, errors="coerce")
-    ns = parsed.astype("datetime64[ns]").to_numpy().astype("int64").astype(float)
-    ns[parsed.isna().to_numpy()] = np.nan
-    return ns / _unit(spec)
-
-
-def from_float(x: np.ndarray, spec: ColumnSpec, like: pd.Series | None = None) -> pd.Series:
-    """Inverse of :func:`to_float`, in the column's dtype (rounded as the spec says)."""
-    x = np.asarray(x, dtype=float)
-    missing = np.isnan(x)
-    if spec.kind == "datetime":
-        ns = np.where(missing, 0, np.round(x) * _unit(spec)).astype("int64")
-        dates = pd.Series(pd.to_datetime(ns, unit="ns"))
-        dates[missing] = pd.NaT
-        if spec.datetime_format is None:
-            return dates.astype(spec.dtype)
-        return dates.dt.strftime(spec.datetime_format).where(~missing, np.nan)
-    if spec.integer:
-        x = np.round(x)
-    elif spec.decimals is not None:
-        x = np.round(x, spec.decimals)
-    values = pd.Series(x)
-    dtype = spec.dtype if like is None else str(like.dtype)
-    if missing.any() and dtype in ("int8", "int16", "int32", "int64", "uint8", "uint16"):
-        dtype = dtype.replace("int", "Int").replace("uInt", "UInt")
-    try:
-        return values.astype(dtype)
-    except (TypeError, ValueError):
-        return values
-
-
-@dataclasses.dataclass
-class ColumnRelease:
-    """What the preprocessor released about one column (all of it differentially private).
-
-    Attributes
-    ----------
-    name, kind : str
-        The column and its kind.
-    labels : list
-        Kept labels (categorical/text/constant), in the schema's order.
-    counts : list of float
-        Non-negative noisy counts: one per label, or one per fine bin of a numeric column
-        (the exact-zero bin last when ``zero_bin``).
-    edges : list of float
-        Fine bin edges of a numeric column, in the unit of :func:`to_float`.
-    zero_bin : bool
-        The last count belongs to the exact value 0.
-    low, high : float
-        Released bounds of a numeric column.
-    missing : float
-        Noisy count of missing cells (0 when the column gets no missing values).
-    has_missing : bool
-        Whether the synthetic column may have missing cells.
-    fold_to : Any
-        Where rows with a dropped label, or an unreleased missing cell, go.
-    total : float
-        Noisy number of rows.
-    """
-
-    name: str
-    kind: str
-    labels: list[Any] = dataclasses.field(default_factory=list)
-    counts: list[float] = dataclasses.field(default_factory=list)
-    edges: list[float] = dataclasses.field(default_factory=list)
-    zero_bin: bool = False
-    low: float = 0.0
-    high: float = 0.0
-    missing: float = 0.0
-    has_missing: bool = False
-    fold_to: Any = None
-    total: float = 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return json_ready(dataclasses.asdict(self))
-
-    @property
-    def weights(self) -> np.ndarray:
-        """Probabilities of the fine bins (numeric) or labels, missing cell last."""
-        w = np.append(np.asarray(self.counts, dtype=float), self.missing if self.has_missing else 0)
-        return w / w.sum() if w.sum() > 0 else np.full(len(w), 1.0 / len(w))
-
-
-def _noisy(counts: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
-    return np.asarray(counts, dtype=float) + rng.normal(0.0, sigma, np.shape(counts))
-
-
-def _bucket_index(x: np.ndarray) -> np.ndarray:
-    """Index into [negative buckets (largest magnitude first), zero, positive buckets]."""
-    n_exp = len(_EXP)
-    out = np.full(len(x), n_exp, dtype=np.int64)  # zero bucket
-    nz = x != 0
-    k = np.clip(np.floor(np.log2(np.abs(x[nz]))), _EXP[0], _EXP[-1]).astype(np.int64) - _EXP[0]
-    out[nz] = np.where(x[nz] > 0, n_exp + 1 + k, n_exp - 1 - k)
-    return out
-
-
-def _bucket_edges(i: int) -> tuple[float, float]:
-    n_exp = len(_EXP)
-    if i == n_exp:
-        return 0.0, 0.0
-    if i > n_exp:
-        k = _EXP[i - n_exp - 1]
-        return float(2.0**k), float(2.0 ** (k + 1))
-    k = _EXP[n_exp - 1 - i]
-    return -float(2.0 ** (k + 1)), -float(2.0**k)
-
-
-class DPPreprocessor:
+class DPPreprocessor(ReleaseMechanisms):
     """Differentially private column statistics (see the module docstring).
 
     Parameters
@@ -257,7 +136,7 @@ class DPPreprocessor:
         return self
 
     def _discovers(self, spec: ColumnSpec) -> bool:
-        if _is_public(spec):
+        if is_public(spec):
             return False
         if spec.kind in ("categorical", "constant"):
             return spec.dtype not in ("bool", "boolean")
@@ -266,129 +145,6 @@ class DPPreprocessor:
     def _threshold(self, sigma: float) -> float:
         z = float(ndtri(1.0 - self.delta_column_))
         return max(float(self.min_category_count), 1.0 + sigma * z)
-
-    def _labels(self, col: pd.Series, spec: ColumnSpec, rng: np.random.Generator) -> ColumnRelease:
-        rho = self.rho_column_
-        string_labels = spec.dtype in ("object", "category", "string", "str")
-        discover = self._discovers(spec)
-        fold_query = discover and string_labels and spec.kind != "text"
-        rho_main = rho * (0.75 if fold_query else 1.0)
-        sigma = math.sqrt(1.0 / (2.0 * rho_main))
-        observed = col.value_counts(dropna=True)
-        if discover:
-            candidates = list(observed.index)
-        elif spec.dtype in ("bool", "boolean"):
-            candidates = [False, True]
-        elif spec.kind == "constant":
-            candidates = [spec.value]
-        else:
-            candidates = list(spec.categories or [])
-        true = np.array([observed.get(c, 0) for c in candidates], dtype=float)
-        n_missing = float(col.isna().sum())
-        noisy = _noisy(np.append(true, n_missing), sigma, rng)
-        noisy_labels, noisy_missing = noisy[:-1], float(noisy[-1])
-        if discover:
-            keep = noisy_labels >= self._threshold(sigma)
-            order = {c: i for i, c in enumerate(spec.categories or [])}
-            kept = sorted(
-                (c for c, k in zip(candidates, keep, strict=True) if k),
-                key=lambda c: (order.get(c, len(order)), str(c)),
-            )
-        else:
-            kept = list(candidates)
-        counts = {c: max(float(v), 0.0) for c, v in zip(candidates, noisy_labels, strict=True)}
-        kept_counts = [counts[c] for c in kept]
-        release = ColumnRelease(spec.name, spec.kind, labels=kept, counts=kept_counts)
-        release.fold_to = kept[int(np.argmax(kept_counts))] if kept else None
-        if fold_query:
-            # A second, adaptive count: how many rows hold a label that was not kept.
-            sigma_o = math.sqrt(1.0 / (2.0 * (rho - rho_main)))
-            dropped = float((~col.isin(kept) & col.notna()).sum())
-            other = float(_noisy(np.array([dropped]), sigma_o, rng)[0])
-            if other >= max(float(self.min_category_count), 3.0 * sigma_o) or not kept:
-                release.labels = [*kept, OTHER_LABEL]
-                release.counts = [*kept_counts, max(other, 0.0)]
-                release.fold_to = OTHER_LABEL
-        if _is_public(spec):
-            release.has_missing = spec.has_missing
-        else:
-            release.has_missing = noisy_missing >= max(float(self.min_category_count), 2 * sigma)
-        release.missing = max(noisy_missing, 0.0) if release.has_missing else 0.0
-        if not release.labels:
-            release.has_missing, release.missing = True, max(noisy_missing, 1.0)
-        release.total = max(float(noisy.sum()), 1.0)
-        return release
-
-    def _numeric(self, col: pd.Series, spec: ColumnSpec, rng: np.random.Generator) -> ColumnRelease:
-        x = to_float(col, spec)
-        observed = x[~np.isnan(x)]
-        public = _is_public(spec) and spec.minimum is not None and spec.maximum is not None
-        rho_hist = self.rho_column_ if public else self.rho_column_ / 2
-        if public:
-            scale = _unit(spec) if spec.kind == "datetime" else 1
-            low, high = float(spec.minimum) / scale, float(spec.maximum) / scale
-        else:
-            sigma_b = math.sqrt(1.0 / (2.0 * (self.rho_column_ - rho_hist)))
-            n_buckets = 2 * len(_EXP) + 1
-            buckets = np.bincount(_bucket_index(observed), minlength=n_buckets)
-            noisy_b = _noisy(buckets, sigma_b, rng)
-            # The range spans the outermost buckets whose noisy count clears 4.5 sigma. Among
-            # ~130 empty buckets a 3-sigma bar lets one through in about one column out of six,
-            # stretching the range to +-2**47 and wrecking the column (seen on Adult); at 4.5
-            # sigma that happens once in a few thousand columns, at the cost of clipping
-            # extreme buckets held by very few rows (which the privacy protections clip anyway).
-            hits = np.flatnonzero(noisy_b >= max(float(self.min_category_count), 4.5 * sigma_b))
-            if len(hits) == 0:
-                hits = np.array([int(np.argmax(noisy_b))])
-            low, high = _bucket_edges(int(hits[0]))[0], _bucket_edges(int(hits[-1]))[1]
-        if spec.integer or spec.kind == "datetime":
-            low, high = math.floor(low), math.ceil(high)
-        if high <= low:
-            high = low + 1.0
-        unit_bins = (spec.integer or spec.kind == "datetime") and high - low + 1 <= 2 * self.n_bins
-        if unit_bins:
-            edges = np.arange(low - 0.5, high + 1.0, 1.0)
-            zero_bin = False
-        else:
-            edges = np.linspace(low, high, self.n_bins + 1)
-            zero_bin = low <= 0.0 <= high
-        clipped = np.clip(observed, low, high)
-        is_zero = clipped == 0.0 if zero_bin else np.zeros(len(clipped), dtype=bool)
-        idx = np.clip(
-            np.searchsorted(edges, clipped[~is_zero], side="right") - 1, 0, len(edges) - 2
-        )
-        hist = np.bincount(idx, minlength=len(edges) - 1).astype(float)
-        if zero_bin:
-            hist = np.append(hist, float(is_zero.sum()))
-        sigma = math.sqrt(1.0 / (2.0 * rho_hist))
-        noisy = _noisy(np.append(hist, float(np.isnan(x).sum())), sigma, rng)
-        counts, noisy_missing = noisy[:-1], float(noisy[-1])
-        counts = np.where(counts >= 2 * sigma, counts, 0.0)
-        if counts.sum() <= 0:
-            counts = np.ones_like(counts)
-        release = ColumnRelease(spec.name, spec.kind, edges=edges.tolist(), zero_bin=zero_bin)
-        n_fine = len(edges) - 1
-        live = np.flatnonzero(counts[:n_fine] > 0)
-        if len(live):
-            release.low = float(max(low, edges[live[0]]))
-            release.high = float(min(high, edges[live[-1] + 1]))
-        else:
-            release.low = release.high = 0.0
-        if zero_bin and counts[-1] > 0:
-            release.low, release.high = min(release.low, 0.0), max(release.high, 0.0)
-        if spec.integer or spec.kind == "datetime":
-            release.low, release.high = math.ceil(release.low), math.floor(release.high)
-            if release.high < release.low:
-                release.high = release.low
-        release.counts = counts.tolist()
-        if _is_public(spec):
-            release.has_missing = spec.has_missing
-        else:
-            release.has_missing = noisy_missing >= max(float(self.min_category_count), 2 * sigma)
-        release.missing = max(noisy_missing, 0.0) if release.has_missing else 0.0
-        release.total = max(float(noisy.sum()), 1.0)
-        release.fold_to = self._median(release)
-        return release
 
     @staticmethod
     def _median(release: ColumnRelease) -> float:
@@ -409,7 +165,7 @@ class DPPreprocessor:
         if release.has_missing:
             rate = max(rate, 1e-6)
         if spec.kind in ("numeric", "datetime"):
-            scale = _unit(spec)
+            scale = unit_scale(spec)
             low, high = release.low * scale, release.high * scale
             if spec.integer or spec.kind == "datetime":
                 low, high = int(low), int(high)
