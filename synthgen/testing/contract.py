@@ -19,6 +19,7 @@ from sklearn.base import clone
 
 from synthgen.exceptions import ConditionError, ConfigurationError, NotFittedError
 from synthgen.io import load
+from synthgen.testing.stability import check_params_unchanged, check_repeatable_under_load
 from synthgen.testing.toys import make_mixed_table
 
 __all__ = ["CHECKS", "check_generator"]
@@ -275,6 +276,8 @@ CHECKS: list[Callable[[Any, pd.DataFrame], None]] = [
     check_impute,
     check_constraints,
     check_condition_errors,
+    check_params_unchanged,
+    check_repeatable_under_load,
 ]
 
 

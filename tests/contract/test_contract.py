@@ -32,3 +32,29 @@ def test_a_broken_generator_fails_the_contract(table):
 
     with pytest.raises(AssertionError, match="check_deterministic"):
         check_generator(Unseeded(), table)
+
+
+def test_a_generator_whose_fit_rewrites_a_parameter_fails_the_contract(table):
+    from synthgen.testing.stability import check_params_unchanged
+
+    class Forgetful(get_generator_class("marginals")):
+        def fit(self, data, schema=None):
+            self.verbose = int(self.verbose)  # False -> 0: equal, but not the value given
+            return super().fit(data, schema)
+
+    with pytest.raises(AssertionError, match="fit changed parameters: verbose"):
+        check_params_unchanged(Forgetful(), table)
+
+
+def test_a_fit_on_a_clock_budget_fails_the_repeatability_check(table):
+    """A fit that trains for a wall-clock time gets fewer steps on a busy machine."""
+    import warnings
+
+    from synthgen.testing.stability import check_repeatable_under_load
+
+    params = {**get_generator_class("diffusion")._fast_params(), "epochs": 100_000}
+    model = sg.make_generator("diffusion", **{**params, "max_time": 0.5})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a budget that cuts training short may warn
+        with pytest.raises(AssertionError, match="differs between two fits"):
+            check_repeatable_under_load(model, table)
