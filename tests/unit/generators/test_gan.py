@@ -13,15 +13,7 @@ from synthgen.generators.nn import SpanLayout
 from synthgen.schema import Schema
 from synthgen.transforms import TableEncoder
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One intra-op thread: tiny networks gain nothing from more, and on a shared, loaded
-    machine every parallel op would wait for a descheduled worker."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 SMALL = {

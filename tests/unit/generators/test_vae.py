@@ -10,15 +10,7 @@ import torch
 from synthgen.exceptions import ConfigurationError
 from synthgen.generators.vae import TabularVAE
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One intra-op thread: tiny networks gain nothing from more, and on a shared, loaded
-    machine every parallel op would wait for a descheduled worker."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 SMALL = {"latent_dim": 8, "hidden": (32, 32), "batch_size": 30, "device": "cpu"}

@@ -11,15 +11,7 @@ import torch
 from synthgen.exceptions import ConfigurationError
 from synthgen.training import Callback, Trainer, cpu_has_fast_bfloat16, trainer_for
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One intra-op thread: tiny networks gain nothing from more, and on a shared, loaded
-    machine every parallel op would wait for a descheduled worker."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 class Regression(torch.nn.Module):
