@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
-from synthgen.exceptions import ConfigurationError
+from synthgen.exceptions import ConfigurationError, TrainingTimeLimitWarning
 from synthgen.generators.vae import TabularVAE
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -63,7 +63,8 @@ def test_value_noise_spreads_continuous_outputs():
 
 
 def test_max_time_bounds_the_fit():
-    model = TabularVAE(epochs=100_000, max_time=0.5, random_state=0, **SMALL).fit(_bimodal())
+    with pytest.warns(TrainingTimeLimitWarning):
+        model = TabularVAE(epochs=100_000, max_time=0.5, random_state=0, **SMALL).fit(_bimodal())
     assert model.n_epochs_ < 100_000
 
 
