@@ -137,11 +137,13 @@ class DPSGDStrategy(Strategy):
                 "grad_clip must be None with DP-SGD: each row's gradient is clipped to "
                 "max_grad_norm instead"
             )
-        for method in ("private_target", "private_inputs", "row_loss"):
-            if not callable(getattr(task, method, None)):
-                raise ConfigurationError(
-                    f"DP-SGD needs a task with a {method} method (see PrivateTask)"
-                )
+        needed = ("private_target", "private_inputs", "row_loss")
+        missing = [m for m in needed if not callable(getattr(task, m, None))]
+        if missing:
+            raise ConfigurationError(
+                f"DP-SGD needs a task with {', '.join(needed)} methods (see PrivateTask); "
+                f"{type(task).__name__} lacks {', '.join(missing)}"
+            )
         # Imported here: opacus is optional, and the privacy package's own imports reach
         # the generators, which import this module.
         from synthgen.privacy.dp.sgd import DPSGD, noise_multiplier_for
