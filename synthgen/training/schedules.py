@@ -100,8 +100,7 @@ class LRSchedule(Callback):
         self._base: dict[int, tuple[dict[str, Any], float]] = {}
         self._scope: set[int] | None = None
 
-    def factor(self, step: int, total_steps: int) -> float:
-        """The multiplier of the base rates at batch ``step`` of a ``total_steps`` budget."""
+    def _parts(self, step: int, total_steps: int) -> tuple[float, float]:
         warm = min(1.0, (step + 1) / self.warmup_steps) if self.warmup_steps else 1.0
         p = min(step / max(total_steps, 1), 1.0)
         f = self.final_fraction
@@ -111,6 +110,11 @@ class LRSchedule(Callback):
             shape = 1.0 - (1 - f) * p
         else:
             shape = 1.0
+        return warm, shape
+
+    def factor(self, step: int, total_steps: int) -> float:
+        """The multiplier of the base rates at batch ``step`` of a ``total_steps`` budget."""
+        warm, shape = self._parts(step, total_steps)
         return warm * shape
 
     def on_train_begin(self, trainer: Trainer) -> None:
@@ -128,12 +132,14 @@ class LRSchedule(Callback):
     def on_before_optimizer_step(self, trainer: Trainer, optimizer: Any) -> None:
         if self._scope is not None and id(optimizer) not in self._scope:
             return
-        self.last_factor_ = self.factor(trainer.global_step_, self.total_steps_)
+        warm, shape = self._parts(trainer.global_step_, self.total_steps_)
+        self.last_factor_ = warm * shape
         for group in optimizer.param_groups:
             entry = self._base.get(id(group))
             if entry is None:
                 entry = self._base[id(group)] = (group, float(group["lr"]))
-            group["lr"] = entry[1] * self.last_factor_
+            # (base * warm) * shape, in the order the tasks' own schedules multiplied
+            group["lr"] = entry[1] * warm * shape
 
     def on_train_end(self, trainer: Trainer) -> None:
         for group, base in self._base.values():
