@@ -153,8 +153,9 @@ def test_callbacks_see_the_private_updates():
     strategy = DPSGDStrategy(
         epsilon=50.0, max_grad_norm=1.0, n_rows=N_ROWS, ledger=_ledger(), noise_multiplier=1.0
     )
-    trainer = Trainer(max_epochs=2, sample_rate=0.5, device="cpu", strategy=strategy)
-    trainer.callbacks_.append(count)
+    trainer = Trainer(
+        max_epochs=2, sample_rate=0.5, device="cpu", strategy=strategy, callbacks=[count]
+    )
     trainer.fit(Toy(), _data())
     assert count.before == count.after == strategy.dp_.steps == 4
 
