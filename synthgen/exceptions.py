@@ -1,4 +1,4 @@
-"""Exceptions raised by synthgen.
+"""Exceptions (and warnings) raised by synthgen.
 
 Every error synthgen raises on purpose derives from :class:`SynthgenError`, so callers can catch
 one class. Messages name the column (when there is one), what was expected and what was found.
@@ -16,6 +16,7 @@ __all__ = [
     "PersistenceError",
     "SchemaError",
     "SynthgenError",
+    "TrainingTimeLimitWarning",
 ]
 
 
@@ -53,3 +54,8 @@ class EvaluationError(SynthgenError, ValueError):
 
 class ConfigurationError(SynthgenError, ValueError):
     """A generator parameter has an invalid value (checked in ``fit``)."""
+
+
+class TrainingTimeLimitWarning(UserWarning):
+    """``max_time`` ended a fit before its planned epochs: the model depends on the machine's
+    speed and load (a fit without ``max_time`` repeats on any machine)."""

@@ -17,3 +17,15 @@ def adult() -> pd.DataFrame:
 @pytest.fixture()
 def mixed() -> pd.DataFrame:
     return make_mixed_table(150)
+
+
+@pytest.fixture()
+def one_thread():
+    """One intra-op thread (torch and BLAS) for the test: tiny networks gain nothing from
+    more, and on a shared, loaded machine every parallel op would wait for a descheduled
+    worker. Opt in with ``pytestmark = pytest.mark.usefixtures("one_thread")``; not autouse,
+    so tests that check torch is never imported stay free of it."""
+    from synthgen.training.threads import thread_limit  # imports torch: only where asked
+
+    with thread_limit(1):
+        yield

@@ -1,17 +1,18 @@
 """The one training loop of the library.
 
 A generator hands the :class:`Trainer` a *task*: a ``torch.nn.Module`` with a
-``training_step(batch, trainer) -> dict of losses`` method (and, for early stopping, a
+``training_step(batch, trainer) -> dict of losses`` method (and, for a validation loss, a
 ``validation_loss(data, trainer) -> float`` method). The step does its own optimiser updates
 through :meth:`Trainer.optimize`, so one loop serves a VAE (one update per batch) and a GAN
-(alternating critic and generator updates per batch) alike. Everything random goes through the
+(alternating critic and generator updates per batch) alike. A *strategy* may take the step
+instead (:class:`~synthgen.training.strategies.DPSGDStrategy`); *callbacks* add early
+stopping, schedules, weight averaging and time limits. Everything random goes through the
 trainer's explicit generators; the process-wide torch and numpy states are never read.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import math
 import time
 from collections.abc import Iterator, Sequence
@@ -20,9 +21,17 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from synthgen.exceptions import ConfigurationError
+from synthgen.training.callbacks import Callback, EarlyStopping, TimeLimit
+
+# generators and privacy/dp/fitting.py import this name from here
+from synthgen.training.checks import check_positive as _check_positive  # noqa: F401
+from synthgen.training.checks import check_trainer
+from synthgen.training.precision import cpu_has_fast_bfloat16
+from synthgen.training.strategies import Strategy
+from synthgen.training.threads import thread_limit
 from synthgen.utils import check_random_state, resolve_device, torch_generator
 
-__all__ = ["Callback", "Trainer", "TrainingTask", "cpu_has_fast_bfloat16"]
+__all__ = ["Callback", "Trainer", "TrainingTask", "cpu_has_fast_bfloat16", "trainer_for"]
 
 
 @runtime_checkable
@@ -32,45 +41,17 @@ class TrainingTask(Protocol):
     def training_step(self, batch: Any, trainer: Trainer) -> dict[str, Any]: ...
 
 
-class Callback:
-    """Hooks called by :class:`Trainer`; subclass and override what you need.
-
-    ``on_epoch_end`` returns ``True`` to stop training after that epoch.
-    """
-
-    def on_train_begin(self, trainer: Trainer) -> None:
-        """Called once before the first epoch."""
-
-    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> bool | None:
-        """Called after each epoch with its averaged losses; return True to stop."""
-        return None
-
-    def on_train_end(self, trainer: Trainer) -> None:
-        """Called once after the last epoch."""
-
-
-def _check_positive(name: str, value: Any, *, integer: bool = False, allow_none: bool = False):
-    if value is None and allow_none:
-        return None
-    kind = int if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kind) or not value > 0:
-        what = "a positive integer" if integer else "a positive number"
-        none = " or None" if allow_none else ""
-        raise ConfigurationError(f"{name} must be {what}{none}, got {value!r}")
-    if not integer and not math.isfinite(value):
-        raise ConfigurationError(f"{name} must be finite, got {value!r}")
-    return value
-
-
 class Trainer:
-    """Mini-batch training with time and epoch budgets, early stopping and callbacks.
+    """Mini-batch training over a budget of epochs, with callbacks and strategies.
 
     Parameters
     ----------
     max_epochs : int
-        Largest number of passes over the training rows.
+        Number of passes over the training rows (fewer when a callback stops training).
     max_time : float, optional
-        Wall-clock budget in seconds; training stops after the batch that crosses it.
+        Opt-in wall-clock budget in seconds: adds a
+        :class:`~synthgen.training.callbacks.TimeLimit`, which stops after the batch that
+        crosses it and warns that the model then depends on the machine.
     batch_size : int
         Rows per batch (the last, smaller batch of an epoch is kept).
     device : str
@@ -78,22 +59,29 @@ class Trainer:
     grad_clip : float, optional
         Largest total gradient norm per update (``None``: no clipping).
     validation_fraction : float
-        Share of rows held out to monitor ``task.validation_loss``; 0 disables it.
+        Share of rows held out; after each epoch ``task.validation_loss`` on them is logged as
+        ``val_loss``. 0 disables it.
     patience : int, optional
-        Epochs without a better validation loss before stopping (needs a validation split).
-        The weights of the best epoch are restored.
+        Adds :class:`~synthgen.training.callbacks.EarlyStopping` with this patience (needs
+        a validation split); the weights of the best epoch are restored.
     mixed_precision : bool or "cuda"
         Where the forward pass autocasts to bfloat16: ``"cuda"`` (or ``True``) on CUDA devices
         that support it; ``"any"`` also on CPUs with native bfloat16 arithmetic
         (AVX512-BF16 or AMX; see :func:`cpu_has_fast_bfloat16`), where small matrix products
         run several times faster; ``False`` nowhere.
     callbacks : sequence of Callback
-        Objects with ``on_epoch_end(trainer, epoch, logs) -> bool`` (and optionally
-        ``on_train_begin`` / ``on_train_end``).
+        Hooks (see :mod:`synthgen.training.callbacks`); run after the ones ``patience`` and
+        ``max_time`` add, in the order given.
     sample_rate : float, optional
         Poisson sampling, as differentially private training needs: each batch takes every
         row independently with this probability, and an epoch is ``round(1 / sample_rate)``
         such batches (some may be empty). ``None``: shuffled batches of ``batch_size``.
+    strategy : Strategy, optional
+        What a batch does (default: the task's ``training_step``).
+    n_threads : int, optional
+        CPU threads during :meth:`fit` (torch and BLAS, restored after; see
+        :mod:`synthgen.training.threads`). ``None`` keeps the process' setting; generators
+        pass their own default. Float rounding depends on it: equal ``n_threads``, equal fit.
     random_state : int, Generator or None
         Seeds the shuffling and every random draw of the task (through :attr:`generator_`).
     verbose : bool
@@ -108,7 +96,14 @@ class Trainer:
         Epochs run (a partial last epoch counts).
     stop_reason_ : str
         ``"max_epochs"``, ``"max_time"``, ``"early_stopping"``, ``"callback"`` or the reason
-        a task gave to :meth:`request_stop` (e.g. ``"privacy_budget"``).
+        given to :meth:`request_stop` (e.g. ``"privacy_budget"``); the first one asked for.
+    steps_per_epoch_, total_steps_ : int
+        Batches per epoch and the planned steps of the fit (``max_epochs`` times the former),
+        known from the start of :meth:`fit` (for schedules).
+    global_step_ : int
+        Batches done so far, over all epochs.
+    task_ : torch.nn.Module
+        The task of the current (or last) fit.
     device_ : torch.device
         Where the data and the task live.
     generator_ : torch.Generator
@@ -130,8 +125,8 @@ class Trainer:
     >>> trainer = Trainer(max_epochs=5, batch_size=10, device="cpu", random_state=0)
     >>> task = Mean()
     >>> _ = trainer.fit(task, data)
-    >>> len(trainer.history_), round(task.mu.item(), 2)
-    (5, 3.0)
+    >>> len(trainer.history_), trainer.total_steps_, round(task.mu.item(), 2)
+    (5, 20, 3.0)
     """
 
     def __init__(
@@ -147,6 +142,8 @@ class Trainer:
         mixed_precision: bool | str = True,
         callbacks: Sequence[Any] = (),
         sample_rate: float | None = None,
+        strategy: Strategy | None = None,
+        n_threads: int | None = None,
         random_state: Any = None,
         verbose: bool = False,
     ) -> None:
@@ -160,9 +157,18 @@ class Trainer:
         self.mixed_precision = mixed_precision
         self.callbacks = callbacks
         self.sample_rate = sample_rate
+        self.strategy = strategy
+        self.n_threads = n_threads
         self.random_state = random_state
         self.verbose = verbose
-        self._check()
+        check_trainer(self)
+        built: list[Any] = []
+        if patience is not None:
+            built.append(EarlyStopping(patience))
+        if max_time is not None:
+            built.append(TimeLimit(max_time))
+        self.callbacks_ = [*built, *callbacks]
+        self.strategy_ = strategy if strategy is not None else Strategy()
         self.device_ = resolve_device(device)
         self.rng_ = check_random_state(random_state)
         self.generator_ = torch_generator(self.rng_, self.device_)
@@ -171,36 +177,11 @@ class Trainer:
         self.stop_reason_ = ""
         self.last_grad_norm_: float | None = None
         self.epoch_ = 0
+        self.steps_per_epoch_ = self.total_steps_ = self.global_step_ = 0
+        self.task_: Any = None
         self._stop_request: str | None = None
 
-    def _check(self) -> None:
-        _check_positive("max_epochs", self.max_epochs, integer=True)
-        _check_positive("max_time", self.max_time, allow_none=True)
-        _check_positive("batch_size", self.batch_size, integer=True)
-        _check_positive("grad_clip", self.grad_clip, allow_none=True)
-        _check_positive("patience", self.patience, integer=True, allow_none=True)
-        if self.mixed_precision not in (True, False, "cuda", "any"):
-            raise ConfigurationError(
-                "mixed_precision must be True, False, 'cuda' or 'any', "
-                f"got {self.mixed_precision!r}"
-            )
-        frac = self.validation_fraction
-        if isinstance(frac, bool) or not isinstance(frac, (int, float)) or not 0 <= frac < 1:
-            raise ConfigurationError(f"validation_fraction must lie in [0, 1), got {frac!r}")
-        q = self.sample_rate
-        if q is not None and (
-            isinstance(q, bool) or not isinstance(q, (int, float)) or not 0 < q <= 1
-        ):
-            raise ConfigurationError(f"sample_rate must lie in (0, 1] or be None, got {q!r}")
-        if self.patience is not None and frac == 0:
-            raise ConfigurationError("patience needs validation_fraction > 0")
-        for cb in self.callbacks:
-            if not callable(getattr(cb, "on_epoch_end", None)):
-                raise ConfigurationError(
-                    f"callbacks must have an on_epoch_end method, got {type(cb).__name__}"
-                )
-
-    # -- helpers for tasks ---------------------------------------------------------------------
+    # -- helpers for tasks and strategies --------------------------------------------------------
     @property
     def amp_enabled(self) -> bool:
         import torch
@@ -227,7 +208,11 @@ class Trainer:
         return torch.autocast(device_type=self.device_.type, dtype=torch.bfloat16)
 
     def optimize(self, loss: Any, optimizer: Any) -> None:
-        """Backpropagate ``loss`` and step ``optimizer``, clipping gradients when asked."""
+        """Backpropagate ``loss`` and step ``optimizer``, clipping gradients when asked.
+
+        Callbacks see the update through ``on_before_optimizer_step`` (a schedule sets the
+        rate there) and ``on_optimizer_step`` (a moving average folds the new weights in).
+        """
         import torch
 
         optimizer.zero_grad(set_to_none=True)
@@ -236,18 +221,40 @@ class Trainer:
             params = [p for group in optimizer.param_groups for p in group["params"]]
             norm = torch.nn.utils.clip_grad_norm_(params, self.grad_clip)
             self.last_grad_norm_ = float(norm)
+        self.call_hooks("on_before_optimizer_step", optimizer)
         optimizer.step()
+        self.call_hooks("on_optimizer_step", optimizer)
+
+    def call_hooks(self, hook: str, *args: Any) -> bool:
+        """Call ``hook`` on every callback that has it; whether any returned True."""
+        stop = False
+        for cb in self.callbacks_:
+            method = getattr(cb, hook, None)
+            if method is not None and method(self, *args):
+                stop = True
+        return stop
+
+    def request_stop(self, reason: str) -> None:
+        """Stop after the current batch; the first reason asked for is recorded."""
+        if self._stop_request is None:
+            self._stop_request = reason
+
+    @property
+    def stop_requested(self) -> str | None:
+        """The reason training will stop after this batch, if one was asked for."""
+        return self._stop_request
 
     # -- the loop ------------------------------------------------------------------------------
-    def request_stop(self, reason: str) -> None:
-        """Ask the loop to stop after the current batch (a task's own budget is spent)."""
-        self._stop_request = reason
+    def _steps_per_epoch(self, n_rows: int) -> int:
+        if self.sample_rate is not None:
+            return max(1, round(1.0 / self.sample_rate))
+        return math.ceil(n_rows / self.batch_size)
 
     def _batches(self, n_rows: int) -> Iterator[Any]:
         import torch
 
         if self.sample_rate is not None:
-            for _ in range(max(1, round(1.0 / self.sample_rate))):
+            for _ in range(self._steps_per_epoch(n_rows)):
                 keep = torch.rand(n_rows, generator=self.generator_, device=self.device_)
                 yield torch.nonzero(keep < self.sample_rate).flatten()
             return
@@ -265,7 +272,7 @@ class Trainer:
         """
         import torch
 
-        if not callable(getattr(task, "training_step", None)):
+        if not callable(getattr(task, "training_step", None)) and type(self.strategy_) is Strategy:
             raise ConfigurationError("the task must have a training_step(batch, trainer) method")
         data = torch.as_tensor(np.asarray(data) if not torch.is_tensor(data) else data)
         data = data.to(self.device_)
@@ -281,116 +288,85 @@ class Trainer:
                 raise ConfigurationError(
                     "validation_fraction > 0 needs a task with a validation_loss method"
                 )
+        threads = (
+            contextlib.nullcontext() if self.n_threads is None else thread_limit(self.n_threads)
+        )
+        with threads:
+            self._run(task, train, valid)
+        return self
+
+    def _run(self, task: Any, train: Any, valid: Any) -> None:
+        import torch
+
         task.to(self.device_)
+        self.task_ = task
         self.history_ = []
         self.stop_reason_ = "max_epochs"
         self._stop_request = None
-        best, best_state, waited = math.inf, None, 0
+        self.global_step_ = 0
+        self.steps_per_epoch_ = self._steps_per_epoch(len(train))
+        self.total_steps_ = self.max_epochs * self.steps_per_epoch_
         start = time.perf_counter()
-        for cb in self.callbacks:
-            if hasattr(cb, "on_train_begin"):
-                cb.on_train_begin(self)
+        self.strategy_.setup(self, task)
+        self.call_hooks("on_train_begin")
         bar = None
         if self.verbose:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=self.max_epochs, desc="training", unit="epoch")
-        out_of_time = False
         for epoch in range(self.max_epochs):
             self.epoch_ = epoch
             task.train()
+            self.call_hooks("on_epoch_begin", epoch)
             sums: dict[str, Any] = {}
             n_steps = 0
             for idx in self._batches(len(train)):
-                logs = task.training_step(train[idx], self)
+                step = self.global_step_
+                self.call_hooks("on_step_begin", step)
+                logs = self.strategy_.step(self, task, train[idx])
                 for key, value in logs.items():
                     value = value.detach() if torch.is_tensor(value) else value
                     sums[key] = sums.get(key, 0.0) + value
                 n_steps += 1
-                if self.max_time is not None and time.perf_counter() - start > self.max_time:
-                    out_of_time = True
-                    break
+                self.global_step_ = step + 1
+                if self.call_hooks("on_step_end", step, logs):
+                    self.request_stop("callback")
                 if self._stop_request is not None:
                     break
             # Losses stay on the device during the epoch: one sync per epoch, not per step.
             record: dict[str, float] = {"epoch": epoch}
             record.update({k: float(v) / max(n_steps, 1) for k, v in sums.items()})
-            stop = False
             if valid is not None:
                 task.eval()
                 with torch.no_grad():
-                    val_loss = float(task.validation_loss(valid, self))
-                record["val_loss"] = val_loss
-                if val_loss < best:
-                    best, waited = val_loss, 0
-                    if self.patience is not None:
-                        best_state = {k: v.detach().clone() for k, v in task.state_dict().items()}
-                else:
-                    waited += 1
-                    if self.patience is not None and waited >= self.patience:
-                        self.stop_reason_ = "early_stopping"
-                        stop = True
+                    record["val_loss"] = float(task.validation_loss(valid, self))
             record["time"] = time.perf_counter() - start
             self.history_.append(record)
             self.n_epochs_ = epoch + 1
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k not in ("epoch",)})
-            for cb in self.callbacks:
-                if cb.on_epoch_end(self, epoch, record):
-                    self.stop_reason_ = "callback"
-                    stop = True
-            if self._stop_request is not None and not stop:
+            if self.call_hooks("on_epoch_end", epoch, record):
+                self.request_stop("callback")
+            if self._stop_request is not None:
                 self.stop_reason_ = self._stop_request
-                stop = True
-            if out_of_time and not stop:
-                self.stop_reason_ = "max_time"
-                stop = True
-            if stop:
                 break
         if bar is not None:
             bar.close()
-        if best_state is not None:
-            task.load_state_dict(best_state)
         task.eval()
         self.elapsed_ = time.perf_counter() - start
-        for cb in self.callbacks:
-            if hasattr(cb, "on_train_end"):
-                cb.on_train_end(self)
-        return self
-
-
-@functools.cache
-def cpu_has_fast_bfloat16() -> bool:
-    """Whether this CPU computes bfloat16 natively (x86 AVX512-BF16 or AMX-BF16 on Linux).
-
-    Read from the CPU's feature flags, not timed, so the answer (and with it a fit's numbers)
-    does not depend on the machine's load. Other platforms answer ``False`` (float32 kept).
-
-    Examples
-    --------
-    >>> isinstance(cpu_has_fast_bfloat16(), bool)
-    True
-    """
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-                    return bool(flags & {"avx512_bf16", "amx_bf16"})
-    except OSError:
-        return False
-    return False
+        self.strategy_.teardown(self, task)
+        self.call_hooks("on_train_end")
 
 
 def trainer_for(generator: Any, rng: np.random.Generator, **overrides: Any) -> Trainer:
     """The :class:`Trainer` a neural generator's own parameters ask for.
 
     Reads ``epochs``, ``max_time``, ``batch_size``, ``device``, ``grad_clip``,
-    ``validation_fraction``, ``patience`` and ``verbose`` from the generator (those it lacks keep
-    the Trainer's defaults); a generator's ``precision="auto"`` asks for bfloat16 mixed precision
-    wherever it is native (``mixed_precision="any"``), ``"float32"`` for none. ``overrides`` win
-    over all of these.
+    ``validation_fraction``, ``patience``, ``n_threads`` and ``verbose`` from the generator
+    (those it lacks keep the Trainer's defaults); a generator's ``precision="auto"`` asks for
+    bfloat16 mixed precision wherever it is native (``mixed_precision="any"``), ``"float32"``
+    for none. ``overrides`` win over all of these.
     """
     names = {
         "max_epochs": "epochs",
@@ -400,6 +376,7 @@ def trainer_for(generator: Any, rng: np.random.Generator, **overrides: Any) -> T
         "grad_clip": "grad_clip",
         "validation_fraction": "validation_fraction",
         "patience": "patience",
+        "n_threads": "n_threads",
         "verbose": "verbose",
     }
     kwargs = {

@@ -14,14 +14,7 @@ from synthgen.generators.diffusion.schedules import make_schedule
 from synthgen.generators.nn import build_module
 from synthgen.transforms.table import Span
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One intra-op thread: tiny networks gain nothing from more on a shared, loaded machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 SMALL = {

@@ -7,21 +7,13 @@ import pandas as pd
 import pytest
 import torch
 
-from synthgen.exceptions import ConfigurationError
+from synthgen.exceptions import ConfigurationError, TrainingTimeLimitWarning
 from synthgen.generators.gan import ConditionalSampler, TabularGAN
 from synthgen.generators.nn import SpanLayout
 from synthgen.schema import Schema
 from synthgen.transforms import TableEncoder
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One intra-op thread: tiny networks gain nothing from more, and on a shared, loaded
-    machine every parallel op would wait for a descheduled worker."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 SMALL = {
@@ -89,7 +81,8 @@ def test_learns_the_category_balance_and_a_link():
 
 def test_history_and_time_budget():
     model = TabularGAN(epochs=100_000, max_time=0.5, random_state=0, **SMALL)
-    model.fit(_rare_table(200))
+    with pytest.warns(TrainingTimeLimitWarning):
+        model.fit(_rare_table(200))
     assert 0 < model.n_epochs_ < 100_000
     assert {"loss_d", "loss_g", "w_dist", "time"} <= set(model.history_[0])
 

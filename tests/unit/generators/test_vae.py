@@ -7,18 +7,10 @@ import pandas as pd
 import pytest
 import torch
 
-from synthgen.exceptions import ConfigurationError
+from synthgen.exceptions import ConfigurationError, TrainingTimeLimitWarning
 from synthgen.generators.vae import TabularVAE
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One intra-op thread: tiny networks gain nothing from more, and on a shared, loaded
-    machine every parallel op would wait for a descheduled worker."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 SMALL = {"latent_dim": 8, "hidden": (32, 32), "batch_size": 30, "device": "cpu"}
@@ -71,7 +63,8 @@ def test_value_noise_spreads_continuous_outputs():
 
 
 def test_max_time_bounds_the_fit():
-    model = TabularVAE(epochs=100_000, max_time=0.5, random_state=0, **SMALL).fit(_bimodal())
+    with pytest.warns(TrainingTimeLimitWarning):
+        model = TabularVAE(epochs=100_000, max_time=0.5, random_state=0, **SMALL).fit(_bimodal())
     assert model.n_epochs_ < 100_000
 
 

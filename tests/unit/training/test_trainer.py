@@ -8,18 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from synthgen.exceptions import ConfigurationError
+from synthgen.exceptions import ConfigurationError, TrainingTimeLimitWarning
 from synthgen.training import Callback, Trainer, cpu_has_fast_bfloat16, trainer_for
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One intra-op thread: tiny networks gain nothing from more, and on a shared, loaded
-    machine every parallel op would wait for a descheduled worker."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 class Regression(torch.nn.Module):
@@ -66,7 +58,8 @@ def test_history_records_every_epoch_and_loss_falls():
 def test_max_time_stops_training():
     trainer = Trainer(max_epochs=10_000, max_time=0.2, batch_size=8, device="cpu", random_state=0)
     start = time.perf_counter()
-    trainer.fit(Regression(sleep=0.01), _data())
+    with pytest.warns(TrainingTimeLimitWarning, match="max_time=0.2 s ended training"):
+        trainer.fit(Regression(sleep=0.01), _data())
     assert time.perf_counter() - start < 2.0
     assert trainer.stop_reason_ == "max_time"
     assert trainer.n_epochs_ < 10_000
