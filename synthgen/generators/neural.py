@@ -27,7 +27,8 @@ from synthgen.exceptions import ConfigurationError
 from synthgen.generators.base import BaseGenerator
 from synthgen.generators.params import Boolean, Check, Integer, Options, Real, Seed
 from synthgen.generators.private import DP_SGD_PARAMS
-from synthgen.training import Trainer, thread_limit
+from synthgen.privacy.dp.fitting import privacy_summary
+from synthgen.training import DPSGDStrategy, Trainer, thread_limit
 from synthgen.utils import resolve_device
 
 __all__ = ["TRAINING_PARAMS", "NeuralGenerator"]
@@ -219,6 +220,36 @@ class NeuralGenerator(BaseGenerator):
         trainer = Trainer(random_state=rng, **kwargs)
         self.device_ = trainer.device_
         return trainer
+
+    def _private_training(self, batch_size: int) -> dict[str, Any]:
+        """Trainer settings of a DP-SGD fit: Poisson batches of ``batch_size`` rows on
+        average, DP-SGD as the strategy, no other clipping, float32 (empty without
+        ``epsilon``)."""
+        settings = getattr(self, "dp_settings", None)
+        if settings is None:
+            return {}
+        strategy = DPSGDStrategy(
+            epsilon=settings.epsilon,
+            max_grad_norm=settings.max_grad_norm,
+            n_rows=self.n_train_rows_,
+            ledger=self.ledger_,
+            noise_multiplier=settings.noise_multiplier,
+        )
+        return {
+            "strategy": strategy,
+            "sample_rate": min(1.0, batch_size / max(self.n_train_rows_, 1)),
+            "grad_clip": None,
+            "mixed_precision": False,
+        }
+
+    def _record_privacy(self, trainer: Trainer, **extra: Any) -> None:
+        """The privacy record of a DP-SGD fit: what the ledger spent, and how."""
+        settings = getattr(self, "dp_settings", None)
+        if settings is None:
+            return
+        record = privacy_summary(settings, self.ledger_)
+        record["dp_sgd"] = {**extra, **trainer.strategy.record_}
+        self._set_privacy(record)  # type: ignore[attr-defined]
 
     def _fit_encoded(self, matrix: np.ndarray, rng: np.random.Generator) -> None:
         with self.threads():

@@ -7,7 +7,7 @@ from synthgen.training.precision import cpu_has_fast_bfloat16
 from synthgen.training.schedules import LRSchedule
 from synthgen.training.strategies import DPSGDStrategy, PrivateTask, Strategy
 from synthgen.training.threads import default_n_threads, resolve_n_threads, thread_limit
-from synthgen.training.trainer import Trainer, TrainingTask, trainer_for
+from synthgen.training.trainer import Trainer, TrainingTask
 
 __all__ = [
     "EMA",
@@ -24,5 +24,4 @@ __all__ = [
     "default_n_threads",
     "resolve_n_threads",
     "thread_limit",
-    "trainer_for",
 ]

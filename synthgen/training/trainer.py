@@ -31,7 +31,7 @@ from synthgen.training.strategies import Strategy
 from synthgen.training.threads import thread_limit
 from synthgen.utils import check_random_state, resolve_device, torch_generator
 
-__all__ = ["Callback", "Trainer", "TrainingTask", "cpu_has_fast_bfloat16", "trainer_for"]
+__all__ = ["Callback", "Trainer", "TrainingTask", "cpu_has_fast_bfloat16"]
 
 
 @runtime_checkable
@@ -357,33 +357,3 @@ class Trainer:
         self.elapsed_ = time.perf_counter() - start
         self.strategy_.teardown(self, task)
         self.call_hooks("on_train_end")
-
-
-def trainer_for(generator: Any, rng: np.random.Generator, **overrides: Any) -> Trainer:
-    """The :class:`Trainer` a neural generator's own parameters ask for.
-
-    Reads ``epochs``, ``max_time``, ``batch_size``, ``device``, ``grad_clip``,
-    ``validation_fraction``, ``patience``, ``n_threads`` and ``verbose`` from the generator
-    (those it lacks keep the Trainer's defaults); a generator's ``precision="auto"`` asks for
-    bfloat16 mixed precision wherever it is native (``mixed_precision="any"``), ``"float32"``
-    for none. ``overrides`` win over all of these.
-    """
-    names = {
-        "max_epochs": "epochs",
-        "max_time": "max_time",
-        "batch_size": "batch_size",
-        "device": "device",
-        "grad_clip": "grad_clip",
-        "validation_fraction": "validation_fraction",
-        "patience": "patience",
-        "n_threads": "n_threads",
-        "verbose": "verbose",
-    }
-    kwargs = {
-        key: getattr(generator, attr) for key, attr in names.items() if hasattr(generator, attr)
-    }
-    precision = getattr(generator, "precision", None)
-    if precision is not None:
-        kwargs["mixed_precision"] = "any" if precision == "auto" else False
-    kwargs.update(overrides)
-    return Trainer(random_state=rng, **kwargs)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import copy
 import math
-import time
 from typing import Any, ClassVar
 
 import numpy as np
@@ -18,68 +16,29 @@ from synthgen.generators.neural import NeuralGenerator
 from synthgen.generators.nn import build_module, load_module, module_arrays, sample_in_chunks
 from synthgen.generators.params import Check, Integer, Options, Real, validate_params
 from synthgen.generators.tags import GeneratorTags
-from synthgen.training import Trainer
+from synthgen.training import EMA, LRSchedule, Trainer
 from synthgen.utils import torch_generator
 
 __all__ = ["TabularDiffusion"]
 
 
 class _DiffusionTask(nn.Module):
-    """One AdamW step on the diffusion loss per batch, with an EMA of the weights and a learning
-    rate that decays linearly over the budget (epochs or time, whichever ends first)."""
+    """One AdamW step on the diffusion loss per batch (the learning-rate decay and the
+    average of the weights are the Trainer's callbacks: see :meth:`TabularDiffusion._train`)."""
 
     def __init__(
-        self,
-        net: nn.Module,
-        process: MixedDiffusion,
-        *,
-        lr: float,
-        weight_decay: float,
-        ema_decay: float,
-        total_steps: int,
-        max_time: float | None,
+        self, net: nn.Module, process: MixedDiffusion, *, lr: float, weight_decay: float
     ) -> None:
         super().__init__()
         self.net = net
         self.process = process
-        self.lr = lr
-        self.ema_decay = ema_decay
-        self.total_steps = max(total_steps, 1)
-        self.max_time = max_time
         self.optimizer = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=weight_decay)
-        # A plain copy: no random draw, so the global RNG stays untouched.
-        self.ema = copy.deepcopy(net).requires_grad_(False) if ema_decay > 0 else None
-        self.n_steps = 0
-        self._start: float | None = None
-
-    def _progress(self) -> float:
-        frac = self.n_steps / self.total_steps
-        if self.max_time is not None and self._start is not None:
-            frac = max(frac, (time.perf_counter() - self._start) / self.max_time)
-        return min(frac, 1.0)
 
     def training_step(self, batch: torch.Tensor, trainer: Trainer) -> dict[str, torch.Tensor]:
-        if self._start is None:
-            self._start = time.perf_counter()
-        # Linear decay to 5% of the base rate: the last steps refine instead of wandering.
-        for group in self.optimizer.param_groups:
-            group["lr"] = self.lr * (1.0 - 0.95 * self._progress())
         with trainer.autocast():
             loss, num, cat = self.process.loss(self.net, batch, trainer.generator_)
         trainer.optimize(loss, self.optimizer)
-        self.n_steps += 1
-        if self.ema is not None:
-            # Warm-up (as in TensorFlow's EMA) so a short run is not dominated by the init.
-            decay = min(self.ema_decay, (1 + self.n_steps) / (10 + self.n_steps))
-            with torch.no_grad():
-                for e, p in zip(self.ema.parameters(), self.net.parameters(), strict=True):
-                    e.lerp_(p, 1.0 - decay)
         return {"loss": loss, "numeric": num, "categorical": cat}
-
-    def finalize(self) -> None:
-        """Copy the averaged weights into the network that is kept."""
-        if self.ema is not None:
-            self.net.load_state_dict(self.ema.state_dict())
 
 
 #: Optimiser steps of ``epochs="auto"``: what the former 300 s CPU budget bought on Adult,
@@ -251,23 +210,23 @@ class TabularDiffusion(NeuralGenerator):
         return lambda: MLPDenoiser(*dims)
 
     def _train(self, matrix: np.ndarray, rng: np.random.Generator) -> None:
-        epochs = self.planned_epochs(len(matrix))
-        trainer = self.make_trainer(rng, max_epochs=epochs)
+        # Linear decay to 5% of the base rate over the planned steps (the last steps refine
+        # instead of wandering); sampling uses an average of the weights (with warm-up, so a
+        # short run is not dominated by the initial weights).
+        callbacks: list[Any] = [LRSchedule(decay="linear", final_fraction=0.05)]
+        ema = EMA(lambda task: task.net, self.ema_decay) if self.ema_decay > 0 else None
+        if ema is not None:
+            callbacks.append(ema)
+        trainer = self.make_trainer(
+            rng, max_epochs=self.planned_epochs(len(matrix)), callbacks=callbacks
+        )
         device = trainer.device_
         process = self._process(device)
         net = build_module(self._factory(process), device, trainer.generator_)
-        steps_per_epoch = math.ceil(len(matrix) / self.batch_size)
-        task = _DiffusionTask(
-            net,
-            process,
-            lr=self.learning_rate,
-            weight_decay=self.weight_decay,
-            ema_decay=self.ema_decay,
-            total_steps=epochs * steps_per_epoch,
-            max_time=self.max_time,
-        )
+        task = _DiffusionTask(net, process, lr=self.learning_rate, weight_decay=self.weight_decay)
         trainer.fit(task, torch.from_numpy(matrix))
-        task.finalize()
+        if ema is not None:  # keep the averaged weights (and buffers) as the network
+            net.load_state_dict(ema.averaged_.state_dict())
         self.net_ = net.eval()
         self.process_ = process
         self._record_training(trainer)

@@ -37,7 +37,7 @@ from synthgen.generators.nn import (
 from synthgen.generators.params import Boolean, Integer, IntTuple, Real
 from synthgen.generators.private import PrivateFitMixin
 from synthgen.generators.tags import GeneratorTags
-from synthgen.privacy.dp.fitting import dp_sgd_driver, record_dp_sgd
+from synthgen.training import EMA
 from synthgen.utils import torch_generator
 
 __all__ = ["TabularGAN"]
@@ -184,15 +184,16 @@ class TabularGAN(PrivateFitMixin, NeuralGenerator):
         return lambda: GeneratorNet(*dims, ranks)
 
     def _train(self, matrix: np.ndarray, rng: np.random.Generator) -> None:
-        settings = self.dp_settings
-        private = settings is not None
+        private = self.epsilon is not None
         pac = 1 if private else self.pac
         batch = -(-self.batch_size // pac) * pac
-        overrides: dict[str, Any] = {"batch_size": batch}
-        if private:
-            sample_rate = min(1.0, batch / max(self.n_train_rows_, 1))
-            overrides.update(sample_rate=sample_rate, grad_clip=None, mixed_precision=False)
-        trainer = self.make_trainer(rng, **overrides)
+        # Sampling uses an average of the generator's weights, updated after each of its
+        # steps (with warm-up); the last weights when ``ema`` is None.
+        ema = EMA(lambda task: task.gen, self.ema) if self.ema is not None else None
+        callbacks: list[Any] = [] if ema is None else [ema]
+        trainer = self.make_trainer(
+            rng, batch_size=batch, callbacks=callbacks, **self._private_training(batch)
+        )
         device = trainer.device_
         layout = SpanLayout(self.encoder_.spans, device)
         if private:
@@ -226,30 +227,18 @@ class TabularGAN(PrivateFitMixin, NeuralGenerator):
             critic_steps=self.critic_steps,
             gp_weight=self.gp_weight,
             tau=self.tau,
-            ema=self.ema,
         )
-        if settings is not None:
-            task.dp = dp_sgd_driver(
-                settings,
-                self.ledger_,
-                module=critic,
-                optimizer=task.opt_d,
-                row_loss=task.critic_row_loss,
-                trainer=trainer,
-                epochs=self.epochs,
-                n_rows=self.n_train_rows_,
-            )
+        if private:
             # Poisson batches of the real rows feed the critic's DP-SGD steps.
             trainer.fit(task, data)
-            record = record_dp_sgd(
-                settings, self.ledger_, task.dp, trainer.stop_reason_, trained="critic"
-            )
-            self._set_privacy(record)
-            task.dp = None
+            self._record_privacy(trainer, trained="critic")
         else:
             # The data tensor already lives on the device; the trainer only paces epochs.
             trainer.fit(task, torch.zeros((len(matrix), 0)))
-        self.generator_net_ = task.averaged_generator(trainer.generator_)
+        if ema is None:
+            self.generator_net_ = gen.eval()
+        else:
+            self.generator_net_ = task.averaged_generator(ema.averaged_, trainer.generator_)
         self.layout_, self.sampler_ = layout, sampler
         self._record_training(trainer)
 

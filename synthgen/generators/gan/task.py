@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-from typing import Any
-
 import torch
 from torch import nn
 
@@ -32,15 +29,9 @@ class GANTask(nn.Module):
         critic_steps: int,
         gp_weight: float,
         tau: float,
-        ema: float | None,
     ) -> None:
         super().__init__()
         self.gen, self.critic = gen, critic
-        self.ema = ema
-        self.ema_gen: GeneratorNet | None = None
-        self.ema_steps = 0
-        if ema is not None:
-            self.ema_gen = copy.deepcopy(gen).requires_grad_(False)
         self.layout, self.sampler, self.data = layout, sampler, data
         self.steps = gen.ar.steps(layout.spans, data.device) if gen.ar is not None else []
         self.batch_size, self.embedding_dim = batch_size, embedding_dim
@@ -69,12 +60,7 @@ class GANTask(nn.Module):
         empty = torch.zeros((n, 0), device=self.data.device)
         return empty, None, None
 
-    #: the critic's DP-SGD driver when training with differential privacy (set by the generator)
-    dp: Any = None
-
     def training_step(self, batch: torch.Tensor, trainer: Trainer) -> dict[str, torch.Tensor]:
-        if self.dp is not None:
-            return self._private_step(batch, trainer)
         # ``batch`` only paces the epoch: real rows are drawn to match the conditions.
         g = trainer.generator_
         for _ in range(self.critic_steps):
@@ -105,20 +91,8 @@ class GANTask(nn.Module):
         loss_g = -score
         if flat is not None:
             loss_g = loss_g + self._cond_loss(raw, flat, span)
-        trainer.optimize(loss_g, self.opt_g)
-        self._update_average()
+        trainer.optimize(loss_g, self.opt_g)  # the EMA callback averages after this step
         return loss_g.detach()
-
-    def _update_average(self) -> None:
-        if self.ema_gen is None:
-            return
-        # A short warm-up (as TensorFlow's moving averages): early on the average forgets fast,
-        # so a short fit is not dragged back towards the initial weights.
-        self.ema_steps += 1
-        decay = min(self.ema, (1 + self.ema_steps) / (10 + self.ema_steps))
-        with torch.no_grad():
-            for avg, p in zip(self.ema_gen.parameters(), self.gen.parameters(), strict=True):
-                avg.lerp_(p, 1.0 - decay)
 
     def critic_row_loss(
         self, params: dict[str, torch.Tensor], real: torch.Tensor, fake: torch.Tensor, alpha
@@ -134,14 +108,14 @@ class GANTask(nn.Module):
         penalty = (torch.sqrt((slope**2).sum() + 1e-12) - 1) ** 2
         return score(fake) - score(real) + self.gp_weight * penalty
 
-    def _private_step(self, batch: torch.Tensor, trainer: Trainer) -> dict[str, torch.Tensor]:
-        """One DP-SGD step of the critic on a Poisson batch of real rows, each conditioned on
-        its own category of a random span and paired with a generated row whose condition is
-        drawn at the released frequencies; then an ordinary generator step (the generator sees
-        real rows only through the private critic: post-processing)."""
-        if not self.dp.can_step():
-            trainer.request_stop("privacy_budget")
-            return {}
+    # -- DP-SGD of the critic (synthgen.training.DPSGDStrategy) ------------------------------
+    def private_target(self) -> tuple[nn.Module, torch.optim.Optimizer]:
+        return self.critic, self.opt_d
+
+    def private_inputs(self, batch: torch.Tensor, trainer: Trainer) -> tuple[torch.Tensor, ...]:
+        """A Poisson batch of real rows, each conditioned on its own category of a random span
+        and paired with a generated row whose condition is drawn at the released frequencies,
+        and the mixing weights of the gradient penalty."""
         g = trainer.generator_
         n = len(batch)
         real = fake = alpha = batch
@@ -157,21 +131,26 @@ class GANTask(nn.Module):
                 fake_cond = self._cond(g, False, max(n, self.batch_size))[0]
                 fake = torch.cat([self._fake(fake_cond, g)[1], fake_cond], dim=1)[:n]
             alpha = torch.rand((n, 1), generator=g, device=batch.device)
-        self.dp.step(real, fake, alpha)
+        return real, fake, alpha
+
+    def row_loss(self, params: dict[str, torch.Tensor], real, fake, alpha) -> torch.Tensor:
+        return self.critic_row_loss(params, real, fake, alpha)
+
+    def after_private_step(self, trainer: Trainer) -> dict[str, torch.Tensor]:
+        """An ordinary generator step: the generator sees real rows only through the private
+        critic (post-processing). Only its loss is logged: the critic's losses read real rows
+        outside the accountant (and the history is saved with the model)."""
         self.critic.zero_grad(set_to_none=True)
         loss_g = self._generator_step(trainer, log_frequency=False)
         self.critic.zero_grad(set_to_none=True)
-        # Only the generator's loss is logged: the critic's losses read real rows outside the
-        # accountant (and the history is saved with the model).
         return {"loss_g": loss_g}
 
-    def averaged_generator(self, generator: torch.Generator, batches: int = 50) -> GeneratorNet:
-        """The generator for sampling: the averaged weights, their batch-norm statistics
+    def averaged_generator(
+        self, gen: GeneratorNet, generator: torch.Generator, batches: int = 50
+    ) -> GeneratorNet:
+        """The averaged generator ``gen`` ready for sampling: its batch-norm statistics
         recomputed on ``batches`` batches of training conditions (the running statistics
-        belong to the last weights), in eval mode; the last weights without averaging."""
-        gen = self.ema_gen
-        if gen is None:
-            return self.gen.eval()
+        belong to the last weights), in eval mode."""
         norms = [m for m in gen.modules() if isinstance(m, nn.BatchNorm1d)]
         momenta = [m.momentum for m in norms]
         for m in norms:

@@ -8,7 +8,6 @@ conditioning, imputation and rebalancing through :mod:`synthgen.sampling`).
 
 from __future__ import annotations
 
-import math
 from typing import Any, ClassVar
 
 import numpy as np
@@ -23,6 +22,7 @@ from synthgen.generators.transformer.model import TokenTransformer
 from synthgen.generators.transformer.sampling import TokenSampling
 from synthgen.generators.transformer.task import TransformerTask
 from synthgen.generators.transformer.tokenizer import RowTokenizer
+from synthgen.training import LRSchedule
 
 __all__ = ["SIZE_PRESETS", "TabularTransformer", "choose_size"]
 
@@ -252,15 +252,16 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
             self.net_ = None
             self.device_ = torch.device("cpu")
             return
-        trainer = self.make_trainer(rng)
+        # Short warm-up, then a cosine decay over the planned steps, so the last updates are
+        # small (an early stop leaves the rate where the plan had it).
+        schedule = LRSchedule(decay="cosine", warmup_steps=20, final_fraction=0.05)
+        trainer = self.make_trainer(rng, callbacks=[schedule])
         device = trainer.device_
         net = build_module(self._factory(), device, None)
         net.initialize(trainer.generator_)
         n_cols = self.tokenizer_.n_columns
         task = TransformerTask(self, net, n_cols)
         task.canonical = torch.arange(n_cols, device=device)
-        n_train = len(matrix) - round(len(matrix) * self.validation_fraction)
-        task.total_steps = max(1, self.epochs * math.ceil(n_train / self.batch_size))
         main, fine = self._split_tokens(matrix)
         trainer.fit(task, torch.from_numpy(np.concatenate([main, fine], axis=1)))
         self.net_ = net.eval()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
@@ -28,8 +27,6 @@ class TransformerTask(torch.nn.Module):
         self.optimizer = torch.optim.AdamW(
             net.parameters(), lr=self.base_lr, weight_decay=model.weight_decay, betas=(0.9, 0.99)
         )
-        self.total_steps = 1
-        self.steps = 0
         self.canonical: torch.Tensor | None = None
 
     def split(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -54,15 +51,6 @@ class TransformerTask(torch.nn.Module):
                 fine_logits.flatten(0, 1), target.flatten(), reduction="sum", ignore_index=-100
             )
         return nll
-
-    def _learning_rate(self) -> float:
-        """Short warm-up, then a cosine decay over the planned steps, so the last updates
-        are small."""
-        progress = self.steps / self.total_steps
-        warm = min(1.0, (self.steps + 1) / 20)
-        return (
-            self.base_lr * warm * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(progress, 1))))
-        )
 
     def training_step(self, batch: torch.Tensor, trainer: Trainer) -> dict[str, torch.Tensor]:
         gen = trainer.generator_
@@ -90,10 +78,7 @@ class TransformerTask(torch.nn.Module):
             with trainer.autocast():
                 total = total + self.loss(main[lo:hi], fine[lo:hi], order, part)
         loss = total / n
-        for group in self.optimizer.param_groups:
-            group["lr"] = self._learning_rate()
         trainer.optimize(loss, self.optimizer)
-        self.steps += 1
         return {"loss": loss}
 
     def validation_loss(self, data: torch.Tensor, trainer: Trainer) -> float:

@@ -29,7 +29,6 @@ from synthgen.generators.private import PrivateFitMixin
 from synthgen.generators.tags import GeneratorTags
 from synthgen.generators.vae.network import VAENet, VAETask
 from synthgen.generators.vae.prior import LatentMixture, fit_latent_mixture
-from synthgen.privacy.dp.fitting import dp_sgd_driver, record_dp_sgd
 from synthgen.utils import torch_generator
 
 __all__ = ["TabularVAE"]
@@ -168,38 +167,20 @@ class TabularVAE(PrivateFitMixin, NeuralGenerator):
         return lambda: VAENet(*dims, n_cont, ranks)
 
     def _train(self, matrix: np.ndarray, rng: np.random.Generator) -> None:
-        settings = self.dp_settings
-        overrides: dict[str, Any] = {}
-        if settings is not None:
-            sample_rate = min(1.0, self.batch_size / max(self.n_train_rows_, 1))
-            overrides = {"sample_rate": sample_rate, "grad_clip": None, "mixed_precision": False}
-        trainer = self.make_trainer(rng, **overrides)
+        trainer = self.make_trainer(rng, **self._private_training(self.batch_size))
         device = trainer.device_
         layout = SpanLayout(self.encoder_.spans, device)
         net = build_module(self._factory(self.autoregressive), device, trainer.generator_)
         task = VAETask(
             net, layout, self.learning_rate, self.l2, self.loss_factor, self.kl_anneal_epochs
         )
-        if settings is not None:
-            task.dp = dp_sgd_driver(
-                settings,
-                self.ledger_,
-                module=net,
-                optimizer=task.optimizer,
-                row_loss=task.row_loss,
-                trainer=trainer,
-                epochs=self.epochs,
-                n_rows=self.n_train_rows_,
-            )
         trainer.fit(task, torch.from_numpy(matrix))
-        if settings is not None:
-            self._set_privacy(record_dp_sgd(settings, self.ledger_, task.dp, trainer.stop_reason_))
-            task.dp = None
+        self._record_privacy(trainer)
         self._record_training(trainer)
         self.net_ = net.eval()
         self.layout_ = layout
         self.prior_ = None
-        if self.prior == "mixture" and settings is None:
+        if self.prior == "mixture" and self.epsilon is None:
             # Under differential privacy the standard prior stays: a mixture fitted to the
             # latent codes of real rows would read them outside the accountant.
             self.prior_ = fit_latent_mixture(

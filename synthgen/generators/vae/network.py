@@ -126,19 +126,18 @@ class VAETask(nn.Module):
         n = len(batch)
         return (self.loss_factor * rec.sum() + beta * kl.sum()) / n, rec.mean(), kl.mean()
 
+    def beta(self, trainer: Trainer) -> float:
+        """Weight of the KL term this epoch (a linear warm-up over ``kl_anneal_epochs``)."""
+        if not self.kl_anneal_epochs:
+            return 1.0
+        return min(1.0, (trainer.epoch_ + 1) / (self.kl_anneal_epochs + 1))
+
     def training_step(self, batch: torch.Tensor, trainer: Trainer) -> dict[str, torch.Tensor]:
-        beta = 1.0
-        if self.kl_anneal_epochs:
-            beta = min(1.0, (trainer.epoch_ + 1) / (self.kl_anneal_epochs + 1))
-        if self.dp is not None:
-            return self._private_step(batch, trainer, beta)
+        beta = self.beta(trainer)
         with trainer.autocast():
             loss, rec, kl = self.loss(batch, trainer.generator_, beta)
         trainer.optimize(loss, self.optimizer)
         return {"loss": loss, "reconstruction": rec, "kl": kl}
-
-    #: the DP-SGD driver when training with differential privacy (set by the generator)
-    dp: Any = None
 
     def row_loss(self, params: dict[str, torch.Tensor], row, eps, beta) -> torch.Tensor:
         """The loss of one row under ``params`` (for per-row gradients)."""
@@ -148,16 +147,17 @@ class VAETask(nn.Module):
         rec, kl = self.terms(outputs, row[None])
         return (self.loss_factor * rec + beta * kl).sum()
 
-    def _private_step(self, batch, trainer: Trainer, beta: float) -> dict[str, torch.Tensor]:
-        if not self.dp.can_step():
-            trainer.request_stop("privacy_budget")
-            return {}
+    # -- DP-SGD (synthgen.training.DPSGDStrategy) -------------------------------------------
+    def private_target(self) -> tuple[nn.Module, torch.optim.Optimizer]:
+        return self.net, self.optimizer
+
+    def private_inputs(self, batch: torch.Tensor, trainer: Trainer) -> tuple[torch.Tensor, ...]:
+        """Each row with its own noise draw and the epoch's KL weight. No losses are logged
+        under DP: they are computed from real rows outside the accountant, and the history is
+        saved with the model."""
         eps = self.noise(batch, trainer.generator_)
-        betas = torch.full((len(batch),), float(beta), device=batch.device)
-        self.dp.step(batch, eps, betas)
-        # No losses are logged: they are computed from real rows outside the accountant, and
-        # the history is saved with the model.
-        return {}
+        betas = torch.full((len(batch),), float(self.beta(trainer)), device=batch.device)
+        return batch, eps, betas
 
     def validation_loss(self, data: torch.Tensor, trainer: Trainer) -> float:
         # A fixed seed keeps the validation noise identical across epochs.

@@ -26,10 +26,8 @@ __all__ = [
     "DELTA_THRESHOLD_SHARE",
     "DPSettings",
     "PrivatePreparation",
-    "dp_sgd_driver",
     "privacy_summary",
     "private_prepare",
-    "record_dp_sgd",
 ]
 
 #: Share of delta reserved for thresholded label discovery.
@@ -101,57 +99,3 @@ def privacy_summary(settings: DPSettings, ledger: PrivacyLedger) -> dict[str, An
     out["preprocess_share"] = float(settings.preprocess_share)
     out["min_category_count"] = int(settings.min_category_count)
     return out
-
-
-def dp_sgd_driver(
-    settings: DPSettings,
-    ledger: PrivacyLedger,
-    *,
-    module: Any,
-    optimizer: Any,
-    row_loss: Any,
-    trainer: Any,
-    epochs: int,
-    n_rows: int,
-) -> Any:
-    """The :class:`~synthgen.privacy.dp.sgd.DPSGD` of a DP neural generator's ``module``.
-
-    ``noise_multiplier`` ``None`` is calibrated so that ``epochs`` epochs of Poisson batches at
-    the trainer's ``sample_rate`` spend the budget.
-    """
-    from synthgen.privacy.dp.sgd import DPSGD, noise_multiplier_for
-
-    q = trainer.sample_rate
-    sigma = settings.noise_multiplier
-    if sigma is None:
-        steps = epochs * max(1, round(1.0 / q))
-        sigma = noise_multiplier_for(settings.epsilon, ledger, q, steps)
-    return DPSGD(
-        module,
-        optimizer,
-        row_loss,
-        noise_multiplier=sigma,
-        max_grad_norm=settings.max_grad_norm,
-        sample_rate=q,
-        n_rows=n_rows,
-        epsilon=settings.epsilon,
-        ledger=ledger,
-        generator=trainer.generator_,
-    )
-
-
-def record_dp_sgd(
-    settings: DPSettings, ledger: PrivacyLedger, dp: Any, stop_reason: str, **extra: Any
-) -> dict[str, Any]:
-    """Close ``dp``'s accounting; the privacy record of the fit."""
-    dp.finish()
-    record = privacy_summary(settings, ledger)
-    record["dp_sgd"] = {
-        **extra,
-        "noise_multiplier": dp.noise_multiplier,
-        "sample_rate": dp.sample_rate,
-        "steps": dp.steps,
-        "max_grad_norm": float(settings.max_grad_norm),
-        "stop_reason": stop_reason,
-    }
-    return record

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from synthgen.exceptions import ConfigurationError, TrainingTimeLimitWarning
-from synthgen.training import Callback, Trainer, cpu_has_fast_bfloat16, trainer_for
+from synthgen.training import Callback, Trainer, cpu_has_fast_bfloat16
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -170,10 +170,10 @@ def test_cpu_autocast_follows_the_cpus_bfloat16_support():
 
 
 def test_generator_precision_reaches_the_trainer():
-    class Model:
-        precision = "auto"
+    from synthgen.generators.diffusion import TabularDiffusion
 
     rng = np.random.default_rng(0)
-    assert trainer_for(Model(), rng, device="cpu").mixed_precision == "any"
-    Model.precision = "float32"
-    assert trainer_for(Model(), rng, device="cpu").mixed_precision is False
+    model = TabularDiffusion(device="cpu")
+    assert model.make_trainer(rng).mixed_precision == "any"
+    model.set_params(precision="float32")
+    assert model.make_trainer(rng).mixed_precision is False
