@@ -33,10 +33,10 @@ from synthgen.exceptions import (
 if TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
     from synthgen import datasets
     from synthgen.evaluation import PrivacyThresholds, Report, evaluate
-    from synthgen.export import ExportResult, export
     from synthgen.generators import BaseGenerator, list_generators, make_generator
     from synthgen.io import load, save
     from synthgen.privacy import Protections
+    from synthgen.safe_export import ExportResult, export
     from synthgen.sampling.api import rebalance
     from synthgen.sampling.conditions import Range
     from synthgen.schema import (
@@ -57,8 +57,8 @@ _LAZY = {
     "PrivacyThresholds": "synthgen.evaluation",
     "Report": "synthgen.evaluation",
     "evaluate": "synthgen.evaluation",
-    "ExportResult": "synthgen.export",
-    "export": "synthgen.export",
+    "ExportResult": "synthgen.safe_export",
+    "export": "synthgen.safe_export",
     "BaseGenerator": "synthgen.generators",
     "list_generators": "synthgen.generators",
     "make_generator": "synthgen.generators",

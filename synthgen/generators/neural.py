@@ -118,6 +118,9 @@ class NeuralGenerator(BaseGenerator):
 
     #: Family defaults of the shared training parameters (e.g. ``{"epochs": 80}``).
     training_defaults: ClassVar[dict[str, Any]] = {}
+    #: The saved weight that only a network with the autoregressive head has (files written
+    #: before the ``autoregressive`` parameter existed are read by it); None: no such head.
+    _head_weight: ClassVar[str | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -167,6 +170,16 @@ class NeuralGenerator(BaseGenerator):
         for name, (default, _, _) in table.items():
             value = params.get(name, type(self).training_defaults.get(name, default))
             setattr(self, name, value)
+
+    @classmethod
+    def _fast_params(cls) -> dict[str, Any]:
+        return {"epochs": 2, "batch_size": 64, "device": "cpu"}
+
+    @classmethod
+    def _upgrade_params(cls, params: dict[str, Any], bundle: Any) -> dict[str, Any]:
+        if cls._head_weight is not None and "autoregressive" not in params:
+            params = {**params, "autoregressive": cls._head_weight in bundle.arrays}
+        return params
 
     @classmethod
     def shared_parameters(cls) -> list[str]:

@@ -1,7 +1,7 @@
 """Privacy mechanisms below the generators: output protections and differential privacy.
 
 The privacy-safe export, which uses both and the generators, lives above them in
-:mod:`synthgen.export`.
+:mod:`synthgen.safe_export`.
 """
 
 from synthgen.privacy.protections import Protections, copy_mask, protect_training_data

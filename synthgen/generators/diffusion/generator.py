@@ -172,13 +172,11 @@ class TabularDiffusion(NeuralGenerator):
     @classmethod
     def _fast_params(cls) -> dict[str, Any]:
         return {
-            "epochs": 2,
-            "batch_size": 64,
+            **super()._fast_params(),
             "width": 32,
             "n_layers": 1,
             "time_dim": 16,
             "sample_steps": 4,
-            "device": "cpu",
         }
 
     def planned_epochs(self, n_rows: int) -> int:

@@ -106,6 +106,7 @@ class TabularGAN(PrivateFitMixin, NeuralGenerator):
         "batch_size": 500,
         "learning_rate": 5e-4,
     }
+    _head_weight = "generator.ar.weight"
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "embedding_dim": [Integer(1)],
         "generator_dims": [IntTuple()],
@@ -152,22 +153,13 @@ class TabularGAN(PrivateFitMixin, NeuralGenerator):
     @classmethod
     def _fast_params(cls) -> dict[str, Any]:
         return {
-            "epochs": 2,
+            **super()._fast_params(),
             "batch_size": 40,
             "embedding_dim": 8,
             "generator_dims": (16,),
             "critic_dims": (16,),
             "pac": 4,
-            "device": "cpu",
         }
-
-    @classmethod
-    def _upgrade_params(cls, params: dict[str, Any], bundle: Any) -> dict[str, Any]:
-        # Files written before the autoregressive head existed have no such parameter: their
-        # network has no head.
-        if "autoregressive" not in params:
-            params = {**params, "autoregressive": "generator.ar.weight" in bundle.arrays}
-        return params
 
     def _check_params(self) -> None:
         super()._check_params()

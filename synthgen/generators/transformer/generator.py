@@ -179,16 +179,8 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
 
     @classmethod
     def _fast_params(cls) -> dict[str, Any]:
-        return {
-            "epochs": 2,
-            "batch_size": 64,
-            "d_model": 16,
-            "n_layers": 1,
-            "n_heads": 2,
-            "n_bins": 8,
-            "n_sub_bins": 8,
-            "device": "cpu",
-        }
+        small = {"d_model": 16, "n_layers": 1, "n_heads": 2, "n_bins": 8, "n_sub_bins": 8}
+        return {**super()._fast_params(), **small}
 
     # -- validation ----------------------------------------------------------------------------
     def _check_params(self) -> None:

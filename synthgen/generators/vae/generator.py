@@ -96,6 +96,7 @@ class TabularVAE(PrivateFitMixin, NeuralGenerator):
     tags = GeneratorTags(differential_privacy=True, neural=True)
     encoder_params: ClassVar[dict[str, Any]] = {"numeric": "gmm", "discrete": "onehot"}
     training_defaults: ClassVar[dict[str, Any]] = {"epochs": 80, "batch_size": 1000}
+    _head_weight = "net.ar.weight"
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "latent_dim": [Integer(1)],
         "hidden": [IntTuple()],
@@ -141,15 +142,7 @@ class TabularVAE(PrivateFitMixin, NeuralGenerator):
 
     @classmethod
     def _fast_params(cls) -> dict[str, Any]:
-        return {"epochs": 2, "batch_size": 64, "latent_dim": 8, "hidden": (16,), "device": "cpu"}
-
-    @classmethod
-    def _upgrade_params(cls, params: dict[str, Any], bundle: Any) -> dict[str, Any]:
-        # Files written before the autoregressive head existed have no such parameter: their
-        # network has no head.
-        if "autoregressive" not in params:
-            params = {**params, "autoregressive": "net.ar.weight" in bundle.arrays}
-        return params
+        return {**super()._fast_params(), "latent_dim": 8, "hidden": (16,)}
 
     def _check_params(self) -> None:
         super()._check_params()

@@ -170,10 +170,10 @@ def test_cpu_autocast_follows_the_cpus_bfloat16_support():
 
 
 def test_generator_precision_reaches_the_trainer():
-    from synthgen.generators.diffusion import TabularDiffusion
+    from synthgen.generators.vae import TabularVAE
 
     rng = np.random.default_rng(0)
-    model = TabularDiffusion(device="cpu")
+    model = TabularVAE(device="cpu")
     assert model.make_trainer(rng).mixed_precision == "any"
     model.set_params(precision="float32")
     assert model.make_trainer(rng).mixed_precision is False
