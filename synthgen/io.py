@@ -1,6 +1,6 @@
 """Save and load fitted generators: a versioned zip of JSON and safetensors, never a pickle.
 
-Layout of a ``.sgm`` file::
+Layout of a ``.sgm`` file (written and read by :mod:`synthgen.bundle`)::
 
     manifest.json         format name and version, synthgen version, generator key, params,
                           generator metadata, and for a differentially private fit the
@@ -9,26 +9,27 @@ Layout of a ``.sgm`` file::
     encoder.json          the TableEncoder state
     weights.safetensors   named arrays (network weights, matrices), always saved from the CPU
 
-Loading reads only JSON and safetensors, so an untrusted file cannot run code.
+Loading reads only JSON and safetensors, so an untrusted file cannot run code, and treats
+the file as hostile: sizes are capped before reading, the parameters are checked before any
+network is built, every array must be finite and fit the network or matrix it fills, and the
+loaded model must draw a row. Every failure is a :class:`~synthgen.exceptions.PersistenceError`.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import zipfile
 from typing import Any
 
 import numpy as np
-from safetensors.numpy import load as load_arrays
-from safetensors.numpy import save as save_arrays
 
-from synthgen.exceptions import PersistenceError, SynthgenError
+from synthgen.bundle import FORMAT_NAME, FORMAT_VERSION, MANIFEST, read_bundle, write_bundle
+from synthgen.exceptions import ConfigurationError, PersistenceError, SynthgenError
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "load", "save"]
 
-FORMAT_NAME = "synthgen-model"
-FORMAT_VERSION = 1
+SCHEMA = "schema.json"
+ENCODER = "encoder.json"
 
 
 def _json_params(params: dict[str, Any]) -> dict[str, Any]:
@@ -45,7 +46,8 @@ def _json_params(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def save(model: Any, path: str | os.PathLike[str]) -> None:
-    """Write a fitted generator to ``path``.
+    """Write a fitted generator to ``path`` (atomically: a failed or interrupted save leaves
+    the file that was there intact).
 
     Examples
     --------
@@ -62,8 +64,6 @@ def save(model: Any, path: str | os.PathLike[str]) -> None:
     model._check_fitted()
     meta, arrays = model._get_state()
     manifest = {
-        "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
         "synthgen_version": __version__,
         "generator": model.key,
         "params": _json_params(model.get_params(deep=False)),
@@ -74,19 +74,70 @@ def save(model: Any, path: str | os.PathLike[str]) -> None:
     if privacy is not None:
         # A differentially private fit: the guarantee (epsilon spent, delta) travels with it.
         manifest["privacy"] = privacy
-    arrays = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
+    members = {
+        SCHEMA: model.schema_.to_json(),
+        ENCODER: json.dumps(model.encoder_.get_state()),
+    }
+    write_bundle(path, manifest, members, arrays)
+
+
+def _fail(where: str, member: str, problem: str) -> PersistenceError:
+    return PersistenceError(f"{where!r}, member {member!r}: {problem}")
+
+
+def _build(manifest: dict[str, Any], device: Any, where: str):
+    """The generator the manifest names, with its parameters checked before anything is
+    built from them."""
+    from synthgen.generators.registry import get_generator_class
+
     try:
-        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr("manifest.json", json.dumps(manifest, indent=2))
-            zf.writestr("schema.json", model.schema_.to_json())
-            zf.writestr("encoder.json", json.dumps(model.encoder_.get_state()))
-            zf.writestr("weights.safetensors", save_arrays(arrays) if arrays else b"")
-    except OSError as err:
-        raise PersistenceError(f"cannot write model to {os.fspath(path)!r}: {err}") from None
+        cls = get_generator_class(manifest["generator"])
+    except ConfigurationError as err:
+        raise _fail(where, MANIFEST, str(err)) from None
+    params = dict(manifest["params"])
+    if device is not None and "device" in params:
+        params["device"] = device
+    try:
+        model = cls(**params)
+        # Checked on the CPU: a model saved on a GPU still loads on a machine without one.
+        probe = cls(**{**params, "device": "cpu"}) if "device" in params else model
+        probe._check_params()
+    except (ConfigurationError, TypeError, ValueError) as err:
+        raise _fail(where, MANIFEST, f"invalid generator parameters: {err}") from None
+    return model
+
+
+def _fitted_int(fitted: dict[str, Any], key: str, where: str) -> int:
+    value = fitted.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
+        raise _fail(where, MANIFEST, f"fitted.{key} must be an integer >= 0, got {value!r}")
+    return value
+
+
+def _self_check(model: Any, where: str) -> None:
+    """Draw one encoded row and decode it: a state whose pieces do not fit together (a
+    matrix of the wrong size, arrays that disagree with the encoder) fails here, at load,
+    instead of at the user's first sample. A private generator, not the model's stream."""
+    rng = np.random.default_rng(0)
+    try:
+        matrix = np.asarray(model._sample_encoded(1, rng))
+        if matrix.shape != (1, model.encoder_.output_dim) or not np.isfinite(matrix).all():
+            raise ValueError(
+                f"drew an encoded row of shape {matrix.shape} (expected "
+                f"(1, {model.encoder_.output_dim})) or with NaN values"
+            )
+        model.encoder_.inverse_transform(matrix, random_state=rng)
+    except SynthgenError:
+        raise
+    except Exception as err:  # any failure here means the saved pieces do not fit together
+        raise PersistenceError(
+            f"{where!r} holds an inconsistent model: its state does not produce rows "
+            f"({type(err).__name__}: {err})"
+        ) from None
 
 
 def load(path: str | os.PathLike[str], device: Any = None):
-    """Read a generator saved with :meth:`save`.
+    """Read a generator saved with :meth:`save`, treating the file as untrusted data.
 
     Parameters
     ----------
@@ -95,56 +146,51 @@ def load(path: str | os.PathLike[str], device: Any = None):
     device : str, optional
         Where neural generators put their weights (``"cpu"``, ``"cuda"``, ...). ``None`` keeps
         the saved ``device`` parameter, falling back to the CPU when it is not available.
+
+    Raises
+    ------
+    PersistenceError
+        The file is missing, not a regular file, not a model, damaged, too large, written by a
+        newer format, or holds a state that does not fit together; the message names the
+        member.
     """
-    from synthgen.generators.registry import get_generator_class
+    from synthgen.exceptions import SchemaError
     from synthgen.schema import Schema
     from synthgen.transforms import TableEncoder
 
     where = os.fspath(path)
+    bundle = read_bundle(path, required=(SCHEMA, ENCODER))
+    manifest = bundle.manifest
+    model = _build(manifest, device, where)
     try:
-        with zipfile.ZipFile(where) as zf:
-            names = set(zf.namelist())
-            needed = {"manifest.json", "schema.json", "encoder.json", "weights.safetensors"}
-            if not needed <= names:
-                raise PersistenceError(
-                    f"{where!r} is not a synthgen model: missing {sorted(needed - names)}"
-                )
-            manifest = json.loads(zf.read("manifest.json"))
-            schema_text = zf.read("schema.json").decode("utf-8")
-            encoder_state = json.loads(zf.read("encoder.json"))
-            raw = zf.read("weights.safetensors")
-    except FileNotFoundError:
-        raise PersistenceError(f"no model file at {where!r}") from None
-    except zipfile.BadZipFile:
-        raise PersistenceError(
-            f"{where!r} is not a synthgen model file (not a zip archive)"
+        # Parsed JSON, never a path: Schema.from_dict does not touch the file system.
+        model.schema_ = Schema.from_dict(bundle.members[SCHEMA])
+    except SchemaError as err:
+        raise _fail(where, SCHEMA, str(err)) from None
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise _fail(where, SCHEMA, f"not a valid schema ({type(err).__name__}: {err})") from None
+    try:
+        model.encoder_ = TableEncoder.from_state(bundle.members[ENCODER], model.schema_)
+    except SynthgenError as err:
+        raise _fail(where, ENCODER, str(err)) from None
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as err:
+        raise _fail(
+            where, ENCODER, f"not a valid encoder state ({type(err).__name__}: {err})"
         ) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise PersistenceError(f"{where!r} holds a damaged model description: {err}") from None
-    if manifest.get("format") != FORMAT_NAME:
-        raise PersistenceError(f"{where!r} is not a synthgen model file")
-    version = manifest.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise PersistenceError(
-            f"{where!r} was saved in model format version {version}, newer than this synthgen "
-            f"({manifest.get('synthgen_version')} wrote it; this one reads up to version "
-            f"{FORMAT_VERSION}): upgrade synthgen to load it"
-        )
+    fitted = manifest["fitted"]
+    model.n_train_rows_ = _fitted_int(fitted, "n_train_rows", where)
+    model.sample_seed_ = _fitted_int(fitted, "sample_seed", where)
+    model._sample_rng = np.random.default_rng(model.sample_seed_)
     try:
-        cls = get_generator_class(manifest["generator"])
-        params = dict(manifest["params"])
-        if device is not None and "device" in params:
-            params["device"] = device
-        model = cls(**params)
-        model.schema_ = Schema.from_json(schema_text)
-        model.encoder_ = TableEncoder.from_state(encoder_state, model.schema_)
-        model.n_train_rows_ = int(manifest["fitted"]["n_train_rows"])
-        model.sample_seed_ = int(manifest["fitted"]["sample_seed"])
-        model._sample_rng = np.random.default_rng(model.sample_seed_)
-        arrays = load_arrays(raw) if raw else {}
-        model._set_state(manifest["state"], arrays)
-    except SynthgenError:
-        raise
-    except (KeyError, TypeError, ValueError) as err:
-        raise PersistenceError(f"{where!r} holds an inconsistent model: {err!r}") from None
+        model._set_state(manifest["state"], bundle.arrays)
+    except PersistenceError as err:
+        raise PersistenceError(f"{where!r}: {err}") from None
+    except SynthgenError as err:
+        raise PersistenceError(f"{where!r} holds an inconsistent model: {err}") from None
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, RuntimeError,
+            OverflowError) as err:  # fmt: skip
+        raise PersistenceError(
+            f"{where!r} holds an inconsistent model state ({type(err).__name__}: {err})"
+        ) from None
+    _self_check(model, where)
     return model

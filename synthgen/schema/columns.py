@@ -15,6 +15,9 @@ from synthgen.exceptions import SchemaError
 
 __all__ = ["KINDS", "ColumnSpec"]
 
+_UNITS = ("D", "s", "ms", "us", "ns")
+_SCALAR = (str, int, float, bool, type(None))
+
 #: Every column kind a schema knows.
 KINDS: tuple[str, ...] = ("numeric", "categorical", "datetime", "id", "constant", "text")
 
@@ -121,7 +124,18 @@ class ColumnSpec:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ColumnSpec:
-        """Build a spec from :meth:`to_dict` output."""
+        """Build a spec from :meth:`to_dict` output (every field's type and value checked:
+        schemas are read from files).
+
+        Examples
+        --------
+        >>> ColumnSpec.from_dict({"name": "x", "kind": "numeric", "dtype": "float6"})
+        Traceback (most recent call last):
+        ...
+        synthgen.exceptions.SchemaError: column 'x': dtype 'float6' is not a pandas dtype
+        """
+        if not isinstance(data, dict):
+            raise SchemaError(f"a column spec must be a JSON object, got {type(data).__name__}")
         known = {f for f in cls.__dataclass_fields__}
         unknown = set(data) - known
         if unknown:
@@ -130,4 +144,71 @@ class ColumnSpec:
             )
         if "name" not in data or "kind" not in data or "dtype" not in data:
             raise SchemaError(f"column spec needs 'name', 'kind' and 'dtype', got {sorted(data)}")
+        _check_fields(data)
         return cls(**data)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_fields(data: dict[str, Any]) -> None:
+    """Check the type and value of every field of a spec read from JSON."""
+    import pandas as pd
+
+    name = data["name"]
+    if not isinstance(name, str):
+        raise SchemaError(f"column name must be a string, got {name!r}")
+
+    def bad(problem: str) -> SchemaError:
+        return SchemaError(f"column {name!r}: {problem}")
+
+    kind, dtype = data["kind"], data["dtype"]
+    if kind not in KINDS:
+        raise bad(f"unknown kind {kind!r}; expected one of {list(KINDS)}")
+    if not isinstance(dtype, str):
+        raise bad(f"dtype must be a string, got {dtype!r}")
+    try:
+        parsed = pd.api.types.pandas_dtype(dtype)
+    except (TypeError, ValueError):
+        raise bad(f"dtype {dtype!r} is not a pandas dtype") from None
+    if kind == "datetime" and not (
+        pd.api.types.is_datetime64_dtype(parsed)
+        or pd.api.types.is_object_dtype(parsed)
+        or pd.api.types.is_string_dtype(parsed)
+    ):
+        raise bad(f"a datetime column cannot have dtype {dtype!r}")
+    rate = data.get("missing_rate", 0.0)
+    if not _is_number(rate) or not 0.0 <= rate <= 1.0:
+        raise bad(f"missing_rate must be a number in [0, 1], got {rate!r}")
+    for key in ("minimum", "maximum"):
+        if data.get(key) is not None and not _is_number(data[key]):
+            raise bad(f"{key} must be a finite number or null, got {data[key]!r}")
+    if kind in ("numeric", "datetime"):
+        low, high = data.get("minimum"), data.get("maximum")
+        if low is None or high is None or low > high:
+            raise bad(f"a {kind} column needs minimum <= maximum, got {low!r} and {high!r}")
+    for key in ("integer", "ordered"):
+        if not isinstance(data.get(key, False), bool):
+            raise bad(f"{key} must be true or false, got {data[key]!r}")
+    decimals = data.get("decimals")
+    if decimals is not None and (
+        isinstance(decimals, bool) or not isinstance(decimals, int) or not 0 <= decimals <= 15
+    ):
+        raise bad(f"decimals must be an integer in [0, 15] or null, got {decimals!r}")
+    categories = data.get("categories")
+    if categories is not None and (
+        not isinstance(categories, list) or not all(isinstance(c, _SCALAR) for c in categories)
+    ):
+        raise bad("categories must be a list of plain values")
+    if kind in ("categorical", "text") and categories is None:
+        raise bad(f"a {kind} column needs a list of categories")
+    for key in ("datetime_format", "id_prefix"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            raise bad(f"{key} must be a string or null, got {data[key]!r}")
+    if data.get("datetime_unit") is not None and data["datetime_unit"] not in _UNITS:
+        raise bad(f"datetime_unit must be one of {list(_UNITS)}, got {data['datetime_unit']!r}")
+    if not isinstance(data.get("value"), _SCALAR):
+        raise bad("value must be a plain value")
+    if not isinstance(data.get("extra", {}), dict):
+        raise bad("extra must be an object")

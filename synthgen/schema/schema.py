@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from synthgen.exceptions import ConstraintError, SchemaError
+from synthgen.files import atomic_write
 from synthgen.schema.columns import KINDS, ColumnSpec
 from synthgen.schema.constraints import Constraint, constraint_from_dict
 from synthgen.schema.infer import (
@@ -279,36 +280,72 @@ class Schema:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Schema:
-        """Rebuild a schema from :meth:`to_dict` output."""
+        """Rebuild a schema from :meth:`to_dict` output (parsed JSON; never reads a file).
+
+        Every field is checked, so a damaged or hostile schema gives a SchemaError.
+        """
+        if not isinstance(data, Mapping):
+            raise SchemaError(f"a schema must be a JSON object, got {type(data).__name__}")
         version = data.get("version", SCHEMA_VERSION)
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise SchemaError(f"schema version must be a positive integer, got {version!r}")
         if version > SCHEMA_VERSION:
             raise SchemaError(
                 f"schema format version {version} is newer than this synthgen supports "
                 f"({SCHEMA_VERSION}); upgrade synthgen"
             )
-        if "columns" not in data:
+        columns, constraints = data.get("columns"), data.get("constraints", [])
+        if not isinstance(columns, list):
             raise SchemaError("schema JSON needs a 'columns' list")
-        return cls(
-            [ColumnSpec.from_dict(dict(c)) for c in data["columns"]],
-            [constraint_from_dict(c) for c in data.get("constraints", [])],
-        )
+        if not isinstance(constraints, list) or not all(isinstance(c, dict) for c in constraints):
+            raise SchemaError("schema 'constraints' must be a list of objects")
+        try:
+            built = [constraint_from_dict(c) for c in constraints]
+        except (TypeError, ValueError, KeyError) as err:
+            if isinstance(err, SchemaError):
+                raise
+            raise SchemaError(f"schema holds an invalid constraint: {err}") from None
+        return cls([ColumnSpec.from_dict(c) for c in columns], built)
 
     def to_json(self, path: str | os.PathLike[str] | None = None) -> str:
-        """The schema as JSON text; also written to ``path`` when given."""
+        """The schema as JSON text; also written to ``path`` when given (atomically)."""
         text = json.dumps(self.to_dict(), indent=2)
         if path is not None:
-            with open(path, "w", encoding="utf-8") as fh:
-                fh.write(text)
+            atomic_write(path, text)
         return text
 
     @classmethod
     def from_json(cls, text_or_path: str | os.PathLike[str]) -> Schema:
-        """Read a schema from JSON text or from a file path."""
-        text = str(text_or_path)
-        if not text.lstrip().startswith("{"):
+        """Read a schema from JSON text, or from a file when given a path.
+
+        A :class:`~pathlib.Path` is always a file; a string is JSON text when it starts with
+        ``{`` and a file path otherwise. Use :meth:`from_json_text` for text that must never
+        be taken for a path (text from an untrusted source).
+        """
+        if isinstance(text_or_path, str) and text_or_path.lstrip().startswith("{"):
+            return cls.from_json_text(text_or_path)
+        try:
             with open(text_or_path, encoding="utf-8") as fh:
                 text = fh.read()
+        except OSError as err:
+            raise SchemaError(
+                f"cannot read schema file {os.fspath(text_or_path)!r}: {err.strerror or err}"
+            ) from None
+        return cls.from_json_text(text)
+
+    @classmethod
+    def from_json_text(cls, text: str | bytes) -> Schema:
+        """Parse a schema from JSON text only (never opens a file).
+
+        Examples
+        --------
+        >>> Schema.from_json_text("/dev/stdin")
+        Traceback (most recent call last):
+        ...
+        synthgen.exceptions.SchemaError: schema JSON is not valid: Expecting value: ...
+        """
         try:
-            return cls.from_dict(json.loads(text))
-        except json.JSONDecodeError as err:
+            data = json.loads(text)
+        except (ValueError, RecursionError) as err:
             raise SchemaError(f"schema JSON is not valid: {err}") from None
+        return cls.from_dict(data)

@@ -7,13 +7,16 @@ missing-value pattern (missing cells are modelled as a flag or a category, never
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from synthgen.exceptions import SchemaError
+from synthgen.exceptions import PersistenceError, SchemaError
 from synthgen.schema import ColumnSpec
+from synthgen.transforms import _state
 from synthgen.transforms.discrete import make_discrete_transform
 from synthgen.transforms.numeric import make_numeric_transform
 
@@ -180,11 +183,14 @@ class NumericEncoder(ColumnEncoder):
         return state
 
     def set_state(self, state: dict[str, Any]) -> NumericEncoder:
-        self.fill = float(state["fill"])
-        self.value.set_state(state["value"])
-        if self.flag is not None:
-            self.flag.set_state(state["flag"])
-        self._set_spans()
+        with _checked_state(self.spec):
+            self.fill = _state.number(state, "fill")
+            self.value.set_state(state["value"])
+            if self.flag is not None:
+                self.flag.set_state(state["flag"])
+                if self.flag.n_codes != 2:
+                    raise ValueError(f"missing flag has {self.flag.n_codes} codes, expected 2")
+            self._set_spans()
         return self
 
 
@@ -269,9 +275,24 @@ class CategoricalEncoder(ColumnEncoder):
         return {"codes": self.codes.get_state()}
 
     def set_state(self, state: dict[str, Any]) -> CategoricalEncoder:
-        self.codes.set_state(state["codes"])
-        self.spans = [("category", d, a) for _, d, a in self.codes.dims]
+        with _checked_state(self.spec):
+            self.codes.set_state(state["codes"])
+            if self.codes.n_codes != self.n_codes:
+                raise ValueError(
+                    f"{self.codes.n_codes} codes saved, but the schema gives {self.n_codes}"
+                )
+            self.spans = [("category", d, a) for _, d, a in self.codes.dims]
         return self
+
+
+@contextlib.contextmanager
+def _checked_state(spec: ColumnSpec) -> Iterator[None]:
+    """Turn a malformed saved state into a PersistenceError naming the column."""
+    try:
+        yield
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        detail = f"missing {err}" if isinstance(err, KeyError) else str(err)
+        raise PersistenceError(f"column {spec.name!r}: invalid saved state: {detail}") from None
 
 
 def make_column_encoder(

@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 from scipy.special import ndtr, ndtri
 
+from synthgen.transforms import _state
+
 __all__ = ["NUMERIC_METHODS", "make_numeric_transform"]
 
 # Normal scores are clipped here: the extremes of the data map to about +/-8 sigma.
@@ -88,7 +90,10 @@ class QuantileNormal:
         return {"method": self.method, "quantiles": self.quantiles.tolist()}
 
     def set_state(self, state: dict[str, Any]) -> QuantileNormal:
-        self.quantiles = np.asarray(state["quantiles"], dtype=float)
+        _check_method(state, self.method)
+        self.quantiles = _state.numbers(state, "quantiles", min_length=2)
+        if (np.diff(self.quantiles) < 0).any():
+            raise ValueError("quantiles must be sorted")
         self.levels = np.linspace(0.0, 1.0, len(self.quantiles))
         return self
 
@@ -256,10 +261,17 @@ class ModeNormal:
         }
 
     def set_state(self, state: dict[str, Any]) -> ModeNormal:
-        self.means = np.asarray(state["means"], dtype=float)
-        self.stds = np.asarray(state["stds"], dtype=float)
-        self.weights = np.asarray(state["weights"], dtype=float)
-        self.spikes = np.asarray(state.get("spikes", [False] * len(self.means)), dtype=bool)
+        _check_method(state, self.method)
+        self.means = _state.numbers(state, "means", min_length=1, max_length=_MAX_MODES)
+        k = len(self.means)
+        self.stds = _state.numbers(state, "stds", length=k)
+        self.weights = _state.numbers(state, "weights", length=k)
+        if "spikes" in state:
+            self.spikes = _state.numbers(state, "spikes", length=k, dtype=bool)
+        else:
+            self.spikes = np.zeros(k, dtype=bool)
+        if (self.stds <= 0).any() or (self.weights < 0).any() or self.weights.sum() <= 0:
+            raise ValueError("mixture stds must be positive and weights non-negative")
         return self
 
 
@@ -297,8 +309,20 @@ class MinMax:
         return {"method": self.method, "low": self.low, "high": self.high}
 
     def set_state(self, state: dict[str, Any]) -> MinMax:
-        self.low, self.high = float(state["low"]), float(state["high"])
+        _check_method(state, self.method)
+        self.low, self.high = _state.number(state, "low"), _state.number(state, "high")
+        if self.low > self.high:
+            raise ValueError(f"low {self.low} is above high {self.high}")
         return self
+
+
+#: Most mixture modes a saved ``"gmm"`` state may hold.
+_MAX_MODES = 10_000
+
+
+def _check_method(state: dict[str, Any], method: str) -> None:
+    if state.get("method", method) != method:
+        raise ValueError(f"numeric transform is {state.get('method')!r}, expected {method!r}")
 
 
 NUMERIC_METHODS = {"quantile": QuantileNormal, "gmm": ModeNormal, "minmax": MinMax}
