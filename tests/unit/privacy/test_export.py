@@ -47,6 +47,24 @@ def test_cli_exit_status_and_force(people, tmp_path, capsys):
     assert "no data written" in capsys.readouterr().out
     code = main(["export", str(data), "-g", "copy", "-o", str(out), "-q", "--force"])
     assert code == EXIT_NOT_SAFE and out.exists()
+    capsys.readouterr()
+    # A run that does not pass must not leave an older file that looks like its result.
+    code = main(["export", str(data), "-g", "copy", "-o", str(out), "-q"])
+    assert code == EXIT_NOT_SAFE and not out.exists()
+    assert f"removed the older {out}" in capsys.readouterr().out
+
+
+def test_export_checks_its_output_paths_before_any_work(people, tmp_path, monkeypatch):
+    def no_fit(*args, **kwargs):
+        raise AssertionError("export fitted before checking where it writes")
+
+    monkeypatch.setattr("synthgen.generators.make_generator", no_fit)
+    with pytest.raises(sg.PersistenceError, match="folder .* does not exist"):
+        sg.export(people, output=tmp_path / "missing" / "syn.csv")
+    with pytest.raises(sg.DataError, match="unknown table format"):
+        sg.export(people, output=tmp_path / "syn.xlsx")
+    with pytest.raises(sg.PersistenceError, match="report .* does not exist"):
+        sg.export(people, report=tmp_path / "missing" / "r.html")
 
 
 def test_epsilon_needs_a_generator_with_differential_privacy(people):
