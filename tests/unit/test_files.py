@@ -46,7 +46,7 @@ def test_a_full_disk_is_a_persistence_error_and_keeps_the_old_file(tmp_path, mon
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", full)
-    with pytest.raises(PersistenceError, match="No space left on device.*left as it was"):
+    with pytest.raises(PersistenceError, match=r"No space left on device.*left as it was"):
         atomic_write(path, b"new content")
     assert path.read_bytes() == b"good" and _names(tmp_path) == ["a.bin"]
 
@@ -63,7 +63,7 @@ def test_the_new_file_gets_ordinary_permissions(tmp_path):
 
 
 def test_output_paths_are_checked(tmp_path):
-    with pytest.raises(PersistenceError, match="folder .* does not exist"):
+    with pytest.raises(PersistenceError, match=r"folder .* does not exist"):
         check_output_path(tmp_path / "missing" / "x.csv")
     with pytest.raises(PersistenceError, match="it is a folder"):
         check_output_path(tmp_path)
@@ -178,7 +178,9 @@ def test_killing_a_save_never_damages_the_model_file(tmp_path, two_models):
 
 def test_killing_sample_output_never_leaves_a_truncated_table(tmp_path, two_models):
     target = tmp_path / "out.csv"
-    expected = [sg.load(p).sample(n, random_state=0) for p, n in zip(two_models, (200, 3000))]
+    expected = [
+        sg.load(p).sample(n, random_state=0) for p, n in zip(two_models, (200, 3000), strict=True)
+    ]
     write_table(expected[0], target)
 
     def check(path):

@@ -59,11 +59,11 @@ def test_export_checks_its_output_paths_before_any_work(people, tmp_path, monkey
         raise AssertionError("export fitted before checking where it writes")
 
     monkeypatch.setattr("synthgen.generators.make_generator", no_fit)
-    with pytest.raises(sg.PersistenceError, match="folder .* does not exist"):
+    with pytest.raises(sg.PersistenceError, match=r"folder .* does not exist"):
         sg.export(people, output=tmp_path / "missing" / "syn.csv")
     with pytest.raises(sg.DataError, match="unknown table format"):
         sg.export(people, output=tmp_path / "syn.xlsx")
-    with pytest.raises(sg.PersistenceError, match="report .* does not exist"):
+    with pytest.raises(sg.PersistenceError, match=r"report .* does not exist"):
         sg.export(people, report=tmp_path / "missing" / "r.html")
 
 
