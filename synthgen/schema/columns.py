@@ -11,9 +11,12 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from synthgen.exceptions import SchemaError
 
-__all__ = ["KINDS", "ColumnSpec"]
+__all__ = ["KINDS", "ColumnSpec", "is_duration", "numeric_values"]
 
 _UNITS = ("D", "s", "ms", "us", "ns")
 _SCALAR = (str, int, float, bool, type(None))
@@ -148,14 +151,34 @@ class ColumnSpec:
         return cls(**data)
 
 
+def is_duration(spec: ColumnSpec) -> bool:
+    """Whether ``spec`` is a numeric column of durations (``timedelta64``): modelled as a
+    number of its ``datetime_unit`` (bounds in nanoseconds), given back as durations."""
+    return spec.kind == "numeric" and spec.dtype.startswith("timedelta")
+
+
+def numeric_values(col: pd.Series) -> np.ndarray:
+    """A numeric column as floats (durations as nanoseconds), NaN where missing.
+
+    Examples
+    --------
+    >>> numeric_values(pd.Series(pd.to_timedelta([1, None], unit="s"))).tolist()
+    [1000000000.0, nan]
+    """
+    if pd.api.types.is_timedelta64_dtype(col.dtype):
+        durations = col.astype("timedelta64[ns]")
+        out = durations.to_numpy().astype("int64").astype(float)
+        out[durations.isna().to_numpy()] = np.nan
+        return out
+    return col.to_numpy(dtype=float, na_value=np.nan)
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _check_fields(data: dict[str, Any]) -> None:
     """Check the type and value of every field of a spec read from JSON."""
-    import pandas as pd
-
     name = data["name"]
     if not isinstance(name, str):
         raise SchemaError(f"column name must be a string, got {name!r}")

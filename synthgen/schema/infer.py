@@ -5,7 +5,8 @@ The rules, in order, for one column:
 1. all cells missing, or one distinct value -> ``constant``;
 2. boolean or pandas ``category`` dtype -> ``categorical``;
 3. datetime dtype, or strings that all parse with one date format -> ``datetime``;
-4. numbers: whole numbers with at most ``max_int_categories`` distinct values -> ``categorical``;
+4. durations (``timedelta64``) -> ``numeric`` (given back as durations);
+   numbers: whole numbers with at most ``max_int_categories`` distinct values -> ``categorical``;
    unique whole numbers whose name looks like a key (``id``, ``..._id``, ``key``, ``uuid``) or
    that form a consecutive run -> ``id``; otherwise ``numeric``;
 5. strings: unique per row and without spaces -> ``id``; more than ``max_categories`` distinct
@@ -27,7 +28,7 @@ import pandas as pd
 from synthgen.exceptions import DataError, SchemaError
 from synthgen.schema.columns import ColumnSpec
 
-__all__ = ["DATE_FORMATS", "check_frame", "infer_column", "text_spec"]
+__all__ = ["DATE_FORMATS", "check_frame", "infer_column", "text_spec", "unsupported_cells"]
 
 #: Date/time formats tried, in order, on string columns.
 DATE_FORMATS: tuple[str, ...] = (
@@ -63,8 +64,9 @@ def check_frame(
     Raises
     ------
     DataError
-        Not a DataFrame, no rows, no columns, duplicate or non-string column names, or
-        infinite values (the message names the column).
+        Not a DataFrame, no rows, no columns, duplicate or non-string column names, infinite
+        values, or cells synthgen cannot take (complex numbers, Decimal, bytes, Period,
+        Interval, date/time objects, nested lists or dicts); the message names the column.
 
     Examples
     --------
@@ -85,6 +87,9 @@ def check_frame(
         raise error(f"{what}: duplicate column names {sorted(set(dup))!r}")
     for name in data.columns:
         col = data[name]
+        problem = unsupported_cells(col)
+        if problem:
+            raise error(f"{what}: column {name!r} holds {problem}")
         if pd.api.types.is_float_dtype(col.dtype):
             n_inf = int(np.isinf(col.to_numpy(dtype=float, na_value=np.nan)).sum())
         elif col.dtype == object:
@@ -97,6 +102,57 @@ def check_frame(
                 "numbers or NaN: replace them (with NaN or a finite bound) first"
             )
     return data
+
+
+#: Cell types synthgen cannot model or store exactly, with what to do instead.
+_UNSUPPORTED = {
+    "complex": "complex numbers; split them into real and imaginary columns",
+    "decimal": "Decimal cells; convert with .astype(float) (or .astype(str) to keep the digits)",
+    "bytes": "bytes cells; decode them to str first",
+    "period": "Period cells; convert with .dt.to_timestamp() or .astype(str)",
+    "interval": "Interval cells; convert with .astype(str), or to two columns of bounds",
+    "date": "datetime.date cells in an object column; convert with pd.to_datetime(...)",
+    "datetime": "datetime objects in an object column; convert with pd.to_datetime(...)",
+    "time": "datetime.time cells; convert with .astype(str)",
+    "timedelta": "timedelta objects in an object column; convert with pd.to_timedelta(...)",
+}
+_NESTED = (list, dict, set, frozenset, tuple, np.ndarray, pd.Series, pd.DataFrame)
+
+
+def unsupported_cells(col: pd.Series) -> str | None:
+    """What is wrong with a column synthgen cannot take (``None`` when it is fine): complex,
+    Decimal, bytes, Period, Interval, date/time objects or nested cells (lists, dicts).
+
+    Examples
+    --------
+    >>> unsupported_cells(pd.Series([[1, 2], [3]]))
+    'nested cells (list); flatten them into columns or convert with .astype(str)'
+    >>> unsupported_cells(pd.Series(["a", None])) is None
+    True
+    """
+    dtype = col.dtype
+    if pd.api.types.is_complex_dtype(dtype):
+        return _UNSUPPORTED["complex"]
+    if isinstance(dtype, pd.PeriodDtype):
+        return _UNSUPPORTED["period"]
+    if isinstance(dtype, pd.IntervalDtype):
+        return _UNSUPPORTED["interval"]
+    if isinstance(dtype, pd.CategoricalDtype):
+        kind = pd.api.types.infer_dtype(dtype.categories, skipna=True)
+        return f"categories that are {_UNSUPPORTED[kind]}" if kind in _UNSUPPORTED else None
+    if not pd.api.types.is_object_dtype(dtype):
+        return None
+    kind = pd.api.types.infer_dtype(col, skipna=True)
+    if kind in _UNSUPPORTED:
+        return _UNSUPPORTED[kind]
+    if kind == "mixed":
+        for value in col.array:
+            if isinstance(value, _NESTED):
+                return (
+                    f"nested cells ({type(value).__name__}); flatten them into columns or "
+                    "convert with .astype(str)"
+                )
+    return None
 
 
 def _decimals(values: np.ndarray) -> int | None:
@@ -165,6 +221,23 @@ def _datetime_spec(name: str, dtype: str, parsed: pd.Series, missing: float, fmt
     )
 
 
+def duration_spec(name: str, col: pd.Series, missing: float) -> ColumnSpec:
+    """Spec of a ``timedelta64`` column: numeric, in whole units of its resolution (bounds in
+    nanoseconds), given back as durations."""
+    ns = col.dropna().astype("timedelta64[ns]").astype("int64").to_numpy()
+    return ColumnSpec(
+        name,
+        "numeric",
+        str(col.dtype),
+        missing_rate=missing,
+        minimum=float(ns.min()),
+        maximum=float(ns.max()),
+        integer=True,
+        decimals=0,
+        datetime_unit=_datetime_unit(ns),
+    )
+
+
 def _categorical_spec(name: str, col: pd.Series, missing: float) -> ColumnSpec:
     if isinstance(col.dtype, pd.CategoricalDtype):
         # Keep every declared category (used or not) so the output dtype matches the input.
@@ -224,6 +297,8 @@ def infer_column(
                 "convert with .dt.tz_convert(None) first"
             )
         return _datetime_spec(name, dtype, col, missing, None)
+    if pd.api.types.is_timedelta64_dtype(col.dtype):
+        return duration_spec(name, col, missing)
     if pd.api.types.is_numeric_dtype(col.dtype):
         values = nonnull.to_numpy(dtype=float)
         whole = bool(np.all(values == np.round(values)))

@@ -12,13 +12,14 @@ import pandas as pd
 
 from synthgen.exceptions import ConstraintError, SchemaError
 from synthgen.files import atomic_write
-from synthgen.schema.columns import KINDS, ColumnSpec
+from synthgen.schema.columns import KINDS, ColumnSpec, is_duration
 from synthgen.schema.constraints import Constraint, constraint_from_dict
 from synthgen.schema.infer import (
     _categorical_spec,
     _datetime_spec,
     _parse_dates,
     check_frame,
+    duration_spec,
     infer_column,
     text_spec,
 )
@@ -57,6 +58,8 @@ def _forced_column(name: str, col: pd.Series, kind: str) -> ColumnSpec:
             )
         return _datetime_spec(name, dtype, parsed[1], missing, parsed[0])
     # numeric
+    if pd.api.types.is_timedelta64_dtype(col.dtype):
+        return duration_spec(name, col, missing)
     if not pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype):
         raise SchemaError(
             f"column {name!r}: declared numeric, but its dtype is {dtype}; "
@@ -244,9 +247,18 @@ class Schema:
         for spec in self.columns:
             col = data[spec.name]
             nonnull = col.dropna()
-            if spec.kind == "numeric" and (
-                not pd.api.types.is_numeric_dtype(col.dtype)
-                or pd.api.types.is_bool_dtype(col.dtype)
+            durations = pd.api.types.is_timedelta64_dtype(col.dtype)
+            if spec.kind == "numeric" and durations != is_duration(spec):
+                raise SchemaError(
+                    f"column {spec.name!r}: schema says dtype {spec.dtype}, data has {col.dtype}"
+                )
+            if (
+                spec.kind == "numeric"
+                and not durations
+                and (
+                    not pd.api.types.is_numeric_dtype(col.dtype)
+                    or pd.api.types.is_bool_dtype(col.dtype)
+                )
             ):
                 raise SchemaError(
                     f"column {spec.name!r}: schema says numeric, data has dtype {col.dtype}"

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from synthgen.exceptions import PersistenceError, SchemaError
-from synthgen.schema import ColumnSpec
+from synthgen.schema import ColumnSpec, is_duration, numeric_values
 from synthgen.transforms import _state
 from synthgen.transforms.discrete import make_discrete_transform
 from synthgen.transforms.numeric import make_numeric_transform
@@ -34,6 +34,14 @@ def _restore_dtype(values: pd.Series, spec: ColumnSpec) -> pd.Series:
     if dtype == "object":
         out = values.astype(object)
         return out.where(out.notna(), np.nan).rename(spec.name)
+    if dtype.startswith(("int", "uint")) and values.dtype.kind == "f":
+        # Float values at the edge of a 64-bit range round to 2**63 or 2**64, which a cast
+        # would wrap around (to 0 or a negative number): stay inside the range.
+        info = np.iinfo(dtype)
+        high = float(info.max)
+        if int(high) > info.max:
+            high = float(np.nextafter(high, 0.0))
+        values = values.clip(float(info.min), high)
     has_na = bool(values.isna().any())
     if has_na and dtype in ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16"):
         # Numpy ints/bools cannot hold NaN: fall back to the nullable pandas dtype.
@@ -79,6 +87,8 @@ class ColumnEncoder:
         values = pd.Series([spec.value] * n, dtype=object)
         if spec.dtype.startswith("datetime") and spec.value is not None:
             return pd.Series(pd.to_datetime([spec.value] * n), name=spec.name).astype(spec.dtype)
+        if spec.dtype.startswith("timedelta") and spec.value is not None:
+            return pd.Series(pd.to_timedelta([spec.value] * n), name=spec.name).astype(spec.dtype)
         return _restore_dtype(values, spec)
 
     def get_state(self) -> dict[str, Any]:
@@ -101,9 +111,17 @@ class NumericEncoder(ColumnEncoder):
     def _unit(self) -> int:
         return _UNIT_NS[self.spec.datetime_unit or "ns"]
 
+    @property
+    def _timelike(self) -> bool:
+        """Datetimes and durations: modelled in their own unit, bounds in nanoseconds."""
+        return self.spec.kind == "datetime" or is_duration(self.spec)
+
     def to_float(self, col: pd.Series) -> np.ndarray:
-        """The column as floats (datetimes in their own unit since the epoch), NaN if missing."""
+        """The column as floats (datetimes in their own unit since the epoch, durations in
+        their own unit), NaN if missing."""
         spec = self.spec
+        if is_duration(spec):
+            return numeric_values(col) / self._unit
         if spec.kind != "datetime":
             return col.to_numpy(dtype=float, na_value=np.nan)
         if pd.api.types.is_datetime64_any_dtype(col.dtype):
@@ -154,8 +172,8 @@ class NumericEncoder(ColumnEncoder):
         spec = self.spec
         dv = sum(d for _, d, _ in self.value.dims)
         x = self.value.inverse(block[:, :dv])
-        lo = spec.minimum / self._unit if spec.kind == "datetime" else spec.minimum
-        hi = spec.maximum / self._unit if spec.kind == "datetime" else spec.maximum
+        lo = spec.minimum / self._unit if self._timelike else spec.minimum
+        hi = spec.maximum / self._unit if self._timelike else spec.maximum
         x = np.clip(x, lo, hi)
         if spec.kind == "datetime" or spec.integer:
             x = np.round(x)
@@ -172,6 +190,11 @@ class NumericEncoder(ColumnEncoder):
                 return dates.astype(spec.dtype).rename(spec.name)
             text = dates.dt.strftime(spec.datetime_format)
             return _restore_dtype(text.where(~missing, np.nan), spec)
+        if is_duration(spec):
+            ns = np.where(missing, 0, x * self._unit).astype("int64")
+            durations = pd.Series(pd.to_timedelta(ns, unit="ns"))
+            durations[missing] = pd.NaT
+            return durations.astype(spec.dtype).rename(spec.name)
         values = pd.Series(x)
         values[missing] = np.nan
         return _restore_dtype(values, spec)
