@@ -208,8 +208,10 @@ class CopyCanary(BaseGenerator):
     Examples
     --------
     >>> import pandas as pd
+    >>> import synthgen as sg
     >>> df = pd.DataFrame({"x": [1, 2, 3, 4, 5], "c": list("abcab")})
-    >>> rows = CopyCanary(random_state=0).fit(df).sample(5)
+    >>> exact = sg.Schema.infer(df, min_count=1)  # store every label and value
+    >>> rows = CopyCanary(random_state=0).fit(df, schema=exact).sample(5)
     >>> bool(rows.merge(df, how="left", indicator=True)["_merge"].eq("both").all())
     True
     """

@@ -60,7 +60,8 @@ class ColumnSpec:
     decimals : int, optional
         Numeric values have at most this many decimal places (``None``: not rounded).
     categories : list, optional
-        Labels of a categorical or text column, exactly as found (whitespace included).
+        Labels of a categorical or text column, exactly as found (whitespace included). Labels
+        held by fewer than the schema's ``min_count`` rows are left out (see ``pooled``).
     ordered : bool
         A categorical whose labels have an order (pandas ordered categorical).
     datetime_format : str, optional
@@ -71,6 +72,13 @@ class ColumnSpec:
         The single value of a constant column.
     id_prefix : str, optional
         Prefix for generated string identifiers; ``None`` means integer identifiers.
+    pooled : bool
+        Some labels were held by too few rows to be stored: their rows share one code, and
+        any label not in ``categories`` is taken as one of them.
+    other_label : str, optional
+        What the pooled rows come back as: a placeholder that is none of the column's labels
+        (string columns), or ``None`` to draw a stored label by frequency (numbers, booleans,
+        ordered categories, free text).
 
     Examples
     --------
@@ -93,6 +101,8 @@ class ColumnSpec:
     datetime_unit: str | None = None
     value: Any = None
     id_prefix: str | None = None
+    pooled: bool = False
+    other_label: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -121,6 +131,9 @@ class ColumnSpec:
         out["categories"] = (
             None if self.categories is None else [_json_value(c) for c in self.categories]
         )
+        if not self.pooled and self.other_label is None:
+            # Written only when used, so schemas without pooled labels read as before.
+            del out["pooled"], out["other_label"]
         for key in ("minimum", "maximum", "value"):
             out[key] = _json_value(out[key])
         return out
@@ -211,7 +224,7 @@ def _check_fields(data: dict[str, Any]) -> None:
         low, high = data.get("minimum"), data.get("maximum")
         if low is None or high is None or low > high:
             raise bad(f"a {kind} column needs minimum <= maximum, got {low!r} and {high!r}")
-    for key in ("integer", "ordered"):
+    for key in ("integer", "ordered", "pooled"):
         if not isinstance(data.get(key, False), bool):
             raise bad(f"{key} must be true or false, got {data[key]!r}")
     decimals = data.get("decimals")
@@ -226,7 +239,7 @@ def _check_fields(data: dict[str, Any]) -> None:
         raise bad("categories must be a list of plain values")
     if kind in ("categorical", "text") and categories is None:
         raise bad(f"a {kind} column needs a list of categories")
-    for key in ("datetime_format", "id_prefix"):
+    for key in ("datetime_format", "id_prefix", "other_label"):
         if data.get(key) is not None and not isinstance(data[key], str):
             raise bad(f"{key} must be a string or null, got {data[key]!r}")
     if data.get("datetime_unit") is not None and data["datetime_unit"] not in _UNITS:

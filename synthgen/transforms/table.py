@@ -78,7 +78,7 @@ class TableEncoder:
     Examples
     --------
     >>> df = pd.DataFrame({"x": [1.0, 2.5, None, 4.0], "c": ["a", "b", "a", "a"]})
-    >>> schema = Schema.infer(df)
+    >>> schema = Schema.infer(df, min_count=1)  # exact: every label and value may be stored
     >>> enc = TableEncoder(numeric="quantile", discrete="onehot").fit(df, schema, random_state=0)
     >>> [(s.column, s.role, s.dim) for s in enc.spans]
     [('x', 'value', 1), ('x', 'missing', 2), ('c', 'category', 2)]
@@ -106,9 +106,10 @@ class TableEncoder:
         self.spike_ratio = spike_ratio
 
     def _make(self, spec) -> ColumnEncoder:
-        kwargs: dict[str, Any] = {}
+        # What the fit may store follows the schema's min_count (see synthgen.schema.safe).
+        kwargs: dict[str, Any] = {"min_count": self.schema_.min_count}
         if self.numeric == "gmm":
-            kwargs = {
+            kwargs |= {
                 "max_modes": self.max_modes,
                 "spike_share": self.spike_share,
                 "max_discrete": self.max_discrete,

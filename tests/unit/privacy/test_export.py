@@ -107,6 +107,21 @@ def test_protections_merge_rare_labels_and_clip_extremes():
     assert df["amount"].max() == 1e6  # input untouched
 
 
+def test_a_clip_bound_is_never_one_persons_value():
+    # Twenty people above the rest, each with their own capital gain; the 99.5% quantile of
+    # 2,000 rows is the 1,990th value: 77777, held by one person (issue 21, finding 5).
+    top = [41000 + 250 * i for i in range(9)] + [77777] + [80000 + 1000 * i for i in range(10)]
+    gains = pd.Series([0] * 1980 + top, name="capital-gain").astype("int64")
+    df = pd.DataFrame({"capital-gain": gains, "group": ["a", "b"] * 1000})
+    out, _, _ = protect_training_data(df, sg.Schema.infer(df), Protections())
+    bound = out["capital-gain"].max()
+    held = int((df["capital-gain"] == bound).sum())
+    assert held == 0 or held >= Protections().min_category_count, f"bound {bound} held by {held}"
+    assert out["capital-gain"].dtype == np.int64 and bound < 77777
+    low = out["capital-gain"].min()
+    assert low == 0  # a value 1,980 rows hold is a fine bound
+
+
 def test_pooled_rare_labels_keep_an_other_label():
     df = pd.DataFrame({"c": ["a"] * 50 + [f"r{i}" for i in range(12)]})
     out, schema, _ = protect_training_data(df, sg.Schema.infer(df), Protections())
