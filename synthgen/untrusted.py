@@ -109,7 +109,7 @@ def parse_safetensors(
         if not isinstance(info, dict) or set(info) != {"dtype", "shape", "data_offsets"}:
             raise fail(where, member, f"array {name!r}: malformed safetensors entry")
         dtype, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
-        if dtype not in _DTYPES:
+        if not isinstance(dtype, str) or dtype not in _DTYPES:
             raise fail(where, member, f"array {name!r}: unsupported dtype {dtype!r}")
         ok_shape = isinstance(shape, list) and len(shape) <= 8
         ok_shape = ok_shape and all(isinstance(d, int) and not isinstance(d, bool) for d in shape)

@@ -248,3 +248,56 @@ def _check_fields(data: dict[str, Any]) -> None:
         raise bad("value must be a plain value")
     if not isinstance(data.get("extra", {}), dict):
         raise bad("extra must be an object")
+    problem = _dtype_problem(kind, parsed, data)
+    if problem:
+        raise bad(problem)
+
+
+def _fits(value: Any, dtype: Any) -> bool:
+    """Whether a stored label or value can be given back in ``dtype``."""
+    if value is None:
+        return True
+    if pd.api.types.is_bool_dtype(dtype):
+        return isinstance(value, bool)
+    if pd.api.types.is_integer_dtype(dtype):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if pd.api.types.is_float_dtype(dtype):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
+        return isinstance(value, str)  # written as ISO text
+    return True  # object, string and category hold anything
+
+
+def _dtype_problem(kind: str, dtype: Any, data: dict[str, Any]) -> str | None:
+    """Why a spec's dtype does not fit its kind and stored values (``None`` when it does)."""
+    shown = data["dtype"]
+    is_int = pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+    numeric = pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+    if kind == "numeric":
+        if not (numeric or pd.api.types.is_timedelta64_dtype(dtype)):
+            return f"a numeric column cannot have dtype {shown!r}"
+        if pd.api.types.is_complex_dtype(dtype):
+            return f"a numeric column cannot have dtype {shown!r}"
+        if (is_int or pd.api.types.is_timedelta64_dtype(dtype)) and not data.get("integer"):
+            return f"dtype {shown!r} holds whole numbers only, but integer is false"
+    if kind in ("categorical", "text"):
+        if not all(_fits(c, dtype) for c in data.get("categories") or []):
+            return f"categories do not fit dtype {shown!r}"
+        if data.get("other_label") is not None and not (
+            pd.api.types.is_object_dtype(dtype)
+            or pd.api.types.is_string_dtype(dtype)
+            or isinstance(dtype, pd.CategoricalDtype)
+        ):
+            return f"a placeholder label does not fit dtype {shown!r}"
+    if kind == "id" and not (
+        is_int
+        or pd.api.types.is_object_dtype(dtype)
+        or pd.api.types.is_string_dtype(dtype)
+        or pd.api.types.is_float_dtype(dtype)
+    ):
+        return f"an id column cannot have dtype {shown!r}"
+    if kind == "id" and data.get("id_prefix") is not None and numeric:
+        return f"string identifiers do not fit dtype {shown!r}"
+    if kind == "constant" and not _fits(data.get("value"), dtype):
+        return f"value {data.get('value')!r} does not fit dtype {shown!r}"
+    return None
