@@ -24,7 +24,8 @@ from synthgen.exceptions import PersistenceError, SynthgenError
 
 N_CASES = 160
 DTYPES = ["int8", "int64", "uint8", "float32", "bool", "category", "object", "string",
-          "datetime64[ns]", "timedelta64[ns]", "Int64", "boolean", "complex128", "float6"]  # fmt: skip
+          "datetime64[ns]", "timedelta64[ns]", "Int64", "boolean", "complex128",
+          "float6"]  # fmt: skip
 KINDS = ["numeric", "categorical", "datetime", "id", "constant", "text", "nope"]
 WEIRD = [None, True, -1, 0, 2**70, -(2**70), 1e308, -0.5, "", "x" * 50, "/dev/zero", [], {},
          [1, "a", None], {"a": {"b": [1]}}, float("nan"), 3]  # fmt: skip
