@@ -114,6 +114,7 @@ _CHILD = textwrap.dedent(
     versions = [sg.load(p) for p in sys.argv[3:]]
     if kind == "table":
         versions = [m.sample(n, random_state=0) for m, n in zip(versions, (200, 3000))]
+    data = sg.datasets.load_adult().head(300)
     print("ready", flush=True)
     for line in sys.stdin:
         pid = os.fork()
@@ -121,7 +122,12 @@ _CHILD = textwrap.dedent(
             i = 0
             while True:
                 v = versions[i % 2]
-                v.save(target) if kind == "model" else write_table(v, target)
+                if kind == "model":
+                    v.save(target)
+                elif kind == "table":
+                    write_table(v, target)
+                else:
+                    sg.export(data, output=target, force=True, random_state=i % 2)
                 i += 1
         print(pid, flush=True)
         os.waitpid(pid, 0)
@@ -130,7 +136,7 @@ _CHILD = textwrap.dedent(
 )
 
 
-def _kill_loop(kind, target, model_paths, check, attempts, tmp_path):
+def _kill_loop(kind, target, model_paths, check, attempts, tmp_path, longest=0.4):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.getcwd()}
     child = subprocess.Popen(
         [sys.executable, "-c", _CHILD, kind, str(target), *map(str, model_paths)],
@@ -146,7 +152,7 @@ def _kill_loop(kind, target, model_paths, check, attempts, tmp_path):
             child.stdin.write("go\n")
             child.stdin.flush()
             pid = int(child.stdout.readline())
-            time.sleep(float(rng.uniform(0.0, 0.4)))
+            time.sleep(float(rng.uniform(0.0, longest)))
             os.kill(pid, signal.SIGKILL)
             assert child.stdout.readline().strip() == "done"
             check(target)  # the old file or a new complete one, never a damaged one
@@ -190,6 +196,17 @@ def test_killing_sample_output_never_leaves_a_truncated_table(tmp_path, two_mode
         pd.testing.assert_frame_equal(frame, want)
 
     _kill_loop("table", target, two_models, check, 6, tmp_path)
+
+
+def test_killing_an_export_never_leaves_a_partial_table(tmp_path, two_models):
+    target = tmp_path / "synthetic.csv"
+    sg.export(sg.datasets.load_adult().head(300), output=target, force=True)
+
+    def check(path):
+        frame = read_table(path)
+        assert frame.shape == (240, 15), f"a partial table of shape {frame.shape}"
+
+    _kill_loop("export", target, two_models, check, 4, tmp_path, longest=4.0)
 
 
 def read_table_like(frame, folder):
