@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from safetensors.numpy import save as save_arrays
 
 from synthgen.exceptions import PersistenceError
 from synthgen.files import atomic_open
@@ -340,8 +341,6 @@ def write_bundle(
         The manifest lacks a key or is not JSON, an array holds NaN or infinite values, or
         the file cannot be written.
     """
-    from safetensors.numpy import save as save_arrays
-
     where = os.fspath(path)
     manifest = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, **manifest}
     _check_manifest(manifest, where)

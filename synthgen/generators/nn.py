@@ -232,8 +232,7 @@ class _TooLargeError(Exception):
 def _bounded_build(limit: int) -> Iterator[None]:
     """Abort building a module once it registers more than ``limit`` modules, parameters
     and buffers: a saved file's parameters must not make Python build millions of layers."""
-    from torch.nn.modules import module as torch_module
-
+    torch_module = torch.nn.modules.module
     count = [0]
 
     def hook(*args: Any) -> None:
