@@ -21,6 +21,7 @@ from synthgen.schema.infer import (
     infer_column,
     text_spec,
 )
+from synthgen.schema.semantic import apply_semantics, summary_frame
 
 __all__ = ["SCHEMA_VERSION", "Schema"]
 
@@ -140,6 +141,8 @@ class Schema:
         kinds: Mapping[str, str] | None = None,
         max_int_categories: int = 15,
         max_categories: int = 500,
+        semantic: Mapping[str, str] | None = None,
+        locale: str | None = None,
     ) -> Schema:
         """Detect the schema of ``data``.
 
@@ -153,6 +156,12 @@ class Schema:
             Whole-number columns with at most this many distinct values are categorical.
         max_categories : int
             String columns with more distinct values than this, most held by one row, are text.
+        semantic : mapping, optional
+            Column name -> semantic type (``"email"``, ``"free_text"``, ...; see
+            :mod:`synthgen.schema.semantic`), overriding detection from the values; ``"none"``
+            turns it off, so the column's real values are modelled (and may be reproduced).
+        locale : str, optional
+            Faker locale of generated personal values; guessed from the data when omitted.
         """
         data = check_frame(data)
         kinds = dict(kinds or {})
@@ -177,7 +186,7 @@ class Schema:
                         max_categories=max_categories,
                     )
                 )
-        return cls(columns)
+        return cls(apply_semantics(data, columns, semantic=semantic, locale=locale))
 
     def set_kind(self, name: str, kind: str, data: pd.DataFrame) -> Schema:
         """Return a copy of the schema with column ``name`` re-described as ``kind``."""
@@ -219,8 +228,15 @@ class Schema:
         )
 
     def __repr__(self) -> str:
-        inner = ", ".join(f"{c.name}: {c.kind}" for c in self.columns)
+        inner = ", ".join(
+            f"{c.name}: {c.kind}" + (f" ({c.semantic})" if c.semantic else "") for c in self
+        )
         return f"Schema({inner})"
+
+    def summary(self) -> pd.DataFrame:
+        """One row per column: kind, dtype, missing share, semantic type, its confidence and
+        what happens to the values (``note``)."""
+        return summary_frame(self)
 
     # -- validation ---------------------------------------------------------------------------
     def validate(self, data: pd.DataFrame, *, allow_unseen: bool = False) -> pd.DataFrame:

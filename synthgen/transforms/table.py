@@ -17,6 +17,7 @@ from synthgen.schema import Schema
 from synthgen.transforms.columns import ColumnEncoder, make_column_encoder
 from synthgen.transforms.discrete import DISCRETE_METHODS
 from synthgen.transforms.numeric import NUMERIC_METHODS
+from synthgen.transforms.pii import SemanticEncoder
 
 __all__ = ["Span", "TableEncoder"]
 
@@ -106,6 +107,8 @@ class TableEncoder:
         self.spike_ratio = spike_ratio
 
     def _make(self, spec) -> ColumnEncoder:
+        if spec.semantic:  # personal data and free text: generated, never learned
+            return SemanticEncoder(spec, self.discrete)
         kwargs: dict[str, Any] = {}
         if self.numeric == "gmm":
             kwargs = {
