@@ -15,6 +15,7 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import warnings
 from typing import Any, ClassVar
 
 import numpy as np
@@ -23,10 +24,17 @@ from sklearn.base import BaseEstimator
 
 from synthgen._version import __version__
 from synthgen.bundle import FORMAT_NAME, FORMAT_VERSION, Bundle, write_bundle
-from synthgen.exceptions import NotFittedError, PersistenceError, SchemaError, SynthgenError
+from synthgen.exceptions import (
+    NotFittedError,
+    PersistenceError,
+    PersonalDataWarning,
+    SchemaError,
+    SynthgenError,
+)
 from synthgen.generators.params import Boolean, Seed, validate_params
 from synthgen.generators.tags import GeneratorTags
 from synthgen.schema import Schema, check_frame
+from synthgen.schema.semantic import personal_data_message
 from synthgen.transforms import TableEncoder
 from synthgen.utils import check_n_samples, check_random_state
 
@@ -128,6 +136,9 @@ class BaseGenerator(BaseEstimator):
         else:
             schema.validate(data)
         schema.check_constraints(data)
+        message = personal_data_message(schema)
+        if message:
+            warnings.warn(message, PersonalDataWarning, stacklevel=2)
         rng = check_random_state(self.random_state)
         data, schema, encoder_rows, n_rows = self._prepare(data, schema, rng)
         encoder = TableEncoder(**self.encoder_params).fit(encoder_rows, schema, random_state=rng)

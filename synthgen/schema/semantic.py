@@ -301,8 +301,10 @@ def check_semantic(spec: ColumnSpec) -> tuple[str, str]:
             f"column {spec.name!r}: unknown semantic type {semantic!r}; "
             f"expected one of {list(SEMANTIC_TYPES)}"
         )
-    if not isinstance(locale, str) or not locale.replace("_", "").isalpha() or len(locale) > 12:
-        raise SchemaError(f"column {spec.name!r}: invalid locale {locale!r}")
+    try:
+        check_locale(locale)
+    except SchemaError as err:
+        raise SchemaError(f"column {spec.name!r}: {err}") from None
     if spec.kind != "text":
         raise SchemaError(f"column {spec.name!r}: a {semantic} column must be of kind 'text'")
     return semantic, locale

@@ -18,6 +18,7 @@ Examples
 from __future__ import annotations
 
 import functools
+import importlib
 from typing import Any
 
 import numpy as np
@@ -94,6 +95,7 @@ def learn_format(semantic: str, col: pd.Series, sample_size: int = 5000) -> dict
         fmt["upper"] = _share(values.str.isupper())
     elif semantic == "street_address":
         fmt["city"] = _share(values.str.contains(r"[,\n]", regex=True))
+        fmt["newline"] = _share(values.str.contains("\n", regex=False))
     elif semantic in ("iban", "card_number"):
         fmt["spaced"] = _share(values.str.contains(" ", regex=False))
         fmt["dashed"] = _share(values.str.contains("-", regex=False))
@@ -112,6 +114,25 @@ def _faker(locale: str):
     from faker import Faker  # imported only when values are generated
 
     return Faker(locale)
+
+
+@functools.lru_cache(maxsize=16)
+def _text_locale(locale: str) -> str:
+    """A locale with a word list of its language (Faker falls back to Latin otherwise)."""
+    from faker.config import AVAILABLE_LOCALES
+
+    language = locale.split("_")[0]
+    main = {"en": "en_US", "pt": "pt_PT", "zh": "zh_CN"}.get(
+        language, f"{language}_{language.upper()}"
+    )
+    others = sorted(lc for lc in AVAILABLE_LOCALES if lc.startswith(language + "_"))
+    for candidate in (locale, main, *others):
+        try:
+            importlib.import_module(f"faker.providers.lorem.{candidate}")
+            return candidate
+        except ImportError:
+            continue
+    return "en_US"
 
 
 def _groups(digits: str, sep: str) -> str:
@@ -139,9 +160,12 @@ def _one(semantic: str, fmt: dict[str, Any], fake: Any, u: float) -> str:
             return _groups(number, "-")
         return number
     if semantic == "street_address":
+        # Faker writes some parts on separate lines; the data's addresses are on one line
+        # unless it said otherwise.
+        joiner = "\n" if fmt.get("newline", 0.0) >= 0.5 else ", "
         if u < fmt.get("city", 0.0):
-            return fake.address().replace("\n", ", ")
-        return fake.street_address()
+            return fake.address().replace("\n", joiner)
+        return fake.street_address().replace("\n", joiner)
     if semantic == "person_name":
         first, last = fake.first_name(), fake.last_name()
         if u < fmt.get("single", 0.0):
@@ -173,7 +197,7 @@ def _fill_pattern(pattern: str, rng: np.random.Generator) -> str:
 
 
 def _draw(semantic: str, fmt: dict[str, Any], locale: str, n: int, rng: np.random.Generator):
-    fake = _faker(locale)
+    fake = _faker(_text_locale(locale) if semantic == "free_text" else locale)
     fake.seed_instance(int(rng.integers(2**63 - 1)))
     u = rng.random(n)
     if semantic == "free_text":

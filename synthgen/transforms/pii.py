@@ -40,7 +40,10 @@ from synthgen.transforms.fakes import default_format, generate, learn_format
 
 __all__ = ["SemanticEncoder"]
 
-_SHARES = ("distinct", "comma", "single", "middle", "upper", "city", "spaced", "dashed", "ipv6")
+_SHARES = (
+    "distinct", "comma", "single", "middle", "upper", "city", "newline", "spaced", "dashed",
+    "ipv6",
+)  # fmt: skip
 
 
 class SemanticEncoder(ColumnEncoder):
