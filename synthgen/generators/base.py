@@ -129,6 +129,7 @@ class BaseGenerator(BaseEstimator):
         validate_params(self)
         self._check_params()
         data = check_frame(data)
+        given = schema is not None
         if schema is None:
             schema = Schema.infer(data)
         elif not isinstance(schema, Schema):
@@ -136,7 +137,7 @@ class BaseGenerator(BaseEstimator):
         else:
             schema.validate(data)
         schema.check_constraints(data)
-        message = personal_data_message(schema)
+        message = personal_data_message(schema, data if given else None)
         if message:
             warnings.warn(message, PersonalDataWarning, stacklevel=2)
         rng = check_random_state(self.random_state)

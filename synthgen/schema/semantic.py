@@ -84,7 +84,8 @@ SAMPLE_SIZE = 2000
 DEFAULT_LOCALE = "en_US"
 _THRESHOLD = {"person_name": pat.NAME_SHARE}
 _DEFAULT_THRESHOLD = 0.8
-_SOURCES = ("detected", "user")
+#: Kinds whose real string values a generator learns (ids are generated afresh).
+_MODELLED_STRINGS = ("categorical", "text", "constant")
 
 
 @dataclass(frozen=True)
@@ -338,12 +339,24 @@ def summary_frame(schema: Any) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def personal_data_message(schema: Any) -> str | None:
+def personal_data_message(schema: Any, data: pd.DataFrame | None = None) -> str | None:
     """The text of the fit-time warning on a schema's semantic columns, or ``None``.
 
-    It names columns and types only, never a value.
+    With ``data`` (a schema the user gave), string columns the schema models without having
+    been read for a semantic type are read now, and those that look like personal data or
+    free text are named too. The text names columns and types only, never a value.
     """
     lines = [f"  {spec.name!r}: {describe(spec)}" for spec in schema if describe(spec)]
+    if data is not None:
+        for spec in schema:
+            if "semantic" in (spec.extra or {}) or spec.kind not in _MODELLED_STRINGS:
+                continue
+            det = detect_semantic(data[spec.name])
+            if det.semantic != "none":
+                lines.append(
+                    f"  {spec.name!r}: looks like {det.semantic} ({det.confidence:.0%} of values),"
+                    " but the schema models its values: real values may be reproduced"
+                )
     if not lines:
         return None
     locales = sorted({str(s.extra.get("locale", DEFAULT_LOCALE)) for s in schema if s.semantic})

@@ -183,3 +183,14 @@ def test_turning_detection_off_models_the_values_and_warns_so():
     with pytest.warns(sg.PersonalDataWarning, match="set to 'none'"):
         model = sg.make_generator("copula", random_state=0).fit(data, schema=schema)
     assert model.sample(100)["city_note"].eq("Called about order").any()
+
+
+def test_a_given_schema_that_models_personal_values_is_warned_about():
+    """A schema written before detection existed (or edited by hand) is the user's decision,
+    but the fit says which of its columns look like personal data."""
+    data = TABLE[["name", "plan"]]
+    schema = sg.Schema.infer(data, semantic={"name": "none"})
+    schema["name"].extra.clear()  # as in a schema file that never saw detection
+    with pytest.warns(sg.PersonalDataWarning, match="'name': looks like person_name") as caught:
+        sg.make_generator("marginals", random_state=0).fit(data, schema=schema)
+    assert leaks("\n".join(str(w.message) for w in caught)) == []
