@@ -26,6 +26,7 @@ from synthgen.exceptions import (
     EvaluationError,
     NotFittedError,
     PersistenceError,
+    PersonalDataWarning,
     SchemaError,
     SynthgenError,
 )
@@ -110,6 +111,7 @@ __all__ = [
     "Inequality",
     "NotFittedError",
     "PersistenceError",
+    "PersonalDataWarning",
     "Positive",
     "Predicate",
     "PrivacyThresholds",

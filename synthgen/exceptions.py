@@ -14,6 +14,7 @@ __all__ = [
     "EvaluationError",
     "NotFittedError",
     "PersistenceError",
+    "PersonalDataWarning",
     "SchemaError",
     "SynthgenError",
     "TrainingTimeLimitWarning",
@@ -59,3 +60,9 @@ class ConfigurationError(SynthgenError, ValueError):
 class TrainingTimeLimitWarning(UserWarning):
     """``max_time`` ended a fit before its planned epochs: the model depends on the machine's
     speed and load (a fit without ``max_time`` repeats on any machine)."""
+
+
+class PersonalDataWarning(UserWarning):
+    """A fitted table has columns of personal data or free text (read from their values):
+    their values are not learned and samples get generated ones. The message names the
+    columns and their types, never a value."""

@@ -190,6 +190,9 @@ def prepare(
         spec = schema[name]
         if spec.kind in ("id", "constant"):
             excluded[name] = f"{spec.kind} column"
+        elif spec.semantic:
+            # Generated values (fakes, free text) share nothing with the real ones by design.
+            excluded[name] = f"{spec.semantic.replace('_', ' ')} column, values generated"
         else:
             kinds[name] = spec.kind
             formats[name] = spec.datetime_format

@@ -171,6 +171,8 @@ def protect_training_data(
     log: dict[str, Any] = {"merged_labels": {}, "clipped_values": {}}
     for spec in schema:
         col = out[spec.name]
+        if spec.semantic:
+            continue  # values generated, never learned: nothing to merge
         if spec.kind in ("categorical", "text") and protections.min_category_count > 1:
             new, merged = _merge_rare(col, protections.min_category_count)
             if merged:
@@ -184,7 +186,13 @@ def protect_training_data(
             if clipped:
                 log["clipped_values"][spec.name] = clipped
     kinds = {spec.name: spec.kind for spec in schema}
-    new_schema = Schema.infer(out, kinds=kinds, min_count=schema.min_count)
+    # The schema's semantic decisions (detected, forced or turned off) carry over as they were.
+    semantic = {spec.name: spec.semantic or "none" for spec in schema}
+    locales = [spec.extra["locale"] for spec in schema if spec.semantic and "locale" in spec.extra]
+    locale = locales[0] if locales else None
+    new_schema = Schema.infer(
+        out, kinds=kinds, semantic=semantic, locale=locale, min_count=schema.min_count
+    )
     for constraint in schema.constraints:
         new_schema.add_constraint(constraint)
     return out, new_schema, log

@@ -209,9 +209,10 @@ def parse_conditions(conditions: Mapping[str, Any], schema: Schema) -> list[Cond
         if column not in schema:
             raise ConditionError(f"condition on unknown column {column!r}; columns: {schema.names}")
         spec = schema[column]
-        if spec.kind == "id":
+        if spec.kind == "id" or spec.semantic:
+            what = "an identifier" if spec.kind == "id" else f"{spec.semantic} (generated values)"
             raise ConditionError(
-                f"column {column!r} is an identifier: it is generated, not learned, "
+                f"column {column!r} is {what}: it is generated, not learned, "
                 "and cannot be conditioned on"
             )
         if isinstance(value, Range):
@@ -257,11 +258,8 @@ def parse_fixed_frame(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
             raise ConditionError(f"condition on unknown column {column!r}; columns: {schema.names}")
         spec = schema[column]
         values = frame[column].dropna()
-        if spec.kind == "id" and len(values):
-            raise ConditionError(
-                f"column {column!r} is an identifier: it is generated, not learned, "
-                "and cannot be conditioned on"
-            )
+        if (spec.kind == "id" or spec.semantic) and len(values):
+            parse_conditions({column: values.iloc[0]}, schema)  # raises, naming the column
         for value in pd.unique(values):
             if spec.kind == "datetime":
                 value = pd.Timestamp(value)

@@ -79,6 +79,10 @@ class ColumnSpec:
         What the pooled rows come back as: a placeholder that is none of the column's labels
         (string columns), or ``None`` to draw a stored label by frequency (numbers, booleans,
         ordered categories, free text).
+    extra : dict
+        Further facts; ``"semantic"`` (with ``"semantic_confidence"``, ``"semantic_source"``
+        and ``"locale"``) is the column's semantic type, read from its values by
+        :mod:`synthgen.schema.semantic`.
 
     Examples
     --------
@@ -121,9 +125,17 @@ class ColumnSpec:
         return self.missing_rate > 0.0
 
     @property
+    def semantic(self) -> str | None:
+        """The semantic type whose values are generated instead of learned (``"email"``,
+        ``"free_text"``, ...; see :mod:`synthgen.schema.semantic`), or ``None``."""
+        value = (self.extra or {}).get("semantic")
+        return value if isinstance(value, str) and value != "none" else None
+
+    @property
     def is_modelled(self) -> bool:
-        """Whether a generator learns this column (ids and constants are produced directly)."""
-        return self.kind in ("numeric", "categorical", "datetime", "text")
+        """Whether a generator learns this column (ids and constants are produced directly,
+        and so are the values of a column with a :attr:`semantic` type)."""
+        return self.kind in ("numeric", "categorical", "datetime", "text") and not self.semantic
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dictionary."""

@@ -7,81 +7,20 @@ import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from synthgen.exceptions import ConstraintError, SchemaError
 from synthgen.files import atomic_write
 from synthgen.schema.columns import KINDS, ColumnSpec, is_duration
 from synthgen.schema.constraints import Constraint, constraint_from_dict
-from synthgen.schema.infer import (
-    _categorical_spec,
-    _datetime_spec,
-    _parse_dates,
-    check_frame,
-    duration_spec,
-    infer_column,
-    numeric_bounds,
-    text_spec,
-)
+from synthgen.schema.forced import forced_column
+from synthgen.schema.infer import check_frame, infer_column
 from synthgen.schema.safe import DEFAULT_MIN_COUNT
+from synthgen.schema.semantic import apply_semantics, summary_frame
 
 __all__ = ["SCHEMA_VERSION", "Schema"]
 
 SCHEMA_VERSION = 1
-
-
-def _forced_column(name: str, col: pd.Series, kind: str, min_count: int) -> ColumnSpec:
-    """Spec of ``col`` when the user says its kind is ``kind``."""
-    nonnull = col.dropna()
-    missing = (len(col) - len(nonnull)) / len(col)
-    dtype = str(col.dtype)
-    if kind == "categorical":
-        return _categorical_spec(name, col, missing, min_count)
-    if kind == "text":
-        return text_spec(name, col, missing, min_count=min_count)
-    if kind == "constant":
-        value = nonnull.mode().iloc[0] if len(nonnull) else None
-        return ColumnSpec(name, "constant", dtype, missing_rate=missing, value=value)
-    if kind == "id":
-        prefix = None
-        if not pd.api.types.is_numeric_dtype(col.dtype):
-            prefix = f"{name}-"
-        return ColumnSpec(name, "id", dtype, id_prefix=prefix)  # generated: nothing stored
-    if kind == "datetime":
-        if pd.api.types.is_datetime64_any_dtype(col.dtype):
-            return _datetime_spec(name, dtype, col, missing, None, min_count)
-        parsed = _parse_dates(nonnull.astype(str)) if len(nonnull) else None
-        if parsed is None:
-            raise SchemaError(
-                f"column {name!r}: declared datetime, but its values do not parse with one "
-                "known date format"
-            )
-        return _datetime_spec(name, dtype, parsed[1], missing, parsed[0], min_count)
-    # numeric
-    if pd.api.types.is_timedelta64_dtype(col.dtype):
-        return duration_spec(name, col, missing, min_count)
-    if not pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype):
-        raise SchemaError(
-            f"column {name!r}: declared numeric, but its dtype is {dtype}; "
-            "expected an integer or float column"
-        )
-    spec = infer_column(name, col, max_int_categories=0, min_count=min_count)
-    if spec.kind != "numeric":
-        values = nonnull.to_numpy(dtype=float)
-        whole = bool(np.all(values == np.round(values))) if len(values) else True
-        low, high = numeric_bounds(values, min_count, 0 if whole else None)
-        spec = ColumnSpec(
-            name,
-            "numeric",
-            dtype,
-            missing_rate=missing,
-            minimum=low,
-            maximum=high,
-            integer=whole,
-            decimals=0 if whole else None,
-        )
-    return spec
 
 
 class Schema:
@@ -155,6 +94,8 @@ class Schema:
         max_int_categories: int = 15,
         max_categories: int = 500,
         min_count: int = DEFAULT_MIN_COUNT,
+        semantic: Mapping[str, str] | None = None,
+        locale: str | None = None,
     ) -> Schema:
         """Detect the schema of ``data``.
 
@@ -174,6 +115,12 @@ class Schema:
             string columns), numeric bounds are the mean of the ``min_count`` most extreme
             values, and quantile tables are interpolated (see :mod:`synthgen.schema.safe`).
             ``1`` stores every label and the exact extremes.
+        semantic : mapping, optional
+            Column name -> semantic type (``"email"``, ``"free_text"``, ...; see
+            :mod:`synthgen.schema.semantic`), overriding detection from the values; ``"none"``
+            turns it off, so the column's real values are modelled (and may be reproduced).
+        locale : str, optional
+            Faker locale of generated personal values; guessed from the data when omitted.
         """
         data = check_frame(data)
         if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1:
@@ -190,7 +137,7 @@ class Schema:
                         f"column {name!r}: unknown kind {kinds[name]!r}; "
                         f"expected one of {list(KINDS)}"
                     )
-                columns.append(_forced_column(name, data[name], kinds[name], min_count))
+                columns.append(forced_column(name, data[name], kinds[name], min_count))
             else:
                 columns.append(
                     infer_column(
@@ -201,7 +148,10 @@ class Schema:
                         min_count=min_count,
                     )
                 )
-        return cls(columns, min_count=min_count)
+        return cls(
+            apply_semantics(data, columns, semantic=semantic, locale=locale),
+            min_count=min_count,
+        )
 
     def set_kind(self, name: str, kind: str, data: pd.DataFrame) -> Schema:
         """Return a copy of the schema with column ``name`` re-described as ``kind``."""
@@ -213,7 +163,7 @@ class Schema:
             min_count=self.min_count,
         )
         idx = out.names.index(name)
-        out.columns[idx] = _forced_column(name, data[name], kind, self.min_count)
+        out.columns[idx] = forced_column(name, data[name], kind, self.min_count)
         return out
 
     # -- access -------------------------------------------------------------------------------
@@ -246,8 +196,15 @@ class Schema:
         )
 
     def __repr__(self) -> str:
-        inner = ", ".join(f"{c.name}: {c.kind}" for c in self.columns)
+        inner = ", ".join(
+            f"{c.name}: {c.kind}" + (f" ({c.semantic})" if c.semantic else "") for c in self
+        )
         return f"Schema({inner})"
+
+    def summary(self) -> pd.DataFrame:
+        """One row per column: kind, dtype, missing share, semantic type, its confidence and
+        what happens to the values (``note``)."""
+        return summary_frame(self)
 
     # -- validation ---------------------------------------------------------------------------
     def validate(self, data: pd.DataFrame, *, allow_unseen: bool = False) -> pd.DataFrame:

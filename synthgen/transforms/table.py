@@ -17,6 +17,7 @@ from synthgen.schema import Schema
 from synthgen.transforms.columns import ColumnEncoder, make_column_encoder
 from synthgen.transforms.discrete import DISCRETE_METHODS
 from synthgen.transforms.numeric import NUMERIC_METHODS
+from synthgen.transforms.pii import SemanticEncoder
 
 __all__ = ["Span", "TableEncoder"]
 
@@ -106,6 +107,8 @@ class TableEncoder:
         self.spike_ratio = spike_ratio
 
     def _make(self, spec) -> ColumnEncoder:
+        if spec.semantic:  # personal data and free text: generated, never learned
+            return SemanticEncoder(spec, self.discrete)
         # What the fit may store follows the schema's min_count (see synthgen.schema.safe).
         kwargs: dict[str, Any] = {"min_count": self.schema_.min_count}
         if self.numeric == "gmm":

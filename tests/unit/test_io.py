@@ -187,7 +187,7 @@ def test_decompression_bombs_are_refused_before_reading(saved_copula, tmp_path):
         ({"manifest": b"[]"}, "manifest.json.*expected a JSON object"),
         ({"manifest": lambda m: m.update(format_version=-5)}, "-5 is not a valid version"),
         ({"manifest": lambda m: m.update(format_version="1")}, "must be an integer, got '1'"),
-        ({"manifest": lambda m: m.update(params={"shrinkage": 7})}, "shrinkage of GaussianCopula must be a number in"),
+        ({"manifest": lambda m: m.update(params={"shrinkage": 7})}, "shrinkage of GaussianCopula"),
         ({"manifest": lambda m: m.update(params={"nope": 1})}, "invalid generator parameters"),
         ({"manifest": lambda m: m["fitted"].update(sample_seed=-1)}, "fitted.sample_seed"),
         ({"encoder": b"[" * 100_000 + b"]" * 100_000}, "encoder.json.*nested deeper"),
@@ -246,7 +246,9 @@ def test_network_sizes_are_checked_before_anything_is_allocated(tmp_path):
         sg.load(odd)
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 100_000
     _rewrite(path, odd, manifest=lambda m: m["params"].update(latent_dim=0))
-    with pytest.raises(sg.PersistenceError, match="latent_dim of TabularVAE must be an integer >= 1"):
+    with pytest.raises(
+        sg.PersistenceError, match="latent_dim of TabularVAE must be an integer >= 1"
+    ):
         sg.load(odd)
 
 

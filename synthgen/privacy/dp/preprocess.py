@@ -17,6 +17,10 @@ DP), within a budget ``rho`` shared equally by the columns:
   1 + sigma * z(delta_share))``, so a label held by one person appears with probability below
   its share of ``delta``. The rows of dropped string labels become ``"(other)"`` when a second
   noisy count of them is large enough, else the commonest kept label.
+- **columns with a semantic type** (personal data, free text: ``spec.semantic``) release only
+  a noisy count of present and of missing cells: their values are generated, and the format
+  facts the encoder would read from them (distinct share, lengths, digit masks) stay at
+  defaults. The semantic type and locale are metadata, like a date format.
 - **booleans** have a public domain (False, True) and **columns marked public**
   (``spec.extra["public"] = True``: their bounds, labels and missing flag are public knowledge,
   e.g. from a code book) skip the discovery step and spend their whole share on the histogram.
@@ -43,6 +47,7 @@ from scipy.special import ndtri
 from synthgen.exceptions import ConfigurationError
 from synthgen.privacy.dp.release import (
     OTHER_LABEL,
+    PRESENT_LABEL,
     ColumnRelease,
     ReleaseMechanisms,
     from_float,
@@ -52,7 +57,12 @@ from synthgen.privacy.dp.release import (
 )
 from synthgen.schema import ColumnSpec, Schema
 
-__all__ = ["OTHER_LABEL", "ColumnRelease", "DPPreprocessor", "from_float", "to_float"]
+__all__ = ["OTHER_LABEL", "ColumnRelease", "DPPreprocessor", "from_float", "presence", "to_float"]
+
+
+def presence(col: pd.Series) -> pd.Series:
+    """A semantic column as :data:`PRESENT_LABEL` where a value is present (no value kept)."""
+    return pd.Series(np.where(col.isna(), None, PRESENT_LABEL), index=col.index, dtype=object)
 
 
 class DPPreprocessor(ReleaseMechanisms):
@@ -116,6 +126,8 @@ class DPPreprocessor(ReleaseMechanisms):
         specs = []
         for spec in schema:
             col = data[spec.name]
+            if spec.semantic:
+                col = presence(col)
             if spec.kind in ("numeric", "datetime"):
                 release = self._numeric(col, spec, rng)
             elif spec.kind in ("categorical", "text") or (
@@ -164,6 +176,10 @@ class DPPreprocessor(ReleaseMechanisms):
         rate = min(release.missing / total, 1.0) if release.has_missing else 0.0
         if release.has_missing:
             rate = max(rate, 1e-6)
+        if spec.semantic:
+            extra = {k: v for k, v in spec.extra.items() if k != "semantic_confidence"}
+            extra["semantic_dp"] = True  # the encoder keeps the default format
+            return dataclasses.replace(spec, missing_rate=rate, categories=[], extra=extra)
         if spec.kind in ("numeric", "datetime"):
             scale = unit_scale(spec)
             low, high = release.low * scale, release.high * scale
@@ -196,7 +212,7 @@ class DPPreprocessor(ReleaseMechanisms):
                 continue
             if spec.kind == "constant":
                 continue
-            values = col.astype(object).copy()
+            values = (presence(col) if spec.semantic else col).astype(object).copy()
             known = set(release.labels)
             if spec.kind == "categorical":
                 unknown = values.notna() & ~values.isin(known)
@@ -273,7 +289,7 @@ class DPPreprocessor(ReleaseMechanisms):
                 columns[spec.name] = from_float(np.asarray(values, dtype=float), spec)
             elif spec.kind == "constant":
                 columns[spec.name] = pd.Series([spec.value] * n_rows, dtype=object)
-            elif spec.dtype == "category":
+            elif spec.dtype == "category" and not spec.semantic:
                 columns[spec.name] = pd.Series(
                     pd.Categorical(values, categories=spec.categories, ordered=spec.ordered)
                 )
@@ -304,7 +320,7 @@ class DPPreprocessor(ReleaseMechanisms):
         for item in state["columns"]:
             release = ColumnRelease(**item)
             spec = schema[release.name]
-            if spec.categories is not None and spec.kind != "constant":
+            if spec.categories is not None and spec.kind != "constant" and not spec.semantic:
                 release.labels = list(spec.categories)  # exact label values (JSON may coerce)
             pre.releases_[release.name] = release
         return pre

@@ -19,6 +19,7 @@ from synthgen.utils import json_ready
 
 __all__ = [
     "OTHER_LABEL",
+    "PRESENT_LABEL",
     "ColumnRelease",
     "ReleaseMechanisms",
     "from_float",
@@ -29,6 +30,8 @@ __all__ = [
 
 #: Label that replaces rare string labels (as the non-private protections do).
 OTHER_LABEL = "(other)"
+#: What a present cell of a semantic column becomes before any count is taken.
+PRESENT_LABEL = "(value)"
 #: Exponents of the fixed buckets used to find bounds: [2**k, 2**(k+1)) for k in this range.
 _EXP = np.arange(-32, 65)
 _UNIT_NS = {"D": 86_400 * 10**9, "s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
