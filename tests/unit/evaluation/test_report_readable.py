@@ -149,3 +149,33 @@ def test_summary_dataframe_keeps_working_with_the_interval_column(report):
     s = report.summary()
     assert isinstance(s, pd.DataFrame) and "interval" in s.columns
     assert (s.loc[s["interval"] != "", "metric"].str.endswith("_risk")).all()
+
+
+def test_evaluating_a_table_does_not_load_torch():
+    # sdmetrics imports torch for a metric we do not use; it cost a copula export seconds
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parent
+    code = (
+        "import sys\n"
+        f"sys.path.insert(0, {str(here)!r})\n"
+        "from eval_helpers import FAST, make_frame\n"
+        "from synthgen.evaluation import evaluate\n"
+        "r = evaluate(make_frame(200, 0), make_frame(200, 1), holdout=make_frame(100, 2),"
+        " limits=FAST)\n"
+        "assert r['column_shapes'].value > 0.5\n"
+        "print('torch' in sys.modules)\n"
+        "import torch\n"
+        "print(torch.zeros(1).shape)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+        cwd=here.parents[2],  # the repository root: this checkout's synthgen comes first
+    ).stdout.split()
+    assert out == ["False", "torch.Size([1])"]
