@@ -94,6 +94,11 @@ def protection_changes(
     return out
 
 
+def _n(count: int, word: str) -> str:
+    """``count`` and ``word``, plural unless one (``_n(1, "row")`` is ``"1 row"``)."""
+    return f"{count:,} {word}" + ("" if count == 1 else "s")
+
+
 def change_sentences(
     changes: dict[str, Any], copies: dict[str, Any] | None, min_count: int
 ) -> list[str]:
@@ -105,27 +110,30 @@ def change_sentences(
     ...                           "high": 79}}, "merged": {}}
     >>> change_sentences(ch, None, 10)
     ['age: 3 values above 79 lowered to 79 (extreme values are never learned).']
+    >>> change_sentences({}, {"exact_copies": 1, "near_copies": 12}, 10)  # doctest: +ELLIPSIS
+    ['13 synthetic rows dropped and redrawn as copies of training rows (1 exact, 12 near: ...']
     """
     lines = []
     for name, c in changes.get("clipped", {}).items():
         parts = []
         if c["raised"]:
-            parts.append(f"{c['raised']:,} values below {c['low']} raised to {c['low']}")
+            parts.append(f"{_n(c['raised'], 'value')} below {c['low']} raised to {c['low']}")
         if c["lowered"]:
-            parts.append(f"{c['lowered']:,} values above {c['high']} lowered to {c['high']}")
+            parts.append(f"{_n(c['lowered'], 'value')} above {c['high']} lowered to {c['high']}")
         lines.append(f"{name}: {', '.join(parts)} (extreme values are never learned).")
     for name, m in changes.get("merged", {}).items():
         into = ", ".join(repr(v) for v in m["into"])
         lines.append(
-            f"{name}: {m['labels']:,} labels held by fewer than {min_count} rows "
-            f"({m['rows']:,} rows) merged into {into}."
+            f"{name}: {_n(m['labels'], 'label')} held by fewer than {min_count} rows "
+            f"({_n(m['rows'], 'row')}) merged into {into}."
         )
     if copies:
-        if copies.get("exact_copies") or copies.get("near_copies"):
+        exact, near = copies.get("exact_copies", 0), copies.get("near_copies", 0)
+        if exact or near:
             lines.append(
-                f"{copies['exact_copies']:,} synthetic rows dropped as exact copies of training "
-                f"rows and {copies['near_copies']:,} as near copies (nearer to a training row "
-                "than real unseen rows come), and redrawn."
+                f"{_n(exact + near, 'synthetic row')} dropped and redrawn as copies of training "
+                f"rows ({exact:,} exact, {near:,} near: nearer to a training row than real "
+                "unseen rows come)."
             )
         if copies.get("natural_duplicates"):
             n = copies["natural_duplicates"]
