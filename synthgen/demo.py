@@ -66,7 +66,7 @@ def run_demo(output: Path, *, generator: str | None = None, random_state: int = 
     steps.update()
 
     steps.set_postfix_str(f"fitting {generator}")
-    model = sg.make_generator(generator, random_state=random_state)
+    model = sg.make_generator(generator, random_state=random_state, verbose=True)
     t0 = time.perf_counter()
     model.fit(train)
     fit_s = time.perf_counter() - t0
