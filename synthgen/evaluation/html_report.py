@@ -137,9 +137,12 @@ def _export_section(info: dict[str, Any]) -> str:
         out.append("</ul>")
     else:
         out.append("<p>The protections changed nothing in these data.</p>")
+    note = ""
+    if (info.get("changes") or {}).get("clipped"):
+        note = " (so clipping lowers range_coverage by design: extremes are never reproduced)"
     out.append(
         "<p class='small'>Every measurement below compares the synthetic rows with the "
-        "original training rows, before any protection.</p>"
+        f"original training rows, before any protection{note}.</p>"
     )
     return "".join(out)
 
