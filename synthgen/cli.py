@@ -23,6 +23,12 @@ from synthgen.files import check_output_path
 __all__ = ["main"]
 
 
+_DEFAULT_HELP = (
+    "generator key (see 'list'); default: the best that fits the table's size in a few "
+    "minutes (transformer up to 1M cells), e.g. -g copula for a fit in seconds"
+)
+
+
 def _parse_value(text: str) -> Any:
     try:
         return json.loads(text)
@@ -50,6 +56,11 @@ def _cmd_fit(args: argparse.Namespace) -> None:
     params = _params(args.param)
     if args.random_state is not None:
         params["random_state"] = args.random_state
+    if args.generator is None:
+        from synthgen.generators.defaults import default_generator, explain_default
+
+        args.generator = default_generator(*data.shape)
+        print(explain_default(*data.shape))
     model = sg.make_generator(args.generator, verbose=not args.quiet, **params)
     start = time.perf_counter()
     model.fit(data, schema=schema)
@@ -91,10 +102,15 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
         schema=schema,
         random_state=args.random_state,
         verbose=not args.quiet,
+        generator=args.generator,
+        data_name=Path(args.real).name,
     )
-    table = report.summary()[["group", "metric", "value", "ideal", "status"]]
+    table = report.summary()[["group", "metric", "value", "interval", "ideal", "status"]]
     print(table.to_string(index=False))
-    print(f"privacy verdict: {report.privacy_verdict}")
+    for group, found in report.verdicts.items():
+        print(f"{group} verdict: {found['verdict']}")
+        for reason in found["reasons"]:
+            print(f"  {reason}")
     if args.report:
         report.to_html(args.report)
         print(f"report -> {args.report}")
@@ -113,6 +129,11 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
     data = read_table(args.data)
     schema = sg.Schema.from_json(Path(args.schema)) if args.schema else None
+    if args.generator is None and args.epsilon is None:
+        from synthgen.generators.defaults import explain_default
+
+        # the default is chosen from the training rows export keeps (80% by default)
+        print(explain_default(round(len(data) * 0.8), data.shape[1]))
     result = sg.export(
         data,
         generator=args.generator,
@@ -126,7 +147,12 @@ def _cmd_export(args: argparse.Namespace) -> int:
         force=args.force,
         random_state=args.random_state,
         verbose=not args.quiet,
+        data_name=Path(args.data).name,
     )
+    if result.changes:
+        print("what the protections changed:")
+        for line in result.changes:
+            print(f"  {line}")
     print(f"privacy verdict: {result.verdict}")
     if result.privacy is not None:
         print(
@@ -182,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("fit", help="fit a generator on a CSV/Parquet table and save it")
     p.add_argument("data", help="input table (.csv, .csv.gz, .tsv, .parquet)")
-    p.add_argument("-g", "--generator", default="copula", help="generator key (see 'list')")
+    p.add_argument("-g", "--generator", default=None, help=_DEFAULT_HELP)
     p.add_argument("-o", "--output", required=True, help="model file to write (.sgm)")
     p.add_argument("--schema", help="schema JSON to use instead of inferring one")
     p.add_argument("--random-state", type=int, default=None)
@@ -208,6 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", default=None, help="standalone HTML report to write")
     p.add_argument("--json", default=None, help="metrics as JSON to write")
     p.add_argument("--random-state", type=int, default=0)
+    p.add_argument(
+        "--generator", default=None, help="what made the synthetic rows (for the report)"
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_evaluate)
 
@@ -219,7 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-g",
         "--generator",
         default=None,
-        help="generator key (default: copula; dp_marginals with --epsilon)",
+        help=_DEFAULT_HELP + "; dp_marginals with --epsilon",
     )
     p.add_argument("-o", "--output", required=True, help="synthetic table to write")
     p.add_argument("--report", default=None, help="HTML privacy report (always written)")
@@ -247,7 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="synthesise the bundled Adult census table")
     p.add_argument("--output", default="demo_output", help="folder for the results")
-    p.add_argument("-g", "--generator", default="copula")
+    p.add_argument("-g", "--generator", default=None, help=_DEFAULT_HELP)
     p.add_argument("--random-state", type=int, default=0)
     p.set_defaults(func=_cmd_demo)
     return parser

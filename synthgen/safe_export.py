@@ -18,14 +18,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
+from tqdm.auto import tqdm
 
-from synthgen.evaluation import VERDICT_METRICS, EvaluationLimits, evaluate
+from synthgen.evaluation import EvaluationLimits, evaluate
 from synthgen.evaluation.split import split_train_holdout
 from synthgen.exceptions import ConfigurationError, PersistenceError
 from synthgen.files import check_output_path
+from synthgen.generators.defaults import default_generator
 from synthgen.generators.registry import get_generator_class, list_generators, make_generator
+from synthgen.privacy.changes import change_sentences, protection_changes
+from synthgen.privacy.copies import CopyFilter
 from synthgen.privacy.dp import check_budget
-from synthgen.privacy.protections import Protections, copy_mask, protect_training_data
+from synthgen.privacy.protections import Protections, protect_training_data
 from synthgen.schema import Schema, check_frame
 from synthgen.tabular_io import check_table_path, write_table
 from synthgen.utils import check_random_state
@@ -40,12 +44,16 @@ MAX_REDRAW_ROUNDS = 10
 class ExportResult:
     """What :func:`export` did.
 
+    The one verdict of the export is :attr:`verdict`: the same as ``report.privacy_verdict``,
+    the headline of the HTML and JSON reports, what the CLI prints and its exit status.
+
     Attributes
     ----------
     synthetic : DataFrame
         The synthetic rows (also when they were not written).
     report : Report
-        Fidelity, utility and privacy against the holdout.
+        Fidelity, utility and privacy of the synthetic rows against the original training rows
+        and the holdout.
     verdict : str
         The privacy verdict: ``"pass"``, ``"warn"`` or ``"fail"``.
     written : bool
@@ -53,10 +61,17 @@ class ExportResult:
     model : BaseGenerator
         The fitted generator.
     log : dict
-        What the protections changed (merged labels, clipped values, dropped copies).
+        What the protections changed, in numbers: ``changes`` (per column: values clipped,
+        with counts and bounds; labels merged, with counts) and ``copies`` (rows dropped as
+        exact or near copies, natural duplicates kept, the holdout's duplicate rate).
     privacy : dict or None
         With ``epsilon``: the differential-privacy guarantee the accountant gives the model
         (``epsilon`` spent, ``delta``, the target and each step's share); ``None`` without.
+    reasons : list of str
+        Why the verdict is what it is, in short sentences (the failing measurements with their
+        values and limits, or that every measurement passed).
+    changes : list of str
+        What the protections changed, in short sentences.
     removed_old_output : bool
         The verdict did not pass and an older file at ``output`` (from an earlier run) was
         removed, so it cannot be taken for this run's result.
@@ -69,41 +84,56 @@ class ExportResult:
     model: Any
     log: dict[str, Any] = field(default_factory=dict)
     privacy: dict[str, Any] | None = None
+    reasons: list[str] = field(default_factory=list)
+    changes: list[str] = field(default_factory=list)
     removed_old_output: bool = False
 
-    @property
-    def reasons(self) -> list[str]:
-        """The privacy metrics that kept the verdict from passing, with their values."""
-        out = []
-        for row in self.report.summary().to_dict("records"):
-            if row["metric"] in VERDICT_METRICS and row["status"] != "pass":
-                value = row["value"]
-                shown = "n/a" if value is None or value != value else f"{value:.4g}"
-                out.append(f"{row['metric']} = {shown} ({row['status']})")
-        return out
 
-
-def _draw_without_copies(model, n_rows, train, holdout, schema, protections, rng, log):
+def _draw_without_copies(model, n_rows, train, holdout, schema, protections, merged, rng, verbose):
+    """Draw ``n_rows`` rows, dropping and redrawing copies; returns the rows and the filter's
+    counts (``None`` when the filter is off)."""
     synthetic = model.sample(n_rows, random_state=rng)
     if not protections.filter_copies:
-        return synthetic
+        return synthetic, None
+    check = CopyFilter(train, holdout, schema, protections.near_copy_quantile, n_rows, merged)
     kept = []
-    dropped = {"exact_copies": 0, "near_copies": 0}
-    for _ in range(MAX_REDRAW_ROUNDS):
-        mask, stats = copy_mask(synthetic, train, holdout, schema, protections.near_copy_quantile)
-        dropped["exact_copies"] += stats["exact_copies"]
-        dropped["near_copies"] += stats["near_copies"]
-        log["near_copy_distance"] = stats["near_copy_distance"]
-        kept.append(synthetic[~mask])
-        missing = n_rows - sum(len(k) for k in kept)
-        if missing <= 0 or len(kept[-1]) == 0:
-            break  # done, or the generator only copies: redrawing cannot help
-        synthetic = model.sample(missing, random_state=rng)
-    log["dropped_copies"] = dropped
+    with tqdm(total=n_rows, desc="copy filter", unit="row", disable=not verbose) as bar:
+        for _ in range(MAX_REDRAW_ROUNDS):
+            kept.append(synthetic[~check.check(synthetic)])
+            bar.update(min(len(kept[-1]), n_rows - bar.n))
+            missing = n_rows - sum(len(k) for k in kept)
+            if missing <= 0 or len(kept[-1]) == 0:
+                break  # done, or the generator only copies: redrawing cannot help
+            synthetic = model.sample(missing, random_state=rng)
     out = pd.concat(kept, ignore_index=True).iloc[:n_rows]
-    if len(out) < n_rows:
-        log["short_by"] = n_rows - len(out)
-    return model._regenerate_ids(out.reset_index(drop=True), force=True)
+    stats = dict(check.stats, kept=len(out), wanted=n_rows)
+    return model._regenerate_ids(out.reset_index(drop=True), force=True), stats
+
+
+def _export_verdict(report, copies: dict[str, Any] | None) -> tuple[str, list[str]]:
+    """The one verdict: the report's privacy verdict, failed when the copy filter left no row
+    and at best a warning when it left too few."""
+    found = report.verdicts["privacy"]
+    verdict, reasons = found["verdict"], list(found["reasons"])
+    if copies is None or copies["kept"] >= copies["wanted"]:
+        return verdict, reasons
+    passed = verdict == "pass"
+    if passed:
+        reasons = []  # "every measurement passes" is not the whole story any more
+    if copies["kept"] == 0:
+        reasons.insert(
+            0,
+            f"The copy filter dropped every synthetic row ({copies['checked']:,} drawn): each "
+            "copied or nearly copied a training row, so no safe row is left; the measurements "
+            "judge the rows the generator would have released.",
+        )
+        return "fail", reasons
+    reasons.insert(
+        0,
+        f"Only {copies['kept']:,} of {copies['wanted']:,} synthetic rows are left after the copy "
+        "filter: the generator kept producing copies of training rows.",
+    )
+    return ("warn" if passed else verdict), reasons
 
 
 def export(
@@ -122,6 +152,7 @@ def export(
     force: bool = False,
     random_state: int | None = 0,
     verbose: bool = False,
+    data_name: str | None = None,
 ) -> ExportResult:
     """Make a synthetic copy of ``data`` that is safe to share, and prove it.
 
@@ -130,8 +161,10 @@ def export(
     data : DataFrame
         The sensitive table (not modified).
     generator : str, optional
-        Registry key of the generator; ``"copula"`` by default, ``"dp_marginals"`` by
-        default when ``epsilon`` is given.
+        Registry key of the generator. By default the best one that fits the table in a
+        reasonable time, chosen from its size
+        (:func:`~synthgen.generators.defaults.default_generator`: the transformer for tables
+        up to a million cells); ``"dp_marginals"`` when ``epsilon`` is given.
     params : dict, optional
         Generator parameters.
     target : str, optional
@@ -165,7 +198,9 @@ def export(
     random_state : int, optional
         Seed of the split, the generator and the evaluation.
     verbose : bool
-        Progress bars.
+        Progress bars (fitting, the copy filter, the evaluation).
+    data_name : str, optional
+        How the report names the data (the CLI gives the file name).
 
     Examples
     --------
@@ -175,8 +210,10 @@ def export(
     >>> result.verdict, result.written
     ('pass', False)
     >>> result = sg.export(df, generator="copy", target="income")
-    >>> result.verdict
-    'fail'
+    >>> result.verdict, result.report.privacy_verdict
+    ('fail', 'fail')
+    >>> result.reasons[0]  # doctest: +ELLIPSIS
+    'The copy filter dropped every synthetic row (...'
     >>> result = sg.export(df, epsilon=3.0, target="income")
     >>> result.privacy["epsilon"] <= 3.0, result.model.key
     (True, 'dp_marginals')
@@ -206,7 +243,6 @@ def export(
             filter_copies=False,
             near_copy_quantile=protections.near_copy_quantile,
         )
-    generator = "copula" if generator is None else generator
     if not 0.05 <= float(holdout_share) <= 0.5:
         raise ConfigurationError(f"holdout_share must lie in [0.05, 0.5], got {holdout_share!r}")
     rng = check_random_state(random_state)
@@ -214,19 +250,24 @@ def export(
     schema = Schema.infer(data) if schema is None else schema
     schema.validate(data)
     train, holdout = split_train_holdout(data, train_share=1 - holdout_share, random_state=seed)
+    chosen = generator is None
+    if chosen:
+        generator = default_generator(len(train), data.shape[1])
     if epsilon is None:
         protected, protected_schema, log = protect_training_data(train, schema, protections)
     else:
         protected, protected_schema, log = train, schema, {}
+    log["changes"] = protection_changes(train, protected, schema)
     model = make_generator(generator, random_state=seed, verbose=verbose, **params)
     model.fit(protected, schema=protected_schema)
-    synthetic = _draw_without_copies(
-        model, len(train), protected, holdout, protected_schema, protections, rng, log
+    merged = {k: m["into"][0] for k, m in log["changes"]["merged"].items() if len(m["into"]) == 1}
+    synthetic, copies = _draw_without_copies(
+        model, len(train), protected, holdout, protected_schema, protections, merged, rng, verbose
     )
-    limits = EvaluationLimits(mask_labels_below=protections.min_category_count)
-    if len(synthetic) == 0:
-        synthetic = model.sample(len(train), random_state=rng)  # judge what it would have made
-        log["all_rows_were_copies"] = True
+    if copies is not None:
+        log["copies"] = copies
+        if copies["kept"] == 0:
+            synthetic = model.sample(len(train), random_state=rng)  # judge what it would make
     result_report = evaluate(
         real=train,
         synthetic=synthetic,
@@ -235,21 +276,32 @@ def export(
         schema=schema,
         random_state=seed,
         verbose=verbose,
-        limits=limits,
+        limits=EvaluationLimits(mask_labels_below=protections.min_category_count),
+        generator=f"{generator} (chosen for the table's size)" if chosen else generator,
+        data_name=data_name,
     )
     privacy = getattr(model, "privacy_", None) if epsilon is not None else None
     if privacy is not None:
         result_report.meta["differential_privacy"] = privacy
-    verdict = result_report.privacy_verdict
-    if log.get("all_rows_were_copies"):
-        verdict = "fail"
+    verdict, reasons = _export_verdict(result_report, copies)
+    result_report.set_privacy_verdict(verdict, reasons)
+    changes = change_sentences(log["changes"], copies, protections.min_category_count)
+    written = output is not None and (verdict == "pass" or force)
+    log["protections"] = protections.to_dict()
+    result_report.meta["export"] = {
+        "verdict": verdict,
+        "data_written": written,
+        "change_lines": changes,
+        "changes": log["changes"],
+        "copies": copies,
+        "protections": log["protections"],
+    }
+    if written:
+        write_table(synthetic, output)
     if report is not None:
         result_report.to_html(report)
-    written = removed = False
-    if output is not None and (verdict == "pass" or force):
-        write_table(synthetic, output)
-        written = True
-    elif output is not None and os.path.lexists(output):
+    removed = False
+    if not written and output is not None and os.path.lexists(output):
         # A file left by an earlier run would look like this run's result: remove it.
         try:
             os.remove(output)
@@ -259,9 +311,17 @@ def export(
                 f"could not be removed: {err.strerror or err}"
             ) from None
         removed = True
-    log["protections"] = protections.to_dict()
     return ExportResult(
-        synthetic, result_report, verdict, written, model, log, privacy, removed_old_output=removed
+        synthetic,
+        result_report,
+        verdict,
+        written,
+        model,
+        log,
+        privacy,
+        reasons,
+        changes,
+        removed_old_output=removed,
     )
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.neighbors import NearestNeighbors
 
-__all__ = ["MixedEmbedding", "nearest", "row_keys"]
+__all__ = ["MixedEmbedding", "match_counts", "nearest", "row_keys"]
 
 _ONEHOT = 1.0 / np.sqrt(2.0)
 _MISSING_INDICATOR = np.sqrt(0.75)
@@ -154,7 +154,8 @@ def nearest(
 
 
 def row_keys(num: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """One hashable key per row; equal rows (missing == missing) get equal keys.
+    """One key per row, as fixed-size bytes (numpy ``void``); equal rows (missing == missing)
+    get equal keys. Vectorised: the keys are views of one float array, no loop over rows.
 
     Examples
     --------
@@ -163,6 +164,26 @@ def row_keys(num: np.ndarray, codes: np.ndarray) -> np.ndarray:
     (True, False)
     """
     num = np.where(np.isnan(num), np.inf, num)  # NaN != NaN; inf cannot occur in checked data
-    both = np.concatenate([num, codes.astype(float)], axis=1)
+    both = np.concatenate([num.reshape(len(num), -1), codes.astype(float)], axis=1)
+    # a constant column so that a table without used columns still gets (equal) keys
+    both = np.concatenate([both, np.zeros((len(both), 1))], axis=1)
     both = np.ascontiguousarray(both + 0.0)  # + 0.0 turns -0.0 into 0.0
-    return np.array([row.tobytes() for row in both], dtype=object)
+    return both.view(np.dtype((np.void, both.dtype.itemsize * both.shape[1]))).ravel()
+
+
+def match_counts(reference: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """How many ``reference`` keys equal each ``query`` key (keys from :func:`row_keys`).
+
+    Sorting and binary search, so it costs ``O((n + m) log n)`` without a Python loop.
+
+    Examples
+    --------
+    >>> ref = row_keys(np.array([[1.0], [1.0], [2.0]]), np.zeros((3, 0), int))
+    >>> match_counts(ref, row_keys(np.array([[1.0], [3.0]]), np.zeros((2, 0), int))).tolist()
+    [2, 0]
+    """
+    if len(reference) == 0:
+        return np.zeros(len(query), dtype=np.int64)
+    uniq, counts = np.unique(reference, return_counts=True)
+    pos = np.minimum(np.searchsorted(uniq, query), len(uniq) - 1)
+    return np.where(uniq[pos] == query, counts[pos], 0).astype(np.int64)

@@ -8,9 +8,6 @@ similarity, category and range coverage, a detection AUC, and alpha-precision / 
 
 from __future__ import annotations
 
-import warnings
-from typing import Any
-
 import numpy as np
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
@@ -19,6 +16,11 @@ from synthgen.evaluation.data import PreparedData
 from synthgen.evaluation.distance import MixedEmbedding
 from synthgen.evaluation.metrics import MetricResult
 from synthgen.evaluation.models import feature_matrix, make_model, seed_from, single_thread
+from synthgen.evaluation.quality import (
+    SDMETRICS_SUBSAMPLE_ROWS,
+    quality_report_scores,
+    sdmetrics_metadata,
+)
 from synthgen.evaluation.thresholds import QUALITY_THRESHOLDS, EvaluationLimits
 
 __all__ = [
@@ -28,69 +30,6 @@ __all__ = [
     "quality_report_scores",
     "sdmetrics_metadata",
 ]
-
-#: sdmetrics' QualityReport estimates contingency tables from a random subsample of this many
-#: rows (``num_rows_subsample``) when a frame is larger, drawing it from the *global* numpy
-#: state. Above this size we switch the subsample off: the scores then use every row, are
-#: deterministic and leave the global random state alone.
-SDMETRICS_SUBSAMPLE_ROWS = 50_000
-
-_SDTYPE = {
-    "numeric": "numerical",
-    "datetime": "datetime",
-    "categorical": "categorical",
-    "text": "categorical",
-}
-
-
-def sdmetrics_metadata(prep: PreparedData) -> dict[str, Any]:
-    """sdmetrics single-table metadata built from the schema kinds of the used columns.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> from synthgen.evaluation.data import prepare
-    >>> df = pd.DataFrame({"x": [0.5, 1.5, 2.5, 3.5], "c": ["a", "b", "a", "b"]})
-    >>> sdmetrics_metadata(prepare(df, df))
-    {'columns': {'x': {'sdtype': 'numerical'}, 'c': {'sdtype': 'categorical'}}}
-    """
-    return {"columns": {name: {"sdtype": _SDTYPE[kind]} for name, kind in prep.kinds.items()}}
-
-
-def quality_report_scores(prep: PreparedData) -> dict[str, Any]:
-    """Column Shapes and Column Pair Trends of sdmetrics' single-table QualityReport.
-
-    Returns a dict with ``column_shapes``, ``column_pair_trends`` (NaN when no column pair of
-    the real data is associated strongly enough for sdmetrics to score it) and the per-column /
-    per-pair details.
-    """
-    with warnings.catch_warnings():
-        # the single-table report is deprecated in favour of a unified one that gives the same
-        # numbers; sdmetrics and pandas also warn about internals we cannot change
-        warnings.simplefilter("ignore")
-        from sdmetrics.reports.single_table import QualityReport
-
-        report = QualityReport()
-        real, synthetic = prep.frames["real"], prep.frames["synthetic"]
-        if max(len(real), len(synthetic)) > SDMETRICS_SUBSAMPLE_ROWS:
-            report.num_rows_subsample = None
-        report.generate(real, synthetic, sdmetrics_metadata(prep), verbose=False)
-        props = report.get_properties().set_index("Property")["Score"]
-        shapes = report.get_details("Column Shapes")
-        trends = report.get_details("Column Pair Trends")
-    per_column = {str(r.Column): float(r.Score) for r in shapes.itertuples()}
-    counted = trends[trends["Meets Threshold?"].astype("boolean").fillna(False)]
-    per_pair = {
-        f"{r[0]} / {r[1]}": float(r[2])
-        for r in counted[["Column 1", "Column 2", "Score"]].itertuples(index=False)
-    }
-    return {
-        "column_shapes": float(props["Column Shapes"]),
-        "column_pair_trends": float(props["Column Pair Trends"]),
-        "shapes_details": per_column,
-        "trends_details": per_pair,
-        "n_pairs_scored": len(per_pair),
-    }
 
 
 def _missing_similarity(prep: PreparedData) -> tuple[float, dict[str, float]]:

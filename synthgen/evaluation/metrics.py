@@ -57,9 +57,14 @@ class MetricResult:
     pass_threshold, warn_threshold : float, optional
         Limits for ``pass`` and ``warn``.
     reason : str, optional
-        Why the metric was skipped.
+        Why the metric was skipped (``None`` when it was computed).
     details : dict
         Extra numbers (per-column scores, confidence intervals, base rates, ...).
+    interval : tuple of float, optional
+        Confidence interval of ``value`` (``details["confidence_level"]`` gives its level).
+    graded_value : float, optional
+        The number the thresholds were applied to, when it is not ``value`` (the interval's
+        lower bound for the Anonymeter-style risks).
 
     Examples
     --------
@@ -81,6 +86,8 @@ class MetricResult:
     warn_threshold: float | None = None
     reason: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    interval: tuple[float, float] | None = None
+    graded_value: float | None = None
 
     @classmethod
     def graded(
@@ -101,10 +108,11 @@ class MetricResult:
         """A metric whose status follows from its value and two limits."""
         value = None if value is None else float(value)
         status = grade(value, rule, pass_at, warn_at) if value is not None else "skipped"
-        if status == "skipped" and reason is None:
-            reason = "the metric is undefined for these data"
         if status == "skipped":
+            reason = reason or "the metric is undefined for these data"
             value = None
+        else:
+            reason = None  # computed: a reason given for the skipped case does not apply
         return cls(
             name,
             group,
@@ -178,11 +186,37 @@ class MetricResult:
 
     @property
     def threshold_text(self) -> str:
-        """Human-readable thresholds (``"pass >= 0.9, warn >= 0.8"``)."""
+        """Human-readable thresholds (``"pass >= 0.9, warn >= 0.8"``), saying what is graded
+        when it is not the value itself.
+
+        Examples
+        --------
+        >>> m = MetricResult("risk", "privacy", 0.301, 0.0, "lower", "pass", "", "at_most",
+        ...                  0.1, 0.25, interval=(0.05, 0.55), graded_value=0.05)
+        >>> m.threshold_text
+        'lower bound 0.05: pass <= 0.1, warn <= 0.25'
+        """
         if self.rule is None or self.pass_threshold is None:
             return ""
         op = ">=" if self.rule == "at_least" else "<="
-        return f"pass {op} {self.pass_threshold:g}, warn {op} {self.warn_threshold:g}"
+        text = f"pass {op} {self.pass_threshold:g}, warn {op} {self.warn_threshold:g}"
+        if self.graded_value is not None:
+            text = f"lower bound {self.graded_value:.3g}: {text}"
+        return text
+
+    @property
+    def interval_text(self) -> str:
+        """The confidence interval as text (``""`` without one).
+
+        Examples
+        --------
+        >>> MetricResult("r", "privacy", 0.3, 0.0, "lower", "pass", "",
+        ...              interval=(0.0512, 0.55)).interval_text
+        '[0.0512, 0.55]'
+        """
+        if self.interval is None:
+            return ""
+        return f"[{self.interval[0]:.3g}, {self.interval[1]:.3g}]"
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dictionary (values may still be numpy scalars; see ``report.to_json``)."""
@@ -199,4 +233,6 @@ class MetricResult:
             "explanation": self.explanation,
             "reason": self.reason,
             "details": self.details,
+            "interval": None if self.interval is None else list(self.interval),
+            "graded_value": self.graded_value,
         }

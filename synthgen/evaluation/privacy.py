@@ -16,7 +16,7 @@ from sklearn.metrics import roc_auc_score
 
 from synthgen.evaluation import anonymeter
 from synthgen.evaluation.data import PreparedData
-from synthgen.evaluation.distance import MixedEmbedding, nearest, row_keys
+from synthgen.evaluation.distance import MixedEmbedding, match_counts, nearest, row_keys
 from synthgen.evaluation.metrics import MetricResult, grade
 from synthgen.evaluation.thresholds import EvaluationLimits, PrivacyThresholds
 
@@ -93,7 +93,9 @@ def _risk_metric(
         rule="at_most",
         pass_threshold=th.risk_pass,
         warn_threshold=th.risk_warn,
-        details={**risk.to_dict(), **details},
+        details={**risk.to_dict(), "confidence_level": th.confidence_level, **details},
+        interval=(risk.ci_low, risk.ci_high),
+        graded_value=risk.ci_low,
     )
 
 
@@ -126,12 +128,10 @@ def privacy_metrics(
     th = thresholds
     out: list[MetricResult] = []
     # exact copies: on every row, via row hashes (cheap)
-    train_keys = set(row_keys(*prep.take("real")).tolist())
-    syn_keys = row_keys(*prep.take("synthetic"))
-    copy_rate = float(np.mean([k in train_keys for k in syn_keys]))
+    train_keys = row_keys(*prep.take("real"))
+    copy_rate = float(np.mean(match_counts(train_keys, row_keys(*prep.take("synthetic"))) > 0))
     if prep.has_holdout:
-        hold_keys = row_keys(*prep.take("holdout"))
-        base = float(np.mean([k in train_keys for k in hold_keys]))
+        base = float(np.mean(match_counts(train_keys, row_keys(*prep.take("holdout"))) > 0))
     else:
         base = 0.0
     out.append(

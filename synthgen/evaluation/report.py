@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from synthgen.evaluation.metrics import MetricResult
+from synthgen.evaluation.verdicts import GROUPS, group_verdict
 from synthgen.files import atomic_write
 from synthgen.utils import json_ready
 
@@ -20,6 +21,7 @@ SUMMARY_COLUMNS = [
     "group",
     "metric",
     "value",
+    "interval",
     "ideal",
     "direction",
     "thresholds",
@@ -29,7 +31,7 @@ SUMMARY_COLUMNS = [
 
 
 class Report:
-    """The metrics of one evaluation, with a privacy verdict and HTML / JSON export.
+    """The metrics of one evaluation, with headline verdicts and HTML / JSON export.
 
     Attributes
     ----------
@@ -37,9 +39,11 @@ class Report:
         Every metric, fidelity first, then utility, then privacy.
     privacy_verdict : str
         ``"pass"``, ``"warn"`` or ``"fail"`` (see
-        :class:`~synthgen.evaluation.thresholds.PrivacyThresholds`).
+        :class:`~synthgen.evaluation.thresholds.PrivacyThresholds`); privacy-safe export may
+        make it stricter (:meth:`set_privacy_verdict`).
     meta : dict
-        Sizes, used and excluded columns, parameters, timings.
+        Sizes, used and excluded columns, parameters, timings, and the ``generator`` and
+        ``data_name`` when given.
 
     Examples
     --------
@@ -78,17 +82,40 @@ class Report:
             f"statuses={counts})"
         )
 
+    @property
+    def verdicts(self) -> dict[str, dict[str, Any]]:
+        """Headline verdict and reasons of each group: ``{"fidelity": {"verdict": "warn",
+        "reasons": [...]}, "utility": ..., "privacy": ...}`` (see
+        :mod:`~synthgen.evaluation.verdicts`)."""
+        out = {g: group_verdict(self.metrics, g) for g in GROUPS}
+        if "privacy_reasons" in self.meta:
+            out["privacy"] = {
+                "verdict": self.privacy_verdict,
+                "reasons": list(self.meta["privacy_reasons"]),
+            }
+        return out
+
+    def set_privacy_verdict(self, verdict: str, reasons: list[str]) -> None:
+        """Replace the privacy verdict and its reasons (export's copy filter can fail a table
+        whose measurements pass); every view of the report shows the new ones."""
+        if verdict not in ("pass", "warn", "fail"):
+            raise ValueError(f"unknown verdict {verdict!r}")
+        self.privacy_verdict = verdict
+        self.meta["privacy_reasons"] = list(reasons)
+
     def summary(self) -> pd.DataFrame:
-        """One row per metric: group, metric, value, ideal, direction, thresholds, status and
-        explanation (the reason is appended when the metric was skipped)."""
+        """One row per metric: group, metric, value, interval, ideal, direction, thresholds,
+        status and explanation (the reason is appended when the metric was skipped)."""
         rows = []
         for m in self.metrics:
-            text = m.explanation if m.reason is None else f"{m.explanation} Skipped: {m.reason}."
+            skipped = m.status == "skipped" and m.reason
+            text = f"{m.explanation} Skipped: {m.reason}." if skipped else m.explanation
             rows.append(
                 {
                     "group": m.group,
                     "metric": m.name,
                     "value": np.nan if m.value is None else m.value,
+                    "interval": m.interval_text,
                     "ideal": m.ideal,
                     "direction": m.direction,
                     "thresholds": m.threshold_text,
@@ -103,6 +130,7 @@ class Report:
         return json_ready(
             {
                 "privacy_verdict": self.privacy_verdict,
+                "verdicts": self.verdicts,
                 "metrics": [m.to_dict() for m in self.metrics],
                 "meta": self.meta,
             }

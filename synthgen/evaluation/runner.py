@@ -10,7 +10,8 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
-from synthgen.evaluation.data import PreparedData, prepare
+from synthgen.evaluation.data import prepare
+from synthgen.evaluation.distributions import MAX_PLOT_CATEGORIES, binned_distributions
 from synthgen.evaluation.fidelity import association_matrix, fidelity_metrics
 from synthgen.evaluation.privacy import privacy_metrics, privacy_verdict
 from synthgen.evaluation.report import Report
@@ -22,70 +23,6 @@ __all__ = ["MAX_PLOT_CATEGORIES", "MAX_PLOT_COLUMNS", "evaluate"]
 
 #: Columns drawn in the HTML report (the first ones of the table).
 MAX_PLOT_COLUMNS = 20
-#: Most frequent real categories drawn per categorical column.
-MAX_PLOT_CATEGORIES = 20
-
-
-def _distributions(
-    prep: PreparedData, columns: list[str], rng: np.random.Generator, limits: EvaluationLimits
-) -> list[dict[str, Any]]:
-    """Binned shares of real and synthetic values per column (aggregates only, no rows)."""
-    out = []
-    for name in columns:
-        if name in prep.numeric:
-            j = prep.numeric.index(name)
-            r, s = prep.num["real"][:, j], prep.num["synthetic"][:, j]
-            r, s = r[~np.isnan(r)], s[~np.isnan(s)]
-            if len(r) > limits.plot_rows:
-                r = rng.choice(r, limits.plot_rows, replace=False)
-            if len(s) > limits.plot_rows:
-                s = rng.choice(s, limits.plot_rows, replace=False)
-            both = np.concatenate([r, s])
-            if len(both) == 0:
-                continue
-            span = None
-            if limits.mask_labels_below > 0 and len(r):
-                # Do not draw the real extremes: they may belong to single people.
-                span = tuple(np.quantile(r, [0.005, 0.995]))
-                r, s = np.clip(r, *span), np.clip(s, *span)
-            edges = np.histogram_bin_edges(both if span is None else r, bins=30, range=span)
-            out.append(
-                {
-                    "column": name,
-                    "kind": "numeric",
-                    "edges": edges,
-                    "real": np.histogram(r, edges)[0] / max(len(r), 1),
-                    "synthetic": np.histogram(s, edges)[0] / max(len(s), 1),
-                }
-            )
-        else:
-            j = prep.categorical.index(name)
-            n_cat = len(prep.categories[name])
-            r = np.bincount(prep.codes["real"][:, j], minlength=n_cat) / prep.n_rows("real")
-            s = np.bincount(prep.codes["synthetic"][:, j], minlength=n_cat)
-            s = s / prep.n_rows("synthetic")
-            top = np.argsort(-r, kind="stable")[:MAX_PLOT_CATEGORIES]
-            counts = np.bincount(prep.codes["real"][:, j], minlength=n_cat)
-            labels = [
-                "(missing)" if prep.categories[name][k] is None else prep.categories[name][k]
-                for k in top
-            ]
-            if limits.mask_labels_below > 0:
-                hidden = f"(masked: under {limits.mask_labels_below} rows)"
-                labels = [
-                    hidden if counts[k] < limits.mask_labels_below else label
-                    for k, label in zip(top, labels, strict=True)
-                ]
-            out.append(
-                {
-                    "column": name,
-                    "kind": "categorical",
-                    "labels": labels,
-                    "real": r[top],
-                    "synthetic": s[top],
-                }
-            )
-    return out
 
 
 def evaluate(
@@ -99,6 +36,8 @@ def evaluate(
     *,
     thresholds: PrivacyThresholds | None = None,
     limits: EvaluationLimits | None = None,
+    generator: str | None = None,
+    data_name: str | None = None,
 ) -> Report:
     """Measure how faithful, useful and private a synthetic table is.
 
@@ -126,6 +65,9 @@ def evaluate(
         Limits of the privacy verdict.
     limits : EvaluationLimits, optional
         Row caps of the costly metrics.
+    generator, data_name : str, optional
+        What made the synthetic rows and what the real table is (a file name, a description):
+        kept in ``meta`` and named at the top of the HTML report.
 
     Returns
     -------
@@ -176,7 +118,7 @@ def evaluate(
                     artifacts["dcr"] = dcr
             else:
                 shown = prep.columns[:MAX_PLOT_COLUMNS]
-                artifacts["distributions"] = _distributions(prep, shown, rng, limits)
+                artifacts["distributions"] = binned_distributions(prep, shown, rng, limits)
                 artifacts["columns_shown"] = len(shown)
                 artifacts["columns_total"] = len(prep.columns)
                 diff = np.abs(
@@ -186,6 +128,8 @@ def evaluate(
                 artifacts["association"] = {"columns": shown, "difference": diff}
             timings[step] = round(time.perf_counter() - t0, 3)
     meta = {
+        "generator": generator,
+        "data_name": data_name,
         "rows": {f: prep.n_rows(f) for f in prep.frames},
         "columns": dict(prep.kinds),
         "excluded": dict(prep.excluded),

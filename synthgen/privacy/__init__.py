@@ -4,6 +4,6 @@ The privacy-safe export, which uses both and the generators, lives above them in
 :mod:`synthgen.safe_export`.
 """
 
-from synthgen.privacy.protections import Protections, copy_mask, protect_training_data
+from synthgen.privacy.protections import Protections, protect_training_data
 
-__all__ = ["Protections", "copy_mask", "protect_training_data"]
+__all__ = ["Protections", "protect_training_data"]

@@ -13,7 +13,9 @@ Applied before a generator sees the data:
 Applied to the output:
 
 - synthetic rows equal to a training row, or nearer to one than ``near_copy_quantile`` of real
-  unseen (holdout) rows are to their own nearest training row, are dropped and redrawn.
+  unseen (holdout) rows are to their own nearest training row, are dropped and redrawn; rows
+  that several training rows share are kept at the data's own duplicate rate
+  (:mod:`synthgen.privacy.copies`).
 
 Identifier columns are always generated, never learned (see the schema's ``id`` kind).
 """
@@ -30,7 +32,7 @@ from synthgen.exceptions import ConfigurationError
 from synthgen.schema import Schema, is_duration, numeric_values
 from synthgen.schema.safe import avoid_rare
 
-__all__ = ["OTHER_LABEL", "Protections", "copy_mask", "protect_training_data"]
+__all__ = ["OTHER_LABEL", "Protections", "protect_training_data"]
 
 #: Label that replaces rare string labels.
 OTHER_LABEL = "(other)"
@@ -47,7 +49,8 @@ class Protections:
     clip_quantiles : tuple of float or None
         Inner quantiles numeric and datetime values are clipped to.
     filter_copies : bool
-        Drop and redraw synthetic rows that copy, or nearly copy, a training row.
+        Drop and redraw synthetic rows that copy, or nearly copy, a training row (natural
+        duplicates are kept at the rate real unseen rows repeat training rows).
     near_copy_quantile : float
         A synthetic row is a near copy when it is closer to a training row than this share of
         holdout rows are to theirs (0 keeps only the exact-copy filter).
@@ -196,42 +199,3 @@ def protect_training_data(
     for constraint in schema.constraints:
         new_schema.add_constraint(constraint)
     return out, new_schema, log
-
-
-def copy_mask(
-    synthetic: pd.DataFrame,
-    train: pd.DataFrame,
-    holdout: pd.DataFrame,
-    schema: Schema,
-    near_copy_quantile: float,
-) -> tuple[np.ndarray, dict[str, float]]:
-    """Rows of ``synthetic`` that copy (exactly or nearly) a row of ``train``.
-
-    The near-copy distance is the ``near_copy_quantile`` of the holdout rows' distances to
-    their nearest training row: closer than almost every real unseen row.
-    """
-    from synthgen.evaluation.data import prepare
-    from synthgen.evaluation.distance import MixedEmbedding, nearest, row_keys
-
-    prep = prepare(train, synthetic, holdout, schema=schema)
-    n_cats = [len(prep.categories[c]) for c in prep.categorical]
-    train_keys = set(row_keys(prep.num["real"], prep.codes["real"]))
-    exact = np.array(
-        [key in train_keys for key in row_keys(prep.num["synthetic"], prep.codes["synthetic"])],
-        dtype=bool,
-    )
-    threshold = 0.0
-    near = np.zeros(len(synthetic), dtype=bool)
-    if near_copy_quantile > 0:
-        emb = MixedEmbedding(prep.num["real"], n_cats)
-        ref = emb.transform(prep.num["real"], prep.codes["real"])
-        hold_d, _ = nearest(emb.transform(prep.num["holdout"], prep.codes["holdout"]), ref)
-        threshold = float(np.quantile(hold_d[:, 0], near_copy_quantile))
-        syn_d, _ = nearest(emb.transform(prep.num["synthetic"], prep.codes["synthetic"]), ref)
-        near = syn_d[:, 0] < threshold
-    stats = {
-        "exact_copies": int(exact.sum()),
-        "near_copies": int((near & ~exact).sum()),
-        "near_copy_distance": threshold,
-    }
-    return exact | near, stats

@@ -94,7 +94,8 @@ def check_frame(
             raise error(f"{what}: column {name!r} holds {problem}")
         if pd.api.types.is_float_dtype(col.dtype):
             n_inf = int(np.isinf(col.to_numpy(dtype=float, na_value=np.nan)).sum())
-        elif col.dtype == object:
+        elif col.dtype == object and pd.api.types.infer_dtype(col, skipna=True) != "string":
+            # a cell-by-cell look only where floats can hide (infer_dtype scans in C)
             n_inf = int(sum(isinstance(v, float) and np.isinf(v) for v in col.array))
         else:
             n_inf = 0

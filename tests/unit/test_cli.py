@@ -34,7 +34,9 @@ def test_parquet_input_and_generator_params(tmp_path, adult):
     data = tmp_path / "data.parquet"
     adult.head(300).to_parquet(data)
     model = tmp_path / "m.sgm"
-    code = main(["fit", str(data), "-o", str(model), "-q", "--param", "shrinkage=0.1"])
+    code = main(
+        ["fit", str(data), "-g", "copula", "-o", str(model), "-q", "--param", "shrinkage=0.1"]
+    )
     assert code == 0 and model.exists()
 
 
@@ -63,6 +65,9 @@ def test_demo_writes_its_outputs(tmp_path, monkeypatch):
     summary = (tmp_path / "demo" / "summary.md").read_text()
     assert "train rows: 400" in summary and "fit:" in summary
     assert "privacy verdict" in summary
+    # the default generator is chosen from the table's size, and said
+    assert "generator: copula (the default for 400 rows x 15 columns" in summary
+    assert "fidelity verdict" in summary and "utility verdict" in summary
 
 
 def test_evaluate_command(tmp_path, adult, capsys):
@@ -76,6 +81,8 @@ def test_evaluate_command(tmp_path, adult, capsys):
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "column_pair_trends" in out and "privacy verdict:" in out
+    assert "fidelity verdict:" in out and "utility verdict:" in out
+    assert "Data: <b>" in html.read_text() and "r.csv" in html.read_text()
     assert html.read_text().lstrip().lower().startswith("<!doctype html")
     assert '"dcr_share"' in js.read_text()
     bad = ["evaluate", "--real", str(real), "--synthetic", str(syn), "--target", "nope", "-q"]

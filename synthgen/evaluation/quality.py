@@ -1,0 +1,95 @@
+"""sdmetrics' single-table QualityReport: the Column Shapes and Column Pair Trends scores.
+
+Computed by sdmetrics' report itself, so that the numbers are exactly sdmetrics' (a full report
+on a table of 26,000 rows takes under a second once sdmetrics is loaded).
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from typing import Any
+
+from synthgen.evaluation.data import PreparedData
+
+__all__ = ["SDMETRICS_SUBSAMPLE_ROWS", "quality_report_scores", "sdmetrics_metadata"]
+
+#: sdmetrics' QualityReport estimates contingency tables from a random subsample of this many
+#: rows (``num_rows_subsample``) when a frame is larger, drawing it from the *global* numpy
+#: state. Above this size we switch the subsample off: the scores then use every row, are
+#: deterministic and leave the global random state alone.
+SDMETRICS_SUBSAMPLE_ROWS = 50_000
+
+_SDTYPE = {
+    "numeric": "numerical",
+    "datetime": "datetime",
+    "categorical": "categorical",
+    "text": "categorical",
+}
+
+
+def sdmetrics_metadata(prep: PreparedData) -> dict[str, Any]:
+    """sdmetrics single-table metadata built from the schema kinds of the used columns.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from synthgen.evaluation.data import prepare
+    >>> df = pd.DataFrame({"x": [0.5, 1.5, 2.5, 3.5], "c": ["a", "b", "a", "b"]})
+    >>> sdmetrics_metadata(prepare(df, df))
+    {'columns': {'x': {'sdtype': 'numerical'}, 'c': {'sdtype': 'categorical'}}}
+    """
+    return {"columns": {name: {"sdtype": _SDTYPE[kind]} for name, kind in prep.kinds.items()}}
+
+
+def _quality_report_class() -> type:
+    """sdmetrics' single-table ``QualityReport``, imported without torch when torch is not
+    loaded yet: sdmetrics imports it (when it can) only for a Bayesian-network metric we never
+    use, and on a CPU that import costs seconds, as much as a whole copula export. While
+    sdmetrics loads, ``torch`` is marked absent (sdmetrics then sets its ``torch`` to ``None``);
+    the mark is removed right after, so a later ``import torch`` works as usual."""
+    if "sdmetrics" in sys.modules or "torch" in sys.modules:
+        from sdmetrics.reports.single_table import QualityReport
+
+        return QualityReport
+    sys.modules["torch"] = None  # type: ignore[assignment]  # makes `import torch` fail fast
+    try:
+        from sdmetrics.reports.single_table import QualityReport
+    finally:
+        if sys.modules.get("torch", 0) is None:
+            del sys.modules["torch"]
+    return QualityReport
+
+
+def quality_report_scores(prep: PreparedData) -> dict[str, Any]:
+    """Column Shapes and Column Pair Trends of sdmetrics' single-table QualityReport.
+
+    Returns a dict with ``column_shapes``, ``column_pair_trends`` (NaN when no column pair of
+    the real data is associated strongly enough for sdmetrics to score it) and the per-column /
+    per-pair details.
+    """
+    with warnings.catch_warnings():
+        # the single-table report is deprecated in favour of a unified one that gives the same
+        # numbers; sdmetrics and pandas also warn about internals we cannot change
+        warnings.simplefilter("ignore")
+        report = _quality_report_class()()
+        real, synthetic = prep.frames["real"], prep.frames["synthetic"]
+        if max(len(real), len(synthetic)) > SDMETRICS_SUBSAMPLE_ROWS:
+            report.num_rows_subsample = None
+        report.generate(real, synthetic, sdmetrics_metadata(prep), verbose=False)
+        props = report.get_properties().set_index("Property")["Score"]
+        shapes = report.get_details("Column Shapes")
+        trends = report.get_details("Column Pair Trends")
+    per_column = {str(r.Column): float(r.Score) for r in shapes.itertuples()}
+    counted = trends[trends["Meets Threshold?"].astype("boolean").fillna(False)]
+    per_pair = {
+        f"{r[0]} / {r[1]}": float(r[2])
+        for r in counted[["Column 1", "Column 2", "Score"]].itertuples(index=False)
+    }
+    return {
+        "column_shapes": float(props["Column Shapes"]),
+        "column_pair_trends": float(props["Column Pair Trends"]),
+        "shapes_details": per_column,
+        "trends_details": per_pair,
+        "n_pairs_scored": len(per_pair),
+    }

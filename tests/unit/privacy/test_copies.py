@@ -1,0 +1,109 @@
+"""The copy filter: exact and near copies, natural duplicates, the fast search."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from synthgen.evaluation.data import prepare
+from synthgen.evaluation.distance import MixedEmbedding, nearest
+from synthgen.privacy.copies import CopyFilter, near_copy_distances
+from synthgen.schema import Schema
+
+
+def _table(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame(
+        {
+            "x": rng.normal(size=n),
+            "y": rng.gamma(2.0, 3.0, n),
+            "c": rng.choice(list("abc"), n),
+            "d": rng.choice(["u", "v"], n),
+        }
+    )
+    df.loc[rng.random(n) < 0.1, "y"] = np.nan
+    return df
+
+
+def _brute(prep, q):
+    n_cats = [len(prep.categories[c]) for c in prep.categorical]
+    all_num = np.concatenate([prep.num[f] for f in ("real", "synthetic", "holdout")])
+    emb = MixedEmbedding(prep.num["real"], n_cats, num_missing=np.isnan(all_num).any(axis=0))
+    ref = emb.transform(*prep.take("real"))
+    limit = float(np.quantile(nearest(emb.transform(*prep.take("holdout")), ref)[0][:, 0], q))
+    return limit, nearest(emb.transform(*prep.take("synthetic")), ref)[0][:, 0]
+
+
+def test_the_kd_tree_finds_exactly_what_a_brute_force_search_finds():
+    train, holdout = _table(1500, 0), _table(500, 1)
+    rng = np.random.default_rng(2)
+    near = train.sample(300, random_state=0).reset_index(drop=True)
+    near["x"] += rng.normal(scale=0.002, size=300)  # some nearly copied rows
+    synthetic = pd.concat([near, _table(300, 3)], ignore_index=True)
+    prep = prepare(train, synthetic, holdout)
+    limit, dist, method = near_copy_distances(prep, 0.05)
+    ref_limit, ref_dist = _brute(prep, 0.05)
+    assert method == "kd-tree" and 0 < limit < 1
+    assert limit == ref_limit
+    np.testing.assert_array_equal(dist < limit, ref_dist < ref_limit)
+    assert (dist < limit).sum() > 100
+    shown = dist < limit
+    np.testing.assert_allclose(dist[shown], ref_dist[shown], atol=1e-12)
+
+
+def test_a_limit_of_one_or_more_falls_back_to_brute_force():
+    # a label nearly every row has to itself puts unseen rows a category away from the rest
+    train, holdout = _table(300, 0), _table(100, 1)
+    train["who"] = [f"p{i}" for i in range(300)]
+    holdout["who"] = [f"q{i}" for i in range(100)]
+    synthetic = train.head(20).assign(who="p0")
+    prep = prepare(train, synthetic, holdout, schema=Schema.infer(train, kinds={"who": "text"}))
+    limit, dist, method = near_copy_distances(prep, 0.01)
+    assert method == "brute force" and limit >= 1.0
+    assert (dist[1:] < limit).all()  # the same rows with another person's label: near copies
+
+
+def test_copies_of_one_persons_row_go_natural_duplicates_stay():
+    rng = np.random.default_rng(0)
+    n = 1000
+    data = pd.DataFrame({"c": rng.choice(["a", "b"], n), "x": rng.normal(size=n)})
+    data.loc[rng.random(n) < 0.25, "x"] = 0.0  # a quarter of the rows repeat
+    train, holdout = data.iloc[:800], data.iloc[800:].reset_index(drop=True)
+    unique_rows = train[train["x"] != 0].head(50)  # rows no other training row shares
+    shared_rows = train[train["x"] == 0].head(50)  # rows many training rows share
+    synthetic = pd.concat([unique_rows, shared_rows], ignore_index=True)
+    check = CopyFilter(train, holdout, Schema.infer(train), 0.0, n_rows=400)
+    drop = check.check(synthetic)
+    assert drop[:50].all()  # copies of one person's row
+    assert not drop[50:].any()  # natural duplicates, within the holdout's duplicate rate
+    assert check.stats["natural_duplicates"] == 50 and check.stats["exact_copies"] == 50
+    assert check.stats["base_rate"] > 0.2
+
+
+def test_natural_duplicates_are_kept_only_up_to_the_holdouts_rate():
+    data = pd.DataFrame({"c": ["a", "b"] * 500, "x": [0.0, 1.0] * 500})
+    data.loc[800:, "x"] = np.arange(200) + 10.0  # the holdout rows are all new...
+    train, holdout = data.iloc[:800], data.iloc[800:].reset_index(drop=True)
+    holdout.loc[:9, ["c", "x"]] = ["a", 0.0]  # ...but 10 of 200 repeat a training row
+    check = CopyFilter(train, holdout, Schema.infer(train), 0.0, n_rows=100)
+    drop = check.check(train.head(100))
+    assert check.stats["base_rate"] == 0.05
+    assert (~drop).sum() == 5  # 5% of 100 rows
+
+
+def test_holdout_labels_are_merged_as_the_training_rows_were():
+    rng = np.random.default_rng(0)
+    n = 600
+    data = pd.DataFrame(
+        {"who": [f"c{i}" for i in rng.integers(0, 150, n)], "x": rng.normal(size=n)}
+    )
+    train, holdout = data.iloc[:480], data.iloc[480:].reset_index(drop=True)
+    protected = train.assign(who="(other)")
+    synthetic = protected.sample(100, random_state=0).assign(x=rng.normal(size=100))
+    schema = Schema.infer(protected, kinds={"who": "categorical"})
+    unmerged = CopyFilter(protected, holdout, schema, 0.01, n_rows=100)
+    merged = CopyFilter(protected, holdout, schema, 0.01, 100, {"who": "(other)"})
+    # without the merge every unseen row is a category away: fresh rows look like copies
+    assert unmerged.check(synthetic).mean() > 0.9
+    assert merged.check(synthetic).mean() < 0.2
+    assert merged.stats["near_copy_distance"] < 0.1
