@@ -11,6 +11,7 @@ __all__ = [
     "ConfigurationError",
     "ConstraintError",
     "DataError",
+    "DataWarning",
     "EvaluationError",
     "NotFittedError",
     "PersistenceError",
@@ -59,3 +60,9 @@ class ConfigurationError(SynthgenError, ValueError):
 class TrainingTimeLimitWarning(UserWarning):
     """``max_time`` ended a fit before its planned epochs: the model depends on the machine's
     speed and load (a fit without ``max_time`` repeats on any machine)."""
+
+
+class DataWarning(UserWarning):
+    """synthgen read the data in a way the user should know about: a separator sniffed, a
+    missing-value marker such as ``"?"`` found, dates that do not parse taken as missing.
+    The message names the column (or file) and the count."""

@@ -130,6 +130,7 @@ class BaseGenerator(BaseEstimator):
         elif not isinstance(schema, Schema):
             raise SchemaError(f"schema must be a synthgen Schema, got {type(schema).__name__}")
         else:
+            schema = schema.complete(data)  # kinds changed by hand: facts learned here
             schema.validate(data)
         schema.check_constraints(data)
         rng = check_random_state(self.random_state)

@@ -62,6 +62,8 @@ class ColumnSpec:
     categories : list, optional
         Labels of a categorical or text column, exactly as found (whitespace included). Labels
         held by fewer than the schema's ``min_count`` rows are left out (see ``pooled``).
+        ``None`` (and ``None`` bounds of a numeric or datetime column): learned from the data
+        at fit (see :meth:`Schema.complete`), so a kind can be changed by hand.
     ordered : bool
         A categorical whose labels have an order (pandas ordered categorical).
     datetime_format : str, optional
@@ -119,6 +121,17 @@ class ColumnSpec:
     def has_missing(self) -> bool:
         """Whether the column had any missing cells."""
         return self.missing_rate > 0.0
+
+    @property
+    def is_complete(self) -> bool:
+        """Whether the spec holds what its kind needs (bounds of numbers and dates, labels of
+        categories): a kind changed by hand in a schema's JSON leaves them out, and
+        :meth:`Schema.complete` learns them from the data."""
+        if self.kind in ("numeric", "datetime"):
+            return self.minimum is not None and self.maximum is not None
+        if self.kind in ("categorical", "text"):
+            return self.categories is not None
+        return True
 
     @property
     def is_modelled(self) -> bool:
@@ -221,8 +234,9 @@ def _check_fields(data: dict[str, Any]) -> None:
         if data.get(key) is not None and not _is_number(data[key]):
             raise bad(f"{key} must be a finite number or null, got {data[key]!r}")
     if kind in ("numeric", "datetime"):
+        # Bounds left out (a kind changed by hand) are learned from the data at fit.
         low, high = data.get("minimum"), data.get("maximum")
-        if low is None or high is None or low > high:
+        if (low is None) != (high is None) or (low is not None and low > high):
             raise bad(f"a {kind} column needs minimum <= maximum, got {low!r} and {high!r}")
     for key in ("integer", "ordered", "pooled"):
         if not isinstance(data.get(key, False), bool):
@@ -237,8 +251,6 @@ def _check_fields(data: dict[str, Any]) -> None:
         not isinstance(categories, list) or not all(isinstance(c, _SCALAR) for c in categories)
     ):
         raise bad("categories must be a list of plain values")
-    if kind in ("categorical", "text") and categories is None:
-        raise bad(f"a {kind} column needs a list of categories")
     for key in ("datetime_format", "id_prefix", "other_label"):
         if data.get(key) is not None and not isinstance(data[key], str):
             raise bad(f"{key} must be a string or null, got {data[key]!r}")
@@ -278,7 +290,9 @@ def _dtype_problem(kind: str, dtype: Any, data: dict[str, Any]) -> str | None:
             return f"a numeric column cannot have dtype {shown!r}"
         if pd.api.types.is_complex_dtype(dtype):
             return f"a numeric column cannot have dtype {shown!r}"
-        if (is_int or pd.api.types.is_timedelta64_dtype(dtype)) and not data.get("integer"):
+        learned = data.get("minimum") is None  # a kind changed by hand: facts learned at fit
+        whole = is_int or pd.api.types.is_timedelta64_dtype(dtype)
+        if whole and not data.get("integer") and not learned:
             return f"dtype {shown!r} holds whole numbers only, but integer is false"
     if kind in ("categorical", "text"):
         if not all(_fits(c, dtype) for c in data.get("categories") or []):

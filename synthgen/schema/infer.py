@@ -25,12 +25,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthgen.exceptions import DataError, SchemaError
+from synthgen.exceptions import SchemaError
 from synthgen.schema.cells import unsupported_cells
 from synthgen.schema.columns import ColumnSpec
+from synthgen.schema.frames import as_pandas, check_frame
 from synthgen.schema.safe import DEFAULT_MIN_COUNT, safe_bounds
 
-__all__ = ["DATE_FORMATS", "check_frame", "infer_column", "text_spec", "unsupported_cells"]
+__all__ = [
+    "DATE_FORMATS",
+    "as_pandas",
+    "check_frame",
+    "infer_column",
+    "text_spec",
+    "unsupported_cells",
+]
 
 #: Date/time formats tried, in order, on string columns.
 DATE_FORMATS: tuple[str, ...] = (
@@ -47,63 +55,6 @@ DATE_FORMATS: tuple[str, ...] = (
 
 _ID_NAME = re.compile(r"(^|[_\-\s])(id|key|uuid|guid)$|^id[_\-\s]|^(id|key|uuid|guid)$", re.I)
 _MAX_DECIMALS = 6
-
-
-def check_frame(
-    data: Any, *, what: str = "data", error: type[Exception] = DataError
-) -> pd.DataFrame:
-    """Check that ``data`` is a usable table and return it (never modified).
-
-    Parameters
-    ----------
-    data : DataFrame
-        The table.
-    what : str
-        How messages name the table (``"data"``, ``"holdout"``, ...).
-    error : exception class
-        What to raise (the evaluators raise their own ``EvaluationError``).
-
-    Raises
-    ------
-    DataError
-        Not a DataFrame, no rows, no columns, duplicate or non-string column names, infinite
-        values, or cells synthgen cannot take (complex numbers, Decimal, bytes, Period,
-        Interval, date/time objects, nested lists or dicts); the message names the column.
-
-    Examples
-    --------
-    >>> check_frame(pd.DataFrame({"a": [1, 2]})).shape
-    (2, 1)
-    """
-    if not isinstance(data, pd.DataFrame):
-        raise error(f"{what} must be a pandas DataFrame, got {type(data).__name__}")
-    if data.shape[1] == 0:
-        raise error(f"{what} has no columns")
-    if data.shape[0] == 0:
-        raise error(f"{what} has no rows")
-    bad = [c for c in data.columns if not isinstance(c, str)]
-    if bad:
-        raise error(f"{what}: column names must be strings, found {bad[:5]!r}")
-    dup = data.columns[data.columns.duplicated()].tolist()
-    if dup:
-        raise error(f"{what}: duplicate column names {sorted(set(dup))!r}")
-    for name in data.columns:
-        col = data[name]
-        problem = unsupported_cells(col)
-        if problem:
-            raise error(f"{what}: column {name!r} holds {problem}")
-        if pd.api.types.is_float_dtype(col.dtype):
-            n_inf = int(np.isinf(col.to_numpy(dtype=float, na_value=np.nan)).sum())
-        elif col.dtype == object:
-            n_inf = int(sum(isinstance(v, float) and np.isinf(v) for v in col.array))
-        else:
-            n_inf = 0
-        if n_inf:
-            raise error(
-                f"{what}: column {name!r} has {n_inf} infinite value(s); expected finite "
-                "numbers or NaN: replace them (with NaN or a finite bound) first"
-            )
-    return data
 
 
 def _decimals(values: np.ndarray) -> int | None:

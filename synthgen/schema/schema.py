@@ -7,81 +7,19 @@ import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from synthgen.exceptions import ConstraintError, SchemaError
 from synthgen.files import atomic_write
 from synthgen.schema.columns import KINDS, ColumnSpec, is_duration
 from synthgen.schema.constraints import Constraint, constraint_from_dict
-from synthgen.schema.infer import (
-    _categorical_spec,
-    _datetime_spec,
-    _parse_dates,
-    check_frame,
-    duration_spec,
-    infer_column,
-    numeric_bounds,
-    text_spec,
-)
+from synthgen.schema.forced import forced_column as _forced_column
+from synthgen.schema.infer import check_frame, infer_column
 from synthgen.schema.safe import DEFAULT_MIN_COUNT
 
 __all__ = ["SCHEMA_VERSION", "Schema"]
 
 SCHEMA_VERSION = 1
-
-
-def _forced_column(name: str, col: pd.Series, kind: str, min_count: int) -> ColumnSpec:
-    """Spec of ``col`` when the user says its kind is ``kind``."""
-    nonnull = col.dropna()
-    missing = (len(col) - len(nonnull)) / len(col)
-    dtype = str(col.dtype)
-    if kind == "categorical":
-        return _categorical_spec(name, col, missing, min_count)
-    if kind == "text":
-        return text_spec(name, col, missing, min_count=min_count)
-    if kind == "constant":
-        value = nonnull.mode().iloc[0] if len(nonnull) else None
-        return ColumnSpec(name, "constant", dtype, missing_rate=missing, value=value)
-    if kind == "id":
-        prefix = None
-        if not pd.api.types.is_numeric_dtype(col.dtype):
-            prefix = f"{name}-"
-        return ColumnSpec(name, "id", dtype, id_prefix=prefix)  # generated: nothing stored
-    if kind == "datetime":
-        if pd.api.types.is_datetime64_any_dtype(col.dtype):
-            return _datetime_spec(name, dtype, col, missing, None, min_count)
-        parsed = _parse_dates(nonnull.astype(str)) if len(nonnull) else None
-        if parsed is None:
-            raise SchemaError(
-                f"column {name!r}: declared datetime, but its values do not parse with one "
-                "known date format"
-            )
-        return _datetime_spec(name, dtype, parsed[1], missing, parsed[0], min_count)
-    # numeric
-    if pd.api.types.is_timedelta64_dtype(col.dtype):
-        return duration_spec(name, col, missing, min_count)
-    if not pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype):
-        raise SchemaError(
-            f"column {name!r}: declared numeric, but its dtype is {dtype}; "
-            "expected an integer or float column"
-        )
-    spec = infer_column(name, col, max_int_categories=0, min_count=min_count)
-    if spec.kind != "numeric":
-        values = nonnull.to_numpy(dtype=float)
-        whole = bool(np.all(values == np.round(values))) if len(values) else True
-        low, high = numeric_bounds(values, min_count, 0 if whole else None)
-        spec = ColumnSpec(
-            name,
-            "numeric",
-            dtype,
-            missing_rate=missing,
-            minimum=low,
-            maximum=high,
-            integer=whole,
-            decimals=0 if whole else None,
-        )
-    return spec
 
 
 class Schema:
@@ -207,13 +145,53 @@ class Schema:
         """Return a copy of the schema with column ``name`` re-described as ``kind``."""
         if name not in self.names:
             raise SchemaError(f"column {name!r} is not in the schema")
-        out = Schema(
+        if kind not in KINDS:
+            raise SchemaError(
+                f"column {name!r}: unknown kind {kind!r}; expected one of {list(KINDS)}"
+            )
+        data = check_frame(data)
+        if name not in data.columns:
+            raise SchemaError(f"column {name!r} is not in the data")
+        out = self._copy()
+        idx = out.names.index(name)
+        out.columns[idx] = _forced_column(name, data[name], kind, self.min_count)
+        return out
+
+    def _copy(self) -> Schema:
+        return Schema(
             [ColumnSpec.from_dict(c.to_dict()) for c in self.columns],
             list(self.constraints),
             min_count=self.min_count,
         )
-        idx = out.names.index(name)
-        out.columns[idx] = _forced_column(name, data[name], kind, self.min_count)
+
+    def complete(self, data: pd.DataFrame) -> Schema:
+        """The schema with what a hand-edited spec left out learned from ``data``.
+
+        A column whose kind was changed in the JSON (``"kind": "categorical"`` on a numeric
+        column) needs no list of categories typed in: a categorical or text spec without
+        ``categories``, or a numeric or datetime spec without bounds, is described afresh
+        from the data as that kind (as :meth:`set_kind` does). Complete specs are kept as
+        they are; the schema itself is not modified. :meth:`BaseGenerator.fit` calls this.
+
+        Examples
+        --------
+        >>> df = pd.DataFrame({"code": [1, 2, 3] * 5})
+        >>> edited = Schema.infer(df, kinds={"code": "numeric"}).to_dict()
+        >>> edited["columns"][0].update(kind="categorical", categories=None)
+        >>> Schema.from_dict(edited).complete(df)["code"].categories
+        [1, 2, 3]
+        """
+        if all(c.is_complete for c in self.columns):
+            return self
+        data = check_frame(data)
+        out = self._copy()
+        for i, spec in enumerate(out.columns):
+            if not spec.is_complete:
+                if spec.name not in data.columns:
+                    raise SchemaError(f"column {spec.name!r} is not in the data")
+                out.columns[i] = _forced_column(
+                    spec.name, data[spec.name], spec.kind, self.min_count
+                )
         return out
 
     # -- access -------------------------------------------------------------------------------
