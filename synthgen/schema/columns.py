@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from synthgen.exceptions import SchemaError
+from synthgen.schema.dates import check_date_extra
 
 __all__ = ["KINDS", "ColumnSpec", "is_duration", "numeric_values"]
 
@@ -221,10 +222,16 @@ def _check_fields(data: dict[str, Any]) -> None:
         parsed = pd.api.types.pandas_dtype(dtype)
     except (TypeError, ValueError):
         raise bad(f"dtype {dtype!r} is not a pandas dtype") from None
+    integer_dates = (  # 20240131 read as %Y%m%d
+        pd.api.types.is_numeric_dtype(parsed)
+        and not pd.api.types.is_bool_dtype(parsed)
+        and data.get("datetime_format") is not None
+    )
     if kind == "datetime" and not (
-        pd.api.types.is_datetime64_dtype(parsed)
+        pd.api.types.is_datetime64_any_dtype(parsed)
         or pd.api.types.is_object_dtype(parsed)
         or pd.api.types.is_string_dtype(parsed)
+        or integer_dates
     ):
         raise bad(f"a datetime column cannot have dtype {dtype!r}")
     rate = data.get("missing_rate", 0.0)
@@ -260,6 +267,9 @@ def _check_fields(data: dict[str, Any]) -> None:
         raise bad("value must be a plain value")
     if not isinstance(data.get("extra", {}), dict):
         raise bad("extra must be an object")
+    problem = check_date_extra(data.get("extra", {}))
+    if problem:
+        raise bad(problem)
     problem = _dtype_problem(kind, parsed, data)
     if problem:
         raise bad(problem)

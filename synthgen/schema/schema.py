@@ -13,6 +13,7 @@ from synthgen.exceptions import ConstraintError, SchemaError
 from synthgen.files import atomic_write
 from synthgen.schema.columns import KINDS, ColumnSpec, is_duration
 from synthgen.schema.constraints import Constraint, constraint_from_dict
+from synthgen.schema.dates import as_datetimes
 from synthgen.schema.forced import forced_column as _forced_column
 from synthgen.schema.infer import check_frame, infer_column
 from synthgen.schema.safe import DEFAULT_MIN_COUNT
@@ -265,15 +266,8 @@ class Schema:
                 raise SchemaError(
                     f"column {spec.name!r}: schema says numeric, data has dtype {col.dtype}"
                 )
-            if spec.kind == "datetime" and not pd.api.types.is_datetime64_any_dtype(col.dtype):
-                fmt = spec.datetime_format
-                parsed = pd.to_datetime(nonnull.astype(str), format=fmt, errors="coerce")
-                bad = nonnull[parsed.isna()]
-                if len(bad):
-                    raise SchemaError(
-                        f"column {spec.name!r}: {len(bad)} value(s) do not parse as dates with "
-                        f"format {fmt!r}, e.g. {bad.iloc[0]!r}"
-                    )
+            if spec.kind == "datetime":
+                as_datetimes(col, spec)  # raises when a value is no date in its formats
             if spec.kind == "categorical" and not allow_unseen and not spec.pooled:
                 seen = set(spec.categories or [])
                 unseen = [v for v in pd.unique(nonnull) if v not in seen]
