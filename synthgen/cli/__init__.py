@@ -87,7 +87,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     real = read_table(args.real, **options)
     synthetic = read_table(args.synthetic, **options)
     holdout = read_table(args.holdout, **options) if args.holdout else None
-    schema = sg.Schema.from_json(Path(args.schema)) if args.schema else None
+    schema = sg.Schema.from_json(Path(args.schema)).complete(real) if args.schema else None
     report = sg.evaluate(
         real=real,
         synthetic=synthetic,

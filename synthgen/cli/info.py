@@ -12,9 +12,7 @@ import json
 import os
 from typing import Any
 
-from synthgen.bundle import read_bundle
 from synthgen.exceptions import PersistenceError, SynthgenError
-from synthgen.schema import Schema
 
 __all__ = ["add_info_command", "describe_model"]
 
@@ -47,6 +45,10 @@ def describe_model(path: str | os.PathLike[str]) -> str:
     PersistenceError
         The file is not a readable synthgen model (the message names the member).
     """
+    # Imported here, not with the CLI: ``synthgen --help`` does not pay for numpy and pandas.
+    from synthgen.bundle import read_bundle
+    from synthgen.schema import Schema
+
     where = os.fspath(path)
     bundle = read_bundle(where, required=(SCHEMA_MEMBER,), weights=False)
     manifest = bundle.manifest

@@ -266,7 +266,10 @@ class CategoricalEncoder(ColumnEncoder):
 
     def to_codes(self, col: pd.Series) -> np.ndarray:
         """Integer codes of the labels; missing cells get :attr:`missing_code`."""
-        codes = pd.Categorical(col, categories=self.categories).codes.astype(np.int64)
+        # (An Index lookup, not pd.Categorical: pandas 3 deprecates labels outside the
+        # categories there, and pooled columns have such labels.)
+        lookup = pd.Index(self.categories, dtype=object)
+        codes = lookup.get_indexer(col.astype(object)).astype(np.int64)
         missing = col.isna().to_numpy()
         unseen = (codes < 0) & ~missing
         if unseen.any():

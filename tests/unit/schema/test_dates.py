@@ -103,7 +103,7 @@ def test_dates_before_1677_round_trip_as_text_and_as_datetime64_s(tmp_path):
     assert schema["text"].kind == "datetime" and schema["native"].kind == "datetime"
     model, out = _fit_sample(frame)
     years = [datetime.strptime(v, "%Y-%m-%d").year for v in out["text"]]  # not in pandas 2
-    assert 1500 <= min(years) and max(years) <= 1700
+    assert min(years) >= 1500 and max(years) <= 1700
     assert out["native"].dtype == "datetime64[s]"
     assert out["native"].dt.year.between(1200, 1400).all()
     path = tmp_path / "m.sgm"
@@ -116,7 +116,7 @@ def test_time_zone_aware_dates_round_trip_with_their_zone(days, tmp_path):
     stamps = pd.Series(pd.to_datetime(days)) + pd.to_timedelta(np.arange(N) % 24, unit="h")
     frame = pd.DataFrame({"at": stamps.dt.tz_localize("Europe/Paris")})
     model, out = _fit_sample(frame)
-    assert str(out["at"].dtype) == "datetime64[ns, Europe/Paris]"
+    assert out["at"].dtype == frame["at"].dtype and str(out["at"].dt.tz) == "Europe/Paris"
     low, high = frame["at"].min(), frame["at"].max()
     assert out["at"].between(low, high).all()
     path = tmp_path / "m.sgm"
@@ -139,7 +139,7 @@ def test_other_generators_take_the_same_dates(days, key):
         _, out = _fit_sample(frame, key)
     assert _parses(out["visit"], "%Y-%m-%d").notna().all() and "unknown" not in set(out["visit"])
     assert out["day"].dtype == "int64" and _parses(out["day"], "%Y%m%d").notna().all()
-    assert str(out["at"].dtype) == "datetime64[ns, UTC]"
+    assert out["at"].dtype == frame["at"].dtype and str(out["at"].dt.tz) == "UTC"
 
 
 def test_export_and_evaluate_take_such_dates(days, tmp_path):
@@ -155,7 +155,8 @@ def test_export_and_evaluate_take_such_dates(days, tmp_path):
     )
     with pytest.warns(DataWarning):
         result = sg.export(frame, output=tmp_path / "o.csv", force=True, verbose=False)
-    assert str(result.synthetic["at"].dtype) == "datetime64[ns, Asia/Tokyo]"
+    assert result.synthetic["at"].dtype == frame["at"].dtype
+    assert str(result.synthetic["at"].dt.tz) == "Asia/Tokyo"
     with pytest.warns(DataWarning):
         report = sg.evaluate(real=frame, synthetic=result.synthetic, verbose=False)
     assert report.summary().shape[0] > 0
