@@ -109,30 +109,35 @@ def _checked_dtypes(dtype: Mapping[str, Any] | None, where: str) -> dict[str, An
     return out
 
 
-def _keep_codes(frame: pd.DataFrame, raw: pd.DataFrame, given: set[str]) -> pd.DataFrame:
+def _may_be_codes(col: pd.Series) -> bool:
+    """Whether a column pandas read as numbers may be codes: whole numbers, none negative."""
+    if not pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype):
+        return False
+    values = col.dropna().to_numpy(dtype=float)
+    return len(values) > 0 and bool((values >= 0).all() and (values == values.round()).all())
+
+
+def _keep_codes(frame: pd.DataFrame, raw: dict[int, pd.Series], positions: list[int]):
     """Numeric columns whose cells are digit strings, one with a leading zero, as strings."""
     out = frame
-    for i, name in enumerate(frame.columns):
+    for i in positions:
         col = frame.iloc[:, i]
-        if name in given or not pd.api.types.is_numeric_dtype(col.dtype):
-            continue
-        if pd.api.types.is_bool_dtype(col.dtype):
-            continue
-        text = raw.iloc[:, i][col.notna().to_numpy()]
-        if len(text) and text.str.match(_LEADING_ZERO).any() and text.str.match(_DIGITS).all():
+        present = col.notna().to_numpy()
+        text = raw[i][present]
+        if text.str.match(_LEADING_ZERO).any() and text.str.match(_DIGITS).all():
             if out is frame:
                 out = frame.copy()
-            strings = raw.iloc[:, i].astype(object)
-            out.isetitem(i, strings.where(col.notna().to_numpy(), None))
+            out.isetitem(i, raw[i].astype(object).where(present, None))
     return out
 
 
-def _warn_markers(raw: pd.DataFrame, frame: pd.DataFrame, path: str) -> None:
+def _warn_markers(frame: pd.DataFrame, raw: dict[int, pd.Series], positions: list[int],
+                  path: str) -> None:  # fmt: skip
     found = []
-    for i, name in enumerate(frame.columns):
-        n = int(((raw.iloc[:, i] == "?") & frame.iloc[:, i].isna().to_numpy()).sum())
+    for i in positions:
+        n = int(((raw[i] == "?") & frame.iloc[:, i].isna().to_numpy()).sum())
         if n:
-            found.append(f"{name!r} ({n:,} cell(s))")
+            found.append(f"{frame.columns[i]!r} ({n:,} cell(s))")
     if found:
         warnings.warn(
             f"{path!r}: '?' read as missing in column(s) {', '.join(found)}; pass na_values "
@@ -197,10 +202,23 @@ def read_csv_table(
         raise DataError(f"{where!r}: dtype names columns not in the file: {unknown}")
     if frame.shape[1] == 1:
         _check_one_column(frame.columns[0], sep, explicit, where)
-    raw = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, na_values=[])
-    if na_values is None:
-        _warn_markers(raw, frame, where)
-    return _keep_codes(frame, raw, set(types))
+    # The cells as written, for the columns where they matter: numbers that may be codes
+    # (a leading zero) and, with the default markers, columns with missing cells (a "?").
+    codes = [
+        i for i, name in enumerate(frame.columns)
+        if name not in types and _may_be_codes(frame.iloc[:, i])
+    ]  # fmt: skip
+    gaps = [i for i in range(frame.shape[1]) if frame.iloc[:, i].isna().any()]
+    gaps = gaps if na_values is None else []
+    wanted = sorted(set(codes) | set(gaps))
+    if not wanted:
+        return frame
+    table = pd.read_csv(
+        path, sep=sep, dtype=str, keep_default_na=False, na_values=[], usecols=wanted
+    )
+    raw = {i: table.iloc[:, k] for k, i in enumerate(wanted)}
+    _warn_markers(frame, raw, gaps, where)
+    return _keep_codes(frame, raw, codes)
 
 
 def _check_one_column(header: Any, sep: str, explicit: bool, where: str) -> None:

@@ -65,6 +65,7 @@ INT_DATE_RANGE = (18000101, 22001231)
 
 _COMPACT = "%Y%m%d"
 _EIGHT_DIGITS = re.compile(r"^\d{8}$")
+_DIGIT_FIRST = re.compile(r"^\d")
 _SAMPLE = 200
 
 
@@ -91,7 +92,9 @@ def _parse_one(strings: pd.Series, fmt: str) -> pd.Series:
     if fmt == _COMPACT:  # eight digits only: a code such as 010023 is no date of year 100
         strings = strings.where(strings.str.match(_EIGHT_DIGITS), "")
     parsed = pd.to_datetime(strings, format=fmt, errors="coerce").astype("datetime64[s]")
-    failed = parsed.isna() & (strings != "")
+    # Only a value that starts with a digit (as every known format does) can be a date pandas
+    # refused for its year.
+    failed = parsed.isna() & strings.str.match(_DIGIT_FIRST)
     if failed.any():
         slow = np.array([_strptime(s, fmt) for s in strings[failed]], dtype="datetime64[s]")
         if not np.isnat(slow).all():
@@ -118,11 +121,11 @@ def parse_text_dates(values: pd.Series, formats: Any = DATE_FORMATS) -> ParsedDa
     if len(strings) == 0:
         return None
     head = strings.iloc[:_SAMPLE]
-    hits = {fmt: int(_parse_one(head, fmt).notna().sum()) for fmt in formats}
-    order = sorted(formats, key=lambda f: -hits[f])  # stable: ties keep the listed order
-    head_ok = pd.Series(False, index=head.index)
-    for fmt in order:
-        head_ok |= _parse_one(head[~head_ok], fmt).notna().reindex(head.index, fill_value=False)
+    if head.str.match(_DIGIT_FIRST).mean() < 0.5:  # words, not dates: no format to try
+        return None
+    found = {fmt: _parse_one(head, fmt).notna() for fmt in formats}
+    order = sorted(formats, key=lambda f: -int(found[f].sum()))  # ties keep the listed order
+    head_ok = np.logical_or.reduce([found[f].to_numpy() for f in formats])
     if head_ok.mean() < 0.5:
         return None
     parsed = pd.Series(np.full(len(strings), np.datetime64("NaT", "s")), index=strings.index)
