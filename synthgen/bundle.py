@@ -257,6 +257,7 @@ def read_bundle(
     *,
     required: tuple[str, ...] = (),
     limits: Limits = DEFAULT_LIMITS,
+    weights: bool = True,
 ) -> Bundle:
     """Read a bundle written by :func:`write_bundle`, treating the file as hostile.
 
@@ -268,6 +269,9 @@ def read_bundle(
         JSON members that must be present besides ``manifest.json``.
     limits : Limits
         Size, ratio and depth caps.
+    weights : bool
+        Read ``weights.safetensors``; ``False`` reads the JSON members only (to describe a
+        model without loading it), after the same checks of the zip directory.
 
     Raises
     ------
@@ -318,7 +322,7 @@ def read_bundle(
                     max_depth=limits.max_json_depth,
                 )
             arrays = {}
-            if WEIGHTS in by_name:
+            if weights and WEIGHTS in by_name:
                 arrays = parse_safetensors(_read_member(zf, by_name[WEIGHTS], where), where=where)
     return Bundle(manifest, members, arrays)
 

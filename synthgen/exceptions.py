@@ -11,6 +11,7 @@ __all__ = [
     "ConfigurationError",
     "ConstraintError",
     "DataError",
+    "DataWarning",
     "EvaluationError",
     "NotFittedError",
     "PersistenceError",
@@ -66,3 +67,9 @@ class PersonalDataWarning(UserWarning):
     """A fitted table has columns of personal data or free text (read from their values):
     their values are not learned and samples get generated ones. The message names the
     columns and their types, never a value."""
+
+
+class DataWarning(UserWarning):
+    """synthgen read the data in a way the user should know about: a separator sniffed, a
+    missing-value marker such as ``"?"`` found, dates that do not parse taken as missing.
+    The message names the column (or file) and the count."""

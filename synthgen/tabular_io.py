@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from synthgen.exceptions import DataError
 from synthgen.files import atomic_open, check_output_path
+from synthgen.tabular_csv import read_csv_table
 
 __all__ = ["check_table_path", "read_table", "write_table"]
 
@@ -27,18 +30,40 @@ def _kind(path: str | os.PathLike[str]) -> str:
     )
 
 
-def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Read a CSV (``.csv``, ``.csv.gz``, ``.tsv``) or Parquet (``.parquet``, ``.pq``) file."""
+def read_table(
+    path: str | os.PathLike[str],
+    *,
+    sep: str | None = None,
+    dtype: Mapping[str, Any] | None = None,
+    na_values: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Read a CSV (``.csv``, ``.csv.gz``, ``.tsv``) or Parquet (``.parquet``, ``.pq``) file.
+
+    CSV files are read as users have them (see :mod:`synthgen.tabular_csv`): the separator
+    is sniffed unless ``sep`` is given, ``"?"`` is read as missing unless ``na_values`` says
+    which markers are, and codes with leading zeros stay strings. ``dtype`` (column -> pandas
+    dtype) applies to both formats; ``sep`` and ``na_values`` to CSV only.
+    """
     kind = _kind(path)
+    where = os.fspath(path)
     if not Path(path).exists():
-        raise DataError(f"no such file: {os.fspath(path)!r}")
+        raise DataError(f"no such file: {where!r}")
     try:
         if kind == "parquet":
-            return pd.read_parquet(path)
-        sep = "\t" if str(path).lower().endswith(".tsv") else ","
-        return pd.read_csv(path, sep=sep)
-    except (ValueError, OSError) as err:
-        raise DataError(f"cannot read {os.fspath(path)!r}: {err}") from None
+            return _with_dtypes(pd.read_parquet(path), dtype, where)
+        default = "\t" if str(path).lower().endswith(".tsv") else ","
+        return read_csv_table(path, default_sep=default, sep=sep, dtype=dtype, na_values=na_values)
+    except (ValueError, OSError, TypeError) as err:
+        if isinstance(err, DataError):
+            raise
+        raise DataError(f"cannot read {where!r}: {err}") from None
+
+
+def _with_dtypes(frame: pd.DataFrame, dtype: Mapping[str, Any] | None, where: str) -> pd.DataFrame:
+    unknown = sorted(set(dtype or {}) - set(frame.columns))
+    if unknown:
+        raise DataError(f"{where!r}: dtype names columns not in the file: {unknown}")
+    return frame.astype(dict(dtype)) if dtype else frame
 
 
 def check_table_path(path: str | os.PathLike[str]) -> None:

@@ -17,6 +17,7 @@ import pandas as pd
 
 from synthgen.exceptions import EvaluationError, SynthgenError
 from synthgen.schema import Schema, check_frame, numeric_values
+from synthgen.schema.dates import as_datetimes, from_epoch, to_epoch
 
 __all__ = ["FRAMES", "MIN_HOLDOUT_ROWS", "PreparedData", "prepare"]
 
@@ -102,19 +103,12 @@ def _check_columns(real: pd.DataFrame, other: pd.DataFrame, what: str) -> None:
         raise EvaluationError(f"{what} does not have the columns of real: {'; '.join(parts)}")
 
 
-def _to_numeric(col: pd.Series, name: str, what: str, kind: str, fmt: str | None) -> pd.Series:
-    """A numeric or datetime column as float (datetime: ns since the epoch)."""
+def _to_numeric(col: pd.Series, name: str, what: str, kind: str, spec: Any) -> pd.Series:
+    """A numeric or datetime column as float (datetime: ns since the epoch, any year, text
+    in the spec's formats, see :mod:`synthgen.schema.dates`)."""
     try:
         if kind == "datetime":
-            if pd.api.types.is_datetime64_any_dtype(col.dtype):
-                dt = col
-                if getattr(dt.dtype, "tz", None) is not None:
-                    dt = dt.dt.tz_convert("UTC").dt.tz_localize(None)
-            else:
-                dt = pd.to_datetime(col, format=fmt, errors="raise")
-            dt = dt.astype("datetime64[ns]")
-            out = dt.astype("int64").astype(float)
-            return out.where(dt.notna(), np.nan)
+            return pd.Series(to_epoch(as_datetimes(col, spec), "ns"), index=col.index)
         if pd.api.types.is_bool_dtype(col.dtype):
             return col.astype(float)
         if pd.api.types.is_timedelta64_dtype(col.dtype):
@@ -185,7 +179,7 @@ def prepare(
 
     kinds: dict[str, str] = {}
     excluded: dict[str, str] = {}
-    formats: dict[str, str | None] = {}
+    formats: dict[str, Any] = {}  # the specs, for reading dates
     for name in real.columns:
         spec = schema[name]
         if spec.kind in ("id", "constant"):
@@ -195,7 +189,7 @@ def prepare(
             excluded[name] = f"{spec.semantic.replace('_', ' ')} column, values generated"
         else:
             kinds[name] = spec.kind
-            formats[name] = spec.datetime_format
+            formats[name] = spec
     if target is not None and target not in kinds:
         excluded_why = excluded.get(target, "not used")
         raise EvaluationError(f"target {target!r} cannot be evaluated: it is an {excluded_why}")
@@ -217,7 +211,10 @@ def prepare(
                 values = _to_numeric(col, name, what, kinds[name], formats[name])
                 nums.append(values.to_numpy(dtype=float))
                 if kinds[name] == "datetime":
-                    cols[name] = pd.to_datetime(values, unit="ns")
+                    # Seconds resolution where nanoseconds cannot hold the years (before 1677).
+                    fits = bool(np.nanmax(np.abs(values.to_numpy()), initial=0.0) < 9.2e18)
+                    dates = from_epoch(values.to_numpy(), "ns", "ns" if fits else "s")
+                    cols[name] = dates.set_axis(values.index)
                 else:
                     cols[name] = values
             else:

@@ -130,6 +130,7 @@ class BaseGenerator(PersistenceMixin, BaseEstimator):
         elif not isinstance(schema, Schema):
             raise SchemaError(f"schema must be a synthgen Schema, got {type(schema).__name__}")
         else:
+            schema = schema.complete(data)  # kinds changed by hand: facts learned here
             schema.validate(data)
         schema.check_constraints(data)
         message = personal_data_message(schema, data if given else None)

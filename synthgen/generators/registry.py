@@ -8,13 +8,21 @@ a copula never imports torch.
 
 from __future__ import annotations
 
+import difflib
 import importlib
+import inspect
 from importlib import metadata
 from typing import Any
 
 from synthgen.exceptions import ConfigurationError
 
-__all__ = ["get_generator_class", "list_generators", "make_generator", "register"]
+__all__ = [
+    "check_param_names",
+    "get_generator_class",
+    "list_generators",
+    "make_generator",
+    "register",
+]
 
 #: Built-in families: key -> "module:Class".
 BUILTIN: dict[str, str] = {
@@ -105,5 +113,31 @@ def make_generator(key: str, **params: Any):
     --------
     >>> make_generator("copula", random_state=0)
     GaussianCopula(random_state=0)
+    >>> make_generator("copula", shrinkag=0.1)
+    Traceback (most recent call last):
+    ...
+    synthgen.exceptions.ConfigurationError: unknown parameter 'shrinkag' ... (did you mean ...
     """
-    return get_generator_class(key)(**params)
+    cls = get_generator_class(key)
+    check_param_names(key, cls, params)
+    return cls(**params)
+
+
+def check_param_names(key: str, cls: type, params: dict[str, Any]) -> None:
+    """Raise a ConfigurationError naming an unknown parameter of ``cls``, with the closest
+    valid name and the list of valid ones (instead of Python's ``TypeError``)."""
+    try:
+        signature = inspect.signature(cls)
+    except (TypeError, ValueError):  # a class without a readable signature: let it check
+        return
+    if any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values()):
+        return
+    valid = [n for n, p in signature.parameters.items() if p.kind is not p.VAR_POSITIONAL]
+    for name in params:
+        if name not in valid:
+            close = difflib.get_close_matches(str(name), valid, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigurationError(
+                f"unknown parameter {name!r} for generator {key!r}{hint}; "
+                f"its parameters: {', '.join(sorted(valid))}"
+            )

@@ -30,6 +30,7 @@ import pandas as pd
 
 from synthgen.exceptions import ConfigurationError
 from synthgen.schema import Schema, is_duration, numeric_values
+from synthgen.schema.dates import as_datetimes, restore_dates, to_epoch
 from synthgen.schema.safe import avoid_rare
 
 __all__ = ["OTHER_LABEL", "Protections", "protect_training_data"]
@@ -104,9 +105,6 @@ def _merge_rare(col: pd.Series, k: int) -> tuple[pd.Series, int]:
     return values.astype(col.dtype), len(rare)
 
 
-_UNIT_NS = {"D": 86_400 * 10**9, "s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
-
-
 def _cut_points(values: np.ndarray, quantiles: tuple[float, float], k: int, integer: bool):
     """The clip bounds: inner quantiles, moved inwards off any value fewer than ``k`` rows
     hold, so a bound is never one person's value (a unique capital gain of 77777 at the
@@ -125,23 +123,22 @@ def _clip(
     col: pd.Series, spec, quantiles: tuple[float, float], k: int = 10
 ) -> tuple[pd.Series, int]:
     if spec.kind == "datetime":
-        parsed = (
-            col
-            if pd.api.types.is_datetime64_any_dtype(col.dtype)
-            else pd.to_datetime(col, format=spec.datetime_format, errors="coerce")
-        )
-        ns = parsed.dropna().astype("datetime64[ns]").astype("int64")
-        if ns.empty:
+        # Any year, time zone, integer or text dates (synthgen.schema.dates); only the
+        # clipped cells are rewritten, every other cell stays exactly as it was.
+        x = to_epoch(as_datetimes(col, spec), spec.datetime_unit or "ns")
+        present = x[~np.isnan(x)]
+        if present.size == 0:
             return col, 0
-        unit = _UNIT_NS[spec.datetime_unit or "ns"]
-        lo, hi = _cut_points((ns // unit).to_numpy(dtype=float), quantiles, k, True) * unit
-        lo_t, hi_t = pd.Timestamp(int(lo)), pd.Timestamp(int(hi))
-        clipped = parsed.clip(lo_t, hi_t)
-        changed = int((clipped != parsed).sum() - parsed.isna().sum())
-        if spec.datetime_format is None:
-            return clipped.astype(col.dtype), max(changed, 0)
-        text = clipped.dt.strftime(spec.datetime_format).where(col.notna(), col)
-        return text, max(changed, 0)
+        lo, hi = _cut_points(present, quantiles, k, True)
+        mask = ~np.isnan(x) & ((x < lo) | (x > hi))
+        if not mask.any():
+            return col, 0
+        new = restore_dates(np.clip(x[mask], lo, hi), spec)
+        if pd.api.types.is_numeric_dtype(col.dtype):
+            new = new.astype(col.dtype)
+        out = col.copy()
+        out.iloc[np.flatnonzero(mask)] = new.array
+        return out, int(mask.sum())
     if is_duration(spec):
         ns = numeric_values(col)
         ns = ns[~np.isnan(ns)]

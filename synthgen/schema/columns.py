@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from synthgen.exceptions import SchemaError
+from synthgen.schema.dates import check_date_extra
 
 __all__ = ["KINDS", "ColumnSpec", "is_duration", "numeric_values"]
 
@@ -62,6 +63,8 @@ class ColumnSpec:
     categories : list, optional
         Labels of a categorical or text column, exactly as found (whitespace included). Labels
         held by fewer than the schema's ``min_count`` rows are left out (see ``pooled``).
+        ``None`` (and ``None`` bounds of a numeric or datetime column): learned from the data
+        at fit (see :meth:`Schema.complete`), so a kind can be changed by hand.
     ordered : bool
         A categorical whose labels have an order (pandas ordered categorical).
     datetime_format : str, optional
@@ -130,6 +133,17 @@ class ColumnSpec:
         ``"free_text"``, ...; see :mod:`synthgen.schema.semantic`), or ``None``."""
         value = (self.extra or {}).get("semantic")
         return value if isinstance(value, str) and value != "none" else None
+
+    @property
+    def is_complete(self) -> bool:
+        """Whether the spec holds what its kind needs (bounds of numbers and dates, labels of
+        categories): a kind changed by hand in a schema's JSON leaves them out, and
+        :meth:`Schema.complete` learns them from the data."""
+        if self.kind in ("numeric", "datetime"):
+            return self.minimum is not None and self.maximum is not None
+        if self.kind in ("categorical", "text"):
+            return self.categories is not None
+        return True
 
     @property
     def is_modelled(self) -> bool:
@@ -220,10 +234,16 @@ def _check_fields(data: dict[str, Any]) -> None:
         parsed = pd.api.types.pandas_dtype(dtype)
     except (TypeError, ValueError):
         raise bad(f"dtype {dtype!r} is not a pandas dtype") from None
+    integer_dates = (  # 20240131 read as %Y%m%d
+        pd.api.types.is_numeric_dtype(parsed)
+        and not pd.api.types.is_bool_dtype(parsed)
+        and data.get("datetime_format") is not None
+    )
     if kind == "datetime" and not (
-        pd.api.types.is_datetime64_dtype(parsed)
+        pd.api.types.is_datetime64_any_dtype(parsed)
         or pd.api.types.is_object_dtype(parsed)
         or pd.api.types.is_string_dtype(parsed)
+        or integer_dates
     ):
         raise bad(f"a datetime column cannot have dtype {dtype!r}")
     rate = data.get("missing_rate", 0.0)
@@ -233,8 +253,9 @@ def _check_fields(data: dict[str, Any]) -> None:
         if data.get(key) is not None and not _is_number(data[key]):
             raise bad(f"{key} must be a finite number or null, got {data[key]!r}")
     if kind in ("numeric", "datetime"):
+        # Bounds left out (a kind changed by hand) are learned from the data at fit.
         low, high = data.get("minimum"), data.get("maximum")
-        if low is None or high is None or low > high:
+        if (low is None) != (high is None) or (low is not None and low > high):
             raise bad(f"a {kind} column needs minimum <= maximum, got {low!r} and {high!r}")
     for key in ("integer", "ordered", "pooled"):
         if not isinstance(data.get(key, False), bool):
@@ -249,8 +270,6 @@ def _check_fields(data: dict[str, Any]) -> None:
         not isinstance(categories, list) or not all(isinstance(c, _SCALAR) for c in categories)
     ):
         raise bad("categories must be a list of plain values")
-    if kind in ("categorical", "text") and categories is None:
-        raise bad(f"a {kind} column needs a list of categories")
     for key in ("datetime_format", "id_prefix", "other_label"):
         if data.get(key) is not None and not isinstance(data[key], str):
             raise bad(f"{key} must be a string or null, got {data[key]!r}")
@@ -260,6 +279,9 @@ def _check_fields(data: dict[str, Any]) -> None:
         raise bad("value must be a plain value")
     if not isinstance(data.get("extra", {}), dict):
         raise bad("extra must be an object")
+    problem = check_date_extra(data.get("extra", {}))
+    if problem:
+        raise bad(problem)
     problem = _dtype_problem(kind, parsed, data)
     if problem:
         raise bad(problem)
@@ -290,7 +312,9 @@ def _dtype_problem(kind: str, dtype: Any, data: dict[str, Any]) -> str | None:
             return f"a numeric column cannot have dtype {shown!r}"
         if pd.api.types.is_complex_dtype(dtype):
             return f"a numeric column cannot have dtype {shown!r}"
-        if (is_int or pd.api.types.is_timedelta64_dtype(dtype)) and not data.get("integer"):
+        learned = data.get("minimum") is None  # a kind changed by hand: facts learned at fit
+        whole = is_int or pd.api.types.is_timedelta64_dtype(dtype)
+        if whole and not data.get("integer") and not learned:
             return f"dtype {shown!r} holds whole numbers only, but integer is false"
     if kind in ("categorical", "text"):
         if not all(_fits(c, dtype) for c in data.get("categories") or []):

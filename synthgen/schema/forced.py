@@ -1,4 +1,5 @@
-"""The spec of a column whose kind the user gives (instead of the one read from its values)."""
+"""A column described as the kind the user chose (``Schema.infer(kinds=...)``, ``set_kind``,
+a kind changed by hand in a schema's JSON)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from synthgen.schema.columns import ColumnSpec
 from synthgen.schema.infer import (
     _categorical_spec,
     _datetime_spec,
-    _parse_dates,
+    date_spec,
     duration_spec,
     infer_column,
     numeric_bounds,
@@ -40,13 +41,13 @@ def forced_column(name: str, col: pd.Series, kind: str, min_count: int) -> Colum
     if kind == "datetime":
         if pd.api.types.is_datetime64_any_dtype(col.dtype):
             return _datetime_spec(name, dtype, col, missing, None, min_count)
-        parsed = _parse_dates(nonnull.astype(str)) if len(nonnull) else None
-        if parsed is None:
+        spec = date_spec(name, col, min_count, declared=True) if len(nonnull) else None
+        if spec is None:
             raise SchemaError(
-                f"column {name!r}: declared datetime, but its values do not parse with one "
+                f"column {name!r}: declared datetime, but its values do not parse with a "
                 "known date format"
             )
-        return _datetime_spec(name, dtype, parsed[1], missing, parsed[0], min_count)
+        return spec
     # numeric
     if pd.api.types.is_timedelta64_dtype(col.dtype):
         return duration_spec(name, col, missing, min_count)

@@ -4,7 +4,9 @@ The rules, in order, for one column:
 
 1. all cells missing, or one distinct value -> ``constant``;
 2. boolean or pandas ``category`` dtype -> ``categorical``;
-3. datetime dtype, or strings that all parse with one date format -> ``datetime``;
+3. datetime dtype (time zones too), strings of which at most 5% are no date in the known
+   formats (those become missing, with a warning), or whole numbers that all read as
+   ``%Y%m%d`` (``20240131``) -> ``datetime`` (see :mod:`synthgen.schema.dates`);
 4. durations (``timedelta64``) -> ``numeric`` (given back as durations);
    numbers: whole numbers with at most ``max_int_categories`` distinct values -> ``categorical``;
    unique whole numbers whose name looks like a key (``id``, ``..._id``, ``key``, ``uuid``) or
@@ -25,86 +27,32 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthgen.exceptions import DataError, SchemaError
+from synthgen.exceptions import DataWarning, SchemaError
 from synthgen.schema.cells import unsupported_cells
 from synthgen.schema.columns import ColumnSpec
+from synthgen.schema.dates import (
+    DATE_FORMATS,
+    MAX_BAD_SHARE,
+    int_dates,
+    parse_text_dates,
+    to_epoch,
+    unit_of,
+    whole_unit,
+)
+from synthgen.schema.frames import as_pandas, check_frame
 from synthgen.schema.safe import DEFAULT_MIN_COUNT, safe_bounds
 
-__all__ = ["DATE_FORMATS", "check_frame", "infer_column", "text_spec", "unsupported_cells"]
-
-#: Date/time formats tried, in order, on string columns.
-DATE_FORMATS: tuple[str, ...] = (
-    "%Y-%m-%d",
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%dT%H:%M:%S",
-    "%Y-%m-%d %H:%M",
-    "%Y/%m/%d",
-    "%d/%m/%Y",
-    "%m/%d/%Y",
-    "%d.%m.%Y",
-    "%Y%m%d",
-)
+__all__ = [
+    "DATE_FORMATS",
+    "as_pandas",
+    "check_frame",
+    "infer_column",
+    "text_spec",
+    "unsupported_cells",
+]
 
 _ID_NAME = re.compile(r"(^|[_\-\s])(id|key|uuid|guid)$|^id[_\-\s]|^(id|key|uuid|guid)$", re.I)
 _MAX_DECIMALS = 6
-
-
-def check_frame(
-    data: Any, *, what: str = "data", error: type[Exception] = DataError
-) -> pd.DataFrame:
-    """Check that ``data`` is a usable table and return it (never modified).
-
-    Parameters
-    ----------
-    data : DataFrame
-        The table.
-    what : str
-        How messages name the table (``"data"``, ``"holdout"``, ...).
-    error : exception class
-        What to raise (the evaluators raise their own ``EvaluationError``).
-
-    Raises
-    ------
-    DataError
-        Not a DataFrame, no rows, no columns, duplicate or non-string column names, infinite
-        values, or cells synthgen cannot take (complex numbers, Decimal, bytes, Period,
-        Interval, date/time objects, nested lists or dicts); the message names the column.
-
-    Examples
-    --------
-    >>> check_frame(pd.DataFrame({"a": [1, 2]})).shape
-    (2, 1)
-    """
-    if not isinstance(data, pd.DataFrame):
-        raise error(f"{what} must be a pandas DataFrame, got {type(data).__name__}")
-    if data.shape[1] == 0:
-        raise error(f"{what} has no columns")
-    if data.shape[0] == 0:
-        raise error(f"{what} has no rows")
-    bad = [c for c in data.columns if not isinstance(c, str)]
-    if bad:
-        raise error(f"{what}: column names must be strings, found {bad[:5]!r}")
-    dup = data.columns[data.columns.duplicated()].tolist()
-    if dup:
-        raise error(f"{what}: duplicate column names {sorted(set(dup))!r}")
-    for name in data.columns:
-        col = data[name]
-        problem = unsupported_cells(col)
-        if problem:
-            raise error(f"{what}: column {name!r} holds {problem}")
-        if pd.api.types.is_float_dtype(col.dtype):
-            n_inf = int(np.isinf(col.to_numpy(dtype=float, na_value=np.nan)).sum())
-        elif col.dtype == object and pd.api.types.infer_dtype(col, skipna=True) != "string":
-            # a cell-by-cell look only where floats can hide (infer_dtype scans in C)
-            n_inf = int(sum(isinstance(v, float) and np.isinf(v) for v in col.array))
-        else:
-            n_inf = 0
-        if n_inf:
-            raise error(
-                f"{what}: column {name!r} has {n_inf} infinite value(s); expected finite "
-                "numbers or NaN: replace them (with NaN or a finite bound) first"
-            )
-    return data
 
 
 def _decimals(values: np.ndarray) -> int | None:
@@ -113,25 +61,6 @@ def _decimals(values: np.ndarray) -> int | None:
         scaled = values * (10.0**d)
         if np.allclose(scaled, np.round(scaled), rtol=1e-12, atol=1e-6):
             return d
-    return None
-
-
-def _datetime_unit(ns: np.ndarray) -> str:
-    for unit, step in (("D", 86_400 * 10**9), ("s", 10**9), ("ms", 10**6), ("us", 10**3)):
-        if np.all(ns % step == 0):
-            return unit
-    return "ns"
-
-
-def _parse_dates(values: pd.Series) -> tuple[str, pd.Series] | None:
-    """Return ``(format, parsed)`` when every string parses with one known format."""
-    sample = values.iloc[: min(len(values), 200)]
-    for fmt in DATE_FORMATS:
-        parsed = pd.to_datetime(sample, format=fmt, errors="coerce")
-        if parsed.notna().all():
-            full = pd.to_datetime(values, format=fmt, errors="coerce")
-            if full.notna().all():
-                return fmt, full
     return None
 
 
@@ -166,9 +95,12 @@ def _datetime_spec(
     missing: float,
     fmt: str | None,
     min_count: int = DEFAULT_MIN_COUNT,
-):
-    ns = parsed.dropna().astype("datetime64[ns]").astype("int64").to_numpy()
-    low, high = safe_bounds(ns.astype(float), min_count)
+    extra: dict[str, Any] | None = None,
+) -> ColumnSpec:
+    if getattr(parsed.dtype, "tz", None) is not None:
+        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)  # modelled in UTC
+    present = parsed.dropna()
+    low, high = safe_bounds(to_epoch(present, "ns"), min_count)
     return ColumnSpec(
         name,
         "datetime",
@@ -177,8 +109,51 @@ def _datetime_spec(
         minimum=low,
         maximum=high,
         datetime_format=fmt,
-        datetime_unit=_datetime_unit(ns),
+        datetime_unit=unit_of(present) if len(present) else "D",
+        extra=dict(extra or {}),
     )
+
+
+def date_spec(
+    name: str, col: pd.Series, min_count: int = DEFAULT_MIN_COUNT, *, declared: bool = False
+) -> ColumnSpec | None:
+    """Spec of text or integer dates (see :mod:`synthgen.schema.dates`), or ``None`` when the
+    column is no dates: text of which more than :data:`MAX_BAD_SHARE` is no date (when the
+    user ``declared`` the column datetime, any share: only no date at all is refused)."""
+    nonnull = col.dropna()
+    n = len(col)
+    if pd.api.types.is_numeric_dtype(col.dtype):
+        dates = int_dates(nonnull) if not pd.api.types.is_bool_dtype(col.dtype) else None
+        if dates is None:
+            return None
+        return _datetime_spec(name, str(col.dtype), dates, (n - len(nonnull)) / n, "%Y%m%d",
+                              min_count)  # fmt: skip
+    parsed = parse_text_dates(col)
+    if parsed is None or not parsed.formats:
+        return None
+    if parsed.n_bad > MAX_BAD_SHARE * len(nonnull) and not declared:
+        return None
+    extra: dict[str, Any] = {}
+    if len(parsed.formats) > 1:
+        extra["date_formats"] = parsed.formats[1:]
+        warnings.warn(
+            f"column {name!r}: dates written in {len(parsed.formats)} formats "
+            f"({', '.join(parsed.formats)}); synthetic dates are written as "
+            f"{parsed.formats[0]!r}",
+            DataWarning,
+            stacklevel=3,
+        )
+    if parsed.n_bad:
+        extra["bad_dates"] = "missing"
+        warnings.warn(
+            f"column {name!r}: {parsed.n_bad:,} of {len(nonnull):,} values are no date "
+            f"in {' or '.join(repr(f) for f in parsed.formats)}; they are taken as missing",
+            DataWarning,
+            stacklevel=3,
+        )
+    missing = int(parsed.values.isna().sum()) / n
+    return _datetime_spec(name, str(col.dtype), parsed.values, missing, parsed.formats[0],
+                          min_count, extra)  # fmt: skip
 
 
 def numeric_bounds(values: np.ndarray, min_count: int, decimals: int | None) -> tuple[float, float]:
@@ -211,7 +186,7 @@ def duration_spec(
         maximum=high,
         integer=True,
         decimals=0,
-        datetime_unit=_datetime_unit(ns),
+        datetime_unit=whole_unit(ns),
     )
 
 
@@ -307,17 +282,15 @@ def infer_column(
     if pd.api.types.is_bool_dtype(col.dtype) or isinstance(col.dtype, pd.CategoricalDtype):
         return _categorical_spec(name, col, missing, min_count)
     if pd.api.types.is_datetime64_any_dtype(col.dtype):
-        if getattr(col.dtype, "tz", None) is not None:
-            raise SchemaError(
-                f"column {name!r}: timezone-aware datetimes are not supported; "
-                "convert with .dt.tz_convert(None) first"
-            )
         return _datetime_spec(name, dtype, col, missing, None, min_count)
     if pd.api.types.is_timedelta64_dtype(col.dtype):
         return duration_spec(name, col, missing, min_count)
     if pd.api.types.is_numeric_dtype(col.dtype):
         values = nonnull.to_numpy(dtype=float)
         whole = bool(np.all(values == np.round(values)))
+        dates = date_spec(name, col, min_count) if whole else None  # 20240131
+        if dates is not None:
+            return dates
         if whole and n_unique <= max_int_categories:
             return _categorical_spec(name, col, missing, min_count)
         if whole and n_unique == n and missing == 0.0:
@@ -337,12 +310,9 @@ def infer_column(
             decimals=decimals,
         )
     if vtype == "str":
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            parsed = _parse_dates(nonnull)
-        if parsed is not None:
-            fmt, dates = parsed
-            return _datetime_spec(name, dtype, dates, missing, fmt, min_count)
+        dates = date_spec(name, col, min_count)
+        if dates is not None:
+            return dates
         no_space = not nonnull.str.contains(r"\s", regex=True).any()
         if n_unique == n and missing == 0.0 and n >= 20 and no_space:
             return ColumnSpec(name, "id", dtype, id_prefix=_common_prefix(nonnull))

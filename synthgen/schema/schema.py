@@ -13,6 +13,7 @@ from synthgen.exceptions import ConstraintError, SchemaError
 from synthgen.files import atomic_write
 from synthgen.schema.columns import KINDS, ColumnSpec, is_duration
 from synthgen.schema.constraints import Constraint, constraint_from_dict
+from synthgen.schema.dates import as_datetimes
 from synthgen.schema.forced import forced_column
 from synthgen.schema.infer import check_frame, infer_column
 from synthgen.schema.safe import DEFAULT_MIN_COUNT
@@ -157,13 +158,53 @@ class Schema:
         """Return a copy of the schema with column ``name`` re-described as ``kind``."""
         if name not in self.names:
             raise SchemaError(f"column {name!r} is not in the schema")
-        out = Schema(
+        if kind not in KINDS:
+            raise SchemaError(
+                f"column {name!r}: unknown kind {kind!r}; expected one of {list(KINDS)}"
+            )
+        data = check_frame(data)
+        if name not in data.columns:
+            raise SchemaError(f"column {name!r} is not in the data")
+        out = self._copy()
+        idx = out.names.index(name)
+        out.columns[idx] = forced_column(name, data[name], kind, self.min_count)
+        return out
+
+    def _copy(self) -> Schema:
+        return Schema(
             [ColumnSpec.from_dict(c.to_dict()) for c in self.columns],
             list(self.constraints),
             min_count=self.min_count,
         )
-        idx = out.names.index(name)
-        out.columns[idx] = forced_column(name, data[name], kind, self.min_count)
+
+    def complete(self, data: pd.DataFrame) -> Schema:
+        """The schema with what a hand-edited spec left out learned from ``data``.
+
+        A column whose kind was changed in the JSON (``"kind": "categorical"`` on a numeric
+        column) needs no list of categories typed in: a categorical or text spec without
+        ``categories``, or a numeric or datetime spec without bounds, is described afresh
+        from the data as that kind (as :meth:`set_kind` does). Complete specs are kept as
+        they are; the schema itself is not modified. :meth:`BaseGenerator.fit` calls this.
+
+        Examples
+        --------
+        >>> df = pd.DataFrame({"code": [1, 2, 3] * 5})
+        >>> edited = Schema.infer(df, kinds={"code": "numeric"}).to_dict()
+        >>> edited["columns"][0].update(kind="categorical", categories=None)
+        >>> Schema.from_dict(edited).complete(df)["code"].categories
+        [1, 2, 3]
+        """
+        if all(c.is_complete for c in self.columns):
+            return self
+        data = check_frame(data)
+        out = self._copy()
+        for i, spec in enumerate(out.columns):
+            if not spec.is_complete:
+                if spec.name not in data.columns:
+                    raise SchemaError(f"column {spec.name!r} is not in the data")
+                out.columns[i] = forced_column(
+                    spec.name, data[spec.name], spec.kind, self.min_count
+                )
         return out
 
     # -- access -------------------------------------------------------------------------------
@@ -244,15 +285,8 @@ class Schema:
                 raise SchemaError(
                     f"column {spec.name!r}: schema says numeric, data has dtype {col.dtype}"
                 )
-            if spec.kind == "datetime" and not pd.api.types.is_datetime64_any_dtype(col.dtype):
-                fmt = spec.datetime_format
-                parsed = pd.to_datetime(nonnull.astype(str), format=fmt, errors="coerce")
-                bad = nonnull[parsed.isna()]
-                if len(bad):
-                    raise SchemaError(
-                        f"column {spec.name!r}: {len(bad)} value(s) do not parse as dates with "
-                        f"format {fmt!r}, e.g. {bad.iloc[0]!r}"
-                    )
+            if spec.kind == "datetime":
+                as_datetimes(col, spec)  # raises when a value is no date in its formats
             if spec.kind == "categorical" and not allow_unseen and not spec.pooled:
                 seen = set(spec.categories or [])
                 unseen = [v for v in pd.unique(nonnull) if v not in seen]

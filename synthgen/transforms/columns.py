@@ -16,6 +16,7 @@ import pandas as pd
 
 from synthgen.exceptions import PersistenceError, SchemaError
 from synthgen.schema import ColumnSpec, is_duration, numeric_values
+from synthgen.schema.dates import as_datetimes, restore_dates, to_epoch
 from synthgen.schema.safe import DEFAULT_MIN_COUNT, avoid_rare
 from synthgen.transforms import _state
 from synthgen.transforms.discrete import make_discrete_transform
@@ -138,19 +139,8 @@ class NumericEncoder(ColumnEncoder):
             return numeric_values(col) / self._unit
         if spec.kind != "datetime":
             return col.to_numpy(dtype=float, na_value=np.nan)
-        if pd.api.types.is_datetime64_any_dtype(col.dtype):
-            parsed = col
-        else:
-            parsed = pd.to_datetime(col, format=spec.datetime_format, errors="coerce")
-            bad = col.notna() & parsed.isna()
-            if bad.any():
-                raise SchemaError(
-                    f"column {spec.name!r}: value {col[bad].iloc[0]!r} does not parse as a date "
-                    f"with format {spec.datetime_format!r}"
-                )
-        ns = parsed.astype("datetime64[ns]").to_numpy().astype("int64").astype(float)
-        ns[parsed.isna().to_numpy()] = np.nan
-        return ns / self._unit
+        # Any year, time zone, integer or text dates (see synthgen.schema.dates).
+        return to_epoch(as_datetimes(col, spec), spec.datetime_unit or "ns")
 
     def _clip(self, x: np.ndarray) -> np.ndarray:
         """Values clipped to the spec's bounds (in the encoder's unit). The bounds are not any
@@ -220,13 +210,10 @@ class NumericEncoder(ColumnEncoder):
         if self.flag is not None:
             missing = self.flag.inverse(block[:, dv:]) == 1
         if spec.kind == "datetime":
-            ns = (x * self._unit).astype("int64")
-            dates = pd.Series(pd.to_datetime(ns, unit="ns"))
-            dates[missing] = pd.NaT
+            values = restore_dates(np.where(missing, np.nan, x), spec)
             if spec.datetime_format is None:
-                return dates.astype(spec.dtype).rename(spec.name)
-            text = dates.dt.strftime(spec.datetime_format)
-            return _restore_dtype(text.where(~missing, np.nan), spec)
+                return values.rename(spec.name)
+            return _restore_dtype(values, spec)
         if is_duration(spec):
             ns = np.where(missing, 0, x * self._unit).astype("int64")
             durations = pd.Series(pd.to_timedelta(ns, unit="ns"))
@@ -279,7 +266,10 @@ class CategoricalEncoder(ColumnEncoder):
 
     def to_codes(self, col: pd.Series) -> np.ndarray:
         """Integer codes of the labels; missing cells get :attr:`missing_code`."""
-        codes = pd.Categorical(col, categories=self.categories).codes.astype(np.int64)
+        # (An Index lookup, not pd.Categorical: pandas 3 deprecates labels outside the
+        # categories there, and pooled columns have such labels.)
+        lookup = pd.Index(self.categories, dtype=object)
+        codes = lookup.get_indexer(col.astype(object)).astype(np.int64)
         missing = col.isna().to_numpy()
         unseen = (codes < 0) & ~missing
         if unseen.any():

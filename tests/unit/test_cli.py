@@ -2,6 +2,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import zipfile
 
 import pandas as pd
 import pytest
@@ -152,3 +153,108 @@ def test_a_full_disk_keeps_the_old_table_and_fails_in_one_line(tmp_path, csv):
     assert run.stderr.startswith("synthgen: error: cannot write") and "Traceback" not in run.stderr
     assert out.read_bytes() == good
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data.csv", "m.sgm", "out.csv"]
+
+
+# -- errors and commands (issue 16, finding 7) ---------------------------------------------------
+def test_param_errors_are_one_line_and_come_before_reading(tmp_path, capsys):
+    missing = str(tmp_path / "not-read.csv")  # the parameter is checked first
+    model = str(tmp_path / "m.sgm")
+    assert main(["fit", missing, "-o", model, "--param", "foo=1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown parameter 'foo'" in err and "shrinkage" in err
+    assert main(["fit", missing, "-o", model, "--param", "shrinkag=0.1"]) == 2
+    assert "did you mean 'shrinkage'?" in capsys.readouterr().err
+    assert main(["fit", missing, "-o", model, "--param", "shrinkage=abc"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "shrinkage" in err and "'abc'" in err
+    assert main(["fit", missing, "-o", model, "--param", "shrinkage"]) == 2
+    assert "--param expects KEY=VALUE" in capsys.readouterr().err
+
+
+def test_export_param_errors_are_one_line(tmp_path, csv, capsys):
+    args = ["export", str(csv), "-o", str(tmp_path / "o.csv"), "-q", "--param", "foo=1"]
+    assert main(args) == 2
+    assert "unknown parameter 'foo'" in capsys.readouterr().err
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.strip() == f"synthgen {sg.__version__}"
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path, csv):
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    run = subprocess.Popen(
+        [sys.executable, "-m", "synthgen.cli", "schema", str(csv)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    run.stdout.close()  # the reader goes away before the schema is printed (`| head -0`)
+    err = run.stderr.read().decode()
+    assert run.wait(timeout=120) == 141
+    assert err == "", err
+
+
+def test_sample_to_an_unknown_format_fails_before_loading(tmp_path, csv, capsys, monkeypatch):
+    model = tmp_path / "m.sgm"
+    assert main(["fit", str(csv), "-o", str(model), "-q"]) == 0
+    monkeypatch.setattr(sg, "load", lambda *a, **k: pytest.fail("loaded before checking"))
+    assert main(["sample", str(model), "-n", "5", "-o", str(tmp_path / "x.json")]) == 2
+    assert "unknown table format" in capsys.readouterr().err
+
+
+def _info(path) -> tuple[str, set[str]]:
+    code = (
+        "import sys\nfrom synthgen.cli import main\n"
+        f"status = main(['info', {str(path)!r}])\n"
+        "print('MODULES', ' '.join(sorted(sys.modules)))\nsys.exit(status)"
+    )
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    out, _, modules = run.stdout.partition("MODULES ")
+    return out, set(modules.split())
+
+
+def test_info_describes_a_neural_model_without_loading_it(tmp_path, adult):
+    model = sg.make_generator(
+        "vae", epochs=1, batch_size=64, latent_dim=4, hidden=(8,), device="cpu", random_state=0
+    ).fit(adult.head(200))
+    path = tmp_path / "vae.sgm"
+    model.save(path)
+    out, modules = _info(path)
+    assert "torch" not in modules
+    assert "generator: vae" in out and "epochs=1" in out and "latent_dim=4" in out
+    assert "training: 200 rows, 1 epochs (stopped by max_epochs)" in out
+    assert "no differential-privacy guarantee" in out
+    assert "schema: 15 columns" in out and "age " in out and "categorical" in out
+    assert f"({path.stat().st_size / 1000:,.1f} kB)" in out
+    # The weights are never read: a file whose weights are garbage is still described.
+    broken = tmp_path / "broken.sgm"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(broken, "w") as dst:
+        for name in src.namelist():
+            data = src.read(name)
+            dst.writestr(name, b"\0" * len(data) if name == "weights.safetensors" else data)
+    with pytest.raises(sg.PersistenceError):
+        sg.load(broken)
+    assert "generator: vae" in _info(broken)[0]
+
+
+def test_info_shows_the_privacy_record_and_refuses_other_files(tmp_path, adult, capsys):
+    model = sg.make_generator("dp_marginals", epsilon=2.0, random_state=0)
+    model.fit(adult.head(300)[["age", "sex", "race"]])
+    path = tmp_path / "dp.sgm"
+    model.save(path)
+    assert main(["info", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "generator: dp_marginals" in out and "privacy: differentially private fit" in out
+    assert "epsilon = 2 spent of 2, delta = 1e-05" in out and "accounting: Renyi DP" in out
+    junk = tmp_path / "junk.sgm"
+    junk.write_bytes(b"not a zip")
+    assert main(["info", str(junk)]) == 2
+    assert "not a synthgen model file" in capsys.readouterr().err

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from synthgen.schema import ColumnSpec, is_duration, numeric_values
+from synthgen.schema.dates import as_datetimes, restore_dates, to_epoch
 from synthgen.utils import json_ready
 
 __all__ = [
@@ -51,13 +52,7 @@ def to_float(col: pd.Series, spec: ColumnSpec) -> np.ndarray:
         return numeric_values(col)
     if spec.kind != "datetime":
         return pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    if pd.api.types.is_datetime64_any_dtype(col.dtype):
-        parsed = col
-    else:
-        parsed = pd.to_datetime(col, format=spec.datetime_format, errors="coerce")
-    ns = parsed.astype("datetime64[ns]").to_numpy().astype("int64").astype(float)
-    ns[parsed.isna().to_numpy()] = np.nan
-    return ns / unit_scale(spec)
+    return to_epoch(as_datetimes(col, spec), spec.datetime_unit or "ns")
 
 
 def from_float(x: np.ndarray, spec: ColumnSpec, like: pd.Series | None = None) -> pd.Series:
@@ -65,12 +60,12 @@ def from_float(x: np.ndarray, spec: ColumnSpec, like: pd.Series | None = None) -
     x = np.asarray(x, dtype=float)
     missing = np.isnan(x)
     if spec.kind == "datetime":
-        ns = np.where(missing, 0, np.round(x) * unit_scale(spec)).astype("int64")
-        dates = pd.Series(pd.to_datetime(ns, unit="ns"))
-        dates[missing] = pd.NaT
-        if spec.datetime_format is None:
-            return dates.astype(spec.dtype)
-        return dates.dt.strftime(spec.datetime_format).where(~missing, np.nan)
+        values = restore_dates(np.round(x), spec)
+        if pd.api.types.is_numeric_dtype(values.dtype) and not missing.any():
+            return values.astype(spec.dtype)  # integer dates (20240131)
+        if pd.api.types.is_numeric_dtype(values.dtype) and "int" in spec.dtype:
+            return values.astype(spec.dtype.replace("int", "Int").replace("uInt", "UInt"))
+        return values
     if is_duration(spec):
         ns = np.where(missing, 0, np.round(x)).astype("int64")
         durations = pd.Series(pd.to_timedelta(ns, unit="ns"))

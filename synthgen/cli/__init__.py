@@ -1,8 +1,10 @@
 """The ``synthgen`` command line: a thin layer over the public API.
 
-Commands: ``fit``, ``sample``, ``evaluate``, ``export``, ``schema``, ``list`` and ``demo``.
-Errors from synthgen print as one line on stderr with exit status 2; ``export`` exits with 3
-when the privacy verdict does not pass. Output paths are checked before any work starts (the
+Commands: ``fit``, ``sample``, ``evaluate``, ``export``, ``schema``, ``info``, ``list`` and
+``demo``. Errors from synthgen print as one line on stderr with exit status 2; ``export`` exits
+with 3 when the privacy verdict does not pass; warnings print as one line ``synthgen: warning:``;
+a closed output pipe (``synthgen schema data.csv | head``) ends the command quietly (status
+141, as for a tool killed by SIGPIPE). Output paths are checked before any work starts (the
 folder exists and is writable, a table's format is known), and every file is written
 atomically: an interrupted or failed command leaves no partial file and the old file intact.
 """
@@ -10,14 +12,24 @@ atomically: an interrupted or failed command leaves no partial file and the old 
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from synthgen.exceptions import ConfigurationError, SynthgenError
+from synthgen._version import __version__
+from synthgen.cli.info import add_info_command
+from synthgen.cli.options import (
+    add_kind_option,
+    add_reading_options,
+    pairs,
+    reading,
+    schema_for,
+)
+from synthgen.exceptions import SynthgenError
 from synthgen.files import check_output_path
 
 __all__ = ["main"]
@@ -29,39 +41,35 @@ _DEFAULT_HELP = (
 )
 
 
-def _parse_value(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
+#: Exit status when the reader of stdout went away (128 + SIGPIPE, as the shell reports).
+EXIT_BROKEN_PIPE = 141
 
 
-def _params(pairs: Sequence[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        if "=" not in pair:
-            raise ConfigurationError(f"--param expects KEY=VALUE, got {pair!r}")
-        key, value = pair.split("=", 1)
-        out[key.strip()] = _parse_value(value)
-    return out
+def _params(items: Sequence[str]) -> dict[str, Any]:
+    return pairs(items, "--param", parse=True)
 
 
 def _cmd_fit(args: argparse.Namespace) -> None:
     import synthgen as sg
+    from synthgen.generators.params import validate_params
     from synthgen.tabular_io import read_table
 
     check_output_path(args.output, what="model")  # before the fit, not after it
-    data = read_table(args.data)
-    schema = sg.Schema.from_json(Path(args.schema)) if args.schema else None
     params = _params(args.param)
     if args.random_state is not None:
         params["random_state"] = args.random_state
-    if args.generator is None:
+    data = None
+    if args.generator is None:  # the default follows the table's size: read it first
         from synthgen.generators.defaults import default_generator, explain_default
 
+        data = read_table(args.data, **reading(args))
         args.generator = default_generator(*data.shape)
         print(explain_default(*data.shape))
     model = sg.make_generator(args.generator, verbose=not args.quiet, **params)
+    validate_params(model)  # a bad value fails now, not after the fit
+    if data is None:
+        data = read_table(args.data, **reading(args))
+    schema = schema_for(args, data)
     start = time.perf_counter()
     model.fit(data, schema=schema)
     model.save(args.output)
@@ -90,10 +98,11 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     for path, what in ((args.report, "report"), (args.json, "metrics JSON")):
         if path:
             check_output_path(path, what=what)
-    real = read_table(args.real)
-    synthetic = read_table(args.synthetic)
-    holdout = read_table(args.holdout) if args.holdout else None
-    schema = sg.Schema.from_json(Path(args.schema)) if args.schema else None
+    options = reading(args)
+    real = read_table(args.real, **options)
+    synthetic = read_table(args.synthetic, **options)
+    holdout = read_table(args.holdout, **options) if args.holdout else None
+    schema = sg.Schema.from_json(Path(args.schema)).complete(real) if args.schema else None
     report = sg.evaluate(
         real=real,
         synthetic=synthetic,
@@ -127,8 +136,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
     import synthgen as sg
     from synthgen.tabular_io import read_table
 
-    data = read_table(args.data)
-    schema = sg.Schema.from_json(Path(args.schema)) if args.schema else None
+    data = read_table(args.data, **reading(args))
+    schema = schema_for(args, data)
     if args.generator is None and args.epsilon is None:
         from synthgen.generators.defaults import explain_default
 
@@ -178,7 +187,8 @@ def _cmd_schema(args: argparse.Namespace) -> None:
 
     if args.output is not None:
         check_output_path(args.output, what="schema")
-    schema = sg.Schema.infer(read_table(args.data))
+    data = read_table(args.data, **reading(args))
+    schema = sg.Schema.infer(data, kinds=pairs(args.kind, "--kind"))
     text = schema.to_json(args.output)
     if args.output is None:
         print(text)
@@ -204,6 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="synthgen", description="Learn a table and generate synthetic rows."
     )
+    parser.add_argument("--version", action="version", version=f"synthgen {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("fit", help="fit a generator on a CSV/Parquet table and save it")
@@ -214,6 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--random-state", type=int, default=None)
     p.add_argument("--param", action="append", default=[], help="generator parameter KEY=VALUE")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_kind_option(p)
+    add_reading_options(p)
     p.set_defaults(func=_cmd_fit)
 
     p = sub.add_parser("sample", help="draw rows from a saved model")
@@ -238,6 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--generator", default=None, help="what made the synthetic rows (for the report)"
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_reading_options(p)
     p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser(
@@ -264,12 +278,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--param", action="append", default=[], help="generator parameter KEY=VALUE")
     p.add_argument("--random-state", type=int, default=0)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    add_kind_option(p)
+    add_reading_options(p)
     p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("schema", help="print or write the inferred schema of a table")
     p.add_argument("data")
     p.add_argument("-o", "--output", default=None, help="JSON file to write")
+    add_kind_option(p)
+    add_reading_options(p)
     p.set_defaults(func=_cmd_schema)
+
+    add_info_command(sub)
 
     p = sub.add_parser("list", help="list the available generators")
     p.set_defaults(func=_cmd_list)
@@ -286,12 +306,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``synthgen`` command; returns the exit status."""
     args = build_parser().parse_args(argv)
     try:
-        status = args.func(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            status = args.func(args)
+        sys.stdout.flush()
     except SynthgenError as err:
         print(f"synthgen: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader of our output went away (``| head``): stop quietly, and point stdout
+        # at /dev/null so the flush at exit does not fail again.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):  # stdout without a file descriptor (captured)
+            pass
+        return EXIT_BROKEN_PIPE
     return int(status or 0)
 
 
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """synthgen's warnings as one line on stderr (no file name, no source line)."""
+    if issubclass(category, UserWarning) and category.__module__.startswith("synthgen"):
+        print(f"synthgen: warning: {message}", file=sys.stderr)
+    else:
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))

@@ -1,0 +1,5 @@
+"""``python -m synthgen.cli``: the ``synthgen`` command."""
+
+from synthgen.cli import main
+
+raise SystemExit(main())
