@@ -13,6 +13,7 @@ import pandas as pd
 from synthgen.exceptions import ConstraintError, SchemaError
 from synthgen.schema.columns import KINDS, ColumnSpec
 from synthgen.schema.constraints import Constraint, constraint_from_dict
+from synthgen.schema.discover import discover_structure
 from synthgen.schema.infer import (
     _categorical_spec,
     _datetime_spec,
@@ -21,6 +22,7 @@ from synthgen.schema.infer import (
     infer_column,
     text_spec,
 )
+from synthgen.schema.structure import Structure
 
 __all__ = ["SCHEMA_VERSION", "Schema"]
 
@@ -99,7 +101,10 @@ class Schema:
     """
 
     def __init__(
-        self, columns: list[ColumnSpec], constraints: list[Constraint] | None = None
+        self,
+        columns: list[ColumnSpec],
+        constraints: list[Constraint] | None = None,
+        structure: Structure | None = None,
     ) -> None:
         names = [c.name for c in columns]
         if len(set(names)) != len(names):
@@ -108,6 +113,30 @@ class Schema:
         self.constraints: list[Constraint] = []
         for constraint in constraints or []:
             self.add_constraint(constraint)
+        self.structure = Structure() if structure is None else structure
+        self.structure.check_schema(self)
+
+    def with_structure(self, structure: Structure | None) -> Schema:
+        """A copy of the schema with ``structure`` (``None``: no structure rules)."""
+        return Schema(list(self.columns), list(self.constraints), structure)
+
+    def accept_suggestions(self, which: list[int] | None = None) -> Schema:
+        """Turn suggested constraints (``structure.suggestions``: all, or those at the
+        positions in ``which``) into constraints; returns the schema (chainable).
+
+        Examples
+        --------
+        >>> df = pd.DataFrame({"start": range(60), "end": [i + 5 for i in range(60)]})
+        >>> schema = Schema.infer(df, kinds={"start": "numeric", "end": "numeric"})
+        >>> schema.structure.suggestions
+        [Inequality('start' < 'end')]
+        >>> schema.accept_suggestions().constraints
+        [Inequality('start' < 'end')]
+        """
+        for constraint in self.structure.take_suggestions(which):
+            if constraint not in self.constraints:
+                self.add_constraint(constraint)
+        return self
 
     def add_constraint(self, constraint: Constraint) -> Schema:
         """Add a rule every generated row must meet; returns the schema (chainable)."""
@@ -121,7 +150,9 @@ class Schema:
         return self
 
     def check_constraints(self, data: pd.DataFrame) -> None:
-        """Fit the constraints on ``data`` and raise ConstraintError where rows break one."""
+        """Fit the constraints on ``data`` and raise ConstraintError where rows break one (or
+        break a structure rule)."""
+        self.structure.check_data(data)
         for constraint in self.constraints:
             constraint.fit(data)
             broken = int((~constraint.is_satisfied(data)).sum())
@@ -140,8 +171,9 @@ class Schema:
         kinds: Mapping[str, str] | None = None,
         max_int_categories: int = 15,
         max_categories: int = 500,
+        structure: bool = True,
     ) -> Schema:
-        """Detect the schema of ``data``.
+        """Detect the schema of ``data``, and its structure (``schema.structure``).
 
         Parameters
         ----------
@@ -153,6 +185,9 @@ class Schema:
             Whole-number columns with at most this many distinct values are categorical.
         max_categories : int
             String columns with more distinct values than this, most held by one row, are text.
+        structure : bool
+            Look for hierarchies, missing-together groups, coordinate pairs and suggested
+            inequalities (see :mod:`synthgen.schema.discover`); ``False`` leaves them out.
         """
         data = check_frame(data)
         kinds = dict(kinds or {})
@@ -177,7 +212,10 @@ class Schema:
                         max_categories=max_categories,
                     )
                 )
-        return cls(columns)
+        schema = cls(columns)
+        if structure:
+            schema.structure = discover_structure(data, schema)
+        return schema
 
     def set_kind(self, name: str, kind: str, data: pd.DataFrame) -> Schema:
         """Return a copy of the schema with column ``name`` re-described as ``kind``."""
@@ -188,6 +226,7 @@ class Schema:
         )
         idx = out.names.index(name)
         out.columns[idx] = _forced_column(name, data[name], kind)
+        out.structure = self.structure.restricted(out)  # rules the new kind rules out go
         return out
 
     # -- access -------------------------------------------------------------------------------
@@ -216,6 +255,7 @@ class Schema:
             isinstance(other, Schema)
             and self.columns == other.columns
             and self.constraints == other.constraints
+            and self.structure == other.structure
         )
 
     def __repr__(self) -> str:
@@ -270,11 +310,12 @@ class Schema:
 
     # -- JSON ---------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dictionary (``{"version", "columns", "constraints"}``)."""
+        """JSON-ready dictionary (``{"version", "columns", "constraints", "structure"}``)."""
         return {
             "version": SCHEMA_VERSION,
             "columns": [c.to_dict() for c in self.columns],
             "constraints": [c.to_dict() for c in self.constraints],
+            "structure": self.structure.to_dict(),
         }
 
     @classmethod
@@ -291,6 +332,7 @@ class Schema:
         return cls(
             [ColumnSpec.from_dict(dict(c)) for c in data["columns"]],
             [constraint_from_dict(c) for c in data.get("constraints", [])],
+            Structure.from_dict(data.get("structure")),
         )
 
     def to_json(self, path: str | os.PathLike[str] | None = None) -> str:

@@ -17,6 +17,7 @@ from synthgen.schema import Schema
 from synthgen.transforms.columns import ColumnEncoder, make_column_encoder
 from synthgen.transforms.discrete import DISCRETE_METHODS
 from synthgen.transforms.numeric import NUMERIC_METHODS
+from synthgen.transforms.structure import StructureCodec
 
 __all__ = ["Span", "TableEncoder"]
 
@@ -142,7 +143,13 @@ class TableEncoder:
         if self.category_order == "pc1" and self.discrete == "frequency":
             score = _first_component(data, schema, rng)
         self.schema_ = schema
-        self.encoders_ = [self._make(spec).fit(data[spec.name], rng, score) for spec in schema]
+        # Structure rules (schema.structure) reshape the table the column encoders see.
+        self.structure_ = StructureCodec().fit(data, schema, rng)
+        frame = self.structure_.forward(data, rng)
+        self.encoders_ = [
+            self._make(spec).fit(frame[spec.name], rng, score)
+            for spec in self.structure_.model_specs()
+        ]
         self._build_spans()
         return self
 
@@ -169,6 +176,7 @@ class TableEncoder:
         """Encode ``data`` to a ``float32`` matrix of width :attr:`output_dim`."""
         rng = np.random.default_rng(random_state)
         n = len(data)
+        data = self.structure_.forward(data, rng)
         blocks = [enc.transform(data[enc.spec.name], rng) for enc in self.encoders_ if enc.dim]
         if not blocks:
             return np.zeros((n, 0), dtype=np.float32)
@@ -184,6 +192,7 @@ class TableEncoder:
         """
         rng = np.random.default_rng(random_state)
         n = len(fixed)
+        fixed = self.structure_.forward(fixed, rng, partial=True)
         matrix = np.zeros((n, self.output_dim_), dtype=np.float32)
         known = np.zeros((n, self.output_dim_), dtype=bool)
         start = 0
@@ -208,7 +217,7 @@ class TableEncoder:
             start += enc.dim
             col = enc.inverse(block, rng)
             columns[enc.spec.name] = col.reset_index(drop=True)
-        return pd.DataFrame(columns)
+        return self.structure_.backward(pd.DataFrame(columns))
 
     # -- persistence --------------------------------------------------------------------------
     def get_state(self) -> dict[str, Any]:
@@ -225,6 +234,7 @@ class TableEncoder:
             },
             "columns": [enc.get_state() for enc in self.encoders_],
             "spans": [asdict(s) for s in self.spans_],
+            **({"structure": self.structure_.get_state()} if self.structure_.active else {}),
         }
 
     @classmethod
@@ -232,8 +242,10 @@ class TableEncoder:
         """Rebuild a fitted encoder from :meth:`get_state` output and its schema."""
         enc = cls(**state["params"])
         enc.schema_ = schema
+        enc.structure_ = StructureCodec.from_state(state.get("structure"), schema)
+        specs = enc.structure_.model_specs()
         enc.encoders_ = [
-            enc._make(spec).set_state(s) for spec, s in zip(schema, state["columns"], strict=True)
+            enc._make(spec).set_state(s) for spec, s in zip(specs, state["columns"], strict=True)
         ]
         enc._build_spans()
         return enc

@@ -1,0 +1,193 @@
+"""The pieces :class:`~synthgen.transforms.structure.StructureCodec` is built of: a
+hierarchy's learned mapping, a coordinate pair's grid, and filling and blanking cells."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthgen.schema import ColumnSpec
+from synthgen.schema.discover import MIN_SUPPORT
+from synthgen.transforms.columns import _restore_dtype
+
+__all__ = ["Derivation", "Grid", "blank", "hot_deck"]
+
+
+def _plain(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def _codes(col: pd.Series, categories: list[Any]) -> np.ndarray:
+    """Positions of the labels in ``categories`` (-1: missing or unknown), as encoders do."""
+    return pd.Categorical(col, categories=categories).codes.astype(np.int64)
+
+
+def blank(col: pd.Series, mask: np.ndarray, spec: ColumnSpec) -> pd.Series:
+    """``col`` with the cells of ``mask`` missing, in the spec's dtype."""
+    if not mask.any():
+        return col
+    out = col.astype(object) if col.dtype == bool or col.dtype.kind in "iu" else col
+    out = out.where(~mask)
+    return _restore_dtype(out, spec) if str(out.dtype) != spec.dtype else out
+
+
+@dataclass
+class Derivation:
+    """``child = mapping[parent]``; values are child category positions (categorical child)
+    or numbers, ``None`` for a missing child."""
+
+    parent: str
+    child: str
+    keys: list[int]  # parent category positions
+    values: list[Any]
+    when_missing: Any
+    fallback: Any
+
+    @classmethod
+    def fit(cls, data: pd.DataFrame, parent: ColumnSpec, child: ColumnSpec) -> Derivation:
+        p = _codes(data[parent.name], parent.categories or [])
+        p = np.where(data[parent.name].isna().to_numpy(), len(parent.categories or []), p)
+        if child.kind == "categorical":
+            c = _codes(data[child.name], child.categories or [])
+            held = np.ones(len(child.categories or []), dtype=bool)
+        else:
+            values = data[child.name].to_numpy(dtype=float, na_value=np.nan)
+            uniq, c = np.unique(values, return_inverse=True)
+            held = np.bincount(c, minlength=len(uniq)) >= MIN_SUPPORT
+        c = np.where(data[child.name].isna().to_numpy(), -2, c)
+        known = p >= 0
+        best: dict[int, int] = {}
+        counts: dict[int, int] = {}
+        pairs, n = np.unique(np.stack([p[known], c[known]]), axis=1, return_counts=True)
+        for (pk, ck), k in zip(pairs.T.tolist(), n.tolist(), strict=True):
+            if k > counts.get(pk, 0):
+                best[pk], counts[pk] = ck, k
+
+        def value(code: int) -> Any:
+            if code == -2:
+                return None
+            if code < 0 or not held[code]:
+                raise KeyError(code)
+            return code if child.kind == "categorical" else _plain(uniq[code])
+
+        keys, out, rows = [], [], []
+        for pk in sorted(best):
+            try:
+                v = value(best[pk])
+            except KeyError:  # a label the child's encoder does not keep: not stored
+                continue
+            if pk == len(parent.categories or []):
+                continue
+            keys.append(pk)
+            out.append(v)
+            rows.append(counts[pk])
+        fallback = out[int(np.argmax(rows))] if out else None
+        missing_code = len(parent.categories or [])
+        try:
+            when_missing = value(best[missing_code]) if missing_code in best else fallback
+        except KeyError:
+            when_missing = fallback
+        return cls(parent.name, child.name, keys, out, when_missing, fallback)
+
+    def derive(self, parent_col: pd.Series, parent: ColumnSpec, child: ColumnSpec) -> pd.Series:
+        """The child column of a parent column (unknown parent labels get the fallback)."""
+        k = len(parent.categories or [])
+        numeric = child.kind != "categorical"
+        none = np.nan if numeric else -1
+
+        def code(value: Any) -> Any:
+            return none if value is None else value
+
+        # positions 0..k-1: parent labels; k: parent missing; k + 1: unknown parent label
+        table = np.full(k + 2, code(self.fallback), dtype=float if numeric else np.int64)
+        table[k] = code(self.when_missing)
+        if self.keys:
+            table[np.asarray(self.keys, dtype=np.int64)] = [code(v) for v in self.values]
+        codes = _codes(parent_col, parent.categories or [])
+        codes = np.where(parent_col.isna().to_numpy(), k, np.where(codes < 0, k + 1, codes))
+        out = table[codes]
+        if numeric:
+            return _restore_dtype(pd.Series(out), child)
+        lookup = np.empty(len(child.categories or []) + 1, dtype=object)
+        lookup[:-1] = child.categories or []
+        lookup[-1] = None
+        return _restore_dtype(pd.Series(lookup[out], dtype=object), child)
+
+
+@dataclass
+class Grid:
+    """A coordinate pair as a cell of a quantile grid plus offsets inside the cell."""
+
+    latitude: str
+    longitude: str
+    cell: str
+    lat_edges: list[float]
+    lon_edges: list[float]
+    has_missing: bool
+
+    @property
+    def n_cells(self) -> int:
+        return (len(self.lat_edges) - 1) * (len(self.lon_edges) - 1)
+
+    @staticmethod
+    def edges(values: np.ndarray, spec: ColumnSpec, size: int) -> list[float]:
+        inner = np.quantile(values, np.linspace(0, 1, size + 1)[1:-1]) if len(values) else []
+        low, high = float(spec.minimum), float(spec.maximum)
+        edges = np.unique(np.clip(np.concatenate([[low], inner, [high]]), low, high))
+        return [float(e) for e in edges] if len(edges) > 1 else [low, low + 1.0]
+
+    @staticmethod
+    def locate(x: np.ndarray, edges: list[float]) -> tuple[np.ndarray, np.ndarray]:
+        e = np.asarray(edges)
+        i = np.clip(np.searchsorted(e, np.nan_to_num(x, nan=e[0]), side="right") - 1, 0,
+                    len(e) - 2)  # fmt: skip
+        width = e[i + 1] - e[i]
+        return i, (x - e[i]) / np.where(width > 0, width, 1.0)
+
+    @staticmethod
+    def place(i: np.ndarray, u: np.ndarray, edges: list[float], spec: ColumnSpec) -> np.ndarray:
+        e = np.asarray(edges)
+        x = e[i] + np.clip(u, 0.0, 1.0) * (e[i + 1] - e[i])
+        x = np.clip(x, spec.minimum, spec.maximum)
+        return np.round(x, spec.decimals) if spec.decimals is not None else x
+
+
+def hot_deck(col: pd.Series, spec: ColumnSpec | None, rng: np.random.Generator) -> pd.Series:
+    """``col`` with missing cells filled by values drawn from its own observed cells (no new
+    value, no spike); the middle of the spec's range when it has none."""
+    missing = col.isna().to_numpy()
+    if not missing.any():
+        return col
+    observed = col[~missing]
+    if len(observed):
+        fill = observed.to_numpy(dtype=object)[rng.integers(0, len(observed), missing.sum())]
+    elif spec is None:
+        fill = np.full(int(missing.sum()), 0.5, dtype=object)
+    else:
+        fill = np.full(int(missing.sum()), _middle(spec), dtype=object)
+    values = col.to_numpy(dtype=object, copy=True)
+    values[missing] = fill
+    out = pd.Series(values, index=col.index, name=col.name)
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        return out.astype(col.dtype)
+    try:
+        return out.astype(col.dtype)
+    except (TypeError, ValueError):
+        return out
+
+
+def _middle(spec: ColumnSpec) -> Any:
+    """A value of the column from its spec only (never a training value)."""
+    if spec.kind == "categorical" and spec.categories:
+        return spec.categories[0]
+    low, high = float(spec.minimum or 0.0), float(spec.maximum or 0.0)
+    mid = (low + high) / 2
+    if spec.kind == "datetime":
+        ts = pd.Timestamp(int(mid))
+        return ts if spec.datetime_format is None else ts.strftime(spec.datetime_format)
+    return round(mid) if spec.integer else mid
