@@ -15,7 +15,9 @@ breaks is not reported.
   ``MIN_SUPPORT`` missing and present cells.
 - **Coordinate pairs**: two numeric columns with fractional values (three or more decimals),
   mostly distinct, missing in the same rows, one within [-90, 90] (latitude) and the other
-  within [-180, 180], that sit next to each other in the table or carry coordinate-like names.
+  within [-180, 180], that carry coordinate-like names, or else sit next to each other,
+  are printed with a fixed precision (3 to 6 decimals), have one axis on one side of zero
+  and are not both within [-1, 1].
 - **Suggestions**: ``a <= b`` (or ``<``) for numeric or datetime pairs whose ranges overlap and
   that hold on every row where both are present; transitive ones are dropped.
 """
@@ -155,8 +157,9 @@ def _missing_groups(data: pd.DataFrame, schema: Any) -> list[MissingGroup]:
 
 
 # -- coordinates ----------------------------------------------------------------------------
-def _coordinate_like(spec: Any, col: pd.Series) -> tuple[float, float] | None:
-    """The range of a column that could hold coordinates, else None."""
+def _coordinate_like(spec: Any, col: pd.Series) -> tuple[float, float, bool] | None:
+    """Range of a column that could hold coordinates (and whether its values have a fixed
+    precision of 3 to 6 decimals), else None."""
     if spec.kind != "numeric" or spec.integer or spec.dtype.startswith("timedelta"):
         return None
     if spec.decimals is not None and spec.decimals < 3:
@@ -167,7 +170,7 @@ def _coordinate_like(spec: Any, col: pd.Series) -> tuple[float, float] | None:
     low, high = float(values.min()), float(values.max())
     if low < -180 or high > 180 or high - low <= 0:
         return None
-    return low, high
+    return low, high, spec.decimals is not None
 
 
 def _geo_pairs(data: pd.DataFrame, schema: Any) -> list[GeoPair]:
@@ -177,14 +180,22 @@ def _geo_pairs(data: pd.DataFrame, schema: Any) -> list[GeoPair]:
     used: set[str] = set()
     out = []
     for a, b in combinations(found, 2):
-        if a in used or b in used:
+        if a in used or b in used or not data[a].isna().equals(data[b].isna()):
             continue
-        if not data[a].isna().equals(data[b].isna()):
+        (la, ha, fixed_a), (lb, hb, fixed_b) = ranges[a], ranges[b]  # type: ignore[misc]
+        lat_a, lat_b = la >= -90 and ha <= 90, lb >= -90 and hb <= 90
+        if not (lat_a or lat_b):
             continue
-        lat_a = ranges[a][0] >= -90 and ranges[a][1] <= 90
-        lat_b = ranges[b][0] >= -90 and ranges[b][1] <= 90
         named = (_LAT.search(a) and _LON.search(b)) or (_LAT.search(b) and _LON.search(a))
-        if not (lat_a or lat_b) or not (named or abs(position[a] - position[b]) == 1):
+        # Without coordinate names, values must look like a place's coordinates: printed
+        # with a fixed precision, side by side, one axis on one side of zero (most places
+        # are), and not both within [-1, 1] (scores and shares are).
+        looks = (
+            fixed_a and fixed_b and abs(position[a] - position[b]) == 1
+            and (la > 0 or ha < 0 or lb > 0 or hb < 0)
+            and max(abs(la), abs(ha), abs(lb), abs(hb)) > 1
+        )  # fmt: skip
+        if not (named or looks):
             continue
         if lat_a and lat_b:  # both could be latitudes: names decide, else the first one
             latitude = b if _LAT.search(b) and not _LAT.search(a) else a

@@ -258,6 +258,14 @@ class Schema:
             and self.structure == other.structure
         )
 
+    def summary(self) -> str:
+        """The schema as text for review: a line per column, then the structure rules."""
+        lines = [
+            f"{c.name}: {c.kind} ({c.dtype}, {c.missing_rate:.1%} missing)" for c in self.columns
+        ]
+        rules = self.structure.summary()
+        return "\n".join([*lines, rules] if rules else lines)
+
     def __repr__(self) -> str:
         inner = ", ".join(f"{c.name}: {c.kind}" for c in self.columns)
         return f"Schema({inner})"

@@ -99,9 +99,9 @@ class StructureCodec:
             while cell in schema:
                 cell += "_"
             self.grids.append(Grid(
-                pair.latitude, pair.longitude, cell,
-                Grid.edges(lat[both], schema[pair.latitude], size),
-                Grid.edges(lon[both], schema[pair.longitude], size),
+                pair.latitude, pair.longitude, cell, size,
+                Grid.levels(lat[both], schema[pair.latitude]),
+                Grid.levels(lon[both], schema[pair.longitude]),
                 pair.latitude not in following and schema[pair.latitude].has_missing,
             ))  # fmt: skip
         return self
@@ -151,11 +151,11 @@ class StructureCodec:
             n = len(data)
             x = np.full(n, np.nan) if lat is None else lat.to_numpy(dtype=float, na_value=np.nan)
             y = np.full(n, np.nan) if lon is None else lon.to_numpy(dtype=float, na_value=np.nan)
-            i, u = Grid.locate(x, g.lat_edges)
-            j, v = Grid.locate(y, g.lon_edges)
+            i, u = g.locate(x, g.lat_levels)
+            j, v = g.locate(y, g.lon_levels)
             both = ~np.isnan(x) & ~np.isnan(y)
             cell = np.full(n, None, dtype=object)
-            cell[both] = (i * (len(g.lon_edges) - 1) + j)[both].tolist()
+            cell[both] = (i * g.size + j)[both].tolist()
             if not partial and not g.has_missing:
                 cell[~both] = rng.integers(0, g.n_cells, int((~both).sum())).tolist()
             cols[g.cell] = pd.Series(cell, index=data.index, dtype=object)
@@ -174,11 +174,10 @@ class StructureCodec:
             cell = cols.pop(g.cell)
             missing = cell.isna().to_numpy()
             code = np.where(missing, 0, cell.to_numpy(dtype=float, na_value=0)).astype(np.int64)
-            n_lon = len(g.lon_edges) - 1
-            for name, index, edges in ((g.latitude, code // n_lon, g.lat_edges),
-                                       (g.longitude, code % n_lon, g.lon_edges)):  # fmt: skip
+            for name, index, levels in ((g.latitude, code // g.size, g.lat_levels),
+                                        (g.longitude, code % g.size, g.lon_levels)):  # fmt: skip
                 spec = self.schema[name]
-                x = Grid.place(index, cols[name].to_numpy(dtype=float), edges, spec)
+                x = g.place(index, cols[name].to_numpy(dtype=float), levels, spec)
                 x[missing] = np.nan
                 cols[name] = _restore_dtype(pd.Series(x), spec)
         for leader, followers in self.groups:

@@ -121,39 +121,51 @@ class Derivation:
 
 @dataclass
 class Grid:
-    """A coordinate pair as a cell of a quantile grid plus offsets inside the cell."""
+    """A coordinate pair as a cell of an equal-mass grid plus each axis' offset in its cell.
+
+    Each axis is cut into ``size`` bins of equal probability under its own quantile
+    function (``levels``: values at ``len(levels)`` evenly spaced probabilities, ends at the
+    schema's bounds); a point's cell is its pair of bins and its offsets are its positions in
+    probability inside them. Offsets are then uniform within every bin, so whatever a
+    generator learns of them, each axis' marginal follows from the cell frequencies.
+    """
 
     latitude: str
     longitude: str
     cell: str
-    lat_edges: list[float]
-    lon_edges: list[float]
+    size: int
+    lat_levels: list[float]
+    lon_levels: list[float]
     has_missing: bool
 
     @property
     def n_cells(self) -> int:
-        return (len(self.lat_edges) - 1) * (len(self.lon_edges) - 1)
+        return self.size * self.size
 
     @staticmethod
-    def edges(values: np.ndarray, spec: ColumnSpec, size: int) -> list[float]:
-        inner = np.quantile(values, np.linspace(0, 1, size + 1)[1:-1]) if len(values) else []
+    def levels(values: np.ndarray, spec: ColumnSpec, max_levels: int = 1000) -> list[float]:
+        """The quantile function of ``values`` at evenly spaced probabilities."""
         low, high = float(spec.minimum), float(spec.maximum)
-        edges = np.unique(np.clip(np.concatenate([[low], inner, [high]]), low, high))
-        return [float(e) for e in edges] if len(edges) > 1 else [low, low + 1.0]
+        if len(values) == 0:
+            return [low, high]
+        q = np.quantile(values, np.linspace(0, 1, int(np.clip(len(values), 2, max_levels)) + 1))
+        q[0], q[-1] = low, high  # the schema's bounds, not the data's extremes
+        return [float(v) for v in np.maximum.accumulate(np.clip(q, low, high))]
 
-    @staticmethod
-    def locate(x: np.ndarray, edges: list[float]) -> tuple[np.ndarray, np.ndarray]:
-        e = np.asarray(edges)
-        i = np.clip(np.searchsorted(e, np.nan_to_num(x, nan=e[0]), side="right") - 1, 0,
-                    len(e) - 2)  # fmt: skip
-        width = e[i + 1] - e[i]
-        return i, (x - e[i]) / np.where(width > 0, width, 1.0)
+    def locate(self, x: np.ndarray, levels: list[float]) -> tuple[np.ndarray, np.ndarray]:
+        """Bin and offset of each value (NaN offset where missing)."""
+        q = np.asarray(levels)
+        p = np.interp(x, q, np.linspace(0, 1, len(q))) * self.size
+        i = np.clip(np.floor(np.nan_to_num(p)), 0, self.size - 1).astype(np.int64)
+        return i, p - i
 
-    @staticmethod
-    def place(i: np.ndarray, u: np.ndarray, edges: list[float], spec: ColumnSpec) -> np.ndarray:
-        e = np.asarray(edges)
-        x = e[i] + np.clip(u, 0.0, 1.0) * (e[i + 1] - e[i])
-        x = np.clip(x, spec.minimum, spec.maximum)
+    def place(
+        self, i: np.ndarray, u: np.ndarray, levels: list[float], spec: ColumnSpec
+    ) -> np.ndarray:
+        """Values of bins and offsets, rounded as the spec says."""
+        q = np.asarray(levels)
+        p = (i + np.clip(u, 0.0, 1.0)) / self.size
+        x = np.clip(np.interp(p, np.linspace(0, 1, len(q)), q), spec.minimum, spec.maximum)
         return np.round(x, spec.decimals) if spec.decimals is not None else x
 
 

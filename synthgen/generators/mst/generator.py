@@ -136,7 +136,10 @@ class DPMarginals(StructureLearning, PrivateFitMixin, BaseGenerator):
         # Numbers are decoded inside the released bounds, not the surrogate rows' range.
         for enc in encoder.encoders_:
             release = self.preprocessor_.releases_.get(enc.spec.name)
-            if release is not None and enc.spec.kind in ("numeric", "datetime"):
+            own = encoder.schema_[enc.spec.name] if enc.spec.name in encoder.schema_ else None
+            # (a coordinate's model column is its offset in a grid cell, not the value)
+            same_units = own is not None and enc.spec.maximum == own.maximum
+            if release is not None and enc.spec.kind in ("numeric", "datetime") and same_units:
                 enc.value.low, enc.value.high = float(release.low), float(release.high)
 
     # -- fitting --------------------------------------------------------------------------------
