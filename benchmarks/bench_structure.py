@@ -1,6 +1,7 @@
 """Structure rules kept by every generator, and what they cost the dependent columns' shapes.
 
-Run: ``.venv/bin/python -m benchmarks.bench_structure [--rows 3000] [--generators copula,transformer]``
+Run: ``.venv/bin/python -m benchmarks.bench_structure [--rows 3000] [--generators a,b]``
+(default: copula and transformer, three seeds each).
 
 On :func:`~synthgen.testing.make_structured_table` (neighbourhood -> borough, cadastral ->
 district, last_review / reviews_per_month missing together, a latitude / longitude pair,

@@ -33,6 +33,7 @@ def structure_breaks(
     >>> structure_breaks(real, real, Schema.infer(real).structure)
     []
     """
+
     def labelled(frame: pd.DataFrame) -> pd.DataFrame:
         values = frame.to_numpy(dtype=object)
         values[pd.isna(values)] = "<NA>"  # a missing cell is a value of its own
