@@ -1,0 +1,137 @@
+"""The encoder keeps structure rules: what generators model, decoding, state, marginals."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import synthgen as sg
+from synthgen.schema import FixedCombinations, Schema
+from synthgen.testing import make_structured_table
+from synthgen.testing.structure import structure_breaks
+from synthgen.transforms import TableEncoder
+
+SETTINGS = [("quantile", "onehot"), ("gmm", "onehot"), ("quantile", "frequency"),
+            ("minmax", "index"), ("quantile", "index")]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def listings() -> pd.DataFrame:
+    return make_structured_table(2000)
+
+
+@pytest.fixture(scope="module")
+def schema(listings) -> Schema:
+    return Schema.infer(listings)
+
+
+@pytest.mark.parametrize("setting", SETTINGS, ids=lambda s: "-".join(s))
+def test_round_trip_through_the_model_table(listings, schema, setting):
+    enc = TableEncoder(*setting).fit(listings, schema, random_state=0)
+    columns = {s.column for s in enc.spans}
+    assert "borough" not in columns and "district" not in columns  # derived, not modelled
+    assert "latitude|longitude cell" in columns
+    missing_spans = {s.column for s in enc.spans if s.role == "missing"}
+    assert "reviews_per_month" not in missing_spans  # shares the leader's missing flag
+    back = enc.inverse_transform(enc.transform(listings, random_state=0), random_state=0)
+    exact = [c for c in listings.columns if c not in ("latitude", "longitude")]
+    if setting[0] == "quantile":
+        exact = ["neighbourhood", "borough", "cadastral", "district", "room_type"]
+    pd.testing.assert_frame_equal(back[exact], listings[exact])
+    assert (back["last_review"].isna() == listings["last_review"].isna()).all()
+    assert (back["reviews_per_month"].isna() == listings["last_review"].isna()).all()
+    for name in ("latitude", "longitude"):
+        assert np.abs(back[name] - listings[name]).max() < 0.01
+
+
+def test_saved_state_decodes_the_same_rows(listings, schema):
+    enc = TableEncoder("quantile", "onehot").fit(listings, schema, random_state=0)
+    state = json.loads(json.dumps(enc.get_state()))
+    again = TableEncoder.from_state(state, Schema.from_json(schema.to_json()))
+    matrix = enc.transform(listings.head(300), random_state=1)
+    pd.testing.assert_frame_equal(
+        again.inverse_transform(matrix, random_state=2),
+        enc.inverse_transform(matrix, random_state=2),
+    )
+
+
+def test_any_model_output_decodes_to_rows_that_keep_every_rule(listings, schema):
+    enc = TableEncoder("quantile", "onehot").fit(listings, schema, random_state=0)
+    noise = np.random.default_rng(0).normal(size=(500, enc.output_dim))
+    rows = enc.inverse_transform(noise, random_state=0)
+    assert not structure_breaks(listings, rows, schema.structure)
+    assert enc.structure_.consistent(rows).all()
+
+
+def test_mapping_stores_only_labels_the_parent_encoder_keeps(listings, schema):
+    rare = listings["neighbourhood"].value_counts().index[-1]
+    kept = [c for c in schema["neighbourhood"].categories if c != rare]
+    narrowed = Schema(
+        [
+            dataclasses.replace(s, categories=kept) if s.name == "neighbourhood" else s
+            for s in schema
+        ],  # fmt: skip
+        structure=schema.structure,
+    )
+    rows = listings[listings["neighbourhood"] != rare]
+    enc = TableEncoder().fit(rows, narrowed, random_state=0)
+    state = json.dumps(enc.get_state()["structure"])
+    assert rare not in state  # labels are stored by position in the kept categories
+    (hood,) = [d for d in enc.structure_.derivations if d.child == "borough"]
+    assert len(hood.keys) == len(kept)
+
+
+def test_a_numeric_child_keeps_only_values_many_rows_hold():
+    rng = np.random.default_rng(0)
+    level = rng.choice([f"L{i}" for i in range(12)], 1500)
+    df = pd.DataFrame({"level": level, "score": [float(v[1:]) * 1.5 for v in level]})
+    df.loc[0, ["level", "score"]] = ["odd", 99.25]  # a value one row holds
+    schema = Schema.infer(df)
+    schema.structure.hierarchies = [sg.schema.structure.Hierarchy("level", "score")]
+    enc = TableEncoder().fit(df, schema, random_state=0)
+    assert "99.25" not in json.dumps(enc.get_state())
+    back = enc.inverse_transform(enc.transform(df, random_state=0), random_state=0)
+    assert back["score"].iloc[1:].equals(df["score"].iloc[1:])
+
+
+def _share(frame: pd.DataFrame) -> pd.Series:
+    return frame["borough"].value_counts(normalize=True)
+
+
+def test_derived_marginals_stay_where_fixed_combinations_shifts_them(listings):
+    """Issue 16, finding 6: the copula with FixedCombinations kept pairs consistent by
+    rejection and shifted the borough shares; the derived child follows its parent."""
+    real = _share(listings)
+    model = sg.make_generator("copula", random_state=0).fit(listings)
+    out = model.sample(6000, random_state=1)
+    assert not structure_breaks(listings, out, model.schema_.structure)
+    assert (real - _share(out)).abs().max() < 0.02
+    plain = Schema.infer(listings, structure=False)
+    plain.add_constraint(FixedCombinations(["neighbourhood", "borough"]))
+    rejected = sg.make_generator("copula", random_state=0).fit(listings, plain)
+    shift = (real - _share(rejected.sample(6000, random_state=1))).abs().max()
+    assert shift > (real - _share(out)).abs().max() + 0.02
+
+
+def test_dependent_column_shapes_match_the_run_without_rules(listings):
+    """Column shapes (TV / KS complement) of the dependent columns, with the rules and
+    without them, within 0.02 (the copula, large samples to keep sampling noise small)."""
+    from sdmetrics.single_column import KSComplement, TVComplement
+
+    def shapes(schema: Schema) -> dict[str, float]:
+        model = sg.make_generator("copula", random_state=0).fit(listings, schema)
+        out = model.sample(20_000, random_state=1)
+        scores = {}
+        for name in ("borough", "district", "reviews_per_month", "latitude", "longitude"):
+            metric = TVComplement if schema[name].kind == "categorical" else KSComplement
+            scores[name] = metric.compute(listings[name].dropna(), out[name].dropna())
+        return scores
+
+    with_rules = shapes(Schema.infer(listings))
+    without = shapes(Schema.infer(listings, structure=False))
+    for name, score in with_rules.items():
+        assert score >= without[name] - 0.02, (name, score, without[name])
