@@ -34,7 +34,7 @@ def test_the_released_mapping_is_the_real_one_when_labels_are_frequent(towns):
     assert schema.structure.hierarchies and schema.structure.missing_groups
     pre = DPPreprocessor(rho=2.0, delta_threshold=1e-6).fit(towns, schema, 0)
     assert pre.schema_.structure == schema.structure
-    parent, table = pre.hierarchies_["region"]
+    _, table = pre.hierarchies_["region"]
     regions = pre.schema_["region"].categories
     truth = dict(zip(towns["town"], towns["region"], strict=True))
     towns_released = pre.schema_["town"].categories

@@ -142,8 +142,12 @@ def test_json_round_trip_and_summary(listings):
     again = Schema.from_json(schema.to_json())
     assert again == schema and again.structure == schema.structure
     text = schema.summary()
-    for line in ("neighbourhood -> borough", "last_review, reviews_per_month",
-                 "latitude, longitude", "start < end"):  # fmt: skip
+    for line in (
+        "neighbourhood -> borough",
+        "last_review, reviews_per_month",
+        "latitude, longitude",
+        "start < end",
+    ):
         assert line in text
     assert "borough: categorical" in text
 
@@ -171,7 +175,7 @@ def test_rules_are_edited_through_the_json(listings):
                     {"parent": "neighbourhood", "child": "borough"},
                     {"parent": "cadastral", "child": "borough"},
                 ]
-            },  # fmt: skip
+            },
             "two parents",
         ),
         (
@@ -180,7 +184,7 @@ def test_rules_are_edited_through_the_json(listings):
                     {"parent": "borough", "child": "room_type"},
                     {"parent": "room_type", "child": "borough"},
                 ]
-            },  # fmt: skip
+            },
             "cycle",
         ),
         ({"missing_groups": [["price"]]}, "two or more"),

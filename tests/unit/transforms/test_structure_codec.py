@@ -15,8 +15,13 @@ from synthgen.testing import make_structured_table
 from synthgen.testing.structure import structure_breaks
 from synthgen.transforms import TableEncoder
 
-SETTINGS = [("quantile", "onehot"), ("gmm", "onehot"), ("quantile", "frequency"),
-            ("minmax", "index"), ("quantile", "index")]  # fmt: skip
+SETTINGS = [
+    ("quantile", "onehot"),
+    ("gmm", "onehot"),
+    ("quantile", "frequency"),
+    ("minmax", "index"),
+    ("quantile", "index"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +79,7 @@ def test_mapping_stores_only_labels_the_parent_encoder_keeps(listings, schema):
         [
             dataclasses.replace(s, categories=kept) if s.name == "neighbourhood" else s
             for s in schema
-        ],  # fmt: skip
+        ],
         structure=schema.structure,
     )
     rows = listings[listings["neighbourhood"] != rare]
