@@ -72,15 +72,18 @@ def discover_structure(
     """
     if len(data) < MIN_ROWS:
         return Structure()
-    sample = data
+    # Row positions to look at before checking all rows: a small probe that rejects most
+    # candidates at once, then the sample.
+    rng = np.random.default_rng(random_state)
+    sample = np.arange(len(data))
     if len(data) > max_rows:
-        rows = np.sort(np.random.default_rng(random_state).choice(len(data), max_rows, False))
-        sample = data.iloc[rows]
+        sample = np.sort(rng.choice(len(data), max_rows, replace=False))
+    stages = [sample[:1000]] + ([sample] if len(sample) < len(data) else [])
     return Structure(
-        hierarchies=_hierarchies(data, sample, schema),
+        hierarchies=_hierarchies(data, stages, schema),
         missing_groups=_missing_groups(data, schema),
         geo_pairs=_geo_pairs(data, schema),
-        suggestions=_suggestions(data, sample, schema),
+        suggestions=_suggestions(data, stages, schema),
     )
 
 
@@ -94,7 +97,7 @@ def _child_like(spec: Any, col: pd.Series) -> bool:
     return len(counts) <= MAX_CHILD_VALUES and int(counts.min()) >= MIN_SUPPORT
 
 
-def _hierarchies(data: pd.DataFrame, sample: pd.DataFrame, schema: Any) -> list[Hierarchy]:
+def _hierarchies(data: pd.DataFrame, stages: list[np.ndarray], schema: Any) -> list[Hierarchy]:
     names = [s.name for s in schema if _child_like(s, data[s.name])]
     codes = {n: factorize(data[n]) for n in names}
     labels = {n: int(codes[n].max()) + 1 for n in names}
@@ -104,7 +107,6 @@ def _hierarchies(data: pd.DataFrame, sample: pd.DataFrame, schema: Any) -> list[
         if schema[n].kind == "categorical" and labels[n] >= 3
         and n_rows / labels[n] >= MIN_SUPPORT
     ]  # fmt: skip
-    rows = data.index.get_indexer(sample.index) if len(sample) < n_rows else None
     order = {n: i for i, n in enumerate(schema.names)}
     edges: list[tuple[str, str]] = []
     for parent in parents:
@@ -114,7 +116,7 @@ def _hierarchies(data: pd.DataFrame, sample: pd.DataFrame, schema: Any) -> list[
             if labels[child] == labels[parent] and not _leads(schema, parent, child, order):
                 continue
             p, c = codes[parent], codes[child]
-            if rows is not None and fd_breaks(p[rows], c[rows]):
+            if any(fd_breaks(p[rows], c[rows]) for rows in stages):
                 continue
             if fd_breaks(p, c) == 0:
                 edges.append((parent, child))
@@ -221,31 +223,28 @@ def _ordered_values(spec: Any, col: pd.Series) -> np.ndarray | None:
     return None
 
 
-def _suggestions(data: pd.DataFrame, sample: pd.DataFrame, schema: Any) -> list[Inequality]:
+def _suggestions(data: pd.DataFrame, stages: list[np.ndarray], schema: Any) -> list[Inequality]:
     values = {}
     for spec in schema:
         v = _ordered_values(spec, data[spec.name])
         if v is not None:
             values[spec.name] = (spec.kind, v)
-    rows = data.index.get_indexer(sample.index) if len(sample) < len(data) else slice(None)
     edges: dict[tuple[str, str], str] = {}
     for a, b in combinations(values, 2):
         (ka, va), (kb, vb) = values[a], values[b]
         if ka != kb:
             continue
         for low, high, vl, vh in ((a, b, va, vb), (b, a, vb, va)):
+            if not all(np.all(~(vl[rows] > vh[rows])) for rows in stages):
+                continue  # broken on the probe or the sample (comparisons with NaN pass)
             both = ~np.isnan(vl) & ~np.isnan(vh)
-            if both.sum() < MIN_ROWS:
+            if both.sum() < MIN_ROWS or not np.all(vl[both] <= vh[both]):
                 continue
             # Ranges that do not overlap are ordered trivially (age <= income): no rule.
-            if np.nanmax(vl[both]) <= np.nanmin(vh[both]):
+            if np.max(vl[both]) <= np.min(vh[both]):
                 continue
-            s_both = both[rows]
-            if not np.all(vl[rows][s_both] <= vh[rows][s_both]):
-                continue
-            if np.all(vl[both] <= vh[both]):
-                edges[(low, high)] = "<" if np.all(vl[both] < vh[both]) else "<="
-                break
+            edges[(low, high)] = "<" if np.all(vl[both] < vh[both]) else "<="
+            break
     keys = set(edges)
     names = list(values)
     out = [

@@ -67,6 +67,11 @@ def test_a_rule_one_row_breaks_is_not_reported():
     assert not discover_structure(df, schema, max_rows=500).hierarchies
 
 
+def test_a_table_with_a_repeated_index_is_searched_by_position(listings):
+    doubled = pd.concat([listings, listings])  # every index label twice
+    assert Schema.infer(doubled).structure == Schema.infer(listings).structure
+
+
 def test_hierarchies_are_minimal_and_one_to_one_pairs_keep_one_direction():
     rng = np.random.default_rng(2)
     street = rng.integers(0, 60, 3000)
