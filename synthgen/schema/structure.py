@@ -232,6 +232,22 @@ class Structure:
                 getattr(out, name).append(rule)
         return out
 
+    def holding(self, data: pd.DataFrame, schema: Any) -> Structure:
+        """The rules that fit ``schema`` and that every row of ``data`` meets (after the data
+        was changed, e.g. rare labels merged)."""
+        out = self.restricted(schema)
+        for name in ("hierarchies", "missing_groups", "geo_pairs"):
+            kept = []
+            for rule in getattr(out, name):
+                try:
+                    Structure(**{name: [rule]}).check_data(data)
+                except ConstraintError:
+                    continue
+                kept.append(rule)
+            setattr(out, name, kept)
+        out.suggestions = [s for s in out.suggestions if bool(s.is_satisfied(data).all())]
+        return out
+
     def take_suggestions(self, which: list[int] | None = None) -> list[Constraint]:
         """Remove and return the suggestions at the positions in ``which`` (all: ``None``)."""
         pending = self.suggestions
