@@ -239,13 +239,20 @@ class StructureCodec:
         codec.schema = schema
         if state is None:
             return codec
+        if not isinstance(state, dict):
+            raise PersistenceError("saved structure state must be an object")
         try:
             codec.derivations = [Derivation(**d) for d in state["derivations"]]
-            codec.groups = [(str(leader), [str(f) for f in fs]) for leader, fs in state["groups"]]
+            codec.groups = [(leader, list(fs)) for leader, fs in state["groups"]]
             codec.grids = [Grid(**g) for g in state["grids"]]
         except (KeyError, TypeError, ValueError) as err:
             raise PersistenceError(f"invalid saved structure state: {err!r}") from None
-        for name in [*codec.derived, *(f for _, fs in codec.groups for f in fs)]:
-            if name not in schema:
-                raise PersistenceError(f"saved structure names column {name!r}, not in schema")
+        problems = [r.problem(schema) for r in [*codec.derivations, *codec.grids]]
+        for leader, followers in codec.groups:
+            names = [leader, *followers]
+            if not all(isinstance(n, str) and n in schema for n in names):
+                problems.append(f"missing group {names!r} names columns not in the schema")
+        for problem in problems:
+            if problem:
+                raise PersistenceError(f"invalid saved structure state: {problem}")
         return codec

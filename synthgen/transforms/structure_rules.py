@@ -48,6 +48,33 @@ class Derivation:
     when_missing: Any
     fallback: Any
 
+    def problem(self, schema: Any) -> str | None:
+        """What is wrong with a mapping read from a file (``None``: nothing)."""
+        if self.parent not in schema or self.child not in schema:
+            return f"hierarchy {self.parent!r} -> {self.child!r} names unknown columns"
+        parent, child = schema[self.parent], schema[self.child]
+        if parent.kind != "categorical" or child.kind not in ("categorical", "numeric"):
+            return f"hierarchy {self.parent!r} -> {self.child!r} on columns of the wrong kind"
+        n_parent, n_child = len(parent.categories or []), len(child.categories or [])
+
+        def bad(v: Any) -> bool:
+            if v is None:
+                return False
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v):
+                return True
+            return child.kind == "categorical" and (not isinstance(v, int) or not 0 <= v < n_child)
+
+        keys_ok = isinstance(self.keys, list) and all(
+            isinstance(k, int) and not isinstance(k, bool) and 0 <= k < n_parent for k in self.keys
+        )
+        if not keys_ok or len(set(self.keys)) != len(self.keys):
+            return f"hierarchy {self.parent!r} -> {self.child!r}: invalid parent positions"
+        if not isinstance(self.values, list) or len(self.values) != len(self.keys):
+            return f"hierarchy {self.parent!r} -> {self.child!r}: one value per key expected"
+        if any(bad(v) for v in [*self.values, self.when_missing, self.fallback]):
+            return f"hierarchy {self.parent!r} -> {self.child!r}: invalid child values"
+        return None
+
     @classmethod
     def fit(cls, data: pd.DataFrame, parent: ColumnSpec, child: ColumnSpec) -> Derivation:
         p = _codes(data[parent.name], parent.categories or [])
@@ -141,6 +168,29 @@ class Grid:
     @property
     def n_cells(self) -> int:
         return self.size * self.size
+
+    def problem(self, schema: Any) -> str | None:
+        """What is wrong with a grid read from a file (``None``: nothing)."""
+        where = f"coordinate grid of {self.latitude!r}, {self.longitude!r}"
+        for name in (self.latitude, self.longitude):
+            if name not in schema or schema[name].kind != "numeric":
+                return f"{where}: {name!r} is not a numeric column of the schema"
+        if not isinstance(self.cell, str) or self.cell in schema:
+            return f"{where}: invalid cell column name {self.cell!r}"
+        if (
+            isinstance(self.size, bool)
+            or not isinstance(self.size, int)
+            or not 1 <= self.size <= 64
+        ):
+            return f"{where}: size must be an integer in [1, 64], got {self.size!r}"
+        for levels in (self.lat_levels, self.lon_levels):
+            ok = isinstance(levels, list) and 2 <= len(levels) <= 100_001
+            ok = ok and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in levels)
+            if not ok or not np.all(np.isfinite(levels)) or np.any(np.diff(levels) < 0):
+                return f"{where}: levels must be a non-decreasing list of finite numbers"
+        if not isinstance(self.has_missing, bool):
+            return f"{where}: has_missing must be true or false"
+        return None
 
     @staticmethod
     def levels(values: np.ndarray, spec: ColumnSpec, max_levels: int = 1000) -> list[float]:

@@ -140,3 +140,27 @@ def test_dependent_column_shapes_match_the_run_without_rules(listings):
     without = shapes(Schema.infer(listings, structure=False))
     for name, score in with_rules.items():
         assert score >= without[name] - 0.02, (name, score, without[name])
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        (("derivations", 0, "keys"), [10_000], "invalid parent positions"),
+        (("derivations", 0, "fallback"), "Bronx", "invalid child values"),
+        (("derivations", 0, "child"), "nope", "unknown columns"),
+        (("grids", 0, "lat_levels"), [3.0, 1.0], "non-decreasing"),
+        (("grids", 0, "size"), 10**6, "size must be"),
+        (("groups", 0), ["last_review", ["nope"]], "not in the schema"),
+        (("grids",), [{"latitude": "x"}], "invalid saved structure state"),
+    ],
+)
+def test_a_damaged_saved_structure_is_refused(listings, schema, path, value, message):
+    from synthgen.exceptions import PersistenceError
+
+    state = json.loads(json.dumps(TableEncoder().fit(listings, schema, random_state=0).get_state()))
+    target = state["structure"]
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    with pytest.raises(PersistenceError, match=message):
+        TableEncoder.from_state(state, schema)
