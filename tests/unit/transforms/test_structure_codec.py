@@ -188,4 +188,4 @@ def test_coordinates_are_one_point_even_for_independent_marginals(listings):
     )
     kept = _outside_share(listings, pair.sample(5000, random_state=1))
     lost = _outside_share(listings, apart.sample(5000, random_state=1))
-    assert kept < 0.02 < lost
+    assert kept < lost / 3, (kept, lost)
