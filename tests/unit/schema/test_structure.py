@@ -221,3 +221,20 @@ def test_changing_a_kind_drops_the_rules_it_rules_out(listings):
     changed = schema.set_kind("neighbourhood", "text", listings)
     assert _pairs(changed.structure) == {("cadastral", "district")}
     assert changed.structure.missing_groups == schema.structure.missing_groups
+
+
+def test_the_schema_command_shows_the_rules_for_review(listings, tmp_path, capsys):
+    import json
+
+    from synthgen.cli import main
+
+    path = tmp_path / "listings.csv"
+    listings.to_csv(path, index=False)
+    assert main(["schema", str(path)]) in (0, None)
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["structure"]["missing_groups"] == [
+        ["last_review", "reviews_per_month"]
+    ]  # stdout stays plain JSON
+    assert "hierarchy         neighbourhood -> borough" in captured.err
+    assert main(["schema", str(path), "-o", str(tmp_path / "s.json")]) in (0, None)
+    assert "Suggested constraints" in capsys.readouterr().out
