@@ -233,8 +233,7 @@ def plot(results: list[dict[str, Any]], out: Path) -> None:
     ax.set_ylabel("column pair trends")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(out / "quality_vs_time.png", dpi=120)
-    plt.close(fig)
+    _save_figure(fig, out / "quality_vs_time.png")
     metrics = [m for m in TABLE_METRICS if m in ok]
     fig, axes = plt.subplots(1, len(metrics), figsize=(3 * len(metrics), 3.5), squeeze=False)
     for ax, metric in zip(axes[0], metrics, strict=True):
@@ -244,8 +243,21 @@ def plot(results: list[dict[str, Any]], out: Path) -> None:
         ax.set_xticks(range(len(stats)), labels, fontsize=6, rotation=90)
         ax.set_title(metric, fontsize=8)
     fig.tight_layout()
-    fig.savefig(out / "metrics.png", dpi=120)
+    _save_figure(fig, out / "metrics.png")
+
+
+def _save_figure(fig, path: Path) -> None:
+    """Render to memory, then write the file atomically (no half-written PNG)."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    from synthgen.files import atomic_write
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=120)
     plt.close(fig)
+    atomic_write(path, buf.getvalue())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -289,11 +301,13 @@ def main(argv: list[str] | None = None) -> int:
                 results.append(res)
                 brief = {k: res.get(k) for k in ["status", "fit_s", "sample_s", *TABLE_METRICS]}
                 print(f"{generator:>12} {Path(dataset).stem:>20} seed {seed}: {brief}", flush=True)
+    from synthgen.files import atomic_write
+
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    (out / f"results-{stamp}.json").write_text(json.dumps(results, indent=2))
+    atomic_write(out / f"results-{stamp}.json", json.dumps(results, indent=2))
     table = markdown_table(results)
     command = "python -m benchmarks run " + " ".join(argv or [])
-    (out / "latest.md").write_text(f"Command: `{command.strip()}`\n\n{table}\n")
+    atomic_write(out / "latest.md", f"Command: `{command.strip()}`\n\n{table}\n")
     plot(results, out)
     print(table)
     return 0

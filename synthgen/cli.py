@@ -2,7 +2,9 @@
 
 Commands: ``fit``, ``sample``, ``evaluate``, ``export``, ``schema``, ``list`` and ``demo``.
 Errors from synthgen print as one line on stderr with exit status 2; ``export`` exits with 3
-when the privacy verdict does not pass.
+when the privacy verdict does not pass. Output paths are checked before any work starts (the
+folder exists and is writable, a table's format is known), and every file is written
+atomically: an interrupted or failed command leaves no partial file and the old file intact.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from synthgen.exceptions import ConfigurationError, SynthgenError
+from synthgen.files import check_output_path
 
 __all__ = ["main"]
 
@@ -41,8 +44,9 @@ def _cmd_fit(args: argparse.Namespace) -> None:
     import synthgen as sg
     from synthgen.tabular_io import read_table
 
+    check_output_path(args.output, what="model")  # before the fit, not after it
     data = read_table(args.data)
-    schema = sg.Schema.from_json(args.schema) if args.schema else None
+    schema = sg.Schema.from_json(Path(args.schema)) if args.schema else None
     params = _params(args.param)
     if args.random_state is not None:
         params["random_state"] = args.random_state
@@ -58,8 +62,9 @@ def _cmd_fit(args: argparse.Namespace) -> None:
 
 def _cmd_sample(args: argparse.Namespace) -> None:
     import synthgen as sg
-    from synthgen.tabular_io import write_table
+    from synthgen.tabular_io import check_table_path, write_table
 
+    check_table_path(args.output)
     model = sg.load(args.model, device=args.device)
     model.set_params(verbose=not args.quiet)
     frame = model.sample(args.n, random_state=args.random_state)
@@ -71,10 +76,13 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     import synthgen as sg
     from synthgen.tabular_io import read_table
 
+    for path, what in ((args.report, "report"), (args.json, "metrics JSON")):
+        if path:
+            check_output_path(path, what=what)
     real = read_table(args.real)
     synthetic = read_table(args.synthetic)
     holdout = read_table(args.holdout) if args.holdout else None
-    schema = sg.Schema.from_json(args.schema) if args.schema else None
+    schema = sg.Schema.from_json(Path(args.schema)) if args.schema else None
     report = sg.evaluate(
         real=real,
         synthetic=synthetic,
@@ -104,7 +112,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from synthgen.tabular_io import read_table
 
     data = read_table(args.data)
-    schema = sg.Schema.from_json(args.schema) if args.schema else None
+    schema = sg.Schema.from_json(Path(args.schema)) if args.schema else None
     result = sg.export(
         data,
         generator=args.generator,
@@ -133,6 +141,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
         print(f"wrote {len(result.synthetic):,} synthetic rows -> {args.output}")
     else:
         print("no data written: the privacy verdict did not pass (use --force to override)")
+        if result.removed_old_output:
+            print(f"removed the older {args.output} so it is not taken for this run's result")
     return 0 if result.verdict == "pass" else EXIT_NOT_SAFE
 
 
@@ -140,6 +150,8 @@ def _cmd_schema(args: argparse.Namespace) -> None:
     import synthgen as sg
     from synthgen.tabular_io import read_table
 
+    if args.output is not None:
+        check_output_path(args.output, what="schema")
     schema = sg.Schema.infer(read_table(args.data))
     text = schema.to_json(args.output)
     if args.output is None:

@@ -8,6 +8,8 @@ from pathlib import Path
 import pandas as pd
 
 from synthgen.evaluation.split import split_train_holdout
+from synthgen.files import atomic_write
+from synthgen.tabular_io import write_table
 
 __all__ = ["column_summary", "run_demo", "split_train_holdout"]
 
@@ -72,7 +74,7 @@ def run_demo(output: Path, *, generator: str = "copula", random_state: int = 0) 
     steps.update()
 
     steps.set_postfix_str("writing")
-    synthetic.to_csv(output / "synthetic.csv", index=False)
+    write_table(synthetic, output / "synthetic.csv")
     model.save(output / "model.sgm")
     steps.update()
 
@@ -114,7 +116,7 @@ def run_demo(output: Path, *, generator: str = "copula", random_state: int = 0) 
         summary.to_markdown(index=False) if _has_tabulate() else summary.to_string(index=False),
         "",
     ]
-    (output / "summary.md").write_text("\n".join(lines), encoding="utf-8")
+    atomic_write(output / "summary.md", "\n".join(lines))
     steps.update()
     steps.close()
     print("\n".join(lines))

@@ -1,6 +1,6 @@
 """Save and load fitted generators: a versioned zip of JSON and safetensors, never a pickle.
 
-Layout of a ``.sgm`` file::
+Layout of a ``.sgm`` file (written and read by :mod:`synthgen.bundle`)::
 
     manifest.json         format name and version, synthgen version, generator key, params,
                           generator metadata, and for a differentially private fit the
@@ -9,9 +9,14 @@ Layout of a ``.sgm`` file::
     encoder.json          the TableEncoder state
     weights.safetensors   named arrays (network weights, matrices), always saved from the CPU
 
-Loading reads only JSON and safetensors, so an untrusted file cannot run code. This module
-sits above the generators: it finds the class of a saved model in the registry; the file
-format itself lives below them, in :mod:`synthgen.bundle`.
+Loading reads only JSON and safetensors, so an untrusted file cannot run code, and treats
+the file as hostile: sizes are capped before reading, the parameters are checked before any
+network is built, every array must be finite and fit the network or matrix it fills, and the
+loaded model must draw a row. Every failure is a :class:`~synthgen.exceptions.PersistenceError`
+naming the file and, where there is one, the member.
+
+This module sits above the generators (it finds a saved model's class in the registry); the
+file format lives below them, in :mod:`synthgen.bundle`.
 """
 
 from __future__ import annotations
@@ -19,16 +24,17 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from synthgen.bundle import FORMAT_NAME, FORMAT_VERSION, read_bundle
+from synthgen.bundle import FORMAT_NAME, FORMAT_VERSION, MANIFEST, read_bundle
 from synthgen.exceptions import ConfigurationError, PersistenceError
-from synthgen.generators.base import BaseGenerator
+from synthgen.generators.base import ENCODER_MEMBER, SCHEMA_MEMBER, BaseGenerator
 from synthgen.generators.registry import get_generator_class
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "load", "save"]
 
 
 def save(model: BaseGenerator, path: str | os.PathLike[str]) -> None:
-    """Write a fitted generator to ``path`` (the same as ``model.save(path)``).
+    """Write a fitted generator to ``path`` (the same as ``model.save(path)``: atomically, so
+    a failed or interrupted save leaves the file that was there intact).
 
     Examples
     --------
@@ -44,7 +50,7 @@ def save(model: BaseGenerator, path: str | os.PathLike[str]) -> None:
 
 
 def load(path: str | os.PathLike[str], device: Any = None) -> BaseGenerator:
-    """Read a generator saved with :func:`save`.
+    """Read a generator saved with :func:`save`, treating the file as untrusted data.
 
     Parameters
     ----------
@@ -57,15 +63,19 @@ def load(path: str | os.PathLike[str], device: Any = None) -> BaseGenerator:
     Raises
     ------
     PersistenceError
-        The file is missing, damaged, of a newer format or inconsistent.
+        The file is missing, not a regular file, not a model, damaged, too large, written by a
+        newer format, or holds a state that does not fit together; the message names the
+        member.
     """
     where = os.fspath(path)
-    bundle = read_bundle(where)
-    key = bundle.manifest.get("generator")
+    bundle = read_bundle(where, required=(SCHEMA_MEMBER, ENCODER_MEMBER))
+    key = bundle.manifest["generator"]
     try:
         cls = get_generator_class(key)
     except ConfigurationError:
-        raise PersistenceError(f"{where!r} holds an unknown generator {key!r}") from None
+        raise PersistenceError(
+            f"{where!r}, member {MANIFEST!r}: unknown generator {key!r}"
+        ) from None
     try:
         return cls.from_bundle(bundle, device=device)
     except PersistenceError as err:

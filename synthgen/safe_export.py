@@ -6,8 +6,9 @@ the rest with the :class:`~synthgen.privacy.protections.Protections` on, draws a
 it trained on (dropping and redrawing copies of training rows), and judges the result with
 :func:`synthgen.evaluation.evaluate` against the holdout. The data file is written only when
 the privacy verdict is ``"pass"`` (or ``force=True``); the report is always written, and says
-why. The report itself masks labels held by fewer than ``min_category_count`` rows and never
-shows a row.
+why. A verdict that does not pass removes an older file at ``output``, so a data file found
+there is always the result of a run that passed. The report itself masks labels held by fewer
+than ``min_category_count`` rows and never shows a row.
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ import pandas as pd
 
 from synthgen.evaluation import VERDICT_METRICS, EvaluationLimits, evaluate
 from synthgen.evaluation.split import split_train_holdout
-from synthgen.exceptions import ConfigurationError
+from synthgen.exceptions import ConfigurationError, PersistenceError
+from synthgen.files import check_output_path
 from synthgen.generators.registry import get_generator_class, list_generators, make_generator
 from synthgen.privacy.dp import check_budget
 from synthgen.privacy.protections import Protections, copy_mask, protect_training_data
 from synthgen.schema import Schema, check_frame
-from synthgen.tabular_io import write_table
+from synthgen.tabular_io import check_table_path, write_table
 from synthgen.utils import check_random_state
 
 __all__ = ["ExportResult", "dp_generators", "export"]
@@ -55,6 +57,9 @@ class ExportResult:
     privacy : dict or None
         With ``epsilon``: the differential-privacy guarantee the accountant gives the model
         (``epsilon`` spent, ``delta``, the target and each step's share); ``None`` without.
+    removed_old_output : bool
+        The verdict did not pass and an older file at ``output`` (from an earlier run) was
+        removed, so it cannot be taken for this run's result.
     """
 
     synthetic: pd.DataFrame
@@ -64,6 +69,7 @@ class ExportResult:
     model: Any
     log: dict[str, Any] = field(default_factory=dict)
     privacy: dict[str, Any] | None = None
+    removed_old_output: bool = False
 
     @property
     def reasons(self) -> list[str]:
@@ -147,8 +153,13 @@ def export(
         Which protections to apply (all on by default).
     output : path, optional
         Where to write the synthetic table (``.csv`` or ``.parquet``) when the verdict passes.
+        Checked before any work (known format, existing writable folder) and written
+        atomically. When the verdict does not pass (and ``force`` is off), nothing is written
+        and an older file at ``output`` is removed, so a file found there is always the result
+        of a run that passed (``ExportResult.removed_old_output`` says so). When export raises,
+        nothing at ``output`` is touched.
     report : path, optional
-        Where to write the HTML report (always written).
+        Where to write the HTML report (always written, atomically).
     force : bool
         Write the data even when the verdict does not pass.
     random_state : int, optional
@@ -171,6 +182,10 @@ def export(
     (True, 'dp_marginals')
     """
     data = check_frame(data)
+    if output is not None:
+        check_table_path(output)  # before the fit, not after it
+    if report is not None:
+        check_output_path(report, what="report")
     protections = protections or Protections()
     params = dict(params or {})
     if epsilon is not None:
@@ -230,12 +245,24 @@ def export(
         verdict = "fail"
     if report is not None:
         result_report.to_html(report)
-    written = False
+    written = removed = False
     if output is not None and (verdict == "pass" or force):
         write_table(synthetic, output)
         written = True
+    elif output is not None and os.path.lexists(output):
+        # A file left by an earlier run would look like this run's result: remove it.
+        try:
+            os.remove(output)
+        except OSError as err:
+            raise PersistenceError(
+                f"the privacy verdict did not pass, and the older file at {os.fspath(output)!r} "
+                f"could not be removed: {err.strerror or err}"
+            ) from None
+        removed = True
     log["protections"] = protections.to_dict()
-    return ExportResult(synthetic, result_report, verdict, written, model, log, privacy)
+    return ExportResult(
+        synthetic, result_report, verdict, written, model, log, privacy, removed_old_output=removed
+    )
 
 
 def dp_generators() -> list[str]:

@@ -8,8 +8,9 @@ from pathlib import Path
 import pandas as pd
 
 from synthgen.exceptions import DataError
+from synthgen.files import atomic_open, check_output_path
 
-__all__ = ["read_table", "write_table"]
+__all__ = ["check_table_path", "read_table", "write_table"]
 
 _CSV = (".csv", ".csv.gz", ".tsv")
 _PARQUET = (".parquet", ".pq")
@@ -40,12 +41,43 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
         raise DataError(f"cannot read {os.fspath(path)!r}: {err}") from None
 
 
+def check_table_path(path: str | os.PathLike[str]) -> None:
+    """Check, before any work, that a table can be written at ``path``: a known format (by
+    its extension) in an existing, writable folder.
+
+    Examples
+    --------
+    >>> check_table_path("out.xlsx")
+    Traceback (most recent call last):
+    ...
+    synthgen.exceptions.DataError: 'out.xlsx': unknown table format; expected one of ...
+    """
+    _kind(path)
+    check_output_path(path, what="table")
+
+
 def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
-    """Write ``frame`` as CSV or Parquet, by the extension of ``path``."""
+    """Write ``frame`` as CSV or Parquet, by the extension of ``path``.
+
+    The file is written atomically (see :mod:`synthgen.files`): an interrupted or failed
+    write (a full disk, Ctrl-C) leaves the previous file, if any, as it was and no partial
+    file. The folder is created when missing.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "t.csv.gz"
+    >>> write_table(pd.DataFrame({"a": [1, 2]}), path)
+    >>> read_table(path)["a"].tolist()
+    [1, 2]
+    """
     kind = _kind(path)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    if kind == "parquet":
-        frame.to_parquet(path, index=False)
-    else:
-        sep = "\t" if str(path).lower().endswith(".tsv") else ","
-        frame.to_csv(path, index=False, sep=sep)
+    name = str(path).lower()
+    with atomic_open(path, "wb") as fh:
+        if kind == "parquet":
+            frame.to_parquet(fh, index=False)
+        else:
+            sep = "\t" if name.endswith(".tsv") else ","
+            gzip = "gzip" if name.endswith(".gz") else None
+            frame.to_csv(fh, index=False, sep=sep, compression=gzip)

@@ -46,7 +46,8 @@ def load_adult() -> pd.DataFrame:
     """
     df = load_adult_raw()
     for name in df.columns:
-        if df[name].dtype == object:
+        # object under pandas 2, the string dtype under pandas 3
+        if df[name].dtype == object or pd.api.types.is_string_dtype(df[name].dtype):
             stripped = df[name].str.strip()
             df[name] = stripped.where(stripped != "?", np.nan)
     return df

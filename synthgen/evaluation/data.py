@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from synthgen.exceptions import EvaluationError, SynthgenError
-from synthgen.schema import Schema, check_frame
+from synthgen.schema import Schema, check_frame, numeric_values
 
 __all__ = ["FRAMES", "MIN_HOLDOUT_ROWS", "PreparedData", "prepare"]
 
@@ -117,6 +117,8 @@ def _to_numeric(col: pd.Series, name: str, what: str, kind: str, fmt: str | None
             return out.where(dt.notna(), np.nan)
         if pd.api.types.is_bool_dtype(col.dtype):
             return col.astype(float)
+        if pd.api.types.is_timedelta64_dtype(col.dtype):
+            return pd.Series(numeric_values(col), index=col.index)
         return pd.to_numeric(col, errors="raise").astype(float)
     except (ValueError, TypeError) as exc:
         raise EvaluationError(
@@ -171,7 +173,8 @@ def prepare(
         )
     if schema is None:
         try:
-            schema = Schema.infer(real)
+            # The evaluation compares the real labels themselves (the report masks rare ones).
+            schema = Schema.infer(real, min_count=1)
         except SynthgenError as exc:
             raise EvaluationError(f"cannot infer the kinds of the real columns: {exc}") from exc
     elif not isinstance(schema, Schema):

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from synthgen.evaluation.metrics import MetricResult
+from synthgen.files import atomic_write
 from synthgen.utils import json_ready
 
 __all__ = ["Report", "json_ready"]
@@ -108,22 +109,21 @@ class Report:
         )
 
     def to_json(self, path: str | os.PathLike[str] | None = None, *, indent: int = 2) -> str:
-        """The report as JSON text (NaN written as ``null``), also written to ``path`` if given."""
+        """The report as JSON text (NaN written as ``null``), also written to ``path`` if given
+        (atomically: a failed write leaves no partial file)."""
         text = json.dumps(self.to_dict(), indent=indent, allow_nan=False)
         if path is not None:
-            with open(path, "w", encoding="utf-8") as fh:
-                fh.write(text)
+            atomic_write(path, text)
         return text
 
     def to_html(self, path: str | os.PathLike[str] | None = None) -> str:
         """A standalone HTML page (inline CSS, base64 PNG plots, no script); written to ``path``
-        if given."""
+        if given (atomically)."""
         from synthgen.evaluation.html_report import render_html
 
         text = render_html(self)
         if path is not None:
-            with open(path, "w", encoding="utf-8") as fh:
-                fh.write(text)
+            atomic_write(path, text)
         return text
 
     def _repr_html_(self) -> str:

@@ -22,7 +22,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from synthgen._version import __version__
-from synthgen.bundle import FORMAT_NAME, FORMAT_VERSION, Bundle, write_bundle
+from synthgen.bundle import MANIFEST, Bundle, write_bundle
 from synthgen.exceptions import NotFittedError, PersistenceError, SchemaError, SynthgenError
 from synthgen.generators.params import Boolean, Seed, validate_params
 from synthgen.generators.tags import GeneratorTags
@@ -30,7 +30,11 @@ from synthgen.schema import Schema, check_frame
 from synthgen.transforms import TableEncoder
 from synthgen.utils import check_n_samples, check_random_state
 
-__all__ = ["BaseGenerator"]
+__all__ = ["ENCODER_MEMBER", "SCHEMA_MEMBER", "BaseGenerator"]
+
+#: Members of a model file besides the manifest and the weights.
+SCHEMA_MEMBER = "schema.json"
+ENCODER_MEMBER = "encoder.json"
 
 
 class BaseGenerator(BaseEstimator):
@@ -291,8 +295,6 @@ class BaseGenerator(BaseEstimator):
         self._check_fitted()
         meta, arrays = self.get_state()
         manifest = {
-            "format": FORMAT_NAME,
-            "format_version": FORMAT_VERSION,
             "synthgen_version": __version__,
             "generator": self.key,
             "params": self._saved_params(),
@@ -304,8 +306,8 @@ class BaseGenerator(BaseEstimator):
             # A differentially private fit: the guarantee (epsilon spent, delta) travels with it.
             manifest["privacy"] = privacy
         members = {
-            "schema.json": self.schema_.to_json(),
-            "encoder.json": json.dumps(self.encoder_.get_state()),
+            SCHEMA_MEMBER: self.schema_.to_json(),
+            ENCODER_MEMBER: json.dumps(self.encoder_.get_state()),
         }
         write_bundle(path, manifest, members, arrays)
 
@@ -313,30 +315,77 @@ class BaseGenerator(BaseEstimator):
     def from_bundle(cls, bundle: Bundle, *, device: Any = None) -> BaseGenerator:
         """A fitted generator from a model file's contents (see :func:`synthgen.io.load`).
 
-        The saved parameters are validated before anything is built from them.
+        The saved parameters are validated before anything is built from them (on the CPU: a
+        model saved on a GPU still loads where there is none), the schema and encoder are
+        rebuilt from parsed JSON (never from a path), and the restored model draws one row
+        with a private generator, so pieces that do not fit together fail here, not at the
+        user's first sample. Every failure is a :class:`PersistenceError` naming the member.
         """
         manifest = bundle.manifest
+        params = dict(manifest["params"])
+        if device is not None and "device" in params:
+            params["device"] = device
+        defaults = {n: p.default for n, p in inspect.signature(cls).parameters.items()}
+        for name, value in params.items():  # JSON lists back to the tuples they were
+            if isinstance(value, list) and isinstance(defaults.get(name), tuple):
+                params[name] = tuple(value)
         try:
-            params = dict(manifest["params"])
-            if device is not None and "device" in params:
-                params["device"] = device
-            defaults = {n: p.default for n, p in inspect.signature(cls).parameters.items()}
-            for name, value in params.items():  # JSON lists back to the tuples they were
-                if isinstance(value, list) and isinstance(defaults.get(name), tuple):
-                    params[name] = tuple(value)
-            model = cls(**cls._upgrade_params(params, bundle))
-            validate_params(model)
-            model._check_params()
-            model.schema_ = Schema.from_json(bundle.members["schema.json"])
-            encoder_state = json.loads(bundle.members["encoder.json"])
-            model.encoder_ = TableEncoder.from_state(encoder_state, model.schema_)
-            model.n_train_rows_ = int(manifest["fitted"]["n_train_rows"])
-            model._seed_stream(int(manifest["fitted"]["sample_seed"]))
-            model.set_state(manifest["state"], bundle.arrays)
-        except PersistenceError:
-            raise
-        except SynthgenError as err:
-            raise PersistenceError(f"the saved model is not valid: {err}") from None
-        except (KeyError, TypeError, ValueError, AttributeError) as err:
-            raise PersistenceError(f"the saved model is inconsistent: {err!r}") from None
+            params = cls._upgrade_params(params, bundle)
+            model = cls(**params)
+            probe = cls(**{**params, "device": "cpu"}) if "device" in params else model
+            validate_params(probe)
+            probe._check_params()
+        except (SynthgenError, TypeError, ValueError) as err:
+            raise _member_error(MANIFEST, f"invalid generator parameters: {err}") from None
+        model.schema_ = _restore(SCHEMA_MEMBER, Schema.from_dict, bundle.members[SCHEMA_MEMBER])
+        model.encoder_ = _restore(
+            ENCODER_MEMBER, TableEncoder.from_state, bundle.members[ENCODER_MEMBER], model.schema_
+        )
+        fitted = manifest["fitted"]
+        model.n_train_rows_ = _fitted_int(fitted, "n_train_rows")
+        model._seed_stream(_fitted_int(fitted, "sample_seed"))
+        _restore("weights.safetensors", model.set_state, manifest["state"], bundle.arrays)
+        try:
+            model._self_check()
+        except Exception as err:  # any failure here means the saved pieces do not fit together
+            raise PersistenceError(
+                "inconsistent model: its state does not produce rows "
+                f"({type(err).__name__}: {err})"
+            ) from None
         return model
+
+    def _self_check(self) -> None:
+        """Draw one encoded row and decode it (with a private generator, not ``rng_``)."""
+        rng = np.random.default_rng(0)
+        matrix = np.asarray(self._sample_encoded(1, rng))
+        if matrix.shape != (1, self.encoder_.output_dim) or not np.isfinite(matrix).all():
+            raise ValueError(
+                f"the restored model drew an encoded row of shape {matrix.shape} (expected "
+                f"(1, {self.encoder_.output_dim})) or with missing values"
+            )
+        self.encoder_.inverse_transform(matrix, random_state=rng)
+
+
+def _member_error(member: str, problem: str) -> PersistenceError:
+    return PersistenceError(f"member {member!r}: {problem}")
+
+
+def _restore(member: str, step: Any, *args: Any) -> Any:
+    """``step(*args)``, any failure turned into a PersistenceError naming ``member``."""
+    try:
+        return step(*args)
+    except PersistenceError as err:
+        if "member '" in str(err):
+            raise
+        raise _member_error(member, str(err)) from None
+    except SynthgenError as err:
+        raise _member_error(member, str(err)) from None
+    except Exception as err:  # a hostile file can make any step fail: report, never crash
+        raise _member_error(member, f"inconsistent ({type(err).__name__}: {err})") from None
+
+
+def _fitted_int(fitted: dict[str, Any], key: str) -> int:
+    value = fitted.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
+        raise _member_error(MANIFEST, f"fitted.{key} must be an integer >= 0, got {value!r}")
+    return value

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from synthgen.exceptions import PersistenceError
 from synthgen.generators.base import BaseGenerator
 from synthgen.generators.params import Real
 from synthgen.generators.tags import GeneratorTags
@@ -63,7 +64,12 @@ class IndependentMarginals(BaseGenerator):
         return {"n_scores": self.n_scores_}, {}
 
     def set_state(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
-        self.n_scores_ = int(meta["n_scores"])
+        n = meta.get("n_scores")
+        if n != self.encoder_.output_dim or isinstance(n, bool):
+            raise PersistenceError(
+                f"n_scores is {n!r}, but the encoder produces {self.encoder_.output_dim} scores"
+            )
+        self.n_scores_ = n
 
 
 class GaussianCopula(BaseGenerator):
@@ -169,9 +175,27 @@ class GaussianCopula(BaseGenerator):
         return {}, {"correlation": self.correlation_}
 
     def set_state(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
-        self.correlation_ = arrays["correlation"].astype(np.float64)
-        d = self.correlation_.shape[0]
-        self.cholesky_ = np.linalg.cholesky(self.correlation_) if d else np.zeros((0, 0))
+        # A saved file is untrusted: the matrix must be a correlation matrix of the encoder's
+        # width (finiteness is checked when the file is read).
+        d = self.encoder_.output_dim
+        if "correlation" not in arrays:
+            raise PersistenceError("the weights lack the 'correlation' matrix")
+        corr = np.asarray(arrays["correlation"], dtype=np.float64)
+        if corr.shape != (d, d):
+            raise PersistenceError(
+                f"the correlation matrix is {corr.shape}, but the encoder produces {d} scores"
+            )
+        if not (np.allclose(corr, corr.T) and np.allclose(np.diag(corr), 1.0)):
+            raise PersistenceError(
+                "the saved 'correlation' is not a symmetric unit-diagonal matrix"
+            )
+        try:
+            self.cholesky_ = np.linalg.cholesky(corr) if d else np.zeros((0, 0))
+        except np.linalg.LinAlgError:
+            raise PersistenceError(
+                "the saved 'correlation' matrix is not positive definite"
+            ) from None
+        self.correlation_ = corr
 
 
 class CopyCanary(BaseGenerator):
@@ -181,8 +205,10 @@ class CopyCanary(BaseGenerator):
     Examples
     --------
     >>> import pandas as pd
+    >>> import synthgen as sg
     >>> df = pd.DataFrame({"x": [1, 2, 3, 4, 5], "c": list("abcab")})
-    >>> rows = CopyCanary(random_state=0).fit(df).sample(5)
+    >>> exact = sg.Schema.infer(df, min_count=1)  # store every label and value
+    >>> rows = CopyCanary(random_state=0).fit(df, schema=exact).sample(5)
     >>> bool(rows.merge(df, how="left", indicator=True)["_merge"].eq("both").all())
     True
     """
@@ -205,4 +231,9 @@ class CopyCanary(BaseGenerator):
         return {}, {"rows": self.rows_}
 
     def set_state(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
-        self.rows_ = arrays["rows"]
+        rows = arrays.get("rows")
+        if rows is None or rows.ndim != 2 or rows.shape[1] != self.encoder_.output_dim:
+            raise PersistenceError("the saved 'rows' do not match the encoder's width")
+        if len(rows) == 0:
+            raise PersistenceError("the saved 'rows' are empty")
+        self.rows_ = rows

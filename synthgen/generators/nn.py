@@ -11,8 +11,9 @@ device and initialised from that generator, so the process-wide torch RNG is nev
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -217,20 +218,97 @@ def module_arrays(module: nn.Module, prefix: str) -> dict[str, np.ndarray]:
     }
 
 
+def _same_shape(saved: tuple[int, ...], expected: tuple[int, ...]) -> bool:
+    # safetensors stores a 0-d tensor (batch-norm step counters) as shape [1]; torch accepts it.
+    return saved == expected or (expected == () and saved == (1,))
+
+
+class _TooLargeError(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _bounded_build(limit: int) -> Iterator[None]:
+    """Abort building a module once it registers more than ``limit`` modules, parameters
+    and buffers: a saved file's parameters must not make Python build millions of layers."""
+    torch_module = torch.nn.modules.module
+    count = [0]
+
+    def hook(*args: Any) -> None:
+        count[0] += 1
+        if count[0] > limit:
+            raise _TooLargeError
+
+    handles = [
+        torch_module.register_module_module_registration_hook(hook),
+        torch_module.register_module_parameter_registration_hook(hook),
+        torch_module.register_module_buffer_registration_hook(hook),
+    ]
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
 def load_module(
     factory: Callable[[], nn.Module], arrays: dict[str, np.ndarray], prefix: str, device: Any
 ) -> nn.Module:
-    """Rebuild a module saved with :func:`module_arrays`."""
-    module = build_module(factory, device, None)
+    """Rebuild a module saved with :func:`module_arrays`.
+
+    The saved arrays are untrusted: the network is first built on the ``meta`` device (no
+    memory) and every saved array's name and shape compared with it, so parameters that
+    describe a huge network, or arrays of the wrong shape, are refused before anything is
+    allocated.
+    """
+    from synthgen.exceptions import PersistenceError
+
     head = f"{prefix}."
-    state = {
-        k[len(head) :]: torch.from_numpy(v.copy()) for k, v in arrays.items() if k.startswith(head)
-    }
+    saved = {k[len(head) :]: v for k, v in arrays.items() if k.startswith(head)}
+    try:
+        with torch.device("meta"), _bounded_build(4 * len(saved) + 1024):
+            skeleton = factory()
+    except _TooLargeError:
+        raise PersistenceError(
+            f"the saved {prefix!r} weights do not fit the network its parameters describe: "
+            f"the parameters describe far more layers than the {len(saved)} saved arrays"
+        ) from None
+    except (ValueError, TypeError, RuntimeError, IndexError) as err:
+        raise PersistenceError(
+            f"the parameters describe no valid {prefix!r} network: {err}"
+        ) from None
+    expected = skeleton.state_dict()
+    missing = sorted(set(expected) - set(saved))
+    unexpected = sorted(set(saved) - set(expected))
+    wrong = [
+        f"{k}: saved {list(saved[k].shape)}, network {list(v.shape)}"
+        for k, v in expected.items()
+        if k in saved and not _same_shape(tuple(saved[k].shape), tuple(v.shape))
+    ]
+    # Tensors a module holds outside its state (none today) must stay small as well.
+    n_state = sum(v.numel() for v in expected.values())
+    n_all = sum(p.numel() for p in skeleton.parameters()) + sum(
+        b.numel() for b in skeleton.buffers()
+    )
+    problems = []
+    if missing:
+        problems.append(f"missing {missing[:5]}")
+    if unexpected:
+        problems.append(f"unexpected {unexpected[:5]}")
+    if wrong:
+        problems.append(f"misshapen {wrong[:3]}")
+    if n_all > n_state + 2**20:
+        problems.append(f"{n_all - n_state:,} values outside the saved state")
+    if problems:
+        raise PersistenceError(
+            f"the saved {prefix!r} weights do not fit the network its parameters describe: "
+            + "; ".join(problems)
+        )
+    module = build_module(factory, device, None)
+    state = {k: torch.from_numpy(np.array(v, copy=True)) for k, v in saved.items()}
     try:
         module.load_state_dict(state)
-    except RuntimeError as err:  # missing, unexpected or misshapen tensors
-        from synthgen.exceptions import PersistenceError
-
+    except RuntimeError as err:  # e.g. a dtype torch cannot copy into the parameter
         detail = str(err).splitlines()[-1].strip() if str(err) else repr(err)
         raise PersistenceError(
             f"the saved {prefix!r} weights do not fit the network its parameters describe: {detail}"

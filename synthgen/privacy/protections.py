@@ -6,7 +6,9 @@ Applied before a generator sees the data:
   columns) or replaced by the column's most common label (booleans, numbers), so a rare label
   is never learned, stored in the model or emitted;
 - numeric and datetime values are clipped to inner quantiles (``clip_quantiles``), not to the
-  observed minimum and maximum, so the extremes of single people are never reproduced.
+  observed minimum and maximum, so the extremes of single people are never reproduced; a
+  clip bound is never a value held by fewer than ``min_category_count`` rows (it moves
+  inwards to a value no row holds, or one that many rows hold).
 
 Applied to the output:
 
@@ -25,7 +27,8 @@ import numpy as np
 import pandas as pd
 
 from synthgen.exceptions import ConfigurationError
-from synthgen.schema import Schema
+from synthgen.schema import Schema, is_duration, numeric_values
+from synthgen.schema.safe import avoid_rare
 
 __all__ = ["OTHER_LABEL", "Protections", "copy_mask", "protect_training_data"]
 
@@ -121,7 +124,26 @@ def _merge_rare_within(col: pd.Series, child: pd.Series, k: int) -> tuple[pd.Ser
     return values.astype(col.dtype), len(mapping)
 
 
-def _clip(col: pd.Series, spec, quantiles: tuple[float, float]) -> tuple[pd.Series, int]:
+_UNIT_NS = {"D": 86_400 * 10**9, "s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
+
+
+def _cut_points(values: np.ndarray, quantiles: tuple[float, float], k: int, integer: bool):
+    """The clip bounds: inner quantiles, moved inwards off any value fewer than ``k`` rows
+    hold, so a bound is never one person's value (a unique capital gain of 77777 at the
+    99.5% quantile is replaced by a value no row holds, or by one ``k`` rows hold)."""
+    lo, hi = np.quantile(values, quantiles, method="inverted_cdf")
+    return avoid_rare(
+        np.array([lo, hi], dtype=float),
+        values,
+        max(k, 2),
+        inward=np.array([True, False]),
+        integer=integer,
+    )
+
+
+def _clip(
+    col: pd.Series, spec, quantiles: tuple[float, float], k: int = 10
+) -> tuple[pd.Series, int]:
     if spec.kind == "datetime":
         parsed = (
             col
@@ -131,7 +153,8 @@ def _clip(col: pd.Series, spec, quantiles: tuple[float, float]) -> tuple[pd.Seri
         ns = parsed.dropna().astype("datetime64[ns]").astype("int64")
         if ns.empty:
             return col, 0
-        lo, hi = np.quantile(ns, quantiles, method="inverted_cdf")
+        unit = _UNIT_NS[spec.datetime_unit or "ns"]
+        lo, hi = _cut_points((ns // unit).to_numpy(dtype=float), quantiles, k, True) * unit
         lo_t, hi_t = pd.Timestamp(int(lo)), pd.Timestamp(int(hi))
         clipped = parsed.clip(lo_t, hi_t)
         changed = int((clipped != parsed).sum() - parsed.isna().sum())
@@ -139,10 +162,18 @@ def _clip(col: pd.Series, spec, quantiles: tuple[float, float]) -> tuple[pd.Seri
             return clipped.astype(col.dtype), max(changed, 0)
         text = clipped.dt.strftime(spec.datetime_format).where(col.notna(), col)
         return text, max(changed, 0)
+    if is_duration(spec):
+        ns = numeric_values(col)
+        ns = ns[~np.isnan(ns)]
+        if len(ns) == 0:
+            return col, 0
+        lo, hi = _cut_points(ns, quantiles, k, True)
+        lo_t, hi_t = pd.Timedelta(int(lo), unit="ns"), pd.Timedelta(int(hi), unit="ns")
+        return col.clip(lo_t, hi_t), int(((col < lo_t) | (col > hi_t)).sum())
     values = col.dropna().to_numpy(dtype=float)
     if len(values) == 0:
         return col, 0
-    lo, hi = np.quantile(values, quantiles, method="inverted_cdf")
+    lo, hi = _cut_points(values, quantiles, k, bool(spec.integer))
     clipped = col.clip(lo, hi)
     return clipped.astype(col.dtype), int(((col < lo) | (col > hi)).sum())
 
@@ -177,12 +208,14 @@ def protect_training_data(
                 out[spec.name] = new
                 log["merged_labels"][spec.name] = merged
         elif spec.kind in ("numeric", "datetime") and protections.clip_quantiles is not None:
-            new, clipped = _clip(col, spec, protections.clip_quantiles)
+            new, clipped = _clip(
+                col, spec, protections.clip_quantiles, protections.min_category_count
+            )
             out[spec.name] = new
             if clipped:
                 log["clipped_values"][spec.name] = clipped
     kinds = {spec.name: spec.kind for spec in schema}
-    new_schema = Schema.infer(out, kinds=kinds, structure=False)
+    new_schema = Schema.infer(out, kinds=kinds, min_count=schema.min_count, structure=False)
     # The schema's structure rules (as reviewed) carry over where the new data still meets them.
     new_schema.structure = schema.structure.holding(out, new_schema)
     for constraint in schema.constraints:

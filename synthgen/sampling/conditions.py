@@ -94,11 +94,19 @@ def _as_datetime(spec: ColumnSpec, value: Any) -> pd.Timestamp:
         ) from None
 
 
+def _far_outside(spec: ColumnSpec, value: float) -> bool:
+    """A value far outside the schema's bounds. The bounds leave out the few most extreme
+    rows (see :mod:`synthgen.schema.safe`), so a real value just beyond them is fine (the
+    cell is kept as given); one beyond half the range again is taken for a mistake."""
+    slack = 0.5 * float(spec.maximum - spec.minimum)
+    return not spec.minimum - slack <= value <= spec.maximum + slack
+
+
 def _check_numeric(spec: ColumnSpec, value: Any) -> Any:
     if spec.kind == "datetime":
         ts = _as_datetime(spec, value)
         ns = ts.value
-        if spec.minimum is not None and not spec.minimum <= ns <= spec.maximum:
+        if spec.minimum is not None and _far_outside(spec, ns):
             raise ConditionError(
                 f"column {spec.name!r}: {value!r} lies outside the data's range "
                 f"[{pd.Timestamp(int(spec.minimum))}, {pd.Timestamp(int(spec.maximum))}]"
@@ -110,7 +118,7 @@ def _check_numeric(spec: ColumnSpec, value: Any) -> Any:
             f"column {spec.name!r} is numeric: expected a number, got {value!r} "
             f"({type(value).__name__})"
         )
-    if not spec.minimum <= value <= spec.maximum:
+    if _far_outside(spec, value):
         raise ConditionError(
             f"column {spec.name!r}: {value!r} lies outside the data's range "
             f"[{spec.minimum:g}, {spec.maximum:g}]"
@@ -124,8 +132,16 @@ def _check_label(spec: ColumnSpec, value: Any) -> Any:
             f"column {spec.name!r}: conditioning on a missing value is not supported"
         )
     known = spec.categories or []
+    if spec.other_label is not None and value == spec.other_label:
+        return value  # the placeholder of the pooled rare labels
     if value not in known:
         shown = known[:10] + (["..."] if len(known) > 10 else [])
+        if spec.pooled:
+            raise ConditionError(
+                f"column {spec.name!r}: category {value!r} is not in the model (labels held "
+                "by too few rows are not stored, so they cannot be asked for); known "
+                f"categories: {shown!r}"
+            )
         raise ConditionError(
             f"column {spec.name!r}: category {value!r} was never seen in the data; "
             f"known categories: {shown!r}"
@@ -174,7 +190,8 @@ def parse_conditions(conditions: Mapping[str, Any], schema: Schema) -> list[Cond
 
     Examples
     --------
-    >>> schema = Schema.infer(pd.DataFrame({"a": [1.5, 2.5, 9.0], "b": ["x", "y", "x"]}))
+    >>> frame = pd.DataFrame({"a": [1.5, 2.5, 9.0], "b": ["x", "y", "x"]})
+    >>> schema = Schema.infer(frame, min_count=1)  # three rows: keep every label and value
     >>> [c.describe() for c in parse_conditions({"a": Range(2, 5), "b": "x"}, schema)]
     ['a in [2, 5]', "b == 'x'"]
     >>> parse_conditions({"b": "z"}, schema)
@@ -226,7 +243,8 @@ def parse_fixed_frame(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
 
     Examples
     --------
-    >>> schema = Schema.infer(pd.DataFrame({"a": [1.5, 2.5, 9.0], "b": ["x", "y", "x"]}))
+    >>> frame = pd.DataFrame({"a": [1.5, 2.5, 9.0], "b": ["x", "y", "x"]})
+    >>> schema = Schema.infer(frame, min_count=1)  # three rows: keep every label and value
     >>> parse_fixed_frame(pd.DataFrame({"b": ["y", None]}), schema).shape
     (2, 1)
     """

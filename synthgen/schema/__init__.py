@@ -1,6 +1,6 @@
 """What a table is: column kinds, detection from a DataFrame, JSON round-trip."""
 
-from synthgen.schema.columns import KINDS, ColumnSpec
+from synthgen.schema.columns import KINDS, ColumnSpec, is_duration, numeric_values
 from synthgen.schema.constraints import (
     Bounds,
     Constraint,
@@ -26,4 +26,6 @@ __all__ = [
     "check_frame",
     "constraint_from_dict",
     "infer_column",
+    "is_duration",
+    "numeric_values",
 ]

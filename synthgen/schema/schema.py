@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 
 from synthgen.exceptions import ConstraintError, SchemaError
-from synthgen.schema.columns import KINDS, ColumnSpec
+from synthgen.files import atomic_write
+from synthgen.schema.columns import KINDS, ColumnSpec, is_duration
 from synthgen.schema.constraints import Constraint, constraint_from_dict
 from synthgen.schema.discover import discover_structure
 from synthgen.schema.infer import (
@@ -19,9 +20,12 @@ from synthgen.schema.infer import (
     _datetime_spec,
     _parse_dates,
     check_frame,
+    duration_spec,
     infer_column,
+    numeric_bounds,
     text_spec,
 )
+from synthgen.schema.safe import DEFAULT_MIN_COUNT
 from synthgen.schema.structure import Structure
 
 __all__ = ["SCHEMA_VERSION", "Schema"]
@@ -29,15 +33,15 @@ __all__ = ["SCHEMA_VERSION", "Schema"]
 SCHEMA_VERSION = 1
 
 
-def _forced_column(name: str, col: pd.Series, kind: str) -> ColumnSpec:
+def _forced_column(name: str, col: pd.Series, kind: str, min_count: int) -> ColumnSpec:
     """Spec of ``col`` when the user says its kind is ``kind``."""
     nonnull = col.dropna()
     missing = (len(col) - len(nonnull)) / len(col)
     dtype = str(col.dtype)
     if kind == "categorical":
-        return _categorical_spec(name, col, missing)
+        return _categorical_spec(name, col, missing, min_count)
     if kind == "text":
-        return text_spec(name, col, missing)
+        return text_spec(name, col, missing, min_count=min_count)
     if kind == "constant":
         value = nonnull.mode().iloc[0] if len(nonnull) else None
         return ColumnSpec(name, "constant", dtype, missing_rate=missing, value=value)
@@ -45,35 +49,37 @@ def _forced_column(name: str, col: pd.Series, kind: str) -> ColumnSpec:
         prefix = None
         if not pd.api.types.is_numeric_dtype(col.dtype):
             prefix = f"{name}-"
-        minimum = float(nonnull.min()) if prefix is None and len(nonnull) else 0.0
-        return ColumnSpec(name, "id", dtype, minimum=minimum, id_prefix=prefix)
+        return ColumnSpec(name, "id", dtype, id_prefix=prefix)  # generated: nothing stored
     if kind == "datetime":
         if pd.api.types.is_datetime64_any_dtype(col.dtype):
-            return _datetime_spec(name, dtype, col, missing, None)
+            return _datetime_spec(name, dtype, col, missing, None, min_count)
         parsed = _parse_dates(nonnull.astype(str)) if len(nonnull) else None
         if parsed is None:
             raise SchemaError(
                 f"column {name!r}: declared datetime, but its values do not parse with one "
                 "known date format"
             )
-        return _datetime_spec(name, dtype, parsed[1], missing, parsed[0])
+        return _datetime_spec(name, dtype, parsed[1], missing, parsed[0], min_count)
     # numeric
+    if pd.api.types.is_timedelta64_dtype(col.dtype):
+        return duration_spec(name, col, missing, min_count)
     if not pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype):
         raise SchemaError(
             f"column {name!r}: declared numeric, but its dtype is {dtype}; "
             "expected an integer or float column"
         )
-    spec = infer_column(name, col, max_int_categories=0)
+    spec = infer_column(name, col, max_int_categories=0, min_count=min_count)
     if spec.kind != "numeric":
         values = nonnull.to_numpy(dtype=float)
         whole = bool(np.all(values == np.round(values))) if len(values) else True
+        low, high = numeric_bounds(values, min_count, 0 if whole else None)
         spec = ColumnSpec(
             name,
             "numeric",
             dtype,
             missing_rate=missing,
-            minimum=float(values.min()) if len(values) else 0.0,
-            maximum=float(values.max()) if len(values) else 0.0,
+            minimum=low,
+            maximum=high,
             integer=whole,
             decimals=0 if whole else None,
         )
@@ -105,10 +111,16 @@ class Schema:
         columns: list[ColumnSpec],
         constraints: list[Constraint] | None = None,
         structure: Structure | None = None,
+        *,
+        min_count: int = DEFAULT_MIN_COUNT,
     ) -> None:
         names = [c.name for c in columns]
         if len(set(names)) != len(names):
             raise SchemaError(f"schema has duplicate column names: {names}")
+        if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1:
+            raise SchemaError(f"min_count must be a positive integer, got {min_count!r}")
+        #: Values and labels held by fewer rows are never stored (here or in a fitted model).
+        self.min_count = min_count
         self.columns: list[ColumnSpec] = list(columns)
         self.constraints: list[Constraint] = []
         for constraint in constraints or []:
@@ -118,7 +130,9 @@ class Schema:
 
     def with_structure(self, structure: Structure | None) -> Schema:
         """A copy of the schema with ``structure`` (``None``: no structure rules)."""
-        return Schema(list(self.columns), list(self.constraints), structure)
+        return Schema(
+            list(self.columns), list(self.constraints), structure, min_count=self.min_count
+        )
 
     def accept_suggestions(self, which: list[int] | None = None) -> Schema:
         """Turn suggested constraints (``structure.suggestions``: all, or those at the
@@ -171,6 +185,7 @@ class Schema:
         kinds: Mapping[str, str] | None = None,
         max_int_categories: int = 15,
         max_categories: int = 500,
+        min_count: int = DEFAULT_MIN_COUNT,
         structure: bool = True,
     ) -> Schema:
         """Detect the schema of ``data``, and its structure (``schema.structure``).
@@ -185,11 +200,19 @@ class Schema:
             Whole-number columns with at most this many distinct values are categorical.
         max_categories : int
             String columns with more distinct values than this, most held by one row, are text.
+        min_count : int
+            Values and labels held by fewer rows are never stored, in the schema or in a
+            model fitted with it: such labels are pooled (given back as ``"(other)"`` in
+            string columns), numeric bounds are the mean of the ``min_count`` most extreme
+            values, and quantile tables are interpolated (see :mod:`synthgen.schema.safe`).
+            ``1`` stores every label and the exact extremes.
         structure : bool
             Look for hierarchies, missing-together groups, coordinate pairs and suggested
             inequalities (see :mod:`synthgen.schema.discover`); ``False`` leaves them out.
         """
         data = check_frame(data)
+        if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1:
+            raise SchemaError(f"min_count must be a positive integer, got {min_count!r}")
         kinds = dict(kinds or {})
         unknown = set(kinds) - set(data.columns)
         if unknown:
@@ -202,7 +225,7 @@ class Schema:
                         f"column {name!r}: unknown kind {kinds[name]!r}; "
                         f"expected one of {list(KINDS)}"
                     )
-                columns.append(_forced_column(name, data[name], kinds[name]))
+                columns.append(_forced_column(name, data[name], kinds[name], min_count))
             else:
                 columns.append(
                     infer_column(
@@ -210,9 +233,10 @@ class Schema:
                         data[name],
                         max_int_categories=max_int_categories,
                         max_categories=max_categories,
+                        min_count=min_count,
                     )
                 )
-        schema = cls(columns)
+        schema = cls(columns, min_count=min_count)
         if structure:
             schema.structure = discover_structure(data, schema)
         return schema
@@ -222,10 +246,12 @@ class Schema:
         if name not in self.names:
             raise SchemaError(f"column {name!r} is not in the schema")
         out = Schema(
-            [ColumnSpec.from_dict(c.to_dict()) for c in self.columns], list(self.constraints)
+            [ColumnSpec.from_dict(c.to_dict()) for c in self.columns],
+            list(self.constraints),
+            min_count=self.min_count,
         )
         idx = out.names.index(name)
-        out.columns[idx] = _forced_column(name, data[name], kind)
+        out.columns[idx] = _forced_column(name, data[name], kind, self.min_count)
         out.structure = self.structure.restricted(out)  # rules the new kind rules out go
         return out
 
@@ -255,6 +281,7 @@ class Schema:
             isinstance(other, Schema)
             and self.columns == other.columns
             and self.constraints == other.constraints
+            and self.min_count == other.min_count
             and self.structure == other.structure
         )
 
@@ -278,7 +305,8 @@ class Schema:
         ------
         SchemaError
             Columns missing or extra, a numeric column that is not numeric, dates that do not
-            parse, or (unless ``allow_unseen``) categories the schema has never seen.
+            parse, or (unless ``allow_unseen``) categories the schema has never seen (a column
+            with pooled rare labels takes any label: an unknown one is one of the rare ones).
         """
         data = check_frame(data)
         missing = [n for n in self.names if n not in data.columns]
@@ -291,9 +319,18 @@ class Schema:
         for spec in self.columns:
             col = data[spec.name]
             nonnull = col.dropna()
-            if spec.kind == "numeric" and (
-                not pd.api.types.is_numeric_dtype(col.dtype)
-                or pd.api.types.is_bool_dtype(col.dtype)
+            durations = pd.api.types.is_timedelta64_dtype(col.dtype)
+            if spec.kind == "numeric" and durations != is_duration(spec):
+                raise SchemaError(
+                    f"column {spec.name!r}: schema says dtype {spec.dtype}, data has {col.dtype}"
+                )
+            if (
+                spec.kind == "numeric"
+                and not durations
+                and (
+                    not pd.api.types.is_numeric_dtype(col.dtype)
+                    or pd.api.types.is_bool_dtype(col.dtype)
+                )
             ):
                 raise SchemaError(
                     f"column {spec.name!r}: schema says numeric, data has dtype {col.dtype}"
@@ -307,7 +344,7 @@ class Schema:
                         f"column {spec.name!r}: {len(bad)} value(s) do not parse as dates with "
                         f"format {fmt!r}, e.g. {bad.iloc[0]!r}"
                     )
-            if spec.kind == "categorical" and not allow_unseen:
+            if spec.kind == "categorical" and not allow_unseen and not spec.pooled:
                 seen = set(spec.categories or [])
                 unseen = [v for v in pd.unique(nonnull) if v not in seen]
                 if unseen:
@@ -318,9 +355,11 @@ class Schema:
 
     # -- JSON ---------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dictionary (``{"version", "columns", "constraints", "structure"}``)."""
+        """JSON-ready dictionary (``{"version", "min_count", "columns", "constraints",
+        "structure"}``)."""
         return {
             "version": SCHEMA_VERSION,
+            "min_count": self.min_count,
             "columns": [c.to_dict() for c in self.columns],
             "constraints": [c.to_dict() for c in self.constraints],
             "structure": self.structure.to_dict(),
@@ -328,37 +367,80 @@ class Schema:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Schema:
-        """Rebuild a schema from :meth:`to_dict` output."""
+        """Rebuild a schema from :meth:`to_dict` output (parsed JSON; never reads a file).
+
+        Every field is checked, so a damaged or hostile schema gives a SchemaError.
+        """
+        if not isinstance(data, Mapping):
+            raise SchemaError(f"a schema must be a JSON object, got {type(data).__name__}")
         version = data.get("version", SCHEMA_VERSION)
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise SchemaError(f"schema version must be a positive integer, got {version!r}")
         if version > SCHEMA_VERSION:
             raise SchemaError(
                 f"schema format version {version} is newer than this synthgen supports "
                 f"({SCHEMA_VERSION}); upgrade synthgen"
             )
-        if "columns" not in data:
+        min_count = data.get("min_count", DEFAULT_MIN_COUNT)
+        if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1:
+            raise SchemaError(f"schema min_count must be a positive integer, got {min_count!r}")
+        columns, constraints = data.get("columns"), data.get("constraints", [])
+        if not isinstance(columns, list):
             raise SchemaError("schema JSON needs a 'columns' list")
+        if not isinstance(constraints, list) or not all(isinstance(c, dict) for c in constraints):
+            raise SchemaError("schema 'constraints' must be a list of objects")
+        try:
+            built = [constraint_from_dict(c) for c in constraints]
+        except (TypeError, ValueError, KeyError) as err:
+            if isinstance(err, SchemaError):
+                raise
+            raise SchemaError(f"schema holds an invalid constraint: {err}") from None
         return cls(
-            [ColumnSpec.from_dict(dict(c)) for c in data["columns"]],
-            [constraint_from_dict(c) for c in data.get("constraints", [])],
+            [ColumnSpec.from_dict(c) for c in columns],
+            built,
             Structure.from_dict(data.get("structure")),
+            min_count=min_count,
         )
 
     def to_json(self, path: str | os.PathLike[str] | None = None) -> str:
-        """The schema as JSON text; also written to ``path`` when given."""
+        """The schema as JSON text; also written to ``path`` when given (atomically)."""
         text = json.dumps(self.to_dict(), indent=2)
         if path is not None:
-            with open(path, "w", encoding="utf-8") as fh:
-                fh.write(text)
+            atomic_write(path, text)
         return text
 
     @classmethod
     def from_json(cls, text_or_path: str | os.PathLike[str]) -> Schema:
-        """Read a schema from JSON text or from a file path."""
-        text = str(text_or_path)
-        if not text.lstrip().startswith("{"):
+        """Read a schema from JSON text, or from a file when given a path.
+
+        A :class:`~pathlib.Path` is always a file; a string is JSON text when it starts with
+        ``{`` and a file path otherwise. Use :meth:`from_json_text` for text that must never
+        be taken for a path (text from an untrusted source).
+        """
+        if isinstance(text_or_path, str) and text_or_path.lstrip().startswith("{"):
+            return cls.from_json_text(text_or_path)
+        try:
             with open(text_or_path, encoding="utf-8") as fh:
                 text = fh.read()
+        except OSError as err:
+            raise SchemaError(
+                f"cannot read schema file {os.fspath(text_or_path)!r}: {err.strerror or err}"
+            ) from None
+        return cls.from_json_text(text)
+
+    @classmethod
+    def from_json_text(cls, text: str | bytes) -> Schema:
+        """Parse a schema from JSON text only (never opens a file).
+
+        Examples
+        --------
+        >>> Schema.from_json_text("/dev/stdin")
+        Traceback (most recent call last):
+        ...
+        synthgen.exceptions.SchemaError: schema JSON is not valid: Expecting value: ...
+        """
         try:
-            return cls.from_dict(json.loads(text))
-        except json.JSONDecodeError as err:
+            data = json.loads(text)
+        except (ValueError, RecursionError) as err:
             raise SchemaError(f"schema JSON is not valid: {err}") from None
+        return cls.from_dict(data)

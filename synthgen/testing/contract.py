@@ -73,6 +73,7 @@ def check_fit_sample(generator: Any, data: pd.DataFrame) -> None:
             unseen = set(syn.dropna().unique()) - set(real.dropna().unique())
             if isinstance(real.dtype, pd.CategoricalDtype):
                 unseen -= set(real.cat.categories)
+            unseen -= {spec.other_label}  # the placeholder of labels too rare to store
             assert not unseen, f"column {name!r}: labels never seen in the data: {unseen}"
         if spec.kind == "numeric":
             vals = syn.dropna().to_numpy(dtype=float)

@@ -7,13 +7,17 @@ missing-value pattern (missing cells are modelled as a flag or a category, never
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from synthgen.exceptions import SchemaError
-from synthgen.schema import ColumnSpec
+from synthgen.exceptions import PersistenceError, SchemaError
+from synthgen.schema import ColumnSpec, is_duration, numeric_values
+from synthgen.schema.safe import DEFAULT_MIN_COUNT, avoid_rare
+from synthgen.transforms import _state
 from synthgen.transforms.discrete import make_discrete_transform
 from synthgen.transforms.numeric import make_numeric_transform
 
@@ -26,11 +30,22 @@ def _restore_dtype(values: pd.Series, spec: ColumnSpec) -> pd.Series:
     """Cast decoded values (object or float, missing as NaN/None) to the spec's dtype."""
     dtype = spec.dtype
     if dtype == "category":
-        cat = pd.Categorical(values, categories=spec.categories, ordered=spec.ordered)
+        cats = list(spec.categories or [])
+        if spec.other_label is not None:
+            cats.append(spec.other_label)
+        cat = pd.Categorical(values, categories=cats, ordered=spec.ordered)
         return pd.Series(cat, name=spec.name)
     if dtype == "object":
         out = values.astype(object)
         return out.where(out.notna(), np.nan).rename(spec.name)
+    if dtype.startswith(("int", "uint")) and values.dtype.kind == "f":
+        # Float values at the edge of a 64-bit range round to 2**63 or 2**64, which a cast
+        # would wrap around (to 0 or a negative number): stay inside the range.
+        info = np.iinfo(dtype)
+        high = float(info.max)
+        if int(high) > info.max:
+            high = float(np.nextafter(high, 0.0))
+        values = values.clip(float(info.min), high)
     has_na = bool(values.isna().any())
     if has_na and dtype in ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16"):
         # Numpy ints/bools cannot hold NaN: fall back to the nullable pandas dtype.
@@ -76,6 +91,8 @@ class ColumnEncoder:
         values = pd.Series([spec.value] * n, dtype=object)
         if spec.dtype.startswith("datetime") and spec.value is not None:
             return pd.Series(pd.to_datetime([spec.value] * n), name=spec.name).astype(spec.dtype)
+        if spec.dtype.startswith("timedelta") and spec.value is not None:
+            return pd.Series(pd.to_timedelta([spec.value] * n), name=spec.name).astype(spec.dtype)
         return _restore_dtype(values, spec)
 
     def get_state(self) -> dict[str, Any]:
@@ -88,8 +105,18 @@ class ColumnEncoder:
 class NumericEncoder(ColumnEncoder):
     """Numbers and datetimes: a value transform plus a missing flag when the column has gaps."""
 
-    def __init__(self, spec: ColumnSpec, numeric: str, discrete: str, **numeric_kwargs: Any):
+    def __init__(
+        self,
+        spec: ColumnSpec,
+        numeric: str,
+        discrete: str,
+        min_count: int = DEFAULT_MIN_COUNT,
+        **numeric_kwargs: Any,
+    ):
         super().__init__(spec)
+        self.min_count = min_count
+        if numeric in ("quantile", "gmm"):
+            numeric_kwargs = {**numeric_kwargs, "min_count": min_count}
         self.value = make_numeric_transform(numeric, **numeric_kwargs)
         self.flag = make_discrete_transform(discrete) if spec.has_missing else None
         self.fill = 0.0
@@ -98,9 +125,17 @@ class NumericEncoder(ColumnEncoder):
     def _unit(self) -> int:
         return _UNIT_NS[self.spec.datetime_unit or "ns"]
 
+    @property
+    def _timelike(self) -> bool:
+        """Datetimes and durations: modelled in their own unit, bounds in nanoseconds."""
+        return self.spec.kind == "datetime" or is_duration(self.spec)
+
     def to_float(self, col: pd.Series) -> np.ndarray:
-        """The column as floats (datetimes in their own unit since the epoch), NaN if missing."""
+        """The column as floats (datetimes in their own unit since the epoch, durations in
+        their own unit), NaN if missing."""
         spec = self.spec
+        if is_duration(spec):
+            return numeric_values(col) / self._unit
         if spec.kind != "datetime":
             return col.to_numpy(dtype=float, na_value=np.nan)
         if pd.api.types.is_datetime64_any_dtype(col.dtype):
@@ -117,13 +152,43 @@ class NumericEncoder(ColumnEncoder):
         ns[parsed.isna().to_numpy()] = np.nan
         return ns / self._unit
 
+    def _clip(self, x: np.ndarray) -> np.ndarray:
+        """Values clipped to the spec's bounds (in the encoder's unit). The bounds are not any
+        one row's value (see :mod:`synthgen.schema.safe`): clipping before learning keeps the
+        most extreme rows from shaping what is stored (a mixture mode on one outlier)."""
+        spec = self.spec
+        if spec.minimum is None or spec.maximum is None:
+            return x
+        scale = self._unit if self._timelike else 1
+        return np.clip(x, spec.minimum / scale, spec.maximum / scale)
+
+    def _round(self, x: np.ndarray) -> np.ndarray:
+        """Round to the column's precision, staying inside its bounds (a bound such as 20.5,
+        halfway between two people's values, keeps whole numbers to 21 and up)."""
+        spec = self.spec
+        if spec.kind == "datetime" or spec.integer:
+            digits = 0
+        elif spec.decimals is not None:
+            digits = spec.decimals
+        else:
+            return x
+        x = np.round(x, digits)
+        if spec.minimum is None or spec.maximum is None:
+            return x
+        scale, unit = 10.0**digits, self._unit if self._timelike else 1
+        low = np.ceil(spec.minimum / unit * scale - 1e-9) / scale
+        high = np.floor(spec.maximum / unit * scale + 1e-9) / scale
+        return np.clip(x, low, max(low, high))
+
     def fit(
         self, col: pd.Series, rng: np.random.Generator, score: np.ndarray | None = None
     ) -> NumericEncoder:
-        x = self.to_float(col)
+        x = self._clip(self.to_float(col))
         mask = np.isnan(x)
         observed = x[~mask]
-        self.fill = float(np.median(observed)) if len(observed) else 0.0
+        # The stand-in for missing cells: the median, unless one row holds it.
+        median = np.array([np.median(observed)]) if len(observed) else np.zeros(1)
+        self.fill = float(avoid_rare(median, observed, self.min_count)[0])
         self.value.fit(observed, rng)
         if self.flag is not None:
             self.flag.fit(mask.astype(np.int64), 2, rng, score)
@@ -136,7 +201,7 @@ class NumericEncoder(ColumnEncoder):
             self.spans += [("missing", d, a) for _, d, a in self.flag.dims]
 
     def transform(self, col: pd.Series, rng: np.random.Generator) -> np.ndarray:
-        x = self.to_float(col)
+        x = self._clip(self.to_float(col))
         mask = np.isnan(x)
         if mask.any() and self.flag is None:
             raise SchemaError(
@@ -150,14 +215,7 @@ class NumericEncoder(ColumnEncoder):
     def inverse(self, block: np.ndarray, rng: np.random.Generator) -> pd.Series:
         spec = self.spec
         dv = sum(d for _, d, _ in self.value.dims)
-        x = self.value.inverse(block[:, :dv])
-        lo = spec.minimum / self._unit if spec.kind == "datetime" else spec.minimum
-        hi = spec.maximum / self._unit if spec.kind == "datetime" else spec.maximum
-        x = np.clip(x, lo, hi)
-        if spec.kind == "datetime" or spec.integer:
-            x = np.round(x)
-        elif spec.decimals is not None:
-            x = np.round(x, spec.decimals)
+        x = self._round(self._clip(self.value.inverse(block[:, :dv])))
         missing = np.zeros(len(x), dtype=bool)
         if self.flag is not None:
             missing = self.flag.inverse(block[:, dv:]) == 1
@@ -169,6 +227,11 @@ class NumericEncoder(ColumnEncoder):
                 return dates.astype(spec.dtype).rename(spec.name)
             text = dates.dt.strftime(spec.datetime_format)
             return _restore_dtype(text.where(~missing, np.nan), spec)
+        if is_duration(spec):
+            ns = np.where(missing, 0, x * self._unit).astype("int64")
+            durations = pd.Series(pd.to_timedelta(ns, unit="ns"))
+            durations[missing] = pd.NaT
+            return durations.astype(spec.dtype).rename(spec.name)
         values = pd.Series(x)
         values[missing] = np.nan
         return _restore_dtype(values, spec)
@@ -180,26 +243,30 @@ class NumericEncoder(ColumnEncoder):
         return state
 
     def set_state(self, state: dict[str, Any]) -> NumericEncoder:
-        self.fill = float(state["fill"])
-        self.value.set_state(state["value"])
-        if self.flag is not None:
-            self.flag.set_state(state["flag"])
-        self._set_spans()
+        with _checked_state(self.spec):
+            self.fill = _state.number(state, "fill")
+            self.value.set_state(state["value"])
+            if self.flag is not None:
+                self.flag.set_state(state["flag"])
+                if self.flag.n_codes != 2:
+                    raise ValueError(f"missing flag has {self.flag.n_codes} codes, expected 2")
+            self._set_spans()
         return self
 
 
 class CategoricalEncoder(ColumnEncoder):
     """Labels as codes ``0..K-1`` (missing is its own code K when the column has gaps).
 
-    Free-text columns (kind ``"text"``) keep only their frequent labels; every other label
-    shares one pooled code, which decodes to a frequent label drawn by frequency, so no value
-    held by a single row is ever learned or reproduced.
+    Free-text columns (kind ``"text"``), and columns whose rare labels the schema left out
+    (``spec.pooled``), keep only their frequent labels; every other label shares one pooled
+    code, which decodes to the spec's ``other_label`` placeholder or, without one, to a stored
+    label drawn by frequency, so no value held by a few rows is ever learned or reproduced.
     """
 
     def __init__(self, spec: ColumnSpec, discrete: str) -> None:
         super().__init__(spec)
         self.categories: list[Any] = list(spec.categories or [])
-        self.pooled = spec.kind == "text"
+        self.pooled = spec.kind == "text" or spec.pooled
         self.codes = make_discrete_transform(discrete)
 
     @property
@@ -251,12 +318,16 @@ class CategoricalEncoder(ColumnEncoder):
         labels[~known] = None
         if self.pooled:
             pooled = codes == k
-            if pooled.any():
+            if pooled.any() and self.spec.other_label is not None:
+                labels[pooled] = self.spec.other_label
+            elif pooled.any():
                 labels[pooled] = self._draw_frequent(int(pooled.sum()), rng)
         return _restore_dtype(pd.Series(labels, dtype=object), self.spec)
 
     def _draw_frequent(self, n: int, rng: np.random.Generator) -> np.ndarray:
         k = len(self.categories)
+        if k == 0 and self.spec.kind == "categorical":
+            return np.full(n, None, dtype=object)  # no label common enough to give back
         if k == 0:
             return np.array([f"{self.spec.name}-{i}" for i in rng.integers(0, 10**9, n)])
         p = self.codes.freq[:k]
@@ -269,17 +340,37 @@ class CategoricalEncoder(ColumnEncoder):
         return {"codes": self.codes.get_state()}
 
     def set_state(self, state: dict[str, Any]) -> CategoricalEncoder:
-        self.codes.set_state(state["codes"])
-        self.spans = [("category", d, a) for _, d, a in self.codes.dims]
+        with _checked_state(self.spec):
+            self.codes.set_state(state["codes"])
+            if self.codes.n_codes != self.n_codes:
+                raise ValueError(
+                    f"{self.codes.n_codes} codes saved, but the schema gives {self.n_codes}"
+                )
+            self.spans = [("category", d, a) for _, d, a in self.codes.dims]
         return self
 
 
+@contextlib.contextmanager
+def _checked_state(spec: ColumnSpec) -> Iterator[None]:
+    """Turn a malformed saved state into a PersistenceError naming the column."""
+    try:
+        yield
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        detail = f"missing {err}" if isinstance(err, KeyError) else str(err)
+        raise PersistenceError(f"column {spec.name!r}: invalid saved state: {detail}") from None
+
+
 def make_column_encoder(
-    spec: ColumnSpec, *, numeric: str, discrete: str, **numeric_kwargs: Any
+    spec: ColumnSpec,
+    *,
+    numeric: str,
+    discrete: str,
+    min_count: int = DEFAULT_MIN_COUNT,
+    **numeric_kwargs: Any,
 ) -> ColumnEncoder:
     """The encoder for one column, chosen by its kind."""
     if spec.kind in ("numeric", "datetime"):
-        return NumericEncoder(spec, numeric, discrete, **numeric_kwargs)
+        return NumericEncoder(spec, numeric, discrete, min_count, **numeric_kwargs)
     if spec.kind in ("categorical", "text"):
         return CategoricalEncoder(spec, discrete)
     return ColumnEncoder(spec)

@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 from scipy.special import ndtr, ndtri
 
+from synthgen.transforms import _state
+
 __all__ = ["DISCRETE_METHODS", "make_discrete_transform"]
 
 
@@ -40,8 +42,13 @@ class _Codes:
         return {"method": self.method, "n_codes": self.n_codes, "freq": self.freq.tolist()}
 
     def set_state(self, state: dict[str, Any]) -> _Codes:
-        self.n_codes = int(state["n_codes"])
-        self.freq = np.asarray(state["freq"], dtype=float)
+        """Restore :meth:`get_state` output (checked: a saved model is untrusted)."""
+        if state.get("method", self.method) != self.method:
+            raise ValueError(f"code transform is {state.get('method')!r}, expected {self.method!r}")
+        self.n_codes = _state.integer(state, "n_codes", 1, _state.MAX_STATE_LENGTH)
+        self.freq = _state.numbers(state, "freq", length=self.n_codes)
+        if (self.freq < 0).any() or self.freq.sum() > 1 + 1e-6:
+            raise ValueError("freq must be non-negative shares summing to 1")
         return self
 
 
@@ -138,7 +145,13 @@ class Frequency(_Codes):
 
     def set_state(self, state: dict[str, Any]) -> Frequency:
         super().set_state(state)
-        self.order = np.asarray(state.get("order", range(self.n_codes)), dtype=np.int64)
+        if "order" not in state:
+            self.order = np.arange(self.n_codes)
+            return self
+        order = _state.numbers(state, "order", length=self.n_codes)
+        if not np.array_equal(np.sort(order), np.arange(self.n_codes)):
+            raise ValueError("order must be a permutation of the codes")
+        self.order = order.astype(np.int64)
         return self
 
 

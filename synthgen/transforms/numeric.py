@@ -19,6 +19,9 @@ from typing import Any
 import numpy as np
 from scipy.special import ndtr, ndtri
 
+from synthgen.schema.safe import DEFAULT_MIN_COUNT, avoid_rare, safe_quantiles
+from synthgen.transforms import _state
+
 __all__ = ["NUMERIC_METHODS", "make_numeric_transform"]
 
 # Normal scores are clipped here: the extremes of the data map to about +/-8 sigma.
@@ -28,28 +31,38 @@ _ZMAX = 8.3
 class QuantileNormal:
     """Map values to standard-normal scores through their empirical distribution.
 
+    The stored table is not the data (see :func:`synthgen.schema.safe.safe_quantiles`): at
+    most one entry per ``min_count`` rows, interpolated, its ends the means of the
+    ``min_count`` most extreme values. Values held by many rows (point masses) come back
+    exactly; ``min_count=1`` keeps the exact empirical table, which gives every value back.
+
     Examples
     --------
     >>> rng = np.random.default_rng(0)
     >>> x = np.array([1.0, 2.0, 2.0, 3.0, 10.0])
-    >>> t = QuantileNormal().fit(x, rng)
+    >>> t = QuantileNormal(min_count=1).fit(x, rng)
     >>> z = t.transform(x, rng)
     >>> np.allclose(t.inverse(z), x)
     True
+    >>> t = QuantileNormal().fit(np.arange(100.0), rng)
+    >>> len(t.quantiles), bool(np.isin(t.quantiles, np.arange(100.0)).any())
+    (21, False)
     """
 
     method = "quantile"
     dims: tuple[tuple[str, int, str], ...] = (("value", 1, "identity"),)
 
-    def __init__(self, n_quantiles: int = 1000) -> None:
+    def __init__(self, n_quantiles: int = 1000, min_count: int = DEFAULT_MIN_COUNT) -> None:
         self.n_quantiles = n_quantiles
+        self.min_count = min_count
         self.levels: np.ndarray = np.empty(0)
         self.quantiles: np.ndarray = np.empty(0)
 
     def fit(self, x: np.ndarray, rng: np.random.Generator) -> QuantileNormal:
-        n_q = int(min(self.n_quantiles, max(len(x), 2)))
-        self.levels = np.linspace(0.0, 1.0, n_q)
-        self.quantiles = np.quantile(x, self.levels) if len(x) else np.zeros(n_q)
+        self.quantiles = safe_quantiles(
+            np.asarray(x, dtype=float), self.n_quantiles, self.min_count
+        )
+        self.levels = np.linspace(0.0, 1.0, len(self.quantiles))
         return self
 
     def _tails(self, x: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -88,7 +101,10 @@ class QuantileNormal:
         return {"method": self.method, "quantiles": self.quantiles.tolist()}
 
     def set_state(self, state: dict[str, Any]) -> QuantileNormal:
-        self.quantiles = np.asarray(state["quantiles"], dtype=float)
+        _check_method(state, self.method)
+        self.quantiles = _state.numbers(state, "quantiles", min_length=2)
+        if (np.diff(self.quantiles) < 0).any():
+            raise ValueError("quantiles must be sorted")
         self.levels = np.linspace(0.0, 1.0, len(self.quantiles))
         return self
 
@@ -134,7 +150,9 @@ class ModeNormal:
         spike_share: float = 0.02,
         max_discrete: int = 16,
         spike_ratio: float = 0.0,
+        min_count: int = DEFAULT_MIN_COUNT,
     ):
+        self.min_count = min_count
         self.max_modes = max_modes
         self.max_fit_rows = max_fit_rows
         self.min_weight = min_weight
@@ -151,32 +169,46 @@ class ModeNormal:
         return (("value", 1, "tanh"), ("mode", len(self.means), "softmax"))
 
     def fit(self, x: np.ndarray, rng: np.random.Generator) -> ModeNormal:
+        self._fit_modes(x, rng)
+        # An exact mode is a value held by min_count rows or more; a Gaussian mode's mean must
+        # not be a value held by fewer (a mode fitted to one outlier would store it).
+        gauss = ~self.spikes
+        if gauss.any():
+            self.means[gauss] = avoid_rare(self.means[gauss], x, self.min_count)
+        return self
+
+    def _fit_modes(self, x: np.ndarray, rng: np.random.Generator) -> None:
         values, counts = np.unique(x, return_counts=True)  # point masses: on every row
         share = counts / max(len(x), 1)
-        if 1 < len(values) <= self.max_discrete:  # a few distinct values: one exact mode each
+        common = counts >= self.min_count  # only these may be stored as exact values
+        if 1 < len(values) <= self.max_discrete and common.all():
+            # a few distinct values: one exact mode each
             self.means, self.stds = values.astype(float), np.ones(len(values))
             self.weights = share
             self.spikes = np.ones(len(values), dtype=bool)
-            return self
-        top = np.argsort(-share, kind="stable")[: max(self.max_modes - 1, 0)]
-        # (with spike_ratio > 0, the common ages of an age column are not point masses)
-        bar = max(self.spike_share, self.spike_ratio / len(values))
-        spike_values = np.sort(values[top[share[top] >= bar]])
+            return
+        if 1 < len(values) <= self.max_discrete:
+            spike_values = values[common]  # the rare values go to a Gaussian mode
+        else:
+            top = np.argsort(-share, kind="stable")[: max(self.max_modes - 1, 0)]
+            # (with spike_ratio > 0, the common ages of an age column are not point masses)
+            bar = max(self.spike_share, self.spike_ratio / len(values))
+            top = top[(share[top] >= bar) & common[top]]
+            spike_values = np.sort(values[top])
         spike_weights = share[np.isin(values, spike_values)]
         rest_x = x[~np.isin(x, spike_values)]
         if len(spike_values) and len(rest_x) == 0:  # only point masses
             self.means, self.stds = spike_values.astype(float), np.ones(len(spike_values))
             self.weights = spike_weights / spike_weights.sum()
             self.spikes = np.ones(len(spike_values), dtype=bool)
-            return self
-        self._fit_gaussians(rest_x, rng, self.max_modes - len(spike_values))
+            return
+        self._fit_gaussians(rest_x, rng, max(self.max_modes - len(spike_values), 1))
         rest_share = 1.0 - float(spike_weights.sum())
         self.means = np.concatenate([spike_values.astype(float), self.means])
         self.stds = np.concatenate([np.ones(len(spike_values)), self.stds])
         self.weights = np.concatenate([spike_weights, rest_share * self.weights])
         self.weights = self.weights / self.weights.sum()
         self.spikes = np.arange(len(self.means)) < len(spike_values)
-        return self
 
     def _fit_gaussians(self, x: np.ndarray, rng: np.random.Generator, max_modes: int) -> None:
         from sklearn.mixture import BayesianGaussianMixture
@@ -256,10 +288,17 @@ class ModeNormal:
         }
 
     def set_state(self, state: dict[str, Any]) -> ModeNormal:
-        self.means = np.asarray(state["means"], dtype=float)
-        self.stds = np.asarray(state["stds"], dtype=float)
-        self.weights = np.asarray(state["weights"], dtype=float)
-        self.spikes = np.asarray(state.get("spikes", [False] * len(self.means)), dtype=bool)
+        _check_method(state, self.method)
+        self.means = _state.numbers(state, "means", min_length=1, max_length=_MAX_MODES)
+        k = len(self.means)
+        self.stds = _state.numbers(state, "stds", length=k)
+        self.weights = _state.numbers(state, "weights", length=k)
+        if "spikes" in state:
+            self.spikes = _state.numbers(state, "spikes", length=k, dtype=bool)
+        else:
+            self.spikes = np.zeros(k, dtype=bool)
+        if (self.stds <= 0).any() or (self.weights < 0).any() or self.weights.sum() <= 0:
+            raise ValueError("mixture stds must be positive and weights non-negative")
         return self
 
 
@@ -297,8 +336,20 @@ class MinMax:
         return {"method": self.method, "low": self.low, "high": self.high}
 
     def set_state(self, state: dict[str, Any]) -> MinMax:
-        self.low, self.high = float(state["low"]), float(state["high"])
+        _check_method(state, self.method)
+        self.low, self.high = _state.number(state, "low"), _state.number(state, "high")
+        if self.low > self.high:
+            raise ValueError(f"low {self.low} is above high {self.high}")
         return self
+
+
+#: Most mixture modes a saved ``"gmm"`` state may hold.
+_MAX_MODES = 10_000
+
+
+def _check_method(state: dict[str, Any], method: str) -> None:
+    if state.get("method", method) != method:
+        raise ValueError(f"numeric transform is {state.get('method')!r}, expected {method!r}")
 
 
 NUMERIC_METHODS = {"quantile": QuantileNormal, "gmm": ModeNormal, "minmax": MinMax}

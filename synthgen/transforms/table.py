@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthgen.exceptions import ConfigurationError
+from synthgen.exceptions import ConfigurationError, PersistenceError
 from synthgen.schema import Schema
 from synthgen.transforms.columns import ColumnEncoder, make_column_encoder
 from synthgen.transforms.discrete import DISCRETE_METHODS
@@ -79,7 +79,7 @@ class TableEncoder:
     Examples
     --------
     >>> df = pd.DataFrame({"x": [1.0, 2.5, None, 4.0], "c": ["a", "b", "a", "a"]})
-    >>> schema = Schema.infer(df)
+    >>> schema = Schema.infer(df, min_count=1)  # exact: every label and value may be stored
     >>> enc = TableEncoder(numeric="quantile", discrete="onehot").fit(df, schema, random_state=0)
     >>> [(s.column, s.role, s.dim) for s in enc.spans]
     [('x', 'value', 1), ('x', 'missing', 2), ('c', 'category', 2)]
@@ -107,9 +107,10 @@ class TableEncoder:
         self.spike_ratio = spike_ratio
 
     def _make(self, spec) -> ColumnEncoder:
-        kwargs: dict[str, Any] = {}
+        # What the fit may store follows the schema's min_count (see synthgen.schema.safe).
+        kwargs: dict[str, Any] = {"min_count": self.schema_.min_count}
         if self.numeric == "gmm":
-            kwargs = {
+            kwargs |= {
                 "max_modes": self.max_modes,
                 "spike_share": self.spike_share,
                 "max_discrete": self.max_discrete,
@@ -119,6 +120,23 @@ class TableEncoder:
 
     def fit(self, data: pd.DataFrame, schema: Schema, *, random_state: Any = None) -> TableEncoder:
         """Fit every column encoder on ``data`` (already validated against ``schema``)."""
+        self._check_params()
+        rng = np.random.default_rng(random_state)
+        score = None
+        if self.category_order == "pc1" and self.discrete == "frequency":
+            score = _first_component(data, schema, rng)
+        self.schema_ = schema
+        # Structure rules (schema.structure) reshape the table the column encoders see.
+        self.structure_ = StructureCodec().fit(data, schema, rng)
+        frame = self.structure_.forward(data, rng)
+        self.encoders_ = [
+            self._make(spec).fit(frame[spec.name], rng, score)
+            for spec in self.structure_.model_specs()
+        ]
+        self._build_spans()
+        return self
+
+    def _check_params(self) -> None:
         if self.numeric not in NUMERIC_METHODS:
             raise ConfigurationError(
                 f"numeric must be one of {sorted(NUMERIC_METHODS)}, got {self.numeric!r}"
@@ -138,20 +156,9 @@ class TableEncoder:
             raise ConfigurationError(f"spike_ratio must be a number >= 0, got {ratio!r}")
         if isinstance(k, bool) or not isinstance(k, int) or k < 0:
             raise ConfigurationError(f"max_discrete must be an integer >= 0, got {k!r}")
-        rng = np.random.default_rng(random_state)
-        score = None
-        if self.category_order == "pc1" and self.discrete == "frequency":
-            score = _first_component(data, schema, rng)
-        self.schema_ = schema
-        # Structure rules (schema.structure) reshape the table the column encoders see.
-        self.structure_ = StructureCodec().fit(data, schema, rng)
-        frame = self.structure_.forward(data, rng)
-        self.encoders_ = [
-            self._make(spec).fit(frame[spec.name], rng, score)
-            for spec in self.structure_.model_specs()
-        ]
-        self._build_spans()
-        return self
+        modes = self.max_modes
+        if isinstance(modes, bool) or not isinstance(modes, int) or modes < 1:
+            raise ConfigurationError(f"max_modes must be a positive integer, got {modes!r}")
 
     def _build_spans(self) -> None:
         spans, start = [], 0
@@ -240,13 +247,29 @@ class TableEncoder:
     @classmethod
     def from_state(cls, state: dict[str, Any], schema: Schema) -> TableEncoder:
         """Rebuild a fitted encoder from :meth:`get_state` output and its schema."""
-        enc = cls(**state["params"])
+        if not isinstance(state, dict) or not isinstance(state.get("params"), dict):
+            raise PersistenceError("encoder state must be an object with 'params' and 'columns'")
+        columns = state.get("columns")
+        if not isinstance(columns, list):
+            raise PersistenceError("encoder state must list one state per modelled column")
+        try:
+            enc = cls(**state["params"])
+            enc._check_params()
+        except (TypeError, ConfigurationError) as err:
+            raise PersistenceError(f"invalid encoder parameters: {err}") from None
         enc.schema_ = schema
         enc.structure_ = StructureCodec.from_state(state.get("structure"), schema)
-        specs = enc.structure_.model_specs()
-        enc.encoders_ = [
-            enc._make(spec).set_state(s) for spec, s in zip(specs, state["columns"], strict=True)
-        ]
+        specs = enc.structure_.model_specs()  # the schema's columns, as structure reshapes them
+        if len(columns) != len(specs):
+            raise PersistenceError(
+                f"encoder state must list one state per modelled column ({len(specs)})"
+            )
+        encoders = []
+        for spec, column in zip(specs, columns, strict=True):
+            if not isinstance(column, dict):
+                raise PersistenceError(f"column {spec.name!r}: invalid saved state")
+            encoders.append(enc._make(spec).set_state(column))
+        enc.encoders_ = encoders
         enc._build_spans()
         return enc
 

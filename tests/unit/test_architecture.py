@@ -23,7 +23,7 @@ LAYERS: list[set[str]] = [
     {"synthgen.evaluation"},
     {"synthgen.transforms"},
     {"synthgen.schema", "synthgen.datasets"},
-    {"synthgen.tabular_io", "synthgen.bundle", "synthgen.files"},
+    {"synthgen.tabular_io", "synthgen.bundle", "synthgen.files", "synthgen.untrusted"},
     {"synthgen.exceptions", "synthgen.utils", "synthgen._version"},
 ]
 

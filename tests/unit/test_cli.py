@@ -1,6 +1,12 @@
+import os
+import subprocess
+import sys
+import textwrap
+
 import pandas as pd
 import pytest
 
+import synthgen as sg
 from synthgen.cli import main
 
 
@@ -85,3 +91,57 @@ def _small_adult():
         if raw[name].dtype == object:
             raw[name] = raw[name].str.strip()
     return raw
+
+
+# -- output paths and failed writes (issue 21, finding 4) ----------------------------------------
+def test_fit_into_a_missing_folder_fails_before_fitting(tmp_path, csv, capsys, monkeypatch):
+    def no_fit(self, *args, **kwargs):
+        raise AssertionError("fitted before checking the output path")
+
+    monkeypatch.setattr(sg.generators.base.BaseGenerator, "fit", no_fit)
+    assert main(["fit", str(csv), "-o", str(tmp_path / "missing" / "m.sgm"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "synthgen: error: cannot write model" in err and "does not exist" in err
+
+
+def test_outputs_are_checked_before_the_work(tmp_path, csv, capsys, monkeypatch):
+    monkeypatch.setattr(sg, "evaluate", lambda **kw: pytest.fail("evaluated before checking"))
+    missing = tmp_path / "missing"
+    base = ["evaluate", "--real", str(csv), "--synthetic", str(csv), "-q"]
+    for flag, what in (("--report", "report"), ("--json", "metrics JSON")):
+        assert main([*base, flag, str(missing / "x")]) == 2
+        assert f"cannot write {what}" in capsys.readouterr().err
+    assert main(["schema", str(csv), "-o", str(missing / "s.json")]) == 2
+    assert "cannot write schema" in capsys.readouterr().err
+    model = tmp_path / "m.sgm"
+    assert main(["fit", str(csv), "-o", str(model), "-q"]) == 0
+    monkeypatch.setattr(sg, "load", lambda *a, **k: pytest.fail("loaded before checking"))
+    assert main(["sample", str(model), "-n", "5", "-o", str(tmp_path / "out.xlsx")]) == 2
+    assert "unknown table format" in capsys.readouterr().err
+    assert main(["sample", str(model), "-n", "5", "-o", str(missing / "out.csv")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_a_full_disk_keeps_the_old_table_and_fails_in_one_line(tmp_path, csv):
+    model, out = tmp_path / "m.sgm", tmp_path / "out.csv"
+    assert main(["fit", str(csv), "-o", str(model), "-q", "--random-state", "0"]) == 0
+    assert main(["sample", str(model), "-n", "50", "-o", str(out), "-q"]) == 0
+    good = out.read_bytes()
+    # The file-size limit makes writes past 60 kB fail as a full disk does (EFBIG / ENOSPC).
+    script = textwrap.dedent(
+        f"""
+        import resource, signal, sys
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (60_000, 60_000))
+        from synthgen.cli import main
+        sys.exit(main(["sample", {str(model)!r}, "-n", "3000", "-o", {str(out)!r}, "-q"]))
+        """
+    )
+    env = {**os.environ, "PYTHONPATH": os.getcwd(), "OMP_NUM_THREADS": "1"}
+    run = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.startswith("synthgen: error: cannot write") and "Traceback" not in run.stderr
+    assert out.read_bytes() == good
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.csv", "m.sgm", "out.csv"]

@@ -88,7 +88,8 @@ class RowTokenizer:
     >>> from synthgen.schema import Schema
     >>> x = [0.37 * i for i in range(39)] + [None]
     >>> df = pd.DataFrame({"x": x, "c": ["a", "b"] * 20})
-    >>> enc = TableEncoder("quantile", "index").fit(df, Schema.infer(df), random_state=0)
+    >>> schema = Schema.infer(df, min_count=1)  # exact quantiles, for the round trip below
+    >>> enc = TableEncoder("quantile", "index").fit(df, schema, random_state=0)
     >>> tok = RowTokenizer(enc, n_bins=4, n_sub_bins=16)
     >>> tok.vocab, tok.n_slots
     ([5, 16, 2], 3)

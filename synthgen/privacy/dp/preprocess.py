@@ -136,7 +136,7 @@ class DPPreprocessor(ReleaseMechanisms):
             specs.append(self._new_spec(spec, release))
         totals = [r.total for r in self.releases_.values()]
         self.n_rows_ = max(1, round(float(np.median(totals)))) if totals else len(data)
-        new_schema = Schema(specs)
+        new_schema = Schema(specs, min_count=schema.min_count)
         for constraint in schema.constraints:
             new_schema.add_constraint(constraint)
         self.schema_ = new_schema
@@ -188,7 +188,10 @@ class DPPreprocessor(ReleaseMechanisms):
             if release.labels:
                 return dataclasses.replace(spec, missing_rate=rate)
             return dataclasses.replace(spec, value=None, missing_rate=1.0)
-        return dataclasses.replace(spec, categories=list(release.labels), missing_rate=rate)
+        # Every label not released is folded into a released one: nothing is pooled.
+        return dataclasses.replace(
+            spec, categories=list(release.labels), missing_rate=rate, pooled=False, other_label=None
+        )
 
     # -- using the release ----------------------------------------------------------------------
     def apply(self, data: pd.DataFrame) -> pd.DataFrame:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthgen.schema import ColumnSpec
+from synthgen.schema import ColumnSpec, is_duration, numeric_values
 from synthgen.utils import json_ready
 
 __all__ = [
@@ -44,6 +44,8 @@ def unit_scale(spec: ColumnSpec) -> int:
 
 def to_float(col: pd.Series, spec: ColumnSpec) -> np.ndarray:
     """Numbers as floats; datetimes as their unit since the epoch; NaN where missing."""
+    if is_duration(spec):
+        return numeric_values(col)
     if spec.kind != "datetime":
         return pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     if pd.api.types.is_datetime64_any_dtype(col.dtype):
@@ -66,6 +68,11 @@ def from_float(x: np.ndarray, spec: ColumnSpec, like: pd.Series | None = None) -
         if spec.datetime_format is None:
             return dates.astype(spec.dtype)
         return dates.dt.strftime(spec.datetime_format).where(~missing, np.nan)
+    if is_duration(spec):
+        ns = np.where(missing, 0, np.round(x)).astype("int64")
+        durations = pd.Series(pd.to_timedelta(ns, unit="ns"))
+        durations[missing] = pd.NaT
+        return durations.astype(spec.dtype)
     if spec.integer:
         x = np.round(x)
     elif spec.decimals is not None:

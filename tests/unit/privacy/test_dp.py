@@ -63,7 +63,9 @@ def test_preprocessing_bounds_and_public_columns(towns):
     age = pre.schema_["age"]
     assert 0 <= age.minimum <= 18 + 5 and 79 - 5 <= age.maximum <= 128
     assert pre.schema_["owner"].categories == [False, True]  # a public domain
-    # A column marked public keeps its labels, rare ones included, at no discovery cost.
+    # A column marked public keeps its labels, rare ones included, at no discovery cost
+    # (rare labels are in the schema only when asked for: min_count=1).
+    schema = sg.Schema.infer(towns, min_count=1)
     schema["town"].extra["public"] = True
     pre = DPPreprocessor(rho=1.0, delta_threshold=1e-6).fit(towns, schema, 0)
     assert "Solo" in pre.schema_["town"].categories

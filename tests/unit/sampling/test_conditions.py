@@ -72,7 +72,8 @@ def test_datetime_conditions(mixed):
 
 
 def test_parse_describes_conditions():
-    schema = sg.Schema.infer(pd.DataFrame({"a": [1.5, 2.5, 9.0], "b": ["x", "y", "x"]}))
+    frame = pd.DataFrame({"a": [1.5, 2.5, 9.0], "b": ["x", "y", "x"]})
+    schema = sg.Schema.infer(frame, min_count=1)  # three rows: keep them all
     parsed = parse_conditions({"a": sg.Range(high=3), "b": ["x", "y"]}, schema)
     assert [c.describe() for c in parsed] == ["a in [None, 3]", "b in ['x', 'y']"]
 
