@@ -178,7 +178,7 @@ def draw_rows(
         passed[fixed_name] += int(ok.sum())
         candidates = overwrite_fixed(candidates, requests)
         if structure.active:
-            candidates = structure.rederive(candidates, requests)
+            candidates = structure.rederive(candidates, requests, rng)
         for check in checks:
             mask = np.asarray(check.func(candidates, requests), dtype=bool)
             passed[check.name] += int(mask.sum())

@@ -14,14 +14,20 @@ __all__ = ["check_structure_kept", "structure_breaks"]
 
 
 def structure_breaks(
-    real: pd.DataFrame, synthetic: pd.DataFrame, structure: Any, *, exact: bool = True
+    real: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    structure: Any,
+    *,
+    exact: bool = True,
+    schema: Any = None,
 ) -> list[str]:
     """What in ``synthetic`` breaks a rule of ``structure`` (empty when nothing does).
 
     A hierarchy's child must be a function of its parent in every row and, with ``exact``
     (not for differentially private fits, whose mapping is noisy), the one of ``real``; a
     missing group's and a coordinate pair's cells must be missing together; coordinates must
-    lie within the real bounding box (with ``exact``).
+    lie within the real bounding box (with ``exact``). A parent's placeholder for its rare
+    labels (``"(other)"``, from ``schema``) stands for many parents and is not checked.
 
     Examples
     --------
@@ -42,6 +48,8 @@ def structure_breaks(
     out = []
     for rule in structure.hierarchies:
         pairs = labelled(synthetic[[rule.parent, rule.child]])
+        placeholder = None if schema is None else schema[rule.parent].other_label
+        pairs = pairs[pairs[rule.parent] != placeholder]
         many = int((pairs.groupby(rule.parent)[rule.child].nunique() > 1).sum())
         if many:
             out.append(f"{rule.describe()}: {many} parent values with more than one child")
@@ -77,18 +85,19 @@ def check_structure_kept(generator: Any, data: pd.DataFrame) -> None:
         found = {(h.parent, h.child) for h in structure.hierarchies}
         assert {("neighbourhood", "borough"), ("cadastral", "district")} <= found, found
         assert structure.missing_groups and structure.geo_pairs, structure.summary()
-    broken = structure_breaks(table, model.sample(400), structure, exact=not private)
+    out = model.sample(400)
+    broken = structure_breaks(table, out, structure, exact=not private, schema=model.schema_)
     assert not broken, f"sampled rows break the structure: {broken}"
     if private:
         return
     out = model.sample(30, conditions={"borough": "Bronx"})
     assert (out["borough"] == "Bronx").all(), "condition on a derived column not met"
-    broken = structure_breaks(table, out, structure)
+    broken = structure_breaks(table, out, structure, schema=model.schema_)
     assert not broken, f"conditioned rows break the structure: {broken}"
     holes = table.head(40).copy()
     holes.loc[holes.index[:20], "neighbourhood"] = np.nan  # its borough is kept
     holes.loc[holes.index[20:], "reviews_per_month"] = np.nan
     done = model.impute(holes)
-    broken = structure_breaks(table, done, structure)
+    broken = structure_breaks(table, done, structure, schema=model.schema_)
     assert not broken, f"imputed rows break the structure: {broken}"
     assert (done["borough"] == table["borough"].head(40)).all(), "impute changed a borough"

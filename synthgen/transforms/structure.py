@@ -47,8 +47,8 @@ class StructureCodec:
     >>> model = codec.forward(df, np.random.default_rng(0))
     >>> "borough" in model.columns, bool(model["reviews_per_month"].isna().any())
     (False, False)
-    >>> back = codec.backward(model)
-    >>> back["borough"].equals(df["borough"]), bool(codec.consistent(back).all())
+    >>> back = codec.backward(model, np.random.default_rng(0))
+    >>> back["district"].equals(df["district"]), bool(codec.consistent(back).all())
     (True, True)
     """
 
@@ -66,6 +66,17 @@ class StructureCodec:
         """Columns that are not modelled but derived from their parent."""
         return [d.child for d in self.derivations]
 
+    def _derive(
+        self, d: Derivation, cols: dict[str, pd.Series], keep: np.ndarray, rng: Any
+    ) -> pd.Series:
+        """The child column derived from its parent, except in rows ``keep`` marks."""
+        want = d.derive(cols[d.parent], self.schema[d.parent], self.schema[d.child], rng)
+        if not keep.any():
+            return want
+        values = want.to_numpy(dtype=object, copy=True)
+        values[keep] = cols[d.child].to_numpy(dtype=object)[keep]
+        return _restore_dtype(pd.Series(values, dtype=object), self.schema[d.child])
+
     # -- fitting ----------------------------------------------------------------------------
     def fit(self, data: pd.DataFrame, schema: Schema, rng: np.random.Generator) -> StructureCodec:
         """Learn the mappings and grids of ``schema.structure`` from ``data``."""
@@ -74,14 +85,16 @@ class StructureCodec:
         pending = list(structure.hierarchies)
         children = {h.child for h in pending}
         while pending:  # parents before their children: a chain is derived top-down
-            ready = [h for h in pending if h.parent not in children or h.parent in self.derived]
+            done = {d.child for d in self.derivations}
+            ready = [h for h in pending if h.parent not in children or h.parent in done]
             for h in ready:
-                self.derivations.append(Derivation.fit(data, schema[h.parent], schema[h.child]))
+                parent, child = schema[h.parent], schema[h.child]
+                self.derivations.append(Derivation.fit(data, parent, child, schema.min_count))
                 pending.remove(h)
         paired = {p.latitude: p for p in structure.geo_pairs}
         paired.update({p.longitude: p for p in structure.geo_pairs})
         for group in structure.missing_groups:
-            members = [c for c in group.columns if c not in children]
+            members = [c for c in group.columns if c not in self.derived]
             plain = [c for c in members if c not in paired]
             leader = plain[0] if plain else members[0] if members else None
             pair = paired.get(leader or "")
@@ -165,7 +178,7 @@ class StructureCodec:
         names = [s.name for s in self.model_specs() if s.name in cols]
         return pd.DataFrame({name: cols[name] for name in names}, index=data.index)
 
-    def backward(self, model: pd.DataFrame) -> pd.DataFrame:
+    def backward(self, model: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
         """Real rows from model rows: coordinates placed, groups blanked, children derived."""
         if not self.active:
             return model
@@ -185,7 +198,7 @@ class StructureCodec:
             for name in followers:
                 cols[name] = blank(cols[name], missing, self.schema[name])
         for d in self.derivations:
-            cols[d.child] = d.derive(cols[d.parent], self.schema[d.parent], self.schema[d.child])
+            cols[d.child] = self._derive(d, cols, np.zeros(len(model), dtype=bool), rng)
         return pd.DataFrame({name: cols[name] for name in self.schema.names})
 
     # -- checks for sampling --------------------------------------------------------------------
@@ -193,10 +206,11 @@ class StructureCodec:
         """Rows of a real-table ``frame`` that meet every rule kept here."""
         ok = np.ones(len(frame), dtype=bool)
         for d in self.derivations:
-            want = d.derive(frame[d.parent], self.schema[d.parent], self.schema[d.child])
+            parent = frame[d.parent].reset_index(drop=True)
+            want = d.derive(parent, self.schema[d.parent], self.schema[d.child])
             have = frame[d.child].reset_index(drop=True)
             same = (want.astype(object) == have.astype(object)) | (want.isna() & have.isna())
-            ok &= same.to_numpy(dtype=bool)
+            ok &= same.to_numpy(dtype=bool) | ~d.determined(parent, self.schema[d.parent])
         for leader, followers in self.groups:
             masks = frame[[leader, *followers]].isna().to_numpy()
             ok &= masks.all(axis=1) | ~masks.any(axis=1)
@@ -205,23 +219,25 @@ class StructureCodec:
             ok &= masks.all(axis=1) | ~masks.any(axis=1)
         return ok
 
-    def rederive(self, frame: pd.DataFrame, fixed: pd.DataFrame) -> pd.DataFrame:
+    def rederive(
+        self, frame: pd.DataFrame, fixed: pd.DataFrame, rng: np.random.Generator
+    ) -> pd.DataFrame:
         """``frame`` with children derived again where ``fixed`` does not set them, below a
         parent that ``fixed`` sets (fixed cells were written over sampled ones)."""
         out, changed = frame, {c for c in fixed.columns if fixed[c].notna().any()}
         for d in self.derivations:
             if d.parent not in changed:
                 continue
-            free = np.ones(len(frame), dtype=bool)
+            held = np.zeros(len(frame), dtype=bool)
             if d.child in fixed.columns:
-                free = fixed[d.child].isna().to_numpy()
-            if not free.any():
+                held = fixed[d.child].notna().to_numpy()
+            if held.all():
                 continue
             out = out.copy() if out is frame else out
-            want = d.derive(out[d.parent], self.schema[d.parent], self.schema[d.child])
-            values = out[d.child].to_numpy(dtype=object, copy=True)
-            values[free] = want.to_numpy(dtype=object)[free]
-            out[d.child] = pd.Series(values, index=out.index).astype(out[d.child].dtype)
+            cols = {d.parent: out[d.parent].reset_index(drop=True),
+                    d.child: out[d.child].reset_index(drop=True)}  # fmt: skip
+            derived = self._derive(d, cols, held, rng)
+            out[d.child] = derived.set_axis(out.index).astype(out[d.child].dtype)
             changed.add(d.child)
         return out
 

@@ -3,7 +3,7 @@ hierarchy's learned mapping, a coordinate pair's grid, and filling and blanking 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -39,7 +39,13 @@ def blank(col: pd.Series, mask: np.ndarray, spec: ColumnSpec) -> pd.Series:
 @dataclass
 class Derivation:
     """``child = mapping[parent]``; values are child category positions (categorical child)
-    or numbers, ``None`` for a missing child."""
+    or numbers, ``None`` for a missing child.
+
+    A parent whose rare labels are pooled into one placeholder (``"(other)"``) gives no
+    single child for it: placeholder rows draw their child from ``other_values`` with
+    ``other_weights``, the children of the pooled rows (stored only when at least
+    ``min_count`` rows are pooled; else the children of all rows).
+    """
 
     parent: str
     child: str
@@ -47,6 +53,8 @@ class Derivation:
     values: list[Any]
     when_missing: Any
     fallback: Any
+    other_values: list[Any] = field(default_factory=list)
+    other_weights: list[float] = field(default_factory=list)
 
     def problem(self, schema: Any) -> str | None:
         """What is wrong with a mapping read from a file (``None``: nothing)."""
@@ -56,6 +64,7 @@ class Derivation:
         if parent.kind != "categorical" or child.kind not in ("categorical", "numeric"):
             return f"hierarchy {self.parent!r} -> {self.child!r} on columns of the wrong kind"
         n_parent, n_child = len(parent.categories or []), len(child.categories or [])
+        where = f"hierarchy {self.parent!r} -> {self.child!r}"
 
         def bad(v: Any) -> bool:
             if v is None:
@@ -68,61 +77,98 @@ class Derivation:
             isinstance(k, int) and not isinstance(k, bool) and 0 <= k < n_parent for k in self.keys
         )
         if not keys_ok or len(set(self.keys)) != len(self.keys):
-            return f"hierarchy {self.parent!r} -> {self.child!r}: invalid parent positions"
+            return f"{where}: invalid parent positions"
         if not isinstance(self.values, list) or len(self.values) != len(self.keys):
-            return f"hierarchy {self.parent!r} -> {self.child!r}: one value per key expected"
-        if any(bad(v) for v in [*self.values, self.when_missing, self.fallback]):
-            return f"hierarchy {self.parent!r} -> {self.child!r}: invalid child values"
+            return f"{where}: one value per key expected"
+        others, weights = self.other_values, self.other_weights
+        if not isinstance(others, list) or not isinstance(weights, list):
+            return f"{where}: invalid placeholder children"
+        if any(bad(v) for v in [*self.values, *others, self.when_missing, self.fallback]):
+            return f"{where}: invalid child values"
+        number = (int, float)
+        if len(weights) != len(others) or not all(
+            isinstance(w, number) and not isinstance(w, bool) and np.isfinite(w) and w >= 0
+            for w in weights
+        ):
+            return f"{where}: invalid placeholder weights"
         return None
 
     @classmethod
-    def fit(cls, data: pd.DataFrame, parent: ColumnSpec, child: ColumnSpec) -> Derivation:
-        p = _codes(data[parent.name], parent.categories or [])
-        p = np.where(data[parent.name].isna().to_numpy(), len(parent.categories or []), p)
+    def fit(
+        cls, data: pd.DataFrame, parent: ColumnSpec, child: ColumnSpec, min_count: int
+    ) -> Derivation:
+        k = len(parent.categories or [])
+        missing = data[parent.name].isna().to_numpy()
+        p = np.where(missing, k, _codes(data[parent.name], parent.categories or []))
         if child.kind == "categorical":
             c = _codes(data[child.name], child.categories or [])
             held = np.ones(len(child.categories or []), dtype=bool)
+            uniq = np.arange(len(held))
         else:
             values = data[child.name].to_numpy(dtype=float, na_value=np.nan)
             uniq, c = np.unique(values, return_inverse=True)
-            held = np.bincount(c, minlength=len(uniq)) >= MIN_SUPPORT
+            held = np.bincount(c, minlength=len(uniq)) >= max(MIN_SUPPORT, min_count)
         c = np.where(data[child.name].isna().to_numpy(), -2, c)
-        known = p >= 0
-        best: dict[int, int] = {}
-        counts: dict[int, int] = {}
-        pairs, n = np.unique(np.stack([p[known], c[known]]), axis=1, return_counts=True)
-        for (pk, ck), k in zip(pairs.T.tolist(), n.tolist(), strict=True):
-            if k > counts.get(pk, 0):
-                best[pk], counts[pk] = ck, k
 
         def value(code: int) -> Any:
             if code == -2:
                 return None
             if code < 0 or not held[code]:
-                raise KeyError(code)
+                raise KeyError(code)  # a value the child may not store
             return code if child.kind == "categorical" else _plain(uniq[code])
 
+        best: dict[int, int] = {}
+        counts: dict[int, int] = {}
+        known = p >= 0
+        pairs, n = np.unique(np.stack([p[known], c[known]]), axis=1, return_counts=True)
+        for (pk, ck), m in zip(pairs.T.tolist(), n.tolist(), strict=True):
+            if m > counts.get(pk, 0):
+                best[pk], counts[pk] = ck, m
         keys, out, rows = [], [], []
         for pk in sorted(best):
             try:
                 v = value(best[pk])
-            except KeyError:  # a label the child's encoder does not keep: not stored
+            except KeyError:
                 continue
-            if pk == len(parent.categories or []):
-                continue
-            keys.append(pk)
-            out.append(v)
-            rows.append(counts[pk])
+            if pk < k:
+                keys.append(pk)
+                out.append(v)
+                rows.append(counts[pk])
         fallback = out[int(np.argmax(rows))] if out else None
-        missing_code = len(parent.categories or [])
         try:
-            when_missing = value(best[missing_code]) if missing_code in best else fallback
+            when_missing = value(best[k]) if k in best else fallback
         except KeyError:
             when_missing = fallback
-        return cls(parent.name, child.name, keys, out, when_missing, fallback)
+        others: list[Any] = []
+        weights: list[float] = []
+        if parent.pooled and parent.other_label is not None:
+            pooled = p == -1
+            pool = c[pooled] if pooled.sum() >= min_count else c  # few pooled rows: all rows
+            codes, m = np.unique(pool, return_counts=True)
+            for code, count in zip(codes.tolist(), m.tolist(), strict=True):
+                try:
+                    others.append(value(code))
+                except KeyError:
+                    continue
+                weights.append(float(count))
+        return cls(parent.name, child.name, keys, out, when_missing, fallback, others, weights)
 
-    def derive(self, parent_col: pd.Series, parent: ColumnSpec, child: ColumnSpec) -> pd.Series:
-        """The child column of a parent column (unknown parent labels get the fallback)."""
+    def determined(self, parent_col: pd.Series, parent: ColumnSpec) -> np.ndarray:
+        """Rows whose parent value has a stored child (a kept label, or a missing cell)."""
+        codes = _codes(parent_col, parent.categories or [])
+        stored = np.zeros(len(parent.categories or []) + 1, dtype=bool)
+        stored[np.asarray(self.keys, dtype=np.int64)] = True
+        return parent_col.isna().to_numpy() | (stored[codes] & (codes >= 0))
+
+    def derive(
+        self,
+        parent_col: pd.Series,
+        parent: ColumnSpec,
+        child: ColumnSpec,
+        rng: np.random.Generator | None = None,
+    ) -> pd.Series:
+        """The child column of a parent column: placeholder rows draw from the pooled rows'
+        children (with ``rng``), other unknown labels get the fallback."""
         k = len(parent.categories or [])
         numeric = child.kind != "categorical"
         none = np.nan if numeric else -1
@@ -138,6 +184,11 @@ class Derivation:
         codes = _codes(parent_col, parent.categories or [])
         codes = np.where(parent_col.isna().to_numpy(), k, np.where(codes < 0, k + 1, codes))
         out = table[codes]
+        placeholder = (parent_col == parent.other_label).to_numpy(dtype=bool)
+        if placeholder.any() and self.other_values and rng is not None:
+            w = np.asarray(self.other_weights, dtype=float)
+            draws = rng.choice(len(w), size=int(placeholder.sum()), p=w / w.sum())
+            out[placeholder] = np.asarray([code(v) for v in self.other_values])[draws]
         if numeric:
             return _restore_dtype(pd.Series(out), child)
         lookup = np.empty(len(child.categories or []) + 1, dtype=object)

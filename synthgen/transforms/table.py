@@ -224,7 +224,7 @@ class TableEncoder:
             start += enc.dim
             col = enc.inverse(block, rng)
             columns[enc.spec.name] = col.reset_index(drop=True)
-        return self.structure_.backward(pd.DataFrame(columns))
+        return self.structure_.backward(pd.DataFrame(columns), rng)
 
     # -- persistence --------------------------------------------------------------------------
     def get_state(self) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import numpy as np
@@ -35,7 +34,8 @@ def schema(listings) -> Schema:
 
 
 @pytest.mark.parametrize("setting", SETTINGS, ids=lambda s: "-".join(s))
-def test_round_trip_through_the_model_table(listings, schema, setting):
+def test_round_trip_through_the_model_table(listings, setting):
+    schema = Schema.infer(listings, min_count=1)  # every label kept: exact round trip
     enc = TableEncoder(*setting).fit(listings, schema, random_state=0)
     columns = {s.column for s in enc.spans}
     assert "borough" not in columns and "district" not in columns  # derived, not modelled
@@ -53,6 +53,23 @@ def test_round_trip_through_the_model_table(listings, schema, setting):
         assert np.abs(back[name] - listings[name]).max() < 0.01
 
 
+def test_a_placeholder_parent_draws_its_child_from_the_pooled_rows(listings, schema):
+    """Rare neighbourhoods come back as one placeholder, which has no single borough: its
+    rows draw a borough from the boroughs of the pooled rows, so the borough shares stay."""
+    hood = schema["neighbourhood"]
+    assert hood.pooled and hood.other_label == "(other)"
+    enc = TableEncoder("quantile", "onehot").fit(listings, schema, random_state=0)
+    assert not {"borough", "district"} & {s.column for s in enc.spans}
+    rows = enc.inverse_transform(enc.transform(listings, random_state=0), random_state=0)
+    placeholder = rows["neighbourhood"] == "(other)"
+    assert placeholder.any() and rows.loc[placeholder, "borough"].nunique() > 1
+    assert not structure_breaks(listings, rows, schema.structure, schema=schema)
+    pooled = ~listings["neighbourhood"].isin(hood.categories)
+    real = listings.loc[pooled, "borough"].value_counts(normalize=True)
+    drawn = rows.loc[placeholder, "borough"].value_counts(normalize=True)
+    assert (real - drawn).abs().max() < 0.15  # a draw of a few hundred rows
+
+
 def test_saved_state_decodes_the_same_rows(listings, schema):
     enc = TableEncoder("quantile", "onehot").fit(listings, schema, random_state=0)
     state = json.loads(json.dumps(enc.get_state()))
@@ -68,26 +85,19 @@ def test_any_model_output_decodes_to_rows_that_keep_every_rule(listings, schema)
     enc = TableEncoder("quantile", "onehot").fit(listings, schema, random_state=0)
     noise = np.random.default_rng(0).normal(size=(500, enc.output_dim))
     rows = enc.inverse_transform(noise, random_state=0)
-    assert not structure_breaks(listings, rows, schema.structure)
+    assert not structure_breaks(listings, rows, schema.structure, schema=schema)
     assert enc.structure_.consistent(rows).all()
 
 
 def test_mapping_stores_only_labels_the_parent_encoder_keeps(listings, schema):
-    rare = listings["neighbourhood"].value_counts().index[-1]
-    kept = [c for c in schema["neighbourhood"].categories if c != rare]
-    narrowed = Schema(
-        [
-            dataclasses.replace(s, categories=kept) if s.name == "neighbourhood" else s
-            for s in schema
-        ],
-        structure=schema.structure,
-    )
-    rows = listings[listings["neighbourhood"] != rare]
-    enc = TableEncoder().fit(rows, narrowed, random_state=0)
-    state = json.dumps(enc.get_state()["structure"])
-    assert rare not in state  # labels are stored by position in the kept categories
+    counts = listings["neighbourhood"].value_counts()
+    rare = counts.index[counts < schema.min_count]
+    assert len(rare)
+    enc = TableEncoder().fit(listings, schema, random_state=0)
+    state = json.dumps(enc.get_state())
+    assert not any(f'"{label}"' in state for label in rare)
     (hood,) = [d for d in enc.structure_.derivations if d.child == "borough"]
-    assert len(hood.keys) == len(kept)
+    assert len(hood.keys) == len(schema["neighbourhood"].categories)  # positions, not labels
 
 
 def test_a_numeric_child_keeps_only_values_many_rows_hold():
@@ -113,7 +123,7 @@ def test_derived_marginals_stay_where_fixed_combinations_shifts_them(listings):
     real = _share(listings)
     model = sg.make_generator("copula", random_state=0).fit(listings)
     out = model.sample(6000, random_state=1)
-    assert not structure_breaks(listings, out, model.schema_.structure)
+    assert not structure_breaks(listings, out, model.schema_.structure, schema=model.schema_)
     assert (real - _share(out)).abs().max() < 0.02
     plain = Schema.infer(listings, structure=False)
     plain.add_constraint(FixedCombinations(["neighbourhood", "borough"]))
