@@ -349,7 +349,8 @@ class BaseGenerator(BaseEstimator):
             model._self_check()
         except Exception as err:  # any failure here means the saved pieces do not fit together
             raise PersistenceError(
-                f"inconsistent model: its state does not produce rows ({type(err).__name__}: {err})"
+                "inconsistent model: its state does not produce rows "
+                f"({type(err).__name__}: {err})"
             ) from None
         return model
 

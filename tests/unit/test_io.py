@@ -246,9 +246,7 @@ def test_network_sizes_are_checked_before_anything_is_allocated(tmp_path):
         sg.load(odd)
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 100_000
     _rewrite(path, odd, manifest=lambda m: m["params"].update(latent_dim=0))
-    with pytest.raises(
-        sg.PersistenceError, match="latent_dim of TabularVAE must be an integer >= 1"
-    ):
+    with pytest.raises(sg.PersistenceError, match="latent_dim of TabularVAE must be an integer >= 1"):
         sg.load(odd)
 
 
