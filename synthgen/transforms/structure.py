@@ -113,8 +113,8 @@ class StructureCodec:
                 cell += "_"
             self.grids.append(Grid(
                 pair.latitude, pair.longitude, cell, size,
-                Grid.levels(lat[both], schema[pair.latitude]),
-                Grid.levels(lon[both], schema[pair.longitude]),
+                Grid.levels(lat[both], schema[pair.latitude], schema.min_count),
+                Grid.levels(lon[both], schema[pair.longitude], schema.min_count),
                 pair.latitude not in following and schema[pair.latitude].has_missing,
             ))  # fmt: skip
         return self

@@ -11,6 +11,7 @@ import pandas as pd
 
 from synthgen.schema import ColumnSpec
 from synthgen.schema.discover import MIN_SUPPORT
+from synthgen.schema.safe import safe_quantiles
 from synthgen.transforms.columns import _restore_dtype
 
 __all__ = ["Derivation", "Grid", "blank", "hot_deck"]
@@ -244,14 +245,15 @@ class Grid:
         return None
 
     @staticmethod
-    def levels(values: np.ndarray, spec: ColumnSpec, max_levels: int = 1000) -> list[float]:
-        """The quantile function of ``values`` at evenly spaced probabilities."""
+    def levels(values: np.ndarray, spec: ColumnSpec, min_count: int) -> list[float]:
+        """The quantile function of ``values`` at evenly spaced probabilities, stored as the
+        encoders store quantiles (no entry per fewer than ``min_count`` rows, no rare value;
+        see :func:`~synthgen.schema.safe.safe_quantiles`), ends at the schema's bounds."""
         low, high = float(spec.minimum), float(spec.maximum)
-        if len(values) == 0:
-            return [low, high]
-        q = np.quantile(values, np.linspace(0, 1, int(np.clip(len(values), 2, max_levels)) + 1))
-        q[0], q[-1] = low, high  # the schema's bounds, not the data's extremes
-        return [float(v) for v in np.maximum.accumulate(np.clip(q, low, high))]
+        q = safe_quantiles(values, 1001, min_count) if len(values) else np.array([low, high])
+        q = np.clip(q, low, high)
+        q[0], q[-1] = low, high
+        return [float(v) for v in np.maximum.accumulate(q)]
 
     def locate(self, x: np.ndarray, levels: list[float]) -> tuple[np.ndarray, np.ndarray]:
         """Bin and offset of each value (NaN offset where missing)."""

@@ -199,3 +199,13 @@ def test_coordinates_are_one_point_even_for_independent_marginals(listings):
     kept = _outside_share(listings, pair.sample(5000, random_state=1))
     lost = _outside_share(listings, apart.sample(5000, random_state=1))
     assert kept < lost / 3, (kept, lost)
+
+
+def test_the_grid_stores_no_one_row_coordinate(listings, schema):
+    enc = TableEncoder().fit(listings, schema, random_state=0)
+    (grid,) = enc.structure_.grids
+    for name, levels in (("latitude", grid.lat_levels), ("longitude", grid.lon_levels)):
+        counts = listings[name].value_counts()
+        rare = counts.index[counts < schema.min_count]
+        assert not np.isin(levels, rare).any(), name
+        assert len(levels) <= len(listings) // schema.min_count + 1
