@@ -7,7 +7,6 @@ import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from synthgen.exceptions import ConstraintError, SchemaError
@@ -15,75 +14,14 @@ from synthgen.files import atomic_write
 from synthgen.schema.columns import KINDS, ColumnSpec, is_duration
 from synthgen.schema.constraints import Constraint, constraint_from_dict
 from synthgen.schema.discover import discover_structure
-from synthgen.schema.infer import (
-    _categorical_spec,
-    _datetime_spec,
-    _parse_dates,
-    check_frame,
-    duration_spec,
-    infer_column,
-    numeric_bounds,
-    text_spec,
-)
+from synthgen.schema.forced import forced_column as _forced_column
+from synthgen.schema.infer import check_frame, infer_column
 from synthgen.schema.safe import DEFAULT_MIN_COUNT
 from synthgen.schema.structure import Structure
 
 __all__ = ["SCHEMA_VERSION", "Schema"]
 
 SCHEMA_VERSION = 1
-
-
-def _forced_column(name: str, col: pd.Series, kind: str, min_count: int) -> ColumnSpec:
-    """Spec of ``col`` when the user says its kind is ``kind``."""
-    nonnull = col.dropna()
-    missing = (len(col) - len(nonnull)) / len(col)
-    dtype = str(col.dtype)
-    if kind == "categorical":
-        return _categorical_spec(name, col, missing, min_count)
-    if kind == "text":
-        return text_spec(name, col, missing, min_count=min_count)
-    if kind == "constant":
-        value = nonnull.mode().iloc[0] if len(nonnull) else None
-        return ColumnSpec(name, "constant", dtype, missing_rate=missing, value=value)
-    if kind == "id":
-        prefix = None
-        if not pd.api.types.is_numeric_dtype(col.dtype):
-            prefix = f"{name}-"
-        return ColumnSpec(name, "id", dtype, id_prefix=prefix)  # generated: nothing stored
-    if kind == "datetime":
-        if pd.api.types.is_datetime64_any_dtype(col.dtype):
-            return _datetime_spec(name, dtype, col, missing, None, min_count)
-        parsed = _parse_dates(nonnull.astype(str)) if len(nonnull) else None
-        if parsed is None:
-            raise SchemaError(
-                f"column {name!r}: declared datetime, but its values do not parse with one "
-                "known date format"
-            )
-        return _datetime_spec(name, dtype, parsed[1], missing, parsed[0], min_count)
-    # numeric
-    if pd.api.types.is_timedelta64_dtype(col.dtype):
-        return duration_spec(name, col, missing, min_count)
-    if not pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype):
-        raise SchemaError(
-            f"column {name!r}: declared numeric, but its dtype is {dtype}; "
-            "expected an integer or float column"
-        )
-    spec = infer_column(name, col, max_int_categories=0, min_count=min_count)
-    if spec.kind != "numeric":
-        values = nonnull.to_numpy(dtype=float)
-        whole = bool(np.all(values == np.round(values))) if len(values) else True
-        low, high = numeric_bounds(values, min_count, 0 if whole else None)
-        spec = ColumnSpec(
-            name,
-            "numeric",
-            dtype,
-            missing_rate=missing,
-            minimum=low,
-            maximum=high,
-            integer=whole,
-            decimals=0 if whole else None,
-        )
-    return spec
 
 
 class Schema:
