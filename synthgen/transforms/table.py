@@ -262,7 +262,7 @@ class TableEncoder:
         specs = enc.structure_.model_specs()  # the schema's columns, as structure reshapes them
         if len(columns) != len(specs):
             raise PersistenceError(
-                f"encoder state must list one state per modelled column ({len(specs)})"
+                f"encoder state must list one state per schema column as modelled ({len(specs)})"
             )
         encoders = []
         for spec, column in zip(specs, columns, strict=True):
