@@ -192,8 +192,10 @@ def _cmd_schema(args: argparse.Namespace) -> None:
     text = schema.to_json(args.output)
     if args.output is None:
         print(text)
+        print(schema.summary(), file=sys.stderr)  # for review; stdout stays JSON
     else:
         print(f"wrote schema of {len(schema)} columns -> {args.output}")
+        print(schema.summary())
 
 
 def _cmd_list(args: argparse.Namespace) -> None:

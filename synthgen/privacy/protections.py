@@ -105,6 +105,32 @@ def _merge_rare(col: pd.Series, k: int) -> tuple[pd.Series, int]:
     return values.astype(col.dtype), len(rare)
 
 
+def _merge_rare_within(col: pd.Series, child: pd.Series, k: int) -> tuple[pd.Series, int]:
+    """Rare labels of a hierarchy's parent folded into the commonest label with the same
+    child (a rare neighbourhood into its borough's largest one), so the hierarchy still
+    holds; labels whose child has no label held by ``k`` rows are left to :func:`_merge_rare`."""
+    counts = col.value_counts()
+    pairs = pd.DataFrame({"p": col.astype(object), "c": child.astype(object)}).dropna(subset=["p"])
+    child_of = pairs.drop_duplicates("p").set_index("p")["c"]
+    mapping = {}
+    for _, labels in child_of.groupby(child_of.astype(str)).groups.items():
+        held = counts[list(labels)].sort_values(ascending=False, kind="stable")
+        if held.iloc[0] >= k:
+            mapping.update({label: held.index[0] for label in held.index[held < k]})
+    if not mapping:
+        return col, 0
+    values = col.astype(object).copy()
+    rare = values.isin(list(mapping))
+    values[rare] = values[rare].map(mapping)
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        cats = [c for c in col.cat.categories if c not in mapping]
+        return pd.Series(pd.Categorical(values, categories=cats), index=col.index), len(mapping)
+    return values.astype(col.dtype), len(mapping)
+
+
+_UNIT_NS = {"D": 86_400 * 10**9, "s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
+
+
 def _cut_points(values: np.ndarray, quantiles: tuple[float, float], k: int, integer: bool):
     """The clip bounds: inner quantiles, moved inwards off any value fewer than ``k`` rows
     hold, so a bound is never one person's value (a unique capital gain of 77777 at the
@@ -169,12 +195,20 @@ def protect_training_data(
     """
     out = data.copy()
     log: dict[str, Any] = {"merged_labels": {}, "clipped_values": {}}
+    parents = {h.parent: h.child for h in schema.structure.hierarchies}
     for spec in schema:
         col = out[spec.name]
         if spec.semantic:
             continue  # values generated, never learned: nothing to merge
         if spec.kind in ("categorical", "text") and protections.min_category_count > 1:
+            within = 0
+            if spec.name in parents:
+                col, within = _merge_rare_within(
+                    col, out[parents[spec.name]], protections.min_category_count
+                )
+                out[spec.name] = col
             new, merged = _merge_rare(col, protections.min_category_count)
+            merged += within
             if merged:
                 out[spec.name] = new
                 log["merged_labels"][spec.name] = merged
@@ -191,8 +225,15 @@ def protect_training_data(
     locales = [spec.extra["locale"] for spec in schema if spec.semantic and "locale" in spec.extra]
     locale = locales[0] if locales else None
     new_schema = Schema.infer(
-        out, kinds=kinds, semantic=semantic, locale=locale, min_count=schema.min_count
+        out,
+        kinds=kinds,
+        semantic=semantic,
+        locale=locale,
+        min_count=schema.min_count,
+        structure=False,
     )
+    # The schema's structure rules (as reviewed) carry over where the new data still meets them.
+    new_schema.structure = schema.structure.holding(out, new_schema)
     for constraint in schema.constraints:
         new_schema.add_constraint(constraint)
     return out, new_schema, log

@@ -88,7 +88,9 @@ def _nearest(
 
     pool_size = int(min(50_000, max(2_000, 20 * len(requests), 2 * k)))
     pool = model.draw(pool_size, rng)
-    space = TableEncoder("quantile", "onehot").fit(pool, model.schema_, random_state=rng)
+    # Every column, a hierarchy's child included, counts in the distance.
+    flat = model.schema_.with_structure(None)
+    space = TableEncoder("quantile", "onehot").fit(pool, flat, random_state=rng)
     pool_matrix = space.transform(pool, random_state=rng)
     req_matrix, known = space.encode_fixed(requests, random_state=rng)
     patterns, inverse = np.unique(known, axis=0, return_inverse=True)
@@ -144,6 +146,12 @@ def draw_rows(
     set_columns = [c for c in fixed.columns if fixed[c].notna().any()]
     fixed = fixed[set_columns]
     native = model.tags.conditioning and bool(set_columns)
+    structure = model.encoder_.structure_
+    if structure.active:
+        # Fixed cells are written over drawn ones: children below a fixed parent are derived
+        # again, and rows whose fixed cells break a rule with the drawn ones are redrawn.
+        rule = Check("the structure rules", lambda cand, req: structure.consistent(cand))
+        checks = [*checks, rule]
     rows: list[pd.DataFrame] = []
     positions: list[np.ndarray] = []
     pending = np.arange(n)
@@ -169,6 +177,8 @@ def draw_rows(
             ok = _matches(candidates, requests, model.schema_)
         passed[fixed_name] += int(ok.sum())
         candidates = overwrite_fixed(candidates, requests)
+        if structure.active:
+            candidates = structure.rederive(candidates, requests, rng)
         for check in checks:
             mask = np.asarray(check.func(candidates, requests), dtype=bool)
             passed[check.name] += int(mask.sum())

@@ -11,17 +11,18 @@ import pandas as pd
 
 from synthgen.exceptions import ConstraintError, SchemaError
 from synthgen.files import atomic_write
-from synthgen.schema.columns import KINDS, ColumnSpec, is_duration
-from synthgen.schema.constraints import Constraint, constraint_from_dict
-from synthgen.schema.dates import as_datetimes
+from synthgen.schema.columns import KINDS, ColumnSpec
+from synthgen.schema.constraints import Constraint
+from synthgen.schema.discover import discover_structure
 from synthgen.schema.forced import forced_column
 from synthgen.schema.infer import check_frame, infer_column
 from synthgen.schema.safe import DEFAULT_MIN_COUNT
 from synthgen.schema.semantic import apply_semantics, summary_frame
+from synthgen.schema.semantic import describe as describe_semantic
+from synthgen.schema.structure import Structure
+from synthgen.schema.validation import SCHEMA_VERSION, parse_schema_fields, validate_frame
 
 __all__ = ["SCHEMA_VERSION", "Schema"]
-
-SCHEMA_VERSION = 1
 
 
 class Schema:
@@ -48,6 +49,7 @@ class Schema:
         self,
         columns: list[ColumnSpec],
         constraints: list[Constraint] | None = None,
+        structure: Structure | None = None,
         *,
         min_count: int = DEFAULT_MIN_COUNT,
     ) -> None:
@@ -62,6 +64,32 @@ class Schema:
         self.constraints: list[Constraint] = []
         for constraint in constraints or []:
             self.add_constraint(constraint)
+        self.structure = Structure() if structure is None else structure
+        self.structure.check_schema(self)
+
+    def with_structure(self, structure: Structure | None) -> Schema:
+        """A copy of the schema with ``structure`` (``None``: no structure rules)."""
+        return Schema(
+            list(self.columns), list(self.constraints), structure, min_count=self.min_count
+        )
+
+    def accept_suggestions(self, which: list[int] | None = None) -> Schema:
+        """Turn suggested constraints (``structure.suggestions``: all, or those at the
+        positions in ``which``) into constraints; returns the schema (chainable).
+
+        Examples
+        --------
+        >>> df = pd.DataFrame({"start": range(60), "end": [i + 5 for i in range(60)]})
+        >>> schema = Schema.infer(df, kinds={"start": "numeric", "end": "numeric"})
+        >>> schema.structure.suggestions
+        [Inequality('start' < 'end')]
+        >>> schema.accept_suggestions().constraints
+        [Inequality('start' < 'end')]
+        """
+        for constraint in self.structure.take_suggestions(which):
+            if constraint not in self.constraints:
+                self.add_constraint(constraint)
+        return self
 
     def add_constraint(self, constraint: Constraint) -> Schema:
         """Add a rule every generated row must meet; returns the schema (chainable)."""
@@ -75,7 +103,9 @@ class Schema:
         return self
 
     def check_constraints(self, data: pd.DataFrame) -> None:
-        """Fit the constraints on ``data`` and raise ConstraintError where rows break one."""
+        """Fit the constraints on ``data`` and raise ConstraintError where rows break one (or
+        break a structure rule)."""
+        self.structure.check_data(data)
         for constraint in self.constraints:
             constraint.fit(data)
             broken = int((~constraint.is_satisfied(data)).sum())
@@ -97,8 +127,9 @@ class Schema:
         min_count: int = DEFAULT_MIN_COUNT,
         semantic: Mapping[str, str] | None = None,
         locale: str | None = None,
+        structure: bool = True,
     ) -> Schema:
-        """Detect the schema of ``data``.
+        """Detect the schema of ``data``, and its structure (``schema.structure``).
 
         Parameters
         ----------
@@ -122,6 +153,9 @@ class Schema:
             turns it off, so the column's real values are modelled (and may be reproduced).
         locale : str, optional
             Faker locale of generated personal values; guessed from the data when omitted.
+        structure : bool
+            Look for hierarchies, missing-together groups, coordinate pairs and suggested
+            inequalities (see :mod:`synthgen.schema.discover`); ``False`` leaves them out.
         """
         data = check_frame(data)
         if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1:
@@ -149,10 +183,13 @@ class Schema:
                         min_count=min_count,
                     )
                 )
-        return cls(
+        schema = cls(
             apply_semantics(data, columns, semantic=semantic, locale=locale),
             min_count=min_count,
         )
+        if structure:
+            schema.structure = discover_structure(data, schema)
+        return schema
 
     def set_kind(self, name: str, kind: str, data: pd.DataFrame) -> Schema:
         """Return a copy of the schema with column ``name`` re-described as ``kind``."""
@@ -168,6 +205,7 @@ class Schema:
         out = self._copy()
         idx = out.names.index(name)
         out.columns[idx] = forced_column(name, data[name], kind, self.min_count)
+        out.structure = self.structure.restricted(out)  # rules the new kind rules out go
         return out
 
     def _copy(self) -> Schema:
@@ -205,6 +243,7 @@ class Schema:
                 out.columns[i] = forced_column(
                     spec.name, data[spec.name], spec.kind, self.min_count
                 )
+        out.structure = self.structure.restricted(out)
         return out
 
     # -- access -------------------------------------------------------------------------------
@@ -234,7 +273,20 @@ class Schema:
             and self.columns == other.columns
             and self.constraints == other.constraints
             and self.min_count == other.min_count
+            and self.structure == other.structure
         )
+
+    def summary(self) -> str:
+        """The schema as text for review: a line per column (with its semantic type and what
+        happens to its values, where it has one), then the structure rules and suggestions."""
+        lines = []
+        for c in self.columns:
+            line = f"{c.name}: {c.kind} ({c.dtype}, {c.missing_rate:.1%} missing)"
+            if c.semantic:
+                line += f"; {describe_semantic(c)}"
+            lines.append(line)
+        rules = self.structure.summary()
+        return "\n".join([*lines, rules] if rules else lines)
 
     def __repr__(self) -> str:
         inner = ", ".join(
@@ -242,7 +294,7 @@ class Schema:
         )
         return f"Schema({inner})"
 
-    def summary(self) -> pd.DataFrame:
+    def summary_frame(self) -> pd.DataFrame:
         """One row per column: kind, dtype, missing share, semantic type, its confidence and
         what happens to the values (``note``)."""
         return summary_frame(self)
@@ -258,52 +310,18 @@ class Schema:
             parse, or (unless ``allow_unseen``) categories the schema has never seen (a column
             with pooled rare labels takes any label: an unknown one is one of the rare ones).
         """
-        data = check_frame(data)
-        missing = [n for n in self.names if n not in data.columns]
-        extra = [n for n in data.columns if n not in self.names]
-        if missing or extra:
-            raise SchemaError(
-                "the data does not match the schema: "
-                f"missing columns {missing}, unexpected columns {extra}"
-            )
-        for spec in self.columns:
-            col = data[spec.name]
-            nonnull = col.dropna()
-            durations = pd.api.types.is_timedelta64_dtype(col.dtype)
-            if spec.kind == "numeric" and durations != is_duration(spec):
-                raise SchemaError(
-                    f"column {spec.name!r}: schema says dtype {spec.dtype}, data has {col.dtype}"
-                )
-            if (
-                spec.kind == "numeric"
-                and not durations
-                and (
-                    not pd.api.types.is_numeric_dtype(col.dtype)
-                    or pd.api.types.is_bool_dtype(col.dtype)
-                )
-            ):
-                raise SchemaError(
-                    f"column {spec.name!r}: schema says numeric, data has dtype {col.dtype}"
-                )
-            if spec.kind == "datetime":
-                as_datetimes(col, spec)  # raises when a value is no date in its formats
-            if spec.kind == "categorical" and not allow_unseen and not spec.pooled:
-                seen = set(spec.categories or [])
-                unseen = [v for v in pd.unique(nonnull) if v not in seen]
-                if unseen:
-                    raise SchemaError(
-                        f"column {spec.name!r}: categories not in the schema: {unseen[:5]!r}"
-                    )
-        return data
+        return validate_frame(self, data, allow_unseen=allow_unseen)
 
     # -- JSON ---------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dictionary (``{"version", "min_count", "columns", "constraints"}``)."""
+        """JSON-ready dictionary (``{"version", "min_count", "columns", "constraints",
+        "structure"}``)."""
         return {
             "version": SCHEMA_VERSION,
             "min_count": self.min_count,
             "columns": [c.to_dict() for c in self.columns],
             "constraints": [c.to_dict() for c in self.constraints],
+            "structure": self.structure.to_dict(),
         }
 
     @classmethod
@@ -312,31 +330,13 @@ class Schema:
 
         Every field is checked, so a damaged or hostile schema gives a SchemaError.
         """
-        if not isinstance(data, Mapping):
-            raise SchemaError(f"a schema must be a JSON object, got {type(data).__name__}")
-        version = data.get("version", SCHEMA_VERSION)
-        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-            raise SchemaError(f"schema version must be a positive integer, got {version!r}")
-        if version > SCHEMA_VERSION:
-            raise SchemaError(
-                f"schema format version {version} is newer than this synthgen supports "
-                f"({SCHEMA_VERSION}); upgrade synthgen"
-            )
-        min_count = data.get("min_count", DEFAULT_MIN_COUNT)
-        if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1:
-            raise SchemaError(f"schema min_count must be a positive integer, got {min_count!r}")
-        columns, constraints = data.get("columns"), data.get("constraints", [])
-        if not isinstance(columns, list):
-            raise SchemaError("schema JSON needs a 'columns' list")
-        if not isinstance(constraints, list) or not all(isinstance(c, dict) for c in constraints):
-            raise SchemaError("schema 'constraints' must be a list of objects")
-        try:
-            built = [constraint_from_dict(c) for c in constraints]
-        except (TypeError, ValueError, KeyError) as err:
-            if isinstance(err, SchemaError):
-                raise
-            raise SchemaError(f"schema holds an invalid constraint: {err}") from None
-        return cls([ColumnSpec.from_dict(c) for c in columns], built, min_count=min_count)
+        min_count, columns, built = parse_schema_fields(data)
+        return cls(
+            [ColumnSpec.from_dict(c) for c in columns],
+            built,
+            Structure.from_dict(data.get("structure")),
+            min_count=min_count,
+        )
 
     def to_json(self, path: str | os.PathLike[str] | None = None) -> str:
         """The schema as JSON text; also written to ``path`` when given (atomically)."""

@@ -20,6 +20,7 @@ from sklearn.base import clone
 from synthgen.exceptions import ConditionError, ConfigurationError, NotFittedError
 from synthgen.io import load
 from synthgen.testing.stability import check_params_unchanged, check_repeatable_under_load
+from synthgen.testing.structure import check_structure_kept
 from synthgen.testing.toys import make_mixed_table
 
 __all__ = ["CHECKS", "check_generator"]
@@ -277,6 +278,7 @@ CHECKS: list[Callable[[Any, pd.DataFrame], None]] = [
     check_impute,
     check_constraints,
     check_condition_errors,
+    check_structure_kept,
     check_params_unchanged,
     check_repeatable_under_load,
 ]

@@ -18,6 +18,7 @@ from synthgen.transforms.columns import ColumnEncoder, make_column_encoder
 from synthgen.transforms.discrete import DISCRETE_METHODS
 from synthgen.transforms.numeric import NUMERIC_METHODS
 from synthgen.transforms.pii import SemanticEncoder
+from synthgen.transforms.structure import StructureCodec
 
 __all__ = ["Span", "TableEncoder"]
 
@@ -128,7 +129,13 @@ class TableEncoder:
         if self.category_order == "pc1" and self.discrete == "frequency":
             score = _first_component(data, schema, rng)
         self.schema_ = schema
-        self.encoders_ = [self._make(spec).fit(data[spec.name], rng, score) for spec in schema]
+        # Structure rules (schema.structure) reshape the table the column encoders see.
+        self.structure_ = StructureCodec().fit(data, schema, rng)
+        frame = self.structure_.forward(data, rng)
+        self.encoders_ = [
+            self._make(spec).fit(frame[spec.name], rng, score)
+            for spec in self.structure_.model_specs()
+        ]
         self._build_spans()
         return self
 
@@ -179,6 +186,7 @@ class TableEncoder:
         """Encode ``data`` to a ``float32`` matrix of width :attr:`output_dim`."""
         rng = np.random.default_rng(random_state)
         n = len(data)
+        data = self.structure_.forward(data, rng)
         blocks = [enc.transform(data[enc.spec.name], rng) for enc in self.encoders_ if enc.dim]
         if not blocks:
             return np.zeros((n, 0), dtype=np.float32)
@@ -194,6 +202,7 @@ class TableEncoder:
         """
         rng = np.random.default_rng(random_state)
         n = len(fixed)
+        fixed = self.structure_.forward(fixed, rng, partial=True)
         matrix = np.zeros((n, self.output_dim_), dtype=np.float32)
         known = np.zeros((n, self.output_dim_), dtype=bool)
         start = 0
@@ -218,7 +227,7 @@ class TableEncoder:
             start += enc.dim
             col = enc.inverse(block, rng)
             columns[enc.spec.name] = col.reset_index(drop=True)
-        return pd.DataFrame(columns)
+        return self.structure_.backward(pd.DataFrame(columns), rng)
 
     # -- persistence --------------------------------------------------------------------------
     def get_state(self) -> dict[str, Any]:
@@ -235,6 +244,7 @@ class TableEncoder:
             },
             "columns": [enc.get_state() for enc in self.encoders_],
             "spans": [asdict(s) for s in self.spans_],
+            **({"structure": self.structure_.get_state()} if self.structure_.active else {}),
         }
 
     @classmethod
@@ -243,18 +253,22 @@ class TableEncoder:
         if not isinstance(state, dict) or not isinstance(state.get("params"), dict):
             raise PersistenceError("encoder state must be an object with 'params' and 'columns'")
         columns = state.get("columns")
-        if not isinstance(columns, list) or len(columns) != len(schema):
-            raise PersistenceError(
-                f"encoder state must list one state per schema column ({len(schema)})"
-            )
+        if not isinstance(columns, list):
+            raise PersistenceError("encoder state must list one state per modelled column")
         try:
             enc = cls(**state["params"])
             enc._check_params()
         except (TypeError, ConfigurationError) as err:
             raise PersistenceError(f"invalid encoder parameters: {err}") from None
         enc.schema_ = schema
+        enc.structure_ = StructureCodec.from_state(state.get("structure"), schema)
+        specs = enc.structure_.model_specs()  # the schema's columns, as structure reshapes them
+        if len(columns) != len(specs):
+            raise PersistenceError(
+                f"encoder state must list one state per schema column as modelled ({len(specs)})"
+            )
         encoders = []
-        for spec, column in zip(schema, columns, strict=True):
+        for spec, column in zip(specs, columns, strict=True):
             if not isinstance(column, dict):
                 raise PersistenceError(f"column {spec.name!r}: invalid saved state")
             encoders.append(enc._make(spec).set_state(column))

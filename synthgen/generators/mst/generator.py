@@ -136,7 +136,10 @@ class DPMarginals(StructureLearning, PrivateFitMixin, BaseGenerator):
         # Numbers are decoded inside the released bounds, not the surrogate rows' range.
         for enc in encoder.encoders_:
             release = self.preprocessor_.releases_.get(enc.spec.name)
-            if release is not None and enc.spec.kind in ("numeric", "datetime"):
+            if release is None or enc.spec.kind not in ("numeric", "datetime"):
+                continue
+            # (a coordinate's model column is its offset in a grid cell, not the value)
+            if enc.spec.maximum == encoder.schema_[enc.spec.name].maximum:
                 enc.value.low, enc.value.high = float(release.low), float(release.high)
 
     # -- fitting --------------------------------------------------------------------------------

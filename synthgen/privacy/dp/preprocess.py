@@ -55,6 +55,12 @@ from synthgen.privacy.dp.release import (
     to_float,
     unit_scale,
 )
+from synthgen.privacy.dp.structure import (
+    apply_mappings,
+    private_hierarchies,
+    private_structure,
+    release_mappings,
+)
 from synthgen.schema import ColumnSpec, Schema
 
 __all__ = ["OTHER_LABEL", "ColumnRelease", "DPPreprocessor", "from_float", "presence", "to_float"]
@@ -120,7 +126,8 @@ class DPPreprocessor(ReleaseMechanisms):
         budgeted = [s for s in schema if s.kind in ("numeric", "datetime", "categorical", "text")]
         budgeted += [s for s in schema if s.kind == "constant" and s.value is not None]
         discovering = [s for s in budgeted if self._discovers(s)]
-        self.rho_column_ = self.rho / max(len(budgeted), 1)
+        hierarchies = private_hierarchies(schema)  # each one's mapping is released too
+        self.rho_column_ = self.rho / max(len(budgeted) + len(hierarchies), 1)
         self.delta_column_ = self.delta_threshold / max(len(discovering), 1)
         self.releases_: dict[str, ColumnRelease] = {}
         specs = []
@@ -145,6 +152,13 @@ class DPPreprocessor(ReleaseMechanisms):
         for constraint in schema.constraints:
             new_schema.add_constraint(constraint)
         self.schema_ = new_schema
+        # A parent whose rare labels were folded into one no longer determines its child.
+        kept = [h for h in hierarchies if OTHER_LABEL not in self.releases_[h.parent].labels]
+        self.hierarchies_ = {}
+        if kept:
+            applied = self.apply(data)
+            self.hierarchies_ = release_mappings(kept, applied, new_schema, self.rho_column_, rng)
+        new_schema.structure = private_structure(schema, new_schema, kept)
         return self
 
     def _discovers(self, spec: ColumnSpec) -> bool:
@@ -295,7 +309,9 @@ class DPPreprocessor(ReleaseMechanisms):
                 )
             else:
                 columns[spec.name] = pd.Series(values, dtype=object)
-        return pd.DataFrame(columns)
+        frame = pd.DataFrame(columns)
+        hierarchies = getattr(self, "hierarchies_", {})
+        return apply_mappings(frame, hierarchies, self.schema_) if hierarchies else frame
 
     def get_state(self) -> dict[str, Any]:
         """JSON-ready release (noisy counts, bounds, labels): safe to store in a model."""
@@ -308,6 +324,7 @@ class DPPreprocessor(ReleaseMechanisms):
             },
             "n_rows": self.n_rows_,
             "columns": [r.to_dict() for r in self.releases_.values()],
+            **({"hierarchies": self.hierarchies_} if getattr(self, "hierarchies_", {}) else {}),
         }
 
     @classmethod
@@ -317,6 +334,10 @@ class DPPreprocessor(ReleaseMechanisms):
         pre.schema_ = schema
         pre.n_rows_ = int(state["n_rows"])
         pre.releases_ = {}
+        pre.hierarchies_ = {
+            str(child): (str(parent), [int(i) for i in table])
+            for child, (parent, table) in state.get("hierarchies", {}).items()
+        }
         for item in state["columns"]:
             release = ColumnRelease(**item)
             spec = schema[release.name]

@@ -9,6 +9,7 @@ import torch
 
 from synthgen.exceptions import ConfigurationError, TrainingTimeLimitWarning
 from synthgen.generators.vae import TabularVAE
+from synthgen.schema import Schema
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -155,8 +156,15 @@ def _copied_column(n: int = 200) -> pd.DataFrame:
     return pd.DataFrame({"a": a, "b": np.char.upper(a.astype(str))})
 
 
+def _copied() -> tuple[pd.DataFrame, Schema]:
+    """The table with its schema minus the discovered ``a -> b`` hierarchy: here b must stay
+    a modelled column for the autoregressive head to learn it."""
+    data = _copied_column()
+    return data, Schema.infer(data, structure=False)
+
+
 def test_autoregressive_head_samples_each_column_from_the_ones_before_it():
-    model = TabularVAE(epochs=1, random_state=0, **SMALL).fit(_copied_column())
+    model = TabularVAE(epochs=1, random_state=0, **SMALL).fit(*_copied())
     net = model.net_
     spans = {s.column: s for s in model.encoder_.spans}
     a, b = spans["a"], spans["b"]

@@ -130,7 +130,7 @@ def test_detected_columns_store_no_value_and_round_trip_through_json():
 def test_summary_and_repr_show_type_confidence_and_action():
     df = pd.DataFrame({"contact": PLANTED["email"], "plan": ["a", "b"] * 30})
     schema = sg.Schema.infer(df)
-    summary = schema.summary().set_index("column")
+    summary = schema.summary_frame().set_index("column")
     assert summary.loc["contact", "semantic"] == "email"
     assert summary.loc["contact", "confidence"] == 1.0
     assert "replaced by fakes" in summary.loc["contact", "note"]

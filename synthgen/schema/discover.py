@@ -1,0 +1,254 @@
+"""Find the :class:`~synthgen.schema.structure.Structure` of a table at ``Schema.infer``.
+
+Everything is vectorised over integer codes. Candidates are looked for on a sample of rows
+when the table is large, and every rule found is then checked on all rows: a rule that one row
+breaks is not reported.
+
+- **Hierarchies** ``parent -> child``: both columns categorical-like (the child may also be a
+  number with a few values, each held by several rows), the parent with at least as many
+  labels (a missing cell counting as a label) and on average ``MIN_SUPPORT`` rows per label,
+  so that a near-unique column does not "determine" everything; a one-to-one pair keeps one
+  direction (a label determines a number; else the earlier column leads). The list is
+  minimal: ``a -> c`` is dropped when ``a -> b -> c`` holds, and a child keeps one parent
+  (the one with the fewest labels).
+- **Missing-together groups**: columns whose missing-cell masks are identical, with at least
+  ``MIN_SUPPORT`` missing and present cells.
+- **Coordinate pairs**: two numeric columns with fractional values (three or more decimals),
+  mostly distinct, missing in the same rows, one within [-90, 90] (latitude) and the other
+  within [-180, 180], that carry coordinate-like names, or else sit next to each other,
+  are printed with a fixed precision (3 to 6 decimals), have one axis on one side of zero
+  and are not both within [-1, 1].
+- **Suggestions**: ``a <= b`` (or ``<``) for numeric or datetime pairs whose ranges overlap and
+  that hold on every row where both are present; transitive ones are dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthgen.schema.constraints import Inequality
+from synthgen.schema.structure import (
+    GeoPair,
+    Hierarchy,
+    MissingGroup,
+    Structure,
+    factorize,
+    fd_breaks,
+)
+
+__all__ = ["MIN_SUPPORT", "discover_structure"]
+
+#: Rows of evidence a rule needs (per parent label, missing cells of a group).
+MIN_SUPPORT = 5
+#: Fewest rows for any rule to be looked for.
+MIN_ROWS = 50
+#: Largest number of distinct values of a numeric hierarchy child.
+MAX_CHILD_VALUES = 64
+#: Largest number of rules of each type reported.
+MAX_RULES = 20
+
+_LAT = re.compile(r"(^|[^a-z])(lat|latitude)([^a-z]|$)|latitude", re.I)
+_LON = re.compile(r"(^|[^a-z])(lon|lng|long|longitude)([^a-z]|$)|longitude", re.I)
+
+
+def discover_structure(
+    data: pd.DataFrame, schema: Any, *, max_rows: int = 20_000, random_state: int = 0
+) -> Structure:
+    """The structure rules that hold on every row of ``data`` (see the module docstring).
+
+    Examples
+    --------
+    >>> from synthgen.schema import Schema
+    >>> rng = np.random.default_rng(0)
+    >>> town = rng.choice([f"t{i}" for i in range(12)], 600)
+    >>> df = pd.DataFrame({"town": town, "region": [f"r{int(t[1:]) % 3}" for t in town]})
+    >>> discover_structure(df, Schema.infer(df, structure=False)).hierarchies
+    [Hierarchy(parent='town', child='region')]
+    """
+    if len(data) < MIN_ROWS:
+        return Structure()
+    # Row positions to look at before checking all rows: a small probe that rejects most
+    # candidates at once, then the sample.
+    rng = np.random.default_rng(random_state)
+    sample = np.arange(len(data))
+    if len(data) > max_rows:
+        sample = np.sort(rng.choice(len(data), max_rows, replace=False))
+    stages = [sample[:1000]] + ([sample] if len(sample) < len(data) else [])
+    return Structure(
+        hierarchies=_hierarchies(data, stages, schema),
+        missing_groups=_missing_groups(data, schema),
+        geo_pairs=_geo_pairs(data, schema),
+        suggestions=_suggestions(data, stages, schema),
+    )
+
+
+# -- hierarchies ----------------------------------------------------------------------------
+def _child_like(spec: Any, col: pd.Series) -> bool:
+    if spec.kind == "categorical":
+        return True
+    if spec.kind != "numeric" or spec.dtype.startswith("timedelta"):
+        return False
+    counts = col.value_counts()
+    return len(counts) <= MAX_CHILD_VALUES and int(counts.min()) >= MIN_SUPPORT
+
+
+def _hierarchies(data: pd.DataFrame, stages: list[np.ndarray], schema: Any) -> list[Hierarchy]:
+    names = [s.name for s in schema if _child_like(s, data[s.name])]
+    codes = {n: factorize(data[n]) for n in names}
+    labels = {n: int(codes[n].max()) + 1 for n in names}
+    n_rows = len(data)
+    parents = [
+        n for n in names
+        if schema[n].kind == "categorical" and labels[n] >= 3
+        and n_rows / labels[n] >= MIN_SUPPORT
+    ]  # fmt: skip
+    order = {n: i for i, n in enumerate(schema.names)}
+    edges: list[tuple[str, str]] = []
+    for parent in parents:
+        for child in names:
+            if child == parent or labels[child] < 2 or labels[child] > labels[parent]:
+                continue
+            if labels[child] == labels[parent] and not _leads(schema, parent, child, order):
+                continue
+            p, c = codes[parent], codes[child]
+            if any(fd_breaks(p[rows], c[rows]) for rows in stages):
+                continue
+            if fd_breaks(p, c) == 0:
+                edges.append((parent, child))
+    edge_set = set(edges)
+    # Minimal set: drop a -> c when a -> b -> c holds.
+    minimal = [
+        (a, c) for a, c in edges
+        if not any((a, b) in edge_set and (b, c) in edge_set for b in names if b not in (a, c))
+    ]  # fmt: skip
+    best: dict[str, str] = {}
+    for parent, child in minimal:  # one parent per child: the closest (fewest labels)
+        if child not in best or labels[parent] < labels[best[child]]:
+            best[child] = parent
+    out = [Hierarchy(p, c) for c, p in best.items()]
+    out.sort(key=lambda h: (order[h.parent], order[h.child]))
+    return out[:MAX_RULES]
+
+
+def _leads(schema: Any, a: str, b: str, order: dict[str, int]) -> bool:
+    """Which of a one-to-one pair is the parent: a label over a number, else the earlier."""
+    ka, kb = schema[a].kind, schema[b].kind
+    if ka != kb:
+        return ka == "categorical"
+    return order[a] < order[b]
+
+
+# -- missing groups -------------------------------------------------------------------------
+def _missing_groups(data: pd.DataFrame, schema: Any) -> list[MissingGroup]:
+    groups: dict[bytes, list[str]] = {}
+    for spec in schema:
+        if spec.kind in ("id", "constant"):
+            continue
+        mask = data[spec.name].isna().to_numpy()
+        missing = int(mask.sum())
+        if missing < MIN_SUPPORT or len(mask) - missing < MIN_SUPPORT:
+            continue
+        groups.setdefault(np.packbits(mask).tobytes(), []).append(spec.name)
+    out = [MissingGroup(tuple(g)) for g in groups.values() if len(g) >= 2]
+    return out[:MAX_RULES]
+
+
+# -- coordinates ----------------------------------------------------------------------------
+def _coordinate_like(spec: Any, col: pd.Series) -> tuple[float, float, bool] | None:
+    """Range of a column that could hold coordinates (and whether its values have a fixed
+    precision of 3 to 6 decimals), else None."""
+    if spec.kind != "numeric" or spec.integer or spec.dtype.startswith("timedelta"):
+        return None
+    if spec.decimals is not None and spec.decimals < 3:
+        return None
+    values = col.dropna().to_numpy(dtype=float)
+    if len(values) < MIN_ROWS or len(np.unique(values)) < 0.2 * len(values):
+        return None
+    low, high = float(values.min()), float(values.max())
+    if low < -180 or high > 180 or high - low <= 0:
+        return None
+    return low, high, spec.decimals is not None
+
+
+def _geo_pairs(data: pd.DataFrame, schema: Any) -> list[GeoPair]:
+    ranges = {s.name: _coordinate_like(s, data[s.name]) for s in schema}
+    found = [n for n, r in ranges.items() if r is not None]
+    position = {n: i for i, n in enumerate(schema.names)}
+    used: set[str] = set()
+    out = []
+    for a, b in combinations(found, 2):
+        if a in used or b in used or not data[a].isna().equals(data[b].isna()):
+            continue
+        (la, ha, fixed_a), (lb, hb, fixed_b) = ranges[a], ranges[b]  # type: ignore[misc]
+        lat_a, lat_b = la >= -90 and ha <= 90, lb >= -90 and hb <= 90
+        if not (lat_a or lat_b):
+            continue
+        named = (_LAT.search(a) and _LON.search(b)) or (_LAT.search(b) and _LON.search(a))
+        # Without coordinate names, values must look like a place's coordinates: printed
+        # with a fixed precision, side by side, one axis on one side of zero (most places
+        # are), and not both within [-1, 1] (scores and shares are).
+        looks = (
+            fixed_a and fixed_b and abs(position[a] - position[b]) == 1
+            and (la > 0 or ha < 0 or lb > 0 or hb < 0)
+            and max(abs(la), abs(ha), abs(lb), abs(hb)) > 1
+        )  # fmt: skip
+        if not (named or looks):
+            continue
+        if lat_a and lat_b:  # both could be latitudes: names decide, else the first one
+            latitude = b if _LAT.search(b) and not _LAT.search(a) else a
+        else:
+            latitude = a if lat_a else b
+        longitude = b if latitude == a else a
+        out.append(GeoPair(latitude, longitude))
+        used.update((a, b))
+    return out[:MAX_RULES]
+
+
+# -- suggestions ----------------------------------------------------------------------------
+def _ordered_values(spec: Any, col: pd.Series) -> np.ndarray | None:
+    if spec.kind == "numeric" and not spec.dtype.startswith("timedelta"):
+        return col.to_numpy(dtype=float, na_value=np.nan)
+    if spec.kind == "datetime":
+        parsed = col if spec.datetime_format is None else pd.to_datetime(
+            col, format=spec.datetime_format, errors="coerce")  # fmt: skip
+        parsed = pd.Series(parsed).astype("datetime64[ns]")
+        out = parsed.to_numpy().astype("int64").astype(float)
+        out[parsed.isna().to_numpy()] = np.nan
+        return out
+    return None
+
+
+def _suggestions(data: pd.DataFrame, stages: list[np.ndarray], schema: Any) -> list[Inequality]:
+    values = {}
+    for spec in schema:
+        v = _ordered_values(spec, data[spec.name])
+        if v is not None:
+            values[spec.name] = (spec.kind, v)
+    edges: dict[tuple[str, str], str] = {}
+    for a, b in combinations(values, 2):
+        (ka, va), (kb, vb) = values[a], values[b]
+        if ka != kb:
+            continue
+        for low, high, vl, vh in ((a, b, va, vb), (b, a, vb, va)):
+            if not all(np.all(~(vl[rows] > vh[rows])) for rows in stages):
+                continue  # broken on the probe or the sample (comparisons with NaN pass)
+            both = ~np.isnan(vl) & ~np.isnan(vh)
+            if both.sum() < MIN_ROWS or not np.all(vl[both] <= vh[both]):
+                continue
+            # Ranges that do not overlap are ordered trivially (age <= income): no rule.
+            if np.max(vl[both]) <= np.min(vh[both]):
+                continue
+            edges[(low, high)] = "<" if np.all(vl[both] < vh[both]) else "<="
+            break
+    keys = set(edges)
+    names = list(values)
+    out = [
+        Inequality(lo, op, hi) for (lo, hi), op in edges.items()
+        if not any((lo, m) in keys and (m, hi) in keys for m in names if m not in (lo, hi))
+    ]  # fmt: skip
+    return out[:MAX_RULES]
