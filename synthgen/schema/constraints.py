@@ -30,10 +30,15 @@ __all__ = [
 
 
 def _numeric(frame: pd.DataFrame, column: str) -> pd.Series:
+    """The column as numbers or naive datetimes (aware ones in UTC), so any two compare."""
     col = frame[column]
-    if pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_datetime64_any_dtype(col.dtype):
+    if pd.api.types.is_numeric_dtype(col.dtype):
         return col
-    return pd.to_datetime(col, errors="coerce")
+    if not pd.api.types.is_datetime64_any_dtype(col.dtype):
+        col = pd.to_datetime(col, errors="coerce", utc=True)
+    if getattr(col.dtype, "tz", None) is not None:
+        col = col.dt.tz_convert("UTC").dt.tz_localize(None)
+    return col
 
 
 class Constraint:

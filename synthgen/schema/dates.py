@@ -115,7 +115,9 @@ def parse_text_dates(values: pd.Series, formats: Any = DATE_FORMATS) -> ParsedDa
     >>> parsed.formats, parsed.n_bad, parsed.values.isna().tolist()
     (['%Y-%m-%d', '%d/%m/%Y'], 1, [False, False, True, True])
     """
-    out = pd.Series(np.full(len(values), np.datetime64("NaT", "s")), index=values.index)
+    index = values.index
+    values = values.reset_index(drop=True)  # by position: a repeated index must not matter
+    out = pd.Series(np.full(len(values), np.datetime64("NaT", "s")))
     present = values.notna().to_numpy()
     strings = values[present].astype(str)
     if len(strings) == 0:
@@ -139,6 +141,7 @@ def parse_text_dates(values: pd.Series, formats: Any = DATE_FORMATS) -> ParsedDa
             parsed[got.index[got.notna()]] = got[got.notna()]
             used.append((int(got.notna().sum()), fmt))
     out[present] = parsed.to_numpy()
+    out.index = index
     used.sort(key=lambda t: -t[0])
     return ParsedDates(out, [f for _, f in used], int(parsed.isna().sum()))
 

@@ -31,7 +31,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synthgen.exceptions import SchemaError
 from synthgen.schema.constraints import Inequality
+from synthgen.schema.dates import as_datetimes
 from synthgen.schema.structure import (
     GeoPair,
     Hierarchy,
@@ -211,14 +213,17 @@ def _geo_pairs(data: pd.DataFrame, schema: Any) -> list[GeoPair]:
 
 # -- suggestions ----------------------------------------------------------------------------
 def _ordered_values(spec: Any, col: pd.Series) -> np.ndarray | None:
+    col = col.reset_index(drop=True)  # by position: a repeated index must not matter
     if spec.kind == "numeric" and not spec.dtype.startswith("timedelta"):
         return col.to_numpy(dtype=float, na_value=np.nan)
     if spec.kind == "datetime":
-        parsed = col if spec.datetime_format is None else pd.to_datetime(
-            col, format=spec.datetime_format, errors="coerce")  # fmt: skip
-        parsed = pd.Series(parsed).astype("datetime64[ns]")
-        out = parsed.to_numpy().astype("int64").astype(float)
-        out[parsed.isna().to_numpy()] = np.nan
+        try:  # the one reading of dates (formats, integer dates, time zones, far years)
+            parsed = as_datetimes(col, spec)
+        except SchemaError:
+            return None
+        seconds = parsed.to_numpy().astype("datetime64[s]")  # no overflow before 1677
+        out = seconds.astype("int64").astype(float)
+        out[pd.isna(parsed).to_numpy()] = np.nan
         return out
     return None
 

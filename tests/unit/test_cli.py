@@ -157,17 +157,19 @@ def test_a_full_disk_keeps_the_old_table_and_fails_in_one_line(tmp_path, csv):
 
 # -- errors and commands (issue 16, finding 7) ---------------------------------------------------
 def test_param_errors_are_one_line_and_come_before_reading(tmp_path, capsys):
-    missing = str(tmp_path / "not-read.csv")  # the parameter is checked first
+    # With the generator named, the parameter is checked before the file is read (the
+    # default generator follows the table's size, so without -g the table is read first).
+    missing = str(tmp_path / "not-read.csv")
     model = str(tmp_path / "m.sgm")
-    assert main(["fit", missing, "-o", model, "--param", "foo=1"]) == 2
+    assert main(["fit", missing, "-g", "copula", "-o", model, "--param", "foo=1"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "unknown parameter 'foo'" in err and "shrinkage" in err
-    assert main(["fit", missing, "-o", model, "--param", "shrinkag=0.1"]) == 2
+    assert main(["fit", missing, "-g", "copula", "-o", model, "--param", "shrinkag=0.1"]) == 2
     assert "did you mean 'shrinkage'?" in capsys.readouterr().err
-    assert main(["fit", missing, "-o", model, "--param", "shrinkage=abc"]) == 2
+    assert main(["fit", missing, "-g", "copula", "-o", model, "--param", "shrinkage=abc"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "shrinkage" in err and "'abc'" in err
-    assert main(["fit", missing, "-o", model, "--param", "shrinkage"]) == 2
+    assert main(["fit", missing, "-g", "copula", "-o", model, "--param", "shrinkage"]) == 2
     assert "--param expects KEY=VALUE" in capsys.readouterr().err
 
 
