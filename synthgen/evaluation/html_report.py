@@ -14,6 +14,7 @@ import math
 from typing import Any
 
 from synthgen.evaluation.html_plots import dcr_plot, distribution_plots, heatmap, utility_plot
+from synthgen.evaluation.metrics import SUMMARY_COLUMNS
 
 __all__ = ["render_html", "render_summary"]
 
@@ -38,18 +39,6 @@ svg{background:#fff;border:1px solid #e4e4e4;font-family:inherit}svg text{fill:#
 .clip{display:inline-block;max-width:24em;overflow:hidden;text-overflow:ellipsis;
 white-space:nowrap;vertical-align:bottom}
 """
-
-_SUMMARY_COLUMNS = (
-    "group",
-    "metric",
-    "value",
-    "interval",
-    "ideal",
-    "direction",
-    "thresholds",
-    "status",
-    "explanation",
-)
 
 
 def _e(value: Any) -> str:
@@ -87,10 +76,10 @@ def _verdict_cards(report) -> str:
 
 def _metric_table(report) -> str:
     parts = ["<table><tr>"]
-    parts += [f"<th>{_e(c)}</th>" for c in _SUMMARY_COLUMNS] + ["</tr>"]
+    parts += [f"<th>{_e(c)}</th>" for c in SUMMARY_COLUMNS] + ["</tr>"]
     for row in report.summary().to_dict("records"):
         parts.append(f'<tr class="{_e(row["status"])}">')
-        for c in _SUMMARY_COLUMNS:
+        for c in SUMMARY_COLUMNS:
             css = f' class="{c}"' if c in ("explanation", "thresholds") else ""
             parts.append(f"<td{css}>{_fmt(row[c])}</td>")
         parts.append("</tr>")

@@ -8,6 +8,19 @@ from typing import Any
 
 __all__ = ["STATUSES", "MetricResult", "grade"]
 
+#: Columns of a report's summary table, in order (the DataFrame, the JSON and the HTML).
+SUMMARY_COLUMNS = [
+    "group",
+    "metric",
+    "value",
+    "interval",
+    "ideal",
+    "direction",
+    "thresholds",
+    "status",
+    "explanation",
+]
+
 #: Every status a metric can have. ``info`` marks reference values (e.g. TRTR) that are shown
 #: but not graded; ``skipped`` marks a metric that could not be computed (see ``reason``).
 STATUSES: tuple[str, ...] = ("pass", "warn", "fail", "info", "skipped")

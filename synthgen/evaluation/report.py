@@ -9,25 +9,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthgen.evaluation.metrics import MetricResult
+from synthgen.evaluation.metrics import SUMMARY_COLUMNS, MetricResult
 from synthgen.evaluation.verdicts import GROUPS, group_verdict
 from synthgen.files import atomic_write
 from synthgen.utils import json_ready
 
 __all__ = ["Report", "json_ready"]
-
-
-SUMMARY_COLUMNS = [
-    "group",
-    "metric",
-    "value",
-    "interval",
-    "ideal",
-    "direction",
-    "thresholds",
-    "status",
-    "explanation",
-]
 
 
 class Report:
