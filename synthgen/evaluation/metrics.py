@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["STATUSES", "MetricResult", "grade"]
+__all__ = ["STATUSES", "SUMMARY_COLUMNS", "MetricResult", "grade"]
 
 #: Columns of a report's summary table, in order (the DataFrame, the JSON and the HTML).
 SUMMARY_COLUMNS = [
