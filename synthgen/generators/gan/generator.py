@@ -60,6 +60,11 @@ class TabularGAN(PrivateFitMixin, NeuralGenerator):
         Critic updates per generator update.
     gp_weight : float
         Weight of the WGAN gradient penalty.
+    gp_interval : int
+        Critic updates per gradient penalty ("lazy" regularisation, as in StyleGAN2): the
+        penalty is computed on every ``gp_interval``-th update with its weight multiplied by
+        ``gp_interval``. The default 4 takes about 15% off a step at the same quality on
+        Adult; 1 is the classic WGAN-GP. Not used with ``epsilon`` (DP-SGD penalises each row).
     critic_dropout : float
         Dropout in the critic, in [0, 1).
     tau : float
@@ -100,9 +105,11 @@ class TabularGAN(PrivateFitMixin, NeuralGenerator):
         "discrete": "onehot",
         "spike_ratio": 3.0,
     }
-    #: 260 epochs: what the former 360 s budget bought on Adult on the 2-core reference machine.
+    #: 160 epochs with the lazy gradient penalty matched 260 with the penalty on every step on
+    #: Adult (shapes 0.962 vs 0.963, trends 0.938 vs 0.942, detection 0.804 vs 0.812, TSTR
+    #: 0.890 vs 0.890) at about half the fit time; 130 epochs lost pair trends (0.926).
     training_defaults: ClassVar[dict[str, Any]] = {
-        "epochs": 260,
+        "epochs": 160,
         "batch_size": 500,
         "learning_rate": 5e-4,
     }
@@ -115,6 +122,7 @@ class TabularGAN(PrivateFitMixin, NeuralGenerator):
         "l2": [Real(0)],
         "critic_steps": [Integer(1)],
         "gp_weight": [Real(0)],
+        "gp_interval": [Integer(1)],
         "critic_dropout": [Real(0, 1, open_high=True)],
         "tau": [Real(0, open_low=True)],
         "ema": [Real(0, 1, open_low=True, open_high=True), None],
@@ -131,6 +139,7 @@ class TabularGAN(PrivateFitMixin, NeuralGenerator):
         l2: float = 1e-6,
         critic_steps: int = 1,
         gp_weight: float = 10.0,
+        gp_interval: int = 4,
         critic_dropout: float = 0.5,
         tau: float = 0.2,
         ema: float | None = 0.999,
@@ -145,6 +154,7 @@ class TabularGAN(PrivateFitMixin, NeuralGenerator):
         self.l2 = l2
         self.critic_steps = critic_steps
         self.gp_weight = gp_weight
+        self.gp_interval = gp_interval
         self.critic_dropout = critic_dropout
         self.tau = tau
         self.ema = ema
@@ -218,6 +228,7 @@ class TabularGAN(PrivateFitMixin, NeuralGenerator):
             l2=self.l2,
             critic_steps=self.critic_steps,
             gp_weight=self.gp_weight,
+            gp_interval=self.gp_interval,
             tau=self.tau,
         )
         if private:

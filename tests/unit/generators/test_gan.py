@@ -182,3 +182,23 @@ def test_autoregressive_generator_trains_its_head_and_survives_save_and_load(tmp
         loaded.sample(40, random_state=2), model.sample(40, random_state=2)
     )
     assert TabularGAN(epochs=1, random_state=0, **SMALL).fit(*_copied()).generator_net_.ar is None
+
+
+@pytest.mark.parametrize(("interval", "critic_steps"), [(1, 1), (3, 2)])
+def test_gradient_penalty_every_interval_updates(monkeypatch, interval, critic_steps):
+    # Lazy regularisation: the penalty runs on every ``gp_interval``-th critic update only.
+    from synthgen.generators.gan.task import GANTask
+
+    calls = []
+    original = GANTask._gradient_penalty
+
+    def counting(self, real, fake, g):
+        calls.append(self.critic_updates)
+        return original(self, real, fake, g)
+
+    monkeypatch.setattr(GANTask, "_gradient_penalty", counting)
+    frame = _rare_table(400)
+    params = {**SMALL, "gp_interval": interval, "critic_steps": critic_steps}
+    model = TabularGAN(epochs=1, random_state=0, **params).fit(frame)
+    updates = critic_steps * len(model.history_) * (len(frame) // SMALL["batch_size"])
+    assert calls == list(range(interval, updates + 1, interval))
