@@ -279,7 +279,9 @@ class RelationalSynthesizer:
         Returns
         -------
         dict of str to DataFrame
-            Every table below ``parent_table`` through first foreign keys (not the parents).
+            Every table below ``parent_table`` through first foreign keys (not the parents),
+            and the tables drawn (at scale 1) so that their further foreign keys resolve (the
+            second parent of a child and its tree).
         """
         self._check_fitted()
         meta = self.metadata_
@@ -307,8 +309,29 @@ class RelationalSynthesizer:
             if keys.isna().any() or keys.duplicated().any():
                 raise DataError(f"parents: key column {pk!r} has missing or repeated values")
         given = {parent_table: Drawn(frame, keys, None)}
-        drawn = draw_tables(self.plans_, meta, rng, given=given)
+        n_roots = self._roots_for_further_keys(parent_table)
+        drawn = draw_tables(self.plans_, meta, rng, given=given, n_roots=n_roots)
         return assemble(self.plans_, meta, drawn, rng, skip=(parent_table,))
+
+    def _roots_for_further_keys(self, parent_table: str) -> dict[str, int]:
+        """Root tables to draw (at scale 1) so that the further foreign keys of the tables
+        below ``parent_table`` (a child's second parent) have keys to point at."""
+        meta = self.metadata_
+
+        def chain(table: str) -> list[str]:
+            out = [table]
+            while meta.parents_of(out[-1]):
+                out.append(meta.parents_of(out[-1])[0].parent)
+            return out
+
+        below = [t for t in meta.topological_order() if parent_table in chain(t)]
+        roots = {}
+        for table in below:
+            for fk in meta.parents_of(table)[1:]:
+                up = chain(fk.parent)
+                if parent_table not in up:
+                    roots[up[-1]] = self.plans_[up[-1]].n_rows
+        return roots
 
     # -- persistence --------------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> None:
