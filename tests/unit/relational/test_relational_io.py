@@ -110,6 +110,8 @@ def test_cli_metadata_fit_and_sample(tmp_path, capsys):
     users = pd.read_csv(out / "users.csv")
     assert orders["users_id"].isin(users["id"]).all()
     capsys.readouterr()
+    assert main(["info", str(model_path)]) == 0
+    assert "orders: " in (info := capsys.readouterr().out) and "sequence by year" in info
     # an existing folder's tables are not replaced without --force
     assert main(["sample", str(model_path), "-o", str(out)]) == 2
     assert "--force" in capsys.readouterr().err
