@@ -22,7 +22,7 @@ from synthgen.relational.fitting import context_frame
 from synthgen.relational.plan import GAP, LEFT, POS, TablePlan, count_name
 from synthgen.schema.metadata import Metadata
 
-__all__ = ["Drawn", "assemble", "draw_tables", "whole_counts"]
+__all__ = ["Drawn", "assemble", "draw_tables", "seen_labels", "whole_counts"]
 
 
 class Drawn:
@@ -40,7 +40,7 @@ def whole_counts(values: Any) -> np.ndarray:
     return np.clip(np.nan_to_num(np.round(x), nan=0.0), 0, None).astype(np.int64)
 
 
-def _seen(model: Any, fixed: pd.DataFrame) -> pd.DataFrame:
+def seen_labels(model: Any, fixed: pd.DataFrame) -> pd.DataFrame:
     """Labels the generator never saw in a context column are left free (missing) instead
     of failing: a parent label that only childless rows had, or a seed parent's new label."""
     schema = model.schema_
@@ -58,7 +58,7 @@ def _seen(model: Any, fixed: pd.DataFrame) -> pd.DataFrame:
 
 
 def _given(model: Any, fixed: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-    return model.draw_given(_seen(model, fixed), rng).reset_index(drop=True)
+    return model.draw_given(seen_labels(model, fixed), rng).reset_index(drop=True)
 
 
 def _body(plan: TablePlan, rows: pd.DataFrame | None, n: int) -> pd.DataFrame:

@@ -33,10 +33,11 @@ import pandas as pd
 from synthgen.bundle import Bundle
 from synthgen.exceptions import ConfigurationError, DataError, NotFittedError, PersistenceError
 from synthgen.generators.registry import get_generator_class, make_generator
+from synthgen.relational.features import make_keys
 from synthgen.relational.fitting import fit_table
 from synthgen.relational.persistence import read_relational, save_relational
 from synthgen.relational.plan import TablePlan
-from synthgen.relational.sampling import Drawn, assemble, draw_tables, whole_counts
+from synthgen.relational.sampling import Drawn, assemble, draw_tables, seen_labels, whole_counts
 from synthgen.schema import check_frame
 from synthgen.schema.metadata import Metadata
 from synthgen.utils import check_random_state
@@ -291,21 +292,27 @@ class RelationalSynthesizer:
             )
         parents = check_frame(parents, what="parents")
         plan = self.plans_[parent_table]
-        needed = [c for c in plan.own if c not in parents.columns]
+        order_col = [] if plan.order is None else [plan.order.column]
+        needed = [c for c in plan.own + order_col if c not in parents.columns]
         if needed:
             raise DataError(f"parents lack the column(s) {needed} of table {parent_table!r}")
         rng = self.rng_ if random_state is None else check_random_state(random_state)
         frame = parents.reset_index(drop=True).copy()
         missing = [c for c in plan.counts if c not in frame.columns]
         if missing and plan.model is not None:
-            fixed = frame[[c for c in plan.own if c in plan.model.schema_]]
-            drawn_counts = plan.model.draw_given(fixed, rng).reset_index(drop=True)
+            fixed = frame[[c for c in plan.own if c in plan.model.schema_]].copy()
+            drawn_counts = plan.model.draw_given(seen_labels(plan.model, fixed), rng)
+            drawn_counts = drawn_counts.reset_index(drop=True)
             for c in missing:
                 frame[c] = whole_counts(drawn_counts[c])
         pk = meta.tables[parent_table].primary_key
         keys = None
         if pk is not None:
-            keys = frame[pk] if pk in frame.columns else pd.Series(range(1, len(frame) + 1))
+            keys = (
+                frame[pk]
+                if pk in frame.columns
+                else make_keys(parent_table, len(frame), plan.key_dtype)
+            )
             if keys.isna().any() or keys.duplicated().any():
                 raise DataError(f"parents: key column {pk!r} has missing or repeated values")
         given = {parent_table: Drawn(frame, keys, None)}
