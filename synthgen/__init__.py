@@ -25,6 +25,7 @@ from synthgen.exceptions import (
     DataError,
     DataWarning,
     EvaluationError,
+    MetadataError,
     NotFittedError,
     PersistenceError,
     PersonalDataWarning,
@@ -38,6 +39,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
     from synthgen.generators import BaseGenerator, list_generators, make_generator
     from synthgen.io import load, save
     from synthgen.privacy import Protections
+    from synthgen.relational import RelationalSynthesizer
     from synthgen.safe_export import ExportResult, export
     from synthgen.sampling.api import rebalance
     from synthgen.sampling.conditions import Range
@@ -46,10 +48,13 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
         ColumnSpec,
         Constraint,
         FixedCombinations,
+        ForeignKey,
         Inequality,
+        Metadata,
         Positive,
         Predicate,
         Schema,
+        TableMeta,
     )
     from synthgen.transforms import Span, TableEncoder
 
@@ -67,12 +72,16 @@ _LAZY = {
     "load": "synthgen.io",
     "save": "synthgen.io",
     "Protections": "synthgen.privacy",
+    "RelationalSynthesizer": "synthgen.relational",
     "rebalance": "synthgen.sampling.api",
     "Range": "synthgen.sampling.conditions",
     "Bounds": "synthgen.schema",
     "ColumnSpec": "synthgen.schema",
     "Constraint": "synthgen.schema",
     "FixedCombinations": "synthgen.schema",
+    "ForeignKey": "synthgen.schema",
+    "Metadata": "synthgen.schema",
+    "TableMeta": "synthgen.schema",
     "Inequality": "synthgen.schema",
     "Positive": "synthgen.schema",
     "Predicate": "synthgen.schema",
@@ -110,7 +119,10 @@ __all__ = [
     "EvaluationError",
     "ExportResult",
     "FixedCombinations",
+    "ForeignKey",
     "Inequality",
+    "Metadata",
+    "MetadataError",
     "NotFittedError",
     "PersistenceError",
     "PersonalDataWarning",
@@ -119,12 +131,14 @@ __all__ = [
     "PrivacyThresholds",
     "Protections",
     "Range",
+    "RelationalSynthesizer",
     "Report",
     "Schema",
     "SchemaError",
     "Span",
     "SynthgenError",
     "TableEncoder",
+    "TableMeta",
     "__version__",
     "datasets",
     "evaluate",

@@ -13,6 +13,7 @@ __all__ = [
     "DataError",
     "DataWarning",
     "EvaluationError",
+    "MetadataError",
     "NotFittedError",
     "PersistenceError",
     "PersonalDataWarning",
@@ -28,6 +29,11 @@ class SynthgenError(Exception):
 
 class SchemaError(SynthgenError, ValueError):
     """The data does not match a schema, or a schema cannot be built for it."""
+
+
+class MetadataError(SchemaError):
+    """The metadata of linked tables (keys, foreign keys, sequence order) is malformed, or the
+    tables do not match it (a dangling foreign key, a duplicate primary key, a cycle)."""
 
 
 class DataError(SynthgenError, ValueError):

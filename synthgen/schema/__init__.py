@@ -11,6 +11,7 @@ from synthgen.schema.constraints import (
     constraint_from_dict,
 )
 from synthgen.schema.infer import check_frame, infer_column
+from synthgen.schema.metadata import ForeignKey, Metadata, TableMeta
 from synthgen.schema.schema import Schema
 
 __all__ = [
@@ -19,10 +20,13 @@ __all__ = [
     "ColumnSpec",
     "Constraint",
     "FixedCombinations",
+    "ForeignKey",
     "Inequality",
+    "Metadata",
     "Positive",
     "Predicate",
     "Schema",
+    "TableMeta",
     "check_frame",
     "constraint_from_dict",
     "infer_column",

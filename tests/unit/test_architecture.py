@@ -16,6 +16,7 @@ LAYERS: list[set[str]] = [
     {"synthgen", "synthgen.cli", "synthgen.demo", "synthgen.testing"},
     {"synthgen.safe_export"},
     {"synthgen.io"},
+    {"synthgen.relational"},
     {"synthgen.generators"},
     {"synthgen.sampling"},
     {"synthgen.training"},
