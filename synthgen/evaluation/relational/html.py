@@ -16,9 +16,17 @@ import numpy as np
 
 from synthgen.evaluation.html_plots import distribution_plots
 from synthgen.evaluation.html_report import _CSS
-from synthgen.evaluation.relational.report import SECTIONS
 
-__all__ = ["count_histogram", "render_relational_page", "render_relational_section"]
+__all__ = ["SECTIONS", "count_histogram", "render_relational_page", "render_relational_section"]
+
+#: Sections of the report, in order, with their titles.
+SECTIONS: dict[str, str] = {
+    "tables": "Tables",
+    "relationships": "Parents and children",
+    "sequences": "Sequences",
+    "integrity": "Key integrity",
+    "subjects": "Subjects",
+}
 
 _COLUMNS = ("scope", "metric", "value", "ideal", "thresholds", "status", "explanation")
 

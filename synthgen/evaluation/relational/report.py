@@ -11,19 +11,15 @@ import numpy as np
 import pandas as pd
 
 from synthgen.evaluation.metrics import MetricResult
+from synthgen.evaluation.relational.html import (
+    SECTIONS,
+    render_relational_page,
+    render_relational_section,
+)
 from synthgen.files import atomic_write
 from synthgen.utils import json_ready
 
 __all__ = ["SECTIONS", "SUMMARY_KEYS", "RelationalReport"]
-
-#: Sections of the report, in order, with their titles.
-SECTIONS: dict[str, str] = {
-    "tables": "Tables",
-    "relationships": "Parents and children",
-    "sequences": "Sequences",
-    "integrity": "Key integrity",
-    "subjects": "Subjects",
-}
 
 #: Headline figures of :meth:`RelationalReport.summary`: name -> (metric, how it is combined
 #: over the tables / foreign keys it was measured on).
@@ -147,14 +143,10 @@ class RelationalReport:
     def to_html(self, path: str | os.PathLike[str] | None = None) -> str:
         """A standalone HTML page in the single-table report's style; written to ``path`` if
         given (atomically)."""
-        from synthgen.evaluation.relational.html import render_relational_page
-
         text = render_relational_page(self)
         if path is not None:
             atomic_write(path, text)
         return text
 
     def _repr_html_(self) -> str:
-        from synthgen.evaluation.relational.html import render_relational_section
-
         return render_relational_section(self)
