@@ -50,7 +50,28 @@ if len(tables) != 2 or len(meta["foreign_keys"]) != 1:
     raise SystemExit("mostlyai_context needs exactly one subject table and one sequence table")
 fk = meta["foreign_keys"][0]
 parent, child = fk["parent"], fk["child"]
-ctx, tgt = tables[parent], tables[child]
+
+
+def text_dates(frame):
+    """Columns of ISO date text (a CSV) as datetimes, so the engine models them as dates and
+    not as categories; returns the frame and the names, to write them back as text."""
+    frame, found = frame.copy(), []
+    for col in frame.columns:
+        if frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col].dtype):
+            parsed = pd.to_datetime(frame[col], format="ISO8601", errors="coerce")
+            if parsed.notna().any() and parsed.notna().sum() == frame[col].notna().sum():
+                frame[col], found = parsed, [*found, col]
+    return frame, found
+
+
+def as_text(frame, columns):
+    for col in columns:
+        frame[col] = pd.to_datetime(frame[col]).dt.strftime("%Y-%m-%d").astype(object)
+        frame.loc[frame[col].isna(), col] = None
+    return frame
+
+
+(ctx, ctx_dates), (tgt, tgt_dates) = text_dates(tables[parent]), text_dates(tables[child])
 pk = fk["parent_column"]
 n_subjects = max(1, round(args.scale * len(ctx)))
 timing = out / "timing.json"
@@ -89,8 +110,9 @@ with tempfile.TemporaryDirectory(prefix="mostlyai_rel_") as tmp:
     syn_tgt = pd.read_parquet(ws_tgt / "SyntheticData")
     sample_s = time.perf_counter() - t0
 
-syn_ctx[list(ctx.columns)].to_parquet(out / f"{parent}.parquet", index=False)
-syn_tgt[list(tgt.columns)].to_parquet(out / f"{child}.parquet", index=False)
+syn_ctx = as_text(syn_ctx[list(ctx.columns)], ctx_dates)
+as_text(syn_tgt[list(tgt.columns)], tgt_dates).to_parquet(out / f"{child}.parquet", index=False)
+syn_ctx.to_parquet(out / f"{parent}.parquet", index=False)
 timing.write_text(
     json.dumps({"fit_s": fit_s, "sample_s": sample_s, "params": train_kwargs or "defaults"})
 )

@@ -60,7 +60,7 @@ def write_timing(**values):
 
 def as_dates(frame, column):
     """Text dates (a CSV) as datetimes, so SDV models them as dates."""
-    if frame[column].dtype == object:
+    if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column].dtype):
         parsed = pd.to_datetime(frame[column], format="ISO8601", errors="coerce")
         if parsed.notna().sum() == frame[column].notna().sum():
             return parsed
@@ -128,7 +128,7 @@ else:
         parent: subjects[list(tables[parent].columns)].reset_index(drop=True),
         child: rows[list(tables[child].columns)].reset_index(drop=True),
     }
-    if seq is not None and tables[child][seq].dtype == object:
+    if seq is not None and not pd.api.types.is_numeric_dtype(tables[child][seq].dtype):
         # back to the text form of the input, as the other generators give it
         col = sampled[child][seq]
         if pd.api.types.is_datetime64_any_dtype(col.dtype):

@@ -16,6 +16,7 @@ from synthgen.evaluation.relational.keys import check_tables, sequence_link, sub
 from synthgen.evaluation.relational.limits import RelationalLimits
 from synthgen.evaluation.relational.report import RelationalReport
 from synthgen.evaluation.relational.tables import (
+    comparable_columns,
     parent_child_trends,
     table_metrics,
     table_schema,
@@ -126,8 +127,11 @@ def evaluate_tables(
     entries: list[tuple[str, str, Any]] = []
     plots: list[dict[str, Any]] = []
     order = metadata.topological_order()
-    values = {t: value_columns(metadata, t, train[t]) for t in order}
-    schemas = {t: table_schema(train[t][values[t]]) for t in order}
+    schemas, values, left_out = {}, {}, {}
+    for t in order:
+        data_cols = value_columns(metadata, t, train[t])
+        schemas[t] = table_schema(train[t][data_cols])
+        values[t], left_out[t] = comparable_columns(train[t][data_cols], schemas[t])
     with threadpool_limits(limits=1, user_api="openmp"):
         t0 = time.perf_counter()
         for t in order:
@@ -148,7 +152,7 @@ def evaluate_tables(
                     links.children_per_parent(synthetic, fk),
                 )
             )
-            m = parent_child_trends(train, synthetic, fk, metadata, limits, rng)
+            m = parent_child_trends(train, synthetic, fk, values, limits, rng)
             entries.append(("relationships", scope, m))
         timings["relationships"] = time.perf_counter() - t0
 
@@ -173,7 +177,7 @@ def evaluate_tables(
 
         t0 = time.perf_counter()
         entries += [("subjects", root, m) for m in _subject_metrics(
-            train, synthetic, holdout, metadata, root, schemas, limits, rng
+            train, synthetic, holdout, metadata, root, schemas, values, limits, rng
         )]  # fmt: skip
         timings["subjects"] = time.perf_counter() - t0
     meta = {
@@ -189,6 +193,7 @@ def evaluate_tables(
             for t in order
         },
         "metadata": metadata.to_dict(),
+        "left_out": {t: why for t, why in left_out.items() if why},
         "random_state": random_state,
         "limits": limits.to_dict(),
         "timings_s": {
@@ -199,16 +204,18 @@ def evaluate_tables(
     return RelationalReport(entries, meta, {"plots": plots})
 
 
-def _subject_metrics(train, synthetic, holdout, metadata, root, schemas, limits, rng):
+def _subject_metrics(train, synthetic, holdout, metadata, root, schemas, columns, limits, rng):
     """Subject records of each frame (a seeded sample of subjects), then detection and DCR."""
-    top = subjects.top_category_labels(train, metadata, schemas, limits.top_categories)
+    top = subjects.top_category_labels(train, metadata, schemas, columns, limits.top_categories)
     frames = {"train": train, "synthetic": synthetic}
     if holdout is not None:
         frames["holdout"] = holdout
     records = {}
     for what, tables in frames.items():
         keep = _subject_sample(len(tables[root]), limits.subject_rows, rng)
-        records[what] = subjects.subject_records(tables, metadata, root, schemas, top, keep, what)
+        records[what] = subjects.subject_records(
+            tables, metadata, root, schemas, columns, top, keep, what
+        )
     # an aggregate with no value in train (a std of one-event sequences only) says nothing
     empty = [c for c in records["train"].columns if records["train"][c].isna().all()]
     records = {k: v.drop(columns=empty) for k, v in records.items()}

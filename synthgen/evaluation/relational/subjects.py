@@ -29,7 +29,6 @@ from synthgen.evaluation.models import feature_matrix, make_model, seed_from, si
 from synthgen.evaluation.relational.keys import sequence_link, subject_ids
 from synthgen.evaluation.relational.limits import RelationalLimits
 from synthgen.evaluation.relational.links import order_values
-from synthgen.evaluation.relational.tables import value_columns
 from synthgen.evaluation.thresholds import QUALITY_THRESHOLDS
 from synthgen.schema import Schema
 from synthgen.schema.metadata import Metadata
@@ -63,24 +62,24 @@ def subject_records(
     metadata: Metadata,
     root: str,
     schemas: dict[str, Schema | None],
+    columns: dict[str, list[str]],
     top_labels: dict[tuple[str, str], list],
     keep: np.ndarray | None,
     what: str,
 ) -> pd.DataFrame:
     """One record per subject (root row): root value columns plus per-table aggregates.
 
-    ``keep`` restricts the subjects to those root rows (positions), so that only their
-    descendants are aggregated. ``top_labels`` gives the labels whose shares are kept, per
-    (table, column), taken from the real train tables so that every frame has the same
-    columns.
+    ``columns`` gives the compared value columns of each table. ``keep`` restricts the
+    subjects to those root rows (positions), so that only their descendants are aggregated.
+    ``top_labels`` gives the labels whose shares are kept, per (table, column), taken from
+    the real train tables so that every frame has the same columns.
     """
     ids = subject_ids(tables, metadata, root)
     root_df = tables[root]
     if keep is not None:
         root_df = root_df.iloc[keep]
     subj = ids[root].loc[root_df.index]
-    cols = value_columns(metadata, root, root_df)
-    num, cat = _usable(schemas[root], cols)
+    num, cat = _usable(schemas[root], columns[root])
     out = {c: root_df[c].to_numpy() for c in cat}
     for c in num:
         kind = schemas[root][c].kind
@@ -96,7 +95,7 @@ def subject_records(
         mask = sid.isin(index).to_numpy()
         df, sid = df.loc[mask], sid[mask].to_numpy()
         agg = {f"{table}.count": pd.Series(sid).value_counts()}
-        t_num, t_cat = _usable(schemas[table], value_columns(metadata, table, df))
+        t_num, t_cat = _usable(schemas[table], columns[table])
         spec = schemas[table]
         feats = {}
         for c in t_num:
@@ -131,14 +130,16 @@ def top_category_labels(
     tables: dict[str, pd.DataFrame],
     metadata: Metadata,
     schemas: dict[str, Schema | None],
+    columns: dict[str, list[str]],
     k: int,
 ) -> dict[tuple[str, str], list]:
-    """The ``k`` most frequent labels of every categorical value column of the child tables."""
+    """The ``k`` most frequent labels of every compared categorical column of the child
+    tables."""
     out: dict[tuple[str, str], list] = {}
     for table, df in tables.items():
         if not metadata.parents_of(table):
             continue
-        _, cat = _usable(schemas[table], value_columns(metadata, table, df))
+        _, cat = _usable(schemas[table], columns[table])
         for c in cat:
             out[(table, c)] = list(df[c].value_counts().index[:k])
     return out

@@ -27,7 +27,21 @@ from synthgen.evaluation.thresholds import QUALITY_THRESHOLDS
 from synthgen.schema import Schema
 from synthgen.schema.metadata import ForeignKey, Metadata
 
-__all__ = ["parent_child_trends", "table_metrics", "table_schema", "value_columns"]
+__all__ = [
+    "MAX_LABELS",
+    "comparable_columns",
+    "parent_child_trends",
+    "table_metrics",
+    "table_schema",
+    "value_columns",
+]
+
+#: Label columns with more distinct real labels than this (names, free text) are left out of
+#: every comparison: two samples of real people share few such labels, so their shapes and
+#: pair trends score low even between real samples, and a classifier spots unseen labels by
+#: their codes alone (the single-table report leaves such columns out when it recognises them
+#: as personal data).
+MAX_LABELS = 250
 
 #: (pass, warn) limits of the parent-child trends (as the single-table pair trends).
 TRENDS_LIMITS = QUALITY_THRESHOLDS["column_pair_trends"]
@@ -45,6 +59,30 @@ def table_schema(frame: pd.DataFrame) -> Schema | None:
     if frame.shape[1] == 0 or len(frame) == 0:
         return None
     return Schema.infer(frame, min_count=1, structure=False)
+
+
+def comparable_columns(
+    frame: pd.DataFrame, schema: Schema | None
+) -> tuple[list[str], dict[str, str]]:
+    """The columns of a real ``frame`` worth comparing, and why the others are left out
+    (text, or more than :data:`MAX_LABELS` distinct labels).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"name": [f"n{i % 260}" for i in range(520)], "x": range(520)})
+    >>> comparable_columns(df, table_schema(df))
+    (['x'], {'name': 'categorical column, 260 distinct labels'})
+    """
+    keep, left_out = [], {}
+    for name in frame.columns:
+        kind = schema[name].kind if schema is not None and name in schema else None
+        if kind in ("categorical", "text"):
+            n = int(frame[name].nunique())
+            if kind == "text" or n > MAX_LABELS:
+                left_out[name] = f"{kind} column, {n} distinct labels"
+                continue
+        keep.append(name)
+    return keep, left_out
 
 
 def _sample(frame: pd.DataFrame, cap: int, rng: np.random.Generator) -> pd.DataFrame:
@@ -139,14 +177,13 @@ def _skip(name: str, text: str, why: str, thresholds: str) -> MetricResult:
 def _joined(
     tables: dict[str, pd.DataFrame],
     fk: ForeignKey,
-    metadata: Metadata,
+    columns: dict[str, list[str]],
     rows: int,
     rng: np.random.Generator,
 ) -> pd.DataFrame:
     """Child rows (a sample) with their parent's value columns, names prefixed by table."""
     child, parent = tables[fk.child], tables[fk.parent]
-    c_cols = value_columns(metadata, fk.child, child)
-    p_cols = value_columns(metadata, fk.parent, parent)
+    c_cols, p_cols = columns[fk.child], columns[fk.parent]
     left = _sample(child[[fk.column, *c_cols]], rows, rng)
     right = parent[[fk.parent_column, *p_cols]].drop_duplicates(fk.parent_column)
     left = left.rename(columns={c: f"{fk.child}.{c}" for c in c_cols})
@@ -194,11 +231,12 @@ def parent_child_trends(
     real: dict[str, pd.DataFrame],
     synthetic: dict[str, pd.DataFrame],
     fk: ForeignKey,
-    metadata: Metadata,
+    columns: dict[str, list[str]],
     limits: RelationalLimits,
     rng: np.random.Generator,
 ) -> MetricResult:
-    """Average trend similarity of (parent column, child column) pairs over joined rows."""
+    """Average trend similarity of (parent column, child column) pairs over joined rows
+    (``columns``: the compared columns of each table)."""
     text = (
         f"{fk.child}.{fk.column} -> {fk.parent}: average similarity of the trends between "
         "parent and child columns over child rows joined with their parent (sdmetrics "
@@ -207,8 +245,8 @@ def parent_child_trends(
     )
     pass_at, warn_at = TRENDS_LIMITS
     skip = MetricResult.skipped
-    j_real = _joined(real, fk, metadata, limits.table_rows, rng)
-    j_syn = _joined(synthetic, fk, metadata, limits.table_rows, rng)
+    j_real = _joined(real, fk, columns, limits.table_rows, rng)
+    j_syn = _joined(synthetic, fk, columns, limits.table_rows, rng)
     parent_cols = [c for c in j_real.columns if c.startswith(f"{fk.parent}.")]
     child_cols = [c for c in j_real.columns if c not in parent_cols]
     why = None

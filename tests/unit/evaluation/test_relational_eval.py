@@ -155,6 +155,18 @@ def test_detection_auc_near_half_for_halves_and_high_for_other_data():
     assert other > 0.9
 
 
+def test_names_are_left_out_of_the_comparisons():
+    # a column of person names: two real samples share few, so it would make real data look
+    # fake (and a classifier spots unseen labels by their codes)
+    a, b = make_tables(400, seed=1), make_tables(400, seed=2)
+    for seed, t in ((1, a), (2, b)):
+        t["users"]["name"] = [f"name{seed}-{i % 300}" for i in range(400)]
+    report = evaluate_tables(a, b, META, limits=FAST)
+    assert "name" in report.meta["left_out"]["users"]
+    assert report.get("subject_detection_auc").value < 0.65
+    assert report.get("column_shapes", "users").value > 0.9
+
+
 def test_subject_dcr_flags_copied_subjects():
     train, holdout = make_tables(300, seed=1), make_tables(300, seed=2)
     copied = evaluate_tables(train, train, META, holdout=holdout, limits=FAST)
