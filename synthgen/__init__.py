@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
     from synthgen.generators import BaseGenerator, list_generators, make_generator
     from synthgen.io import load, save
     from synthgen.privacy import Protections
+    from synthgen.relational import RelationalSynthesizer
     from synthgen.safe_export import ExportResult, export
     from synthgen.sampling.api import rebalance
     from synthgen.sampling.conditions import Range
@@ -73,6 +74,7 @@ _LAZY = {
     "load": "synthgen.io",
     "save": "synthgen.io",
     "Protections": "synthgen.privacy",
+    "RelationalSynthesizer": "synthgen.relational",
     "rebalance": "synthgen.sampling.api",
     "Range": "synthgen.sampling.conditions",
     "Bounds": "synthgen.schema",
@@ -131,6 +133,7 @@ __all__ = [
     "PrivacyThresholds",
     "Protections",
     "Range",
+    "RelationalSynthesizer",
     "Report",
     "Schema",
     "SchemaError",

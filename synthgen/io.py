@@ -28,6 +28,7 @@ from synthgen.bundle import FORMAT_NAME, FORMAT_VERSION, MANIFEST, read_bundle
 from synthgen.exceptions import ConfigurationError, PersistenceError
 from synthgen.generators.base import ENCODER_MEMBER, SCHEMA_MEMBER, BaseGenerator
 from synthgen.generators.registry import get_generator_class
+from synthgen.relational import RELATIONAL_KEY, RelationalSynthesizer
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "load", "save"]
 
@@ -49,8 +50,9 @@ def save(model: BaseGenerator, path: str | os.PathLike[str]) -> None:
     model.save(path)
 
 
-def load(path: str | os.PathLike[str], device: Any = None) -> BaseGenerator:
-    """Read a generator saved with :func:`save`, treating the file as untrusted data.
+def load(path: str | os.PathLike[str], device: Any = None) -> BaseGenerator | RelationalSynthesizer:
+    """Read a generator saved with :func:`save` (or a multi-table
+    :class:`~synthgen.relational.RelationalSynthesizer`), treating the file as untrusted data.
 
     Parameters
     ----------
@@ -68,8 +70,16 @@ def load(path: str | os.PathLike[str], device: Any = None) -> BaseGenerator:
         member.
     """
     where = os.fspath(path)
-    bundle = read_bundle(where, required=(SCHEMA_MEMBER, ENCODER_MEMBER))
+    bundle = read_bundle(where)
     key = bundle.manifest["generator"]
+    if key == RELATIONAL_KEY:
+        try:
+            return RelationalSynthesizer.from_bundle(bundle, device=device)
+        except PersistenceError as err:
+            raise PersistenceError(f"{where!r}: {err}") from None
+    missing = [m for m in (SCHEMA_MEMBER, ENCODER_MEMBER) if m not in bundle.members]
+    if missing:
+        raise PersistenceError(f"{where!r} is not a synthgen model: missing {sorted(missing)}")
     try:
         cls = get_generator_class(key)
     except ConfigurationError:

@@ -1,12 +1,13 @@
 """The ``synthgen`` command line: a thin layer over the public API.
 
-Commands: ``fit``, ``sample``, ``evaluate``, ``export``, ``schema``, ``info``, ``list`` and
-``demo``. Errors from synthgen print as one line on stderr with exit status 2; ``export`` exits
-with 3 when the privacy verdict does not pass; warnings print as one line ``synthgen: warning:``;
-a closed output pipe (``synthgen schema data.csv | head``) ends the command quietly (status
-141, as for a tool killed by SIGPIPE). Output paths are checked before any work starts (the
-folder exists and is writable, a table's format is known), and every file is written
-atomically: an interrupted or failed command leaves no partial file and the old file intact.
+Commands: ``fit``, ``sample``, ``evaluate``, ``export``, ``schema``, ``metadata``, ``info``,
+``list`` and ``demo`` (``fit`` and ``sample`` take a folder of linked tables too). Errors from
+synthgen print as one line on stderr with exit status 2; ``export`` exits with 3 when the
+privacy verdict does not pass; warnings print as one line ``synthgen: warning:``; a closed
+output pipe (``synthgen schema data.csv | head``) ends the command quietly (status 141, as for
+a tool killed by SIGPIPE). Output paths are checked before any work starts (the folder exists
+and is writable, a table's format is known), and every file is written atomically: an
+interrupted or failed command leaves no partial file and the old file intact.
 """
 
 from __future__ import annotations
@@ -29,7 +30,14 @@ from synthgen.cli.options import (
     reading,
     schema_for,
 )
-from synthgen.exceptions import SynthgenError
+from synthgen.cli.tables import (
+    FORMATS,
+    add_metadata_command,
+    fit_tables,
+    is_relational_model,
+    sample_tables,
+)
+from synthgen.exceptions import ConfigurationError, SynthgenError
 from synthgen.files import check_output_path
 
 __all__ = ["main"]
@@ -58,6 +66,10 @@ def _cmd_fit(args: argparse.Namespace) -> None:
     params = _params(args.param)
     if args.random_state is not None:
         params["random_state"] = args.random_state
+    if Path(args.data).is_dir():  # a folder of linked tables
+        return fit_tables(args, params)
+    if args.metadata:
+        raise ConfigurationError("--metadata goes with a folder of tables, not one table")
     data = None
     if args.generator is None:  # the default follows the table's size: read it first
         from synthgen.generators.defaults import default_generator, explain_default
@@ -83,6 +95,10 @@ def _cmd_sample(args: argparse.Namespace) -> None:
     import synthgen as sg
     from synthgen.tabular_io import check_table_path, write_table
 
+    if is_relational_model(args.model):
+        return sample_tables(args)
+    if args.n is None:
+        raise ConfigurationError("-n (the number of rows) is required to sample a table")
     check_table_path(args.output)
     model = sg.load(args.model, device=args.device)
     model.set_params(verbose=not args.quiet)
@@ -220,10 +236,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("fit", help="fit a generator on a CSV/Parquet table and save it")
-    p.add_argument("data", help="input table (.csv, .csv.gz, .tsv, .parquet)")
+    p.add_argument(
+        "data",
+        help="input table (.csv, .csv.gz, .tsv, .parquet), or a folder of linked tables (one "
+        "file per table)",
+    )
     p.add_argument("-g", "--generator", default=None, help=_DEFAULT_HELP)
     p.add_argument("-o", "--output", required=True, help="model file to write (.sgm)")
     p.add_argument("--schema", help="schema JSON to use instead of inferring one")
+    p.add_argument(
+        "--metadata", help="linked tables: keys and links JSON (see 'metadata'; default: detected)"
+    )
     p.add_argument("--random-state", type=int, default=None)
     p.add_argument("--param", action="append", default=[], help="generator parameter KEY=VALUE")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -233,11 +256,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sample", help="draw rows from a saved model")
     p.add_argument("model", help="model file written by 'fit'")
-    p.add_argument("-n", type=int, required=True, help="number of rows")
-    p.add_argument("-o", "--output", required=True, help="table to write (.csv or .parquet)")
+    p.add_argument("-n", type=int, default=None, help="number of rows (one table)")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="table to write (.csv or .parquet); for linked tables a folder",
+    )
     p.add_argument("--random-state", type=int, default=None)
     p.add_argument("--device", default=None, help="cpu, cuda, ... (default: as saved)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    g = p.add_argument_group("linked tables")
+    g.add_argument(
+        "--scale", type=float, default=1.0, help="rows of each root table x scale (default 1)"
+    )
+    g.add_argument("--format", choices=FORMATS, default="csv", help="file format of the tables")
+    g.add_argument("--force", action="store_true", help="replace table files already there")
     p.set_defaults(func=_cmd_sample)
 
     p = sub.add_parser("evaluate", help="compare a synthetic table with the real one")
@@ -291,6 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_reading_options(p)
     p.set_defaults(func=_cmd_schema)
 
+    add_metadata_command(sub)
     add_info_command(sub)
 
     p = sub.add_parser("list", help="list the available generators")

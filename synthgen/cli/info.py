@@ -50,8 +50,12 @@ def describe_model(path: str | os.PathLike[str]) -> str:
     from synthgen.schema import Schema
 
     where = os.fspath(path)
-    bundle = read_bundle(where, required=(SCHEMA_MEMBER,), weights=False)
+    bundle = read_bundle(where, weights=False)
     manifest = bundle.manifest
+    if manifest["generator"] == "relational":
+        return _describe_tables(where, bundle)
+    if SCHEMA_MEMBER not in bundle.members:
+        raise PersistenceError(f"{where!r} is not a synthgen model: missing [{SCHEMA_MEMBER!r}]")
     try:
         schema = Schema.from_dict(bundle.members[SCHEMA_MEMBER])
     except SynthgenError as err:
@@ -86,6 +90,43 @@ def describe_model(path: str | os.PathLike[str]) -> str:
     if schema.constraints:
         lines.append(f"constraints: {len(schema.constraints)}")
         lines += [f"  {_text(repr(c))}" for c in schema.constraints]
+    return "\n".join(lines)
+
+
+def _describe_tables(where: str, bundle: Any) -> str:
+    """A multi-table model: its tables, links and each table's generator."""
+    from synthgen.schema.metadata import Metadata
+
+    try:
+        state = bundle.members["relational.json"]
+        meta = Metadata.from_dict(state["metadata"])
+        entries = {e["plan"]["name"]: e for e in state["tables"]}
+    except (SynthgenError, KeyError, TypeError) as err:
+        raise PersistenceError(f"{where!r}, member 'relational.json': damaged ({err})") from None
+    manifest = bundle.manifest
+    lines = [
+        f"model file: {_text(where)} ({_size(os.path.getsize(where))}), written by synthgen "
+        f"{_text(manifest['synthgen_version'])} (format {manifest['format_version']})",
+        f"linked tables: {len(meta.tables)}, foreign keys: {len(meta.foreign_keys)}",
+    ]
+    params = manifest["params"]
+    lines.append(
+        "parameters: " + ", ".join(f"{_text(k)}={_text(v)}" for k, v in sorted(params.items()))
+    )
+    for name, table in meta.tables.items():
+        entry = entries.get(name, {})
+        model = entry.get("model") if isinstance(entry, dict) else None
+        key = _text(model.get("generator", "?")) if isinstance(model, dict) else "none"
+        rows = entry.get("plan", {}).get("n_rows", "?") if isinstance(entry, dict) else "?"
+        links = ", ".join(f"{fk.column} -> {fk.parent}" for fk in meta.parents_of(name))
+        text = f"  {_text(name)}: {_text(rows)} training rows, generator {key}"
+        if table.primary_key:
+            text += f", key {_text(table.primary_key)}"
+        if links:
+            text += f", {_text(links)}"
+        if table.sequence_key:
+            text += f", sequence by {_text(table.sequence_key)}"
+        lines.append(text)
     return "\n".join(lines)
 
 

@@ -65,6 +65,11 @@ class PersistenceMixin:
         >>> sg.load(path).sample(2, random_state=1).equals(model.sample(2, random_state=1))
         True
         """
+        write_bundle(path, *self.bundle_parts())
+
+    def bundle_parts(self) -> tuple[dict[str, Any], dict[str, str], dict[str, np.ndarray]]:
+        """What :meth:`save` writes: the manifest, the JSON members (as text) and the named
+        arrays (a multi-table model stores its tables' generators from these)."""
         self._check_fitted()
         meta, arrays = self.get_state()
         manifest = {
@@ -82,7 +87,7 @@ class PersistenceMixin:
             SCHEMA_MEMBER: self.schema_.to_json(),
             ENCODER_MEMBER: json.dumps(self.encoder_.get_state()),
         }
-        write_bundle(path, manifest, members, arrays)
+        return manifest, members, arrays
 
     @classmethod
     def from_bundle(cls, bundle: Bundle, *, device: Any = None) -> Any:
