@@ -109,6 +109,8 @@ TABLE_METRICS = [
     "subject_dcr_share",
 ]
 QUICK_SUBJECTS = 2000
+#: seconds the evaluation of one pair may take on top of the generator's time limit
+EVALUATION_TIMEOUT = 600.0
 
 
 def load_tables(name: str):
@@ -183,7 +185,7 @@ def run_peer(generator, train, metadata, seed, quick, options, timeout):
         return tables, timing, status, peak
 
 
-def _generate(generator, train, holdout, metadata, seed, quick, params, options, timeout):
+def _generate(generator, train, holdout, metadata, seed, quick, params, options, timeout, threads):
     """Synthetic tables of one generator: (tables or None, result fields)."""
     from synthgen.evaluation.relational import split_subjects
 
@@ -201,13 +203,14 @@ def _generate(generator, train, holdout, metadata, seed, quick, params, options,
                 f" (fit done in {timing['fit_s']:.0f} s)" if "fit_s" in timing else ""
             )
         return tables, fields
+    import synthgen as sg
     from synthgen.relational import RelationalSynthesizer
 
-    model = RelationalSynthesizer(
-        generator=generator.removeprefix("synthgen_"),
-        generator_params=params or None,
-        random_state=seed,
-    )
+    key = generator.removeprefix("synthgen_")
+    params = dict(params or {})
+    if threads and "n_threads" in sg.make_generator(key).get_params():
+        params.setdefault("n_threads", threads)  # neural generators limit torch themselves
+    model = RelationalSynthesizer(generator=key, generator_params=params or None, random_state=seed)
     t0 = time.perf_counter()
     model.fit(train, metadata)
     fit_s = time.perf_counter() - t0
@@ -218,7 +221,9 @@ def _generate(generator, train, holdout, metadata, seed, quick, params, options,
     return tables, {"fit_s": fit_s, "sample_s": sample_s, "peak_mb": round(peak)}
 
 
-def _child(generator, dataset, seed, quick, params, options, timeout, threads, out, queue):
+def _child(
+    generator, dataset, seed, quick, subjects, params, options, timeout, threads, out, queue
+):
     warnings.simplefilter("ignore")
     if threads:
         import torch
@@ -232,13 +237,16 @@ def _child(generator, dataset, seed, quick, params, options, timeout, threads, o
         if why:
             queue.put({"status": "unsupported", "error": why})
             return
-        if quick:
-            root = metadata.roots()[0]
-            frac = min(QUICK_SUBJECTS / len(tables[root]), 0.999)
+        if quick and not subjects:
+            subjects = QUICK_SUBJECTS
+        root = metadata.roots()[0]
+        if subjects and subjects < len(tables[root]):
+            # a seeded sample of whole subjects, before the protocol's split
+            frac = subjects / len(tables[root])
             tables, _ = split_subjects(tables, metadata, frac=frac, random_state=seed)
         train, holdout = split_subjects(tables, metadata, random_state=seed)
         synthetic, fields = _generate(
-            generator, train, holdout, metadata, seed, quick, params, options, timeout
+            generator, train, holdout, metadata, seed, quick, params, options, timeout, threads
         )
         reference = fields.pop("holdout", holdout)
         result = {"status": "ok", **fields}
@@ -270,6 +278,7 @@ def run_pair(
     seed: int,
     *,
     quick: bool = False,
+    subjects: int | None = None,
     params: dict[str, Any] | None = None,
     options: dict[str, Any] | None = None,
     timeout: float = 3600.0,
@@ -279,23 +288,26 @@ def run_pair(
     """Run one (generator, dataset, seed) in a child process; never raises.
 
     ``timeout`` bounds the generator's fit and sample (a peer is stopped when it runs out);
-    the evaluation gets 30 minutes more before the child process is stopped too.
+    the evaluation gets :data:`EVALUATION_TIMEOUT` seconds more before the child process is
+    stopped too. ``subjects`` evaluates a seeded sample of that many subjects (``quick``: 2,000,
+    and the peers' fewest epochs).
     """
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
     if threads:
         for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
             os.environ[var] = str(threads)
-    args = (generator, dataset, seed, quick, params or {}, options or {}, timeout, threads,
-            Path(output), queue)  # fmt: skip
+    args = (generator, dataset, seed, quick, subjects, params or {}, options or {}, timeout,
+            threads, Path(output), queue)  # fmt: skip
     proc = ctx.Process(target=_child, args=args)
     start = time.perf_counter()
     proc.start()
     try:
-        result = queue.get(timeout=timeout + 1800)
+        result = queue.get(timeout=timeout + EVALUATION_TIMEOUT)
     except queue_mod.Empty:
         proc.kill()
-        result = {"status": "timeout", "error": f"no result within {timeout + 1800:.0f} s"}
+        limit = timeout + EVALUATION_TIMEOUT
+        result = {"status": "timeout", "error": f"no result within {limit:.0f} s"}
     proc.join(timeout=30)
     if proc.is_alive():
         proc.kill()
@@ -311,8 +323,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", default="0")
     parser.add_argument("--timeout", type=float, default=3600.0, help="fit+sample seconds per pair")
     parser.add_argument(
-        "--quick", action="store_true", help=f"{QUICK_SUBJECTS} subjects per dataset"
+        "--quick", action="store_true", help=f"{QUICK_SUBJECTS} subjects, fewest peer epochs"
     )
+    parser.add_argument("--subjects", type=int, default=None, help="a sample of N subjects")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads per pair")
     parser.add_argument("--output", default=str(RESULTS))
     parser.add_argument("--params", default="{}", help="JSON generator_params of synthgen")
@@ -345,6 +358,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             for seed in seeds:
                 res = run_pair(generator, dataset, seed, quick=args.quick, params=params,
+                               subjects=args.subjects,
                                options=options, timeout=args.timeout, threads=args.threads,
                                output=out)  # fmt: skip
                 results.append(res)
