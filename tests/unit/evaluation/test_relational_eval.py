@@ -255,3 +255,16 @@ def test_report_json_and_html(tables, tmp_path):
 
 def test_lazy_public_name():
     assert sg.evaluate_tables is evaluate_tables
+
+
+def test_html_escapes_names():
+    meta = Metadata(
+        [TableMeta("u<b>", "id"), TableMeta("e<i>", None, "day")],
+        [ForeignKey("e<i>", "uid", "u<b>", "id")],
+    )
+    users = pd.DataFrame({"id": range(30), "a<script>": np.arange(30) % 3})
+    events = pd.DataFrame({"uid": np.repeat(np.arange(30), 2), "day": np.tile([1, 5], 30)})
+    tables = {"u<b>": users, "e<i>": events}
+    page = evaluate_tables(tables, tables, meta, limits=FAST).to_html()
+    assert "<b>" not in page and "<i>" not in page and "<script>" not in page
+    assert "u&lt;b&gt;" in page
