@@ -1,5 +1,5 @@
 """``python -m benchmarks run ...`` and ``python -m benchmarks table FILES``: see
-:mod:`benchmarks.run`."""
+:mod:`benchmarks.run`; ``python -m benchmarks relational ...``: see :mod:`benchmarks.relational`."""
 
 import sys
 
@@ -9,6 +9,10 @@ if __name__ == "__main__":
     argv = sys.argv[1:]
     if argv[:1] == ["table"]:
         raise SystemExit(table_main(argv[1:]))
+    if argv[:1] == ["relational"]:
+        from benchmarks.relational import main as relational_main
+
+        raise SystemExit(relational_main(argv[1:]))
     if argv[:1] == ["run"]:
         argv = argv[1:]
     raise SystemExit(main(argv))

@@ -160,8 +160,9 @@ def run_pair(
     return result
 
 
-def markdown_table(results: list[dict[str, Any]]) -> str:
-    """Mean over seeds per (dataset, generator), as a Markdown table.
+def markdown_table(results: list[dict[str, Any]], metrics: list[str] | None = None) -> str:
+    """Mean over seeds per (dataset, generator), as a Markdown table (``metrics``: the metric
+    columns, :data:`TABLE_METRICS` by default).
 
     A ``seeds`` column counts the seeds averaged; where there are several, each metric reads
     ``mean ± standard deviation`` (seconds and memory are plain means). Failed pairs are
@@ -169,9 +170,10 @@ def markdown_table(results: list[dict[str, Any]]) -> str:
     """
     import pandas as pd
 
+    metrics = TABLE_METRICS if metrics is None else metrics
     frame = pd.DataFrame(results)
     ok = frame[frame["status"] == "ok"]
-    cols = [c for c in ["fit_s", "sample_s", "peak_mb", *TABLE_METRICS] if c in ok.columns]
+    cols = [c for c in ["fit_s", "sample_s", "peak_mb", *metrics] if c in ok.columns]
     lines = []
     if len(ok):
         groups = ok.groupby(["dataset", "generator"])
@@ -185,7 +187,7 @@ def markdown_table(results: list[dict[str, Any]]) -> str:
                 m, sd = mean.loc[key, col], std.loc[key, col]
                 if pd.isna(m):
                     cells.append("")
-                elif col in TABLE_METRICS and count[key] > 1 and not pd.isna(sd):
+                elif col in metrics and count[key] > 1 and not pd.isna(sd):
                     cells.append(f"{m:.3f} ± {sd:.3f}")
                 else:
                     cells.append(str(round(float(m), 3)))

@@ -36,6 +36,7 @@ from synthgen.exceptions import (
 if TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
     from synthgen import datasets
     from synthgen.evaluation import PrivacyThresholds, Report, evaluate
+    from synthgen.evaluation.relational import evaluate_tables
     from synthgen.generators import BaseGenerator, list_generators, make_generator
     from synthgen.io import load, save
     from synthgen.privacy import Protections
@@ -64,6 +65,7 @@ _LAZY = {
     "PrivacyThresholds": "synthgen.evaluation",
     "Report": "synthgen.evaluation",
     "evaluate": "synthgen.evaluation",
+    "evaluate_tables": "synthgen.evaluation.relational",
     "ExportResult": "synthgen.safe_export",
     "export": "synthgen.safe_export",
     "BaseGenerator": "synthgen.generators",
@@ -142,6 +144,7 @@ __all__ = [
     "__version__",
     "datasets",
     "evaluate",
+    "evaluate_tables",
     "export",
     "list_generators",
     "load",
