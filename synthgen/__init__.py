@@ -35,7 +35,7 @@ from synthgen.exceptions import (
 if TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
     from synthgen import datasets
     from synthgen.evaluation import PrivacyThresholds, Report, evaluate
-    from synthgen.generators import BaseGenerator, list_generators, make_generator
+    from synthgen.generators import BaseGenerator, list_generators, make_generator, shadow_refit
     from synthgen.io import load, save
     from synthgen.privacy import Protections
     from synthgen.safe_export import ExportResult, export
@@ -64,6 +64,7 @@ _LAZY = {
     "BaseGenerator": "synthgen.generators",
     "list_generators": "synthgen.generators",
     "make_generator": "synthgen.generators",
+    "shadow_refit": "synthgen.generators",
     "load": "synthgen.io",
     "save": "synthgen.io",
     "Protections": "synthgen.privacy",
@@ -134,4 +135,5 @@ __all__ = [
     "make_generator",
     "rebalance",
     "save",
+    "shadow_refit",
 ]
