@@ -34,6 +34,7 @@ __all__ = ["DIAGNOSTIC_METRICS", "VERDICT_METRICS", "privacy_metrics", "privacy_
 #: Metrics that make up the privacy verdict: attacks, each against a control.
 VERDICT_METRICS: tuple[str, ...] = (
     "mia_auc",
+    "mia_tpr",
     "mia_vulnerable_tpr",
     "singling_out_risk",
     "linkability_risk",
@@ -198,7 +199,7 @@ def privacy_metrics(
             for n in ATTACK_METRICS
             if n != "attribute_inference_model_risk"
         ]
-        out += [_risk_metric(n, None, th, {}, why) for n in VERDICT_METRICS[2:5]]
+        out += [_risk_metric(n, None, th, {}, why) for n in VERDICT_METRICS[3:6]]
         out.append(_risk_metric("attribute_inference_model_risk", None, th, {}, why))
         return out, {}
 

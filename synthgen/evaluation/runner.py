@@ -75,7 +75,7 @@ def evaluate(
     refit : callable, optional
         ``refit(table, n_rows) -> DataFrame``: fits the generator that made ``synthetic`` (same
         family and settings) on ``table`` and returns ``n_rows`` rows. Enables the shadow-model
-        membership attack; :func:`synthgen.generators.shadow_refit` makes one from a fitted
+        membership attack; ``sg.shadow_refit(model)`` makes one from a fitted
         model.
     privacy : dict, optional
         A differentially private model's ``privacy_`` record: the report shows its

@@ -20,13 +20,14 @@ class PrivacyThresholds:
     A metric passes when its graded number is at most the ``*_pass`` limit, warns when it is at
     most the ``*_warn`` limit, and fails otherwise. The privacy verdict is the worst status
     among the attack metrics (:data:`~synthgen.evaluation.privacy.VERDICT_METRICS`): the
-    membership-inference ensemble (``mia_auc``, ``mia_vulnerable_tpr``) and the singling-out,
-    linkability and attribute-inference risks. Each is graded on the *lower* bound of its
-    interval, so a metric fails only when the attack is clearly better than chance, not when it
-    is noisy. A verdict metric that could not be computed (no holdout) turns a ``"pass"`` into
-    ``"warn"``, because missing evidence is not evidence of safety. The distance diagnostics
-    (``dcr_share``, ``exact_copy_excess``) are graded with their own limits but do not enter the
-    verdict: passing them is not evidence of privacy (Yao et al., "The DCR Delusion", 2025).
+    membership-inference ensemble (``mia_auc``, ``mia_tpr``, ``mia_vulnerable_tpr``) and the
+    singling-out, linkability and attribute-inference risks. Each is graded on the *lower*
+    bound of its interval, so a metric fails only when the attack is clearly better than
+    chance, not when it is noisy. A verdict metric that could not be computed (no holdout)
+    turns a ``"pass"`` into ``"warn"``, because missing evidence is not evidence of safety.
+    The distance diagnostics (``dcr_share``, ``exact_copy_excess``) are graded with their own
+    limits but do not enter the verdict: passing them is not evidence of privacy (Yao et al.,
+    "The DCR Delusion", 2025).
 
     Parameters
     ----------
@@ -43,6 +44,11 @@ class PrivacyThresholds:
         gives lower bounds of about 0.47-0.50, a copying generator about 0.75 and an
         overfitted transformer above 0.6; 0.55 sits clear of what chance gives at a few
         hundred candidates per side.
+    mia_tpr_pass, mia_tpr_warn : float
+        Limits of the lower bootstrap bound of the strongest attack's true-positive rate at 1%
+        false positives over all candidates (chance: 0.01). 0.03 is three times chance at the
+        pessimistic end of the interval: at a few thousand candidates chance alone stays
+        under 0.01 there.
     mia_vulnerable_tpr_pass, mia_vulnerable_tpr_warn : float
         Limits of the lower bootstrap bound of the strongest attack's true-positive rate at 1%
         false positives on the most vulnerable records (chance: about 0.01, a lower bound of
@@ -70,6 +76,8 @@ class PrivacyThresholds:
     exact_copy_excess_warn: float = 0.05
     mia_auc_pass: float = 0.55
     mia_auc_warn: float = 0.60
+    mia_tpr_pass: float = 0.03
+    mia_tpr_warn: float = 0.05
     mia_vulnerable_tpr_pass: float = 0.05
     mia_vulnerable_tpr_warn: float = 0.10
     risk_pass: float = 0.10
@@ -106,7 +114,11 @@ class EvaluationLimits:
         Number of columns tried, in turn, as the secret of the attribute-inference attacks.
     attack_rows : int
         Most rows of each role of the membership-inference threat model: reference rows (half
-        of the holdout), non-member candidates (the other half) and member candidates.
+        of the holdout), non-member candidates (the other half) and member candidates; also
+        the synthetic rows the classifier attack learns from.
+    attack_synthetic_rows : int
+        Most synthetic rows the membership attacks search (all of a release up to this size:
+        an attack on a sample misses most copied records).
     attack_bootstrap : int
         Bootstrap rounds of the membership attacks' intervals.
     vulnerable_records : int
@@ -138,6 +150,7 @@ class EvaluationLimits:
     anonymeter_attacks: int = 500
     max_secret_columns: int = 15
     attack_rows: int = 5000
+    attack_synthetic_rows: int = 50_000
     attack_bootstrap: int = 200
     vulnerable_records: int = 100
     shadow_models: int = 2

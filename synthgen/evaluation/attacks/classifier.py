@@ -25,8 +25,10 @@ class ClassifierAttack:
     space : AttackSpace
     max_iter : int
         Boosting iterations.
+    max_rows : int, optional
+        Most synthetic rows it learns from (a seeded random sample; all by default).
     random_state : int
-        Seed of the classifier.
+        Seed of the classifier and the sample.
 
     Examples
     --------
@@ -41,12 +43,23 @@ class ClassifierAttack:
 
     name = "classifier"
 
-    def __init__(self, space: AttackSpace, *, max_iter: int = 100, random_state: int = 0):
+    def __init__(
+        self,
+        space: AttackSpace,
+        *,
+        max_iter: int = 100,
+        max_rows: int | None = None,
+        random_state: int = 0,
+    ) -> None:
         self.space = space
         self.max_iter = max_iter
+        self.max_rows = max_rows
         self.random_state = random_state
 
     def fit(self, synthetic: Rows, reference: Rows) -> ClassifierAttack:
+        if self.max_rows is not None and len(synthetic) > self.max_rows:
+            rng = np.random.default_rng([self.random_state, 3])
+            synthetic = synthetic.take(np.sort(rng.choice(len(synthetic), self.max_rows, False)))
         X = np.concatenate([self.space.matrix(synthetic), self.space.matrix(reference)])
         y = np.r_[np.ones(len(synthetic)), np.zeros(len(reference))]
         # equal total weight per class: the score should not depend on the two sample sizes

@@ -2,7 +2,8 @@
 
 Threat model (what the attacker has):
 
-* the synthetic rows (a sample of at most ``EvaluationLimits.privacy_rows`` of them);
+* the synthetic rows (all of them, up to ``EvaluationLimits.attack_synthetic_rows``: an
+  attack on a sample would miss most of the records a generator copies);
 * a *reference* sample of the population: a random half of the holdout (rows the generator
   never saw), at most ``attack_rows`` of them;
 * for the shadow attack only, and only when a ``refit`` function is given: the generator's
@@ -88,7 +89,7 @@ def attack_split(prep: PreparedData, limits: EvaluationLimits, seed: int) -> Att
     n_cand = min(n_hold - half, limits.attack_rows, prep.n_rows("real"))
     nonmembers = np.sort(order[half:][:n_cand])
     members = np.sort(rng.choice(prep.n_rows("real"), n_cand, replace=False))
-    n_syn = min(prep.n_rows("synthetic"), limits.privacy_rows)
+    n_syn = min(prep.n_rows("synthetic"), limits.attack_synthetic_rows)
     synthetic = np.sort(rng.choice(prep.n_rows("synthetic"), n_syn, replace=False))
     return AttackSplit(reference, nonmembers, members, synthetic, seed)
 
@@ -119,13 +120,22 @@ class MembershipResult:
         }
 
 
+#: Neighbours searched once per candidate among the synthetic rows (the density attack's k).
+NEIGHBOURS = 20
+
+
 def _make(name, space, limits, seed, refit, encode):
     if name == "distance":
         return DistanceAttack(space)
     if name == "density":
-        return DensityAttack(space)
+        return DensityAttack(space, k=NEIGHBOURS)
     if name == "classifier":
-        return ClassifierAttack(space, max_iter=limits.hgb_max_iter, random_state=seed)
+        return ClassifierAttack(
+            space,
+            max_iter=limits.hgb_max_iter,
+            max_rows=limits.attack_rows,
+            random_state=seed,
+        )
     return ShadowAttack(space, refit, encode, n_shadows=limits.shadow_models, random_state=seed)
 
 
@@ -174,6 +184,10 @@ def run_membership_attacks(
     n_vuln = min(limits.vulnerable_records, len(members) // 2)
     vuln_m = np.argsort(-outlierness(space.embed(members)), kind="stable")[:n_vuln]
     vuln_n = np.argsort(-outlierness(space.embed(nonmembers)), kind="stable")[:n_vuln]
+
+    # one neighbour search of the candidates among the synthetic rows serves every attack
+    for cand in (members, nonmembers):
+        space.nearest(cand, synthetic, NEIGHBOURS)
 
     def encode(frame: pd.DataFrame) -> Rows:
         return Rows(*prep.encode(frame, "shadow synthetic rows"))

@@ -17,7 +17,6 @@ from scipy.special import logsumexp
 
 from synthgen.evaluation.attacks.scoring import outlierness
 from synthgen.evaluation.attacks.space import AttackSpace, Rows
-from synthgen.evaluation.distance import nearest
 
 __all__ = ["DensityAttack", "DistanceAttack"]
 
@@ -40,12 +39,12 @@ class DistanceAttack:
         self.space = space
 
     def fit(self, synthetic: Rows, reference: Rows) -> DistanceAttack:
-        self.synthetic_ = self.space.embed(synthetic)
+        self.synthetic_ = synthetic
         return self
 
     def scores(self, candidates: Rows) -> np.ndarray:
-        dist, _ = nearest(self.space.embed(candidates), self.synthetic_, k=1)
-        return -dist[:, 0]
+        dist, _ = self.space.nearest(candidates, self.synthetic_, k=1)
+        return -dist[:, 0].astype(float)
 
 
 class DensityAttack:
@@ -82,20 +81,22 @@ class DensityAttack:
         self.bandwidth = bandwidth
 
     def fit(self, synthetic: Rows, reference: Rows) -> DensityAttack:
-        self.synthetic_ = self.space.embed(synthetic)
-        self.reference_ = self.space.embed(reference)
+        self.synthetic_ = synthetic
+        self.reference_ = reference
         h = self.bandwidth
         if h is None:
-            sample = self.reference_[: min(len(self.reference_), 2000)]
-            spacing = outlierness(sample, k=1)
+            embedded = self.space.embed(reference)
+            spacing = outlierness(embedded[: min(len(embedded), 2000)], k=1)
             h = 0.5 * float(np.median(spacing[spacing > 0])) if np.any(spacing > 0) else 1.0
         self.bandwidth_ = max(float(h), 1e-3)
         return self
 
-    def _log_density(self, X: np.ndarray, ref: np.ndarray) -> np.ndarray:
-        dist, _ = nearest(X, ref, k=self.k)
-        return logsumexp(-0.5 * (dist / self.bandwidth_) ** 2, axis=1) - np.log(len(ref))
+    def _log_density(self, query: Rows, ref: Rows) -> np.ndarray:
+        dist, _ = self.space.nearest(query, ref, k=self.k)
+        kernel = -0.5 * (dist.astype(float) / self.bandwidth_) ** 2
+        return logsumexp(kernel, axis=1) - np.log(len(ref))
 
     def scores(self, candidates: Rows) -> np.ndarray:
-        X = self.space.embed(candidates)
-        return self._log_density(X, self.synthetic_) - self._log_density(X, self.reference_)
+        return self._log_density(candidates, self.synthetic_) - self._log_density(
+            candidates, self.reference_
+        )

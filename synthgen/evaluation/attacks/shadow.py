@@ -28,7 +28,6 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from synthgen.evaluation.attacks.space import AttackSpace, Rows
-from synthgen.evaluation.distance import nearest
 
 __all__ = ["Refit", "ShadowAttack"]
 
@@ -38,11 +37,12 @@ Refit = Callable[[pd.DataFrame, int], pd.DataFrame]
 _EPS = 1e-3  # distances are logged; exact copies sit at 0
 
 
-def _features(X: np.ndarray, syn: np.ndarray, ref: np.ndarray, k: int, in_ref: bool):
-    d_s, _ = nearest(X, syn, k=k)
-    d_r, _ = nearest(X, ref, k=k + 1 if in_ref else k)
+def _features(space: AttackSpace, rows: Rows, syn: Rows, ref: Rows, k: int, in_ref: bool):
+    d_s, _ = space.nearest(rows, syn, k=k)
+    d_r, _ = space.nearest(rows, ref, k=k + 1 if in_ref else k)
     if in_ref:  # a reference row's nearest reference row is itself (distance 0): drop it
         d_r = d_r[:, 1:]
+    d_s, d_r = d_s.astype(float), d_r.astype(float)
     return np.log(
         np.column_stack([d_s[:, 0], d_s.mean(axis=1), d_r[:, 0], d_r.mean(axis=1)]) + _EPS
     )
@@ -109,27 +109,21 @@ class ShadowAttack:
             raise ValueError("the shadow attack needs the reference rows as a frame")
         rng = np.random.default_rng(self.random_state)
         n = len(reference)
-        self.reference_ = self.space.embed(reference)
         feats, labels = [], []
-        order = rng.permutation(n)
         for s in range(self.n_shadows):
-            if s % 2 == 1:
-                inside = np.zeros(n, dtype=bool)
-                inside[order[n // 2 :]] = True
-            else:
-                order = rng.permutation(n) if s else order
-                inside = np.zeros(n, dtype=bool)
-                inside[order[: n // 2]] = True
+            if s % 2 == 0:  # a fresh split; the next shadow trains on its other half
+                order = rng.permutation(n)
+            inside = np.zeros(n, dtype=bool)
+            inside[order[: n // 2] if s % 2 == 0 else order[n // 2 :]] = True
             table = reference.frame.iloc[np.flatnonzero(inside)].reset_index(drop=True)
-            shadow = self.space.embed(self.encode(self.refit(table, len(synthetic))))
-            feats.append(_features(self.reference_, shadow, self.reference_, self.k, True))
+            shadow = self.encode(self.refit(table, len(synthetic)))
+            feats.append(_features(self.space, reference, shadow, reference, self.k, True))
             labels.append(inside.astype(int))
         self.model_ = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
         self.model_.fit(np.concatenate(feats), np.concatenate(labels))
-        self.synthetic_ = self.space.embed(synthetic)
+        self.synthetic_, self.reference_ = synthetic, reference
         return self
 
     def scores(self, candidates: Rows) -> np.ndarray:
-        X = self.space.embed(candidates)
-        f = _features(X, self.synthetic_, self.reference_, self.k, False)
+        f = _features(self.space, candidates, self.synthetic_, self.reference_, self.k, False)
         return self.model_.predict_proba(f)[:, 1]

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from synthgen.evaluation.data import PreparedData
-from synthgen.evaluation.distance import MixedEmbedding
+from synthgen.evaluation.distance import MixedEmbedding, nearest
 
 __all__ = ["AttackSpace", "Rows"]
 
@@ -124,6 +124,8 @@ class AttackSpace:
         self.max_width = max_width
         self.n_hash = n_hash
         self.num_missing = num_missing
+        self._embedded: dict[int, tuple[Rows, np.ndarray]] = {}
+        self._neighbours: dict[tuple[int, int], tuple] = {}
 
     def fit(self, *known: Rows) -> AttackSpace:
         """Learn scales and frequency ranks from the attacker's rows."""
@@ -148,6 +150,8 @@ class AttackSpace:
             num_missing = np.isnan(rows.num).any(axis=0)
         self.embedding_ = MixedEmbedding(rows.num, widths, num_missing=num_missing)
         self.widths_ = widths
+        self._embedded.clear()
+        self._neighbours.clear()
         return self
 
     def codes(self, rows: Rows) -> np.ndarray:
@@ -158,8 +162,33 @@ class AttackSpace:
         return out
 
     def embed(self, rows: Rows) -> np.ndarray:
-        """Mixed-type embedding (Euclidean distance = mixed distance)."""
-        return self.embedding_.transform(rows.num, self.codes(rows))
+        """Mixed-type embedding (Euclidean distance = mixed distance), float32 (twice the
+        speed of the neighbour searches; an exact copy is still at distance 0).
+
+        The same :class:`Rows` object gives the same (cached, read-only) array, so that
+        attacks sharing rows share their neighbour searches (:meth:`nearest`).
+        """
+        key = id(rows)
+        hit = self._embedded.get(key)
+        if hit is not None and hit[0] is rows:
+            return hit[1]
+        X = self.embedding_.transform(rows.num, self.codes(rows)).astype(np.float32)
+        X.flags.writeable = False
+        self._embedded[key] = (rows, X)  # holding ``rows`` keeps its id from being reused
+        return X
+
+    def nearest(self, query: Rows, reference: Rows, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Distances and indices of the ``k`` nearest ``reference`` rows of each ``query`` row
+        (see :func:`~synthgen.evaluation.distance.nearest`), computed once per pair of row sets
+        for the largest ``k`` asked so far (the density, distance and shadow attacks all search
+        the candidates' neighbours among the synthetic rows)."""
+        key = (id(query), id(reference))
+        hit = self._neighbours.get(key)
+        if hit is None or hit[0] < k or hit[1] is not query or hit[2] is not reference:
+            dist, idx = nearest(self.embed(query), self.embed(reference), k=k)
+            hit = (k, query, reference, dist, idx)
+            self._neighbours[key] = hit
+        return hit[3][:, :k], hit[4][:, :k]
 
     def matrix(self, rows: Rows) -> np.ndarray:
         """Numbers then mapped codes, as floats (for gradient boosting)."""
