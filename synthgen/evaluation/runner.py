@@ -131,7 +131,8 @@ def evaluate(
                     thresholds,
                     rng,
                     refit=refit,
-                    originals={"holdout": holdout} if holdout is not None else None,
+                    # the shadow attack refits on the rows as given (a pandas frame)
+                    originals={"holdout": holdout} if isinstance(holdout, pd.DataFrame) else None,
                 )
                 metrics += found
                 attacks = dcr.pop("attacks", None)

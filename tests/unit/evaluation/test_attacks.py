@@ -177,3 +177,24 @@ def test_prepared_data_encodes_other_frames_with_its_codes():
     assert codes[:, 0].tolist() == [prep.categories["c"].index("b"), n_labels, missing]
     with pytest.raises(EvaluationError, match=r"shadow lacks the evaluated column\(s\) \['x'\]"):
         prep.encode(other[["c"]], "shadow")
+
+
+def test_model_inference_risk_is_not_fooled_by_an_implied_column():
+    from synthgen.evaluation.attacks.inference import conservative_risk
+
+    implied = conservative_risk(500, 497, 500)  # right almost always, members and controls
+    assert implied.value > 0.3 and implied.ci_low == 0.0
+    leak = conservative_risk(400, 250, 500)
+    assert leak.ci_low > 0.3 and leak.ci_low <= leak.value <= leak.ci_high
+
+
+def test_neighbour_searches_are_shared_between_attacks():
+    rng = np.random.default_rng(0)
+    rows = Rows(rng.normal(size=(50, 2)), np.zeros((50, 0), int))
+    other = Rows(rng.normal(size=(40, 2)), np.zeros((40, 0), int))
+    space = AttackSpace([]).fit(rows)
+    d20, _ = space.nearest(other, rows, 20)
+    d1, _ = space.nearest(other, rows, 1)
+    assert d1.shape == (40, 1) and np.array_equal(d1[:, 0], d20[:, 0])
+    assert space.embed(rows) is space.embed(rows)  # cached, read-only
+    assert not space.embed(rows).flags.writeable

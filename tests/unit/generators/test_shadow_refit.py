@@ -45,3 +45,8 @@ def test_bad_arguments_are_named():
         shadow_refit(sg.make_generator("copula"), neural_epochs=0)
     with pytest.raises(ConfigurationError, match="synthgen generator"):
         shadow_refit(object())  # type: ignore[arg-type]
+
+
+def test_export_checks_the_attack_level(small):
+    with pytest.raises(ConfigurationError, match="attacks must be one of"):
+        sg.export(small, generator="copula", attacks="everything")
