@@ -40,6 +40,8 @@ TABLE_METRICS = [
     "detection_auc",
     "tstr_roc_auc",
     "trtr_roc_auc",
+    "mia_auc",
+    "mia_vulnerable_tpr",
     "dcr_share",
     "exact_copy_rate",
 ]

@@ -37,7 +37,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
     from synthgen import datasets
     from synthgen.evaluation import PrivacyThresholds, Report, evaluate
     from synthgen.evaluation.relational import evaluate_tables
-    from synthgen.generators import BaseGenerator, list_generators, make_generator
+    from synthgen.generators import BaseGenerator, list_generators, make_generator, shadow_refit
     from synthgen.io import load, save
     from synthgen.privacy import Protections
     from synthgen.relational import RelationalSynthesizer
@@ -71,6 +71,7 @@ _LAZY = {
     "BaseGenerator": "synthgen.generators",
     "list_generators": "synthgen.generators",
     "make_generator": "synthgen.generators",
+    "shadow_refit": "synthgen.generators",
     "load": "synthgen.io",
     "save": "synthgen.io",
     "Protections": "synthgen.privacy",
@@ -151,4 +152,5 @@ __all__ = [
     "make_generator",
     "rebalance",
     "save",
+    "shadow_refit",
 ]

@@ -119,8 +119,10 @@ def run_demo(output: Path, *, generator: str | None = None, random_state: int = 
         f"- column shapes {score('column_shapes')}, pair trends {score('column_pair_trends')}, "
         f"detection AUC {score('detection_auc')} (0.5 is ideal), TSTR ROC AUC "
         f"{score('tstr_roc_auc')} (real: {score('trtr_roc_auc')})",
-        f"- privacy verdict: **{report.privacy_verdict}** (DCR share {score('dcr_share')}, "
-        f"exact-copy excess {score('exact_copy_excess')})",
+        f"- privacy verdict: **{report.privacy_verdict}** (strongest membership attack: AUC "
+        f"{score('mia_auc')}, TPR at 1% FPR {score('mia_tpr')}, on the 100 most vulnerable "
+        f"records {score('mia_vulnerable_tpr')}; diagnostics, not evidence: DCR share "
+        f"{score('dcr_share')}, exact-copy excess {score('exact_copy_excess')})",
         *(
             f"- {group} verdict: **{found['verdict']}**: {' '.join(found['reasons'])}"
             for group, found in report.verdicts.items()

@@ -26,6 +26,7 @@ from synthgen.exceptions import ConfigurationError, PersistenceError
 from synthgen.files import check_output_path
 from synthgen.generators.defaults import default_generator
 from synthgen.generators.registry import get_generator_class, list_generators, make_generator
+from synthgen.generators.shadow import cheap_to_refit, shadow_refit
 from synthgen.privacy.changes import change_sentences, protection_changes
 from synthgen.privacy.copies import CopyFilter
 from synthgen.privacy.dp import check_budget
@@ -38,6 +39,26 @@ __all__ = ["ExportResult", "dp_generators", "export"]
 
 #: Rounds of redrawing rows dropped by the copy filter before export gives up on them.
 MAX_REDRAW_ROUNDS = 10
+
+#: ``attacks=``: "auto" runs the shadow-model attack for generators cheap to refit, "full" for
+#: every generator (neural ones on a small refit budget), "basic" never.
+ATTACK_LEVELS = ("auto", "full", "basic")
+
+
+def _export_refit(model, schema, protections, private, attacks, seed):
+    """The shadow attack's refit: the export's own pipeline (protections, then the fit) on a
+    table; ``None`` when the attack level leaves the shadow attack out for this generator."""
+    if attacks == "basic" or (attacks == "auto" and not cheap_to_refit(model)):
+        return None
+    refit = shadow_refit(model, random_state=seed)
+    if private:
+        return refit  # the DP fit does its own private preprocessing
+
+    def protected_refit(table: pd.DataFrame, n_rows: int) -> pd.DataFrame:
+        protected, _, _ = protect_training_data(table, schema, protections)
+        return refit(protected, n_rows)
+
+    return protected_refit
 
 
 @dataclass
@@ -153,6 +174,7 @@ def export(
     random_state: int | None = 0,
     verbose: bool = False,
     data_name: str | None = None,
+    attacks: str = "auto",
 ) -> ExportResult:
     """Make a synthetic copy of ``data`` that is safe to share, and prove it.
 
@@ -201,6 +223,11 @@ def export(
         Progress bars (fitting, the copy filter, the evaluation).
     data_name : str, optional
         How the report names the data (the CLI gives the file name).
+    attacks : {"auto", "full", "basic"}
+        Whether the report's membership-inference ensemble includes the shadow-model attack
+        (refits of the generator on reference rows): ``"auto"`` for the generators that are
+        cheap to refit (not neural), ``"full"`` for every generator (neural ones refitted for
+        a few epochs), ``"basic"`` never.
 
     Examples
     --------
@@ -243,6 +270,8 @@ def export(
             filter_copies=False,
             near_copy_quantile=protections.near_copy_quantile,
         )
+    if attacks not in ATTACK_LEVELS:
+        raise ConfigurationError(f"attacks must be one of {ATTACK_LEVELS}, got {attacks!r}")
     if not 0.05 <= float(holdout_share) <= 0.5:
         raise ConfigurationError(f"holdout_share must lie in [0.05, 0.5], got {holdout_share!r}")
     rng = check_random_state(random_state)
@@ -260,6 +289,7 @@ def export(
     log["changes"] = protection_changes(train, protected, schema)
     model = make_generator(generator, random_state=seed, verbose=verbose, **params)
     model.fit(protected, schema=protected_schema)
+    privacy = getattr(model, "privacy_", None) if epsilon is not None else None
     merged = {k: m["into"][0] for k, m in log["changes"]["merged"].items() if len(m["into"]) == 1}
     synthetic, copies = _draw_without_copies(
         model, len(train), protected, holdout, protected_schema, protections, merged, rng, verbose
@@ -279,10 +309,9 @@ def export(
         limits=EvaluationLimits(mask_labels_below=protections.min_category_count),
         generator=f"{generator} (chosen for the table's size)" if chosen else generator,
         data_name=data_name,
+        refit=_export_refit(model, schema, protections, epsilon is not None, attacks, seed),
+        privacy=privacy,
     )
-    privacy = getattr(model, "privacy_", None) if epsilon is not None else None
-    if privacy is not None:
-        result_report.meta["differential_privacy"] = privacy
     verdict, reasons = _export_verdict(result_report, copies)
     result_report.set_privacy_verdict(verdict, reasons)
     changes = change_sentences(log["changes"], copies, protections.min_category_count)

@@ -64,6 +64,7 @@ class PreparedData:
     categories: dict[str, list[Any]]
     target: str | None
     notes: list[str] = field(default_factory=list)
+    specs: dict[str, Any] = field(default_factory=dict)
 
     @property
     def columns(self) -> list[str]:
@@ -85,6 +86,42 @@ class PreparedData:
         if rows is None:
             return num, codes
         return num[rows], codes[rows]
+
+    def encode(self, frame: pd.DataFrame, what: str) -> tuple[np.ndarray, np.ndarray]:
+        """Numeric and code arrays of another frame with these columns, coded like the prepared
+        frames (a label they do not hold gets the code ``len(categories[column])``; a missing
+        cell the missing code, or that same code when the prepared frames had no missing cell).
+
+        The privacy attacks use it for the rows a shadow generator makes.
+
+        Examples
+        --------
+        >>> df = pd.DataFrame({"x": [1.5, 2.5], "c": ["a", "b"]})
+        >>> prep = prepare(df, df)
+        >>> num, codes = prep.encode(pd.DataFrame({"x": [3.0], "c": ["z"]}), "shadow")
+        >>> num.tolist(), codes.tolist()
+        ([[3.0]], [[2]])
+        """
+        missing = [c for c in self.kinds if c not in frame.columns]
+        if missing:
+            raise EvaluationError(f"{what} lacks the evaluated column(s) {missing!r}")
+        nums = [
+            _to_numeric(frame[c], c, what, self.kinds[c], self.specs.get(c)).to_numpy(dtype=float)
+            for c in self.numeric
+        ]
+        num = np.column_stack(nums) if nums else np.empty((len(frame), 0))
+        codes = np.empty((len(frame), len(self.categorical)), dtype=np.int64)
+        for j, name in enumerate(self.categorical):
+            cats = self.categories[name]
+            lookup = {label: i for i, label in enumerate(cats) if label is not None}
+            missing = cats.index(None) if None in cats else len(cats)
+            col = frame[name].astype(object)
+            present = col.notna().to_numpy()
+            codes[:, j] = [
+                lookup.get(v, len(cats)) if ok else missing
+                for v, ok in zip(col.to_numpy(), present, strict=True)
+            ]
+        return num, codes
 
 
 def _check_frame(data: Any, what: str) -> pd.DataFrame:
@@ -233,6 +270,7 @@ def prepare(
         codes=codes,
         categories=categories,
         target=target,
+        specs=formats,
     )
 
 

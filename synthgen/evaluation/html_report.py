@@ -14,6 +14,7 @@ import math
 from typing import Any
 
 from synthgen.evaluation.html_plots import dcr_plot, distribution_plots, heatmap, utility_plot
+from synthgen.evaluation.html_privacy import privacy_sections
 from synthgen.evaluation.metrics import SUMMARY_COLUMNS
 
 __all__ = ["render_html", "render_summary"]
@@ -154,6 +155,7 @@ def render_html(report) -> str:
             "rows and the saved model; the measurements below are computed from the real rows "
             "and are not covered by it.</p>"
         )
+    body.append(privacy_sections(meta))
     body.append("<h2>Metrics</h2>" + _metric_table(report))
     if a.get("distributions"):
         note = ""

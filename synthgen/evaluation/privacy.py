@@ -1,51 +1,69 @@
 """Privacy: do the synthetic rows give away the training rows?
 
-All distances are the mixed-type distance of :mod:`synthgen.evaluation.distance`. The holdout
-(rows the generator never saw) is the yardstick: a synthetic table that is no closer to its
-training rows than to fresh rows from the same population leaks nothing specific to them.
-Sizes are bounded by :class:`~synthgen.evaluation.thresholds.EvaluationLimits`: at most
-``privacy_rows`` synthetic rows, and a holdout sample and a training sample of the same size.
+The evidence is a set of attacks, each measured against a control of unseen rows (the
+holdout): the membership-inference ensemble of :mod:`synthgen.evaluation.attacks` (the
+strongest attack decides, over all candidates and on the most vulnerable records), the
+Anonymeter-style singling-out, linkability and attribute-inference risks, and model-based
+attribute inference. They make up the privacy verdict (:data:`VERDICT_METRICS`).
+
+The distance measurements, DCR share, NNDR and exact copies (:data:`DIAGNOSTIC_METRICS`), stay
+in the report as *diagnostics, not evidence of privacy*: synthetic data can pass them and still
+be open to membership inference (Yao et al., "The DCR Delusion", 2025; Pilgram, El Emam et al.,
+Patterns 2025). All distances are the mixed-type distance of
+:mod:`synthgen.evaluation.distance`; sizes are bounded by
+:class:`~synthgen.evaluation.thresholds.EvaluationLimits`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
+import pandas as pd
 
 from synthgen.evaluation import anonymeter
+from synthgen.evaluation.attacks.metrics import ATTACK_METRICS, EXPLAIN, attack_metrics
 from synthgen.evaluation.data import PreparedData
 from synthgen.evaluation.distance import MixedEmbedding, match_counts, nearest, row_keys
 from synthgen.evaluation.metrics import MetricResult, grade
 from synthgen.evaluation.thresholds import EvaluationLimits, PrivacyThresholds
 
-__all__ = ["VERDICT_METRICS", "privacy_metrics", "privacy_verdict"]
+__all__ = ["DIAGNOSTIC_METRICS", "VERDICT_METRICS", "privacy_metrics", "privacy_verdict"]
 
-#: Metrics that make up the privacy verdict.
+#: Metrics that make up the privacy verdict: attacks, each against a control.
 VERDICT_METRICS: tuple[str, ...] = (
-    "dcr_share",
-    "exact_copy_excess",
     "mia_auc",
+    "mia_tpr",
+    "mia_vulnerable_tpr",
     "singling_out_risk",
     "linkability_risk",
     "attribute_inference_risk",
+    "attribute_inference_model_risk",
 )
+
+#: Distance measurements shown as diagnostics, not evidence of privacy (outside the verdict).
+DIAGNOSTIC_METRICS: tuple[str, ...] = ("dcr_share", "exact_copy_rate", "exact_copy_excess", "nndr")
+
+#: How the report labels a diagnostic.
+DIAGNOSTIC_NOTE = "Diagnostic, not evidence of privacy (not part of the verdict): "
 
 _G = "privacy"
 _EXPLAIN = {
-    "dcr_share": "Share of synthetic rows whose nearest training row (in a sample the size of "
+    "dcr_share": DIAGNOSTIC_NOTE
+    + "share of synthetic rows whose nearest training row (in a sample the size of "
     "the holdout) is strictly closer than their nearest holdout row, ties counting half; 0.5 "
     "means no closer to the training rows than to unseen rows (below 0.5 is no risk).",
-    "exact_copy_rate": "Share of synthetic rows identical to a training row; details give the "
+    "exact_copy_rate": DIAGNOSTIC_NOTE
+    + "share of synthetic rows identical to a training row; details give the "
     "base rate: the share of holdout rows identical to a training row.",
-    "exact_copy_excess": "Exact-copy rate of the synthetic rows minus the base rate of the "
+    "exact_copy_excess": DIAGNOSTIC_NOTE
+    + "exact-copy rate of the synthetic rows minus the base rate of the "
     "holdout (copies beyond what the data produces by chance).",
-    "nndr": "Median ratio of the distances to the nearest and second-nearest training row, "
+    "nndr": DIAGNOSTIC_NOTE
+    + "median ratio of the distances to the nearest and second-nearest training row, "
     "for synthetic rows (details: the same for holdout rows); values near 0 mean synthetic "
     "rows sit on top of single training rows.",
-    "mia_auc": "ROC AUC of a membership-inference attack that calls a record a training member "
-    "when it is close to a synthetic row (0.5: chance; below 0.5 is no risk).",
     "singling_out_risk": "Anonymeter singling-out risk (the worse of univariate and "
     "multivariate predicates): excess success of predicates built from "
     "synthetic rows at isolating one training record, vs the control (holdout); graded on the "
@@ -56,6 +74,7 @@ _EXPLAIN = {
     "attribute_inference_risk": "Anonymeter attribute-inference risk (worst secret column): "
     "excess success at guessing a column from the nearest synthetic row on the others, vs the "
     "control; graded on the lower confidence bound.",
+    **EXPLAIN,
 }
 
 
@@ -110,8 +129,16 @@ def privacy_metrics(
     limits: EvaluationLimits,
     thresholds: PrivacyThresholds,
     rng: np.random.Generator,
-) -> tuple[list[MetricResult], dict[str, np.ndarray]]:
-    """Every privacy metric, and the distance arrays drawn in the report.
+    *,
+    refit: Callable[[pd.DataFrame, int], pd.DataFrame] | None = None,
+    originals: dict[str, pd.DataFrame] | None = None,
+) -> tuple[list[MetricResult], dict[str, Any]]:
+    """Every privacy metric; the distance arrays drawn in the report (``"dcr_train"``,
+    ``"dcr_holdout"``) and the attack table (``"attacks"``, see
+    :func:`synthgen.evaluation.attacks.metrics.attack_metrics`).
+
+    ``refit`` (fit the generator on a table, return that many rows) enables the shadow-model
+    attack; ``originals`` are the frames as given, which it refits on.
 
     Examples
     --------
@@ -166,8 +193,14 @@ def privacy_metrics(
     if not prep.has_holdout:
         why = "no holdout given"
         out[1:1] = [_skip("dcr_share", 0.5, "closer to 0.5", why)]
-        out += [_skip("nndr", None, "higher", why), _skip("mia_auc", 0.5, "closer to 0.5", why)]
-        out += [_risk_metric(n, None, th, {}, why) for n in VERDICT_METRICS[3:]]
+        out.append(_skip("nndr", None, "higher", why))
+        out += [
+            MetricResult.skipped(n, _G, None, "lower", EXPLAIN[n], why)
+            for n in ATTACK_METRICS
+            if n != "attribute_inference_model_risk"
+        ]
+        out += [_risk_metric(n, None, th, {}, why) for n in VERDICT_METRICS[3:6]]
+        out.append(_risk_metric("attribute_inference_model_risk", None, th, {}, why))
         return out, {}
 
     n_ref = min(prep.n_rows("real"), prep.n_rows("holdout"), limits.privacy_rows)
@@ -224,25 +257,6 @@ def privacy_metrics(
         )
     )
 
-    d_ts, _ = nearest(T, S, k=1)
-    d_hs, _ = nearest(H, S, k=1)
-    y = np.r_[np.ones(n_ref), np.zeros(n_ref)]
-    auc = float(roc_auc_score(y, -np.r_[d_ts[:, 0], d_hs[:, 0]]))
-    out.append(
-        MetricResult.graded(
-            "mia_auc",
-            _G,
-            auc,
-            0.5,
-            "closer to 0.5",
-            "at_most",
-            th.mia_auc_pass,
-            th.mia_auc_warn,
-            _EXPLAIN["mia_auc"],
-            sizes,
-        )
-    )
-
     n_attacks = limits.anonymeter_attacks
     conf = th.confidence_level
     so = anonymeter.singling_out_risk(prep, rows, rng, n_attacks, conf)
@@ -277,7 +291,13 @@ def privacy_metrics(
             "fewer than two columns",
         )
     )
-    return out, {"dcr_train": dt, "dcr_holdout": dh}
+    seed = int(rng.integers(2**31))  # the attacks' own seed, recorded in their table
+    found_attacks, table = attack_metrics(
+        prep, limits, th, seed, secrets, refit=refit, originals=originals
+    )
+    out[4:4] = found_attacks[:3]  # after the diagnostics, before the Anonymeter-style risks
+    out += found_attacks[3:]
+    return out, {"dcr_train": dt, "dcr_holdout": dh, "attacks": table}
 
 
 def privacy_verdict(metrics: list[MetricResult]) -> str:
@@ -285,7 +305,7 @@ def privacy_verdict(metrics: list[MetricResult]) -> str:
 
     Examples
     --------
-    >>> m = MetricResult.graded("mia_auc", "privacy", 0.52, 0.5, "closer to 0.5", "at_most",
+    >>> m = MetricResult.graded("mia_auc", "privacy", 0.56, 0.5, "closer to 0.5", "at_most",
     ...                         0.55, 0.6, "")
     >>> privacy_verdict([m])
     'warn'

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -13,7 +14,8 @@ from tqdm.auto import tqdm
 from synthgen.evaluation.data import prepare
 from synthgen.evaluation.distributions import MAX_PLOT_CATEGORIES, binned_distributions
 from synthgen.evaluation.fidelity import association_matrix, fidelity_metrics
-from synthgen.evaluation.privacy import privacy_metrics, privacy_verdict
+from synthgen.evaluation.manifest import dp_ledger, package_versions
+from synthgen.evaluation.privacy import DIAGNOSTIC_METRICS, privacy_metrics, privacy_verdict
 from synthgen.evaluation.report import Report
 from synthgen.evaluation.thresholds import EvaluationLimits, PrivacyThresholds
 from synthgen.evaluation.utility import utility_metrics
@@ -38,6 +40,8 @@ def evaluate(
     limits: EvaluationLimits | None = None,
     generator: str | None = None,
     data_name: str | None = None,
+    refit: Callable[[pd.DataFrame, int], pd.DataFrame] | None = None,
+    privacy: dict[str, Any] | None = None,
 ) -> Report:
     """Measure how faithful, useful and private a synthetic table is.
 
@@ -68,6 +72,14 @@ def evaluate(
     generator, data_name : str, optional
         What made the synthetic rows and what the real table is (a file name, a description):
         kept in ``meta`` and named at the top of the HTML report.
+    refit : callable, optional
+        ``refit(table, n_rows) -> DataFrame``: fits the generator that made ``synthetic`` (same
+        family and settings) on ``table`` and returns ``n_rows`` rows. Enables the shadow-model
+        membership attack; ``sg.shadow_refit(model)`` makes one from a fitted
+        model.
+    privacy : dict, optional
+        A differentially private model's ``privacy_`` record: the report shows its
+        epsilon/delta ledger with the accountant (``meta["differential_privacy"]``).
 
     Returns
     -------
@@ -92,6 +104,7 @@ def evaluate(
     thresholds = thresholds or PrivacyThresholds()
     limits = limits or EvaluationLimits()
     rng = np.random.default_rng(random_state)
+    attacks: dict[str, Any] | None = None
     start = time.perf_counter()
     prep = prepare(real, synthetic, holdout, target=target, schema=schema)
     timings: dict[str, float] = {}
@@ -112,8 +125,17 @@ def evaluate(
             elif step == "utility":
                 metrics += utility_metrics(prep, limits, rng)
             elif step == "privacy":
-                found, dcr = privacy_metrics(prep, limits, thresholds, rng)
+                found, dcr = privacy_metrics(
+                    prep,
+                    limits,
+                    thresholds,
+                    rng,
+                    refit=refit,
+                    # the shadow attack refits on the rows as given (a pandas frame)
+                    originals={"holdout": holdout} if isinstance(holdout, pd.DataFrame) else None,
+                )
                 metrics += found
+                attacks = dcr.pop("attacks", None)
                 if dcr:
                     artifacts["dcr"] = dcr
             else:
@@ -138,5 +160,19 @@ def evaluate(
         "thresholds": thresholds.to_dict(),
         "limits": limits.to_dict(),
         "timings_s": {**timings, "total": round(time.perf_counter() - start, 3)},
+        "privacy_attacks": attacks,
+        "privacy_diagnostics": {
+            "metrics": list(DIAGNOSTIC_METRICS),
+            "note": "diagnostics, not evidence of privacy",
+        },
+        "manifest": {
+            "random_state": random_state,
+            "attack_seed": None if attacks is None else attacks["seed"],
+            "split": None if attacks is None else attacks["sizes"],
+            "versions": package_versions(),
+        },
     }
+    ledger = dp_ledger(privacy)
+    if ledger is not None:
+        meta["differential_privacy"] = ledger
     return Report(metrics, privacy_verdict(metrics), meta, artifacts)

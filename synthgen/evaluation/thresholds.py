@@ -15,30 +15,52 @@ __all__ = ["QUALITY_THRESHOLDS", "EvaluationLimits", "PrivacyThresholds"]
 
 @dataclass(frozen=True)
 class PrivacyThresholds:
-    """Pass/warn limits of the metrics that make up the privacy verdict.
+    """Pass/warn limits of the privacy metrics.
 
-    A metric passes when its value is at most the ``*_pass`` limit, warns when it is at most
-    the ``*_warn`` limit, and fails otherwise. The verdict is the worst status among
-    ``dcr_share``, ``exact_copy_excess``, ``mia_auc`` and the three Anonymeter-style risks; a
-    verdict metric that could not be computed (no holdout) turns a ``"pass"`` into ``"warn"``,
-    because missing evidence is not evidence of safety.
+    A metric passes when its graded number is at most the ``*_pass`` limit, warns when it is at
+    most the ``*_warn`` limit, and fails otherwise. The privacy verdict is the worst status
+    among the attack metrics (:data:`~synthgen.evaluation.privacy.VERDICT_METRICS`): the
+    membership-inference ensemble (``mia_auc``, ``mia_tpr``, ``mia_vulnerable_tpr``) and the
+    singling-out, linkability and attribute-inference risks. Each is graded on the *lower*
+    bound of its interval, so a metric fails only when the attack is clearly better than
+    chance, not when it is noisy. A verdict metric that could not be computed (no holdout)
+    turns a ``"pass"`` into ``"warn"``, because missing evidence is not evidence of safety.
+    The distance diagnostics (``dcr_share``, ``exact_copy_excess``) are graded with their own
+    limits but do not enter the verdict: passing them is not evidence of privacy (Yao et al.,
+    "The DCR Delusion", 2025).
 
     Parameters
     ----------
     dcr_share_pass, dcr_share_warn : float
-        Share of synthetic rows closer to the training rows than to the holdout rows (0.5 is
-        ideal; values under 0.5 carry no risk).
+        Diagnostic: share of synthetic rows closer to the training rows than to the holdout
+        rows (0.5 is ideal; values under 0.5 carry no risk).
     exact_copy_excess_pass, exact_copy_excess_warn : float
-        Share of synthetic rows that copy a training row, minus the share of holdout rows that
-        happen to equal a training row (the base rate of the data).
+        Diagnostic: share of synthetic rows that copy a training row, minus the share of
+        holdout rows that happen to equal a training row (the base rate of the data).
     mia_auc_pass, mia_auc_warn : float
-        ROC AUC of the distance-based membership-inference attack (0.5 = no better than chance).
+        Limits of the lower bootstrap bound of the strongest membership attack's ROC AUC (0.5
+        is chance). On the canaries of ``tests/integration/test_privacy_canaries.py`` (1,000
+        Adult rows, 500 candidates per side) unseen rows used as synthetic data give a lower
+        bound of 0.497, a copying generator 0.78 and an overfitted transformer 0.57; on full
+        Adult the default generators stay at 0.49-0.50. 0.55 sits clear of chance and of the
+        multiple attacks' best draw.
+    mia_tpr_pass, mia_tpr_warn : float
+        Limits of the lower bootstrap bound of the strongest attack's true-positive rate at 1%
+        false positives over all candidates (chance: 0.01). 0.03 is three times chance at the
+        pessimistic end of the interval: at a few thousand candidates chance alone stays
+        under 0.01 there.
+    mia_vulnerable_tpr_pass, mia_vulnerable_tpr_warn : float
+        Limits of the lower bootstrap bound of the strongest attack's true-positive rate at 1%
+        false positives on the most vulnerable records (chance: about 0.01, a lower bound of
+        about 0 at 100 records). 0.05 means at least five times chance even at the pessimistic
+        end of the interval.
     risk_pass, risk_warn : float
         Upper limits for the *lower* bound of the confidence interval of the singling-out,
-        linkability and attribute-inference risks (Giomi et al., 2022). Using the lower bound
-        means a risk is only flagged when it is clearly above zero, not when it is noisy.
+        linkability and attribute-inference risks (Giomi et al., 2022), Anonymeter-style and
+        model-based.
     confidence_level : float
-        Confidence level of the Wilson-score intervals of the Anonymeter-style risks.
+        Confidence level of every interval (Wilson scores for the risks, percentile bootstrap
+        for the membership attacks).
 
     Examples
     --------
@@ -54,6 +76,10 @@ class PrivacyThresholds:
     exact_copy_excess_warn: float = 0.05
     mia_auc_pass: float = 0.55
     mia_auc_warn: float = 0.60
+    mia_tpr_pass: float = 0.03
+    mia_tpr_warn: float = 0.05
+    mia_vulnerable_tpr_pass: float = 0.05
+    mia_vulnerable_tpr_warn: float = 0.10
     risk_pass: float = 0.10
     risk_warn: float = 0.25
     confidence_level: float = 0.95
@@ -85,7 +111,21 @@ class EvaluationLimits:
     anonymeter_attacks : int
         Number of attacks (targets or predicates) per Anonymeter-style risk.
     max_secret_columns : int
-        Number of columns tried, in turn, as the secret of the attribute-inference attack.
+        Number of columns tried, in turn, as the secret of the attribute-inference attacks.
+    attack_rows : int
+        Most rows of each role of the membership-inference threat model: reference rows (half
+        of the holdout), non-member candidates (the other half) and member candidates; also
+        the synthetic rows the classifier attack learns from.
+    attack_synthetic_rows : int
+        Most synthetic rows the membership attacks search (all of a release up to this size:
+        an attack on a sample misses most copied records).
+    attack_bootstrap : int
+        Bootstrap rounds of the membership attacks' intervals.
+    vulnerable_records : int
+        Most outlying member candidates (and as many non-members) scored on their own.
+    shadow_models : int
+        Generators refitted on reference rows by the shadow-model attack (when a refit
+        function is given).
     plot_rows : int
         Rows kept per frame to draw the distribution plots of the HTML report.
     mask_labels_below : int
@@ -109,6 +149,11 @@ class EvaluationLimits:
     privacy_rows: int = 5000
     anonymeter_attacks: int = 500
     max_secret_columns: int = 15
+    attack_rows: int = 5000
+    attack_synthetic_rows: int = 50_000
+    attack_bootstrap: int = 200
+    vulnerable_records: int = 100
+    shadow_models: int = 2
     plot_rows: int = 5000
     mask_labels_below: int = 0
     hgb_max_iter: int = 100

@@ -12,6 +12,7 @@ from synthgen.generators.registry import (
     make_generator,
     register,
 )
+from synthgen.generators.shadow import cheap_to_refit, shadow_refit
 from synthgen.generators.tags import GeneratorTags
 
 __all__ = [
@@ -26,10 +27,12 @@ __all__ = [
     "TabularGAN",
     "TabularTransformer",
     "TabularVAE",
+    "cheap_to_refit",
     "get_generator_class",
     "list_generators",
     "make_generator",
     "register",
+    "shadow_refit",
 ]
 
 _LAZY = {

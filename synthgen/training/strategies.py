@@ -10,6 +10,7 @@ accounting) takes the step, until the privacy budget is spent.
 from __future__ import annotations
 
 import numbers
+from importlib import metadata
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from synthgen.exceptions import ConfigurationError
@@ -189,5 +190,7 @@ class DPSGDStrategy(Strategy):
             "steps": dp.steps,
             "max_grad_norm": float(self.max_grad_norm),
             "stop_reason": trainer.stop_reason_,
+            # the accountant's code: reports name it next to the epsilon it computed
+            "opacus_version": metadata.version("opacus"),
         }
         self.epsilon_ = float(self.ledger.epsilon())

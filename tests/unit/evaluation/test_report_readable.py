@@ -148,7 +148,9 @@ def test_report_without_export_has_no_export_section(report):
 def test_summary_dataframe_keeps_working_with_the_interval_column(report):
     s = report.summary()
     assert isinstance(s, pd.DataFrame) and "interval" in s.columns
-    assert (s.loc[s["interval"] != "", "metric"].str.endswith("_risk")).all()
+    with_interval = s.loc[s["interval"] != "", "metric"]
+    assert (with_interval.str.endswith("_risk") | with_interval.str.startswith("mia_")).all()
+    assert {"mia_auc", "mia_tpr", "mia_vulnerable_tpr"} <= set(with_interval)
 
 
 def test_evaluating_a_table_does_not_load_torch():
