@@ -217,8 +217,10 @@ def _categorical_spec(
         ordered = bool(col.cat.ordered)
     else:
         labels = sorted(counts.index.tolist(), key=lambda v: (str(type(v)), v))
-        rare = [v for v in labels if counts[v] < min_count]
-        cats = [v for v in labels if counts[v] >= min_count]
+        # A dict, not counts[v]: a column may hold a million labels.
+        held = dict(zip(counts.index.tolist(), counts.to_numpy().tolist(), strict=True))
+        rare = [v for v in labels if held[v] < min_count]
+        cats = [v for v in labels if held[v] >= min_count]
         ordered = False
     other = None
     if rare and not ordered and all(isinstance(v, str) for v in [*cats, *rare]):
