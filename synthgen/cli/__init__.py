@@ -83,6 +83,17 @@ def _cmd_sample(args: argparse.Namespace) -> None:
     import synthgen as sg
     from synthgen.tabular_io import check_table_path, write_table
 
+    if args.chunk_size is not None:  # chunk by chunk, at flat memory (sampling.chunked)
+        model = sg.load(args.model, device=args.device)
+        out = model.sample_to(
+            args.output,
+            args.n,
+            chunk_size=args.chunk_size,
+            random_state=args.random_state,
+            overwrite=args.overwrite,
+        )
+        print(f"wrote {args.n:,} synthetic rows -> {out}")
+        return
     check_table_path(args.output)
     model = sg.load(args.model, device=args.device)
     model.set_params(verbose=not args.quiet)
@@ -238,6 +249,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--random-state", type=int, default=None)
     p.add_argument("--device", default=None, help="cpu, cuda, ... (default: as saved)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--chunk-size",
+        type=int,
+        default=None,
+        help="write chunk by chunk (rows per chunk): a Parquet folder, or a CSV file for "
+        ".csv/.csv.gz/.tsv",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output")
     p.set_defaults(func=_cmd_sample)
 
     p = sub.add_parser("evaluate", help="compare a synthetic table with the real one")
