@@ -69,7 +69,7 @@ def test_capped_encoder_state_round_trip_and_checks():
         enc.inverse_transform(matrix, random_state=3),
     )
     state["columns"][1]["cap"]["kept"] = [5, 2]
-    with pytest.raises(PersistenceError, match="'m'.*kept"):
+    with pytest.raises(PersistenceError, match=r"'m'.*kept"):
         TableEncoder.from_state(state, schema)
 
 
