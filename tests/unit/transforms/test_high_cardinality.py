@@ -18,9 +18,7 @@ def _zipf_table(n_rows: int, n_labels: int, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     p = 1.0 / np.arange(1, n_labels + 1)
     idx = rng.choice(n_labels, n_rows, p=p / p.sum())
-    return pd.DataFrame(
-        {"x": rng.normal(size=n_rows) + idx % 7, "m": [f"m{i:06d}" for i in idx]}
-    )
+    return pd.DataFrame({"x": rng.normal(size=n_rows) + idx % 7, "m": [f"m{i:06d}" for i in idx]})
 
 
 @pytest.mark.parametrize("discrete", ["onehot", "index"])
