@@ -1,5 +1,5 @@
 """``python -m benchmarks run ...`` and ``python -m benchmarks table FILES``: see
-:mod:`benchmarks.run`."""
+:mod:`benchmarks.run`; ``python -m benchmarks scale ...``: see :mod:`benchmarks.scale`."""
 
 import sys
 
@@ -9,6 +9,10 @@ if __name__ == "__main__":
     argv = sys.argv[1:]
     if argv[:1] == ["table"]:
         raise SystemExit(table_main(argv[1:]))
+    if argv[:1] == ["scale"]:
+        from benchmarks.scale import main as scale_main
+
+        raise SystemExit(scale_main(argv[1:]))
     if argv[:1] == ["run"]:
         argv = argv[1:]
     raise SystemExit(main(argv))
