@@ -300,12 +300,12 @@ def _first_component(
     """Each row's score on the first principal component of the standardised one-hot table.
 
     The one-hot blocks are capped (:mod:`synthgen.transforms.capped`), so their width does not
-    grow with the number of labels. Tables of more than ``chunk_rows`` rows are standardised
-    with the statistics of a ``max_rows`` sample and scored chunk by chunk, so no matrix of
-    all rows is held; smaller tables are scored exactly as before.
+    grow with the number of labels. Tables of more than ``chunk_rows`` rows (or 20 million
+    one-hot cells) are standardised with the statistics of a ``max_rows`` sample and scored
+    chunk by chunk, so no matrix of all rows is held; smaller tables are scored as before.
     """
     aux = TableEncoder("quantile", "onehot").fit(data, schema, random_state=rng)
-    if len(data) <= chunk_rows:
+    if len(data) <= chunk_rows and len(data) * aux.output_dim <= 20_000_000:
         matrix = aux.transform(data, random_state=rng).astype(np.float64)
         if matrix.shape[1] == 0:
             return np.zeros(len(data))
@@ -324,9 +324,10 @@ def _first_component(
     scale = np.where(std > 0, std, 1.0)
     vec = _leading_vector((rows - mean) / scale, rng)
     scores = np.empty(len(data))
-    for start in range(0, len(data), chunk_rows):
-        block = aux.transform(data.iloc[start : start + chunk_rows], random_state=rng)
-        scores[start : start + chunk_rows] = ((block - mean) / scale) @ vec
+    step = max(1024, min(chunk_rows, 4_000_000 // aux.output_dim))  # ~32 MB per chunk
+    for start in range(0, len(data), step):
+        block = aux.transform(data.iloc[start : start + step], random_state=rng)
+        scores[start : start + step] = ((block - mean) / scale) @ vec
     return scores
 
 
