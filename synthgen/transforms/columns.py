@@ -256,19 +256,18 @@ class CategoricalEncoder(ColumnEncoder):
         self.categories: list[Any] = list(spec.categories or [])
         self.pooled = spec.kind == "text" or spec.pooled
         self.codes = make_discrete_transform(discrete)
-        # A cap on the width of one-hot and index blocks (see synthgen.transforms.capped); a
-        # frequency score is one number whatever the number of labels.
+        # A cap on one-hot / index width (transforms.capped); a frequency score is one number.
         self.max_codes = max_codes if discrete in ("onehot", "index") else None
         self.cap: CodeCap | None = None
+        self._index: pd.Index | None = None
+        self._array: np.ndarray | None = None
 
     @property
-    def n_label_codes(self) -> int:
-        """Labels, then the pooled code (if any), then the missing code (if any)."""
+    def n_label_codes(self) -> int:  # labels, then the pooled and the missing code (if any)
         return len(self.categories) + int(self.pooled) + int(self.spec.has_missing)
 
     @property
-    def n_codes(self) -> int:
-        """Codes the model sees (fewer than :attr:`n_label_codes` when capped)."""
+    def n_codes(self) -> int:  # codes the model sees (fewer than n_label_codes if capped)
         return self.n_label_codes if self.cap is None else self.cap.n_model_codes
 
     @property
@@ -282,10 +281,10 @@ class CategoricalEncoder(ColumnEncoder):
 
     def label_codes(self, col: pd.Series) -> np.ndarray:
         """Integer codes of the labels; missing cells get :attr:`missing_code`."""
-        # (An Index lookup, not pd.Categorical: pandas 3 deprecates labels outside the
-        # categories there, and pooled columns have such labels.)
-        lookup = pd.Index(self.categories, dtype=object)
-        codes = lookup.get_indexer(col.astype(object)).astype(np.int64)
+        # (Not pd.Categorical: pandas 3 deprecates labels outside the categories, as pooled.)
+        if self._index is None:  # built once: a column may hold a million labels
+            self._index = pd.Index(self.categories, dtype=object)
+        codes = self._index.get_indexer(col.astype(object)).astype(np.int64)
         missing = col.isna().to_numpy()
         unseen = (codes < 0) & ~missing
         if unseen.any():
@@ -326,9 +325,7 @@ class CategoricalEncoder(ColumnEncoder):
         labels = np.empty(len(codes), dtype=object)
         k = len(self.categories)
         known = codes < k
-        lookup = np.empty(k, dtype=object)
-        lookup[:] = self.categories
-        labels[known] = lookup[codes[known]]
+        labels[known] = self._labels()[codes[known]]
         labels[~known] = None
         if self.pooled:
             pooled = codes == k
@@ -346,9 +343,13 @@ class CategoricalEncoder(ColumnEncoder):
             return np.array([f"{self.spec.name}-{i}" for i in rng.integers(0, 10**9, n)])
         p = self.codes.freq[:k] if self.cap is None else self.cap.label_freq
         p = p / p.sum() if p.sum() > 0 else np.full(k, 1.0 / k)
-        lookup = np.empty(k, dtype=object)
-        lookup[:] = self.categories
-        return lookup[rng.choice(k, size=n, p=p)]
+        return self._labels()[rng.choice(k, size=n, p=p)]
+
+    def _labels(self) -> np.ndarray:  # the labels as an object array (built once)
+        if self._array is None:
+            self._array = np.empty(len(self.categories), dtype=object)
+            self._array[:] = self.categories
+        return self._array
 
     def get_state(self) -> dict[str, Any]:
         state = {"codes": self.codes.get_state()}
