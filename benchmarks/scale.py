@@ -11,9 +11,10 @@ resampled with noise to the wanted rows, plus, by axis,
 - ``labels``: a ``merchant`` column with ``size`` distinct labels (each label once, the other
   rows Zipf-distributed over the labels, s = 1.1), ``rows = max(--rows, --rows-per-label *
   size)``; ``--min-count 1`` stores every label (a stress test of the label count);
-- ``evaluate``: ``sg.evaluate`` on ``size`` rows with a free-text and a ``--labels``-label
-  column (synthetic and holdout: independent draws of the same process);
-- ``export``: ``sg.export`` (copula) of Adult plus a free-text column, ``size`` rows.
+- ``evaluate``: ``sg.evaluate`` on ``size`` rows with a free-text column, a column of mostly
+  unique codes (kind ``text``) and a ``--labels``-label column (synthetic and holdout:
+  independent draws of the same process);
+- ``export``: ``sg.export`` of Adult plus the free-text and code columns, ``size`` rows.
 
 Every measurement runs in a child process with one thread (torch, BLAS, OpenMP): fit seconds,
 seconds per epoch (neural generators), sampling rows per second, peak RSS (``ru_maxrss``,
@@ -118,7 +119,10 @@ def make_table(axis: str, size: int, seed: int, args: dict[str, Any]) -> pd.Data
         return frame
     if axis in ("evaluate", "export"):
         frame = _adult(size, rng)
-        frame["note"] = _text(size, rng)
+        frame["note"] = _text(size, rng)  # detected as free text: generated, not learned
+        # mostly unique codes with a space: kind "text" without a semantic type (learned)
+        refs = rng.integers(0, 2**32, size)
+        frame["ref"] = np.char.add(np.char.add(np.char.mod("%08x", refs), " "), "QZ").astype(object)
         if axis == "evaluate":
             frame["merchant"] = _labels(size, min(args["labels"], size), rng)
         return frame
