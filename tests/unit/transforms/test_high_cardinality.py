@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import synthgen as sg
 from synthgen import Schema
 from synthgen.exceptions import ConfigurationError, PersistenceError
 from synthgen.generators.baselines import GaussianCopula
@@ -92,3 +93,16 @@ def test_copula_many_labels_no_label_by_label_matrix():
     assert aux.output_dim <= DEFAULT_MAX_CODES + 1
     out = model.sample(500, random_state=1)
     assert out["m"].isin(schema["m"].categories).all()
+
+
+@pytest.mark.parametrize("key", sg.list_generators())
+def test_every_generator_bounded_width_for_many_labels(key):
+    """A 400-label column never gets more than the cap's codes, in any family."""
+    df = _zipf_table(1600, 400, seed=1)
+    schema = Schema.infer(df, min_count=1)
+    cls = type(sg.make_generator(key))
+    model = sg.make_generator(key, random_state=0, **cls._fast_params()).fit(df, schema=schema)
+    widths = [s.dim for s in model.encoder_.spans if s.column == "m"]
+    assert widths and max(widths) <= DEFAULT_MAX_CODES
+    out = model.sample(200, random_state=1)
+    assert out["m"].dropna().isin(model.schema_["m"].categories or []).all()
