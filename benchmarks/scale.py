@@ -190,7 +190,9 @@ def _child(generator: str, axis: str, size: int, args: dict[str, Any], queue) ->
     except Exception as err:  # a crashed point is recorded, not fatal
         result = {"status": "error", "error": f"{type(err).__name__}: {err}"}
         result["traceback"] = traceback.format_exc(limit=5)
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    result["peak_rss_mb"] = usage.ru_maxrss / 1024
+    result["cpu_s"] = usage.ru_utime + usage.ru_stime  # the whole child, data making included
     queue.put(result)
 
 
@@ -220,7 +222,7 @@ def run_point(generator: str, axis: str, size: int, args: dict[str, Any]) -> dic
 
 
 _COLUMNS = ["generator", "axis", "size", "rows", "cols", "labels_stored", "fit_s", "s_per_epoch",
-            "sample_rows_per_s", "merchant_shape", "evaluate_s", "export_s", "peak_rss_mb",
+            "sample_rows_per_s", "merchant_shape", "evaluate_s", "export_s", "cpu_s", "peak_rss_mb",
             "data_rss_mb", "load_1m", "status"]  # fmt: skip
 
 

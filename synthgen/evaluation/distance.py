@@ -10,11 +10,10 @@ Rows are embedded so that the Euclidean distance between embeddings is a mixed-t
   with indicator ``sqrt(0.75)``, so missing vs missing costs 0 and missing vs present costs
   between 0.75 and 1, like a categorical mismatch;
 * a high-cardinality column (more than :data:`~synthgen.evaluation.data.MAX_EXACT_CODES`
-  codes, frequency-ranked by :func:`~synthgen.evaluation.data.prepare`) keeps one-hot
-  coordinates for its most frequent codes only; every other code is a random sign vector of
-  :data:`HASH_DIMS` coordinates derived from the code alone (a hash, no state), so equal codes
-  still cost 0 and different ones cost 1 on average (within about 12%): the width stays
-  bounded however many labels the column has.
+  codes) is not one-hot coded: each code is a random sign vector of :data:`HASH_DIMS`
+  coordinates derived from the code alone (a hash, no state), so equal codes still cost 0 and
+  different ones cost 1 on average (within about 12%): the width stays :data:`HASH_DIMS`
+  however many labels the column has.
 
 Nearest neighbours come from sklearn's brute-force search (chunked, BLAS-fast); the distances
 of the returned candidates are then recomputed exactly from coordinate differences, because the
@@ -118,7 +117,7 @@ class MixedEmbedding:
             pos += width
         self.cat_blocks: list[np.ndarray] = []
         for n in self.n_categories:
-            width = n if n <= MAX_EXACT_CODES else MAX_EXACT_CODES - 1 + HASH_DIMS
+            width = n if n <= MAX_EXACT_CODES else HASH_DIMS
             self.cat_blocks.append(np.arange(pos, pos + width))
             pos += width
         self.dim = pos
@@ -144,10 +143,7 @@ class MixedEmbedding:
             if size <= MAX_EXACT_CODES:
                 out[np.arange(n), block[c]] = weight
                 continue
-            head = c < MAX_EXACT_CODES - 1
-            out[np.flatnonzero(head), block[c[head]]] = weight
-            tail = np.flatnonzero(~head)
-            out[np.ix_(tail, block[MAX_EXACT_CODES - 1 :])] = weight * _hashed_signs(c[tail])
+            out[:, block] = weight * _hashed_signs(c)
         return out
 
     def columns(self, num_idx: list[int], cat_idx: list[int]) -> np.ndarray:

@@ -158,11 +158,12 @@ def association_matrix(prep: PreparedData, frame: str, columns: list[str], bins:
             coded.append(np.where(np.isnan(x), len(edges) + 1, c))
         else:
             coded.append(codes[:, prep.categorical.index(name)])
+    coded = [_dense(c) for c in coded]  # once per column, not once per pair
     m = len(columns)
     out = np.eye(m)
     for a in range(m):
         for b in range(a + 1, m):
-            out[a, b] = out[b, a] = _cramers_v(coded[a], coded[b])
+            out[a, b] = out[b, a] = _cramers_v(coded[a], coded[b], dense=True)
     return out
 
 
@@ -174,8 +175,8 @@ def _dense(x: np.ndarray) -> np.ndarray:
     return np.unique(x, return_inverse=True)[1].ravel()
 
 
-def _cramers_v(x: np.ndarray, y: np.ndarray) -> float:
-    xi, yi = _dense(x), _dense(y)
+def _cramers_v(x: np.ndarray, y: np.ndarray, dense: bool = False) -> float:
+    xi, yi = (x, y) if dense else (_dense(x), _dense(y))
     r, c = xi.max() + 1, yi.max() + 1
     if r < 2 or c < 2:
         return 0.0

@@ -25,7 +25,7 @@ __all__ = [
 
 #: Rows of each frame given to sdmetrics: larger frames are subsampled with the evaluation's
 #: seed (a report on a million rows would otherwise take minutes).
-QUALITY_ROWS = 200_000
+QUALITY_ROWS = 100_000
 #: What the labels of a high-cardinality column past its most frequent ones are scored as.
 OTHER_LABELS = "(other labels)"
 
