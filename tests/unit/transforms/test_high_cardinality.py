@@ -106,3 +106,15 @@ def test_every_generator_bounded_width_for_many_labels(key):
     assert widths and max(widths) <= DEFAULT_MAX_CODES
     out = model.sample(200, random_state=1)
     assert out["m"].dropna().isin(model.schema_["m"].categories or []).all()
+
+
+def test_capped_model_saves_and_loads(tmp_path):
+    df = _zipf_table(1200, 400, seed=2)
+    schema = Schema.infer(df, min_count=1)
+    cls = type(sg.make_generator("gan"))
+    model = sg.make_generator("gan", random_state=0, **cls._fast_params()).fit(df, schema=schema)
+    model.save(tmp_path / "m.sgm")
+    back = sg.load(tmp_path / "m.sgm")
+    pd.testing.assert_frame_equal(
+        back.sample(300, random_state=4), model.sample(300, random_state=4)
+    )
