@@ -28,7 +28,7 @@ from sklearn.neighbors import NearestNeighbors
 
 from synthgen.evaluation.data import MAX_EXACT_CODES
 
-__all__ = ["HASH_DIMS", "MixedEmbedding", "match_counts", "nearest", "row_keys"]
+__all__ = ["HASH_DIMS", "MixedEmbedding", "match_counts", "nearest", "nearest_exact", "row_keys"]
 
 _ONEHOT = 1.0 / np.sqrt(2.0)
 _MISSING_INDICATOR = np.sqrt(0.75)
@@ -116,6 +116,8 @@ class MixedEmbedding:
             self.num_blocks.append(np.arange(pos, pos + width))
             pos += width
         self.cat_blocks: list[np.ndarray] = []
+        #: Categorical columns coded by hashed sign vectors (approximate mismatch cost).
+        self.hashed = [j for j, n in enumerate(self.n_categories) if n > MAX_EXACT_CODES]
         for n in self.n_categories:
             width = n if n <= MAX_EXACT_CODES else HASH_DIMS
             self.cat_blocks.append(np.arange(pos, pos + width))
@@ -183,6 +185,59 @@ def nearest(
         order = np.argsort(exact, axis=1, kind="stable")[:, :k]
         dist[start : start + step] = np.take_along_axis(exact, order, axis=1)
         idx[start : start + step] = np.take_along_axis(cand, order, axis=1)
+    return dist, idx
+
+
+def nearest_exact(
+    emb: MixedEmbedding,
+    query: tuple[np.ndarray, np.ndarray],
+    reference: tuple[np.ndarray, np.ndarray],
+    k: int = 1,
+    *,
+    extra: int = 16,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`nearest` on ``(num, codes)`` rows, with exact mismatch costs in hashed columns.
+
+    Candidates come from two searches (``k + extra`` each: with and without the hashed
+    columns); their distances are then recomputed with a hashed column's mismatch costing
+    exactly what a one-hot mismatch costs (1 with ``"minmax"`` scaling). Without hashed
+    columns this is :func:`nearest`.
+
+    Examples
+    --------
+    >>> emb = MixedEmbedding(np.zeros((3, 0)), [1000])
+    >>> ref = (np.zeros((3, 0)), np.array([[1], [2], [3]]))
+    >>> d, i = nearest_exact(emb, (np.zeros((2, 0)), np.array([[2], [999]])), ref)
+    >>> d[:, 0].tolist(), int(i[0, 0])
+    ([0.0, 1.0], 1)
+    """
+    q, r = emb.transform(*query), emb.transform(*reference)
+    if not emb.hashed:
+        return nearest(q, r, k)
+    k = min(k, len(r))
+    n_cand = min(k + extra, len(r))
+    keep = np.setdiff1d(np.arange(emb.dim), np.concatenate([emb.cat_blocks[j] for j in emb.hashed]))
+    # Candidates: the nearest with the hashed columns (rows sharing their labels rank well)
+    # and the nearest without them (the best rows that differ in them).
+    if len(keep):
+        base = nearest(q[:, keep], r[:, keep], n_cand, extra=0)[1]
+    else:  # nothing but hashed columns: every row that differs costs the same
+        base = np.tile(np.arange(n_cand), (len(q), 1))
+    cand = np.concatenate([nearest(q, r, n_cand, extra=0)[1], base], axis=1)
+    cand.sort(axis=1)
+    cost = 1.0 if emb.scale == "minmax" else 2.0  # 2 * weight**2, as a one-hot mismatch
+    dist = np.empty((len(q), k))
+    idx = np.empty((len(q), k), dtype=np.int64)
+    for start in range(0, len(q), 2048):
+        c = cand[start : start + 2048]
+        qq = q[start : start + 2048][:, keep]
+        d2 = ((r[:, keep][c] - qq[:, None, :]) ** 2).sum(axis=2)
+        for j in emb.hashed:
+            d2 += cost * (reference[1][c, j] != query[1][start : start + 2048, j][:, None])
+        d2[:, 1:][c[:, 1:] == c[:, :-1]] = np.inf  # a row found twice counts once
+        order = np.argsort(d2, axis=1, kind="stable")[:, :k]
+        dist[start : start + 2048] = np.sqrt(np.take_along_axis(d2, order, axis=1))
+        idx[start : start + 2048] = np.take_along_axis(c, order, axis=1)
     return dist, idx
 
 
