@@ -1,5 +1,6 @@
 """``python -m benchmarks run ...`` and ``python -m benchmarks table FILES``: see
-:mod:`benchmarks.run`; ``python -m benchmarks relational ...``: see :mod:`benchmarks.relational`."""
+:mod:`benchmarks.run`; ``python -m benchmarks relational ...``: see :mod:`benchmarks.relational`;
+``python -m benchmarks scale ...``: see :mod:`benchmarks.scale`."""
 
 import sys
 
@@ -13,6 +14,10 @@ if __name__ == "__main__":
         from benchmarks.relational import main as relational_main
 
         raise SystemExit(relational_main(argv[1:]))
+    if argv[:1] == ["scale"]:
+        from benchmarks.scale import main as scale_main
+
+        raise SystemExit(scale_main(argv[1:]))
     if argv[:1] == ["run"]:
         argv = argv[1:]
     raise SystemExit(main(argv))

@@ -99,6 +99,17 @@ def _cmd_sample(args: argparse.Namespace) -> None:
         return sample_tables(args)
     if args.n is None:
         raise ConfigurationError("-n (the number of rows) is required to sample a table")
+    if args.chunk_size is not None:  # chunk by chunk, at flat memory (sampling.chunked)
+        model = sg.load(args.model, device=args.device)
+        out = model.sample_to(
+            args.output,
+            args.n,
+            chunk_size=args.chunk_size,
+            random_state=args.random_state,
+            overwrite=args.overwrite,
+        )
+        print(f"wrote {args.n:,} synthetic rows -> {out}")
+        return
     check_table_path(args.output)
     model = sg.load(args.model, device=args.device)
     model.set_params(verbose=not args.quiet)
@@ -266,12 +277,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--random-state", type=int, default=None)
     p.add_argument("--device", default=None, help="cpu, cuda, ... (default: as saved)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--chunk-size",
+        type=int,
+        default=None,
+        help="write chunk by chunk (rows per chunk): a Parquet folder, or a CSV file for "
+        ".csv/.csv.gz/.tsv",
+    )
+    p.add_argument(
+        "--overwrite",
+        "--force",
+        dest="overwrite",
+        action="store_true",
+        help="replace an existing output (files of linked tables already there)",
+    )
     g = p.add_argument_group("linked tables")
     g.add_argument(
         "--scale", type=float, default=1.0, help="rows of each root table x scale (default 1)"
     )
     g.add_argument("--format", choices=FORMATS, default="csv", help="file format of the tables")
-    g.add_argument("--force", action="store_true", help="replace table files already there")
     p.set_defaults(func=_cmd_sample)
 
     p = sub.add_parser("evaluate", help="compare a synthetic table with the real one")

@@ -125,7 +125,7 @@ def sample_tables(args: argparse.Namespace) -> None:
     suffix = "." + args.format
     targets = {name: folder / f"{name}{suffix}" for name in model.metadata_.tables}
     existing = [p.name for p in targets.values() if p.exists()]
-    if existing and not args.force:
+    if existing and not args.overwrite:
         raise PersistenceError(
             f"{args.output!r} already holds {existing}: use --force to replace them"
         )

@@ -5,6 +5,12 @@ nanoseconds since the epoch) or *categorical* (categories and free text). Id and
 columns are left out. Categorical values are coded jointly across the frames so that equal
 labels get equal integer codes; missing values get a code of their own (a missing value is part
 of the data, and two missing cells are equal). The input frames are never modified.
+
+High-cardinality columns (more than :data:`MAX_EXACT_CODES` codes: merchants, zip codes, free
+text) are coded by frequency rank in the real frame (code 0 is its most frequent label), so
+that the metrics that cannot afford a code per label (one-hot distances, contingency tables,
+classifiers) see the frequent labels exactly and share one code among the rest
+(:meth:`PreparedData.compact_codes`), in memory linear in the rows.
 """
 
 from __future__ import annotations
@@ -19,11 +25,15 @@ from synthgen.exceptions import EvaluationError, SynthgenError
 from synthgen.schema import Schema, check_frame, numeric_values
 from synthgen.schema.dates import as_datetimes, from_epoch, to_epoch
 
-__all__ = ["FRAMES", "MIN_HOLDOUT_ROWS", "PreparedData", "prepare"]
+__all__ = ["FRAMES", "MAX_EXACT_CODES", "MIN_HOLDOUT_ROWS", "PreparedData", "prepare"]
 
 #: Fewest holdout rows accepted: the holdout is the yardstick of several metrics and the
 #: control set of the privacy attacks, so a tiny one would give meaningless numbers.
 MIN_HOLDOUT_ROWS = 20
+
+#: Categorical columns with more codes are high-cardinality: compact codes keep the
+#: ``MAX_EXACT_CODES - 1`` most frequent real labels, one code for the others and one for missing.
+MAX_EXACT_CODES = 249
 
 #: Names of the frames, in order.
 FRAMES: tuple[str, ...] = ("real", "synthetic", "holdout")
@@ -122,6 +132,34 @@ class PreparedData:
                 for v, ok in zip(col.to_numpy(), present, strict=True)
             ]
         return num, codes
+
+    def compact_codes(self, frame: str, rows: np.ndarray | None = None) -> np.ndarray:
+        """Codes of ``frame`` with at most :data:`MAX_EXACT_CODES` + 1 codes per column: in a
+        high-cardinality column the labels past the most frequent share one code, missing
+        keeps its own (the last); other columns are unchanged."""
+        codes = self.codes[frame] if rows is None else self.codes[frame][rows]
+        out = codes
+        for j, name in enumerate(self.categorical):
+            if not self.high_cardinality(name):
+                continue
+            if out is codes:
+                out = codes.copy()
+            cats = self.categories[name]
+            missing = len(cats) - 1 if cats[-1] is None else -1
+            col = codes[:, j]
+            out[:, j] = np.where(
+                col == missing, MAX_EXACT_CODES, np.minimum(col, MAX_EXACT_CODES - 1)
+            )
+        return out
+
+    def n_compact(self, name: str) -> int:
+        """Number of codes of a categorical column in :meth:`compact_codes`."""
+        return MAX_EXACT_CODES + 1 if self.high_cardinality(name) else len(self.categories[name])
+
+    def high_cardinality(self, name: str) -> bool:
+        """Whether a categorical column has more than :data:`MAX_EXACT_CODES` labels."""
+        cats = self.categories[name]
+        return len(cats) - int(bool(cats) and cats[-1] is None) > MAX_EXACT_CODES
 
 
 def _check_frame(data: Any, what: str) -> pd.DataFrame:
@@ -286,6 +324,16 @@ def _joint_codes(
         joined = pd.concat([df[name].astype(object) for df in frames.values()], ignore_index=True)
         present = joined.notna().to_numpy()
         labels, uniques = pd.factorize(joined.where(present, None), use_na_sentinel=True)
+        n_real = next(iter(sizes.values()))
+        if len(uniques) > MAX_EXACT_CODES:
+            # Frequency rank in the real frame (ties and labels absent from it: first seen).
+            real = labels[:n_real]
+            counts = np.bincount(real[real >= 0], minlength=len(uniques))
+            order = np.argsort(-counts, kind="stable")
+            rank = np.empty(len(uniques), dtype=np.int64)
+            rank[order] = np.arange(len(uniques))
+            labels = np.where(labels < 0, labels, rank[np.maximum(labels, 0)])
+            uniques = uniques[order]
         labels = np.where(labels < 0, len(uniques), labels)
         cats = list(uniques)
         if not present.all():

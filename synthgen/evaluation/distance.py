@@ -8,7 +8,12 @@ Rows are embedded so that the Euclidean distance between embeddings is a mixed-t
   exactly 1 and a match 0; missing is a category of its own (missing == missing costs 0);
 * a numeric column with missing cells gets an indicator coordinate: a missing cell sits at 0.5
   with indicator ``sqrt(0.75)``, so missing vs missing costs 0 and missing vs present costs
-  between 0.75 and 1, like a categorical mismatch.
+  between 0.75 and 1, like a categorical mismatch;
+* a high-cardinality column (more than :data:`~synthgen.evaluation.data.MAX_EXACT_CODES`
+  codes) is not one-hot coded: each code is a random sign vector of :data:`HASH_DIMS`
+  coordinates derived from the code alone (a hash, no state), so equal codes still cost 0 and
+  different ones cost 1 on average (within about 12%): the width stays :data:`HASH_DIMS`
+  however many labels the column has.
 
 Nearest neighbours come from sklearn's brute-force search (chunked, BLAS-fast); the distances
 of the returned candidates are then recomputed exactly from coordinate differences, because the
@@ -21,10 +26,33 @@ from __future__ import annotations
 import numpy as np
 from sklearn.neighbors import NearestNeighbors
 
-__all__ = ["MixedEmbedding", "match_counts", "nearest", "row_keys"]
+from synthgen.evaluation.data import MAX_EXACT_CODES
+
+__all__ = ["HASH_DIMS", "MixedEmbedding", "match_counts", "nearest", "nearest_exact", "row_keys"]
 
 _ONEHOT = 1.0 / np.sqrt(2.0)
 _MISSING_INDICATOR = np.sqrt(0.75)
+#: Coordinates of the hashed codes of a high-cardinality column.
+HASH_DIMS = 64
+
+
+def _hashed_signs(codes: np.ndarray, dims: int = HASH_DIMS) -> np.ndarray:
+    """A fixed +-1/sqrt(dims) vector per code (splitmix64 of code and coordinate).
+
+    Examples
+    --------
+    >>> v = _hashed_signs(np.array([7, 7, 8]))
+    >>> bool((v[0] == v[1]).all()), round(float(np.sum((v[0] - v[2]) ** 2) / 2), 1) > 0.5
+    (True, True)
+    """
+    x = codes.astype(np.uint64)[:, None] * np.uint64(dims) + np.arange(dims, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        x = x + np.uint64(0x9E3779B97F4A7C15)
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        x = x ^ (x >> np.uint64(31))
+    bits = (x & np.uint64(1)).astype(np.float64)
+    return (2.0 * bits - 1.0) / np.sqrt(dims)
 
 
 class MixedEmbedding:
@@ -88,9 +116,12 @@ class MixedEmbedding:
             self.num_blocks.append(np.arange(pos, pos + width))
             pos += width
         self.cat_blocks: list[np.ndarray] = []
+        #: Categorical columns coded by hashed sign vectors (approximate mismatch cost).
+        self.hashed = [j for j, n in enumerate(self.n_categories) if n > MAX_EXACT_CODES]
         for n in self.n_categories:
-            self.cat_blocks.append(np.arange(pos, pos + n))
-            pos += n
+            width = n if n <= MAX_EXACT_CODES else HASH_DIMS
+            self.cat_blocks.append(np.arange(pos, pos + width))
+            pos += width
         self.dim = pos
 
     def transform(self, num: np.ndarray, codes: np.ndarray) -> np.ndarray:
@@ -109,8 +140,12 @@ class MixedEmbedding:
                     missing, _MISSING_INDICATOR if self.scale == "minmax" else 1.0, 0.0
                 )
         for j, block in enumerate(self.cat_blocks):
-            c = np.clip(codes[:, j], 0, len(block) - 1)
-            out[np.arange(n), block[c]] = weight
+            size = self.n_categories[j]
+            c = np.clip(codes[:, j], 0, size - 1)
+            if size <= MAX_EXACT_CODES:
+                out[np.arange(n), block[c]] = weight
+                continue
+            out[:, block] = weight * _hashed_signs(c)
         return out
 
     def columns(self, num_idx: list[int], cat_idx: list[int]) -> np.ndarray:
@@ -150,6 +185,59 @@ def nearest(
         order = np.argsort(exact, axis=1, kind="stable")[:, :k]
         dist[start : start + step] = np.take_along_axis(exact, order, axis=1)
         idx[start : start + step] = np.take_along_axis(cand, order, axis=1)
+    return dist, idx
+
+
+def nearest_exact(
+    emb: MixedEmbedding,
+    query: tuple[np.ndarray, np.ndarray],
+    reference: tuple[np.ndarray, np.ndarray],
+    k: int = 1,
+    *,
+    extra: int = 16,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`nearest` on ``(num, codes)`` rows, with exact mismatch costs in hashed columns.
+
+    Candidates come from two searches (``k + extra`` each: with and without the hashed
+    columns); their distances are then recomputed with a hashed column's mismatch costing
+    exactly what a one-hot mismatch costs (1 with ``"minmax"`` scaling). Without hashed
+    columns this is :func:`nearest`.
+
+    Examples
+    --------
+    >>> emb = MixedEmbedding(np.zeros((3, 0)), [1000])
+    >>> ref = (np.zeros((3, 0)), np.array([[1], [2], [3]]))
+    >>> d, i = nearest_exact(emb, (np.zeros((2, 0)), np.array([[2], [999]])), ref)
+    >>> d[:, 0].tolist(), int(i[0, 0])
+    ([0.0, 1.0], 1)
+    """
+    q, r = emb.transform(*query), emb.transform(*reference)
+    if not emb.hashed:
+        return nearest(q, r, k)
+    k = min(k, len(r))
+    n_cand = min(k + extra, len(r))
+    keep = np.setdiff1d(np.arange(emb.dim), np.concatenate([emb.cat_blocks[j] for j in emb.hashed]))
+    # Candidates: the nearest with the hashed columns (rows sharing their labels rank well)
+    # and the nearest without them (the best rows that differ in them).
+    if len(keep):
+        base = nearest(q[:, keep], r[:, keep], n_cand, extra=0)[1]
+    else:  # nothing but hashed columns: every row that differs costs the same
+        base = np.tile(np.arange(n_cand), (len(q), 1))
+    cand = np.concatenate([nearest(q, r, n_cand, extra=0)[1], base], axis=1)
+    cand.sort(axis=1)
+    cost = 1.0 if emb.scale == "minmax" else 2.0  # 2 * weight**2, as a one-hot mismatch
+    dist = np.empty((len(q), k))
+    idx = np.empty((len(q), k), dtype=np.int64)
+    for start in range(0, len(q), 2048):
+        c = cand[start : start + 2048]
+        qq = q[start : start + 2048][:, keep]
+        d2 = ((r[:, keep][c] - qq[:, None, :]) ** 2).sum(axis=2)
+        for j in emb.hashed:
+            d2 += cost * (reference[1][c, j] != query[1][start : start + 2048, j][:, None])
+        d2[:, 1:][c[:, 1:] == c[:, :-1]] = np.inf  # a row found twice counts once
+        order = np.argsort(d2, axis=1, kind="stable")[:, :k]
+        dist[start : start + 2048] = np.sqrt(np.take_along_axis(d2, order, axis=1))
+        idx[start : start + 2048] = np.take_along_axis(c, order, axis=1)
     return dist, idx
 
 

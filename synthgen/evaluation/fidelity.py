@@ -144,6 +144,7 @@ def association_matrix(prep: PreparedData, frame: str, columns: list[str], bins:
     pair. Bin edges come from the real frame so both frames are binned alike.
     """
     coded = []
+    codes = prep.compact_codes(frame)  # a high-cardinality column: frequent labels + one code
     for name in columns:
         if name in prep.numeric:
             j = prep.numeric.index(name)
@@ -156,18 +157,26 @@ def association_matrix(prep: PreparedData, frame: str, columns: list[str], bins:
             c = np.searchsorted(edges, x, side="right")
             coded.append(np.where(np.isnan(x), len(edges) + 1, c))
         else:
-            coded.append(prep.codes[frame][:, prep.categorical.index(name)])
+            coded.append(codes[:, prep.categorical.index(name)])
+    coded = [_dense(c) for c in coded]  # once per column, not once per pair
     m = len(columns)
     out = np.eye(m)
     for a in range(m):
         for b in range(a + 1, m):
-            out[a, b] = out[b, a] = _cramers_v(coded[a], coded[b])
+            out[a, b] = out[b, a] = _cramers_v(coded[a], coded[b], dense=True)
     return out
 
 
-def _cramers_v(x: np.ndarray, y: np.ndarray) -> float:
-    _, xi = np.unique(x, return_inverse=True)
-    _, yi = np.unique(y, return_inverse=True)
+def _dense(x: np.ndarray) -> np.ndarray:
+    """Codes renumbered 0..k-1 (sorted), without a sort when they are small non-negative ints."""
+    if x.size and x.dtype.kind in "iu" and x.min() >= 0 and x.max() < 4 * len(x) + 1024:
+        used = np.bincount(x) > 0
+        return (np.cumsum(used) - 1)[x]
+    return np.unique(x, return_inverse=True)[1].ravel()
+
+
+def _cramers_v(x: np.ndarray, y: np.ndarray, dense: bool = False) -> float:
+    xi, yi = (x, y) if dense else (_dense(x), _dense(y))
     r, c = xi.max() + 1, yi.max() + 1
     if r < 2 or c < 2:
         return 0.0
@@ -195,7 +204,7 @@ def fidelity_metrics(
     """
     T = QUALITY_THRESHOLDS
     out: list[MetricResult] = []
-    q = quality_report_scores(prep)
+    q = quality_report_scores(prep, rng)
     out.append(
         MetricResult.graded(
             "column_shapes",

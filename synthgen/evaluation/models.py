@@ -47,11 +47,14 @@ def feature_matrix(
     >>> X.shape, mask.tolist()
     ((3, 2), [False, True])
     """
-    num, codes = prep.take(frame, rows)
+    num = prep.num[frame] if rows is None else prep.num[frame][rows]
+    # Compact codes: a high-cardinality column's rare labels (and labels of one frame only,
+    # such as free text) share one code, so their first-seen order cannot tell frames apart.
+    codes = prep.compact_codes(frame, rows)
     keep_num = [j for j, c in enumerate(prep.numeric) if c != exclude]
     keep_cat = [j for j, c in enumerate(prep.categorical) if c != exclude]
     X = np.concatenate([num[:, keep_num], codes[:, keep_cat].astype(float)], axis=1)
-    native = [len(prep.categories[prep.categorical[j]]) <= MAX_NATIVE_CATEGORIES for j in keep_cat]
+    native = [prep.n_compact(prep.categorical[j]) <= MAX_NATIVE_CATEGORIES for j in keep_cat]
     mask = np.array([False] * len(keep_num) + native, dtype=bool)
     return X, mask
 

@@ -10,9 +10,24 @@ import sys
 import warnings
 from typing import Any
 
-from synthgen.evaluation.data import PreparedData
+import numpy as np
+import pandas as pd
 
-__all__ = ["SDMETRICS_SUBSAMPLE_ROWS", "quality_report_scores", "sdmetrics_metadata"]
+from synthgen.evaluation.data import MAX_EXACT_CODES, PreparedData
+
+__all__ = [
+    "OTHER_LABELS",
+    "QUALITY_ROWS",
+    "SDMETRICS_SUBSAMPLE_ROWS",
+    "quality_report_scores",
+    "sdmetrics_metadata",
+]
+
+#: Rows of each frame given to sdmetrics: larger frames are subsampled with the evaluation's
+#: seed (a report on a million rows would otherwise take minutes).
+QUALITY_ROWS = 100_000
+#: What the labels of a high-cardinality column past its most frequent ones are scored as.
+OTHER_LABELS = "(other labels)"
 
 #: sdmetrics' QualityReport estimates contingency tables from a random subsample of this many
 #: rows (``num_rows_subsample``) when a frame is larger, drawing it from the *global* numpy
@@ -61,19 +76,46 @@ def _quality_report_class() -> type:
     return QualityReport
 
 
-def quality_report_scores(prep: PreparedData) -> dict[str, Any]:
+def _frame(prep: PreparedData, what: str, rng: np.random.Generator | None) -> pd.DataFrame:
+    """One frame as sdmetrics scores it: at most :data:`QUALITY_ROWS` rows (a seeded sample),
+    high-cardinality columns by frequency rank (their most frequent real labels, then one
+    :data:`OTHER_LABELS` for the rest)."""
+    df = prep.frames[what]
+    rows = None
+    if len(df) > QUALITY_ROWS and rng is not None:
+        rows = np.sort(rng.choice(len(df), QUALITY_ROWS, replace=False))
+        df = df.iloc[rows].reset_index(drop=True)
+    high = [c for c in prep.categorical if prep.high_cardinality(c)]
+    if not high:
+        return df
+    df = df.copy()
+    codes = prep.compact_codes(what, rows)
+    for name in high:
+        cats = prep.categories[name]
+        lookup = np.empty(MAX_EXACT_CODES + 1, dtype=object)
+        lookup[: MAX_EXACT_CODES - 1] = cats[: MAX_EXACT_CODES - 1]
+        lookup[MAX_EXACT_CODES - 1] = OTHER_LABELS
+        lookup[MAX_EXACT_CODES] = None
+        df[name] = lookup[codes[:, prep.categorical.index(name)]]
+    return df
+
+
+def quality_report_scores(
+    prep: PreparedData, rng: np.random.Generator | None = None
+) -> dict[str, Any]:
     """Column Shapes and Column Pair Trends of sdmetrics' single-table QualityReport.
 
     Returns a dict with ``column_shapes``, ``column_pair_trends`` (NaN when no column pair of
     the real data is associated strongly enough for sdmetrics to score it) and the per-column /
-    per-pair details.
+    per-pair details. With ``rng``, frames over :data:`QUALITY_ROWS` rows are subsampled; a
+    high-cardinality column is scored by frequency rank (see :func:`_frame`).
     """
     with warnings.catch_warnings():
         # the single-table report is deprecated in favour of a unified one that gives the same
         # numbers; sdmetrics and pandas also warn about internals we cannot change
         warnings.simplefilter("ignore")
         report = _quality_report_class()()
-        real, synthetic = prep.frames["real"], prep.frames["synthetic"]
+        real, synthetic = _frame(prep, "real", rng), _frame(prep, "synthetic", rng)
         if max(len(real), len(synthetic)) > SDMETRICS_SUBSAMPLE_ROWS:
             report.num_rows_subsample = None
         report.generate(real, synthetic, sdmetrics_metadata(prep), verbose=False)

@@ -205,6 +205,37 @@ class BaseGenerator(PersistenceMixin, BaseEstimator):
             sample_conditioned(self, n_samples, conditions, rng), force=True
         )
 
+    def sample_to(
+        self,
+        path: Any,
+        n_samples: int,
+        *,
+        chunk_size: int | None = None,
+        random_state: Any = None,
+        conditions: Any = None,
+        format: str | None = None,
+        overwrite: bool = False,
+    ) -> Any:
+        """Draw rows straight into a Parquet folder (one part per chunk) or a CSV file, at
+        flat memory, atomically; the same seed gives the same rows whatever ``chunk_size``.
+
+        ``format`` is ``"parquet"`` or ``"csv"`` (default: by the suffix of ``path``; ``.csv``,
+        ``.csv.gz`` and ``.tsv`` are CSV). An existing ``path`` is replaced only with
+        ``overwrite=True``. Returns the written path. See :mod:`synthgen.sampling.chunked`.
+        """
+        from synthgen.sampling.chunked import DEFAULT_CHUNK_SIZE, sample_to
+
+        return sample_to(
+            self,
+            path,
+            n_samples,
+            chunk_size=DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size,
+            random_state=random_state,
+            conditions=conditions,
+            format=format,
+            overwrite=overwrite,
+        )
+
     def _sample_free(self, n_samples: int, rng: np.random.Generator) -> pd.DataFrame:
         chunks = []
         done = 0

@@ -215,7 +215,12 @@ class CopyCanary(BaseGenerator):
 
     key = "copy"
     tags = GeneratorTags(canary=True)
-    encoder_params: ClassVar[dict[str, Any]] = {"numeric": "minmax", "discrete": "index"}
+    # Every label keeps its code (no cap on labels): the canary copies rows exactly.
+    encoder_params: ClassVar[dict[str, Any]] = {
+        "numeric": "minmax",
+        "discrete": "index",
+        "max_codes": None,
+    }
 
     def __init__(self, *, random_state: int | None = None, verbose: bool = False) -> None:
         self.random_state = random_state

@@ -33,7 +33,12 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from synthgen.evaluation.data import PreparedData, prepare
-from synthgen.evaluation.distance import MixedEmbedding, match_counts, nearest, row_keys
+from synthgen.evaluation.distance import (
+    MixedEmbedding,
+    match_counts,
+    nearest_exact,
+    row_keys,
+)
 from synthgen.schema import Schema
 
 __all__ = ["CopyFilter", "near_copy_distances"]
@@ -86,11 +91,18 @@ def near_copy_distances(
             return 0.0, np.full(prep.n_rows("synthetic"), np.inf), "kd-tree"
         syn_d, _ = tree.query(emb["synthetic"], k=1, distance_upper_bound=limit)
         return limit, np.asarray(syn_d, dtype=float), "kd-tree"
-    # A limit of 1 or more lets near copies differ in a category: search the full space.
-    emb = _embeddings(prep, compact=False)
-    hold_d = nearest(emb["holdout"], emb["real"])[0][:, 0]
+    # A limit of 1 or more lets near copies differ in a category: search the full space
+    # (columns of many labels hashed for the search, their mismatches then costed exactly).
+    all_num = np.concatenate([prep.num[f] for f in ("real", "synthetic", "holdout")])
+    full = MixedEmbedding(
+        prep.num["real"],
+        [len(prep.categories[c]) for c in prep.categorical],
+        num_missing=np.isnan(all_num).any(axis=0),
+    )
+    real = prep.take("real")
+    hold_d = nearest_exact(full, prep.take("holdout"), real)[0][:, 0]
     limit = float(np.quantile(hold_d, near_copy_quantile))
-    return limit, nearest(emb["synthetic"], emb["real"])[0][:, 0], "brute force"
+    return limit, nearest_exact(full, prep.take("synthetic"), real)[0][:, 0], "brute force"
 
 
 @dataclass

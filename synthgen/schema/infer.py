@@ -66,6 +66,11 @@ def _decimals(values: np.ndarray) -> int | None:
 
 def _object_value_type(name: str, values: pd.Series) -> str:
     """The single Python type of the non-missing values of an object column."""
+    # pandas' C-level type inference first (a Python loop costs seconds on millions of rows).
+    fast = {"string": "str", "boolean": "bool", "integer": "int", "floating": "float"}
+    found = fast.get(pd.api.types.infer_dtype(values, skipna=True))
+    if found is not None:
+        return found
     kinds = set()
     for v in values.array:
         if isinstance(v, str):
@@ -217,8 +222,10 @@ def _categorical_spec(
         ordered = bool(col.cat.ordered)
     else:
         labels = sorted(counts.index.tolist(), key=lambda v: (str(type(v)), v))
-        rare = [v for v in labels if counts[v] < min_count]
-        cats = [v for v in labels if counts[v] >= min_count]
+        # A dict, not counts[v]: a column may hold a million labels.
+        held = dict(zip(counts.index.tolist(), counts.to_numpy().tolist(), strict=True))
+        rare = [v for v in labels if held[v] < min_count]
+        cats = [v for v in labels if held[v] >= min_count]
         ordered = False
     other = None
     if rare and not ordered and all(isinstance(v, str) for v in [*cats, *rare]):

@@ -19,6 +19,7 @@ from synthgen.schema import ColumnSpec, is_duration, numeric_values
 from synthgen.schema.dates import as_datetimes, restore_dates, to_epoch
 from synthgen.schema.safe import DEFAULT_MIN_COUNT, avoid_rare
 from synthgen.transforms import _state
+from synthgen.transforms.capped import CodeCap
 from synthgen.transforms.discrete import make_discrete_transform
 from synthgen.transforms.numeric import make_numeric_transform
 
@@ -250,26 +251,40 @@ class CategoricalEncoder(ColumnEncoder):
     label drawn by frequency, so no value held by a few rows is ever learned or reproduced.
     """
 
-    def __init__(self, spec: ColumnSpec, discrete: str) -> None:
+    def __init__(self, spec: ColumnSpec, discrete: str, max_codes: int | None = None) -> None:
         super().__init__(spec)
         self.categories: list[Any] = list(spec.categories or [])
         self.pooled = spec.kind == "text" or spec.pooled
         self.codes = make_discrete_transform(discrete)
+        # A cap on one-hot / index width (transforms.capped); a frequency score is one number.
+        self.max_codes = max_codes if discrete in ("onehot", "index") else None
+        self.cap: CodeCap | None = None
+        self._index: pd.Index | None = None
+        self._array: np.ndarray | None = None
 
     @property
-    def n_codes(self) -> int:
+    def n_label_codes(self) -> int:  # labels, then the pooled and the missing code (if any)
         return len(self.categories) + int(self.pooled) + int(self.spec.has_missing)
+
+    @property
+    def n_codes(self) -> int:  # codes the model sees (fewer than n_label_codes if capped)
+        return self.n_label_codes if self.cap is None else self.cap.n_model_codes
 
     @property
     def missing_code(self) -> int:
         return len(self.categories) + int(self.pooled)
 
     def to_codes(self, col: pd.Series) -> np.ndarray:
+        """Model codes of the labels (see :meth:`label_codes` and :attr:`cap`)."""
+        codes = self.label_codes(col)
+        return codes if self.cap is None else self.cap.forward(codes)
+
+    def label_codes(self, col: pd.Series) -> np.ndarray:
         """Integer codes of the labels; missing cells get :attr:`missing_code`."""
-        # (An Index lookup, not pd.Categorical: pandas 3 deprecates labels outside the
-        # categories there, and pooled columns have such labels.)
-        lookup = pd.Index(self.categories, dtype=object)
-        codes = lookup.get_indexer(col.astype(object)).astype(np.int64)
+        # (Not pd.Categorical: pandas 3 deprecates labels outside the categories, as pooled.)
+        if self._index is None:  # built once: a column may hold a million labels
+            self._index = pd.Index(self.categories, dtype=object)
+        codes = self._index.get_indexer(col.astype(object)).astype(np.int64)
         missing = col.isna().to_numpy()
         unseen = (codes < 0) & ~missing
         if unseen.any():
@@ -290,7 +305,13 @@ class CategoricalEncoder(ColumnEncoder):
     def fit(
         self, col: pd.Series, rng: np.random.Generator, score: np.ndarray | None = None
     ) -> CategoricalEncoder:
-        self.codes.fit(self.to_codes(col), self.n_codes, rng, score)
+        codes = self.label_codes(col)
+        self.cap = None
+        if self.max_codes is not None and self.n_label_codes > self.max_codes:
+            extra = self.n_label_codes - len(self.categories)
+            self.cap = CodeCap(len(self.categories), extra).fit(codes, self.max_codes)
+            codes = self.cap.forward(codes)
+        self.codes.fit(codes, self.n_codes, rng, score)
         self.spans = [("category", d, a) for _, d, a in self.codes.dims]
         return self
 
@@ -299,12 +320,12 @@ class CategoricalEncoder(ColumnEncoder):
 
     def inverse(self, block: np.ndarray, rng: np.random.Generator) -> pd.Series:
         codes = self.codes.inverse(block)
+        if self.cap is not None:
+            codes = self.cap.backward(codes, rng)
         labels = np.empty(len(codes), dtype=object)
         k = len(self.categories)
         known = codes < k
-        lookup = np.empty(k, dtype=object)
-        lookup[:] = self.categories
-        labels[known] = lookup[codes[known]]
+        labels[known] = self._labels()[codes[known]]
         labels[~known] = None
         if self.pooled:
             pooled = codes == k
@@ -320,17 +341,28 @@ class CategoricalEncoder(ColumnEncoder):
             return np.full(n, None, dtype=object)  # no label common enough to give back
         if k == 0:
             return np.array([f"{self.spec.name}-{i}" for i in rng.integers(0, 10**9, n)])
-        p = self.codes.freq[:k]
+        p = self.codes.freq[:k] if self.cap is None else self.cap.label_freq
         p = p / p.sum() if p.sum() > 0 else np.full(k, 1.0 / k)
-        lookup = np.empty(k, dtype=object)
-        lookup[:] = self.categories
-        return lookup[rng.choice(k, size=n, p=p)]
+        return self._labels()[rng.choice(k, size=n, p=p)]
+
+    def _labels(self) -> np.ndarray:  # the labels as an object array (built once)
+        if self._array is None:
+            self._array = np.empty(len(self.categories), dtype=object)
+            self._array[:] = self.categories
+        return self._array
 
     def get_state(self) -> dict[str, Any]:
-        return {"codes": self.codes.get_state()}
+        state = {"codes": self.codes.get_state()}
+        if self.cap is not None:
+            state["cap"] = self.cap.get_state()
+        return state
 
     def set_state(self, state: dict[str, Any]) -> CategoricalEncoder:
         with _checked_state(self.spec):
+            self.cap = None
+            if "cap" in state:
+                extra = self.n_label_codes - len(self.categories)
+                self.cap = CodeCap(len(self.categories), extra).set_state(state["cap"])
             self.codes.set_state(state["codes"])
             if self.codes.n_codes != self.n_codes:
                 raise ValueError(
@@ -356,11 +388,13 @@ def make_column_encoder(
     numeric: str,
     discrete: str,
     min_count: int = DEFAULT_MIN_COUNT,
+    max_codes: int | None = None,
     **numeric_kwargs: Any,
 ) -> ColumnEncoder:
-    """The encoder for one column, chosen by its kind."""
+    """The encoder for one column, chosen by its kind (``max_codes``: see
+    :mod:`synthgen.transforms.capped`)."""
     if spec.kind in ("numeric", "datetime"):
         return NumericEncoder(spec, numeric, discrete, min_count, **numeric_kwargs)
     if spec.kind in ("categorical", "text"):
-        return CategoricalEncoder(spec, discrete)
+        return CategoricalEncoder(spec, discrete, max_codes)
     return ColumnEncoder(spec)

@@ -11,9 +11,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.sparse.linalg import LinearOperator, eigsh
 
 from synthgen.exceptions import ConfigurationError, PersistenceError
 from synthgen.schema import Schema
+from synthgen.transforms.capped import DEFAULT_MAX_CODES
 from synthgen.transforms.columns import ColumnEncoder, make_column_encoder
 from synthgen.transforms.discrete import DISCRETE_METHODS
 from synthgen.transforms.numeric import NUMERIC_METHODS
@@ -76,6 +78,10 @@ class TableEncoder:
         Order of category slices for ``discrete="frequency"``: the schema's label order, or
         by each category's mean on the table's first principal component, which places
         categories that go together next to each other (better pair trends for a copula).
+    max_codes : int or None
+        Most codes of a column's ``"onehot"`` or ``"index"`` block: above it the most frequent
+        labels keep their own code and the others share one, decoded by frequency (see
+        :mod:`synthgen.transforms.capped`). ``None``: one code per label, however many.
 
     Examples
     --------
@@ -98,6 +104,7 @@ class TableEncoder:
         spike_share: float = 0.02,
         max_discrete: int = 16,
         spike_ratio: float = 0.0,
+        max_codes: int | None = DEFAULT_MAX_CODES,
     ):
         self.numeric = numeric
         self.discrete = discrete
@@ -106,12 +113,13 @@ class TableEncoder:
         self.spike_share = spike_share
         self.max_discrete = max_discrete
         self.spike_ratio = spike_ratio
+        self.max_codes = max_codes
 
     def _make(self, spec) -> ColumnEncoder:
         if spec.semantic:  # personal data and free text: generated, never learned
             return SemanticEncoder(spec, self.discrete)
         # What the fit may store follows the schema's min_count (see synthgen.schema.safe).
-        kwargs: dict[str, Any] = {"min_count": self.schema_.min_count}
+        kwargs: dict[str, Any] = {"min_count": self.schema_.min_count, "max_codes": self.max_codes}
         if self.numeric == "gmm":
             kwargs |= {
                 "max_modes": self.max_modes,
@@ -159,6 +167,9 @@ class TableEncoder:
             raise ConfigurationError(f"spike_ratio must be a number >= 0, got {ratio!r}")
         if isinstance(k, bool) or not isinstance(k, int) or k < 0:
             raise ConfigurationError(f"max_discrete must be an integer >= 0, got {k!r}")
+        cap = self.max_codes
+        if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 4):
+            raise ConfigurationError(f"max_codes must be None or an integer >= 4, got {cap!r}")
         modes = self.max_modes
         if isinstance(modes, bool) or not isinstance(modes, int) or modes < 1:
             raise ConfigurationError(f"max_modes must be a positive integer, got {modes!r}")
@@ -241,6 +252,7 @@ class TableEncoder:
                 "spike_share": self.spike_share,
                 "max_discrete": self.max_discrete,
                 "spike_ratio": self.spike_ratio,
+                "max_codes": self.max_codes,
             },
             "columns": [enc.get_state() for enc in self.encoders_],
             "spans": [asdict(s) for s in self.spans_],
@@ -256,7 +268,8 @@ class TableEncoder:
         if not isinstance(columns, list):
             raise PersistenceError("encoder state must list one state per modelled column")
         try:
-            enc = cls(**state["params"])
+            # Files saved before the cap existed have one code per label.
+            enc = cls(**{"max_codes": None, **state["params"]})
             enc._check_params()
         except (TypeError, ConfigurationError) as err:
             raise PersistenceError(f"invalid encoder parameters: {err}") from None
@@ -278,16 +291,54 @@ class TableEncoder:
 
 
 def _first_component(
-    data: pd.DataFrame, schema: Schema, rng: np.random.Generator, max_rows: int = 5000
+    data: pd.DataFrame,
+    schema: Schema,
+    rng: np.random.Generator,
+    max_rows: int = 5000,
+    chunk_rows: int = 100_000,
 ) -> np.ndarray:
-    """Each row's score on the first principal component of the standardised one-hot table."""
+    """Each row's score on the first principal component of the standardised one-hot table.
+
+    The one-hot blocks are capped (:mod:`synthgen.transforms.capped`), so their width does not
+    grow with the number of labels. Tables of more than ``chunk_rows`` rows (or 20 million
+    one-hot cells) are standardised with the statistics of a ``max_rows`` sample and scored
+    chunk by chunk, so no matrix of all rows is held; smaller tables are scored as before.
+    """
     aux = TableEncoder("quantile", "onehot").fit(data, schema, random_state=rng)
-    matrix = aux.transform(data, random_state=rng).astype(np.float64)
-    if matrix.shape[1] == 0:
+    if len(data) <= chunk_rows and len(data) * aux.output_dim <= 20_000_000:
+        matrix = aux.transform(data, random_state=rng).astype(np.float64)
+        if matrix.shape[1] == 0:
+            return np.zeros(len(data))
+        mean, std = matrix.mean(axis=0), matrix.std(axis=0)
+        rows = (
+            matrix if len(matrix) <= max_rows else matrix[rng.choice(len(matrix), max_rows, False)]
+        )
+        rows = (rows - mean) / np.where(std > 0, std, 1.0)
+        vec = _leading_vector(rows, rng)
+        return ((matrix - mean) / np.where(std > 0, std, 1.0)) @ vec
+    if aux.output_dim == 0:
         return np.zeros(len(data))
-    std = matrix.std(axis=0)
-    matrix = (matrix - matrix.mean(axis=0)) / np.where(std > 0, std, 1.0)
-    rows = matrix if len(matrix) <= max_rows else matrix[rng.choice(len(matrix), max_rows, False)]
-    # The leading eigenvector of the small D x D covariance: much cheaper than an SVD of rows.
-    _, vecs = np.linalg.eigh(rows.T @ rows)
-    return matrix @ vecs[:, -1]
+    picked = np.sort(rng.choice(len(data), max_rows, replace=False))
+    rows = aux.transform(data.iloc[picked], random_state=rng).astype(np.float64)
+    mean, std = rows.mean(axis=0), rows.std(axis=0)
+    scale = np.where(std > 0, std, 1.0)
+    vec = _leading_vector((rows - mean) / scale, rng)
+    scores = np.empty(len(data))
+    step = max(1024, min(chunk_rows, 4_000_000 // aux.output_dim))  # ~32 MB per chunk
+    for start in range(0, len(data), step):
+        block = aux.transform(data.iloc[start : start + step], random_state=rng)
+        scores[start : start + step] = ((block - mean) / scale) @ vec
+    return scores
+
+
+def _leading_vector(rows: np.ndarray, rng: np.random.Generator, max_dense: int = 2000):
+    """The leading eigenvector of ``rows.T @ rows``: exact (``eigh``) for up to ``max_dense``
+    columns, else by Lanczos iterations on products with ``rows`` (no D x D matrix, no cubic
+    cost in the width)."""
+    d = rows.shape[1]
+    if d <= max_dense:
+        _, vecs = np.linalg.eigh(rows.T @ rows)
+        return vecs[:, -1]
+    op = LinearOperator((d, d), matvec=lambda v: rows.T @ (rows @ v), dtype=np.float64)
+    _, vecs = eigsh(op, k=1, which="LA", v0=rng.standard_normal(d))
+    return vecs[:, 0]

@@ -54,3 +54,16 @@ def test_table_merges_result_files(tmp_path, capsys):
         (tmp_path / f"r{seed}.json").write_text(json.dumps([row]))
     assert table_main([str(tmp_path / "r0.json"), str(tmp_path / "r1.json")]) == 0
     assert "| d | g | 2 | 1.0 | 0.850 ± 0.071 |" in capsys.readouterr().out
+
+
+def test_scale_tables_have_the_asked_size():
+    from benchmarks.scale import make_table, markdown
+
+    opts = {"rows": 300, "rows_per_label": 2, "labels": 50}
+    labels = make_table("labels", 400, 0, opts)
+    assert len(labels) == 800 and labels["merchant"].nunique() == 400
+    assert make_table("cols", 40, 0, opts).shape == (300, 40)
+    evaluate = make_table("evaluate", 200, 0, opts)
+    assert evaluate["merchant"].nunique() == 50 and evaluate["ref"].nunique() > 190
+    table = markdown([{"generator": "copula", "axis": "cols", "size": 40, "fit_s": 1.25}])
+    assert "| copula | cols | 40 | 1.2 |" in table

@@ -1,0 +1,225 @@
+"""Sampling straight to disk, chunk by chunk: a Parquet folder or one CSV file, at flat memory.
+
+Rows are drawn in fixed blocks of :data:`BLOCK_ROWS`; block ``b`` is drawn with its own
+generator seeded from ``(base seed, b)``, where the base seed comes from ``random_state`` (or
+the model's own stream). ``chunk_size`` only groups rows into files, so the same seed gives
+the same rows whatever the chunk size. Identifiers are numbered over the whole output.
+
+The output is written atomically: into a hidden temporary folder next to ``path`` that is
+renamed to ``path`` once every chunk is written and synced; on any error (an exception, a full
+disk, Ctrl-C) the temporary folder is removed and nothing is left at ``path``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from synthgen.exceptions import ConfigurationError, PersistenceError
+from synthgen.utils import check_n_samples, check_random_state
+
+__all__ = ["BLOCK_ROWS", "DEFAULT_CHUNK_SIZE", "sample_to"]
+
+#: Rows drawn per seeded block (fixed, so rows do not depend on the chunk size).
+BLOCK_ROWS = 65_536
+#: Rows per written chunk (a Parquet part, or a batch of CSV lines) by default.
+DEFAULT_CHUNK_SIZE = 4 * BLOCK_ROWS
+_PART = "part-{:05d}.parquet"
+
+
+def _check(n_samples: Any, chunk_size: Any, fmt: str | None, path: Path, conditions: Any):
+    n = check_n_samples(n_samples)
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)):
+        raise ConfigurationError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    if chunk_size < 1:
+        raise ConfigurationError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    if fmt is None:
+        suffixes = "".join(path.suffixes).lower()
+        fmt = "csv" if suffixes.endswith((".csv", ".csv.gz", ".tsv")) else "parquet"
+    if fmt not in ("parquet", "csv"):
+        raise ConfigurationError(f"format must be 'parquet' or 'csv', got {fmt!r}")
+    if conditions is not None and not isinstance(conditions, Mapping):
+        raise ConfigurationError(
+            "sample_to takes conditions as a mapping {column: value}; per-row conditions "
+            f"(a DataFrame) are for sample(); got {type(conditions).__name__}"
+        )
+    return n, int(chunk_size), fmt
+
+
+def _check_target(path: Path, overwrite: bool) -> None:
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise PersistenceError(f"cannot write {str(path)!r}: folder {str(folder)!r} does not exist")
+    if not path.exists():
+        return
+    if not overwrite:
+        raise PersistenceError(
+            f"cannot write {str(path)!r}: it already exists (pass overwrite=True to replace it)"
+        )
+    if path.is_dir() and any(not _is_part(p.name) for p in path.iterdir()):
+        # Never delete a folder we did not write: only one made of our Parquet parts.
+        raise PersistenceError(
+            f"cannot replace {str(path)!r}: it is a folder holding files other than "
+            "sampled Parquet parts"
+        )
+
+
+def _is_part(name: str) -> bool:
+    return name.startswith("part-") and name.endswith(".parquet")
+
+
+def _number_ids(model: Any, frame: pd.DataFrame, start: int, total: int) -> pd.DataFrame:
+    """Identifier columns numbered ``start + 1 ...`` (as one ``sample(total)`` call would)."""
+    for spec in model.schema_:
+        if spec.kind != "id":
+            continue
+        numbers = np.arange(start + 1, start + len(frame) + 1, dtype=np.int64)
+        if spec.id_prefix is None:
+            frame[spec.name] = pd.Series(numbers).astype(spec.dtype).to_numpy()
+        else:
+            width = max(6, len(str(total)))
+            frame[spec.name] = [f"{spec.id_prefix}{i:0{width}d}" for i in numbers]
+    return frame
+
+
+class _Writer:
+    """Write chunks into the temporary folder (Parquet parts, or one CSV file)."""
+
+    def __init__(self, tmp: Path, fmt: str, target: Path) -> None:
+        self.tmp, self.fmt, self.parts = tmp, fmt, 0
+        self.schema: pa.Schema | None = None
+        self.csv: IO[Any] | None = None
+        if fmt == "csv":
+            name = target.name.lower()
+            self.sep = "\t" if name.endswith(".tsv") else ","
+            self.file = tmp / "table"
+            self.raw = open(self.file, "wb")  # noqa: SIM115 - closed in close() / abort()
+            if name.endswith(".gz"):
+                self.csv = gzip.open(self.raw, "wt", newline="", encoding="utf-8")  # noqa: SIM115
+            else:
+                self.csv = open(self.raw.fileno(), "w", newline="", encoding="utf-8", closefd=False)  # noqa: SIM115
+
+    def write(self, frame: pd.DataFrame) -> None:
+        if self.fmt == "csv":
+            assert self.csv is not None
+            frame.to_csv(self.csv, index=False, header=self.parts == 0, sep=self.sep)
+            self.parts += 1
+            return
+        try:
+            table = pa.Table.from_pandas(frame, schema=self.schema, preserve_index=False)
+        except (pa.ArrowException, TypeError, ValueError) as err:
+            raise PersistenceError(f"cannot write chunk {self.parts} as Parquet: {err}") from None
+        if self.schema is None:
+            self.schema = table.schema
+        with open(self.tmp / _PART.format(self.parts), "wb") as fh:
+            pq.write_table(table, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        self.parts += 1
+
+    def close(self) -> None:
+        if self.fmt == "csv":
+            assert self.csv is not None
+            self.csv.close()
+            self.raw.flush()
+            os.fsync(self.raw.fileno())
+            self.raw.close()
+
+    def abort(self) -> None:
+        if self.fmt == "csv":
+            with contextlib.suppress(Exception):
+                self.csv.close()  # type: ignore[union-attr]
+            with contextlib.suppress(Exception):
+                self.raw.close()
+
+
+def _finish(tmp: Path, fmt: str, path: Path, writer: _Writer) -> None:
+    """Move the finished output to ``path`` (replacing an old one only at the very end)."""
+    source = writer.file if fmt == "csv" else tmp
+    trash = None
+    if path.exists() and (path.is_dir() or fmt == "parquet"):
+        trash = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+        os.replace(path, trash / "old")
+    os.replace(source, path)
+    if trash is not None:
+        shutil.rmtree(trash, ignore_errors=True)
+    if fmt == "csv":
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def sample_to(
+    model: Any,
+    path: str | os.PathLike[str],
+    n_samples: int,
+    *,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    random_state: Any = None,
+    conditions: Mapping[str, Any] | None = None,
+    format: str | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Draw ``n_samples`` rows of a fitted ``model`` into ``path``; see the module docstring.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import synthgen as sg
+    >>> df = pd.DataFrame({"x": np.arange(40.0), "c": ["a", "b"] * 20})
+    >>> model = sg.make_generator("marginals", random_state=0).fit(df)
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> out = sample_to(model, folder / "rows", 1000, chunk_size=300, random_state=1)
+    >>> sorted(p.name for p in out.iterdir())[:2], len(pd.read_parquet(out))
+    (['part-00000.parquet', 'part-00001.parquet'], 1000)
+    """
+    model._check_fitted()
+    target = Path(os.fspath(path))
+    n, chunk, fmt = _check(n_samples, chunk_size, format, target, conditions)
+    _check_target(target, overwrite)
+    rng = model.rng_ if random_state is None else check_random_state(random_state)
+    base = int(rng.integers(2**63 - 1))
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    except OSError as err:
+        raise PersistenceError(f"cannot write {str(target)!r}: {err.strerror or err}") from None
+    writer: _Writer | None = None
+    verbose = model.verbose
+    try:
+        writer = _Writer(tmp, fmt, target)
+        model.verbose = False  # one bar per block would be noise
+        buffer: list[pd.DataFrame] = []
+        held = 0
+        for b, start in enumerate(range(0, n, BLOCK_ROWS)):
+            size = min(BLOCK_ROWS, n - start)
+            block_rng = np.random.default_rng([base, b])
+            frame = model.sample(size, conditions=conditions, random_state=block_rng)
+            buffer.append(_number_ids(model, frame, start, n))
+            held += size
+            while held >= chunk or (held and start + size == n):
+                rows = pd.concat(buffer, ignore_index=True) if len(buffer) > 1 else buffer[0]
+                writer.write(rows.iloc[:chunk].reset_index(drop=True))
+                rest = rows.iloc[chunk:]
+                buffer, held = ([rest] if len(rest) else []), len(rest)
+        writer.close()
+        _finish(tmp, fmt, target, writer)
+    except BaseException as err:
+        # Any failure, Ctrl-C included: nothing half-written is left at (or next to) path.
+        if writer is not None:
+            writer.abort()
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(err, OSError) and not isinstance(err, PersistenceError):
+            raise PersistenceError(f"cannot write {str(target)!r}: {err.strerror or err}") from None
+        raise
+    finally:
+        model.verbose = verbose
+    return target
