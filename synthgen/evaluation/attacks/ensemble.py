@@ -52,7 +52,7 @@ THREAT_MODEL: dict[str, str] = {
     "candidates": "the other half of the holdout (non-members) and as many random training "
     "rows (members): a 50% base rate",
     "vulnerable_records": "the members with the largest mean distance to their 5 nearest "
-    "other member candidates, against the as many most outlying non-member candidates",
+    "other member candidates, against as many of the most outlying non-member candidates",
     "scores": "AUC and the true-positive rate at 0.1%, 1% and 10% false positives, with "
     "percentile-bootstrap intervals (members and non-members resampled separately)",
 }

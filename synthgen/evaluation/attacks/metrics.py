@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from synthgen.evaluation.anonymeter import Risk
@@ -40,9 +41,11 @@ EXPLAIN = {
     "from unseen rows; 0.5 is chance; graded on the lower bound of its bootstrap interval.",
     "mia_vulnerable_tpr": "True-positive rate at 1% false positives of the strongest attack on "
     "the most vulnerable records (the most outlying training rows, against as many outlying "
-    "unseen rows); chance is about 0.01; graded on the lower bound of its bootstrap interval.",
+    "unseen rows); graded on the lower bound of its bootstrap interval, the limits being "
+    "margins over chance (details.chance: about 0.02 with 100 records).",
     "mia_tpr": "True-positive rate at 1% false positives of the strongest attack over all "
-    "candidates (chance: about 0.01); graded on the lower bound of its bootstrap interval.",
+    "candidates; graded on the lower bound of its bootstrap interval, the limits being margins "
+    "over chance (details.chance: about 0.01 with thousands of candidates).",
     "attribute_inference_model_risk": "Model-based attribute inference (worst column): a "
     "classifier trained on the synthetic rows guesses each column from the others; excess "
     "accuracy on training rows over unseen rows (the control); graded on the lower bound.",
@@ -54,6 +57,21 @@ ATTACK_METRICS: tuple[str, ...] = tuple(EXPLAIN)
 
 def _worst(values: dict[str, tuple[float, tuple[float, float]]]) -> str:
     return max(values, key=lambda k: (values[k][1][0], values[k][0]))
+
+
+def chance_tpr(fpr: float, n_nonmembers: int) -> float:
+    """True-positive rate of a random score at the threshold of :func:`tpr_at_fpr`: with ``k``
+    false positives allowed among ``n`` non-members, a member beats the ``k + 1``-th highest of
+    ``n`` random scores with probability ``(k + 1) / (n + 1)`` (about ``fpr`` for large ``n``;
+    0.048 at 1% FPR with 20 non-members, where no false positive is allowed).
+
+    Examples
+    --------
+    >>> round(chance_tpr(0.01, 3257), 4), round(chance_tpr(0.01, 20), 3)
+    (0.0101, 0.048)
+    """
+    allowed = int(np.floor(fpr * n_nonmembers + 1e-9))
+    return (allowed + 1) / (n_nonmembers + 1)
 
 
 def _graded_interval(
@@ -100,6 +118,10 @@ def membership_metrics(result: MembershipResult, th: PrivacyThresholds) -> list[
         for k, s in scores.items()
     }
     tpr = {k: (s["all"].tpr[KEY_FPR], s["all"].tpr_interval[KEY_FPR]) for k, s in scores.items()}
+    # the limits are margins over what a random score reaches at this many non-members
+    first = next(iter(scores.values()))
+    chance_all = chance_tpr(KEY_FPR, first["all"].n_nonmembers)
+    chance_v = chance_tpr(KEY_FPR, first["vulnerable"].n_nonmembers)
     out = [
         _graded_interval(
             "mia_auc", auc, th.mia_auc_pass, th.mia_auc_warn, common, 0.5, "closer to 0.5"
@@ -107,9 +129,14 @@ def membership_metrics(result: MembershipResult, th: PrivacyThresholds) -> list[
         _graded_interval(
             "mia_vulnerable_tpr",
             vul,
-            th.mia_vulnerable_tpr_pass,
-            th.mia_vulnerable_tpr_warn,
-            {**common, "vulnerable_records": result.n_vulnerable, "fpr": KEY_FPR},
+            chance_v + th.mia_vulnerable_tpr_pass,
+            chance_v + th.mia_vulnerable_tpr_warn,
+            {
+                **common,
+                "vulnerable_records": result.n_vulnerable,
+                "fpr": KEY_FPR,
+                "chance": chance_v,
+            },
             KEY_FPR,
             "lower",
         ),
@@ -119,9 +146,9 @@ def membership_metrics(result: MembershipResult, th: PrivacyThresholds) -> list[
         _graded_interval(
             "mia_tpr",
             tpr,
-            th.mia_tpr_pass,
-            th.mia_tpr_warn,
-            {**common, "fpr": KEY_FPR},
+            chance_all + th.mia_tpr_pass,
+            chance_all + th.mia_tpr_warn,
+            {**common, "fpr": KEY_FPR, "chance": chance_all},
             KEY_FPR,
             "lower",
         ),

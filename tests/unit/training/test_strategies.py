@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+
 import pytest
 import torch
 from torch.func import functional_call
@@ -110,6 +112,7 @@ def test_the_accountant_matches_dpsgds_own_accounting():
         "steps": 12,
         "max_grad_norm": 1.0,
         "stop_reason": "max_epochs",
+        "opacus_version": importlib.metadata.version("opacus"),  # the accountant's code
     }
 
 
