@@ -90,9 +90,20 @@ def main(argv: list[str] | None = None) -> None:
         "sample_s": round(sample_s, 1),
         "rows_real": {t: len(f) for t, f in tables.items()},
         "rows_synthetic": {t: len(f) for t, f in out.items()},
+        "fit_seconds_per_table": model.fit_seconds_,
         "epochs": {
-            t: getattr(p.model, "n_epochs_", None) for t, p in model.plans_.items() if p.model
+            t: [getattr(m, "n_epochs_", None) for m in (p.model, p.next_model) if m is not None]
+            for t, p in model.plans_.items()
         },
+        "epoch_seconds": {
+            t: [
+                [round(h.get("time", 0.0), 1) for h in getattr(m, "history_", [])][:3]
+                for m in (p.model, p.next_model)
+                if m is not None
+            ]
+            for t, p in model.plans_.items()
+        },
+        "cpu_s": round(time.process_time(), 1),
         **checks(model, out),
     }
     print(json.dumps(figures, indent=1))

@@ -160,8 +160,9 @@ def _sequence_rows(
         shifted = col.astype(object).shift(1).where(~first, None) if kind == "label" else (
             pd.Series(np.where(first, np.nan, np.r_[np.nan, _num(col, kind)[:-1]]))
         )  # fmt: skip
-        flag = bool(col.isna().any()) if column != GAP else False
-        feature = Feature.fit(shifted[~first], lag_name(column), kind, flag=flag)
+        # No missing indicator: a missing previous value reads as the mean (one column per
+        # lag keeps the transformer's rows short; the context still tells the era).
+        feature = Feature.fit(shifted[~first], lag_name(column), kind, flag=False)
         feature.column = column
         lags.append(feature)
         lag_cols.update(feature.transform(shifted))

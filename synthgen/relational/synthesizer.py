@@ -24,6 +24,7 @@ Key columns are never learned as data, and no key value is stored in a saved mod
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -42,14 +43,33 @@ from synthgen.schema import check_frame
 from synthgen.schema.metadata import Metadata
 from synthgen.utils import check_random_state
 
-__all__ = ["TRANSFORMER_DEFAULTS", "RelationalSynthesizer"]
+__all__ = ["TRANSFORMER_DEFAULTS", "RelationalSynthesizer", "transformer_epochs"]
 
 #: Defaults for the transformer in a relational model (overridden by ``generator_params``):
-#: fewer epochs than a single-table fit, since a child table's rows are many and each row is
-#: read with its parent's columns; early stopping still ends a fit sooner.
-TRANSFORMER_DEFAULTS: dict[str, Any] = {"epochs": 8}
+#: mostly the columns' own order, since every draw here fixes a leading run of columns (the
+#: parent's values, then the event's place and predecessor) and generates the rest in that
+#: order; ``epochs`` follows :func:`transformer_epochs`.
+TRANSFORMER_DEFAULTS: dict[str, Any] = {"random_order": 0.1}
+#: Rows read per table fit by the transformer's default epochs (see :func:`transformer_epochs`).
+ROW_PASSES = 200_000
+
+
+def transformer_epochs(n_rows: int) -> int:
+    """Default epochs of a table's transformer: about :data:`ROW_PASSES` rows read, 2 to 10
+    epochs. A child table's rows are many and wide (each carries its parent's columns), so
+    a fixed epoch count would make a large table's fit hours long on a CPU; early stopping
+    may end sooner.
+
+    Examples
+    --------
+    >>> transformer_epochs(16_000), transformer_epochs(70_000), transformer_epochs(500_000)
+    (10, 3, 2)
+    """
+    return int(np.clip(np.ceil(ROW_PASSES / max(n_rows, 1)), 2, 10))
+
+
 #: Most previous-event columns fed to the next event of a sequence.
-MAX_LAGS = 16
+MAX_LAGS = 8
 
 
 class RelationalSynthesizer:
@@ -67,7 +87,8 @@ class RelationalSynthesizer:
     random_state : int, optional
         Seed: the same seed gives the same model and the same tables.
     max_lags : int
-        Most columns of the previous event a sequence's next event is drawn given.
+        Most columns of the previous event a sequence's next event is drawn given (its step
+        first, then its columns in table order; default 8).
 
     Attributes
     ----------
@@ -75,6 +96,8 @@ class RelationalSynthesizer:
         The tables' keys and links (detected when not given).
     plans_ : dict of str to TablePlan
         What was learned about each table, with its fitted generator (``plans_[t].model``).
+    fit_seconds_ : dict of str to float
+        Wall-clock seconds each table's fit took (a record; nothing depends on it).
 
     Examples
     --------
@@ -165,7 +188,9 @@ class RelationalSynthesizer:
     def _make_model(self, seeds: dict[str, int]):
         def make(table: str, n_rows: int):
             key = self._generator_key(table)
-            params = dict(TRANSFORMER_DEFAULTS) if key == "transformer" else {}
+            params: dict[str, Any] = {}
+            if key == "transformer":
+                params = {**TRANSFORMER_DEFAULTS, "epochs": transformer_epochs(n_rows)}
             params.update(self.generator_params or {})
             params.update((self.table_params or {}).get(table, {}))
             return make_generator(key, **{**params, "random_state": seeds[table]})
@@ -211,8 +236,12 @@ class RelationalSynthesizer:
         make = self._make_model(seeds)
         plans: dict[str, TablePlan] = {}
         frames: dict[str, pd.DataFrame] = {}
+        seconds = {}
         for name in order:
+            start = time.perf_counter()
             plans[name] = fit_table(name, tables, metadata, plans, frames, make, self.max_lags)
+            seconds[name] = round(time.perf_counter() - start, 2)
+        self.fit_seconds_ = seconds  # a record only: nothing depends on the clock
         self.metadata_ = metadata
         self.plans_ = plans
         self._seed_stream(int(rng.integers(2**62)))
