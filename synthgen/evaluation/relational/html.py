@@ -8,14 +8,12 @@ can embed; :func:`render_relational_page` wraps it into a standalone page.
 
 from __future__ import annotations
 
-import html
-import math
 from typing import Any
 
 import numpy as np
 
 from synthgen.evaluation.html_plots import distribution_plots
-from synthgen.evaluation.html_report import _CSS
+from synthgen.evaluation.html_report import _CSS, _e, _fmt
 
 __all__ = ["SECTIONS", "count_histogram", "render_relational_page", "render_relational_section"]
 
@@ -29,18 +27,6 @@ SECTIONS: dict[str, str] = {
 }
 
 _COLUMNS = ("scope", "metric", "value", "ideal", "thresholds", "status", "explanation")
-
-
-def _e(value: Any) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _fmt(value: Any) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "&ndash;"
-    if isinstance(value, float):
-        return _e(f"{value:.4f}")
-    return _e(value)
 
 
 def count_histogram(
