@@ -32,7 +32,9 @@ class _DiffusionTask(nn.Module):
         super().__init__()
         self.net = net
         self.process = process
-        self.optimizer = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=weight_decay)
+        self.optimizer = torch.optim.AdamW(
+            net.parameters(), lr=lr, weight_decay=weight_decay, foreach=True
+        )
 
     def training_step(self, batch: torch.Tensor, trainer: Trainer) -> dict[str, torch.Tensor]:
         with trainer.autocast():

@@ -25,7 +25,11 @@ class TransformerTask(torch.nn.Module):
         self.random_order = float(model.random_order)
         self.base_lr = float(model.learning_rate)
         self.optimizer = torch.optim.AdamW(
-            net.parameters(), lr=self.base_lr, weight_decay=model.weight_decay, betas=(0.9, 0.99)
+            net.parameters(),
+            lr=self.base_lr,
+            weight_decay=model.weight_decay,
+            betas=(0.9, 0.99),
+            foreach=True,
         )
         self.canonical: torch.Tensor | None = None
 

@@ -99,7 +99,7 @@ class VAETask(nn.Module):
             # already explains during training: a larger step lets them (x30 beat x10 and
             # x100 on Adult's pair trends).
             groups.append({"params": list(net.ar.parameters()), "lr": lr * _AR_LR_FACTOR})
-        self.optimizer = torch.optim.Adam(groups, lr=lr, weight_decay=l2)
+        self.optimizer = torch.optim.Adam(groups, lr=lr, weight_decay=l2, foreach=True)
 
     def terms(
         self, outputs: tuple[torch.Tensor, ...], batch: torch.Tensor
