@@ -51,14 +51,13 @@ def main() -> None:
     for name in args.models:
         cls = CTGAN if name == "ctgan" else TVAE
         model = cls(epochs=args.epochs)
+        marks = _mark_training_start(name)
         t0 = time.perf_counter()
         model.fit(train, discrete)
         total = time.perf_counter() - t0
-        from ctgan.data_transformer import DataTransformer
-
-        t0 = time.perf_counter()
-        DataTransformer().fit(train, discrete)
-        prep_s = time.perf_counter() - t0
+        # Preprocessing ends where the training loop's data object is built (timed inside
+        # this very fit, not by a second fit under another load).
+        prep_s = marks[-1] - t0
         per_epoch = (total - prep_s) / args.epochs
         print(
             json.dumps(
@@ -73,6 +72,23 @@ def main() -> None:
             ),
             flush=True,
         )
+
+
+def _mark_training_start(name: str) -> list[float]:
+    """Record the time at which ``name``'s fit builds its training data object."""
+    import ctgan.synthesizers.ctgan as ctgan_module
+    import ctgan.synthesizers.tvae as tvae_module
+
+    module, attr = (ctgan_module, "DataSampler") if name == "ctgan" else (tvae_module, "DataLoader")
+    original = getattr(module, attr)
+    marks: list[float] = []
+
+    def wrapper(*args, **kwargs):
+        marks.append(time.perf_counter())
+        return original(*args, **kwargs)
+
+    setattr(module, attr, wrapper)
+    return marks
 
 
 if __name__ == "__main__":
