@@ -46,8 +46,9 @@ class KVCache:
         device: torch.device | str = "cpu",
     ) -> None:
         shape = (n_rows, n_heads, length, head_dim)
-        self.keys = [torch.zeros(shape, device=device) for _ in range(n_layers)]
-        self.values = [torch.zeros(shape, device=device) for _ in range(n_layers)]
+        # Uninitialised: a step reads only the positions written before it.
+        self.keys = [torch.empty(shape, device=device) for _ in range(n_layers)]
+        self.values = [torch.empty(shape, device=device) for _ in range(n_layers)]
         self.length = 0
 
 
