@@ -28,7 +28,7 @@ from synthgen.relational.plan import (
 from synthgen.schema.dates import parse_text_dates
 from synthgen.schema.metadata import Metadata
 
-__all__ = ["context_frame", "fit_table", "group_positions", "lag_kind"]
+__all__ = ["context_frame", "fit_table", "gap_values", "group_positions", "lag_kind"]
 
 #: Labels with more distinct values than this are not fed to the next event (names, ids).
 _MAX_LAG_LABELS = 1000
@@ -145,7 +145,7 @@ def _sequence_rows(
     if order.anchor is not None:
         start = order.anchor_values(ctx[order.anchor].to_numpy(dtype=float)[ppos])
     prev = np.r_[np.nan, values[:-1]]
-    gap = _gap_values(np.where(first, values - start, values - prev), order)
+    gap = gap_values(np.where(first, values - start, values - prev), order)
     # The previous event's values: its own columns and its step (none before the second).
     sources = {GAP: pd.Series(np.where(first, np.nan, gap))}
     for column in plan.own:
@@ -186,7 +186,7 @@ def _num(col: pd.Series, kind: str) -> np.ndarray:
     return pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
-def _gap_values(gap: np.ndarray, order: OrderSpec) -> np.ndarray:
+def gap_values(gap: np.ndarray, order: OrderSpec) -> np.ndarray:
     """Whole-number steps stay whole numbers (so the generator learns integers)."""
     if (order.kind == "number" and order.integer) or (order.kind == "date" and order.whole_days):
         return np.round(gap).astype(np.int64)

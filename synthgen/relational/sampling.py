@@ -11,6 +11,7 @@ keys, so every foreign key resolves.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,16 @@ from synthgen.relational.fitting import context_frame
 from synthgen.relational.plan import GAP, LEFT, POS, TablePlan, count_name
 from synthgen.schema.metadata import Metadata
 
-__all__ = ["Drawn", "assemble", "draw_tables", "seen_labels", "whole_counts"]
+__all__ = [
+    "Drawn",
+    "SequenceState",
+    "assemble",
+    "draw_sequences",
+    "draw_tables",
+    "roots_for_further_keys",
+    "seen_labels",
+    "whole_counts",
+]
 
 
 class Drawn:
@@ -87,9 +97,27 @@ def _lag_source(values: np.ndarray) -> pd.Series:
     return pd.Series(values, dtype=object).infer_objects()
 
 
-def _draw_sequences(
-    plan: TablePlan, parent: pd.DataFrame, lengths: np.ndarray, rng: np.random.Generator
+@dataclass
+class SequenceState:
+    """Where each parent's sequence stands before drawing: events it already has
+    (``begin``), the last order value (``value``) and the last event's values by lag source
+    column (``last``; the step of the last event under :data:`GAP`)."""
+
+    begin: np.ndarray
+    value: np.ndarray
+    last: dict[str, np.ndarray]
+
+
+def draw_sequences(
+    plan: TablePlan,
+    parent: pd.DataFrame,
+    lengths: np.ndarray,
+    rng: np.random.Generator,
+    state: SequenceState | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray]:
+    """Events ``state.begin[i]`` (0 without ``state``) to ``lengths[i] - 1`` of each parent
+    row ``i``, each given the parent, its place, the events left and the previous event;
+    returns the events (sorted by parent, then place) and each one's parent position."""
     order = plan.order
     assert order is not None
     n_parents = len(parent)
@@ -98,16 +126,22 @@ def _draw_sequences(
     if order.anchor is not None:
         start = order.anchor_values(ctx_all[order.anchor].to_numpy(dtype=float))
     sources = {f.column for f in plan.lags}
-    last = {c: np.full(n_parents, None, dtype=object) for c in sources}
-    value = np.zeros(n_parents)
+    if state is None:
+        last = {c: np.full(n_parents, None, dtype=object) for c in sources}
+        begin, value = np.zeros(n_parents, np.int64), np.zeros(n_parents)
+    else:
+        last = {c: state.last[c].astype(object).copy() for c in sources}
+        begin, value = state.begin, state.value.astype(float).copy()
     pieces, owners, places, values = [], [], [], []
     whole = (order.kind == "number" and order.integer) or (
         order.kind == "date" and order.whole_days
     )
     if plan.next_model is None:  # no parent had a second event: neither does a drawn one
         lengths = np.minimum(lengths, 1)
-    for pos in range(int(lengths.max(initial=0))):
-        idx = np.nonzero(lengths > pos)[0]
+    for pos in range(int(begin.min(initial=0)), int(lengths.max(initial=0))):
+        idx = np.nonzero((lengths > pos) & (begin <= pos))[0]
+        if len(idx) == 0:
+            continue
         fixed = ctx_all.iloc[idx].reset_index(drop=True)
         if pos == 0:
             out = _given(plan.model, fixed, rng)
@@ -168,7 +202,7 @@ def draw_tables(
             parent = drawn[fk.parent].frame
             lengths = whole_counts(parent[count_name(fk)]) if len(parent) else np.zeros(0, int)
             if plan.order is not None:
-                frame, ppos = _draw_sequences(plan, parent, lengths, rng)
+                frame, ppos = draw_sequences(plan, parent, lengths, rng)
             else:
                 ppos = np.repeat(np.arange(len(parent)), lengths)
                 frame = _draw_children(plan, parent, ppos, rng)
@@ -237,3 +271,25 @@ def assemble(
                 frame[column] = pd.Series(cols[column], dtype=object).infer_objects()
         out[name] = frame
     return out
+
+
+def roots_for_further_keys(
+    meta: Metadata, plans: dict[str, TablePlan], parent_table: str
+) -> dict[str, int]:
+    """Root tables to draw (at scale 1) so that the further foreign keys of the tables below
+    ``parent_table`` (a child's second parent) have keys to point at."""
+
+    def chain(table: str) -> list[str]:
+        out = [table]
+        while meta.parents_of(out[-1]):
+            out.append(meta.parents_of(out[-1])[0].parent)
+        return out
+
+    below = [t for t in meta.topological_order() if parent_table in chain(t)]
+    roots = {}
+    for table in below:
+        for fk in meta.parents_of(table)[1:]:
+            up = chain(fk.parent)
+            if parent_table not in up:
+                roots[up[-1]] = plans[up[-1]].n_rows
+    return roots

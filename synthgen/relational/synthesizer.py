@@ -34,11 +34,19 @@ import pandas as pd
 from synthgen.bundle import Bundle
 from synthgen.exceptions import ConfigurationError, DataError, NotFittedError, PersistenceError
 from synthgen.generators.registry import get_generator_class, make_generator
+from synthgen.relational.extend import extend_sequences
 from synthgen.relational.features import make_keys
 from synthgen.relational.fitting import fit_table
 from synthgen.relational.persistence import read_relational, save_relational
 from synthgen.relational.plan import TablePlan
-from synthgen.relational.sampling import Drawn, assemble, draw_tables, seen_labels, whole_counts
+from synthgen.relational.sampling import (
+    Drawn,
+    assemble,
+    draw_tables,
+    roots_for_further_keys,
+    seen_labels,
+    whole_counts,
+)
 from synthgen.schema import check_frame
 from synthgen.schema.metadata import Metadata
 from synthgen.utils import check_random_state
@@ -345,29 +353,25 @@ class RelationalSynthesizer:
             if keys.isna().any() or keys.duplicated().any():
                 raise DataError(f"parents: key column {pk!r} has missing or repeated values")
         given = {parent_table: Drawn(frame, keys, None)}
-        n_roots = self._roots_for_further_keys(parent_table)
+        n_roots = roots_for_further_keys(meta, self.plans_, parent_table)
         drawn = draw_tables(self.plans_, meta, rng, given=given, n_roots=n_roots)
         return assemble(self.plans_, meta, drawn, rng, skip=(parent_table,))
 
-    def _roots_for_further_keys(self, parent_table: str) -> dict[str, int]:
-        """Root tables to draw (at scale 1) so that the further foreign keys of the tables
-        below ``parent_table`` (a child's second parent) have keys to point at."""
-        meta = self.metadata_
-
-        def chain(table: str) -> list[str]:
-            out = [table]
-            while meta.parents_of(out[-1]):
-                out.append(meta.parents_of(out[-1])[0].parent)
-            return out
-
-        below = [t for t in meta.topological_order() if parent_table in chain(t)]
-        roots = {}
-        for table in below:
-            for fk in meta.parents_of(table)[1:]:
-                up = chain(fk.parent)
-                if parent_table not in up:
-                    roots[up[-1]] = self.plans_[up[-1]].n_rows
-        return roots
+    def extend_sequences(
+        self,
+        table: str,
+        parents: pd.DataFrame,
+        events: pd.DataFrame,
+        n_events: Any,
+        *,
+        further_keys: Mapping[str, Any] | None = None,
+        random_state: Any = None,
+    ) -> pd.DataFrame:
+        """Further events of given sequences, in order after each one's last event: see
+        :func:`synthgen.relational.extend.extend_sequences` (same parameters)."""
+        self._check_fitted()
+        rng = self.rng_ if random_state is None else check_random_state(random_state)
+        return extend_sequences(self, table, parents, events, n_events, rng, further_keys)
 
     # -- persistence --------------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> None:
