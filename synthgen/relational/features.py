@@ -11,7 +11,7 @@ with missing cells as their own label. A :class:`OrderSpec` maps a sequence's or
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -138,7 +138,9 @@ def _floats(col: pd.Series, kind: str) -> np.ndarray:
 class OrderSpec:
     """The order column of a sequence table: its kind and dtype, and the parent feature its
     first event is measured from (``anchor``, in the same unit; ``anchor_year``: the anchor
-    is a date and the order is a year number)."""
+    is a date and the order is a year number), and the parent features no first event of the
+    data came before (``floors``: a purchase never before the sign-up date), kept when
+    drawing."""
 
     column: str
     kind: str
@@ -148,6 +150,7 @@ class OrderSpec:
     whole_days: bool = True
     anchor: str | None = None
     anchor_year: bool = False
+    floors: list[str] = field(default_factory=list)
 
     @classmethod
     def fit(cls, col: pd.Series) -> OrderSpec:
@@ -198,12 +201,16 @@ class OrderSpec:
 
     @classmethod
     def from_dict(cls, data: Any) -> OrderSpec:
+        if isinstance(data, dict) and "floors" not in data:  # saved before floors existed
+            data = {**data, "floors": []}
         rec = _record(
             data,
             "order",
             {"column": str, "kind": str, "dtype": str, "integer": bool, "text_format": (str, None),
-             "whole_days": bool, "anchor": (str, None), "anchor_year": bool},
+             "whole_days": bool, "anchor": (str, None), "anchor_year": bool, "floors": list},
         )  # fmt: skip
+        if not all(isinstance(x, str) and len(x) <= 1000 for x in rec["floors"]):
+            raise PersistenceError("saved order field 'floors' must be a list of column names")
         if rec["kind"] not in ("number", "date"):
             raise PersistenceError(f"order kind must be 'number' or 'date', got {rec['kind']!r}")
         try:

@@ -92,32 +92,49 @@ def _context_features(parent: TablePlan, frame: pd.DataFrame) -> list[Feature]:
     return features
 
 
+def _comparable(order: OrderSpec, f: Feature, first: np.ndarray) -> bool | None:
+    """Whether parent feature ``f`` is on the order column's scale: ``None`` if not, else
+    whether a date must be read as its year (the order is a year number)."""
+    if f.kind == "label" or f.name.startswith(context_name("__n__")):
+        return None
+    year_like = (
+        order.kind == "number" and order.integer and 1000 <= first.min() <= first.max() <= 3000
+    )
+    as_year = f.kind == "date" and order.kind == "number"
+    if (f.kind == "date") != (order.kind == "date") and not (as_year and year_like):
+        return None
+    return as_year
+
+
+def _known(f: Feature, ctx: pd.DataFrame, parent_of_first: np.ndarray) -> np.ndarray:
+    if not f.flag:
+        return np.ones(len(parent_of_first), bool)
+    return ctx[f"{f.name}?missing"].to_numpy()[parent_of_first] == 0
+
+
 def _choose_anchor(
     order: OrderSpec, context: list[Feature], ctx: pd.DataFrame, first: np.ndarray,
     parent_of_first: np.ndarray,
 ) -> None:  # fmt: skip
     """Measure the first event from the parent column that explains it best (a season's year
-    from the player's birth date), when one cuts its spread at least in half."""
-    spread = float(np.std(first))
-    if spread == 0 or len(first) < 2:
+    from the player's birth date), when one cuts its spread at least in half; and record the
+    parent columns no first event came before (``order.floors``)."""
+    order.floors = []
+    if len(first) < 2:
         return
-    year_like = (
-        order.kind == "number" and order.integer and 1000 <= first.min() <= first.max() <= 3000
-    )
+    spread = float(np.std(first))
     best, best_spread = None, 0.5 * spread
     for f in context:
-        if f.kind == "label" or f.name.startswith(context_name("__n__")):
+        as_year = _comparable(order, f, first)
+        if as_year is None:
             continue
-        as_year = f.kind == "date" and order.kind == "number"
-        if (f.kind == "date") != (order.kind == "date") and not (as_year and year_like):
-            continue
-        known = np.ones(len(first), bool)
-        if f.flag:
-            known = ctx[f"{f.name}?missing"].to_numpy()[parent_of_first] == 0
-            if known.mean() < 0.5:
-                continue
+        known = _known(f, ctx, parent_of_first)
         trial = OrderSpec(**{**order.to_dict(), "anchor": f.name, "anchor_year": as_year})
         anchor = trial.anchor_values(ctx[f.name].to_numpy(dtype=float)[parent_of_first])
+        if known.sum() >= 2 and np.all(first[known] >= anchor[known]):
+            order.floors.append(f.name)
+        if known.mean() < 0.5:
+            continue
         s = float(np.std((first - anchor)[known]))
         if s < best_spread:
             best, best_spread = trial, s

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from synthgen.exceptions import ConfigurationError
-from synthgen.relational.features import make_keys
+from synthgen.relational.features import OrderSpec, make_keys
 from synthgen.relational.fitting import context_frame
 from synthgen.relational.plan import GAP, LEFT, POS, TablePlan, count_name
 from synthgen.schema.metadata import Metadata
@@ -97,6 +97,28 @@ def _lag_source(values: np.ndarray) -> pd.Series:
     return pd.Series(values, dtype=object).infer_objects()
 
 
+def _floors(plan: TablePlan, ctx: pd.DataFrame, whole: bool) -> np.ndarray:
+    """Per parent row, the earliest first event its floors allow (``-inf`` without any): the
+    largest known value of the parent features no first event of the data came before."""
+    order = plan.order
+    assert order is not None
+    out = np.full(len(ctx), -np.inf)
+    kinds = {f.name: f for f in plan.context}
+    for name in order.floors:
+        f = kinds.get(name)
+        if f is None or name not in ctx.columns:
+            continue
+        as_year = f.kind == "date" and order.kind == "number"
+        spec = OrderSpec(**{**order.to_dict(), "anchor": name, "anchor_year": as_year})
+        base = spec.anchor_values(ctx[name].to_numpy(dtype=float))
+        if whole:
+            base = np.ceil(base)
+        if f.flag:  # a missing parent value sets no floor
+            base = np.where(ctx[f"{name}?missing"].to_numpy() == 0, base, -np.inf)
+        out = np.maximum(out, base)
+    return out
+
+
 @dataclass
 class SequenceState:
     """Where each parent's sequence stands before drawing: events it already has
@@ -125,6 +147,10 @@ def draw_sequences(
     start = np.zeros(n_parents)
     if order.anchor is not None:
         start = order.anchor_values(ctx_all[order.anchor].to_numpy(dtype=float))
+    whole = (order.kind == "number" and order.integer) or (
+        order.kind == "date" and order.whole_days
+    )
+    floor = _floors(plan, ctx_all, whole)
     sources = {f.column for f in plan.lags}
     if state is None:
         last = {c: np.full(n_parents, None, dtype=object) for c in sources}
@@ -133,9 +159,6 @@ def draw_sequences(
         last = {c: state.last[c].astype(object).copy() for c in sources}
         begin, value = state.begin, state.value.astype(float).copy()
     pieces, owners, places, values = [], [], [], []
-    whole = (order.kind == "number" and order.integer) or (
-        order.kind == "date" and order.whole_days
-    )
     if plan.next_model is None:  # no parent had a second event: neither does a drawn one
         lengths = np.minimum(lengths, 1)
     for pos in range(int(begin.min(initial=0)), int(lengths.max(initial=0))):
@@ -158,6 +181,8 @@ def draw_sequences(
         gap = np.nan_to_num(gap, nan=0.0)
         step = start[idx] + gap if pos == 0 else value[idx] + np.maximum(gap, 0.0)
         value[idx] = np.round(step) if whole else step
+        if pos == 0:  # later events follow the first, so they keep its floors too
+            value[idx] = np.maximum(value[idx], floor[idx])
         for c in sources:
             last[c][idx] = gap if c == GAP else out[c].to_numpy(dtype=object)
         pieces.append(out[plan.own + plan.counts])
