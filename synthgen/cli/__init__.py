@@ -61,6 +61,9 @@ def _cmd_fit(args: argparse.Namespace) -> None:
     import synthgen as sg
     from synthgen.generators.params import validate_params
     from synthgen.tabular_io import read_table
+    from synthgen.training import distributed
+
+    main = distributed.is_main_process()  # under torchrun every rank fits; rank 0 reports
 
     check_output_path(args.output, what="model")  # before the fit, not after it
     params = _params(args.param)
@@ -76,7 +79,8 @@ def _cmd_fit(args: argparse.Namespace) -> None:
 
         data = read_table(args.data, **reading(args))
         args.generator = default_generator(*data.shape)
-        print(explain_default(*data.shape))
+        if main:
+            print(explain_default(*data.shape))
     model = sg.make_generator(args.generator, verbose=not args.quiet, **params)
     validate_params(model)  # a bad value fails now, not after the fit
     if data is None:
@@ -84,11 +88,13 @@ def _cmd_fit(args: argparse.Namespace) -> None:
     schema = schema_for(args, data)
     start = time.perf_counter()
     model.fit(data, schema=schema)
-    model.save(args.output)
-    print(
-        f"fitted {args.generator} on {len(data):,} rows x {data.shape[1]} columns "
-        f"in {time.perf_counter() - start:.1f} s -> {args.output}"
-    )
+    if main:  # the ranks hold identical weights: one writes the file
+        model.save(args.output)
+        print(
+            f"fitted {args.generator} on {len(data):,} rows x {data.shape[1]} columns "
+            f"in {time.perf_counter() - start:.1f} s -> {args.output}"
+        )
+    distributed.finish()  # the other ranks wait for the file before exiting
 
 
 def _cmd_sample(args: argparse.Namespace) -> None:
