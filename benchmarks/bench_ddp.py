@@ -4,7 +4,9 @@ Fits a generator (default: the transformer) on the training split of a dataset (
 ``../shared/data/README.md``: shuffle with the seed, 80% train) with one CPU thread per
 process, and prints one JSON line from rank 0: the world size, the training loop's seconds
 and rows per second (rows x epochs / seconds in the Trainer, encoding excluded), the whole
-fit's seconds, and with ``--evaluate`` the quality metrics of ``benchmarks.run``::
+fit's seconds and CPU seconds (summed over the ranks: on a loaded machine the wall-clock
+speed-up depends on the other processes, the CPU cost does not), and with ``--evaluate`` the
+quality metrics of ``benchmarks.run``::
 
     OMP_NUM_THREADS=1 python -m benchmarks.bench_ddp --epochs 1
     OMP_NUM_THREADS=1 torchrun --standalone --nproc-per-node 2 -m benchmarks.bench_ddp --epochs 1
@@ -20,6 +22,19 @@ import warnings
 from typing import Any
 
 from benchmarks.datasets import load_dataset, split_train_holdout
+
+
+def _total(value: float) -> float:
+    """``value`` summed over the ranks (itself in a plain process)."""
+    from synthgen.training import distributed
+
+    if not distributed.is_initialised():
+        return value
+    import torch
+
+    buf = torch.tensor([value], dtype=torch.float64)
+    distributed.torch_dist().all_reduce(buf)
+    return float(buf.item())
 
 
 def run(
@@ -38,9 +53,10 @@ def run(
     if epochs is not None:
         params["epochs"] = epochs
     model = sg.make_generator(generator, **params)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     model.fit(train, schema=schema)
     fit_s = time.perf_counter() - t0
+    cpu_s = _total(time.process_time() - c0)
     world = distributed.world_size()
     distributed.finish()
     if not distributed.is_main_process():
@@ -53,6 +69,7 @@ def run(
         "world": world,
         "epochs": model.n_epochs_,
         "fit_s": round(fit_s, 2),
+        "fit_cpu_s_all_ranks": round(cpu_s, 2),
         "train_s": round(train_s, 2),
         "rows_per_s": round(len(train) * model.n_epochs_ / train_s, 1),
     }

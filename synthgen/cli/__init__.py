@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from synthgen._version import __version__
+from synthgen.cli.chunked import add_chunk_options, sample_chunked
 from synthgen.cli.info import add_info_command
 from synthgen.cli.options import (
     add_kind_option,
@@ -105,17 +106,8 @@ def _cmd_sample(args: argparse.Namespace) -> None:
         return sample_tables(args)
     if args.n is None:
         raise ConfigurationError("-n (the number of rows) is required to sample a table")
-    if args.chunk_size is not None:  # chunk by chunk, at flat memory (sampling.chunked)
-        model = sg.load(args.model, device=args.device)
-        out = model.sample_to(
-            args.output,
-            args.n,
-            chunk_size=args.chunk_size,
-            random_state=args.random_state,
-            overwrite=args.overwrite,
-        )
-        print(f"wrote {args.n:,} synthetic rows -> {out}")
-        return
+    if args.chunk_size is not None or args.ray:  # chunk by chunk, at flat memory
+        return sample_chunked(args)
     check_table_path(args.output)
     model = sg.load(args.model, device=args.device)
     model.set_params(verbose=not args.quiet)
@@ -283,13 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--random-state", type=int, default=None)
     p.add_argument("--device", default=None, help="cpu, cuda, ... (default: as saved)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    p.add_argument(
-        "--chunk-size",
-        type=int,
-        default=None,
-        help="write chunk by chunk (rows per chunk): a Parquet folder, or a CSV file for "
-        ".csv/.csv.gz/.tsv",
-    )
+    add_chunk_options(p)
     p.add_argument(
         "--overwrite",
         "--force",
