@@ -5,8 +5,8 @@
 workers: part ``i`` holds rows ``i * chunk_size ...``, drawn from the same seeded blocks of
 :data:`~synthgen.sampling.chunked.BLOCK_ROWS` rows (block ``b`` seeded from the base seed and
 ``b``; the base seed from ``random_state`` or the model's stream, drawn here as there), and
-written with the Arrow schema of part 0, as the single process writes them. Each Ray task draws
-one part; the model travels as its saved file (JSON and safetensors, no pickle) and each worker
+with the Arrow schema of part 0, as the single process writes them (the parts are written at
+once; one whose inferred schema differs is written again). Each Ray task draws one part; the model travels as its saved file (JSON and safetensors, no pickle) and each worker
 loads it once. Rows depend on the model's ``n_threads`` as in one process (float rounding of
 large reductions): keep it equal to compare outputs.
 
@@ -138,13 +138,18 @@ def _run_tasks(ray, model, blob, tmp: Path, base: int, n: int, chunk: int, condi
     ref = ray.put(blob)
     digest = hashlib.sha256(blob).hexdigest()
     specs = [(base, s, min(s + chunk, n), n) for s in range(0, n, chunk)]
-    # Part 0 first: its Arrow schema is every part's, as in one process.
-    schema = ray.get(task.remote(ref, digest, str(tmp), 0, specs[0], None, conditions))
-    rest = [
-        task.remote(ref, digest, str(tmp), i, spec, schema, conditions)
-        for i, spec in enumerate(specs[1:], start=1)
-    ]
-    ray.get(rest)
+    schemas = ray.get(
+        [
+            task.remote(ref, digest, str(tmp), i, spec, None, conditions)
+            for i, spec in enumerate(specs)
+        ]
+    )
+    # One process writes every part with part 0's Arrow schema; a part whose own differs (a
+    # column all missing in it, say) is written again with part 0's.
+    again = [i for i, schema in enumerate(schemas) if not schema.equals(schemas[0])]
+    ray.get(
+        [task.remote(ref, digest, str(tmp), i, specs[i], schemas[0], conditions) for i in again]
+    )
 
 
 def _replace(tmp: Path, target: Path) -> None:
