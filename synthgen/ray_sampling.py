@@ -6,8 +6,9 @@ workers: part ``i`` holds rows ``i * chunk_size ...``, drawn from the same seede
 :data:`~synthgen.sampling.chunked.BLOCK_ROWS` rows (block ``b`` seeded from the base seed and
 ``b``; the base seed from ``random_state`` or the model's stream, drawn here as there), and
 with the Arrow schema of part 0, as the single process writes them (the parts are written at
-once; one whose inferred schema differs is written again). Each Ray task draws one part; the model travels as its saved file (JSON and safetensors, no pickle) and each worker
-loads it once. Rows depend on the model's ``n_threads`` as in one process (float rounding of
+once; one whose inferred schema differs is written again). Each Ray task draws one part;
+the model travels as its saved file (JSON and safetensors, no pickle) and each worker loads
+it once. Rows depend on the model's ``n_threads`` as in one process (float rounding of
 large reductions): keep it equal to compare outputs.
 
 The output is atomic like ``sample_to``'s: parts go into a hidden temporary folder next to
