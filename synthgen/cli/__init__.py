@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from synthgen._version import __version__
+from synthgen.cli.chunked import add_chunk_options, sample_chunked
 from synthgen.cli.info import add_info_command
 from synthgen.cli.options import (
     add_kind_option,
@@ -61,6 +62,9 @@ def _cmd_fit(args: argparse.Namespace) -> None:
     import synthgen as sg
     from synthgen.generators.params import validate_params
     from synthgen.tabular_io import read_table
+    from synthgen.training import distributed
+
+    main = distributed.is_main_process()  # under torchrun every rank fits; rank 0 reports
 
     check_output_path(args.output, what="model")  # before the fit, not after it
     params = _params(args.param)
@@ -76,7 +80,8 @@ def _cmd_fit(args: argparse.Namespace) -> None:
 
         data = read_table(args.data, **reading(args))
         args.generator = default_generator(*data.shape)
-        print(explain_default(*data.shape))
+        if main:
+            print(explain_default(*data.shape))
     model = sg.make_generator(args.generator, verbose=not args.quiet, **params)
     validate_params(model)  # a bad value fails now, not after the fit
     if data is None:
@@ -84,11 +89,13 @@ def _cmd_fit(args: argparse.Namespace) -> None:
     schema = schema_for(args, data)
     start = time.perf_counter()
     model.fit(data, schema=schema)
-    model.save(args.output)
-    print(
-        f"fitted {args.generator} on {len(data):,} rows x {data.shape[1]} columns "
-        f"in {time.perf_counter() - start:.1f} s -> {args.output}"
-    )
+    if main:  # the ranks hold identical weights: one writes the file
+        model.save(args.output)
+        print(
+            f"fitted {args.generator} on {len(data):,} rows x {data.shape[1]} columns "
+            f"in {time.perf_counter() - start:.1f} s -> {args.output}"
+        )
+    distributed.finish()  # the other ranks wait for the file before exiting
 
 
 def _cmd_sample(args: argparse.Namespace) -> None:
@@ -99,17 +106,8 @@ def _cmd_sample(args: argparse.Namespace) -> None:
         return sample_tables(args)
     if args.n is None:
         raise ConfigurationError("-n (the number of rows) is required to sample a table")
-    if args.chunk_size is not None:  # chunk by chunk, at flat memory (sampling.chunked)
-        model = sg.load(args.model, device=args.device)
-        out = model.sample_to(
-            args.output,
-            args.n,
-            chunk_size=args.chunk_size,
-            random_state=args.random_state,
-            overwrite=args.overwrite,
-        )
-        print(f"wrote {args.n:,} synthetic rows -> {out}")
-        return
+    if args.chunk_size is not None or args.ray:  # chunk by chunk, at flat memory
+        return sample_chunked(args)
     check_table_path(args.output)
     model = sg.load(args.model, device=args.device)
     model.set_params(verbose=not args.quiet)
@@ -277,13 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--random-state", type=int, default=None)
     p.add_argument("--device", default=None, help="cpu, cuda, ... (default: as saved)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    p.add_argument(
-        "--chunk-size",
-        type=int,
-        default=None,
-        help="write chunk by chunk (rows per chunk): a Parquet folder, or a CSV file for "
-        ".csv/.csv.gz/.tsv",
-    )
+    add_chunk_options(p)
     p.add_argument(
         "--overwrite",
         "--force",

@@ -136,7 +136,7 @@ class BaseGenerator(PersistenceMixin, BaseEstimator):
         message = personal_data_message(schema, data if given else None)
         if message:
             warnings.warn(message, PersonalDataWarning, stacklevel=2)
-        rng = check_random_state(self.random_state)
+        rng = self._fit_rng()
         data, schema, encoder_rows, n_rows = self._prepare(data, schema, rng)
         encoder = TableEncoder(**self.encoder_params).fit(encoder_rows, schema, random_state=rng)
         self._adjust_encoder(encoder)
@@ -147,6 +147,10 @@ class BaseGenerator(PersistenceMixin, BaseEstimator):
         self._fit_encoded(matrix, rng)
         self._seed_stream(int(rng.integers(2**62)))
         return self
+
+    def _fit_rng(self) -> np.random.Generator:
+        """The random stream of a fit (neural generators share it across processes)."""
+        return check_random_state(self.random_state)
 
     def _seed_stream(self, seed: int) -> None:
         self.sample_seed_ = seed

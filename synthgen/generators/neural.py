@@ -29,7 +29,8 @@ from synthgen.generators.params import Boolean, Check, Integer, Options, Real, S
 from synthgen.generators.private import DP_SGD_PARAMS
 from synthgen.privacy.dp.fitting import privacy_summary
 from synthgen.training import DPSGDStrategy, Trainer, thread_limit
-from synthgen.utils import resolve_device
+from synthgen.training import distributed as dist
+from synthgen.utils import check_random_state, resolve_device
 
 __all__ = ["TRAINING_PARAMS", "NeuralGenerator"]
 
@@ -201,6 +202,12 @@ class NeuralGenerator(BaseGenerator):
                 "grad_clip must be None with epsilon: DP-SGD clips each row's gradient "
                 "to max_grad_norm instead"
             )
+        if getattr(self, "epsilon", None) is not None and dist.is_distributed():
+            raise ConfigurationError(
+                "epsilon (DP-SGD) cannot train across several processes: its privacy "
+                "accounting assumes one Poisson sample of the whole table per step; fit "
+                "with epsilon in a single process (without torchrun)"
+            )
         patience = getattr(self, "patience", None)
         if patience is not None and not getattr(self, "validation_fraction", 0):
             raise ConfigurationError("patience needs validation_fraction > 0")
@@ -264,7 +271,15 @@ class NeuralGenerator(BaseGenerator):
         record["dp_sgd"] = {**extra, **trainer.strategy.record_}
         self._set_privacy(record)  # type: ignore[attr-defined]
 
+    def _fit_rng(self) -> np.random.Generator:
+        # Several processes (torchrun, or a process group set up by the caller) must draw the
+        # same encoders, splits and initial weights: with no random_state, rank 0's seed.
+        if dist.ensure_process_group(resolve_device(self.device)) and self.random_state is None:
+            return check_random_state(dist.shared_seed())
+        return super()._fit_rng()
+
     def _fit_encoded(self, matrix: np.ndarray, rng: np.random.Generator) -> None:
+        dist.check_same_data(matrix, "encoded tables")
         with self.threads():
             self._train(matrix, rng)
 

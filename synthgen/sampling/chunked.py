@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 from synthgen.exceptions import ConfigurationError, PersistenceError
 from synthgen.utils import check_n_samples, check_random_state
 
-__all__ = ["BLOCK_ROWS", "DEFAULT_CHUNK_SIZE", "sample_to"]
+__all__ = ["BLOCK_ROWS", "DEFAULT_CHUNK_SIZE", "draw_rows", "sample_to"]
 
 #: Rows drawn per seeded block (fixed, so rows do not depend on the chunk size).
 BLOCK_ROWS = 65_536
@@ -91,6 +91,25 @@ def _number_ids(model: Any, frame: pd.DataFrame, start: int, total: int) -> pd.D
             width = max(6, len(str(total)))
             frame[spec.name] = [f"{spec.id_prefix}{i:0{width}d}" for i in numbers]
     return frame
+
+
+def draw_rows(
+    model: Any, base: int, start: int, stop: int, total: int, conditions: Any = None
+) -> pd.DataFrame:
+    """Rows ``start .. stop - 1`` of the ``total`` rows that :func:`sample_to` draws with the
+    base seed ``base``: the same rows, whoever draws them (a worker drawing one part draws
+    the blocks that part overlaps)."""
+    first, last = start // BLOCK_ROWS, (stop - 1) // BLOCK_ROWS
+    frames = []
+    for b in range(first, last + 1):
+        size = min(BLOCK_ROWS, total - b * BLOCK_ROWS)
+        frame = model.sample(
+            size, conditions=conditions, random_state=np.random.default_rng([base, b])
+        )
+        frames.append(_number_ids(model, frame, b * BLOCK_ROWS, total))
+    rows = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    offset = start - first * BLOCK_ROWS
+    return rows.iloc[offset : offset + stop - start].reset_index(drop=True)
 
 
 class _Writer:

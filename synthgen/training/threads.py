@@ -21,7 +21,8 @@ quiet: transformer         1.00   0.73   0.54   0.51   0.58
 processes spinning). Four threads get nearly all of the
 quiet machine's speed-up; more only add risk. :func:`default_n_threads` therefore takes half
 the CPUs this process may run on, capped at 4: a fixed function of the machine (and the
-process' CPU affinity), never of its momentary load.
+process' CPU affinity), never of its momentary load. Processes training together on one
+machine (``torchrun``) share those CPUs: each takes its part.
 
 Thread count and reproducibility: torch splits large reductions (a sum over more than 32768
 values) and some matrix products (long inner dimension) across threads, so their float
@@ -38,6 +39,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from synthgen.exceptions import ConfigurationError
+from synthgen.training.distributed import local_world_size
 
 __all__ = ["available_cpus", "default_n_threads", "resolve_n_threads", "thread_limit"]
 
@@ -60,7 +62,8 @@ def available_cpus() -> int:
 
 
 def default_n_threads() -> int:
-    """The default thread count of a fit: half the available CPUs, between 1 and 4.
+    """The default thread count of a fit: half the available CPUs, between 1 and 4
+    (divided among the processes of this machine when several train together).
 
     Half leaves room for hyper-threading siblings and for the other processes of a shared
     machine; the cap of 4 keeps nearly all of a quiet machine's speed-up (see the module
@@ -71,7 +74,8 @@ def default_n_threads() -> int:
     >>> 1 <= default_n_threads() <= 4
     True
     """
-    return max(1, min(MAX_DEFAULT_THREADS, available_cpus() // 2))
+    share = available_cpus() // (2 * local_world_size())
+    return max(1, min(MAX_DEFAULT_THREADS, share))
 
 
 def resolve_n_threads(n_threads: Any, name: str = "n_threads") -> int:

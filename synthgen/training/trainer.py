@@ -7,7 +7,9 @@ through :meth:`Trainer.optimize`, so one loop serves a VAE (one update per batch
 (alternating critic and generator updates per batch) alike. A *strategy* may take the step
 instead (:class:`~synthgen.training.strategies.DPSGDStrategy`); *callbacks* add early
 stopping, schedules, weight averaging and time limits. Everything random goes through the
-trainer's explicit generators; the process-wide torch and numpy states are never read.
+trainer's explicit generators; the process-wide torch and numpy states are never read. In a
+``torch.distributed`` process group every rank trains on its shard of each batch
+(:mod:`synthgen.training.distributed`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from synthgen.training.callbacks import Callback, EarlyStopping, TimeLimit
 # generators and privacy/dp/fitting.py import this name from here
 from synthgen.training.checks import check_positive as _check_positive  # noqa: F401
 from synthgen.training.checks import check_trainer
+from synthgen.training.data_parallel import DistributedRun
+from synthgen.training.distributed import local_device
 from synthgen.training.precision import cpu_has_fast_bfloat16
 from synthgen.training.strategies import Strategy
 from synthgen.training.threads import thread_limit
@@ -169,7 +173,8 @@ class Trainer:
             built.append(TimeLimit(max_time))
         self.callbacks_ = [*built, *callbacks]
         self.strategy_ = strategy if strategy is not None else Strategy()
-        self.device_ = resolve_device(device)
+        # Under torchrun a bare "cuda" is this rank's GPU (cuda:LOCAL_RANK).
+        self.device_ = local_device(resolve_device(device))
         self.rng_ = check_random_state(random_state)
         self.generator_ = torch_generator(self.rng_, self.device_)
         self.history_: list[dict[str, float]] = []
@@ -179,6 +184,7 @@ class Trainer:
         self.epoch_ = 0
         self.steps_per_epoch_ = self.total_steps_ = self.global_step_ = 0
         self.task_: Any = None
+        self.dist_: DistributedRun | None = None
         self._stop_request: str | None = None
 
     # -- helpers for tasks and strategies --------------------------------------------------------
@@ -217,6 +223,8 @@ class Trainer:
 
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        if self.dist_ is not None:  # the global batch's gradient, the same on every rank
+            self.dist_.reduce_gradients(optimizer)
         if self.grad_clip is not None:
             params = [p for group in optimizer.param_groups for p in group["params"]]
             norm = torch.nn.utils.clip_grad_norm_(params, self.grad_clip)
@@ -274,6 +282,7 @@ class Trainer:
 
         if not callable(getattr(task, "training_step", None)) and type(self.strategy_) is Strategy:
             raise ConfigurationError("the task must have a training_step(batch, trainer) method")
+        self.dist_ = DistributedRun.current(self, task)
         data = torch.as_tensor(np.asarray(data) if not torch.is_tensor(data) else data)
         data = data.to(self.device_)
         if len(data) == 0:
@@ -299,6 +308,9 @@ class Trainer:
         import torch
 
         task.to(self.device_)
+        dist = self.dist_
+        if dist is not None:  # the same starting weights on every rank
+            dist.broadcast_module(task)
         self.task_ = task
         self.history_ = []
         self.stop_reason_ = "max_epochs"
@@ -310,17 +322,22 @@ class Trainer:
         self.strategy_.setup(self, task)
         self.call_hooks("on_train_begin")
         bar = None
-        if self.verbose:
+        if self.verbose and (dist is None or dist.rank == 0):
             from tqdm.auto import tqdm
 
             bar = tqdm(total=self.max_epochs, desc="training", unit="epoch")
+        shuffle, shared_state = (None, None) if dist is None else dist.split_streams(self)
         for epoch in range(self.max_epochs):
             self.epoch_ = epoch
             task.train()
             self.call_hooks("on_epoch_begin", epoch)
             sums: dict[str, Any] = {}
             n_steps = 0
-            for idx in self._batches(len(train)):
+            if dist is None:
+                batches = self._batches(len(train))
+            else:
+                batches = dist.batches(len(train), self.batch_size, shuffle)
+            for idx in batches:
                 step = self.global_step_
                 self.call_hooks("on_step_begin", step)
                 logs = self.strategy_.step(self, task, train[idx])
@@ -331,15 +348,23 @@ class Trainer:
                 self.global_step_ = step + 1
                 if self.call_hooks("on_step_end", step, logs):
                     self.request_stop("callback")
+                if dist is not None:  # a rank's clock (max_time) stops every rank
+                    self._stop_request = dist.agree_stop(self._stop_request)
                 if self._stop_request is not None:
                     break
             # Losses stay on the device during the epoch: one sync per epoch, not per step.
             record: dict[str, float] = {"epoch": epoch}
-            record.update({k: float(v) / max(n_steps, 1) for k, v in sums.items()})
+            if dist is None:
+                record.update({k: float(v) / max(n_steps, 1) for k, v in sums.items()})
+            else:
+                record.update(dist.mean_logs(sums, n_steps))
             if valid is not None:
                 task.eval()
                 with torch.no_grad():
-                    record["val_loss"] = float(task.validation_loss(valid, self))
+                    if dist is None:
+                        record["val_loss"] = float(task.validation_loss(valid, self))
+                    else:
+                        record["val_loss"] = dist.validation_loss(task, valid, self)
             record["time"] = time.perf_counter() - start
             self.history_.append(record)
             self.n_epochs_ = epoch + 1
@@ -348,12 +373,19 @@ class Trainer:
                 bar.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k not in ("epoch",)})
             if self.call_hooks("on_epoch_end", epoch, record):
                 self.request_stop("callback")
+            if dist is not None:
+                self._stop_request = dist.agree_stop(self._stop_request)
             if self._stop_request is not None:
                 self.stop_reason_ = self._stop_request
                 break
         if bar is not None:
             bar.close()
+        if shared_state is not None:  # draws after training: the same on every rank again
+            self.generator_.set_state(shared_state)
         task.eval()
         self.elapsed_ = time.perf_counter() - start
         self.strategy_.teardown(self, task)
         self.call_hooks("on_train_end")
+        if dist is not None:
+            dist.average_buffers(task)
+            dist.check_in_step(task)

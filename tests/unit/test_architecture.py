@@ -13,9 +13,9 @@ PACKAGE = Path(__file__).resolve().parents[2] / "synthgen"
 
 #: Layers from the top down (../shared/DESIGN.md); a module may import its own layer and below.
 LAYERS: list[set[str]] = [
-    {"synthgen", "synthgen.cli", "synthgen.demo", "synthgen.testing"},
+    {"synthgen", "synthgen.__main__", "synthgen.cli", "synthgen.demo", "synthgen.testing"},
     {"synthgen.safe_export"},
-    {"synthgen.io"},
+    {"synthgen.io", "synthgen.ray_sampling"},
     {"synthgen.relational"},
     {"synthgen.generators"},
     {"synthgen.sampling"},

@@ -38,6 +38,7 @@ from synthgen.generators.params import Boolean, Integer, IntTuple, Real
 from synthgen.generators.private import PrivateFitMixin
 from synthgen.generators.tags import GeneratorTags
 from synthgen.training import EMA
+from synthgen.training import distributed as dist
 from synthgen.utils import torch_generator
 
 __all__ = ["TabularGAN"]
@@ -188,7 +189,9 @@ class TabularGAN(PrivateFitMixin, NeuralGenerator):
     def _train(self, matrix: np.ndarray, rng: np.random.Generator) -> None:
         private = self.epsilon is not None
         pac = 1 if private else self.pac
-        batch = -(-self.batch_size // pac) * pac
+        # Several processes: each draws batch / world rows per step, a multiple of pac.
+        world = dist.world_size()
+        batch = -(-self.batch_size // (pac * world)) * pac * world
         # Sampling uses an average of the generator's weights, updated after each of its
         # steps (with warm-up); the last weights when ``ema`` is None.
         ema = EMA(lambda task: task.gen, self.ema) if self.ema is not None else None
@@ -222,7 +225,7 @@ class TabularGAN(PrivateFitMixin, NeuralGenerator):
             layout,
             sampler,
             data,
-            batch_size=batch,
+            batch_size=batch // world,
             embedding_dim=self.embedding_dim,
             lr=self.learning_rate,
             l2=self.l2,

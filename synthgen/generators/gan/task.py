@@ -14,6 +14,10 @@ __all__ = ["GANTask"]
 
 
 class GANTask(nn.Module):
+    #: Under several processes every rank draws its own batch_size rows per step (the
+    #: trainer's batch only paces the epoch): their gradients weigh alike.
+    equal_shares = True
+
     def __init__(
         self,
         gen: GeneratorNet,

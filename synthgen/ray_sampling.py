@@ -1,0 +1,164 @@
+"""Sampling across Ray workers into a Parquet folder (the optional extra ``synthgen[ray]``).
+
+:func:`sample_to_ray` writes the same folder as :meth:`model.sample_to(path, n, chunk_size)
+<synthgen.generators.base.BaseGenerator.sample_to>`, part for part, whatever the number of
+workers: part ``i`` holds rows ``i * chunk_size ...``, drawn from the same seeded blocks of
+:data:`~synthgen.sampling.chunked.BLOCK_ROWS` rows (block ``b`` seeded from the base seed and
+``b``; the base seed from ``random_state`` or the model's stream, drawn here as there), and
+with the Arrow schema of part 0, as the single process writes them (the parts are written at
+once; one whose inferred schema differs is written again). Each Ray task draws one part;
+the model travels as its saved file (JSON and safetensors, no pickle) and each worker loads
+it once. Rows depend on the model's ``n_threads`` as in one process (float rounding of
+large reductions): keep it equal to compare outputs.
+
+The output is atomic like ``sample_to``'s: parts go into a hidden temporary folder next to
+``path`` (which every worker must see: a shared file system on a cluster), renamed at the end;
+on any error nothing is left at ``path``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from synthgen.exceptions import ConfigurationError, PersistenceError
+from synthgen.io import load
+from synthgen.sampling.chunked import (
+    DEFAULT_CHUNK_SIZE,
+    _check,
+    _check_target,
+    _Writer,
+    draw_rows,
+)
+from synthgen.training.threads import resolve_n_threads
+from synthgen.utils import check_random_state
+
+__all__ = ["sample_to_ray"]
+
+#: Models loaded in this worker process, by the SHA-256 of their file.
+_LOADED: dict[str, Any] = {}
+
+
+def _ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise ConfigurationError(
+            "sampling on Ray needs the optional dependency ray: pip install 'synthgen[ray]'"
+        ) from None
+    return ray
+
+
+def _model_from(blob: bytes, digest: str) -> Any:
+    """The model saved in ``blob``, loaded once per worker process."""
+    model = _LOADED.get(digest)
+    if model is None:
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "model.sgm"
+            path.write_bytes(blob)
+            model = load(path)
+        model.verbose = False  # one bar per block would be noise
+        _LOADED.clear()  # one model at a time: a worker serves one sampling job
+        _LOADED[digest] = model
+    return model
+
+
+def _write_part(
+    blob: bytes,
+    digest: str,
+    tmp: str,
+    part: int,
+    spec: tuple[int, int, int, int],
+    schema: Any,
+    conditions: Any,
+) -> Any:
+    """Draw part ``part`` (rows ``start .. stop - 1`` of ``total``, base seed ``base``) and
+    write it into ``tmp``; returns its Arrow schema."""
+    base, start, stop, total = spec
+    model = _model_from(blob, digest)
+    frame = draw_rows(model, base, start, stop, total, conditions)
+    writer = _Writer(Path(tmp), "parquet", Path(tmp))
+    writer.schema, writer.parts = schema, part
+    writer.write(frame)
+    return writer.schema
+
+
+def sample_to_ray(
+    model: Any,
+    path: str | os.PathLike[str],
+    n_samples: int,
+    *,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    random_state: Any = None,
+    conditions: Any = None,
+    overwrite: bool = False,
+) -> Path:
+    """Draw ``n_samples`` rows of the fitted ``model`` into the Parquet folder ``path``, one
+    Ray task per part (``ray.init()`` is called if Ray is not running: a local Ray, or the
+    cluster of ``RAY_ADDRESS``).
+
+    Returns the written folder, whose parts equal those of ``model.sample_to(path,
+    n_samples, chunk_size=..., random_state=...)``.
+    """
+    ray = _ray()
+    model._check_fitted()
+    target = Path(os.fspath(path))
+    n, chunk, _ = _check(n_samples, chunk_size, "parquet", target, conditions)
+    if "".join(target.suffixes).lower().endswith((".csv", ".csv.gz", ".tsv")):
+        raise ConfigurationError("sampling on Ray writes a Parquet folder, not one CSV file")
+    _check_target(target, overwrite)
+    rng = model.rng_ if random_state is None else check_random_state(random_state)
+    base = int(rng.integers(2**63 - 1))
+    with tempfile.TemporaryDirectory() as folder:
+        saved = Path(folder) / "model.sgm"
+        model.save(saved)
+        blob = saved.read_bytes()
+    if not ray.is_initialized():
+        ray.init()
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    except OSError as err:
+        raise PersistenceError(f"cannot write {str(target)!r}: {err.strerror or err}") from None
+    try:
+        _run_tasks(ray, model, blob, tmp, base, n, chunk, conditions)
+        _replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
+
+
+def _run_tasks(ray, model, blob, tmp: Path, base: int, n: int, chunk: int, conditions) -> None:
+    # A task holds the CPUs its sampling uses (the model's n_threads), so none oversubscribe.
+    threads = resolve_n_threads(model.n_threads) if hasattr(model, "n_threads") else 1
+    task = ray.remote(num_cpus=threads)(_write_part)
+    ref = ray.put(blob)
+    digest = hashlib.sha256(blob).hexdigest()
+    specs = [(base, s, min(s + chunk, n), n) for s in range(0, n, chunk)]
+    schemas = ray.get(
+        [
+            task.remote(ref, digest, str(tmp), i, spec, None, conditions)
+            for i, spec in enumerate(specs)
+        ]
+    )
+    # One process writes every part with part 0's Arrow schema; a part whose own differs (a
+    # column all missing in it, say) is written again with part 0's.
+    again = [i for i, schema in enumerate(schemas) if not schema.equals(schemas[0])]
+    ray.get(
+        [task.remote(ref, digest, str(tmp), i, specs[i], schemas[0], conditions) for i in again]
+    )
+
+
+def _replace(tmp: Path, target: Path) -> None:
+    """Move the finished folder to ``target`` (an old one removed only at the very end)."""
+    trash = None
+    if target.exists():
+        trash = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
+        os.replace(target, trash / "old")
+    os.replace(tmp, target)
+    if trash is not None:
+        shutil.rmtree(trash, ignore_errors=True)
