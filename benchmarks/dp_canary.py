@@ -116,7 +116,9 @@ def _fit_scores(
     from synthgen.evaluation.attacks import membership_scores
 
     train, canaries, _, reference = fit
-    schema = sg.Schema.infer(pd.concat([train, canaries], ignore_index=True))
+    # one public schema for every table fitted here (a structure rule inferred from fewer rows,
+    # e.g. two columns missing together, can be broken by the reference model's rows)
+    schema = sg.Schema.infer(pd.concat([train, canaries, reference], ignore_index=True))
     model = sg.make_generator("vae" if key == OVERFIT else key, random_state=seed, **params)
     t0 = time.perf_counter()
     model.fit(train, schema=schema)
