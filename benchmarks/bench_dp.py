@@ -7,15 +7,16 @@ environment when ``SYNTHGEN_PEER_SMARTNOISE_PYTHON`` is set::
 
     python -m benchmarks.bench_dp utility --eps 1,3,10 --generators dp_marginals,vae
 
-Canary audit: ``n_canaries`` unusual but valid rows (each column drawn uniformly over its
-observed values or range) are made; half are inserted into a training table, half are not.
-A model is fitted with DP and one without (trained to overfit: many epochs on a small
-table), and each canary is scored by how close the synthetic rows come to it (minus the
-distance to its nearest synthetic row) and, for the VAE, by its evidence lower bound under the
-trained network (a white-box likelihood attack). The membership-inference ROC AUC of inserted
-against not-inserted canaries is 0.5 when the model tells nothing about who was in::
+Canary audit (:mod:`benchmarks.dp_canary`): canaries, unusual but valid rows, each planted
+with probability 1/2 in a sample of Adult rows; each DP generator is fitted at each epsilon
+(the settings of ``DP_PARAMS``) and the canaries are scored by the membership attacks and a
+white-box score (the VAE's likelihood, ``dp_marginals``' likelihood under its released
+tables). Reported: each attack's ROC AUC (0.5: nothing learnt), the empirical lower bound on
+epsilon at 95% (Clopper-Pearson, over thresholds and attacks), the accountant's epsilon, and
+whether the bound stays below it (it must). ``vae_nodp`` adds an overfitted non-private VAE,
+the attacks' power when nothing protects the canaries::
 
-    python -m benchmarks.bench_dp canary --eps 1
+    python -m benchmarks.bench_dp canary --eps 1,3,10 --generators dp_marginals,vae,gan,vae_nodp
 
 Every run is single-threaded (``torch.set_num_threads(1)``).
 """
@@ -132,93 +133,6 @@ def utility(eps_list: list[float], generators: list[str], seed: int) -> list[dic
     return results
 
 
-def make_canaries(data: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.DataFrame:
-    """Unusual but valid rows: each column uniform over its observed values or range."""
-    cols = {}
-    for c in data.columns:
-        col = data[c].dropna()
-        if pd.api.types.is_numeric_dtype(col) and col.nunique() > 20:
-            lo, hi = float(col.min()), float(col.max())
-            values = rng.uniform(lo, hi, n)
-            cols[c] = np.round(values).astype(col.dtype) if col.dtype.kind in "iu" else values
-        else:
-            labels = col.unique()
-            cols[c] = labels[rng.integers(0, len(labels), n)]
-    return pd.DataFrame(cols)[list(data.columns)].astype(data.dtypes.to_dict())
-
-
-def _distance_scores(model, canaries: pd.DataFrame, schema, n_synth: int, seed: int):
-    from synthgen.evaluation.data import prepare
-    from synthgen.evaluation.distance import MixedEmbedding, nearest
-
-    syn = model.sample(n_synth, random_state=seed)
-    prep = prepare(syn, canaries, None, schema=schema)
-    n_cats = [len(prep.categories[c]) for c in prep.categorical]
-    emb = MixedEmbedding(prep.num["real"], n_cats)
-    ref = emb.transform(prep.num["real"], prep.codes["real"])
-    dist, _ = nearest(emb.transform(prep.num["synthetic"], prep.codes["synthetic"]), ref)
-    return -dist[:, 0]
-
-
-def _elbo_scores(model, canaries: pd.DataFrame) -> np.ndarray:
-    import torch
-
-    from synthgen.generators.vae.network import VAETask
-
-    rows = canaries
-    if getattr(model, "preprocessor_", None) is not None:
-        rows = model.preprocessor_.apply(canaries)
-    x = torch.from_numpy(model.encoder_.transform(rows, random_state=0))
-    task = VAETask(model.net_, model.layout_, 1e-3, 0.0, model.loss_factor, 0)
-    with torch.no_grad():
-        eps = torch.zeros((len(x), model.latent_dim))
-        rec, kl = task.terms(model.net_(x, eps), x)
-    return -(model.loss_factor * rec + kl).numpy()
-
-
-def canary(eps: float, n_base: int, n_canaries: int, seed: int) -> list[dict[str, Any]]:
-    from sklearn.metrics import roc_auc_score
-
-    import synthgen as sg
-
-    data, _ = load_dataset("adult")
-    rng = np.random.default_rng(seed)
-    base = data.sample(n_base, random_state=seed).reset_index(drop=True)
-    canaries = make_canaries(data, 2 * n_canaries, rng)
-    member = np.zeros(2 * n_canaries, dtype=bool)
-    member[rng.choice(2 * n_canaries, n_canaries, replace=False)] = True
-    train = pd.concat([base, canaries[member]], ignore_index=True)
-    train = train.sample(frac=1.0, random_state=seed).reset_index(drop=True)
-    schema = sg.Schema.infer(pd.concat([train, canaries], ignore_index=True))
-    runs = [
-        ("dp_marginals", {"epsilon": eps}),
-        ("vae", {"epsilon": eps, "epochs": 30, "max_time": None, "device": "cpu"}),
-        ("vae", {"epochs": 400, "max_time": None, "device": "cpu", "batch_size": 256}),
-        ("copula", {}),
-    ]
-    results = []
-    for key, params in runs:
-        model = sg.make_generator(key, random_state=seed, **params)
-        t0 = time.perf_counter()
-        model.fit(train, schema=schema)
-        row: dict[str, Any] = {
-            "generator": key,
-            "epsilon": params.get("epsilon"),
-            "epsilon_spent": round(getattr(model, "epsilon_", float("nan")), 4),
-            "fit_s": round(time.perf_counter() - t0, 1),
-            "epochs": params.get("epochs"),
-        }
-        dist = _distance_scores(model, canaries, schema, 20 * n_base, seed)
-        row["mia_auc_distance"] = round(float(roc_auc_score(member, dist)), 3)
-        if key == "vae":
-            row["mia_auc_elbo"] = round(
-                float(roc_auc_score(member, _elbo_scores(model, canaries))), 3
-            )
-        print(json.dumps(row), flush=True)
-        results.append(row)
-    return results
-
-
 def main(argv: list[str] | None = None) -> None:
     import torch
 
@@ -230,16 +144,30 @@ def main(argv: list[str] | None = None) -> None:
     u.add_argument("--generators", default="dp_marginals,vae,smartnoise_mst,smartnoise_aim")
     u.add_argument("--seed", type=int, default=0)
     c = sub.add_parser("canary")
-    c.add_argument("--eps", type=float, default=1.0)
+    c.add_argument("--eps", default="1,3,10")
+    c.add_argument("--generators", default="dp_marginals,vae,gan,vae_nodp")
     c.add_argument("--base-rows", type=int, default=2000)
-    c.add_argument("--canaries", type=int, default=100)
+    c.add_argument("--canaries", type=int, default=500, help="per fit; each in w.p. 1/2")
+    c.add_argument("--fits", type=int, default=2, help="independent fits pooled")
     c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--scores-out", default=None, help="JSON file for the pooled scores")
     args = parser.parse_args(argv)
     if args.what == "utility":
         eps = [float(e) for e in args.eps.split(",")]
         utility(eps, args.generators.split(","), args.seed)
     else:
-        canary(args.eps, args.base_rows, args.canaries, args.seed)
+        from benchmarks import dp_canary
+
+        dp_canary.run(
+            [float(e) for e in args.eps.split(",")],
+            args.generators.split(","),
+            DP_PARAMS,
+            n_base=args.base_rows,
+            n_canaries=args.canaries,
+            n_fits=args.fits,
+            seed=args.seed,
+            scores_out=args.scores_out,
+        )
 
 
 if __name__ == "__main__":

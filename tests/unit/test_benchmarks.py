@@ -67,3 +67,22 @@ def test_scale_tables_have_the_asked_size():
     assert evaluate["merchant"].nunique() == 50 and evaluate["ref"].nunique() > 190
     table = markdown([{"generator": "copula", "axis": "cols", "size": 40, "fit_s": 1.25}])
     assert "| copula | cols | 40 | 1.2 |" in table
+
+
+def test_dp_canary_audit_bounds_epsilon_and_sees_a_copying_generator(adult, one_thread):
+    from benchmarks.dp_canary import audit, audit_fit, markdown
+
+    fits = [audit_fit(adult, seed, 400, 200, 400) for seed in (0, 1)]
+    for train, canaries, member, _ in fits:
+        assert 0 < member.sum() < len(member)
+        planted = train.merge(canaries, how="inner")
+        assert len(planted) >= member.sum()  # every member canary is in the training rows
+    private, _ = audit("dp_marginals", {"epsilon": 1.0}, fits, 0, n_synth=800)
+    assert private["members"] + private["nonmembers"] == 400
+    assert private["lb_le_accounted"] and private["eps_lb"] <= private["epsilon_spent"] <= 1.0
+    copied, dump = audit("copy", {}, fits, 0, n_synth=800)
+    assert copied["eps_lb"] > 1.0 and copied["epsilon_spent"] is None
+    assert set(dump["scores"]) == {"distance", "density", "classifier"}
+    assert {"auc_loglik", "auc_loglik_cal"} <= set(private)  # white-box attacks ran
+    table = markdown([private, copied, {**private, "lb_le_accounted": False}])
+    assert "| yes |" in table and "(no DP)" in table and "**NO**" in table

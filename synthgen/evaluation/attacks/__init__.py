@@ -4,7 +4,9 @@ Every attack follows one protocol (:class:`MembershipAttack`): fitted on what th
 gives the attacker, the synthetic rows and a reference sample of the population, it scores
 candidate rows, higher meaning "more likely a training member". :func:`membership_scores`
 scores any candidates from data frames (for canary audits); :func:`run_membership_attacks`
-runs the whole ensemble under the report's threat model (see :mod:`.ensemble`).
+runs the whole ensemble under the report's threat model (see :mod:`.ensemble`);
+:func:`epsilon_lower_bound` turns canaries' scores into an empirical lower bound on epsilon
+(see :mod:`.audit`).
 
 >>> from synthgen.evaluation.attacks import ATTACKS
 >>> ATTACKS
@@ -12,6 +14,12 @@ runs the whole ensemble under the report's threat model (see :mod:`.ensemble`).
 """
 
 from synthgen.evaluation.attacks.api import membership_scores
+from synthgen.evaluation.attacks.audit import (
+    EpsilonAudit,
+    clopper_pearson,
+    epsilon_lower_bound,
+    flag_counts,
+)
 from synthgen.evaluation.attacks.base import MembershipAttack
 from synthgen.evaluation.attacks.classifier import ClassifierAttack
 from synthgen.evaluation.attacks.ensemble import (
@@ -41,11 +49,15 @@ __all__ = [
     "ClassifierAttack",
     "DensityAttack",
     "DistanceAttack",
+    "EpsilonAudit",
     "MembershipAttack",
     "MembershipResult",
     "Refit",
     "Rows",
     "ShadowAttack",
+    "clopper_pearson",
+    "epsilon_lower_bound",
+    "flag_counts",
     "membership_scores",
     "outlierness",
     "roc_auc",
