@@ -163,26 +163,35 @@ def _bucket_edges(i: int) -> tuple[float, float]:
 
 
 def _kept_bins(
-    counts: np.ndarray, n_fine: int, sigma: float, far: float, near: float | None
+    counts: np.ndarray,
+    n_fine: int,
+    sigma: float,
+    far: float,
+    near: float | None,
+    floor: float = 0.0,
 ) -> np.ndarray:
-    """Which noisy bin counts are kept: any bin reaching ``far`` noise standard deviations;
-    with ``near``, also bins reaching that lower bar inside the range of kept bins or next to
-    it (walking outwards bin by bin), so that among many empty bins a false one is rare while
-    a true extreme next to the bulk still shows. Bins past ``n_fine`` (the exact-zero bin)
-    need ``near`` (they are a single candidate).
+    """Which noisy bin counts are kept: any bin reaching ``far`` noise standard deviations
+    above the count of one person; with ``near``, also bins reaching that lower bar inside the
+    range of kept bins or next to it (walking outwards bin by bin), so that among many empty
+    bins a false one is rare while a true extreme next to the bulk still shows. A bin held by
+    one person passes with the chance of that many standard deviations of noise (4.5: three
+    in a million). Bins past ``n_fine`` (the exact-zero bin) need ``near`` (a single
+    candidate). No bin is kept under ``floor`` noisy rows (``min_category_count``).
 
     Examples
     --------
-    >>> counts = np.array([0.0, 3.5, 0.0, 9.0, 8.0, 3.2, 3.5, 0.0, 3.9])
+    >>> counts = np.array([0.0, 4.5, 0.0, 9.0, 8.0, 4.2, 4.5, 0.0, 4.9])
     >>> _kept_bins(counts, 9, 1.0, 4.0, None).astype(int).tolist()
     [0, 0, 0, 1, 1, 0, 0, 0, 0]
     >>> _kept_bins(counts, 9, 1.0, 4.0, 3.0).astype(int).tolist()
     [0, 0, 0, 1, 1, 1, 1, 0, 0]
+    >>> _kept_bins(counts, 9, 1.0, 4.0, 3.0, floor=8.5).astype(int).tolist()
+    [0, 0, 0, 1, 0, 0, 0, 0, 0]
     """
-    keep = counts >= far * sigma
+    keep = counts >= max(1.0 + far * sigma, floor)
     if near is None:
         return keep
-    ok = counts >= near * sigma
+    ok = counts >= max(1.0 + near * sigma, floor)
     keep[n_fine:] = ok[n_fine:]
     core = np.flatnonzero(keep[:n_fine])
     if len(core):
@@ -331,7 +340,8 @@ class ReleaseMechanisms:
         noisy = _noisy(np.append(hist, float(np.isnan(x).sum())), sigma, rng)
         counts, noisy_missing = noisy[:-1], float(noisy[-1])
         n_fine = len(edges) - 1
-        kept = _kept_bins(counts, n_fine, sigma, self.edge_sigmas, self.near_sigmas)
+        floor = float(self.min_category_count)
+        kept = _kept_bins(counts, n_fine, sigma, self.edge_sigmas, self.near_sigmas, floor)
         counts = np.where(kept, counts, 0.0)
         if counts.sum() <= 0:
             counts = np.ones_like(counts)
