@@ -3,7 +3,8 @@
 Utility (Adult, protocol of ``../shared/data/README.md``): for each epsilon and each DP
 generator, the accountant's epsilon, fit seconds, column pair trends and TSTR ROC AUC from
 :func:`synthgen.evaluate`; smartnoise-synth's MST and AIM run beside them in their own
-environment when ``SYNTHGEN_PEER_SMARTNOISE_PYTHON`` is set::
+environment when ``SYNTHGEN_PEER_SMARTNOISE_PYTHON`` is set (``SYNTHGEN_PEER_SMARTNOISE_ARGS``
+adds flags to its script, e.g. ``--rounds 60 --verbose`` for AIM)::
 
     python -m benchmarks.bench_dp utility --eps 1,3,10 --generators dp_marginals,vae
 
@@ -39,6 +40,7 @@ from benchmarks.datasets import load_dataset, split_train_holdout
 
 SCRIPTS = Path(__file__).resolve().parent / "peer_scripts"
 PEER_VAR = "SYNTHGEN_PEER_SMARTNOISE_PYTHON"
+PEER_ARGS = "SYNTHGEN_PEER_SMARTNOISE_ARGS"
 #: generator -> parameters used with epsilon
 DP_PARAMS: dict[str, dict[str, Any]] = {
     "dp_marginals": {},
@@ -69,6 +71,7 @@ def _smartnoise(model: str, train: pd.DataFrame, epsilon: float, seed: int):
         cmd = [python, str(SCRIPTS / "smartnoise_peer.py"), "--model", model]
         cmd += ["--train", str(data), "--rows", str(len(train)), "--seed", str(seed)]
         cmd += ["--out", str(out), "--timing", str(timing), "--epsilon", str(epsilon)]
+        cmd += os.environ.get(PEER_ARGS, "").split()
         subprocess.run(cmd, check=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
         rows = pd.read_parquet(out)
         return rows, json.loads(timing.read_text())["fit_s"]

@@ -3,6 +3,8 @@
 Numeric columns are continuous (bounds and bins found privately with ``preprocessor_eps``, a
 tenth of epsilon, subtracted from the training budget as smartnoise does), the others
 categorical; missing values are allowed (``nullable``). ``OMP_NUM_THREADS`` also caps jax/torch.
+AIM's documented knobs can be set (``--rounds``, ``--max-model-size`` in MB); ``--verbose``
+prints its progress (one line per selected marginal).
 """
 
 import argparse
@@ -16,7 +18,15 @@ parser = argparse.ArgumentParser()
 for flag in ("--model", "--train", "--rows", "--seed", "--out", "--timing", "--epsilon"):
     parser.add_argument(flag, required=True)
 parser.add_argument("--delta", type=float, default=1e-5)
+parser.add_argument("--rounds", type=int, default=None)
+parser.add_argument("--max-model-size", type=float, default=None)
+parser.add_argument("--verbose", action="store_true")
 args = parser.parse_args()
+options = {}
+if args.rounds is not None:
+    options["rounds"] = args.rounds
+if args.max_model_size is not None:
+    options["max_model_size"] = args.max_model_size
 
 train = pd.read_parquet(args.train)
 epsilon = float(args.epsilon)
@@ -24,7 +34,9 @@ continuous = [c for c in train.columns if pd.api.types.is_numeric_dtype(train[c]
 categorical = [c for c in train.columns if c not in continuous]
 for c in categorical:
     train[c] = train[c].astype(object).where(train[c].notna(), None)
-synth = Synthesizer.create(args.model, epsilon=epsilon, delta=args.delta, verbose=False)
+synth = Synthesizer.create(
+    args.model, epsilon=epsilon, delta=args.delta, verbose=args.verbose, **options
+)
 t0 = time.perf_counter()
 synth.fit(
     train,

@@ -71,11 +71,15 @@ class PrivateFitMixin:
         settings = self.dp_settings
         if settings is None:
             return super()._prepare(data, schema, rng)  # type: ignore[misc]
-        prep = private_prepare(settings, data, schema, rng)
+        prep = private_prepare(settings, data, schema, rng, self._preprocess_options())
         self.preprocessor_ = prep.preprocessor
         self.ledger_ = prep.ledger
         self._preparation: PrivatePreparation | None = prep
         return prep.data, prep.schema, prep.surrogate, prep.n_rows
+
+    def _preprocess_options(self) -> dict[str, Any]:
+        """Further parameters of the private preprocessing (a generator may tune them)."""
+        return {}
 
     def _take_preparation(self) -> PrivatePreparation:
         """What ``_prepare`` released (handed over once, then dropped from the estimator)."""

@@ -66,7 +66,7 @@ class StructureLearning:
         # estimation: pooled one-way estimates, consistent two-way tables
         marg = []
         for a in range(d):
-            est, var = one_way[a][0], one_way[a][1] * sigma1**2
+            est, var = one_way[a][0], np.maximum(one_way[a][1], 1e-3 * sigma1**2)
             num, den = est / var, 1.0 / var
             for (i, j), t in tables.items():
                 if a in (i, j):
@@ -134,7 +134,41 @@ class StructureLearning:
         self.parents_ = [list(parents[a]) for a in range(d)]
         self.conditionals_ = cond
 
-    def _group(self, name: str, noisy: np.ndarray, sigma: float) -> np.ndarray:
+    def _support(self, name: str, size: int) -> np.ndarray:
+        """Fine cells the release leaves possible: numeric bins inside the released bounds
+        (the rows were clipped to them), every other cell."""
+        release = self.preprocessor_.releases_[name]
+        live = np.ones(size, dtype=bool)
+        if release.kind not in ("numeric", "datetime"):
+            return live
+        edges = np.asarray(release.edges, dtype=float)
+        inside = (edges[1:] > release.low) & (edges[:-1] < release.high)
+        if not inside.any():  # bounds of one value: the bin that holds it
+            at = int(np.searchsorted(edges, release.low, side="right")) - 1
+            inside[min(max(at, 0), len(inside) - 1)] = True
+        live[: len(inside)] = inside
+        return live
+
+    def _pool(self, name: str, noisy: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+        """One-way estimate of column ``name``'s fine cells and its noise scale per cell: this
+        model's noisy counts (noise ``sigma``) pooled by inverse variance with the counts the
+        preprocessing released (free: already private); cells the release rules out (outside
+        the bounds, numeric bins it dropped) are zero."""
+        size = len(noisy)
+        live = self._support(name, size)
+        release = self.preprocessor_.releases_[name]
+        scales = getattr(self.preprocessor_, "noise_", {}).get(name)
+        est, sd = np.asarray(noisy, dtype=float), np.full(size, float(sigma))
+        if scales is not None:
+            prior = np.append(np.asarray(release.counts, dtype=float), release.missing)[:size]
+            w1, w0 = 1.0 / sigma**2, 1.0 / np.asarray(scales[:size]) ** 2
+            est = (est * w1 + prior * w0) / (w1 + w0)
+            sd = 1.0 / np.sqrt(w1 + w0)
+            if release.kind in ("numeric", "datetime"):
+                live[: len(release.counts)] &= prior[: len(release.counts)] > 0
+        return np.where(live, est, 0.0), sd
+
+    def _group(self, name: str, noisy: np.ndarray, sigma: Any) -> np.ndarray:
         """Map fine codes to groups: small values pooled, numeric bins to quantile groups."""
         release = self.preprocessor_.releases_[name]
         size = len(noisy)
@@ -145,7 +179,10 @@ class StructureLearning:
             nxt = 0
             special = [c for c in range(n_fine, size) if big[c]]  # zero bin, missing cell
             w = np.maximum(noisy[:n_fine], 0.0)
-            if w.sum() > 0:
+            if 0 < np.count_nonzero(w) <= self.max_bins:  # few values: one group each
+                group[:n_fine] = np.maximum(np.cumsum(w > 0) - 1, 0)
+                nxt = int(group[:n_fine].max()) + 1
+            elif w.sum() > 0:
                 cdf = np.cumsum(w) / w.sum()
                 q = np.minimum((cdf * self.max_bins - 1e-9).astype(np.int64), self.max_bins - 1)
                 q = np.maximum.accumulate(np.concatenate([[0], q[:-1]]))  # bin starts its group

@@ -72,9 +72,14 @@ class PrivatePreparation:
 
 
 def private_prepare(
-    settings: DPSettings, data: pd.DataFrame, schema: Schema, rng: np.random.Generator
+    settings: DPSettings,
+    data: pd.DataFrame,
+    schema: Schema,
+    rng: np.random.Generator,
+    options: dict[str, Any] | None = None,
 ) -> PrivatePreparation:
-    """Release a private schema of ``data`` and map the data onto it."""
+    """Release a private schema of ``data`` and map the data onto it (``options``: further
+    :class:`~synthgen.privacy.dp.preprocess.DPPreprocessor` parameters)."""
     epsilon, delta = check_budget(settings.epsilon, settings.delta)
     delta_thr = delta * DELTA_THRESHOLD_SHARE
     rho = rho_for_epsilon(epsilon, delta - delta_thr)
@@ -83,6 +88,7 @@ def private_prepare(
         rho=rho_pre,
         delta_threshold=delta_thr,
         min_category_count=int(settings.min_category_count),
+        **(options or {}),
     ).fit(data, schema, rng)
     ledger = PrivacyLedger(delta=delta, delta_threshold=delta_thr)
     ledger.add_zcdp("preprocessing", rho_pre)

@@ -84,6 +84,20 @@ class DPPreprocessor(ReleaseMechanisms):
         Labels (and missing cells) are released only above this noisy count as well.
     n_bins : int
         Fine bins of a numeric column whose range is not a small set of integers.
+    numeric_weight : float
+        A numeric column's budget relative to a label column's (its bins decide the range
+        and shape of everything drawn from it, a label list only which labels exist).
+    bucket_share : float
+        Share of a numeric column's budget spent on the coarse bounds (the rest on its fine
+        histogram).
+    edge_buckets : int
+        Coarse buckets added beyond the outermost bucket that cleared its threshold on either
+        side, so that a rare extreme the coarse step misses can still show in the fine
+        histogram (which has more budget per bin and decides the bounds).
+    edge_sigmas : float
+        A fine bin's noisy count must reach this many noise standard deviations to be kept.
+    near_sigmas : float, optional
+        A lower bar for fine bins inside the kept range or next to it (see ``_kept_bins``).
 
     Examples
     --------
@@ -105,11 +119,21 @@ class DPPreprocessor(ReleaseMechanisms):
         delta_threshold: float,
         min_category_count: int = 10,
         n_bins: int = 64,
+        numeric_weight: float = 1.0,
+        bucket_share: float = 0.5,
+        edge_buckets: int = 0,
+        edge_sigmas: float = 2.0,
+        near_sigmas: float | None = None,
     ) -> None:
         self.rho = rho
         self.delta_threshold = delta_threshold
         self.min_category_count = min_category_count
         self.n_bins = n_bins
+        self.numeric_weight = numeric_weight
+        self.bucket_share = bucket_share
+        self.edge_buckets = edge_buckets
+        self.edge_sigmas = edge_sigmas
+        self.near_sigmas = near_sigmas
 
     # -- fitting --------------------------------------------------------------------------------
     def fit(self, data: pd.DataFrame, schema: Schema, random_state: Any = None) -> DPPreprocessor:
@@ -127,9 +151,12 @@ class DPPreprocessor(ReleaseMechanisms):
         budgeted += [s for s in schema if s.kind == "constant" and s.value is not None]
         discovering = [s for s in budgeted if self._discovers(s)]
         hierarchies = private_hierarchies(schema)  # each one's mapping is released too
-        self.rho_column_ = self.rho / max(len(budgeted) + len(hierarchies), 1)
+        # shares: a numeric column weighs numeric_weight, every other column and mapping 1
+        weights = [self._weight(spec) for spec in budgeted] + [1.0] * len(hierarchies)
+        self.rho_column_ = self.rho / max(sum(weights), 1.0)
         self.delta_column_ = self.delta_threshold / max(len(discovering), 1)
         self.releases_: dict[str, ColumnRelease] = {}
+        self.noise_ = {}
         specs = []
         for spec in schema:
             col = data[spec.name]
@@ -160,6 +187,10 @@ class DPPreprocessor(ReleaseMechanisms):
             self.hierarchies_ = release_mappings(kept, applied, new_schema, self.rho_column_, rng)
         new_schema.structure = private_structure(schema, new_schema, kept)
         return self
+
+    def _weight(self, spec: ColumnSpec) -> float:
+        """Budget weight of a column (see ``numeric_weight``)."""
+        return float(self.numeric_weight) if spec.kind in ("numeric", "datetime") else 1.0
 
     def _discovers(self, spec: ColumnSpec) -> bool:
         if is_public(spec):
@@ -321,6 +352,11 @@ class DPPreprocessor(ReleaseMechanisms):
                 "delta_threshold": self.delta_threshold,
                 "min_category_count": self.min_category_count,
                 "n_bins": self.n_bins,
+                "numeric_weight": self.numeric_weight,
+                "bucket_share": self.bucket_share,
+                "edge_buckets": self.edge_buckets,
+                "edge_sigmas": self.edge_sigmas,
+                "near_sigmas": self.near_sigmas,
             },
             "n_rows": self.n_rows_,
             "columns": [r.to_dict() for r in self.releases_.values()],

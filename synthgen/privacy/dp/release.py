@@ -162,14 +162,81 @@ def _bucket_edges(i: int) -> tuple[float, float]:
     return -float(2.0 ** (k + 1)), -float(2.0**k)
 
 
+def _kept_bins(
+    counts: np.ndarray,
+    n_fine: int,
+    sigma: float,
+    far: float,
+    near: float | None,
+    floor: float = 0.0,
+) -> np.ndarray:
+    """Which noisy bin counts are kept: any bin reaching ``far`` noise standard deviations
+    above the count of one person; with ``near``, also bins reaching that lower bar inside the
+    range of kept bins or next to it (walking outwards bin by bin), so that among many empty
+    bins a false one is rare while a true extreme next to the bulk still shows. A bin held by
+    one person passes with the chance of that many standard deviations of noise (4.5: three
+    in a million). Bins past ``n_fine`` (the exact-zero bin) need ``near`` (a single
+    candidate). No bin is kept under ``floor`` noisy rows (``min_category_count``).
+
+    Examples
+    --------
+    >>> counts = np.array([0.0, 4.5, 0.0, 9.0, 8.0, 4.2, 4.5, 0.0, 4.9])
+    >>> _kept_bins(counts, 9, 1.0, 4.0, None).astype(int).tolist()
+    [0, 0, 0, 1, 1, 0, 0, 0, 0]
+    >>> _kept_bins(counts, 9, 1.0, 4.0, 3.0).astype(int).tolist()
+    [0, 0, 0, 1, 1, 1, 1, 0, 0]
+    >>> _kept_bins(counts, 9, 1.0, 4.0, 3.0, floor=8.5).astype(int).tolist()
+    [0, 0, 0, 1, 0, 0, 0, 0, 0]
+    """
+    keep = counts >= max(1.0 + far * sigma, floor)
+    if near is None:
+        return keep
+    ok = counts >= max(1.0 + near * sigma, floor)
+    keep[n_fine:] = ok[n_fine:]
+    core = np.flatnonzero(keep[:n_fine])
+    if len(core):
+        lo, hi = int(core[0]), int(core[-1])
+        while lo > 0 and ok[lo - 1]:
+            lo -= 1
+        while hi < n_fine - 1 and ok[hi + 1]:
+            hi += 1
+        keep[lo : hi + 1] |= ok[lo : hi + 1]
+    return keep
+
+
+def _widen(first: int, last: int, extra: int) -> tuple[int, int]:
+    """Bucket range ``first..last`` widened by ``extra`` buckets on either side, never across
+    zero (a column whose smallest cleared bucket is zero or positive stays non-negative).
+
+    Examples
+    --------
+    >>> zero = len(_EXP)
+    >>> _widen(zero + 34, zero + 38, 1) == (zero + 33, zero + 39)  # [2, 4)..[32, 64) -> [1, 128)
+    True
+    >>> _widen(zero, zero + 38, 1) == (zero, zero + 39)  # from zero: not into the negatives
+    True
+    """
+    zero = len(_EXP)
+    floor = 0 if first < zero else (zero if first == zero else zero + 1)
+    ceiling = 2 * zero if last > zero else (zero if last == zero else zero - 1)
+    return max(first - extra, floor), min(last + extra, ceiling)
+
+
 class ReleaseMechanisms:
     """Label and numeric releases (a mixin of the preprocessor, which sets the budgets)."""
 
     rho_column_: float
     delta_column_: float
+    #: column -> noise standard deviation of each released count (missing cell last); kept
+    #: only on a freshly fitted preprocessor, for a model that pools its own counts with them
+    noise_: dict[str, np.ndarray]
     delta_threshold: float
     min_category_count: int
     n_bins: int
+    bucket_share: float
+    edge_buckets: int
+    edge_sigmas: float
+    near_sigmas: float | None
 
     def _labels(self, col: pd.Series, spec: ColumnSpec, rng: np.random.Generator) -> ColumnRelease:
         rho = self.rho_column_
@@ -204,6 +271,7 @@ class ReleaseMechanisms:
         kept_counts = [counts[c] for c in kept]
         release = ColumnRelease(spec.name, spec.kind, labels=kept, counts=kept_counts)
         release.fold_to = kept[int(np.argmax(kept_counts))] if kept else None
+        sigma_o = sigma
         if fold_query:
             # A second, adaptive count: how many rows hold a label that was not kept.
             sigma_o = math.sqrt(1.0 / (2.0 * (rho - rho_main)))
@@ -221,18 +289,21 @@ class ReleaseMechanisms:
         if not release.labels:
             release.has_missing, release.missing = True, max(noisy_missing, 1.0)
         release.total = max(float(noisy.sum()), 1.0)
+        scales = [sigma] * len(kept) + [sigma_o] * (len(release.labels) - len(kept))
+        self.noise_[spec.name] = np.array([*scales, sigma])
         return release
 
     def _numeric(self, col: pd.Series, spec: ColumnSpec, rng: np.random.Generator) -> ColumnRelease:
         x = to_float(col, spec)
         observed = x[~np.isnan(x)]
         public = is_public(spec) and spec.minimum is not None and spec.maximum is not None
-        rho_hist = self.rho_column_ if public else self.rho_column_ / 2
+        rho_column = self.rho_column_ * self._weight(spec)
+        rho_hist = rho_column if public else rho_column * (1.0 - self.bucket_share)
         if public:
             scale = unit_scale(spec) if spec.kind == "datetime" else 1
             low, high = float(spec.minimum) / scale, float(spec.maximum) / scale
         else:
-            sigma_b = math.sqrt(1.0 / (2.0 * (self.rho_column_ - rho_hist)))
+            sigma_b = math.sqrt(1.0 / (2.0 * (rho_column - rho_hist)))
             n_buckets = 2 * len(_EXP) + 1
             buckets = np.bincount(_bucket_index(observed), minlength=n_buckets)
             noisy_b = _noisy(buckets, sigma_b, rng)
@@ -244,7 +315,8 @@ class ReleaseMechanisms:
             hits = np.flatnonzero(noisy_b >= max(float(self.min_category_count), 4.5 * sigma_b))
             if len(hits) == 0:
                 hits = np.array([int(np.argmax(noisy_b))])
-            low, high = _bucket_edges(int(hits[0]))[0], _bucket_edges(int(hits[-1]))[1]
+            first, last = _widen(int(hits[0]), int(hits[-1]), self.edge_buckets)
+            low, high = _bucket_edges(first)[0], _bucket_edges(last)[1]
         if spec.integer or spec.kind == "datetime":
             low, high = math.floor(low), math.ceil(high)
         if high <= low:
@@ -267,11 +339,13 @@ class ReleaseMechanisms:
         sigma = math.sqrt(1.0 / (2.0 * rho_hist))
         noisy = _noisy(np.append(hist, float(np.isnan(x).sum())), sigma, rng)
         counts, noisy_missing = noisy[:-1], float(noisy[-1])
-        counts = np.where(counts >= 2 * sigma, counts, 0.0)
+        n_fine = len(edges) - 1
+        floor = float(self.min_category_count)
+        kept = _kept_bins(counts, n_fine, sigma, self.edge_sigmas, self.near_sigmas, floor)
+        counts = np.where(kept, counts, 0.0)
         if counts.sum() <= 0:
             counts = np.ones_like(counts)
         release = ColumnRelease(spec.name, spec.kind, edges=edges.tolist(), zero_bin=zero_bin)
-        n_fine = len(edges) - 1
         live = np.flatnonzero(counts[:n_fine] > 0)
         if len(live):
             release.low = float(max(low, edges[live[0]]))
@@ -292,4 +366,5 @@ class ReleaseMechanisms:
         release.missing = max(noisy_missing, 0.0) if release.has_missing else 0.0
         release.total = max(float(noisy.sum()), 1.0)
         release.fold_to = self._median(release)
+        self.noise_[spec.name] = np.full(len(counts) + 1, sigma)
         return release

@@ -1,0 +1,100 @@
+"""DP preprocessing of numeric columns: budget weights, noise scale, widened bounds."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import synthgen as sg
+from synthgen.privacy.dp import DPPreprocessor
+
+
+@pytest.fixture(scope="module")
+def levels() -> pd.DataFrame:
+    """``level``: 5,000 rows spread over 2..16 and 60 rows at 1 (a rare lowest value);
+    ``city``: two labels."""
+    rng = np.random.default_rng(0)
+    level = np.concatenate([rng.integers(2, 17, 5000), np.ones(60, dtype=np.int64)])
+    city = rng.choice(["A", "B"], len(level)).astype(object)
+    return pd.DataFrame({"level": rng.permutation(level), "city": city})
+
+
+def _spent(pre: DPPreprocessor, schema: sg.Schema) -> float:
+    """zCDP spent by the preprocessing, rebuilt from the noise of every released count."""
+    total = 0.0
+    for name, scales in pre.noise_.items():
+        if schema[name].kind == "numeric":
+            fine = 1.0 / (2.0 * scales[0] ** 2)  # one histogram: sensitivity 1
+            total += fine / (1.0 - pre.bucket_share)  # plus the coarse bounds
+        else:  # the label counts, then the count of rows with a dropped label (if asked)
+            total += 1.0 / (2.0 * scales[0] ** 2)
+            total += pre.rho_column_ - 1.0 / (2.0 * scales[0] ** 2)
+    return total
+
+
+@pytest.mark.parametrize("weight", [1.0, 5.0])
+def test_column_shares_add_up_to_the_budget_and_numbers_get_their_weight(levels, weight):
+    schema = sg.Schema.infer(levels)
+    pre = DPPreprocessor(rho=0.2, delta_threshold=1e-6, numeric_weight=weight, bucket_share=0.25)
+    pre.fit(levels, schema, 0)
+    assert _spent(pre, schema) == pytest.approx(0.2, rel=1e-9)
+    # noise of a numeric fine bin: sqrt(1 / (2 rho)) with rho its weighted share (3/4 of it)
+    rho_fine = 0.2 * weight / (weight + 1.0) * 0.75
+    assert pre.noise_["level"][0] == pytest.approx(math.sqrt(1.0 / (2.0 * rho_fine)))
+
+
+def test_released_counts_carry_the_noise_the_accountant_charges(levels):
+    # Every value of ``level`` is common enough to be kept, so the released counts are the
+    # raw noisy counts: their spread over many fits must be the declared noise scale.
+    schema = sg.Schema.infer(levels)
+    bulk = levels[levels["level"] > 1]
+    true = np.bincount(bulk["level"], minlength=17)[2:17].astype(float)
+    errors = []
+    for seed in range(60):
+        pre = DPPreprocessor(rho=0.05, delta_threshold=1e-6, numeric_weight=5.0).fit(
+            bulk, schema, seed
+        )
+        release = pre.releases_["level"]
+        edges = np.asarray(release.edges)
+        mids = (edges[:-1] + edges[1:]) / 2
+        counts = np.asarray(release.counts)[: len(mids)]
+        errors.append(counts[(mids > 1.5) & (mids < 16.5)] - true)
+    spread = float(np.std(np.concatenate(errors)))
+    assert spread == pytest.approx(pre.noise_["level"][0], rel=0.1)
+
+
+def test_a_rare_extreme_next_to_the_bulk_is_found_by_the_widened_fine_bins(levels):
+    # The coarse step cannot see the 60 rows at 1 (its noise is large: a small share), the
+    # fine bins can: only the widened bounds let them.
+    schema = sg.Schema.infer(levels)
+    common = {"rho": 0.03, "delta_threshold": 1e-6, "numeric_weight": 5.0, "bucket_share": 0.02}
+    strict = {"edge_sigmas": 4.5, "near_sigmas": 3.0}
+    widened = DPPreprocessor(**common, edge_buckets=1, **strict).fit(levels, schema, 0)
+    narrow = DPPreprocessor(**common, edge_buckets=0, **strict).fit(levels, schema, 0)
+    assert widened.schema_["level"].minimum == 1
+    assert narrow.schema_["level"].minimum == 2
+    assert widened.schema_["level"].maximum == narrow.schema_["level"].maximum == 16
+    # the widening never crosses zero: no value below the smallest row appears
+    out = widened.surrogate(2000, np.random.default_rng(0))
+    assert out["level"].min() >= 1
+
+
+def test_the_strict_bar_drops_a_lone_false_bin_far_from_the_data():
+    # Values 0..39 only, and many empty unit bins above them (coarse bounds up to 64, widened
+    # to 128): with a low bar some empty bin clears it in every few fits, with the strict bar
+    # (4.5 sigmas far from the data, 3 next to it) none does.
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"x": rng.integers(0, 40, 3000)})
+    schema = sg.Schema.infer(df)
+    assert schema["x"].kind == "numeric"
+    common = {"rho": 0.01, "delta_threshold": 1e-6, "edge_buckets": 1, "n_bins": 128}
+
+    def top(**bars) -> list[int]:
+        return [
+            DPPreprocessor(**common, **bars).fit(df, schema, seed).schema_["x"].maximum
+            for seed in range(20)
+        ]
+
+    assert max(top(edge_sigmas=1.5)) > 39
+    assert set(top(edge_sigmas=4.5, near_sigmas=3.0)) == {39}
