@@ -175,6 +175,12 @@ def check_per_row_conditions(generator: Any, data: pd.DataFrame) -> None:
     col, _ = _a_label(data, model)
     num = _a_number(model)
     requests = data[[col, num]].head(20).copy()
+    # Within the model's range: a DP model's released range may leave out real extremes.
+    spec = model.schema_[num]
+    low, high = float(spec.minimum), float(spec.maximum)
+    if pd.api.types.is_integer_dtype(requests[num].dtype):
+        low, high = np.ceil(low), np.floor(high)
+    requests[num] = requests[num].clip(low, high).astype(requests[num].dtype)
     requests.loc[requests.index[::2], col] = None
     requests.loc[requests.index[1::3], num] = np.nan
     out = model.sample(conditions=requests.reset_index(drop=True))
