@@ -72,9 +72,8 @@ class GANTask(nn.Module):
     def training_step(self, batch: torch.Tensor, trainer: Trainer) -> dict[str, torch.Tensor]:
         # ``batch`` only paces the epoch: real rows are drawn to match the conditions.
         g = trainer.generator_
-        shared = None
-        for step in range(self.critic_steps):
-            cond, flat, span = self._cond(g)
+        for _ in range(self.critic_steps):
+            cond, flat, _ = self._cond(g)
             if flat is None:
                 idx = torch.randint(
                     len(self.data), (self.batch_size,), generator=g, device=cond.device
@@ -83,16 +82,8 @@ class GANTask(nn.Module):
                 idx = self.sampler.real_rows(flat, g)
             real = torch.cat([self.data[idx], cond], dim=1)
             with trainer.autocast():
-                if step == self.critic_steps - 1:
-                    # The last critic update's fake rows also serve the generator's step (as
-                    # in the classic alternating loop): generated once, with a graph, and
-                    # shown to the critic detached. One generator pass per batch fewer.
-                    raw, fake_g = self._fake(cond, g)
-                    shared = (cond, flat, span, raw, fake_g)
-                    fake = fake_g.detach()
-                else:
-                    with torch.no_grad():  # this critic step needs no graph through it
-                        _, fake = self._fake(cond, g)
+                with torch.no_grad():  # the critic's step needs no graph through the generator
+                    _, fake = self._fake(cond, g)
                 fake = torch.cat([fake, cond], dim=1)
                 w_dist = self.critic(real).mean() - self.critic(fake).mean()
             loss_d = -w_dist
@@ -102,22 +93,14 @@ class GANTask(nn.Module):
                 gp = self._gradient_penalty(real, fake, g)
                 loss_d = loss_d + self.gp_weight * self.gp_interval * gp
             trainer.optimize(loss_d, self.opt_d)
-        loss_g = self._generator_step(trainer, log_frequency=True, shared=shared)
+        loss_g = self._generator_step(trainer, log_frequency=True)
         return {"loss_d": loss_d.detach(), "loss_g": loss_g, "w_dist": w_dist.detach()}
 
-    def _generator_step(
-        self, trainer: Trainer, log_frequency: bool, shared: tuple | None = None
-    ) -> torch.Tensor:
-        """One generator update against the current critic, on ``shared`` = (cond, flat,
-        span, raw, fake) when given, else on a fresh batch."""
+    def _generator_step(self, trainer: Trainer, log_frequency: bool) -> torch.Tensor:
         g = trainer.generator_
-        if shared is None:
-            cond, flat, span = self._cond(g, log_frequency)
-            with trainer.autocast():
-                raw, fake = self._fake(cond, g)
-        else:
-            cond, flat, span, raw, fake = shared
+        cond, flat, span = self._cond(g, log_frequency)
         with trainer.autocast():
+            raw, fake = self._fake(cond, g)
             score = self.critic(torch.cat([fake, cond], dim=1)).mean()
         loss_g = -score
         if flat is not None:
