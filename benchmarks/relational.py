@@ -26,9 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import os
-import queue as queue_mod
 import resource
 import subprocess
 import tempfile
@@ -38,6 +36,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from benchmarks.child import run_in_child
 from benchmarks.datasets import DATA_DIR
 from benchmarks.run import markdown_table
 
@@ -292,27 +291,10 @@ def run_pair(
     stopped too. ``subjects`` evaluates a seeded sample of that many subjects (``quick``: 2,000,
     and the peers' fewest epochs).
     """
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    if threads:
-        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-            os.environ[var] = str(threads)
     args = (generator, dataset, seed, quick, subjects, params or {}, options or {}, timeout,
-            threads, Path(output), queue)  # fmt: skip
-    proc = ctx.Process(target=_child, args=args)
-    start = time.perf_counter()
-    proc.start()
-    try:
-        result = queue.get(timeout=timeout + EVALUATION_TIMEOUT)
-    except queue_mod.Empty:
-        proc.kill()
-        limit = timeout + EVALUATION_TIMEOUT
-        result = {"status": "timeout", "error": f"no result within {limit:.0f} s"}
-    proc.join(timeout=30)
-    if proc.is_alive():
-        proc.kill()
-    result.update(generator=generator, dataset=dataset, seed=seed,
-                  wall_s=round(time.perf_counter() - start, 1))  # fmt: skip
+            threads, Path(output))  # fmt: skip
+    result = run_in_child(_child, args, timeout + EVALUATION_TIMEOUT, threads)
+    result.update(generator=generator, dataset=dataset, seed=seed)
     return result
 
 

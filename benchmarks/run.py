@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
-import queue as queue_mod
 import resource
 import time
 import traceback
@@ -29,6 +27,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from benchmarks.child import run_in_child
 from benchmarks.datasets import load_dataset, split_train_holdout
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -73,8 +72,8 @@ def _child(
     seed: int,
     params: dict[str, Any],
     quick: bool,
+    threads: int | None,
     queue,
-    threads: int | None = None,
 ) -> None:
     warnings.simplefilter("ignore")
     if threads:
@@ -134,31 +133,9 @@ def run_pair(
     ``threads`` caps the threads of torch and of the BLAS/OpenMP pools, ours and the peers'
     (they inherit ``OMP_NUM_THREADS``).
     """
-    import os
-
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    if threads:
-        os.environ["OMP_NUM_THREADS"] = str(threads)
-        os.environ["MKL_NUM_THREADS"] = str(threads)
-    args = (generator, dataset, target, seed, params or {}, quick, queue, threads)
-    proc = ctx.Process(target=_child, args=args)
-    start = time.perf_counter()
-    proc.start()
-    try:
-        result = queue.get(timeout=timeout)
-    except queue_mod.Empty:
-        proc.kill()
-        result = {"status": "timeout", "error": f"no result within {timeout:.0f} s"}
-    proc.join(timeout=30)
-    if proc.is_alive():
-        proc.kill()
-    result.update(
-        generator=generator,
-        dataset=Path(dataset).stem,
-        seed=seed,
-        wall_s=round(time.perf_counter() - start, 1),
-    )
+    args = (generator, dataset, target, seed, params or {}, quick, threads)
+    result = run_in_child(_child, args, timeout, threads)
+    result.update(generator=generator, dataset=Path(dataset).stem, seed=seed)
     return result
 
 

@@ -27,9 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import os
-import queue as queue_mod
 import resource
 import time
 import traceback
@@ -39,6 +37,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from benchmarks.child import run_in_child
 
 RESULTS = Path(__file__).resolve().parent / "results"
 IMAGES = Path(__file__).resolve().parents[1] / "docs" / "images"
@@ -198,26 +198,9 @@ def _child(generator: str, axis: str, size: int, args: dict[str, Any], queue) ->
 
 def run_point(generator: str, axis: str, size: int, args: dict[str, Any]) -> dict[str, Any]:
     """One measurement in a fresh single-threaded child process; never raises."""
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ[var] = "1"
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=_child, args=(generator, axis, size, args, queue))
-    start = time.perf_counter()
-    proc.start()
-    try:
-        result = queue.get(timeout=args["timeout"])
-    except queue_mod.Empty:
-        proc.kill()
-        result = {"status": "timeout", "error": f"no result within {args['timeout']:.0f} s"}
-    proc.join(timeout=30)
-    if proc.is_alive():
-        proc.kill()
-    if proc.exitcode and proc.exitcode < 0 and result.get("status") == "timeout":
-        result["status"] = "killed"
+    result = run_in_child(_child, (generator, axis, size, args), args["timeout"], threads=1)
     load = os.getloadavg()
     result.update(generator=generator, axis=axis, size=size, load_1m=round(load[0], 2))
-    result["wall_s"] = round(time.perf_counter() - start, 1)
     return result
 
 

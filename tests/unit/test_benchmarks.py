@@ -86,3 +86,30 @@ def test_dp_canary_audit_bounds_epsilon_and_sees_a_copying_generator(adult, one_
     assert {"auc_loglik", "auc_loglik_cal"} <= set(private)  # white-box attacks ran
     table = markdown([private, copied, {**private, "lb_le_accounted": False}])
     assert "| yes |" in table and "(no DP)" in table and "**NO**" in table
+
+
+def _answer(value, queue) -> None:
+    queue.put({"status": "ok", "value": value})
+
+
+def _hang(seconds, queue) -> None:
+    import time
+
+    time.sleep(seconds)
+
+
+def _die(queue) -> None:
+    import os
+    import signal
+
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_run_in_child_returns_the_result_or_says_why_not():
+    from benchmarks.child import run_in_child
+
+    done = run_in_child(_answer, (7,), timeout=60)
+    assert done["status"] == "ok" and done["value"] == 7 and done["wall_s"] >= 0
+    slow = run_in_child(_hang, (60,), timeout=2)
+    assert slow["status"] == "timeout" and "2 s" in slow["error"]
+    assert run_in_child(_die, (), timeout=3)["status"] == "killed"
