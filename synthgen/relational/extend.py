@@ -19,7 +19,7 @@ from synthgen.exceptions import ConfigurationError, DataError
 from synthgen.relational.features import make_keys
 from synthgen.relational.fitting import gap_values, group_positions
 from synthgen.relational.plan import GAP, count_name
-from synthgen.relational.sampling import SequenceState, draw_sequences, seen_labels, whole_counts
+from synthgen.relational.sampling import SequenceState, draw_sequences, fill_counts
 from synthgen.schema import check_frame
 
 __all__ = ["extend_sequences"]
@@ -44,21 +44,6 @@ def _check_columns(frame: pd.DataFrame, needed: list[str], what: str, table: str
     missing = [c for c in needed if c not in frame.columns]
     if missing:
         raise DataError(f"{what} lack the column(s) {missing} of table {table!r}")
-
-
-def _parent_rows(model: Any, fk: Any, parents: pd.DataFrame, lengths: np.ndarray, rng):
-    """The parents with their count columns: this link's count is the final length; the
-    counts of other links the rows lack are drawn given the rows (as in sample_children)."""
-    plan = model.plans_[fk.parent]
-    frame = parents.reset_index(drop=True).copy()
-    frame[count_name(fk)] = lengths
-    missing = [c for c in plan.counts if c not in frame.columns]
-    if missing and plan.model is not None:
-        known = [c for c in [*plan.own, count_name(fk)] if c in plan.model.schema_]
-        drawn = plan.model.draw_given(seen_labels(plan.model, frame[known].copy()), rng)
-        for c in missing:
-            frame[c] = whole_counts(drawn.reset_index(drop=True)[c])
-    return frame
 
 
 def _state(plan: Any, events: pd.DataFrame, owner: np.ndarray, n_parents: int) -> SequenceState:
@@ -195,7 +180,10 @@ def extend_sequences(
         raise DataError(f"events: the order column {plan.order.column!r} has missing values")
     state = _state(plan, events.reset_index(drop=True), owner, len(keys))
     lengths = state.begin + _counts(n_events, len(keys))
-    frame = _parent_rows(model, fk, parents, lengths, rng)
+    # This link's count is the final length; other links' counts are drawn given it.
+    frame = parents.reset_index(drop=True).copy()
+    frame[count_name(fk)] = lengths
+    frame = fill_counts(model.plans_[fk.parent], frame, rng)
     drawn, ppos = draw_sequences(plan, frame, lengths, rng, state)
     out: dict[str, Any] = {}
     pk = meta.tables[table].primary_key

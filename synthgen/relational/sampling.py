@@ -29,6 +29,7 @@ __all__ = [
     "assemble",
     "draw_sequences",
     "draw_tables",
+    "fill_counts",
     "roots_for_further_keys",
     "seen_labels",
     "whole_counts",
@@ -65,6 +66,19 @@ def seen_labels(model: Any, fixed: pd.DataFrame) -> pd.DataFrame:
         if not ok.all():
             fixed[name] = fixed[name].astype(object).where(ok)
     return fixed
+
+
+def fill_counts(plan: TablePlan, frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Given parent rows (modified here: pass a copy) with the child-count columns they lack
+    drawn given their own values and the counts they have."""
+    missing = [c for c in plan.counts if c not in frame.columns]
+    if missing and plan.model is not None:
+        schema = plan.model.schema_
+        known = [c for c in [*plan.own, *plan.counts] if c in frame.columns and c in schema]
+        drawn = _given(plan.model, frame[known].copy(), rng)
+        for c in missing:
+            frame[c] = whole_counts(drawn[c])
+    return frame
 
 
 def _given(model: Any, fixed: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:

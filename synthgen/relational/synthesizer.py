@@ -43,9 +43,8 @@ from synthgen.relational.sampling import (
     Drawn,
     assemble,
     draw_tables,
+    fill_counts,
     roots_for_further_keys,
-    seen_labels,
-    whole_counts,
 )
 from synthgen.schema import check_frame
 from synthgen.schema.metadata import Metadata
@@ -334,14 +333,7 @@ class RelationalSynthesizer:
         if needed:
             raise DataError(f"parents lack the column(s) {needed} of table {parent_table!r}")
         rng = self.rng_ if random_state is None else check_random_state(random_state)
-        frame = parents.reset_index(drop=True).copy()
-        missing = [c for c in plan.counts if c not in frame.columns]
-        if missing and plan.model is not None:
-            fixed = frame[[c for c in plan.own if c in plan.model.schema_]].copy()
-            drawn_counts = plan.model.draw_given(seen_labels(plan.model, fixed), rng)
-            drawn_counts = drawn_counts.reset_index(drop=True)
-            for c in missing:
-                frame[c] = whole_counts(drawn_counts[c])
+        frame = fill_counts(plan, parents.reset_index(drop=True).copy(), rng)
         pk = meta.tables[parent_table].primary_key
         keys = None
         if pk is not None:
