@@ -38,7 +38,12 @@ def _total(value: float) -> float:
 
 
 def run(
-    generator: str, dataset: str, seed: int, epochs: int | None, evaluate: bool
+    generator: str,
+    dataset: str,
+    seed: int,
+    epochs: int | None,
+    evaluate: bool,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any] | None:
     """Fit (and evaluate) in this process, one of a torchrun group or alone; rank 0's record."""
     import synthgen as sg
@@ -52,6 +57,7 @@ def run(
     params: dict[str, Any] = {"random_state": seed, "n_threads": 1}
     if epochs is not None:
         params["epochs"] = epochs
+    params.update(extra or {})
     model = sg.make_generator(generator, **params)
     t0, c0 = time.perf_counter(), time.process_time()
     model.fit(train, schema=schema)
@@ -86,8 +92,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=None, help="default: the generator's")
     parser.add_argument("--evaluate", action="store_true", help="sample and score (rank 0)")
+    parser.add_argument("--params", default="{}", help="JSON of further generator parameters")
     args = parser.parse_args(argv)
-    record = run(args.generator, args.dataset, args.seed, args.epochs, args.evaluate)
+    extra = json.loads(args.params)
+    record = run(args.generator, args.dataset, args.seed, args.epochs, args.evaluate, extra)
     if record is not None:
         print(json.dumps(record))
     return 0

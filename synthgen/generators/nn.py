@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from synthgen.generators.softmax import log_softmax, softmax
 from synthgen.transforms.table import Span
 
 __all__ = [
@@ -96,7 +97,7 @@ class SpanLayout:
         """Per-row sum over categorical spans of the cross-entropy against one-hot targets."""
         total = raw.new_zeros(len(raw), dtype=torch.float32)
         for idx in self.groups:
-            logp = torch.log_softmax(raw[:, idx].float(), dim=-1)
+            logp = log_softmax(raw[:, idx].float())
             total = total - (logp * target[:, idx]).sum(dim=(1, 2))
         return total
 
@@ -121,7 +122,7 @@ class SpanLayout:
                 else:
                     # A draw from softmax(logits / tau) by inverse CDF: one uniform per span
                     # instead of Gumbel noise per category (several times cheaper to sample).
-                    cdf = torch.softmax(logits / tau, dim=-1).cumsum(-1)
+                    cdf = softmax(logits / tau).cumsum(-1)
                     u = torch.rand((*cdf.shape[:-1], 1), generator=generator, device=cdf.device)
                     code = (cdf < u * cdf[..., -1:]).sum(-1, keepdim=True)
                     code = code.clamp_max(logits.shape[-1] - 1)
@@ -130,7 +131,7 @@ class SpanLayout:
                 if generator is not None:
                     noise = gumbel_noise(logits.shape, generator, logits.device)
                     logits = (logits + noise) / tau
-                probs = torch.softmax(logits, dim=-1)
+                probs = softmax(logits)
             out[:, idx] = probs.to(out.dtype)
         return out
 
@@ -146,8 +147,9 @@ def dropout(x: torch.Tensor, p: float, generator: torch.Generator, training: boo
     """Inverted dropout with an explicit generator (``nn.Dropout`` uses the global RNG)."""
     if not training or p <= 0:
         return x
+    # The mask carries the scale: one multiplication of x (and of its gradient).
     keep = torch.rand(x.shape, generator=generator, device=x.device) >= p
-    return x * keep / (1.0 - p)
+    return x * keep.to(x.dtype).mul_(1.0 / (1.0 - p))
 
 
 class Residual(nn.Module):

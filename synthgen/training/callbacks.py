@@ -256,6 +256,8 @@ class EMA(Callback):
         # A plain copy: no random draw, so the global RNG stays untouched.
         self.module_ = module
         self.averaged_ = copy.deepcopy(module).requires_grad_(False)
+        self._avg_params = list(self.averaged_.parameters())
+        self._live_params = list(module.parameters())
         self.n_updates_ = 0
         self._params = {id(p) for p in module.parameters()}
         self._moves = {}
@@ -279,8 +281,8 @@ class EMA(Callback):
         self.n_updates_ += 1
         decay = self.decay_at(self.n_updates_, self.decay, self.warmup)
         with torch.no_grad():
-            for avg, p in zip(self.averaged_.parameters(), self.module_.parameters(), strict=True):
-                avg.lerp_(p, 1.0 - decay)
+            # One multi-tensor call (the same element-wise lerp as a loop of ``lerp_``).
+            torch._foreach_lerp_(self._avg_params, self._live_params, 1.0 - decay)
 
     def copy_to(self, module: Any = None) -> None:
         """Load the averaged parameters into ``module`` (default: the trained module itself);

@@ -202,3 +202,35 @@ def test_gradient_penalty_every_interval_updates(monkeypatch, interval, critic_s
     model = TabularGAN(epochs=1, random_state=0, **params).fit(frame)
     updates = critic_steps * len(model.history_) * (len(frame) // SMALL["batch_size"])
     assert calls == list(range(interval, updates + 1, interval))
+
+
+def test_conditions_follow_the_span_frequencies_and_never_pick_padding():
+    # Spans of different widths: the probability tables are padded to the widest, and a
+    # category is drawn by inverse CDF; draws stay inside each span at its frequencies.
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "a": rng.choice(["x", "y"], 3000, p=[0.9, 0.1]),
+            "b": rng.choice(list("pqrstu"), 3000),
+        }
+    )
+    sampler, _, _ = _sampler(frame)
+    g = torch.Generator().manual_seed(0)
+    _, flat, span = sampler.sample(40_000, g, log_frequency=False)
+    for i, s in enumerate(sampler.spans):
+        cats = (flat[span == i] - int(sampler.offsets[i])).numpy()
+        assert cats.min() >= 0 and cats.max() < s.dim
+        share = np.bincount(cats, minlength=s.dim) / len(cats)
+        np.testing.assert_allclose(share, sampler.real_p[i, : s.dim].numpy(), atol=0.015)
+
+
+def test_critic_scores_real_and_fake_halves_apart():
+    # The critic step scores real and generated rows in one pass: pac groups must not mix
+    # the two halves, so each half's scores equal those of a pass over that half alone.
+    from synthgen.generators.gan.networks import CriticNet
+
+    critic = CriticNet(6, (8,), pac=4, p_drop=0.0)
+    real, fake = torch.randn(20, 6), torch.randn(20, 6)
+    both = critic(torch.cat([real, fake])).view(2, -1)
+    torch.testing.assert_close(both[0], critic(real).view(-1))
+    torch.testing.assert_close(both[1], critic(fake).view(-1))
