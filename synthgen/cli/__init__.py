@@ -128,7 +128,10 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     synthetic = read_table(args.synthetic, **options)
     holdout = read_table(args.holdout, **options) if args.holdout else None
     schema = sg.Schema.from_json(Path(args.schema)).complete(real) if args.schema else None
-    report = sg.evaluate(
+    run = sg.evaluate
+    if args.ray:  # the metric groups as Ray tasks: the same report
+        from synthgen.ray_evaluation import evaluate_ray as run
+    report = run(
         real=real,
         synthetic=synthetic,
         holdout=holdout,
@@ -303,6 +306,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--generator", default=None, help="what made the synthetic rows (for the report)"
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--ray",
+        action="store_true",
+        help="run the metric groups as Ray tasks (pip install 'synthgen[ray]'; a local Ray, "
+        "or the cluster of RAY_ADDRESS): the same report",
+    )
     add_reading_options(p)
     p.set_defaults(func=_cmd_evaluate)
 

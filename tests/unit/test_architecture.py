@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "synthgen"
 LAYERS: list[set[str]] = [
     {"synthgen", "synthgen.__main__", "synthgen.cli", "synthgen.demo", "synthgen.testing"},
     {"synthgen.safe_export"},
-    {"synthgen.io", "synthgen.ray_sampling"},
+    {"synthgen.io", "synthgen.ray_sampling", "synthgen.ray_evaluation"},
     {"synthgen.relational"},
     {"synthgen.generators"},
     {"synthgen.sampling"},
