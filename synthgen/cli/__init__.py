@@ -31,6 +31,7 @@ from synthgen.cli.options import (
     reading,
     schema_for,
 )
+from synthgen.cli.parts import add_parts_options, fit_from_parts
 from synthgen.cli.tables import (
     FORMATS,
     add_metadata_command,
@@ -70,6 +71,8 @@ def _cmd_fit(args: argparse.Namespace) -> None:
     params = _params(args.param)
     if args.random_state is not None:
         params["random_state"] = args.random_state
+    if args.parts:  # one table in Parquet parts, each torchrun process reading its share
+        return fit_from_parts(args, params)
     if Path(args.data).is_dir():  # a folder of linked tables
         return fit_tables(args, params)
     if args.metadata:
@@ -250,8 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("fit", help="fit a generator on a CSV/Parquet table and save it")
     p.add_argument(
         "data",
-        help="input table (.csv, .csv.gz, .tsv, .parquet), or a folder of linked tables (one "
-        "file per table)",
+        help="input table (.csv, .csv.gz, .tsv, .parquet), a folder of linked tables (one "
+        "file per table), or with --parts one table's folder of Parquet files",
     )
     p.add_argument("-g", "--generator", default=None, help=_DEFAULT_HELP)
     p.add_argument("-o", "--output", required=True, help="model file to write (.sgm)")
@@ -264,6 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     add_kind_option(p)
     add_reading_options(p)
+    add_parts_options(p)
     p.set_defaults(func=_cmd_fit)
 
     p = sub.add_parser("sample", help="draw rows from a saved model")
