@@ -23,6 +23,12 @@ from typing import Any
 
 from synthgen._version import __version__
 from synthgen.cli.chunked import add_chunk_options, sample_chunked
+from synthgen.cli.distributed import (
+    add_evaluate_ray_option,
+    add_parts_options,
+    evaluate_function,
+    fit_from_parts,
+)
 from synthgen.cli.info import add_info_command
 from synthgen.cli.options import (
     add_kind_option,
@@ -31,7 +37,6 @@ from synthgen.cli.options import (
     reading,
     schema_for,
 )
-from synthgen.cli.parts import add_parts_options, fit_from_parts
 from synthgen.cli.tables import (
     FORMATS,
     add_metadata_command,
@@ -131,10 +136,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     synthetic = read_table(args.synthetic, **options)
     holdout = read_table(args.holdout, **options) if args.holdout else None
     schema = sg.Schema.from_json(Path(args.schema)).complete(real) if args.schema else None
-    run = sg.evaluate
-    if args.ray:  # the metric groups as Ray tasks: the same report
-        from synthgen.ray_evaluation import evaluate_ray as run
-    report = run(
+    report = evaluate_function(args)(  # sg.evaluate, or on Ray with --ray
         real=real,
         synthetic=synthetic,
         holdout=holdout,
@@ -310,12 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--generator", default=None, help="what made the synthetic rows (for the report)"
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    p.add_argument(
-        "--ray",
-        action="store_true",
-        help="run the metric groups as Ray tasks (pip install 'synthgen[ray]'; a local Ray, "
-        "or the cluster of RAY_ADDRESS): the same report",
-    )
+    add_evaluate_ray_option(p)
     add_reading_options(p)
     p.set_defaults(func=_cmd_evaluate)
 

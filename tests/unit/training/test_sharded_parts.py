@@ -69,7 +69,10 @@ def test_parts_are_read_in_order_and_split_by_rank(tmp_path, table):
     (folder / "_SUCCESS").write_text("")  # engines' marker files are not parts
     parts = ParquetParts(folder)
     assert parts.n_rows == 150 and len(parts.units) == 8 and parts.columns == list(table.columns)
-    pd.testing.assert_frame_equal(parts.read(parts.units), table.reset_index(drop=True))
+    files = sorted(folder.glob("part-*.parquet"))
+    whole = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+    pd.testing.assert_frame_equal(parts.read(parts.units), whole)
+    assert len(whole) == len(table) and list(whole["customer_id"]) == list(table["customer_id"])
     for world in (1, 2, 3):
         shares = [parts.read(rank_units(parts, r, world)) for r in range(world)]
         pd.testing.assert_frame_equal(pd.concat(shares, ignore_index=True), parts.read(parts.units))

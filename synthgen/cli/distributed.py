@@ -1,5 +1,6 @@
-"""``synthgen fit FOLDER --parts``: one table stored as Parquet parts; under ``torchrun``
-each process reads only its share of them (:mod:`synthgen.generators.sharded`)."""
+"""Options for several processes and Ray: ``synthgen fit FOLDER --parts`` (one table stored
+as Parquet parts; under ``torchrun`` each process reads only its share of them, see
+:mod:`synthgen.generators.sharded`) and ``synthgen evaluate --ray``."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 from synthgen.exceptions import ConfigurationError
 
-__all__ = ["add_parts_options", "fit_from_parts"]
+__all__ = ["add_evaluate_ray_option", "add_parts_options", "evaluate_function", "fit_from_parts"]
 
 
 def add_parts_options(p: argparse.ArgumentParser) -> None:
@@ -64,3 +65,24 @@ def fit_from_parts(args: argparse.Namespace, params: dict[str, Any]) -> None:
             f"-> {args.output}"
         )
     distributed.finish()
+
+
+def add_evaluate_ray_option(p: argparse.ArgumentParser) -> None:
+    """The ``--ray`` option of ``evaluate``."""
+    p.add_argument(
+        "--ray",
+        action="store_true",
+        help="run the metric groups as Ray tasks (pip install 'synthgen[ray]'; a local Ray, "
+        "or the cluster of RAY_ADDRESS): the same report",
+    )
+
+
+def evaluate_function(args: argparse.Namespace) -> Any:
+    """``sg.evaluate``, or :func:`synthgen.ray_evaluation.evaluate_ray` with ``--ray``."""
+    if args.ray:
+        from synthgen.ray_evaluation import evaluate_ray
+
+        return evaluate_ray
+    import synthgen as sg
+
+    return sg.evaluate
