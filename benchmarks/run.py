@@ -11,6 +11,7 @@ Usage::
     python -m benchmarks run --generators all --datasets adult --seeds 0
     python -m benchmarks run --quick                     # a few minutes, for development
     python -m benchmarks run --datasets my_table.csv --target label
+    python -m benchmarks run --ray --seeds 0,1,2         # pairs as Ray tasks (benchmarks.ray_run)
 
 Peers (SDV's CTGAN, TVAE and copula so far) run through
 ``benchmarks/peers.py`` in their own virtual environments when those are configured.
@@ -254,6 +255,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--params", default="{}", help="JSON parameters of synthgen generators (not peers)"
     )
+    parser.add_argument(
+        "--ray",
+        action="store_true",
+        help="run the pairs as Ray tasks (pip install 'synthgen[ray]')",
+    )
+    parser.add_argument("--ray-address", default=None, help="a Ray cluster (default: local Ray)")
+    parser.add_argument("--ray-cpus", type=int, default=None, help="CPUs of the local Ray")
     args = parser.parse_args(argv)
 
     import synthgen as sg
@@ -265,23 +273,46 @@ def main(argv: list[str] | None = None) -> int:
     params = json.loads(args.params)
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
-    results = []
-    for dataset in datasets:
-        for generator in generators:
-            for seed in (int(s) for s in args.seeds.split(",")):
-                res = run_pair(
-                    generator,
-                    dataset,
-                    seed,
-                    target=args.target,
-                    timeout=args.timeout,
-                    quick=args.quick,
-                    threads=args.threads,
-                    params=None if generator in PEERS else params,
-                )
-                results.append(res)
-                brief = {k: res.get(k) for k in ["status", "fit_s", "sample_s", *TABLE_METRICS]}
-                print(f"{generator:>12} {Path(dataset).stem:>20} seed {seed}: {brief}", flush=True)
+    pairs = [
+        {
+            "generator": generator,
+            "dataset": dataset,
+            "seed": seed,
+            "target": args.target,
+            "timeout": args.timeout,
+            "quick": args.quick,
+            "threads": args.threads,
+            "params": None if generator in PEERS else params,
+        }
+        for dataset in datasets
+        for generator in generators
+        for seed in (int(s) for s in args.seeds.split(","))
+    ]
+
+    def report(res: dict[str, Any]) -> None:
+        brief = {k: res.get(k) for k in ["status", "fit_s", "sample_s", *TABLE_METRICS]}
+        name = f"{res['generator']:>12} {res['dataset']:>20} seed {res['seed']}"
+        print(f"{name}: {brief}", flush=True)
+
+    if args.ray:  # the same pairs as Ray tasks, the results in the same order
+        from benchmarks.ray_run import run_grid_on_ray
+        from synthgen.exceptions import ConfigurationError
+
+        try:
+            results = run_grid_on_ray(
+                pairs,
+                threads=args.threads,
+                address=args.ray_address,
+                cpus=args.ray_cpus,
+                report=report,
+            )
+        except ConfigurationError as err:  # ray missing, a bad --threads: one line, no traceback
+            raise SystemExit(f"python -m benchmarks run: {err}") from None
+    else:
+        results = []
+        for kwargs in pairs:
+            results.append(run_pair(**kwargs))
+            report(results[-1])
     from synthgen.files import atomic_write
 
     stamp = time.strftime("%Y%m%d-%H%M%S")

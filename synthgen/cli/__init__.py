@@ -23,6 +23,12 @@ from typing import Any
 
 from synthgen._version import __version__
 from synthgen.cli.chunked import add_chunk_options, sample_chunked
+from synthgen.cli.distributed import (
+    add_evaluate_ray_option,
+    add_parts_options,
+    evaluate_function,
+    fit_from_parts,
+)
 from synthgen.cli.info import add_info_command
 from synthgen.cli.options import (
     add_kind_option,
@@ -70,6 +76,8 @@ def _cmd_fit(args: argparse.Namespace) -> None:
     params = _params(args.param)
     if args.random_state is not None:
         params["random_state"] = args.random_state
+    if args.parts:  # one table in Parquet parts, each torchrun process reading its share
+        return fit_from_parts(args, params)
     if Path(args.data).is_dir():  # a folder of linked tables
         return fit_tables(args, params)
     if args.metadata:
@@ -128,7 +136,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     synthetic = read_table(args.synthetic, **options)
     holdout = read_table(args.holdout, **options) if args.holdout else None
     schema = sg.Schema.from_json(Path(args.schema)).complete(real) if args.schema else None
-    report = sg.evaluate(
+    report = evaluate_function(args)(  # sg.evaluate, or on Ray with --ray
         real=real,
         synthetic=synthetic,
         holdout=holdout,
@@ -247,8 +255,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("fit", help="fit a generator on a CSV/Parquet table and save it")
     p.add_argument(
         "data",
-        help="input table (.csv, .csv.gz, .tsv, .parquet), or a folder of linked tables (one "
-        "file per table)",
+        help="input table (.csv, .csv.gz, .tsv, .parquet), a folder of linked tables (one "
+        "file per table), or with --parts one table's folder of Parquet files",
     )
     p.add_argument("-g", "--generator", default=None, help=_DEFAULT_HELP)
     p.add_argument("-o", "--output", required=True, help="model file to write (.sgm)")
@@ -261,6 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     add_kind_option(p)
     add_reading_options(p)
+    add_parts_options(p)
     p.set_defaults(func=_cmd_fit)
 
     p = sub.add_parser("sample", help="draw rows from a saved model")
@@ -303,6 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--generator", default=None, help="what made the synthetic rows (for the report)"
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_evaluate_ray_option(p)
     add_reading_options(p)
     p.set_defaults(func=_cmd_evaluate)
 

@@ -26,6 +26,7 @@ from synthgen.evaluation.thresholds import QUALITY_THRESHOLDS, EvaluationLimits
 __all__ = [
     "SDMETRICS_SUBSAMPLE_ROWS",
     "association_matrix",
+    "detection_metric",
     "fidelity_metrics",
     "quality_report_scores",
     "sdmetrics_metadata",
@@ -187,10 +188,51 @@ def _cramers_v(x: np.ndarray, y: np.ndarray, dense: bool = False) -> float:
     return float(np.sqrt(chi2 / (n * (min(r, c) - 1))))
 
 
-def fidelity_metrics(
+def detection_metric(
     prep: PreparedData, limits: EvaluationLimits, rng: np.random.Generator
+) -> MetricResult:
+    """``detection_auc``: how well a classifier tells holdout rows from synthetic rows
+    (skipped without a holdout)."""
+    T = QUALITY_THRESHOLDS
+    explanation = (
+        "Cross-validated ROC AUC of a gradient-boosted classifier telling holdout rows from "
+        "synthetic rows (0.5: indistinguishable)."
+    )
+    if not prep.has_holdout:
+        return MetricResult.skipped(
+            "detection_auc",
+            "fidelity",
+            0.5,
+            "closer to 0.5",
+            explanation,
+            "no holdout given",
+            rule="at_most",
+            pass_at=T["detection_auc"][0],
+            warn_at=T["detection_auc"][1],
+        )
+    value, why = _detection_auc(prep, limits, rng)
+    return MetricResult.graded(
+        "detection_auc",
+        "fidelity",
+        value,
+        0.5,
+        "closer to 0.5",
+        "at_most",
+        *T["detection_auc"],
+        explanation,
+        reason=why,
+    )
+
+
+def fidelity_metrics(
+    prep: PreparedData,
+    limits: EvaluationLimits,
+    rng: np.random.Generator,
+    *,
+    detection: bool = True,
 ) -> list[MetricResult]:
-    """Every fidelity metric of the report.
+    """Every fidelity metric of the report (``detection=False``: all but ``detection_auc``,
+    which :func:`detection_metric` then measures on a stream of its own).
 
     Examples
     --------
@@ -280,39 +322,8 @@ def fidelity_metrics(
             reason="no numeric column with a range",
         )
     )
-    explanation = (
-        "Cross-validated ROC AUC of a gradient-boosted classifier telling holdout rows from "
-        "synthetic rows (0.5: indistinguishable)."
-    )
-    if prep.has_holdout:
-        value, why = _detection_auc(prep, limits, rng)
-        out.append(
-            MetricResult.graded(
-                "detection_auc",
-                "fidelity",
-                value,
-                0.5,
-                "closer to 0.5",
-                "at_most",
-                *T["detection_auc"],
-                explanation,
-                reason=why,
-            )
-        )
-    else:
-        out.append(
-            MetricResult.skipped(
-                "detection_auc",
-                "fidelity",
-                0.5,
-                "closer to 0.5",
-                explanation,
-                "no holdout given",
-                rule="at_most",
-                pass_at=T["detection_auc"][0],
-                warn_at=T["detection_auc"][1],
-            )
-        )
+    if detection:
+        out.append(detection_metric(prep, limits, rng))
     precision, recall = _precision_recall(prep, limits, rng)
     out.append(
         MetricResult.graded(

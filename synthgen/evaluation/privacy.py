@@ -29,7 +29,15 @@ from synthgen.evaluation.distance import MixedEmbedding, match_counts, nearest, 
 from synthgen.evaluation.metrics import MetricResult, grade
 from synthgen.evaluation.thresholds import EvaluationLimits, PrivacyThresholds
 
-__all__ = ["DIAGNOSTIC_METRICS", "VERDICT_METRICS", "privacy_metrics", "privacy_verdict"]
+__all__ = [
+    "DIAGNOSTIC_METRICS",
+    "VERDICT_METRICS",
+    "attack_group",
+    "attack_secrets",
+    "merge_attacks",
+    "privacy_metrics",
+    "privacy_verdict",
+]
 
 #: Metrics that make up the privacy verdict: attacks, each against a control.
 VERDICT_METRICS: tuple[str, ...] = (
@@ -132,10 +140,13 @@ def privacy_metrics(
     *,
     refit: Callable[[pd.DataFrame, int], pd.DataFrame] | None = None,
     originals: dict[str, pd.DataFrame] | None = None,
+    attacks: bool = True,
 ) -> tuple[list[MetricResult], dict[str, Any]]:
     """Every privacy metric; the distance arrays drawn in the report (``"dcr_train"``,
     ``"dcr_holdout"``) and the attack table (``"attacks"``, see
-    :func:`synthgen.evaluation.attacks.metrics.attack_metrics`).
+    :func:`synthgen.evaluation.attacks.metrics.attack_metrics`). With ``attacks=False`` the
+    membership and model-inference attacks are left to :func:`attack_group` (on a stream of
+    their own; :func:`merge_attacks` puts their metrics in place).
 
     ``refit`` (fit the generator on a table, return that many rows) enables the shadow-model
     attack; ``originals`` are the frames as given, which it refits on.
@@ -277,9 +288,7 @@ def privacy_metrics(
             "linkability_risk", link, th, {"column_halves": halves}, "fewer than two columns"
         )
     )
-    cols = [c for c in prep.columns if c != prep.target]
-    secrets = ([prep.target] if prep.target else []) + cols
-    secrets = secrets[: limits.max_secret_columns] if len(prep.columns) > 1 else []
+    secrets = attack_secrets(prep, limits)
     inf = anonymeter.attribute_inference_risk(prep, emb, rows, rng, n_attacks, secrets, conf)
     worst = max(inf, key=lambda k: (inf[k].ci_low, inf[k].value)) if inf else None
     out.append(
@@ -291,13 +300,47 @@ def privacy_metrics(
             "fewer than two columns",
         )
     )
+    found = {"dcr_train": dt, "dcr_holdout": dh}
+    if not attacks:
+        return out, found
+    found_attacks, table = attack_group(prep, limits, th, rng, refit=refit, originals=originals)
+    return merge_attacks(out, found_attacks), {**found, "attacks": table}
+
+
+def attack_secrets(prep: PreparedData, limits: EvaluationLimits) -> list[str]:
+    """The columns the attribute-inference attacks try to guess (the target first)."""
+    cols = [c for c in prep.columns if c != prep.target]
+    secrets = ([prep.target] if prep.target else []) + cols
+    return secrets[: limits.max_secret_columns] if len(prep.columns) > 1 else []
+
+
+def attack_group(
+    prep: PreparedData,
+    limits: EvaluationLimits,
+    thresholds: PrivacyThresholds,
+    rng: np.random.Generator,
+    *,
+    refit: Callable[[pd.DataFrame, int], pd.DataFrame] | None = None,
+    originals: dict[str, pd.DataFrame] | None = None,
+) -> tuple[list[MetricResult], dict[str, Any]]:
+    """The membership and model-inference attacks (a holdout is needed): their metrics and
+    table, with a seed drawn from ``rng``."""
     seed = int(rng.integers(2**31))  # the attacks' own seed, recorded in their table
-    found_attacks, table = attack_metrics(
-        prep, limits, th, seed, secrets, refit=refit, originals=originals
+    return attack_metrics(
+        prep,
+        limits,
+        thresholds,
+        seed,
+        attack_secrets(prep, limits),
+        refit=refit,
+        originals=originals,
     )
-    out[4:4] = found_attacks[:3]  # after the diagnostics, before the Anonymeter-style risks
-    out += found_attacks[3:]
-    return out, {"dcr_train": dt, "dcr_holdout": dh, "attacks": table}
+
+
+def merge_attacks(out: list[MetricResult], found: list[MetricResult]) -> list[MetricResult]:
+    """The privacy metrics with the attacks' in their place: the membership metrics after
+    the diagnostics, before the Anonymeter-style risks; the model-inference risk last."""
+    return [*out[:4], *found[:3], *out[4:], *found[3:]]
 
 
 def privacy_verdict(metrics: list[MetricResult]) -> str:

@@ -8,23 +8,48 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
-from synthgen.evaluation.data import prepare
-from synthgen.evaluation.distributions import MAX_PLOT_CATEGORIES, binned_distributions
-from synthgen.evaluation.fidelity import association_matrix, fidelity_metrics
+from synthgen.evaluation.data import PreparedData, prepare
+from synthgen.evaluation.distributions import MAX_PLOT_CATEGORIES
+from synthgen.evaluation.groups import (
+    GROUPS,
+    MAX_PLOT_COLUMNS,
+    GroupResult,
+    assemble,
+    group_streams,
+    run_group,
+)
 from synthgen.evaluation.manifest import dp_ledger, package_versions
-from synthgen.evaluation.privacy import DIAGNOSTIC_METRICS, privacy_metrics, privacy_verdict
+from synthgen.evaluation.privacy import DIAGNOSTIC_METRICS, privacy_verdict
 from synthgen.evaluation.report import Report
 from synthgen.evaluation.thresholds import EvaluationLimits, PrivacyThresholds
-from synthgen.evaluation.utility import utility_metrics
 from synthgen.schema import Schema
 
-__all__ = ["MAX_PLOT_CATEGORIES", "MAX_PLOT_COLUMNS", "evaluate"]
+__all__ = ["MAX_PLOT_CATEGORIES", "MAX_PLOT_COLUMNS", "GroupRunner", "evaluate", "run_in_process"]
 
-#: Columns drawn in the HTML report (the first ones of the table).
-MAX_PLOT_COLUMNS = 20
+#: ``runner(prep, streams, limits, thresholds, refit, originals, verbose)`` -> group -> result.
+GroupRunner = Callable[..., dict[str, GroupResult]]
+
+
+def run_in_process(
+    prep: PreparedData,
+    streams: dict[str, np.random.Generator],
+    limits: EvaluationLimits,
+    thresholds: PrivacyThresholds,
+    refit: Callable[[pd.DataFrame, int], pd.DataFrame] | None,
+    originals: dict[str, pd.DataFrame] | None,
+    verbose: bool,
+) -> dict[str, GroupResult]:
+    """Run the metric groups one after another in this process."""
+    results: dict[str, GroupResult] = {}
+    with tqdm(GROUPS, desc="evaluating", disable=not verbose, leave=False) as bar:
+        for name in bar:
+            bar.set_postfix_str(name)
+            results[name] = run_group(
+                name, prep, limits, thresholds, streams[name], refit=refit, originals=originals
+            )
+    return results
 
 
 def evaluate(
@@ -42,6 +67,7 @@ def evaluate(
     data_name: str | None = None,
     refit: Callable[[pd.DataFrame, int], pd.DataFrame] | None = None,
     privacy: dict[str, Any] | None = None,
+    _run_groups: GroupRunner | None = None,
 ) -> Report:
     """Measure how faithful, useful and private a synthetic table is.
 
@@ -62,7 +88,10 @@ def evaluate(
         Column kinds; inferred from ``real`` when ``None``. Id and constant columns are left
         out, text is treated as categorical and datetimes as numbers.
     random_state : int, optional
-        Seed of every random choice (subsamples, folds, models).
+        Seed of every random choice (subsamples, folds, models). Each metric group
+        (:data:`~synthgen.evaluation.groups.GROUPS`) draws from its own stream spawned from
+        it, so the groups can run apart (:func:`synthgen.ray_evaluation.evaluate_ray`) and
+        give the same figures.
     verbose : bool
         Show a progress bar over the metric groups.
     thresholds : PrivacyThresholds, optional
@@ -80,6 +109,10 @@ def evaluate(
     privacy : dict, optional
         A differentially private model's ``privacy_`` record: the report shows its
         epsilon/delta ledger with the accountant (``meta["differential_privacy"]``).
+
+    _run_groups : callable, optional
+        Runs the metric groups (:func:`run_in_process` by default; Ray's in
+        :mod:`synthgen.ray_evaluation`).
 
     Returns
     -------
@@ -103,52 +136,15 @@ def evaluate(
     """
     thresholds = thresholds or PrivacyThresholds()
     limits = limits or EvaluationLimits()
-    rng = np.random.default_rng(random_state)
-    attacks: dict[str, Any] | None = None
     start = time.perf_counter()
     prep = prepare(real, synthetic, holdout, target=target, schema=schema)
-    timings: dict[str, float] = {}
-    metrics = []
-    artifacts: dict[str, Any] = {}
-    steps = ["fidelity", "utility", "privacy", "plots"]
-    # One OpenMP thread (the n_jobs=1 of HistGradientBoosting): its busy-waiting worker threads
-    # slow small fits down by orders of magnitude when the cores are shared with other work.
-    with (
-        threadpool_limits(limits=1, user_api="openmp"),
-        tqdm(steps, desc="evaluating", disable=not verbose, leave=False) as bar,
-    ):
-        for step in bar:
-            bar.set_postfix_str(step)
-            t0 = time.perf_counter()
-            if step == "fidelity":
-                metrics += fidelity_metrics(prep, limits, rng)
-            elif step == "utility":
-                metrics += utility_metrics(prep, limits, rng)
-            elif step == "privacy":
-                found, dcr = privacy_metrics(
-                    prep,
-                    limits,
-                    thresholds,
-                    rng,
-                    refit=refit,
-                    # the shadow attack refits on the rows as given (a pandas frame)
-                    originals={"holdout": holdout} if isinstance(holdout, pd.DataFrame) else None,
-                )
-                metrics += found
-                attacks = dcr.pop("attacks", None)
-                if dcr:
-                    artifacts["dcr"] = dcr
-            else:
-                shown = prep.columns[:MAX_PLOT_COLUMNS]
-                artifacts["distributions"] = binned_distributions(prep, shown, rng, limits)
-                artifacts["columns_shown"] = len(shown)
-                artifacts["columns_total"] = len(prep.columns)
-                diff = np.abs(
-                    association_matrix(prep, "real", shown)
-                    - association_matrix(prep, "synthetic", shown)
-                )
-                artifacts["association"] = {"columns": shown, "difference": diff}
-            timings[step] = round(time.perf_counter() - t0, 3)
+    streams = group_streams(random_state)
+    # the shadow attack refits on the rows as given (a pandas frame)
+    originals = {"holdout": holdout} if isinstance(holdout, pd.DataFrame) else None
+    runner = _run_groups or run_in_process
+    results = runner(prep, streams, limits, thresholds, refit, originals, verbose)
+    metrics, artifacts, attacks = assemble(results)
+    timings = {name: results[name].seconds for name in GROUPS}
     meta = {
         "generator": generator,
         "data_name": data_name,

@@ -30,6 +30,7 @@ from synthgen.generators.private import DP_SGD_PARAMS
 from synthgen.privacy.dp.fitting import privacy_summary
 from synthgen.training import DPSGDStrategy, Trainer, thread_limit
 from synthgen.training import distributed as dist
+from synthgen.training.sharding import input_is_sharded
 from synthgen.utils import check_random_state, resolve_device
 
 __all__ = ["TRAINING_PARAMS", "NeuralGenerator"]
@@ -279,7 +280,8 @@ class NeuralGenerator(BaseGenerator):
         return super()._fit_rng()
 
     def _fit_encoded(self, matrix: np.ndarray, rng: np.random.Generator) -> None:
-        dist.check_same_data(matrix, "encoded tables")
+        if not input_is_sharded():  # sharded input: each rank holds its own rows
+            dist.check_same_data(matrix, "encoded tables")
         with self.threads():
             self._train(matrix, rng)
 

@@ -19,6 +19,7 @@ from synthgen.training.distributed import (
     torch_dist,
     world_size,
 )
+from synthgen.training.sharding import all_counts, input_is_sharded
 from synthgen.training.strategies import Strategy
 
 __all__ = ["DistributedRun"]
@@ -57,6 +58,10 @@ class DistributedRun:
         self.equal_shares = equal_shares
         #: The weight of this rank's gradient in the current step's sum.
         self.weight = 1.0 / self.world
+        #: Whether each rank holds its own rows (sharded input) rather than the whole table.
+        self.sharded = input_is_sharded()
+        #: Every rank's training rows, under sharded input (set by :meth:`n_rows`).
+        self.counts: list[int] | None = None
 
     @classmethod
     def current(cls, trainer: Any, task: Any = None) -> DistributedRun | None:
@@ -81,7 +86,11 @@ class DistributedRun:
         seeds = torch.randint(2**62, (2,), generator=g, device=g.device).tolist()
         shared_state = g.get_state()
         shuffle = torch.Generator(device=self.device)
-        shuffle.manual_seed(int(seeds[0]))
+        if self.sharded:  # each rank shuffles its own rows
+            mixed = np.random.SeedSequence([int(seeds[0]), self.rank]).generate_state(2)
+            shuffle.manual_seed((int(mixed[0]) << 31) ^ int(mixed[1]))
+        else:
+            shuffle.manual_seed(int(seeds[0]))
         # One generator object, reseeded in place: holders of it (a GAN critic's dropout) follow.
         own = np.random.SeedSequence([int(seeds[1]), self.rank]).generate_state(2)
         g.manual_seed((int(own[0]) << 31) ^ int(own[1]))
@@ -95,6 +104,33 @@ class DistributedRun:
         return buf.to(tensor.device)
 
     # -- data ------------------------------------------------------------------------------------
+    def n_rows(self, n_local: int) -> int:
+        """The rows an epoch visits: the table's (every rank's together) under sharded
+        input, else ``n_local`` (every rank holds the whole table)."""
+        if not self.sharded:
+            return n_local
+        self.counts = all_counts(n_local)
+        if min(self.counts) == 0:
+            raise ConfigurationError(
+                f"process {self.counts.index(0)} has no training rows: every process needs "
+                "rows of its own under sharded input"
+            )
+        return sum(self.counts)
+
+    def split_local(self, data: Any, fraction: float, trainer: Any) -> tuple[Any, Any]:
+        """Under sharded input, each rank holds out ``fraction`` of its own rows for
+        validation, drawn from a per-rank stream (an empty part when it has too few, so that
+        every rank takes part in the validation collectives)."""
+        import torch
+
+        g = trainer.generator_
+        seed = int(torch.randint(2**62, (1,), generator=g, device=g.device).item())
+        own = torch.Generator(device=self.device)
+        own.manual_seed(int(np.random.SeedSequence([seed, self.rank]).generate_state(1)[0]))
+        n_val = min(round(len(data) * fraction), len(data) - 1)
+        perm = torch.randperm(len(data), generator=own, device=self.device)
+        return data[perm[n_val:]], data[perm[:n_val]]
+
     def batches(self, n_rows: int, batch_size: int, generator: Any) -> Iterator[Any]:
         """This rank's shard of each global batch of a permutation drawn from ``generator``
         (seeded alike on every rank). A rank whose shard would be empty (a last batch with
@@ -102,6 +138,9 @@ class DistributedRun:
         takes part in every collective."""
         import torch
 
+        if self.sharded:
+            yield from self._own_batches(n_rows, batch_size, generator)
+            return
         order = torch.randperm(n_rows, generator=generator, device=self.device)
         for start in range(0, n_rows, batch_size):
             batch = order[start : start + batch_size]
@@ -111,6 +150,26 @@ class DistributedRun:
             else:
                 self.weight = (hi - lo) / len(batch)
             yield batch[lo:hi] if hi > lo else batch[:1]
+
+    def _own_batches(self, n_rows: int, batch_size: int, generator: Any) -> Iterator[Any]:
+        """Sharded input: global batch ``s`` takes rows ``s * batch_size ...`` of the table
+        shuffled, each rank contributing in proportion to its rows (rank ``r`` the slice
+        ``[lo * n_r // N, hi * n_r // N)`` of its own permutation), so an epoch visits every
+        row once and a batch holds ``batch_size`` rows as in one process."""
+        import torch
+
+        counts = self.counts if self.counts is not None else all_counts(n_rows)
+        total = sum(counts)
+        order = torch.randperm(n_rows, generator=generator, device=self.device)
+        for lo in range(0, total, batch_size):
+            hi = min(lo + batch_size, total)
+            sizes = [hi * c // total - lo * c // total for c in counts]
+            a, b = lo * n_rows // total, hi * n_rows // total
+            if self.equal_shares:
+                self.weight = 1.0 / self.world
+            else:
+                self.weight = (b - a) / max(sum(sizes), 1)
+            yield order[a:b] if b > a else order[:1]
 
     # -- updates ---------------------------------------------------------------------------------
     def broadcast_module(self, module: Any) -> None:
@@ -176,10 +235,14 @@ class DistributedRun:
         its share: the same figure on every rank, so early stopping agrees."""
         import torch
 
-        lo, hi = shard_bounds(len(valid), self.rank, self.world)
+        if self.sharded:  # each rank scores its own held-out rows
+            lo, hi = 0, len(valid)
+        else:
+            lo, hi = shard_bounds(len(valid), self.rank, self.world)
         local = float(task.validation_loss(valid[lo:hi], trainer)) * (hi - lo) if hi > lo else 0.0
-        total = self._all_reduce(torch.tensor([local], dtype=torch.float64))
-        return float(total.item()) / len(valid)
+        sums = self._all_reduce(torch.tensor([local, float(hi - lo)], dtype=torch.float64))
+        n = float(sums[1].item()) if self.sharded else len(valid)
+        return float(sums[0].item()) / max(n, 1.0)
 
     def agree_stop(self, reason: str | None) -> str | None:
         """Stop on every rank when any rank asks to (e.g. its clock crossed ``max_time``)."""

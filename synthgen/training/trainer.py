@@ -288,7 +288,9 @@ class Trainer:
         if len(data) == 0:
             raise ConfigurationError("cannot train on an empty table")
         train, valid = data, None
-        if self.validation_fraction > 0:
+        if self.validation_fraction > 0 and self.dist_ is not None and self.dist_.sharded:
+            train, valid = self.dist_.split_local(data, self.validation_fraction, self)
+        elif self.validation_fraction > 0:
             n_val = round(len(data) * self.validation_fraction)
             if 0 < n_val < len(data):
                 perm = torch.randperm(len(data), generator=self.generator_, device=self.device_)
@@ -316,7 +318,9 @@ class Trainer:
         self.stop_reason_ = "max_epochs"
         self._stop_request = None
         self.global_step_ = 0
-        self.steps_per_epoch_ = self._steps_per_epoch(len(train))
+        self.steps_per_epoch_ = self._steps_per_epoch(
+            len(train) if dist is None else dist.n_rows(len(train))
+        )
         self.total_steps_ = self.max_epochs * self.steps_per_epoch_
         start = time.perf_counter()
         self.strategy_.setup(self, task)

@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "synthgen"
 LAYERS: list[set[str]] = [
     {"synthgen", "synthgen.__main__", "synthgen.cli", "synthgen.demo", "synthgen.testing"},
     {"synthgen.safe_export"},
-    {"synthgen.io", "synthgen.ray_sampling"},
+    {"synthgen.io", "synthgen.ray_sampling", "synthgen.ray_evaluation"},
     {"synthgen.relational"},
     {"synthgen.generators"},
     {"synthgen.sampling"},
@@ -27,6 +27,7 @@ LAYERS: list[set[str]] = [
     {
         "synthgen.tabular_io",
         "synthgen.tabular_csv",
+        "synthgen.parquet_parts",
         "synthgen.bundle",
         "synthgen.files",
         "synthgen.untrusted",

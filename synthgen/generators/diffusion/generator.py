@@ -17,6 +17,7 @@ from synthgen.generators.nn import build_module, load_module, module_arrays, sam
 from synthgen.generators.params import Check, Integer, Options, Real, validate_params
 from synthgen.generators.tags import GeneratorTags
 from synthgen.training import EMA, LRSchedule, Trainer
+from synthgen.training.sharding import total_rows
 from synthgen.utils import torch_generator
 
 __all__ = ["TabularDiffusion"]
@@ -218,7 +219,7 @@ class TabularDiffusion(NeuralGenerator):
         if ema is not None:
             callbacks.append(ema)
         trainer = self.make_trainer(
-            rng, max_epochs=self.planned_epochs(len(matrix)), callbacks=callbacks
+            rng, max_epochs=self.planned_epochs(total_rows(len(matrix))), callbacks=callbacks
         )
         device = trainer.device_
         process = self._process(device)

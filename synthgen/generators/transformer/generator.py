@@ -23,6 +23,7 @@ from synthgen.generators.transformer.sampling import TokenSampling
 from synthgen.generators.transformer.task import TransformerTask
 from synthgen.generators.transformer.tokenizer import RowTokenizer
 from synthgen.training import LRSchedule
+from synthgen.training.sharding import total_rows
 
 __all__ = ["SIZE_PRESETS", "TabularTransformer", "choose_size"]
 
@@ -233,7 +234,7 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
         return tokens
 
     def _train(self, matrix: np.ndarray, rng: np.random.Generator) -> None:
-        arch = self._architecture(len(matrix))
+        arch = self._architecture(total_rows(len(matrix)))  # the table's rows, all ranks'
         self.size_ = arch.pop("size")
         self.arch_ = arch
         self.tokenizer_ = RowTokenizer(self.encoder_, self.n_bins, self.n_sub_bins)

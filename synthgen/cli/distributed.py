@@ -1,0 +1,88 @@
+"""Options for several processes and Ray: ``synthgen fit FOLDER --parts`` (one table stored
+as Parquet parts; under ``torchrun`` each process reads only its share of them, see
+:mod:`synthgen.generators.sharded`) and ``synthgen evaluate --ray``."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+from synthgen.exceptions import ConfigurationError
+
+__all__ = ["add_evaluate_ray_option", "add_parts_options", "evaluate_function", "fit_from_parts"]
+
+
+def add_parts_options(p: argparse.ArgumentParser) -> None:
+    """The ``--parts`` and ``--fit-rows`` options of ``fit``."""
+    g = p.add_argument_group("one table in Parquet parts")
+    g.add_argument(
+        "--parts",
+        action="store_true",
+        help="DATA is one table stored as Parquet files (a folder, read in name order, or one "
+        "file): under torchrun each process reads only its share of the row groups",
+    )
+    g.add_argument(
+        "--fit-rows",
+        type=int,
+        default=None,
+        help="with --parts under torchrun: rows (a seeded sample) the schema and encoder are "
+        "fitted on, on rank 0 (default: every row)",
+    )
+
+
+def fit_from_parts(args: argparse.Namespace, params: dict[str, Any]) -> None:
+    """``synthgen fit DATA --parts -o MODEL``."""
+    import synthgen as sg
+    from synthgen.generators.defaults import default_generator, explain_default
+    from synthgen.generators.params import validate_params
+    from synthgen.generators.sharded import fit_parts
+    from synthgen.parquet_parts import ParquetParts
+    from synthgen.training import distributed
+
+    main = distributed.is_main_process()
+    for flag, given in (("--metadata", args.metadata), ("--kind", args.kind)):
+        if given:
+            raise ConfigurationError(f"{flag} does not go with --parts (use --schema)")
+    if args.sep or args.dtype or args.na_values:
+        raise ConfigurationError("--sep, --dtype and --na-values read CSV files, not --parts")
+    parts = ParquetParts(args.data)  # a bad folder or a part that differs fails now
+    if args.generator is None:
+        args.generator = default_generator(parts.n_rows, len(parts.columns))
+        if main:
+            print(explain_default(parts.n_rows, len(parts.columns)))
+    model = sg.make_generator(args.generator, verbose=not args.quiet, **params)
+    validate_params(model)
+    schema = sg.Schema.from_json(Path(args.schema)) if args.schema else None
+    start = time.perf_counter()
+    fit_parts(model, parts.files, schema=schema, fit_rows=args.fit_rows)
+    if main:
+        model.save(args.output)
+        print(
+            f"fitted {args.generator} on {parts.n_rows:,} rows x {len(parts.columns)} columns "
+            f"({len(parts.files)} Parquet files) in {time.perf_counter() - start:.1f} s "
+            f"-> {args.output}"
+        )
+    distributed.finish()
+
+
+def add_evaluate_ray_option(p: argparse.ArgumentParser) -> None:
+    """The ``--ray`` option of ``evaluate``."""
+    p.add_argument(
+        "--ray",
+        action="store_true",
+        help="run the metric groups as Ray tasks (pip install 'synthgen[ray]'; a local Ray, "
+        "or the cluster of RAY_ADDRESS): the same report",
+    )
+
+
+def evaluate_function(args: argparse.Namespace) -> Any:
+    """``sg.evaluate``, or :func:`synthgen.ray_evaluation.evaluate_ray` with ``--ray``."""
+    if args.ray:
+        from synthgen.ray_evaluation import evaluate_ray
+
+        return evaluate_ray
+    import synthgen as sg
+
+    return sg.evaluate
