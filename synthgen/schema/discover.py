@@ -25,6 +25,7 @@ breaks is not reported.
 from __future__ import annotations
 
 import re
+import warnings
 from itertools import combinations
 from typing import Any
 
@@ -234,12 +235,20 @@ def _suggestions(data: pd.DataFrame, stages: list[np.ndarray], schema: Any) -> l
         v = _ordered_values(spec, data[spec.name])
         if v is not None:
             values[spec.name] = (spec.kind, v)
+    # Ranges of each column: a pair whose ranges do not overlap is skipped at once (the
+    # rule below would drop it after reading every row; most pairs of a wide table).
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
+        lo_of = {k: np.nanmin(v) if len(v) else np.nan for k, (_, v) in values.items()}
+        hi_of = {k: np.nanmax(v) if len(v) else np.nan for k, (_, v) in values.items()}
     edges: dict[tuple[str, str], str] = {}
     for a, b in combinations(values, 2):
         (ka, va), (kb, vb) = values[a], values[b]
         if ka != kb:
             continue
         for low, high, vl, vh in ((a, b, va, vb), (b, a, vb, va)):
+            if hi_of[low] <= lo_of[high]:
+                continue  # ordered trivially, whatever the rows (age <= income): no rule
             if not all(np.all(~(vl[rows] > vh[rows])) for rows in stages):
                 continue  # broken on the probe or the sample (comparisons with NaN pass)
             both = ~np.isnan(vl) & ~np.isnan(vh)

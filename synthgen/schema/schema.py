@@ -253,10 +253,17 @@ class Schema:
         return [c.name for c in self.columns]
 
     def __getitem__(self, name: str) -> ColumnSpec:
-        for c in self.columns:
-            if c.name == name:
-                return c
-        raise SchemaError(f"column {name!r} is not in the schema (columns: {self.names})")
+        # A name -> position index, checked on every hit and rebuilt when ``columns`` has
+        # changed: a lookup stays O(1) on a table of thousands of columns.
+        index = self.__dict__.get("_positions")
+        i = index.get(name) if index is not None else None
+        if i is None or i >= len(self.columns) or self.columns[i].name != name:
+            index = {c.name: k for k, c in reversed(list(enumerate(self.columns)))}
+            self.__dict__["_positions"] = index
+            i = index.get(name)
+        if i is None:
+            raise SchemaError(f"column {name!r} is not in the schema (columns: {self.names})")
+        return self.columns[i]
 
     def __iter__(self) -> Iterator[ColumnSpec]:
         return iter(self.columns)
