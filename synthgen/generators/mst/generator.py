@@ -109,7 +109,7 @@ class DPMarginals(StructureLearning, PrivateFitMixin, BaseGenerator):
         *,
         epsilon: float = 3.0,
         delta: float = 1e-5,
-        preprocess_share: float = 0.4,
+        preprocess_share: float = 0.6,
         one_way_share: float = 0.1,
         select_share: float = 0.1,
         max_bins: int = 16,
@@ -138,11 +138,11 @@ class DPMarginals(StructureLearning, PrivateFitMixin, BaseGenerator):
     #: (their bounds decide where every drawn value lies), bounds found by the fine bins.
     preprocess_options: ClassVar[dict[str, Any]] = {
         "n_bins": 128,
-        "numeric_weight": 5.0,
+        "numeric_weight": 10.0,
         "bucket_share": 0.25,
         "edge_buckets": 1,
         "edge_sigmas": 4.5,
-        "near_sigmas": 3.0,
+        "near_sigmas": 2.5,
     }
 
     def _preprocess_options(self) -> dict[str, Any]:
