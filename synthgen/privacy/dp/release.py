@@ -243,7 +243,9 @@ class ReleaseMechanisms:
             first, last = widen(int(hits[0]), int(hits[-1]), self.edge_buckets)
             low, high = bucket_edges(first)[0], bucket_edges(last)[1]
         if spec.integer or spec.kind == "datetime":
-            low, high = math.floor(low), math.ceil(high)
+            # the smallest whole number in range: a bucket widened below [1, 2) starts at 0.5,
+            # which must not add the value 0 (and one more bin, past the unit-bin limit)
+            low, high = math.ceil(low), math.ceil(high)
         if high <= low:
             high = low + 1.0
         unit_bins = (spec.integer or spec.kind == "datetime") and high - low + 1 <= 2 * self.n_bins

@@ -141,3 +141,20 @@ def test_the_strict_bar_drops_a_lone_false_bin_far_from_the_data():
 
     assert max(top(edge_sigmas=1.5)) > 39
     assert set(top(edge_sigmas=4.5, near_sigmas=3.0)) == {39}
+
+
+def test_whole_numbers_from_one_keep_one_bin_per_value():
+    # Hours 1..99 with a spike at 40: the coarse range [1, 128) is widened to [0.5, 256),
+    # whose smallest whole number is 1, so the 256 values fit the unit bins (2 * n_bins) and
+    # the spike is drawn as 40, not spread over 40 and 41 by a two-wide bin.
+    rng = np.random.default_rng(0)
+    hours = np.where(rng.random(20000) < 0.5, 40, rng.integers(1, 100, 20000))
+    hours[:200] = 1
+    df = pd.DataFrame({"hours": hours})
+    pre = DPPreprocessor(rho=5.0, delta_threshold=1e-6, n_bins=128, edge_buckets=1)
+    pre.fit(df, sg.Schema.infer(df), 0)
+    release = pre.releases_["hours"]
+    assert not release.zero_bin and np.allclose(np.diff(release.edges), 1.0)
+    assert release.low == 1
+    out = pre.surrogate(20000, np.random.default_rng(1))["hours"]
+    assert (out == 40).mean() == pytest.approx((hours == 40).mean(), abs=0.02)
