@@ -1,10 +1,11 @@
 """Differential-privacy benchmark: utility at several epsilons, and a canary audit.
 
 Utility (Adult, protocol of ``../shared/data/README.md``): for each epsilon and each DP
-generator, the accountant's epsilon, fit seconds, column pair trends and TSTR ROC AUC from
-:func:`synthgen.evaluate`; smartnoise-synth's MST and AIM run beside them in their own
-environment when ``SYNTHGEN_PEER_SMARTNOISE_PYTHON`` is set (``SYNTHGEN_PEER_SMARTNOISE_ARGS``
-adds flags to its script, e.g. ``--rounds 60 --verbose`` for AIM)::
+generator, the accountant's epsilon, fit seconds, column pair trends, TSTR ROC AUC, column
+shapes and detection AUC from :func:`synthgen.evaluate`; smartnoise-synth's MST and AIM run
+beside them in their own environment when ``SYNTHGEN_PEER_SMARTNOISE_PYTHON`` is set
+(``SYNTHGEN_PEER_SMARTNOISE_ARGS`` adds flags to its script, e.g. ``--rounds 60 --verbose``
+for AIM)::
 
     python -m benchmarks.bench_dp utility --eps 1,3,10 --generators dp_marginals,vae
 
@@ -127,6 +128,7 @@ def utility(eps_list: list[float], generators: list[str], seed: int) -> list[dic
                     pair_trends=round(float(summary["column_pair_trends"]), 3),
                     tstr_roc_auc=round(float(summary["tstr_roc_auc"]), 3),
                     column_shapes=round(float(summary["column_shapes"]), 3),
+                    detection_auc=round(float(summary["detection_auc"]), 3),
                     verdict=report.privacy_verdict,
                 )
             except Exception as err:  # a failed pair is recorded, not fatal

@@ -91,11 +91,18 @@ class StructureLearning:
         root = int(rng.integers(d))  # data-independent start
         added, parents = [root], {root: ()}
         eps_em = math.sqrt(8.0 * rho_sel / max(d - 1, 1))
+        # AIM's penalty: the L1 error a table's noise adds (sqrt(2 / pi) sigma a cell, less
+        # after the projection onto counts), so that a wide table whose dependence the noise
+        # would drown loses to a narrow one; no parents scores 0. A quarter of it: at half,
+        # epsilon 1 on Adult left income with one parent in some fits (TSTR 0.82 for 0.87).
+        noise_l1 = 0.25 * math.sqrt(2.0 / math.pi) * sigma2
         for _ in range(d - 1):
             cands, scores = [], []
             for x in range(d):
                 if x in parents:
                     continue
+                cands.append((x, ()))
+                scores.append(0.0)
                 for r in range(1, self.max_parents + 1):
                     for pa in itertools.combinations(added, r):
                         if ks[x] * math.prod(ks[p] for p in pa) > cap and r > 1:
@@ -109,7 +116,8 @@ class StructureLearning:
                         # distance from "x independent of its parents" (sensitivity 2)
                         indep = joint.sum(axis=1, keepdims=True) * probs[x][None, :]
                         cands.append((x, pa))
-                        scores.append(float(np.abs(joint - indep).sum()))
+                        penalty = noise_l1 * n_pa * ks[x]
+                        scores.append(float(np.abs(joint - indep).sum()) - penalty)
             q = np.asarray(scores)
             w = np.exp(eps_em * (q - q.max()) / 4.0)
             x, pa = cands[int(rng.choice(len(cands), p=w / w.sum()))]

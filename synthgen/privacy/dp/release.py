@@ -14,6 +14,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synthgen.privacy.dp.bins import (
+    _EXP,
+    bucket_edges,
+    bucket_index,
+    kept_bins,
+    pool_buckets,
+    widen,
+)
 from synthgen.schema import ColumnSpec, is_duration, numeric_values
 from synthgen.schema.dates import as_datetimes, restore_dates, to_epoch
 from synthgen.utils import json_ready
@@ -33,8 +41,6 @@ __all__ = [
 OTHER_LABEL = "(other)"
 #: What a present cell of a semantic column becomes before any count is taken.
 PRESENT_LABEL = "(value)"
-#: Exponents of the fixed buckets used to find bounds: [2**k, 2**(k+1)) for k in this range.
-_EXP = np.arange(-32, 65)
 _UNIT_NS = {"D": 86_400 * 10**9, "s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
 
 
@@ -141,87 +147,6 @@ def _noisy(counts: np.ndarray, sigma: float, rng: np.random.Generator) -> np.nda
     return np.asarray(counts, dtype=float) + rng.normal(0.0, sigma, np.shape(counts))
 
 
-def _bucket_index(x: np.ndarray) -> np.ndarray:
-    """Index into [negative buckets (largest magnitude first), zero, positive buckets]."""
-    n_exp = len(_EXP)
-    out = np.full(len(x), n_exp, dtype=np.int64)  # zero bucket
-    nz = x != 0
-    k = np.clip(np.floor(np.log2(np.abs(x[nz]))), _EXP[0], _EXP[-1]).astype(np.int64) - _EXP[0]
-    out[nz] = np.where(x[nz] > 0, n_exp + 1 + k, n_exp - 1 - k)
-    return out
-
-
-def _bucket_edges(i: int) -> tuple[float, float]:
-    n_exp = len(_EXP)
-    if i == n_exp:
-        return 0.0, 0.0
-    if i > n_exp:
-        k = _EXP[i - n_exp - 1]
-        return float(2.0**k), float(2.0 ** (k + 1))
-    k = _EXP[n_exp - 1 - i]
-    return -float(2.0 ** (k + 1)), -float(2.0**k)
-
-
-def _kept_bins(
-    counts: np.ndarray,
-    n_fine: int,
-    sigma: float,
-    far: float,
-    near: float | None,
-    floor: float = 0.0,
-) -> np.ndarray:
-    """Which noisy bin counts are kept: any bin reaching ``far`` noise standard deviations
-    above the count of one person; with ``near``, also bins reaching that lower bar inside the
-    range of kept bins or next to it (walking outwards bin by bin), so that among many empty
-    bins a false one is rare while a true extreme next to the bulk still shows. A bin held by
-    one person passes with the chance of that many standard deviations of noise (4.5: three
-    in a million). Bins past ``n_fine`` (the exact-zero bin) need ``near`` (a single
-    candidate). No bin is kept under ``floor`` noisy rows (``min_category_count``).
-
-    Examples
-    --------
-    >>> counts = np.array([0.0, 4.5, 0.0, 9.0, 8.0, 4.2, 4.5, 0.0, 4.9])
-    >>> _kept_bins(counts, 9, 1.0, 4.0, None).astype(int).tolist()
-    [0, 0, 0, 1, 1, 0, 0, 0, 0]
-    >>> _kept_bins(counts, 9, 1.0, 4.0, 3.0).astype(int).tolist()
-    [0, 0, 0, 1, 1, 1, 1, 0, 0]
-    >>> _kept_bins(counts, 9, 1.0, 4.0, 3.0, floor=8.5).astype(int).tolist()
-    [0, 0, 0, 1, 0, 0, 0, 0, 0]
-    """
-    keep = counts >= max(1.0 + far * sigma, floor)
-    if near is None:
-        return keep
-    ok = counts >= max(1.0 + near * sigma, floor)
-    keep[n_fine:] = ok[n_fine:]
-    core = np.flatnonzero(keep[:n_fine])
-    if len(core):
-        lo, hi = int(core[0]), int(core[-1])
-        while lo > 0 and ok[lo - 1]:
-            lo -= 1
-        while hi < n_fine - 1 and ok[hi + 1]:
-            hi += 1
-        keep[lo : hi + 1] |= ok[lo : hi + 1]
-    return keep
-
-
-def _widen(first: int, last: int, extra: int) -> tuple[int, int]:
-    """Bucket range ``first..last`` widened by ``extra`` buckets on either side, never across
-    zero (a column whose smallest cleared bucket is zero or positive stays non-negative).
-
-    Examples
-    --------
-    >>> zero = len(_EXP)
-    >>> _widen(zero + 34, zero + 38, 1) == (zero + 33, zero + 39)  # [2, 4)..[32, 64) -> [1, 128)
-    True
-    >>> _widen(zero, zero + 38, 1) == (zero, zero + 39)  # from zero: not into the negatives
-    True
-    """
-    zero = len(_EXP)
-    floor = 0 if first < zero else (zero if first == zero else zero + 1)
-    ceiling = 2 * zero if last > zero else (zero if last == zero else zero - 1)
-    return max(first - extra, floor), min(last + extra, ceiling)
-
-
 class ReleaseMechanisms:
     """Label and numeric releases (a mixin of the preprocessor, which sets the budgets)."""
 
@@ -305,7 +230,7 @@ class ReleaseMechanisms:
         else:
             sigma_b = math.sqrt(1.0 / (2.0 * (rho_column - rho_hist)))
             n_buckets = 2 * len(_EXP) + 1
-            buckets = np.bincount(_bucket_index(observed), minlength=n_buckets)
+            buckets = np.bincount(bucket_index(observed), minlength=n_buckets)
             noisy_b = _noisy(buckets, sigma_b, rng)
             # The range spans the outermost buckets whose noisy count clears 4.5 sigma. Among
             # ~130 empty buckets a 3-sigma bar lets one through in about one column out of six,
@@ -315,10 +240,12 @@ class ReleaseMechanisms:
             hits = np.flatnonzero(noisy_b >= max(float(self.min_category_count), 4.5 * sigma_b))
             if len(hits) == 0:
                 hits = np.array([int(np.argmax(noisy_b))])
-            first, last = _widen(int(hits[0]), int(hits[-1]), self.edge_buckets)
-            low, high = _bucket_edges(first)[0], _bucket_edges(last)[1]
+            first, last = widen(int(hits[0]), int(hits[-1]), self.edge_buckets)
+            low, high = bucket_edges(first)[0], bucket_edges(last)[1]
         if spec.integer or spec.kind == "datetime":
-            low, high = math.floor(low), math.ceil(high)
+            # the smallest whole number in range: a bucket widened below [1, 2) starts at 0.5,
+            # which must not add the value 0 (and one more bin, past the unit-bin limit)
+            low, high = math.ceil(low), math.ceil(high)
         if high <= low:
             high = low + 1.0
         unit_bins = (spec.integer or spec.kind == "datetime") and high - low + 1 <= 2 * self.n_bins
@@ -340,8 +267,11 @@ class ReleaseMechanisms:
         noisy = _noisy(np.append(hist, float(np.isnan(x).sum())), sigma, rng)
         counts, noisy_missing = noisy[:-1], float(noisy[-1])
         n_fine = len(edges) - 1
+        sd = np.full(len(counts), sigma)
+        if unit_bins and not public:  # the buckets counted these rows too: pool them
+            counts, sd = pool_buckets(counts, edges[:-1] + 0.5, sigma, noisy_b, sigma_b)
         floor = float(self.min_category_count)
-        kept = _kept_bins(counts, n_fine, sigma, self.edge_sigmas, self.near_sigmas, floor)
+        kept = kept_bins(counts, n_fine, sd, self.edge_sigmas, self.near_sigmas, floor)
         counts = np.where(kept, counts, 0.0)
         if counts.sum() <= 0:
             counts = np.ones_like(counts)
@@ -366,5 +296,5 @@ class ReleaseMechanisms:
         release.missing = max(noisy_missing, 0.0) if release.has_missing else 0.0
         release.total = max(float(noisy.sum()), 1.0)
         release.fold_to = self._median(release)
-        self.noise_[spec.name] = np.full(len(counts) + 1, sigma)
+        self.noise_[spec.name] = np.append(sd, sigma)  # the missing cell last
         return release

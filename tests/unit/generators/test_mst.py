@@ -196,3 +196,26 @@ def test_the_accountant_never_reports_more_than_asked(towns, epsilon, preprocess
     model = _fit(towns, epsilon=epsilon, preprocess_share=preprocess_share)
     assert model.epsilon_ <= epsilon
     assert model.epsilon_ == pytest.approx(epsilon, rel=1e-6)
+
+
+@pytest.mark.parametrize(("rho_two", "noise_has_parent"), [(1e-4, False), (1e6, True)])
+def test_a_table_whose_noise_would_drown_its_link_is_not_measured(rho_two, noise_has_parent):
+    # The network search alone, with an all but exact selection (a huge selection budget).
+    # ``linked`` copies ``base`` (5% of rows changed), ``noise`` is independent of both: with
+    # little budget for the tables (noise over a hundred rows a cell) measuring ``noise``
+    # against a parent adds more error than its chance dependence is worth, so it gets none;
+    # with plenty of budget that dependence is measured. The linked pair is linked either way.
+    from synthgen.generators.mst import DPMarginals
+    from synthgen.privacy.dp.accounting import PrivacyLedger
+
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 4, 2000)
+    linked = np.where(rng.random(2000) < 0.05, rng.integers(0, 4, 2000), base)
+    noise = rng.integers(0, 4, 2000)
+    coarse = [base, linked, noise]
+    one_way = [(np.bincount(c, minlength=4).astype(float), np.zeros(4)) for c in coarse]
+    model = DPMarginals(max_parents=2)
+    model.ledger_ = PrivacyLedger(delta=1e-5)
+    model._fit_network(coarse, [4, 4, 4], one_way, 2000.0, 1e6, rho_two, np.random.default_rng(1))
+    assert model.parents_[1] == [0] or model.parents_[0] == [1]
+    assert (len(model.parents_[2]) > 0) == noise_has_parent

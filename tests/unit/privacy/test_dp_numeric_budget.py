@@ -8,6 +8,7 @@ import pytest
 
 import synthgen as sg
 from synthgen.privacy.dp import DPPreprocessor
+from synthgen.privacy.dp.bins import _EXP, bucket_index, pool_buckets
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +26,9 @@ def _spent(pre: DPPreprocessor, schema: sg.Schema) -> float:
     total = 0.0
     for name, scales in pre.noise_.items():
         if schema[name].kind == "numeric":
-            fine = 1.0 / (2.0 * scales[0] ** 2)  # one histogram: sensitivity 1
+            # one histogram, sensitivity 1 (its missing cell keeps the raw noise: the bins of
+            # whole numbers are pooled with the coarse buckets, which sharpens them)
+            fine = 1.0 / (2.0 * scales[-1] ** 2)
             total += fine / (1.0 - pre.bucket_share)  # plus the coarse bounds
         else:  # the label counts, then the count of rows with a dropped label (if asked)
             total += 1.0 / (2.0 * scales[0] ** 2)
@@ -41,16 +44,17 @@ def test_column_shares_add_up_to_the_budget_and_numbers_get_their_weight(levels,
     assert _spent(pre, schema) == pytest.approx(0.2, rel=1e-9)
     # noise of a numeric fine bin: sqrt(1 / (2 rho)) with rho its weighted share (3/4 of it)
     rho_fine = 0.2 * weight / (weight + 1.0) * 0.75
-    assert pre.noise_["level"][0] == pytest.approx(math.sqrt(1.0 / (2.0 * rho_fine)))
+    assert pre.noise_["level"][-1] == pytest.approx(math.sqrt(1.0 / (2.0 * rho_fine)))
 
 
 def test_released_counts_carry_the_noise_the_accountant_charges(levels):
     # Every value of ``level`` is common enough to be kept, so the released counts are the
-    # raw noisy counts: their spread over many fits must be the declared noise scale.
+    # noisy counts pooled with the coarse buckets: their spread over many fits must be the
+    # declared noise scale of each bin, below the raw histogram's (the missing cell's).
     schema = sg.Schema.infer(levels)
     bulk = levels[levels["level"] > 1]
     true = np.bincount(bulk["level"], minlength=17)[2:17].astype(float)
-    errors = []
+    errors, declared = [], []
     for seed in range(60):
         pre = DPPreprocessor(rho=0.05, delta_threshold=1e-6, numeric_weight=5.0).fit(
             bulk, schema, seed
@@ -59,9 +63,48 @@ def test_released_counts_carry_the_noise_the_accountant_charges(levels):
         edges = np.asarray(release.edges)
         mids = (edges[:-1] + edges[1:]) / 2
         counts = np.asarray(release.counts)[: len(mids)]
-        errors.append(counts[(mids > 1.5) & (mids < 16.5)] - true)
-    spread = float(np.std(np.concatenate(errors)))
-    assert spread == pytest.approx(pre.noise_["level"][0], rel=0.1)
+        inside = (mids > 1.5) & (mids < 16.5)
+        errors.append(counts[inside] - true)
+        declared.append(pre.noise_["level"][: len(mids)][inside])
+    spread = float(np.sqrt(np.mean(np.concatenate(errors) ** 2)))
+    scale = float(np.sqrt(np.mean(np.concatenate(declared) ** 2)))
+    assert spread == pytest.approx(scale, rel=0.1)
+    assert scale < 0.97 * pre.noise_["level"][-1]
+
+
+def test_a_value_alone_in_its_bucket_is_measured_twice():
+    # The 30 rows at 1 are the whole bucket [1, 2): pooling its coarse count with the fine
+    # bin halves the variance when the two have equal noise (bucket_share 1/2), while value
+    # 40 (one of 32 values in [32, 64)) gains little.
+    df = pd.DataFrame({"x": np.repeat(np.arange(1, 41), [30] + [400] * 39)})
+    schema = sg.Schema.infer(df)
+    pre = DPPreprocessor(rho=0.004, delta_threshold=1e-6, bucket_share=0.5, edge_buckets=1)
+    pre.fit(df, schema, 0)
+    edges, sd = np.asarray(pre.releases_["x"].edges), pre.noise_["x"]
+    raw = sd[-1]  # the missing cell: the raw histogram's noise
+    assert sd[int(np.searchsorted(edges, 1.0)) - 1] == pytest.approx(raw / math.sqrt(2.0))
+    assert 0.97 * raw < sd[int(np.searchsorted(edges, 40.0)) - 1] < raw
+
+
+def test_pooled_counts_are_unbiased_with_the_declared_noise():
+    # Whole numbers 1..40: buckets [1, 2) .. [16, 32) have every value, [32, 64) does not
+    # (its bins are left alone). Over many noise draws the pooled estimates centre on the
+    # truth with the declared spread.
+    rng = np.random.default_rng(0)
+    values = np.arange(1.0, 41.0)
+    true = rng.integers(0, 200, len(values)).astype(float)
+    n_buckets = 2 * len(_EXP) + 1
+    buckets = np.bincount(bucket_index(values), weights=true, minlength=n_buckets)
+    draws = []
+    for _ in range(3000):
+        fine = true + rng.normal(0, 4.0, len(true))
+        est, sd = pool_buckets(fine, values, 4.0, buckets + rng.normal(0, 3.0, n_buckets), 3.0)
+        draws.append(est)
+    draws = np.asarray(draws)
+    assert np.abs(draws.mean(axis=0) - true).max() < 4 * 4.0 / np.sqrt(3000)
+    np.testing.assert_allclose(draws.std(axis=0), sd, rtol=0.1)
+    assert (sd[values >= 32] == 4.0).all() and (sd[values < 32] < 4.0).all()
+    assert sd[0] == pytest.approx(1.0 / np.sqrt(1 / 16 + 1 / 9))  # [1, 2): both counts
 
 
 def test_a_rare_extreme_next_to_the_bulk_is_found_by_the_widened_fine_bins(levels):
@@ -98,3 +141,20 @@ def test_the_strict_bar_drops_a_lone_false_bin_far_from_the_data():
 
     assert max(top(edge_sigmas=1.5)) > 39
     assert set(top(edge_sigmas=4.5, near_sigmas=3.0)) == {39}
+
+
+def test_whole_numbers_from_one_keep_one_bin_per_value():
+    # Hours 1..99 with a spike at 40: the coarse range [1, 128) is widened to [0.5, 256),
+    # whose smallest whole number is 1, so the 256 values fit the unit bins (2 * n_bins) and
+    # the spike is drawn as 40, not spread over 40 and 41 by a two-wide bin.
+    rng = np.random.default_rng(0)
+    hours = np.where(rng.random(20000) < 0.5, 40, rng.integers(1, 100, 20000))
+    hours[:200] = 1
+    df = pd.DataFrame({"hours": hours})
+    pre = DPPreprocessor(rho=5.0, delta_threshold=1e-6, n_bins=128, edge_buckets=1)
+    pre.fit(df, sg.Schema.infer(df), 0)
+    release = pre.releases_["hours"]
+    assert not release.zero_bin and np.allclose(np.diff(release.edges), 1.0)
+    assert release.low == 1
+    out = pre.surrogate(20000, np.random.default_rng(1))["hours"]
+    assert (out == 40).mean() == pytest.approx((hours == 40).mean(), abs=0.02)
