@@ -122,7 +122,8 @@ class SpanLayout:
                 else:
                     # A draw from softmax(logits / tau) by inverse CDF: one uniform per span
                     # instead of Gumbel noise per category (several times cheaper to sample).
-                    cdf = softmax(logits / tau).cumsum(-1)
+                    # torch's kernel here: saved models keep drawing the rows they drew.
+                    cdf = torch.softmax(logits / tau, dim=-1).cumsum(-1)
                     u = torch.rand((*cdf.shape[:-1], 1), generator=generator, device=cdf.device)
                     code = (cdf < u * cdf[..., -1:]).sum(-1, keepdim=True)
                     code = code.clamp_max(logits.shape[-1] - 1)

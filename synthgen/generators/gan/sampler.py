@@ -96,11 +96,15 @@ class ConditionalSampler:
         """Conditional vectors ``(n, cond_dim)``, the chosen flat category and its span mask."""
         device = self.log_p.device
         span = torch.randint(len(self.spans), (n,), generator=generator, device=device)
-        # A category per row by inverse CDF: one uniform each (several times quicker than
-        # ``torch.multinomial`` on a batch of short rows).
-        cdf = (self.log_p if log_frequency else self.real_p)[span].cumsum(1)
-        u = torch.rand((n, 1), generator=generator, device=device) * cdf[:, -1:]
-        cat = (cdf <= u).sum(1).clamp_max(cdf.shape[1] - 1)
+        if log_frequency:
+            # Training: a category per row by inverse CDF, one uniform each (several times
+            # quicker than ``torch.multinomial`` on a batch of short rows).
+            cdf = self.log_p[span].cumsum(1)
+            u = torch.rand((n, 1), generator=generator, device=device) * cdf[:, -1:]
+            cat = (cdf <= u).sum(1).clamp_max(cdf.shape[1] - 1)
+        else:
+            # Generation keeps its draws, so a saved model samples the rows it always did.
+            cat = torch.multinomial(self.real_p[span], 1, generator=generator).squeeze(1)
         flat = self.span_start[span] + cat
         cond = torch.zeros((n, self.cond_dim), device=device)
         cond[torch.arange(n, device=device), flat] = 1.0

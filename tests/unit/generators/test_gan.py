@@ -216,12 +216,13 @@ def test_conditions_follow_the_span_frequencies_and_never_pick_padding():
     )
     sampler, _, _ = _sampler(frame)
     g = torch.Generator().manual_seed(0)
-    _, flat, span = sampler.sample(40_000, g, log_frequency=False)
-    for i, s in enumerate(sampler.spans):
-        cats = (flat[span == i] - int(sampler.offsets[i])).numpy()
-        assert cats.min() >= 0 and cats.max() < s.dim
-        share = np.bincount(cats, minlength=s.dim) / len(cats)
-        np.testing.assert_allclose(share, sampler.real_p[i, : s.dim].numpy(), atol=0.015)
+    for log_frequency, table in ((True, sampler.log_p), (False, sampler.real_p)):
+        _, flat, span = sampler.sample(40_000, g, log_frequency=log_frequency)
+        for i, s in enumerate(sampler.spans):
+            cats = (flat[span == i] - int(sampler.offsets[i])).numpy()
+            assert cats.min() >= 0 and cats.max() < s.dim
+            share = np.bincount(cats, minlength=s.dim) / len(cats)
+            np.testing.assert_allclose(share, table[i, : s.dim].numpy(), atol=0.015)
 
 
 def test_critic_scores_real_and_fake_halves_apart():
