@@ -41,7 +41,7 @@ class PrivacyThresholds:
         Limits of the lower bootstrap bound of the strongest membership attack's ROC AUC (0.5
         is chance). On the canaries of ``tests/integration/test_privacy_canaries.py`` (1,000
         Adult rows, 500 candidates per side) unseen rows used as synthetic data give a lower
-        bound of 0.497, a copying generator 0.78 and an overfitted transformer 0.61; on full
+        bound of 0.497, a copying generator 0.78 and an overfitted transformer 0.57; on full
         Adult the default generators stay at 0.49-0.50. 0.55 sits clear of chance and of the
         multiple attacks' best draw.
     mia_tpr_pass, mia_tpr_warn : float
