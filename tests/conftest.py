@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -29,3 +31,19 @@ def one_thread():
 
     with thread_limit(1):
         yield
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    """A local Ray of 2 CPUs whose workers import this checkout's synthgen, one thread each."""
+    import ray
+
+    repo = Path(__file__).resolve().parents[1]
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        runtime_env={"env_vars": {"PYTHONPATH": str(repo), "OMP_NUM_THREADS": "1"}},
+    )
+    yield
+    ray.shutdown()

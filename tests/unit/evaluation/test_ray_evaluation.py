@@ -5,31 +5,15 @@ from __future__ import annotations
 import json
 import sys
 import threading
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-import ray
 from eval_helpers import FAST, make_frame
 
 import synthgen as sg
 from synthgen.exceptions import ConfigurationError, EvaluationError
 from synthgen.ray_evaluation import evaluate_ray
-
-REPO = Path(__file__).resolve().parents[3]
-
-
-@pytest.fixture(scope="module")
-def local_ray():
-    ray.init(
-        num_cpus=2,
-        include_dashboard=False,
-        log_to_driver=False,
-        runtime_env={"env_vars": {"PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}},
-    )
-    yield
-    ray.shutdown()
 
 
 def _meta(report) -> dict:

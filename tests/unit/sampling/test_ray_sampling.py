@@ -7,28 +7,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import ray
 
 import synthgen as sg
 from synthgen.exceptions import ConfigurationError, PersistenceError
 from synthgen.generators import get_generator_class
 from synthgen.ray_sampling import sample_to_ray
 from synthgen.sampling.chunked import BLOCK_ROWS
-
-REPO = Path(__file__).resolve().parents[3]
-
-
-@pytest.fixture(scope="module")
-def local_ray():
-    # Workers import this checkout's synthgen, as the test process does.
-    ray.init(
-        num_cpus=2,
-        include_dashboard=False,
-        log_to_driver=False,
-        runtime_env={"env_vars": {"PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}},
-    )
-    yield
-    ray.shutdown()
 
 
 @pytest.fixture(scope="module")
