@@ -36,6 +36,25 @@ from synthgen.utils import check_n_samples, check_random_state
 __all__ = ["ENCODER_MEMBER", "SCHEMA_MEMBER", "BaseGenerator"]
 
 
+def resolve_schema(data: pd.DataFrame, schema: Schema | None, *, stacklevel: int = 3) -> Schema:
+    """The schema a fit uses: inferred from ``data``, or the one given completed with the facts
+    learned here and checked against ``data``; constraints checked, personal data warned of
+    (``stacklevel`` as for :func:`warnings.warn` called here: 3 names the caller's caller)."""
+    given = schema is not None
+    if schema is None:
+        schema = Schema.infer(data)
+    elif not isinstance(schema, Schema):
+        raise SchemaError(f"schema must be a synthgen Schema, got {type(schema).__name__}")
+    else:
+        schema = schema.complete(data)  # kinds changed by hand: facts learned here
+        schema.validate(data)
+    schema.check_constraints(data)
+    message = personal_data_message(schema, data if given else None)
+    if message:
+        warnings.warn(message, PersonalDataWarning, stacklevel=stacklevel)
+    return schema
+
+
 class BaseGenerator(PersistenceMixin, BaseEstimator):
     """Base class of all generators (scikit-learn estimator conventions).
 
@@ -124,18 +143,7 @@ class BaseGenerator(PersistenceMixin, BaseEstimator):
         validate_params(self)
         self._check_params()
         data = check_frame(data)
-        given = schema is not None
-        if schema is None:
-            schema = Schema.infer(data)
-        elif not isinstance(schema, Schema):
-            raise SchemaError(f"schema must be a synthgen Schema, got {type(schema).__name__}")
-        else:
-            schema = schema.complete(data)  # kinds changed by hand: facts learned here
-            schema.validate(data)
-        schema.check_constraints(data)
-        message = personal_data_message(schema, data if given else None)
-        if message:
-            warnings.warn(message, PersonalDataWarning, stacklevel=2)
+        schema = resolve_schema(data, schema, stacklevel=3)
         rng = self._fit_rng()
         data, schema, encoder_rows, n_rows = self._prepare(data, schema, rng)
         encoder = TableEncoder(**self.encoder_params).fit(encoder_rows, schema, random_state=rng)

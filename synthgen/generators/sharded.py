@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import os
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,15 +34,14 @@ from synthgen import exceptions
 from synthgen.exceptions import (
     ConfigurationError,
     DataError,
-    PersonalDataWarning,
     SchemaError,
     SynthgenError,
 )
+from synthgen.generators.base import resolve_schema
 from synthgen.generators.neural import NeuralGenerator
 from synthgen.generators.params import validate_params
 from synthgen.parquet_parts import ParquetParts, frame_from_bytes, frame_to_bytes, rank_units
 from synthgen.schema import Schema, check_frame
-from synthgen.schema.semantic import personal_data_message
 from synthgen.training import distributed as dist
 from synthgen.training.sharding import (
     all_counts,
@@ -174,18 +172,7 @@ def _fit_on_rank0(
     try:
         frames = [frame_from_bytes(b) for b in blobs or []]
         data = check_frame(pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0])
-        given = schema is not None
-        if schema is None:
-            schema = Schema.infer(data)
-        elif not isinstance(schema, Schema):
-            raise SchemaError(f"schema must be a synthgen Schema, got {type(schema).__name__}")
-        else:
-            schema = schema.complete(data)
-            schema.validate(data)
-        schema.check_constraints(data)
-        message = personal_data_message(schema, data if given else None)
-        if message:
-            warnings.warn(message, PersonalDataWarning, stacklevel=3)
+        schema = resolve_schema(data, schema, stacklevel=4)
         encoder = TableEncoder(**model.encoder_params).fit(
             data, schema, random_state=np.random.default_rng(seed)
         )
