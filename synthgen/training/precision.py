@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-__all__ = ["cpu_has_fast_bfloat16"]
+__all__ = ["autocast_dtype", "cpu_has_fast_bfloat16"]
 
 
 @functools.cache
@@ -28,3 +28,25 @@ def cpu_has_fast_bfloat16() -> bool:
     except OSError:
         return False
     return False
+
+
+def autocast_dtype(device_type: str):
+    """The dtype autocast computes in on ``device_type`` now, or ``None`` outside autocast.
+
+    Examples
+    --------
+    >>> import torch
+    >>> autocast_dtype("cpu") is None
+    True
+    >>> with torch.autocast("cpu", dtype=torch.bfloat16):
+    ...     autocast_dtype("cpu")
+    torch.bfloat16
+    """
+    import torch  # this module is read without torch (the CLI's start-up)
+
+    if hasattr(torch, "get_autocast_dtype"):  # torch >= 2.4
+        enabled = torch.is_autocast_enabled(device_type)
+        return torch.get_autocast_dtype(device_type) if enabled else None
+    if device_type == "cpu":
+        return torch.get_autocast_cpu_dtype() if torch.is_autocast_cpu_enabled() else None
+    return torch.get_autocast_gpu_dtype() if torch.is_autocast_enabled() else None

@@ -10,6 +10,7 @@ from synthgen.generators.gan.sampler import ConditionalSampler
 from synthgen.generators.nn import SpanLayout
 from synthgen.training import Trainer
 from synthgen.training.optim import adam_options
+from synthgen.training.precision import autocast_dtype
 
 __all__ = ["GANTask"]
 
@@ -45,6 +46,7 @@ class GANTask(nn.Module):
         self.gp_interval, self.critic_updates = gp_interval, 0
         # The head (when present) trains at the network's learning rate: larger steps (x10,
         # x30) lowered TSTR on Adult, unlike in the vae, whose teacher forcing needs them.
+        self._cond_columns(sampler)
         adam = {"lr": lr, "betas": (0.5, 0.9), "weight_decay": l2, **adam_options()}
         self.opt_g = torch.optim.Adam(gen.parameters(), **adam)
         self.opt_d = torch.optim.Adam(critic.parameters(), **adam)
@@ -54,8 +56,15 @@ class GANTask(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         n = len(cond)
         z = torch.randn((n, self.embedding_dim), generator=g, device=cond.device)
+        x = torch.cat([z, cond], dim=1)
+        dtype = autocast_dtype(x.device.type)
+        if dtype is not None:
+            # The generator's blocks concatenate their input to their output: in autocast's
+            # type from the start, they concatenate without promotion and the layers do not
+            # cast their inputs again (the layers cast to that type anyway).
+            x = x.to(dtype)
         return (gen or self.gen).generate(
-            torch.cat([z, cond], dim=1),
+            x,
             self.layout,
             self.steps,
             lambda lay, logits: lay.activate(logits, generator=g, tau=self.tau),
@@ -71,8 +80,8 @@ class GANTask(nn.Module):
     def training_step(self, batch: torch.Tensor, trainer: Trainer) -> dict[str, torch.Tensor]:
         # ``batch`` only paces the epoch: real rows are drawn to match the conditions.
         g = trainer.generator_
-        for _ in range(self.critic_steps):
-            cond, flat, _ = self._cond(g)
+        for k in range(self.critic_steps):
+            cond, flat, span = self._cond(g)
             if flat is None:
                 idx = torch.randint(
                     len(self.data), (self.batch_size,), generator=g, device=cond.device
@@ -80,10 +89,15 @@ class GANTask(nn.Module):
             else:
                 idx = self.sampler.real_rows(flat, g)
             real = torch.cat([self.data[idx], cond], dim=1)
+            # The last critic step's generated rows serve the generator's step too, as in
+            # PyTorch's DCGAN example: the generator has not changed in between, so one
+            # forward pass (kept for the generator's gradient) serves both steps.
+            last = k == self.critic_steps - 1
             with trainer.autocast():
-                with torch.no_grad():  # the critic's step needs no graph through the generator
-                    _, fake = self._fake(cond, g)
-                fake = torch.cat([fake, cond], dim=1)
+                with torch.set_grad_enabled(last):
+                    raw, fake = self._fake(cond, g)
+                drawn = (raw, fake, cond, flat, span)
+                fake = torch.cat([fake.detach(), cond], dim=1)
                 # One pass of the critic over both halves (pac groups never straddle them).
                 score = self.critic(torch.cat([real, fake])).view(2, -1)
                 w_dist = score[0].mean() - score[1].mean()
@@ -94,19 +108,32 @@ class GANTask(nn.Module):
                 gp = self._gradient_penalty(real, fake, g)
                 loss_d = loss_d + self.gp_weight * self.gp_interval * gp
             trainer.optimize(loss_d, self.opt_d)
-        loss_g = self._generator_step(trainer, log_frequency=True)
+        loss_g = self._generator_step(trainer, log_frequency=True, drawn=drawn)
         return {"loss_d": loss_d.detach(), "loss_g": loss_g, "w_dist": w_dist.detach()}
 
-    def _generator_step(self, trainer: Trainer, log_frequency: bool) -> torch.Tensor:
+    def _generator_step(
+        self, trainer: Trainer, log_frequency: bool, drawn: tuple | None = None
+    ) -> torch.Tensor:
+        """One update of the generator on ``drawn`` ``(raw, fake, cond, flat, span)``, or on
+        rows generated here."""
         g = trainer.generator_
-        cond, flat, span = self._cond(g, log_frequency)
-        with trainer.autocast():
-            raw, fake = self._fake(cond, g)
-            score = self.critic(torch.cat([fake, cond], dim=1)).mean()
-        loss_g = -score
-        if flat is not None:
-            loss_g = loss_g + self._cond_loss(raw, flat, span)
-        trainer.optimize(loss_g, self.opt_g)  # the EMA callback averages after this step
+        if drawn is None:
+            cond, flat, span = self._cond(g, log_frequency)
+            with trainer.autocast():
+                raw, fake = self._fake(cond, g)
+        else:
+            raw, fake, cond, flat, span = drawn
+        # The critic's weights need no gradient here: only its input does.
+        self.critic.requires_grad_(False)
+        try:
+            with trainer.autocast():
+                score = self.critic(torch.cat([fake, cond], dim=1)).mean()
+            loss_g = -score
+            if flat is not None:
+                loss_g = loss_g + self._cond_loss(raw, flat, span)
+            trainer.optimize(loss_g, self.opt_g)  # the EMA callback averages after this step
+        finally:
+            self.critic.requires_grad_(True)
         return loss_g.detach()
 
     def critic_row_loss(
@@ -189,13 +216,21 @@ class GANTask(nn.Module):
         norms = grad.reshape(-1, pac * real.shape[1]).norm(dim=1)
         return ((norms - 1) ** 2).mean()
 
+    def _cond_columns(self, sampler: ConditionalSampler) -> None:
+        # Per conditioned span, its output columns padded to the widest span (padding repeats
+        # the last column and is masked out), so the condition loss is one gather per batch.
+        device = self.data.device
+        dims = torch.tensor([s.dim for s in sampler.spans] or [1], device=device)
+        starts = torch.tensor([s.start for s in sampler.spans] or [0], device=device)
+        j = torch.arange(int(dims.max()), device=device)
+        self.cond_cols = starts[:, None] + torch.minimum(j, dims[:, None] - 1)
+        self.cond_pad = j >= dims[:, None]
+        #: the output column of a flat condition index ``f`` on span ``i``: ``f + shift[i]``
+        self.cond_shift = starts - sampler.span_start.to(device) if sampler.spans else starts
+
     def _cond_loss(self, raw: torch.Tensor, flat: torch.Tensor, span: torch.Tensor):
         """Cross-entropy of the generated block of each row's conditioned span (keeps the
-        generator faithful to the condition)."""
-        total = raw.new_zeros(())
-        for i, s in enumerate(self.sampler.spans):
-            rows = span == i
-            target = flat[rows] - int(self.sampler.offsets[i])
-            logits = raw[rows, s.start : s.end]
-            total = total + nn.functional.cross_entropy(logits, target, reduction="sum")
-        return total / len(raw)
+        generator faithful to the condition), averaged over rows."""
+        logits = raw.gather(1, self.cond_cols[span]).masked_fill(self.cond_pad[span], -torch.inf)
+        target = raw.gather(1, (flat + self.cond_shift[span])[:, None]).squeeze(1)
+        return (torch.logsumexp(logits, dim=1) - target).sum() / len(raw)

@@ -235,3 +235,64 @@ def test_critic_scores_real_and_fake_halves_apart():
     both = critic(torch.cat([real, fake])).view(2, -1)
     torch.testing.assert_close(both[0], critic(real).view(-1))
     torch.testing.assert_close(both[1], critic(fake).view(-1))
+
+
+def _task(monkeypatch, frame: pd.DataFrame, **params):
+    """The training task and trainer of a one-epoch fit of ``frame``."""
+    from synthgen.generators.gan.task import GANTask
+
+    seen = {}
+    original = GANTask.training_step
+
+    def spy(self, batch, trainer):
+        seen["task"], seen["trainer"] = self, trainer
+        return original(self, batch, trainer)
+
+    monkeypatch.setattr(GANTask, "training_step", spy)
+    TabularGAN(epochs=1, random_state=0, **{**SMALL, **params}).fit(frame)
+    monkeypatch.setattr(GANTask, "training_step", original)
+    return seen["task"], seen["trainer"]
+
+
+def test_condition_loss_is_the_cross_entropy_of_each_rows_conditioned_span(monkeypatch):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.choice(["x", "y"], 400), "b": rng.choice(list("pqrstu"), 400)})
+    task, trainer = _task(monkeypatch, frame)
+    _, flat, span = task._cond(trainer.generator_)
+    raw = torch.randn(len(flat), task.layout.dim, requires_grad=True)
+    reference = sum(
+        torch.nn.functional.cross_entropy(
+            raw[span == i, s.start : s.end],
+            flat[span == i] - int(task.sampler.offsets[i]),
+            reduction="sum",
+        )
+        for i, s in enumerate(task.sampler.spans)
+    ) / len(raw)
+    torch.testing.assert_close(task._cond_loss(raw, flat, span), reference)
+
+
+@pytest.mark.parametrize("critic_steps", [1, 2])
+def test_the_generator_step_reuses_the_last_critic_steps_rows(monkeypatch, critic_steps):
+    # One forward pass of the generator per critic step: the last one's rows (and graph)
+    # serve the generator's update, which leaves the critic's gradients as its step left them.
+    task, trainer = _task(monkeypatch, _rare_table(400), critic_steps=critic_steps)
+    generated, critic_grads = [], []
+    generate = task.gen.generate
+    optimize = trainer.optimize
+
+    def counting(*args, **kwargs):
+        generated.append(1)
+        return generate(*args, **kwargs)
+
+    def recording(loss, optimizer):
+        optimize(loss, optimizer)
+        critic_grads.append([p.grad.clone() for p in task.critic.parameters()])
+
+    monkeypatch.setattr(task.gen, "generate", counting)
+    monkeypatch.setattr(trainer, "optimize", recording)
+    task.training_step(None, trainer)
+    assert len(generated) == critic_steps
+    assert len(critic_grads) == critic_steps + 1
+    for after_generator, after_critic in zip(critic_grads[-1], critic_grads[-2], strict=True):
+        assert torch.equal(after_generator, after_critic)
+    assert all(p.requires_grad for p in task.critic.parameters())
