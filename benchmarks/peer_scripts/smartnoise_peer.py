@@ -3,7 +3,8 @@
 Numeric columns are continuous (bounds and bins found privately with ``preprocessor_eps``, a
 tenth of epsilon, subtracted from the training budget as smartnoise does), the others
 categorical; missing values are allowed (``nullable``). ``OMP_NUM_THREADS`` also caps jax/torch.
-AIM's documented knobs can be set (``--rounds``, ``--max-model-size`` in MB); ``--verbose``
+AIM's documented knobs can be set (``--rounds``, ``--max-model-size`` in MB; MST has neither and
+ignores them, so one ``SYNTHGEN_PEER_SMARTNOISE_ARGS`` serves a run of both); ``--verbose``
 prints its progress (one line per selected marginal).
 """
 
@@ -23,9 +24,9 @@ parser.add_argument("--max-model-size", type=float, default=None)
 parser.add_argument("--verbose", action="store_true")
 args = parser.parse_args()
 options = {}
-if args.rounds is not None:
+if args.model == "aim" and args.rounds is not None:
     options["rounds"] = args.rounds
-if args.max_model_size is not None:
+if args.model == "aim" and args.max_model_size is not None:
     options["max_model_size"] = args.max_model_size
 
 train = pd.read_parquet(args.train)
