@@ -19,8 +19,10 @@ def run_in_child(
     target: Callable[..., None], args: tuple, timeout: float, threads: int | None = None
 ) -> dict[str, Any]:
     """Run ``target(*args, queue)`` in a spawned process and return the dict it puts on the
-    queue, or a ``"timeout"`` (``"killed"`` when the process had died) record after
-    ``timeout`` seconds; ``wall_s`` is added. ``threads`` caps the child's thread pools."""
+    queue, or a ``"timeout"`` record after ``timeout`` seconds; a process that dies without a
+    result is recorded at once as ``"killed"`` (killed by a signal: out of memory, most
+    likely) or ``"error"`` (exited with a code), not after the whole limit. ``wall_s`` is
+    added. ``threads`` caps the child's thread pools."""
     if threads:
         for var in THREAD_VARS:
             os.environ[var] = str(threads)
@@ -29,18 +31,33 @@ def run_in_child(
     proc = ctx.Process(target=target, args=(*args, queue))
     start = time.perf_counter()
     proc.start()
-    try:
-        result = queue.get(timeout=timeout)
-    except queue_mod.Empty:
-        # Dead before we stop it: killed from outside (out of memory, most likely).
-        died = proc.exitcode is not None and proc.exitcode < 0
+    result = _wait_for_result(queue, proc, start + timeout)
+    if result is None:
+        code = proc.exitcode
         proc.kill()
-        result = {
-            "status": "killed" if died else "timeout",
-            "error": f"no result within {timeout:.0f} s",
-        }
+        if code is None:
+            result = {"status": "timeout", "error": f"no result within {timeout:.0f} s"}
+        elif code < 0:
+            result = {"status": "killed", "error": f"the process died (signal {-code})"}
+        else:
+            result = {"status": "error", "error": f"the process exited ({code}) without a result"}
     proc.join(timeout=30)
     if proc.is_alive():
         proc.kill()
     result["wall_s"] = round(time.perf_counter() - start, 1)
     return result
+
+
+def _wait_for_result(queue: Any, proc: Any, deadline: float) -> dict[str, Any] | None:
+    """The child's result, or ``None`` when it ended without one or the deadline passed."""
+    while (remaining := deadline - time.perf_counter()) > 0:
+        try:
+            return queue.get(timeout=min(remaining, 0.5))
+        except queue_mod.Empty:
+            if proc.exitcode is not None:
+                # Ended: a result it put just before may still be in the pipe.
+                try:
+                    return queue.get(timeout=1.0)
+                except queue_mod.Empty:
+                    return None
+    return None
