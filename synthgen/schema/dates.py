@@ -119,12 +119,14 @@ def parse_text_dates(values: pd.Series, formats: Any = DATE_FORMATS) -> ParsedDa
     values = values.reset_index(drop=True)  # by position: a repeated index must not matter
     out = pd.Series(np.full(len(values), np.datetime64("NaT", "s")))
     present = values.notna().to_numpy()
-    strings = values[present].astype(str)
-    if len(strings) == 0:
+    if not present.any():
         return None
-    head = strings.iloc[:_SAMPLE]
+    # The first values decide whether to read them all: a column of words costs a sample.
+    head = values.iloc[np.flatnonzero(present)[:_SAMPLE]].astype(str)
     if head.str.match(_DIGIT_FIRST).mean() < 0.5:  # words, not dates: no format to try
         return None
+    strings = values[present].astype(str)
+    head = strings.iloc[:_SAMPLE]
     found = {fmt: _parse_one(head, fmt).notna() for fmt in formats}
     order = sorted(formats, key=lambda f: -int(found[f].sum()))  # ties keep the listed order
     head_ok = np.logical_or.reduce([found[f].to_numpy() for f in formats])

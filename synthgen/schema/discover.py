@@ -96,6 +96,8 @@ def _child_like(spec: Any, col: pd.Series) -> bool:
         return True
     if spec.kind != "numeric" or spec.dtype.startswith("timedelta"):
         return False
+    if col.iloc[:1000].nunique() > MAX_CHILD_VALUES:  # a first look rejects most numbers
+        return False
     counts = col.value_counts()
     return len(counts) <= MAX_CHILD_VALUES and int(counts.min()) >= MIN_SUPPORT
 
@@ -111,15 +113,18 @@ def _hierarchies(data: pd.DataFrame, stages: list[np.ndarray], schema: Any) -> l
         and n_rows / labels[n] >= MIN_SUPPORT
     ]  # fmt: skip
     order = {n: i for i, n in enumerate(schema.names)}
+    probe, later = stages[0], stages[1:]
+    probe_codes = np.column_stack([codes[n][probe] for n in names]) if names else None
     edges: list[tuple[str, str]] = []
     for parent in parents:
-        for child in names:
+        on_probe = _functions_of(codes[parent][probe], probe_codes)
+        for j, child in enumerate(names):
             if child == parent or labels[child] < 2 or labels[child] > labels[parent]:
                 continue
             if labels[child] == labels[parent] and not _leads(schema, parent, child, order):
                 continue
             p, c = codes[parent], codes[child]
-            if any(fd_breaks(p[rows], c[rows]) for rows in stages):
+            if not on_probe[j] or any(fd_breaks(p[rows], c[rows]) for rows in later):
                 continue
             if fd_breaks(p, c) == 0:
                 edges.append((parent, child))
@@ -136,6 +141,18 @@ def _hierarchies(data: pd.DataFrame, stages: list[np.ndarray], schema: Any) -> l
     out = [Hierarchy(p, c) for c, p in best.items()]
     out.sort(key=lambda h: (order[h.parent], order[h.child]))
     return out[:MAX_RULES]
+
+
+def _functions_of(parent: np.ndarray, children: np.ndarray) -> np.ndarray:
+    """Which columns of ``children`` (rows x columns of codes) are functions of ``parent``:
+    one test of every child at once (the rows sorted by parent, each parent label's block
+    holding one child code), where :func:`fd_breaks` would take one call per pair."""
+    order = np.argsort(parent, kind="stable")
+    sorted_parent = parent[order]
+    starts = np.flatnonzero(np.r_[True, sorted_parent[1:] != sorted_parent[:-1]])
+    block = children[order]
+    low = np.minimum.reduceat(block, starts, axis=0)
+    return (np.maximum.reduceat(block, starts, axis=0) == low).all(axis=0)
 
 
 def _leads(schema: Any, a: str, b: str, order: dict[str, int]) -> bool:
@@ -241,6 +258,20 @@ def _suggestions(data: pd.DataFrame, stages: list[np.ndarray], schema: Any) -> l
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
         lo_of = {k: np.nanmin(v) if len(v) else np.nan for k, (_, v) in values.items()}
         hi_of = {k: np.nanmax(v) if len(v) else np.nan for k, (_, v) in values.items()}
+    # Pairs tested on the probe rows one column against all others at once: above[i][j] when
+    # some probe row has column i above column j (comparisons with NaN are False: no break).
+    names = list(values)
+    index = {name: i for i, name in enumerate(names)}
+    probe, later = stages[0], stages[1:]
+    grid = np.column_stack([v[probe] for _, v in values.values()]) if names else None
+    above: dict[int, np.ndarray] = {}  # row i, computed when a pair first needs it
+
+    def broken_on_probe(i: int, j: int) -> bool:
+        if i not in above:
+            above[i] = (grid[:, i : i + 1] > grid).any(axis=0)
+        return bool(above[i][j])
+
+    complete = {k: not np.isnan(v).any() for k, (_, v) in values.items()}
     edges: dict[tuple[str, str], str] = {}
     for a, b in combinations(values, 2):
         (ka, va), (kb, vb) = values[a], values[b]
@@ -249,8 +280,15 @@ def _suggestions(data: pd.DataFrame, stages: list[np.ndarray], schema: Any) -> l
         for low, high, vl, vh in ((a, b, va, vb), (b, a, vb, va)):
             if hi_of[low] <= lo_of[high]:
                 continue  # ordered trivially, whatever the rows (age <= income): no rule
-            if not all(np.all(~(vl[rows] > vh[rows])) for rows in stages):
+            if broken_on_probe(index[low], index[high]) or not all(
+                np.all(~(vl[rows] > vh[rows])) for rows in later
+            ):
                 continue  # broken on the probe or the sample (comparisons with NaN pass)
+            if complete[low] and complete[high]:  # every row counts; the ranges overlap
+                if np.all(vl <= vh):
+                    edges[(low, high)] = "<" if np.all(vl < vh) else "<="
+                    break
+                continue
             both = ~np.isnan(vl) & ~np.isnan(vh)
             if both.sum() < MIN_ROWS or not np.all(vl[both] <= vh[both]):
                 continue
@@ -259,10 +297,14 @@ def _suggestions(data: pd.DataFrame, stages: list[np.ndarray], schema: Any) -> l
                 continue
             edges[(low, high)] = "<" if np.all(vl[both] < vh[both]) else "<="
             break
-    keys = set(edges)
-    names = list(values)
+    above_of: dict[str, set[str]] = {}  # lo -> every hi of an edge (lo, hi)
+    below_of: dict[str, set[str]] = {}
+    for lo, hi in edges:
+        above_of.setdefault(lo, set()).add(hi)
+        below_of.setdefault(hi, set()).add(lo)
+    # Transitive edges dropped: lo <= m <= hi makes lo <= hi implied (m neither end).
     out = [
         Inequality(lo, op, hi) for (lo, hi), op in edges.items()
-        if not any((lo, m) in keys and (m, hi) in keys for m in names if m not in (lo, hi))
+        if not (above_of[lo] & below_of[hi]) - {lo, hi}
     ]  # fmt: skip
     return out[:MAX_RULES]

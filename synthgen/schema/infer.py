@@ -320,8 +320,8 @@ def infer_column(
         dates = date_spec(name, col, min_count)
         if dates is not None:
             return dates
-        no_space = not nonnull.str.contains(r"\s", regex=True).any()
-        if n_unique == n and missing == 0.0 and n >= 20 and no_space:
+        unique = n_unique == n and missing == 0.0 and n >= 20
+        if unique and not nonnull.str.contains(r"\s", regex=True).any():
             return ColumnSpec(name, "id", dtype, id_prefix=_common_prefix(nonnull))
         if n_unique > max_categories and n_unique > 0.5 * len(nonnull):
             return text_spec(name, col, missing, max_categories, min_count)

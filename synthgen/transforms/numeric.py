@@ -28,6 +28,35 @@ __all__ = ["NUMERIC_METHODS", "make_numeric_transform"]
 _ZMAX = 8.3
 
 
+def _interp_both(
+    x: np.ndarray, q: np.ndarray, lv: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.searchsorted(q, x, "right")``, ``np.interp(x, q, lv)`` and ``np.interp(x, q, 1 -
+    lv)`` from one search: numpy's interpolation formula (and its fallbacks) on the segment
+    the search finds, so the results are bit for bit numpy's, at half the cost."""
+    hi = np.searchsorted(q, x, side="right")
+    last = len(q) - 1
+    up = 1.0 - lv
+    if last == 0:  # one quantile: the left or right value everywhere
+        return hi, np.full(len(x), lv[0]), np.full(len(x), up[0])
+    j = np.clip(hi - 1, 0, last - 1)
+    q0, q1 = q[j], q[j + 1]
+    out = []
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for f in (lv, up):
+            slope = (f[j + 1] - f[j]) / (q1 - q0)
+            y = slope * (x - q0) + f[j]
+            bad = np.isnan(y)
+            if bad.any():  # as numpy: from the right end, then the flat value
+                y[bad] = (slope * (x - q1) + f[j + 1])[bad]
+                flat = bad & np.isnan(y) & (f[j] == f[j + 1])
+                y[flat] = f[j][flat]
+            y[x < q[0]] = f[0]
+            y[x >= q[last]] = f[last]
+            out.append(y)
+    return hi, out[0], out[1]
+
+
 class QuantileNormal:
     """Map values to standard-normal scores through their empirical distribution.
 
@@ -72,10 +101,10 @@ class QuantileNormal:
         the exact value back.
         """
         q, lv = self.quantiles, self.levels
-        lo = np.searchsorted(q, x, side="left")
-        hi = np.searchsorted(q, x, side="right")
-        u = np.interp(x, q, lv)
-        s = np.interp(x, q, 1.0 - lv)
+        hi, u, s = _interp_both(x, q, lv)
+        lo = hi.copy()  # equal to hi unless x is one of the quantiles
+        on = np.flatnonzero(x == q[np.maximum(hi - 1, 0)])
+        lo[on] = np.searchsorted(q, x[on], side="left")
         tied = hi - lo > 1
         if tied.any():
             a = lv[lo[tied]]

@@ -6,6 +6,7 @@ its conditioning, so a new column kind is added here once.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -195,13 +196,24 @@ class TableEncoder:
 
     def transform(self, data: pd.DataFrame, *, random_state: Any = None) -> np.ndarray:
         """Encode ``data`` to a ``float32`` matrix of width :attr:`output_dim`."""
-        rng = np.random.default_rng(random_state)
-        n = len(data)
-        data = self.structure_.forward(data, rng)
-        blocks = [enc.transform(data[enc.spec.name], rng) for enc in self.encoders_ if enc.dim]
+        blocks = [block for _, block in self.transform_columns(data, random_state=random_state)]
         if not blocks:
-            return np.zeros((n, 0), dtype=np.float32)
+            return np.zeros((len(data), 0), dtype=np.float32)
         return np.hstack(blocks).astype(np.float32)
+
+    def transform_columns(
+        self, data: pd.DataFrame, *, random_state: Any = None
+    ) -> Iterator[tuple[slice, np.ndarray]]:
+        """Encode ``data`` one column at a time: ``(columns of the matrix, block)`` per encoder
+        with a non-empty block, in matrix order, with the random draws of :meth:`transform`
+        (whose blocks they are). Holds one column's block at a time, not the whole matrix."""
+        rng = np.random.default_rng(random_state)
+        data = self.structure_.forward(data, rng)
+        start = 0
+        for enc in self.encoders_:
+            if enc.dim:
+                yield slice(start, start + enc.dim), enc.transform(data[enc.spec.name], rng)
+            start += enc.dim
 
     def encode_fixed(
         self, fixed: pd.DataFrame, *, random_state: Any = None
@@ -302,7 +314,8 @@ def _first_component(
     The one-hot blocks are capped (:mod:`synthgen.transforms.capped`), so their width does not
     grow with the number of labels. Tables of more than ``chunk_rows`` rows (or 20 million
     one-hot cells) are standardised with the statistics of a ``max_rows`` sample and scored
-    chunk by chunk, so no matrix of all rows is held; smaller tables are scored as before.
+    chunk by chunk and column by column, so no matrix of all rows (or of all columns) is
+    held; smaller tables are scored as before.
     """
     aux = TableEncoder("quantile", "onehot").fit(data, schema, random_state=rng)
     if len(data) <= chunk_rows and len(data) * aux.output_dim <= 20_000_000:
@@ -323,11 +336,15 @@ def _first_component(
     mean, std = rows.mean(axis=0), rows.std(axis=0)
     scale = np.where(std > 0, std, 1.0)
     vec = _leading_vector((rows - mean) / scale, rng)
-    scores = np.empty(len(data))
-    step = max(1024, min(chunk_rows, 4_000_000 // aux.output_dim))  # ~32 MB per chunk
+    scores = np.zeros(len(data))
+    # Scored one column block at a time (the score is a sum over columns), so a chunk holds
+    # one block of ~32 MB at most and a wide table pays each column's per-call cost once.
+    widest = max(enc.dim for enc in aux.encoders_)
+    step = max(1024, min(chunk_rows, 4_000_000 // widest))
     for start in range(0, len(data), step):
-        block = aux.transform(data.iloc[start : start + step], random_state=rng)
-        scores[start : start + step] = ((block - mean) / scale) @ vec
+        chunk = data.iloc[start : start + step]
+        for cols, block in aux.transform_columns(chunk, random_state=rng):
+            scores[start : start + step] += ((block - mean[cols]) / scale[cols]) @ vec[cols]
     return scores
 
 
