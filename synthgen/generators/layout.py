@@ -54,9 +54,6 @@ class SpanLayout:
             raise ValueError(f"spans with activation {unknown[0].activation!r} are not supported")
         self.cont_spans, self.disc_spans = cont, disc
         self.n_continuous, self.n_discrete = len(cont), len(disc)
-        self.tanh_idx = torch.tensor(
-            [s.start for s in cont if s.activation == "tanh"], dtype=torch.long, device=device
-        )
         self.cont_idx = torch.tensor(
             [i for s in cont for i in range(s.start, s.end)], dtype=torch.long, device=device
         )
@@ -89,7 +86,6 @@ class SpanLayout:
         self._order, self._restore = order, torch.argsort(order)
 
     def to(self, device: Any) -> SpanLayout:
-        self.tanh_idx = self.tanh_idx.to(device)
         self.cont_idx = self.cont_idx.to(device)
         self.groups = [g.to(device) for g in self.groups]
         self._order, self._restore = self._order.to(device), self._restore.to(device)
