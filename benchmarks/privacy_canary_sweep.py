@@ -13,15 +13,19 @@ decided, and the privacy verdict. ``--null`` also evaluates unseen rows of Adult
 
 Run (one thread, low priority), e.g. the test's configuration and its neighbours:
 ``OMP_NUM_THREADS=1 nice -n 10 python -m benchmarks.privacy_canary_sweep --epochs 400
---d-model 128 --n-layers 3 --temperature 2.6,2.8,3 --rows 20000,50000 --holdout 1000,4000``
-(the temperature is a sampling setting: one fit serves every temperature). The results are in
-docs/evaluation.md ("The overfitted-transformer canary").
+--d-model 128 --n-layers 3 --temperature 3,3.5 --top-p 1,0.9 --rows 50000,200000
+--holdout 1000,4000 --attack-rows 0 --model canary.sgm`` (temperature and top-p are sampling
+settings: one fit serves them all; ``--model`` keeps the fit for the next run; ``--attack-rows
+0`` lets the attacks search every synthetic row, not the evaluation's default cap). The
+results are in docs/evaluation.md ("The overfitted-transformer canary").
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import replace
+from pathlib import Path
 
 import pandas as pd
 
@@ -78,6 +82,14 @@ def main() -> None:
     parser.add_argument("--temperature", default="1.0", help="comma-separated sample_temperature")
     parser.add_argument("--rows", default="5000", help="comma-separated synthetic rows")
     parser.add_argument("--holdout", default="1000", help="comma-separated holdout sizes")
+    parser.add_argument("--top-p", default="1.0", help="comma-separated top_p (nucleus)")
+    parser.add_argument(
+        "--attack-rows",
+        type=int,
+        default=None,
+        help="synthetic rows the attacks search (default: the evaluation's limit; 0: all)",
+    )
+    parser.add_argument("--model", default=None, help="a .sgm file: fit once, reuse after")
     parser.add_argument("--null", action="store_true", help="also unseen rows as synthetic")
     args = parser.parse_args()
     rows = [int(n) for n in args.rows.split(",")]
@@ -99,15 +111,24 @@ def main() -> None:
                 )
                 label = f"unseen rows, n={min(n, len(rest))}, holdout={h}"
                 print(line(label, report, time.perf_counter() - t0), flush=True)
+    limits = FAST
+    if args.attack_rows is not None:
+        limits = replace(FAST, attack_synthetic_rows=args.attack_rows or max(rows))
     for epochs in [int(e) for e in args.epochs.split(",")]:
         t0 = time.perf_counter()
-        model = fit(
-            train,
-            epochs,
-            d_model=args.d_model,
-            n_layers=args.n_layers,
-            n_sub_bins=args.n_sub_bins,
-        )
+        saved = Path(args.model) if args.model else None
+        if saved is not None and saved.exists():
+            model = sg.load(saved)
+        else:
+            model = fit(
+                train,
+                epochs,
+                d_model=args.d_model,
+                n_layers=args.n_layers,
+                n_sub_bins=args.n_sub_bins,
+            )
+            if saved is not None:
+                model.save(saved)
         fitted = time.perf_counter() - t0
         print(
             f"epochs={epochs} d_model={args.d_model} n_layers={args.n_layers}"
@@ -115,16 +136,20 @@ def main() -> None:
             f" final loss {model.history_[-1]['loss']:.3f}",
             flush=True,
         )
-        for temperature in [float(t) for t in args.temperature.split(",")]:
-            model.sample_temperature = temperature  # a sampling setting: no refit needed
+        settings = [
+            (float(t), float(p)) for t in args.temperature.split(",") for p in args.top_p.split(",")
+        ]
+        for temperature, top_p in settings:
+            model.sample_temperature = temperature  # sampling settings: no refit needed
+            model.top_p = top_p
             synthetic = model.sample(max(rows), random_state=1)
             for h in holdouts:
                 for n in rows:
                     t1 = time.perf_counter()
                     report = evaluate(
-                        train, synthetic.iloc[:n], holdout=split(h), target="income", limits=FAST
+                        train, synthetic.iloc[:n], holdout=split(h), target="income", limits=limits
                     )
-                    label = f"epochs={epochs}, T={temperature:g}, n={n}, holdout={h}"
+                    label = f"epochs={epochs}, T={temperature:g}, p={top_p:g}, n={n}, h={h}"
                     print(line(label, report, time.perf_counter() - t1), flush=True)
 
 

@@ -198,3 +198,19 @@ def test_neighbour_searches_are_shared_between_attacks():
     assert d1.shape == (40, 1) and np.array_equal(d1[:, 0], d20[:, 0])
     assert space.embed(rows) is space.embed(rows)  # cached, read-only
     assert not space.embed(rows).flags.writeable
+
+
+def test_default_attacks_search_every_row_of_a_large_release():
+    # A release of 150,000 rows is searched whole: the attacks' power grows with the rows
+    # they search, and a memorised record may be any one of them.
+    from synthgen.evaluation.attacks.ensemble import attack_split
+    from synthgen.evaluation.thresholds import EvaluationLimits
+
+    rng = np.random.default_rng(0)
+    real = pd.DataFrame({"x": rng.normal(size=200), "c": rng.choice(["a", "b"], 200)})
+    synthetic = pd.DataFrame({"x": rng.normal(size=150_000), "c": rng.choice(["a", "b"], 150_000)})
+    prep = prepare(real, synthetic, real.iloc[:100])
+    split = attack_split(prep, EvaluationLimits(), seed=0)
+    assert len(split.synthetic) == 150_000
+    small = attack_split(prep, EvaluationLimits(attack_synthetic_rows=1000), seed=0)
+    assert len(small.synthetic) == 1000
