@@ -285,9 +285,8 @@ class CategoricalEncoder(ColumnEncoder):
         if self._index is None:  # built once: a column may hold a million labels
             self._index = pd.Index(self.categories, dtype=object)
         codes = self._index.get_indexer(col.astype(object)).astype(np.int64)
-        unknown = codes < 0  # a missing cell is no label: only these rows can be missing
-        missing = col.isna().to_numpy() if unknown.any() else unknown
-        unseen = unknown & ~missing
+        missing = col.isna().to_numpy() if (codes < 0).any() else np.zeros(len(codes), bool)
+        unseen = (codes < 0) & ~missing  # a missing cell is no label: its code is -1 too
         if unseen.any():
             if not self.pooled:
                 labels = pd.unique(col[unseen])[:5].tolist()
