@@ -2,13 +2,14 @@
 
 A folder of parts is read in file-name order (hidden files and names starting with ``_``,
 like Spark's ``_SUCCESS``, are skipped), as :meth:`sample_to` and most engines write it. Every
-part must have the first part's columns and column types; a part that differs is named in the
-error. The parts' row groups (Parquet's unit of reading) in order make up the table: rank
-``r`` of ``world`` reads a contiguous run of them holding about ``1/world`` of the rows
-(:func:`rank_units`), so that the ranks' rows, in rank order, are the table's rows in order.
+part must have the first part's columns and column types (an empty part only its column
+names); a part that differs is named in the error. The parts' row groups (Parquet's unit of
+reading) in order make up the table: rank ``r`` of ``world`` reads a contiguous run of them
+holding about ``1/world`` of the rows (:func:`rank_units`), so that the ranks' rows, in rank
+order, are the table's rows in order.
 
-The parts are read into memory (one rank's share at a time); there is no streaming reader
-beyond that.
+The parts are read into memory one rank's share at a time, or one row group at a time by the
+copula's streamed fit (:mod:`synthgen.generators.streamed`).
 
 Examples
 --------
@@ -96,18 +97,22 @@ class ParquetParts:
         #: (file index, row group, rows) in table order.
         self.units: list[tuple[int, int, int]] = []
         self.schema: Any = None
-        for i, path in enumerate(self.files):
+        read = []
+        for path in self.files:
             try:
                 meta = pq.ParquetFile(path).metadata
-                schema = pq.read_schema(path).remove_metadata()
+                read.append((path, meta, pq.read_schema(path).remove_metadata()))
             except Exception as err:  # pyarrow's errors: not Parquet, truncated, unreadable
                 raise DataError(f"cannot read the Parquet file {str(path)!r}: {err}") from None
-            if self.schema is None:
-                self.schema = schema
-            elif not schema.equals(self.schema):
+        # The columns come from the first part with rows: pandas writes the text columns of an
+        # empty frame as type null, so an empty part need only have the same column names.
+        first, self.schema = next(((p, s) for p, m, s in read if m.num_rows), read[0][::2])
+        for i, (path, meta, schema) in enumerate(read):
+            empty = meta.num_rows == 0 and schema.names == self.schema.names
+            if not empty and not schema.equals(self.schema):
                 raise SchemaError(
                     f"the Parquet part {str(path)!r} does not have the columns of "
-                    f"{str(self.files[0])!r}: {_difference(self.schema, schema)}"
+                    f"{str(first)!r}: {_difference(self.schema, schema)}"
                 )
             self.units += [(i, g, meta.row_group(g).num_rows) for g in range(meta.num_row_groups)]
         self.n_rows = sum(n for _, _, n in self.units)

@@ -27,8 +27,9 @@ def add_parts_options(p: argparse.ArgumentParser) -> None:
         "--fit-rows",
         type=int,
         default=None,
-        help="with --parts under torchrun: rows (a seeded sample) the schema and encoder are "
-        "fitted on, on rank 0 (default: every row)",
+        help="with --parts: rows (a seeded sample) the schema and encoder are fitted on "
+        "(default: every row); under torchrun on rank 0; for the copula in one process the "
+        "table is then streamed one row group at a time, never all in memory",
     )
 
 

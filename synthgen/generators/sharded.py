@@ -40,6 +40,7 @@ from synthgen.exceptions import (
 from synthgen.generators.base import resolve_schema
 from synthgen.generators.neural import NeuralGenerator
 from synthgen.generators.params import validate_params
+from synthgen.generators.streamed import fit_streamed, streams
 from synthgen.parquet_parts import ParquetParts, frame_from_bytes, frame_to_bytes, rank_units
 from synthgen.schema import Schema, check_frame
 from synthgen.training import distributed as dist
@@ -72,7 +73,10 @@ def fit_parts(
     fit_rows : int, optional
         Under several processes: the rows rank 0 fits the schema and encoder on, a seeded
         sample drawn across the ranks (default: every row). A label missing from the sample
-        is refused (``SchemaError``) when its rank encodes it.
+        is refused (``SchemaError``) when its rank encodes it. In one process, for the
+        copula: the size of the sample the schema and encoder are fitted on, while the
+        correlation comes from every row, read one row group at a time, so the table is
+        never in memory (:mod:`synthgen.generators.streamed`).
 
     Examples
     --------
@@ -99,6 +103,8 @@ def fit_parts(
                 "parts in one process (without torchrun), or use a neural generator "
                 "(transformer, diffusion, vae, gan)"
             )
+        if fit_rows is not None and fit_rows < parts.n_rows and streams(model):
+            return fit_streamed(model, parts, schema, fit_rows)  # never all rows in memory
         return model.fit(parts.read(parts.units), schema=schema)
     validate_params(model)
     model._check_params()

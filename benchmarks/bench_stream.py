@@ -1,0 +1,102 @@
+"""A copula fitted on a Parquet table larger than it may hold: peak memory against rows.
+
+``python -m benchmarks.bench_stream --rows 10000000 --fit-rows 200000 --dir /tmp/big``
+
+Writes (once; reused when ``--dir`` already holds it) a table of Adult rows resampled with
+noise plus five generated numeric columns (20 columns) as Parquet parts of 1,000,000 rows in
+row groups of 131,072, made part by part so the writer never holds the table either. Then, in
+a fresh single-threaded child process, fits the copula with
+``fit_parts(model, folder, fit_rows=N)`` (a sample of ``N`` rows for the schema and encoder,
+the correlation from every row, one row group at a time) and draws ``--sample-rows`` rows;
+prints and writes (``--output``) fit seconds, sampling rows per second, the child's peak RSS
+and the column shapes and pair trends of the synthetic rows against the first part.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.child import run_in_child
+from benchmarks.scale import _adult
+
+PART_ROWS = 1_000_000
+GROUP_ROWS = 131_072
+
+
+def write_table(folder: Path, n_rows: int, seed: int = 0) -> list[Path]:
+    """The parts of the benchmark table (made and written one part at a time)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, start in enumerate(range(0, n_rows, PART_ROWS)):
+        path = folder / f"part-{i:04d}.parquet"
+        paths.append(path)
+        if path.exists():
+            continue
+        rng = np.random.default_rng([seed, i])
+        frame = _adult(min(PART_ROWS, n_rows - start), rng)
+        base = (frame["age"].to_numpy(dtype=float) - 38.0) / 13.0
+        for j in range(5):
+            frame[f"extra{j}"] = base + rng.normal(scale=1.0 + j, size=len(frame))
+        tmp = path.with_suffix(".tmp")
+        frame.to_parquet(tmp, row_group_size=GROUP_ROWS)
+        tmp.replace(path)  # a part is there whole or not at all
+    return paths
+
+
+def _child(folder: str, fit_rows: int, sample_rows: int, queue: Any) -> None:
+    import torch  # noqa: F401  (the same imports as a user's session)
+
+    import synthgen as sg
+    from synthgen.generators.sharded import fit_parts
+    from synthgen.parquet_parts import ParquetParts
+
+    out: dict[str, Any] = {}
+    t0 = time.perf_counter()
+    model = fit_parts(sg.make_generator("copula", random_state=0), folder, fit_rows=fit_rows)
+    out["fit_s"] = time.perf_counter() - t0
+    out["rows"] = model.n_train_rows_
+    t0 = time.perf_counter()
+    synthetic = model.sample(sample_rows, random_state=1)
+    out["sample_rows_per_s"] = sample_rows / (time.perf_counter() - t0)
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    parts = ParquetParts(folder)
+    real = parts.read(parts.units[:1])
+    report = sg.evaluate(real, synthetic.iloc[: len(real)], random_state=0)
+    out["column_shapes"] = report["column_shapes"].value
+    out["column_pair_trends"] = report["column_pair_trends"].value
+    queue.put({"status": "ok", **out})
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_stream")
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--fit-rows", type=int, default=200_000)
+    parser.add_argument("--sample-rows", type=int, default=1_000_000)
+    parser.add_argument("--dir", required=True, help="folder of the Parquet parts (reused)")
+    parser.add_argument("--timeout", type=float, default=3600.0)
+    parser.add_argument("--output", default=None, help="JSON file for the result")
+    args = parser.parse_args(argv)
+    t0 = time.perf_counter()
+    write_table(Path(args.dir), args.rows)
+    made = time.perf_counter() - t0
+    result = run_in_child(
+        _child, (args.dir, args.fit_rows, args.sample_rows), args.timeout, threads=1
+    )
+    result = {"rows_asked": args.rows, "fit_rows": args.fit_rows, "write_s": made, **result}
+    print(json.dumps(result, indent=2))
+    if args.output:
+        from synthgen.files import atomic_write
+
+        atomic_write(Path(args.output), json.dumps(result, indent=2))
+    return 0 if result.get("status") == "ok" else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

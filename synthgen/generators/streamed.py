@@ -1,0 +1,150 @@
+"""Fit the copula on Parquet parts larger than memory: two passes over the row groups.
+
+:func:`~synthgen.generators.sharded.fit_parts` with ``fit_rows`` smaller than the table, in
+one process, on a generator whose fit reduces to moments of the encoded rows (the Gaussian
+copula), does not read the table into memory:
+
+1. **Sample.** Every row gets a uniform key from one seeded stream, drawn in table order (row
+   group after row group, so the keys do not depend on how the rows are grouped); the
+   ``fit_rows`` rows with the smallest keys are a uniform sample without replacement. The
+   schema (when not given) and the encoder are fitted on it.
+2. **Moments.** Every row group is read in turn, checked against the schema and encoded; the
+   count, mean and centred cross-products of the encoded rows are merged group by group
+   (Chan et al.'s pairwise update), so the copula's correlation is that of every row. Scores
+   are clipped at the sample's resolution (the normal quantile of ``1 - 1 / (2 fit_rows)``):
+   a row beyond the sample's range would otherwise count at the encoder's far clip.
+
+Peak memory is the sample plus one row group and its encoding, whatever the row count. A label
+the sample missed is refused when a row group holds it (``SchemaError`` naming the column and
+the part): raise ``fit_rows``. An inferred schema has no structure rules (hierarchies,
+missing-together groups, coordinate pairs): they must hold on every row, and a sample cannot
+tell; give a schema that declares them (each row group is checked against its rules and
+constraints, a hierarchy within each row group).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import ndtri
+
+from synthgen.exceptions import SchemaError
+from synthgen.parquet_parts import ParquetParts
+from synthgen.schema import Schema, check_frame
+
+__all__ = ["Moments", "fit_streamed", "sample_rows", "streams"]
+
+
+def streams(model: Any) -> bool:
+    """Whether ``model`` can be fitted from moments of its encoded rows (the copula)."""
+    return callable(getattr(model, "_fit_moments", None))
+
+
+class Moments:
+    """Count, mean and centred cross-products of rows added block by block.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=(1000, 3))
+    >>> m = Moments(3)
+    >>> for block in np.array_split(x, 7):
+    ...     m.add(block)
+    >>> bool(np.allclose(m.covariance(), np.cov(x.T, bias=True)))
+    True
+    """
+
+    def __init__(self, dim: int) -> None:
+        self.count = 0
+        self.mean = np.zeros(dim)
+        self.cross = np.zeros((dim, dim))
+
+    def add(self, block: np.ndarray) -> None:
+        """Merge the rows of ``block`` ``(rows, dim)``."""
+        n = len(block)
+        if n == 0:
+            return
+        block = np.asarray(block, dtype=np.float64)
+        mean = block.mean(axis=0)
+        centred = block - mean
+        delta = mean - self.mean
+        total = self.count + n
+        self.cross += centred.T @ centred + np.outer(delta, delta) * (self.count * n / total)
+        self.mean += delta * (n / total)
+        self.count = total
+
+    def covariance(self) -> np.ndarray:
+        """The population covariance (divided by the count) of every row added."""
+        return self.cross / max(self.count, 1)
+
+
+def sample_rows(parts: ParquetParts, n: int, seed: int) -> pd.DataFrame:
+    """A uniform sample of ``n`` rows of ``parts`` without replacement, in table order, read
+    one row group at a time (the ``n`` smallest of one uniform key per row)."""
+    rng = np.random.default_rng(seed)
+    kept: pd.DataFrame | None = None
+    kept_keys = np.empty(0)
+    kept_pos = np.empty(0, dtype=np.int64)
+    start = 0
+    for unit in parts.units:
+        keys = rng.random(unit[2])
+        limit = np.inf if len(kept_keys) < n else kept_keys.max()
+        take = np.flatnonzero(keys < limit)
+        if len(take):
+            rows = parts.read([unit]).iloc[take]
+            frame = rows if kept is None else pd.concat([kept, rows], ignore_index=True)
+            all_keys = np.concatenate([kept_keys, keys[take]])
+            all_pos = np.concatenate([kept_pos, start + take])
+            best = np.sort(np.argsort(all_keys, kind="stable")[:n])
+            kept = frame.iloc[best].reset_index(drop=True)
+            kept_keys, kept_pos = all_keys[best], all_pos[best]
+        start += unit[2]
+    if kept is None:
+        return parts.schema.empty_table().to_pandas()
+    order = np.argsort(kept_pos, kind="stable")  # back to table order
+    return kept.iloc[order].reset_index(drop=True)
+
+
+def fit_streamed(model: Any, parts: ParquetParts, schema: Schema | None, fit_rows: int) -> Any:
+    """Fit ``model`` (see :func:`streams`) in two passes over ``parts`` (module docstring)."""
+    from synthgen.generators.base import resolve_schema
+    from synthgen.generators.params import validate_params
+    from synthgen.transforms import TableEncoder
+
+    validate_params(model)
+    model._check_params()
+    rng = model._fit_rng()
+    sample_seed, fit_seed, encode_seed = (int(s) for s in rng.integers(2**62, size=3))
+    sample = check_frame(sample_rows(parts, fit_rows, sample_seed))
+    if schema is None:  # structure rules must hold on every row, not only the sample's
+        schema = Schema.infer(sample, structure=False)
+    schema = resolve_schema(sample, schema, stacklevel=4)
+    encoder = TableEncoder(**model.encoder_params).fit(
+        sample, schema, random_state=np.random.default_rng(fit_seed)
+    )
+    model._adjust_encoder(encoder)
+    # A quantile function from n rows cannot place a row beyond its 1/(2n) tails: rows past the
+    # sample's range would encode at the transform's far clip (8.3 standard deviations) and
+    # weaken every correlation, so scores are clipped where the sample's resolution ends.
+    reach = float(ndtri(1.0 - 0.5 / max(len(sample), 2)))
+    del sample
+    moments = Moments(encoder.output_dim)
+    encode_rng = np.random.default_rng(encode_seed)
+    for unit in (u for u in parts.units if u[2]):  # an empty part holds no row
+        where = f"row group {unit[1]} of {os.fspath(parts.files[unit[0]])!r}"
+        chunk = check_frame(parts.read([unit]))
+        try:
+            schema.check_constraints(chunk)
+            moments.add(np.clip(encoder.transform(chunk, random_state=encode_rng), -reach, reach))
+        except SchemaError as err:
+            raise SchemaError(
+                f"{where}: {err} (the schema and encoder come from a sample of "
+                f"{fit_rows:,} rows: a larger fit_rows sees more of the table)"
+            ) from None
+    model.schema_, model.encoder_, model.n_train_rows_ = schema, encoder, moments.count
+    model._fit_moments(moments.covariance())
+    model._seed_stream(int(rng.integers(2**62)))
+    return model

@@ -1,0 +1,119 @@
+"""The copula fitted from Parquet parts one row group at a time (``fit_parts(..., fit_rows=N)``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import synthgen as sg
+from synthgen.exceptions import SchemaError
+from synthgen.generators.sharded import fit_parts
+from synthgen.generators.streamed import Moments, sample_rows
+from synthgen.parquet_parts import ParquetParts
+
+
+def _table(n: int, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    return pd.DataFrame(
+        {
+            "x": x,
+            "y": 2 * x + rng.normal(scale=0.3, size=n),
+            "c": np.where(x + rng.normal(scale=0.5, size=n) > 0, "hi", "lo"),
+        }
+    )
+
+
+def _write(frame: pd.DataFrame, folder, n_parts: int, group_rows: int):
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, idx in enumerate(np.array_split(np.arange(len(frame)), n_parts)):
+        frame.iloc[idx].to_parquet(
+            folder / f"part-{i}.parquet", row_group_size=group_rows, index=False
+        )
+    return folder
+
+
+def test_moments_merge_blocks_to_the_covariance_of_all_rows():
+    rng = np.random.default_rng(0)
+    x = rng.normal(loc=5.0, size=(997, 4))
+    m = Moments(4)
+    for block in (x[:1], x[1:1], x[1:300], x[300:]):  # one row, an empty block, uneven sizes
+        m.add(block)
+    assert m.count == 997
+    np.testing.assert_allclose(m.mean, x.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(m.covariance(), np.cov(x.T, bias=True), rtol=1e-10, atol=1e-12)
+
+
+def test_the_sample_is_uniform_in_table_order_and_ignores_how_rows_are_grouped(tmp_path):
+    frame = pd.DataFrame({"i": np.arange(5000)})
+    coarse = ParquetParts(_write(frame, tmp_path / "a", 2, 2500))
+    fine = ParquetParts(_write(frame, tmp_path / "b", 5, 137))
+    a, b = sample_rows(coarse, 400, seed=3), sample_rows(fine, 400, seed=3)
+    assert a["i"].tolist() == b["i"].tolist()  # the same rows, whatever the row groups
+    assert a["i"].is_monotonic_increasing and a["i"].is_unique and len(a) == 400
+    assert 1500 < a["i"].mean() < 3500  # spread over the whole table, not its start
+    assert sample_rows(coarse, 400, seed=4)["i"].tolist() != a["i"].tolist()
+    assert len(sample_rows(coarse, 10_000, seed=3)) == 5000
+
+
+def test_streamed_copula_reads_one_row_group_at_a_time(tmp_path, monkeypatch):
+    frame = _table(6000)
+    folder = _write(frame, tmp_path / "parts", 3, 500)
+    widest = []
+    real_read = ParquetParts.read
+
+    def read(self, units):
+        widest.append(sum(n for _, _, n in units))
+        return real_read(self, units)
+
+    monkeypatch.setattr(ParquetParts, "read", read)
+    model = fit_parts(sg.make_generator("copula", random_state=0), folder, fit_rows=1000)
+    assert max(widest) == 500  # never more than one row group in memory
+    assert model.n_train_rows_ == 6000
+    memory = sg.make_generator("copula", random_state=0).fit(frame, schema=model.schema_)
+    # the same correlation as a fit in memory, up to the encoder fitted on a sample
+    np.testing.assert_allclose(model.correlation_, memory.correlation_, atol=0.03)
+    again = fit_parts(sg.make_generator("copula", random_state=0), folder, fit_rows=1000)
+    np.testing.assert_array_equal(again.correlation_, model.correlation_)
+    rows = model.sample(3000, random_state=1)
+    assert list(rows.columns) == ["x", "y", "c"]
+    assert rows["x"].corr(rows["y"]) > 0.9
+
+
+def test_a_label_the_sample_missed_is_refused_naming_the_column_and_the_way_out(tmp_path):
+    frame = _table(4000)
+    frame.loc[3997:, "c"] = "rare"  # three rows, all in the last row group
+    folder = _write(frame, tmp_path / "parts", 2, 1000)
+    model = sg.make_generator("copula", random_state=0)
+    # a schema that stores both common labels only: the sample decides nothing here
+    schema = sg.Schema.infer(frame.iloc[:3000], structure=False)
+    with pytest.raises(SchemaError, match=r"'c'.*fit_rows"):
+        fit_parts(model, folder, schema=schema, fit_rows=200)
+
+
+def test_an_inferred_schema_has_no_structure_rules_a_sample_cannot_vouch_for(tmp_path):
+    rng = np.random.default_rng(0)
+    town = rng.choice([f"t{i}" for i in range(12)], 3000)
+    frame = pd.DataFrame({"town": town, "region": [f"r{int(t[1:]) % 3}" for t in town]})
+    folder = _write(frame, tmp_path / "parts", 2, 500)
+    assert sg.Schema.infer(frame).structure.hierarchies  # in memory: town -> region
+    model = fit_parts(sg.make_generator("copula", random_state=0), folder, fit_rows=800)
+    assert not model.schema_.structure.hierarchies
+
+
+def test_an_empty_part_is_no_row_and_the_cli_streams_with_fit_rows(tmp_path, capsys):
+    from synthgen.cli import main
+
+    frame = _table(3000)
+    folder = _write(frame, tmp_path / "parts", 2, 400)
+    # an empty partition between the two others
+    frame.iloc[:0].to_parquet(folder / "part-1a.parquet", index=False)
+    out = tmp_path / "m.sgm"
+    args = ["fit", str(folder), "--parts", "--fit-rows", "500", "-g", "copula", "-o", str(out)]
+    assert main([*args, "-q"]) == 0
+    assert "on 3,000 rows x 3 columns (3 Parquet files)" in capsys.readouterr().out
+    model = sg.load(out)
+    assert model.n_train_rows_ == 3000
+    rows = model.sample(200, random_state=0)
+    assert rows["x"].corr(rows["y"]) > 0.9
