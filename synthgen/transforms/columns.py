@@ -37,9 +37,10 @@ def _restore_dtype(values: pd.Series, spec: ColumnSpec) -> pd.Series:
             cats.append(spec.other_label)
         cat = pd.Categorical(values, categories=cats, ordered=spec.ordered)
         return pd.Series(cat, name=spec.name)
-    if dtype == "object":
-        out = values.astype(object)
-        return out.where(out.notna(), np.nan).rename(spec.name)
+    if dtype == "object":  # a missing cell as NaN (not None)
+        out = values.to_numpy(dtype=object, copy=True)
+        out[pd.isna(out)] = np.nan
+        return pd.Series(out, index=values.index, name=spec.name, dtype=object)
     if dtype.startswith(("int", "uint")) and values.dtype.kind == "f":
         # Float values at the edge of a 64-bit range round to 2**63 or 2**64, which a cast
         # would wrap around (to 0 or a negative number): stay inside the range.
@@ -220,8 +221,7 @@ class NumericEncoder(ColumnEncoder):
             durations = pd.Series(pd.to_timedelta(ns, unit="ns"))
             durations[missing] = pd.NaT
             return durations.astype(spec.dtype).rename(spec.name)
-        values = pd.Series(x)
-        values[missing] = np.nan
+        values = pd.Series(np.where(missing, np.nan, x) if missing.any() else x)
         return _restore_dtype(values, spec)
 
     def get_state(self) -> dict[str, Any]:

@@ -122,9 +122,12 @@ class QuantileNormal:
 
     def inverse(self, z: np.ndarray) -> np.ndarray:
         z = np.asarray(z, dtype=float).reshape(len(z), -1)[:, 0]
-        low = np.interp(ndtr(z), self.levels, self.quantiles)
-        high = np.interp(ndtr(-z), (1.0 - self.levels)[::-1], self.quantiles[::-1])
-        return np.where(z < 0, low, high)
+        out = np.empty(len(z))
+        low = z < 0  # each side from its own tail (precise at both ends), each row once
+        out[low] = np.interp(ndtr(z[low]), self.levels, self.quantiles)
+        high = ~low
+        out[high] = np.interp(ndtr(-z[high]), (1.0 - self.levels)[::-1], self.quantiles[::-1])
+        return out
 
     def get_state(self) -> dict[str, Any]:
         return {"method": self.method, "quantiles": self.quantiles.tolist()}
