@@ -20,7 +20,8 @@ Every measurement runs in a child process with one thread (torch, BLAS, OpenMP):
 seconds per epoch (neural generators), sampling rows per second, peak RSS (``ru_maxrss``,
 data included) and the RSS once the data is made; for the labels axis, the column shape of
 ``merchant`` (sdmetrics' TVComplement on frequency-ranked labels, as ``sg.evaluate`` scores
-it). Results go to ``--output`` (JSON and markdown) and a plot to ``docs/images``.
+it). Results go to ``--output`` (JSON, markdown and a plot ``scale-<axis>-latest.png``);
+``--plot docs/images/scale_<axis>.png`` replaces the docs' plot (with this run's points only).
 """
 
 from __future__ import annotations
@@ -41,7 +42,6 @@ import pandas as pd
 from benchmarks.child import run_in_child
 
 RESULTS = Path(__file__).resolve().parent / "results"
-IMAGES = Path(__file__).resolve().parents[1] / "docs" / "images"
 _TEXT = (
     "the of and to in is was for on that with as by at from his her an were are which this be "
     "or has had not but first one their its new after who they have two been other when "
@@ -273,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per point")
     parser.add_argument("--output", default=str(RESULTS))
-    parser.add_argument("--plot", default="", help="PNG path (default docs/images/...)")
+    parser.add_argument("--plot", default="", help="PNG path (default: in --output)")
     args = parser.parse_args(argv)
     opts = vars(args) | {"params": json.loads(args.params)}
     results = []
@@ -294,6 +294,6 @@ def main(argv: list[str] | None = None) -> int:
     table = markdown(results)
     command = "python -m benchmarks scale " + " ".join(argv or [])
     atomic_write(out / f"scale-{args.axis}-latest.md", f"Command: `{command.strip()}`\n\n{table}\n")
-    plot(results, Path(args.plot) if args.plot else IMAGES / f"scale_{args.axis}.png")
+    plot(results, Path(args.plot) if args.plot else out / f"scale-{args.axis}-latest.png")
     print(table)
     return 0
