@@ -16,10 +16,11 @@ copula), does not read the table into memory:
 
 Peak memory is the sample plus one row group and its encoding, whatever the row count. A label
 the sample missed is refused when a row group holds it (``SchemaError`` naming the column and
-the part): raise ``fit_rows``. An inferred schema has no structure rules (hierarchies,
-missing-together groups, coordinate pairs): they must hold on every row, and a sample cannot
-tell; give a schema that declares them (each row group is checked against its rules and
-constraints, a hierarchy within each row group).
+the part): raise ``fit_rows``. Structure rules (hierarchies, missing-together groups,
+coordinate pairs) must hold on every row: those inferred from the sample are checked against
+every row group in one more pass (:func:`holding_everywhere`), and a rule that any row breaks
+is dropped. A given schema is used as it is: each row group is checked against its rules and
+constraints (a hierarchy within each row group).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from synthgen.exceptions import SchemaError
 from synthgen.parquet_parts import ParquetParts
 from synthgen.schema import Schema, check_frame
 
-__all__ = ["Moments", "fit_streamed", "sample_rows", "streams"]
+__all__ = ["Moments", "fit_streamed", "holding_everywhere", "sample_rows", "streams"]
 
 
 def streams(model: Any) -> bool:
@@ -108,6 +109,31 @@ def sample_rows(parts: ParquetParts, n: int, seed: int) -> pd.DataFrame:
     return kept.iloc[order].reset_index(drop=True)
 
 
+def holding_everywhere(parts: ParquetParts, schema: Schema) -> Schema:
+    """``schema`` with only the structure rules (and suggestions) that every row of ``parts``
+    meets, read one row group at a time: the row-wise rules group by group, a hierarchy over
+    the parent/child pairs of all groups (a parent may not change its child between them)."""
+    structure = schema.structure
+    if not structure:
+        return schema
+    seen: dict[Any, pd.DataFrame] = {}
+    for unit in (u for u in parts.units if u[2]):
+        chunk = check_frame(parts.read([unit]))
+        structure = structure.holding(chunk, schema)
+        for rule in structure.hierarchies:
+            pairs = chunk[[rule.parent, rule.child]].drop_duplicates()
+            if rule in seen:
+                pairs = pd.concat([seen[rule], pairs], ignore_index=True).drop_duplicates()
+            seen[rule] = pairs
+    structure.hierarchies = [
+        rule
+        for rule in structure.hierarchies
+        if seen[rule].groupby(rule.parent, dropna=False)[rule.child].nunique(dropna=False).max()
+        <= 1
+    ]
+    return schema.with_structure(structure)
+
+
 def fit_streamed(model: Any, parts: ParquetParts, schema: Schema | None, fit_rows: int) -> Any:
     """Fit ``model`` (see :func:`streams`) in two passes over ``parts`` (module docstring)."""
     from synthgen.generators.base import resolve_schema
@@ -120,7 +146,7 @@ def fit_streamed(model: Any, parts: ParquetParts, schema: Schema | None, fit_row
     sample_seed, fit_seed, encode_seed = (int(s) for s in rng.integers(2**62, size=3))
     sample = check_frame(sample_rows(parts, fit_rows, sample_seed))
     if schema is None:  # structure rules must hold on every row, not only the sample's
-        schema = Schema.infer(sample, structure=False)
+        schema = holding_everywhere(parts, Schema.infer(sample))
     schema = resolve_schema(sample, schema, stacklevel=4)
     encoder = TableEncoder(**model.encoder_params).fit(
         sample, schema, random_state=np.random.default_rng(fit_seed)

@@ -9,7 +9,7 @@ import pytest
 import synthgen as sg
 from synthgen.exceptions import SchemaError
 from synthgen.generators.sharded import fit_parts
-from synthgen.generators.streamed import Moments, sample_rows
+from synthgen.generators.streamed import Moments, holding_everywhere, sample_rows
 from synthgen.parquet_parts import ParquetParts
 
 
@@ -92,14 +92,36 @@ def test_a_label_the_sample_missed_is_refused_naming_the_column_and_the_way_out(
         fit_parts(model, folder, schema=schema, fit_rows=200)
 
 
-def test_an_inferred_schema_has_no_structure_rules_a_sample_cannot_vouch_for(tmp_path):
+def test_an_inferred_schema_keeps_only_the_structure_rules_every_row_meets(tmp_path):
     rng = np.random.default_rng(0)
-    town = rng.choice([f"t{i}" for i in range(12)], 3000)
-    frame = pd.DataFrame({"town": town, "region": [f"r{int(t[1:]) % 3}" for t in town]})
+    n = 3000
+    town = rng.choice([f"t{i}" for i in range(12)], n)
+    shop = rng.choice([f"s{i}" for i in range(12)], n)
+    gone = rng.random(n) < 0.2
+    frame = pd.DataFrame(
+        {
+            "town": town,
+            "region": [f"r{int(t[1:]) % 3}" for t in town],  # town -> region everywhere
+            "shop": shop,
+            "chain": [f"c{int(s[1:]) % 4}" for s in shop],  # shop -> chain, but for one row
+            "a": np.where(gone, np.nan, rng.normal(size=n)),  # a and b missing together,
+            "b": np.where(gone, np.nan, rng.normal(size=n)),  # but for one row
+        }
+    )
+    last = n - 1  # one row of the last row group breaks two rules
+    frame.loc[last, "chain"] = f"c{(int(frame.loc[last, 'shop'][1:]) + 1) % 4}"
+    frame.loc[last, ["a", "b"]] = [np.nan, 1.0]
     folder = _write(frame, tmp_path / "parts", 2, 500)
-    assert sg.Schema.infer(frame).structure.hierarchies  # in memory: town -> region
     model = fit_parts(sg.make_generator("copula", random_state=0), folder, fit_rows=800)
-    assert not model.schema_.structure.hierarchies
+    structure = model.schema_.structure
+    assert [(h.parent, h.child) for h in structure.hierarchies] == [("town", "region")]
+    assert not structure.missing_groups
+    # the rules a sample without that row finds, checked against every row group
+    found = sg.Schema.infer(frame.iloc[:last])
+    assert len(found.structure.hierarchies) == 2 and found.structure.missing_groups
+    kept = holding_everywhere(ParquetParts(folder), found).structure
+    assert [(h.parent, h.child) for h in kept.hierarchies] == [("town", "region")]
+    assert not kept.missing_groups
 
 
 def test_an_empty_part_is_no_row_and_the_cli_streams_with_fit_rows(tmp_path, capsys):
@@ -117,3 +139,16 @@ def test_an_empty_part_is_no_row_and_the_cli_streams_with_fit_rows(tmp_path, cap
     assert model.n_train_rows_ == 3000
     rows = model.sample(200, random_state=0)
     assert rows["x"].corr(rows["y"]) > 0.9
+
+
+def test_a_hierarchy_broken_only_across_row_groups_is_dropped(tmp_path):
+    rng = np.random.default_rng(1)
+    parent = rng.choice([f"p{i}" for i in range(6)], 600)
+    child = np.array([f"c{int(p[1:]) % 3}" for p in parent], dtype=object)
+    frame = pd.DataFrame({"p": parent, "c": child, "x": rng.normal(size=600)})
+    frame.loc[300:, "c"] = np.where(frame.loc[300:, "p"] == "p0", "c1", frame.loc[300:, "c"])
+    folder = _write(frame, tmp_path / "parts", 2, 300)  # each row group meets p -> c
+    first = sg.Schema.infer(frame.iloc[:300])
+    assert [(h.parent, h.child) for h in first.structure.hierarchies] == [("p", "c")]
+    assert sg.Schema.infer(frame.iloc[300:]).structure.hierarchies  # and so does the second
+    assert not holding_everywhere(ParquetParts(folder), first).structure.hierarchies
