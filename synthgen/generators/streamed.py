@@ -26,13 +26,15 @@ constraints (a hierarchy within each row group).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy.special import ndtri
 
-from synthgen.exceptions import SchemaError
+from synthgen.exceptions import ConstraintError, DataError, SchemaError
 from synthgen.parquet_parts import ParquetParts
 from synthgen.schema import Schema, check_frame
 
@@ -109,6 +111,26 @@ def sample_rows(parts: ParquetParts, n: int, seed: int) -> pd.DataFrame:
     return kept.iloc[order].reset_index(drop=True)
 
 
+def _groups(parts: ParquetParts) -> Iterator[tuple[str, pd.DataFrame]]:
+    """Each non-empty row group, checked like a fit's data, with where it comes from."""
+    for unit in parts.units:
+        if unit[2]:  # an empty part holds no row
+            where = f"row group {unit[1]} of {os.fspath(parts.files[unit[0]])!r}"
+            with _naming(where):
+                chunk = check_frame(parts.read([unit]))
+            yield where, chunk
+
+
+@contextmanager
+def _naming(where: str, hint: str = "") -> Iterator[None]:
+    """Errors of synthgen raised inside say which row group they come from."""
+    try:
+        yield
+    except (DataError, SchemaError, ConstraintError) as err:
+        extra = hint if isinstance(err, SchemaError) else ""
+        raise type(err)(f"{where}: {err}{extra}") from None
+
+
 def holding_everywhere(parts: ParquetParts, schema: Schema) -> Schema:
     """``schema`` with only the structure rules (and suggestions) that every row of ``parts``
     meets, read one row group at a time: the row-wise rules group by group, a hierarchy over
@@ -117,8 +139,7 @@ def holding_everywhere(parts: ParquetParts, schema: Schema) -> Schema:
     if not structure:
         return schema
     seen: dict[Any, pd.DataFrame] = {}
-    for unit in (u for u in parts.units if u[2]):
-        chunk = check_frame(parts.read([unit]))
+    for _, chunk in _groups(parts):
         structure = structure.holding(chunk, schema)
         for rule in structure.hierarchies:
             pairs = chunk[[rule.parent, rule.child]].drop_duplicates()
@@ -159,17 +180,14 @@ def fit_streamed(model: Any, parts: ParquetParts, schema: Schema | None, fit_row
     del sample
     moments = Moments(encoder.output_dim)
     encode_rng = np.random.default_rng(encode_seed)
-    for unit in (u for u in parts.units if u[2]):  # an empty part holds no row
-        where = f"row group {unit[1]} of {os.fspath(parts.files[unit[0]])!r}"
-        chunk = check_frame(parts.read([unit]))
-        try:
+    hint = (
+        f" (the schema and encoder come from a sample of {fit_rows:,} rows: a larger "
+        "fit_rows sees more of the table)"
+    )
+    for where, chunk in _groups(parts):
+        with _naming(where, hint):
             schema.check_constraints(chunk)
             moments.add(np.clip(encoder.transform(chunk, random_state=encode_rng), -reach, reach))
-        except SchemaError as err:
-            raise SchemaError(
-                f"{where}: {err} (the schema and encoder come from a sample of "
-                f"{fit_rows:,} rows: a larger fit_rows sees more of the table)"
-            ) from None
     model.schema_, model.encoder_, model.n_train_rows_ = schema, encoder, moments.count
     model._fit_moments(moments.covariance())
     model._seed_stream(int(rng.integers(2**62)))

@@ -152,3 +152,22 @@ def test_a_hierarchy_broken_only_across_row_groups_is_dropped(tmp_path):
     assert [(h.parent, h.child) for h in first.structure.hierarchies] == [("p", "c")]
     assert sg.Schema.infer(frame.iloc[300:]).structure.hierarchies  # and so does the second
     assert not holding_everywhere(ParquetParts(folder), first).structure.hierarchies
+
+
+def test_a_row_group_that_breaks_a_given_rule_is_named(tmp_path):
+    from synthgen.exceptions import ConstraintError
+
+    rng = np.random.default_rng(2)
+    gone = rng.random(1000) < 0.3
+    frame = pd.DataFrame(
+        {
+            "a": np.where(gone, np.nan, rng.normal(size=1000)),
+            "b": np.where(gone, np.nan, rng.normal(size=1000)),
+        }
+    )
+    schema = sg.Schema.infer(frame)
+    assert schema.structure.missing_groups  # a and b missing together
+    frame.loc[900, ["a", "b"]] = [np.nan, 2.0]  # but not in row 900 (second part)
+    folder = _write(frame, tmp_path / "parts", 2, 250)
+    with pytest.raises(ConstraintError, match=r"row group 1 of .*part-1\.parquet.*missing group"):
+        fit_parts(sg.make_generator("copula"), folder, schema=schema, fit_rows=300)
