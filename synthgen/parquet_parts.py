@@ -106,7 +106,8 @@ class ParquetParts:
                 raise DataError(f"cannot read the Parquet file {str(path)!r}: {err}") from None
         # The columns come from the first part with rows: pandas writes the text columns of an
         # empty frame as type null, so an empty part need only have the same column names.
-        first, self.schema = next(((p, s) for p, m, s in read if m.num_rows), read[0][::2])
+        with_rows = [(path, schema) for path, meta, schema in read if meta.num_rows]
+        first, self.schema = with_rows[0] if with_rows else (read[0][0], read[0][2])
         for i, (path, meta, schema) in enumerate(read):
             empty = meta.num_rows == 0 and schema.names == self.schema.names
             if not empty and not schema.equals(self.schema):

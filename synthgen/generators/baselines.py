@@ -120,11 +120,6 @@ class GaussianCopula(BaseGenerator):
         self.verbose = verbose
 
     def _fit_encoded(self, matrix: np.ndarray, rng: np.random.Generator) -> None:
-        d = matrix.shape[1]
-        if d == 0:
-            self.correlation_ = np.zeros((0, 0))
-            self.cholesky_ = np.zeros((0, 0))
-            return
         z = matrix.astype(np.float64)
         std = z.std(axis=0)
         centred = (z - z.mean(axis=0)) / np.where(std > 0, std, 1.0)
@@ -133,17 +128,16 @@ class GaussianCopula(BaseGenerator):
     def _fit_moments(self, covariance: np.ndarray) -> None:
         """Fit from the covariance of every encoded row (a fit streamed in row groups, see
         :mod:`synthgen.generators.streamed`): the correlation :meth:`_fit_encoded` computes."""
-        d = covariance.shape[0]
-        if d == 0:
-            self.correlation_ = np.zeros((0, 0))
-            self.cholesky_ = np.zeros((0, 0))
-            return
         std = np.sqrt(np.maximum(np.diag(covariance), 0.0))
         scale = np.where(std > 1e-12, std, 1.0)
         self._set_correlation(covariance / np.outer(scale, scale))
 
     def _set_correlation(self, corr: np.ndarray) -> None:
         d = corr.shape[0]
+        if d == 0:  # nothing encoded (every column generated without a model)
+            self.correlation_ = np.zeros((0, 0))
+            self.cholesky_ = np.zeros((0, 0))
+            return
         np.fill_diagonal(corr, 1.0)
         corr = (1.0 - self.shrinkage) * corr + self.shrinkage * np.eye(d)
         # Clip tiny negative eigenvalues (from constant-ish scores) so Cholesky succeeds.

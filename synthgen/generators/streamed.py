@@ -1,4 +1,4 @@
-"""Fit the copula on Parquet parts larger than memory: two passes over the row groups.
+"""Fit the copula on Parquet parts larger than memory: passes over the row groups.
 
 :func:`~synthgen.generators.sharded.fit_parts` with ``fit_rows`` smaller than the table, in
 one process, on a generator whose fit reduces to moments of the encoded rows (the Gaussian
@@ -156,7 +156,8 @@ def holding_everywhere(parts: ParquetParts, schema: Schema) -> Schema:
 
 
 def fit_streamed(model: Any, parts: ParquetParts, schema: Schema | None, fit_rows: int) -> Any:
-    """Fit ``model`` (see :func:`streams`) in two passes over ``parts`` (module docstring)."""
+    """Fit ``model`` (see :func:`streams`) in passes over ``parts``: the sample, the structure
+    check when the schema is inferred, the moments (module docstring)."""
     from synthgen.generators.base import resolve_schema
     from synthgen.generators.params import validate_params
     from synthgen.transforms import TableEncoder

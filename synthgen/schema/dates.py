@@ -125,13 +125,12 @@ def parse_text_dates(values: pd.Series, formats: Any = DATE_FORMATS) -> ParsedDa
     head = values.iloc[np.flatnonzero(present)[:_SAMPLE]].astype(str)
     if head.str.match(_DIGIT_FIRST).mean() < 0.5:  # words, not dates: no format to try
         return None
-    strings = values[present].astype(str)
-    head = strings.iloc[:_SAMPLE]
     found = {fmt: _parse_one(head, fmt).notna() for fmt in formats}
     order = sorted(formats, key=lambda f: -int(found[f].sum()))  # ties keep the listed order
     head_ok = np.logical_or.reduce([found[f].to_numpy() for f in formats])
     if head_ok.mean() < 0.5:
         return None
+    strings = values[present].astype(str)  # its first values are ``head``
     parsed = pd.Series(np.full(len(strings), np.datetime64("NaT", "s")), index=strings.index)
     used = []
     for fmt in order:
