@@ -1,13 +1,15 @@
-"""A copula fitted on a Parquet table larger than it may hold: peak memory against rows.
+"""A generator fitted on a Parquet table larger than it may hold: peak memory against rows.
 
 ``python -m benchmarks.bench_stream --rows 10000000 --fit-rows 200000 --dir /tmp/big``
 
 Writes (once; reused when ``--dir`` already holds it) a table of Adult rows resampled with
 noise plus five generated numeric columns (20 columns) as Parquet parts of 1,000,000 rows in
 row groups of 131,072, made part by part so the writer never holds the table either. Then, in
-a fresh single-threaded child process, fits the copula with
+a fresh single-threaded child process, fits ``--generator`` (default the copula; ``--params``
+as JSON, e.g. ``'{"epochs": 1, "max_time": 600}'`` for the transformer) with
 ``fit_parts(model, folder, fit_rows=N)`` (a sample of ``N`` rows for the schema and encoder,
-the correlation from every row, one row group at a time) and draws ``--sample-rows`` rows;
+the copula's correlation or a neural generator's compact training rows from every row, one
+row group at a time) and draws ``--sample-rows`` rows;
 prints and writes (``--output``) fit seconds, sampling rows per second, the child's peak RSS
 and the column shapes and pair trends of the synthetic rows against the first part.
 """
@@ -50,7 +52,9 @@ def write_table(folder: Path, n_rows: int, seed: int = 0) -> list[Path]:
     return paths
 
 
-def _child(folder: str, fit_rows: int, sample_rows: int, queue: Any) -> None:
+def _child(
+    folder: str, fit_rows: int, sample_rows: int, generator: str, params: dict, queue: Any
+) -> None:
     import torch  # noqa: F401  (the same imports as a user's session)
 
     import synthgen as sg
@@ -59,9 +63,15 @@ def _child(folder: str, fit_rows: int, sample_rows: int, queue: Any) -> None:
 
     out: dict[str, Any] = {}
     t0 = time.perf_counter()
-    model = fit_parts(sg.make_generator("copula", random_state=0), folder, fit_rows=fit_rows)
+    model = sg.make_generator(generator, random_state=0, **params)
+    model = fit_parts(model, folder, fit_rows=fit_rows)
     out["fit_s"] = time.perf_counter() - t0
+    out["fit_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out["rows"] = model.n_train_rows_
+    if getattr(model, "history_", None):  # a neural fit: how far training went
+        out["training_s"] = model.history_[-1]["time"]
+        out["epochs"] = model.n_epochs_
+        out["stop_reason"] = model.stop_reason_
     t0 = time.perf_counter()
     synthetic = model.sample(sample_rows, random_state=1)
     out["sample_rows_per_s"] = sample_rows / (time.perf_counter() - t0)
@@ -80,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fit-rows", type=int, default=200_000)
     parser.add_argument("--sample-rows", type=int, default=1_000_000)
     parser.add_argument("--dir", required=True, help="folder of the Parquet parts (reused)")
+    parser.add_argument("--generator", default="copula")
+    parser.add_argument("--params", default="{}", help="JSON parameters of the generator")
     parser.add_argument("--timeout", type=float, default=3600.0)
     parser.add_argument("--output", default=None, help="JSON file for the result")
     args = parser.parse_args(argv)
@@ -87,9 +99,19 @@ def main(argv: list[str] | None = None) -> int:
     write_table(Path(args.dir), args.rows)
     made = time.perf_counter() - t0
     result = run_in_child(
-        _child, (args.dir, args.fit_rows, args.sample_rows), args.timeout, threads=1
+        _child,
+        (args.dir, args.fit_rows, args.sample_rows, args.generator, json.loads(args.params)),
+        args.timeout,
+        threads=1,
     )
-    result = {"rows_asked": args.rows, "fit_rows": args.fit_rows, "write_s": made, **result}
+    result = {
+        "generator": args.generator,
+        "params": json.loads(args.params),
+        "rows_asked": args.rows,
+        "fit_rows": args.fit_rows,
+        "write_s": made,
+        **result,
+    }
     print(json.dumps(result, indent=2))
     if args.output:
         from synthgen.files import atomic_write

@@ -38,11 +38,19 @@ def available_peers() -> list[str]:
 
 
 def run_peer(
-    name: str, train: pd.DataFrame, n_rows: int, seed: int, quick: bool, target: str = ""
+    name: str,
+    train: pd.DataFrame,
+    n_rows: int,
+    seed: int,
+    quick: bool,
+    target: str = "",
+    epochs: int | None = None,
 ) -> tuple[pd.DataFrame, float, float]:
     """Fit peer ``name`` on ``train`` and sample ``n_rows``; returns (rows, fit s, sample s).
 
-    ``target`` names the prediction target for peers that condition on it (synthcity)."""
+    ``target`` names the prediction target for peers that condition on it (synthcity);
+    ``epochs`` sets the training epochs of the peers that take them (SDV's CTGAN and TVAE,
+    mostlyai-engine's most epochs), e.g. one epoch for the cost curves."""
     var, script, model = PEERS[name]
     python = os.environ.get(var)
     if not python:
@@ -57,6 +65,7 @@ def run_peer(
         cmd = [python, str(SCRIPTS / script), "--model", model, "--train", str(data)]
         cmd += ["--rows", str(n_rows), "--seed", str(seed), "--out", str(out)]
         cmd += ["--timing", str(timing), "--target", target] + (["--quick"] if quick else [])
+        cmd += [] if epochs is None else ["--epochs", str(epochs)]
         subprocess.run(cmd, check=True)
         times = json.loads(timing.read_text())
         return pd.read_parquet(out), float(times["fit_s"]), float(times["sample_s"])

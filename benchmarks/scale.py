@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.child import run_in_child
+from benchmarks.peers import PEERS, run_peer
 
 RESULTS = Path(__file__).resolve().parent / "results"
 _TEXT = (
@@ -158,6 +159,19 @@ def _measure(generator: str, axis: str, size: int, args: dict[str, Any]) -> dict
         out["export_s"] = time.perf_counter() - t0
         out["verdict"] = getattr(result, "verdict", None)
         return out
+    n_sample = min(len(data), args["sample_rows"])
+    if generator in PEERS:  # in its own environment: fit and sample in one child process
+        epochs = args["params"].get(generator, {}).get("epochs")
+        synthetic, out["fit_s"], sample_s = run_peer(
+            generator, data, n_sample, args["seed"], quick=False, epochs=epochs
+        )
+        if epochs:
+            out["s_per_epoch"] = out["fit_s"] / epochs
+        out["sample_rows_per_s"] = n_sample / sample_s
+        if "merchant" in data:
+            real = data["merchant"].sample(n_sample, random_state=0).reset_index(drop=True)
+            out["merchant_shape"] = _label_shape(real, synthetic["merchant"])
+        return out
     schema = sg.Schema.infer(data, min_count=args["min_count"]) if args["min_count"] else None
     if "merchant" in data:
         out["labels_stored"] = len((schema or sg.Schema.infer(data))["merchant"].categories or [])
@@ -169,7 +183,6 @@ def _measure(generator: str, axis: str, size: int, args: dict[str, Any]) -> dict
     epochs = getattr(model, "n_epochs_", None)
     if epochs:
         out["s_per_epoch"] = out["fit_s"] / epochs
-    n_sample = min(len(data), args["sample_rows"])
     t0 = time.perf_counter()
     synthetic = model.sample(n_sample, random_state=1)
     out["sample_rows_per_s"] = n_sample / (time.perf_counter() - t0)
@@ -192,6 +205,9 @@ def _child(generator: str, axis: str, size: int, args: dict[str, Any], queue) ->
         result["traceback"] = traceback.format_exc(limit=5)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     result["peak_rss_mb"] = usage.ru_maxrss / 1024
+    if generator in PEERS:  # the peer's own process (its data copy included)
+        result["host_rss_mb"] = result["peak_rss_mb"]
+        result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     result["cpu_s"] = usage.ru_utime + usage.ru_stime  # the whole child, data making included
     queue.put(result)
 

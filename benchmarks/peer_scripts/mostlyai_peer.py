@@ -20,6 +20,7 @@ for flag in ("--model", "--train", "--rows", "--seed", "--out", "--timing"):
     parser.add_argument(flag, required=True)
 parser.add_argument("--target", default="")  # unused: the peer learns the whole table
 parser.add_argument("--quick", action="store_true")
+parser.add_argument("--epochs", type=int, default=None)  # most epochs (cost curves)
 args = parser.parse_args()
 if args.model != "tabular":
     raise SystemExit(f"unknown model {args.model!r}: only 'tabular' (TabularARGN)")
@@ -28,6 +29,8 @@ if os.environ.get("OMP_NUM_THREADS"):
 
 train = pd.read_parquet(args.train)
 kwargs = {"max_epochs": 1} if args.quick else {}
+if args.epochs is not None:
+    kwargs["max_epochs"] = args.epochs
 with tempfile.TemporaryDirectory(prefix="mostlyai_peer_") as workspace:
     synth = TabularARGN(
         random_state=int(args.seed), device="cpu", workspace_dir=workspace, verbose=0, **kwargs

@@ -28,8 +28,9 @@ def add_parts_options(p: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         help="with --parts: rows (a seeded sample) the schema and encoder are fitted on "
-        "(default: every row); under torchrun on rank 0; for the copula in one process the "
-        "table is then streamed one row group at a time, never all in memory",
+        "(default: every row); under torchrun on rank 0; in one process the table is then "
+        "read one row group at a time, never all in memory as a table: the copula keeps "
+        "moments, a neural generator (without --epsilon) its compact encoded rows",
     )
 
 

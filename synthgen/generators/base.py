@@ -69,6 +69,9 @@ class BaseGenerator(PersistenceMixin, BaseEstimator):
     tags: ClassVar[GeneratorTags] = GeneratorTags()
     #: Settings of the shared :class:`~synthgen.transforms.TableEncoder` this family uses.
     encoder_params: ClassVar[dict[str, Any]] = {"numeric": "quantile", "discrete": "onehot"}
+    #: Train on the compact matrix (one column of codes per one-hot categorical block; see
+    #: :mod:`synthgen.generators.compact`): ``_fit_encoded`` then receives that matrix.
+    compact_training: ClassVar[bool] = False
     #: Rows decoded per chunk while sampling (bounds memory for large requests).
     sample_chunk_size: ClassVar[int] = 100_000
     #: Constraints of each constructor parameter (merged with the subclasses' own tables).
@@ -148,7 +151,7 @@ class BaseGenerator(PersistenceMixin, BaseEstimator):
         data, schema, encoder_rows, n_rows = self._prepare(data, schema, rng)
         encoder = TableEncoder(**self.encoder_params).fit(encoder_rows, schema, random_state=rng)
         self._adjust_encoder(encoder)
-        matrix = encoder.transform(data, random_state=rng)
+        matrix = encoder.transform(data, random_state=rng, compact=self.compact_training)
         self.schema_ = schema
         self.encoder_ = encoder
         self.n_train_rows_ = n_rows

@@ -118,6 +118,9 @@ class NeuralGenerator(BaseGenerator):
         Where the network lives.
     """
 
+    #: Neural families train on the compact matrix and widen it a batch at a time
+    #: (:mod:`synthgen.generators.compact`); the transformer's has no one-hot block.
+    compact_training: ClassVar[bool] = True
     #: Family defaults of the shared training parameters (e.g. ``{"epochs": 80}``).
     training_defaults: ClassVar[dict[str, Any]] = {}
     #: The saved weight that only a network with the autoregressive head has (files written

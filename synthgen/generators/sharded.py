@@ -73,10 +73,11 @@ def fit_parts(
     fit_rows : int, optional
         Under several processes: the rows rank 0 fits the schema and encoder on, a seeded
         sample drawn across the ranks (default: every row). A label missing from the sample
-        is refused (``SchemaError``) when its rank encodes it. In one process, for the
-        copula: the size of the sample the schema and encoder are fitted on, while the
-        correlation comes from every row, read one row group at a time, so the table is
-        never in memory (:mod:`synthgen.generators.streamed`).
+        is refused (``SchemaError``) when its rank encodes it. In one process: the size of
+        the sample the schema and encoder are fitted on, while the copula's correlation, or
+        a neural generator's training rows (compactly encoded), come from every row, read
+        one row group at a time, so the table is never in memory as a DataFrame
+        (:mod:`synthgen.generators.streamed`).
 
     Examples
     --------
@@ -136,7 +137,11 @@ def fit_parts(
     model._adjust_encoder(encoder)
     schema.check_constraints(local)
     try:
-        matrix = encoder.transform(local, random_state=np.random.default_rng([encode_seed, rank]))
+        matrix = encoder.transform(
+            local,
+            random_state=np.random.default_rng([encode_seed, rank]),
+            compact=model.compact_training,
+        )
     except SchemaError as err:  # a label the encoder's rows did not have (fit_rows)
         raise SchemaError(f"the rows of process {rank} do not fit the encoder: {err}") from None
     model.schema_, model.encoder_, model.n_train_rows_ = schema, encoder, parts.n_rows

@@ -31,6 +31,7 @@ from synthgen.training.checks import check_trainer
 from synthgen.training.data_parallel import DistributedRun
 from synthgen.training.distributed import local_device
 from synthgen.training.precision import cpu_has_fast_bfloat16
+from synthgen.training.rows import RowSubset
 from synthgen.training.strategies import Strategy
 from synthgen.training.threads import thread_limit
 from synthgen.utils import check_random_state, resolve_device, torch_generator
@@ -271,8 +272,11 @@ class Trainer:
         for start in range(0, n_rows, self.batch_size):
             yield order[start : start + self.batch_size]
 
-    def fit(self, task: Any, data: Any) -> Trainer:
+    def fit(self, task: Any, data: Any, *, expand: Any = None) -> Trainer:
         """Train ``task`` on the rows of ``data`` (array or tensor, rows first).
+
+        ``expand``, when given, turns each batch of stored rows (and the validation rows) into
+        the rows the task learns: compact encodings are widened one batch at a time.
 
         Returns
         -------
@@ -294,7 +298,7 @@ class Trainer:
             n_val = round(len(data) * self.validation_fraction)
             if 0 < n_val < len(data):
                 perm = torch.randperm(len(data), generator=self.generator_, device=self.device_)
-                valid, train = data[perm[:n_val]], data[perm[n_val:]]
+                valid, train = data[perm[:n_val]], RowSubset(data, perm[n_val:])
             if valid is not None and not callable(getattr(task, "validation_loss", None)):
                 raise ConfigurationError(
                     "validation_fraction > 0 needs a task with a validation_loss method"
@@ -302,8 +306,9 @@ class Trainer:
         threads = (
             contextlib.nullcontext() if self.n_threads is None else thread_limit(self.n_threads)
         )
+        self._expand = (lambda rows: rows) if expand is None else expand
         with threads:
-            self._run(task, train, valid)
+            self._run(task, train, None if valid is None else self._expand(valid))
         return self
 
     def _run(self, task: Any, train: Any, valid: Any) -> None:
@@ -344,7 +349,7 @@ class Trainer:
             for idx in batches:
                 step = self.global_step_
                 self.call_hooks("on_step_begin", step)
-                logs = self.strategy_.step(self, task, train[idx])
+                logs = self.strategy_.step(self, task, self._expand(train[idx]))
                 for key, value in logs.items():
                     value = value.detach() if torch.is_tensor(value) else value
                     sums[key] = sums.get(key, 0.0) + value

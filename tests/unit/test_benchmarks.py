@@ -69,6 +69,26 @@ def test_scale_tables_have_the_asked_size():
     assert "| copula | cols | 40 | 1.2 |" in table
 
 
+def test_a_scale_point_of_a_peer_runs_it_with_the_asked_epochs(monkeypatch):
+    import benchmarks.scale as scale
+
+    calls = []
+
+    def fake_peer(name, train, n_rows, seed, quick, target="", epochs=None):
+        calls.append((name, len(train), n_rows, epochs))
+        rows = train.sample(n_rows, replace=True, random_state=seed).reset_index(drop=True)
+        return rows, 8.0, 0.5
+
+    monkeypatch.setattr(scale, "run_peer", fake_peer)
+    opts = {"rows": 300, "rows_per_label": 2, "labels": 50, "seed": 0, "sample_rows": 200}
+    opts["params"] = {"mostlyai_argn": {"epochs": 2}}
+    out = scale._measure("mostlyai_argn", "labels", 100, opts)
+    assert calls == [("mostlyai_argn", 300, 200, 2)]
+    assert out["fit_s"] == 8.0 and out["s_per_epoch"] == 4.0
+    assert out["sample_rows_per_s"] == 400.0
+    assert 0.5 < out["merchant_shape"] <= 1.0  # resampled real rows: a close frequency shape
+
+
 def test_dp_canary_audit_bounds_epsilon_and_sees_a_copying_generator(adult, one_thread):
     from benchmarks.dp_canary import audit, audit_fit, markdown
 

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from synthgen.generators.compact import CompactPlan
 from synthgen.generators.diffusion.denoiser import MLPDenoiser
 from synthgen.generators.diffusion.process import MixedDiffusion
 from synthgen.generators.diffusion.schedules import make_schedule
@@ -225,7 +226,7 @@ class TabularDiffusion(NeuralGenerator):
         process = self._process(device)
         net = build_module(self._factory(process), device, trainer.generator_)
         task = _DiffusionTask(net, process, lr=self.learning_rate, weight_decay=self.weight_decay)
-        trainer.fit(task, torch.from_numpy(matrix))
+        trainer.fit(task, torch.from_numpy(matrix), expand=CompactPlan.of(self.encoder_).expand)
         if ema is not None:  # keep the averaged weights (and buffers) as the network
             net.load_state_dict(ema.averaged_.state_dict())
         self.net_ = net.eval()

@@ -23,6 +23,7 @@ import torch
 
 from synthgen.exceptions import ConfigurationError
 from synthgen.generators.ar_head import span_ranks
+from synthgen.generators.compact import CompactPlan
 from synthgen.generators.gan.networks import CriticNet, GeneratorNet
 from synthgen.generators.gan.sampler import ConditionalSampler
 from synthgen.generators.gan.task import GANTask
@@ -203,13 +204,14 @@ class TabularGAN(PrivateFitMixin, NeuralGenerator):
         )
         device = trainer.device_
         layout = SpanLayout(self.encoder_.spans, device)
+        plan = CompactPlan.of(self.encoder_)
         if private:
             # The conditions' frequencies come from the released marginals, not real rows.
             surrogate = self._take_preparation().surrogate
-            released = self.encoder_.transform(surrogate, random_state=rng)
-            sampler = ConditionalSampler(released, layout, device)
+            released = self.encoder_.transform(surrogate, random_state=rng, compact=True)
+            sampler = ConditionalSampler(released, layout, device, plan=plan)
         else:
-            sampler = ConditionalSampler(matrix, layout, device)
+            sampler = ConditionalSampler(matrix, layout, device, plan=plan)
         self.cond_dim_ = sampler.cond_dim
         data = torch.from_numpy(matrix).to(device)
         gen = build_module(self._gen_factory(self.autoregressive), device, trainer.generator_)
@@ -235,10 +237,11 @@ class TabularGAN(PrivateFitMixin, NeuralGenerator):
             gp_weight=self.gp_weight,
             gp_interval=self.gp_interval,
             tau=self.tau,
+            expand=plan.expand,
         )
         if private:
             # Poisson batches of the real rows feed the critic's DP-SGD steps.
-            trainer.fit(task, data)
+            trainer.fit(task, data, expand=plan.expand)
             self._record_privacy(trainer, trained="critic")
         else:
             # The data tensor already lives on the device; the trainer only paces epochs.

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from synthgen.generators.compact import CompactPlan
 from synthgen.generators.nn import SpanLayout
 
 __all__ = ["ConditionalSampler"]
@@ -27,6 +28,8 @@ class ConditionalSampler:
         Where the tables live.
     frequencies : (ndarray, ndarray), optional
         Saved ``log_p`` and ``real_p`` tables (with ``matrix=None``).
+    plan : CompactPlan, optional
+        ``matrix`` is the compact matrix of this plan (default: the full matrix).
 
     Examples
     --------
@@ -44,6 +47,7 @@ class ConditionalSampler:
         device: Any = "cpu",
         *,
         frequencies: tuple[np.ndarray, np.ndarray] | None = None,
+        plan: CompactPlan | None = None,
     ) -> None:
         spans = [s for s in layout.disc_spans if s.role in ("category", "missing") and s.dim > 1]
         self.spans = spans
@@ -60,7 +64,15 @@ class ConditionalSampler:
                 for f in frequencies
             )
             return
-        counts = [matrix[:, s.start : s.end].sum(axis=0) for s in spans]
+        if plan is None:  # the full matrix
+            span_codes = [matrix[:, s.start : s.end].argmax(axis=1) for s in spans]
+        else:
+            span_codes = [plan.span_codes(matrix, s) for s in spans]
+        # float32 counts, as a sum over the float32 one-hot columns gave them
+        counts = [
+            np.bincount(c, minlength=s.dim).astype(np.float32)
+            for c, s in zip(span_codes, spans, strict=True)
+        ]
         freq = np.concatenate(counts) if spans else np.zeros(0)
         # Per span: log-frequency probabilities for training, plain frequencies for sampling.
         log_p = np.zeros((len(spans), max((s.dim for s in spans), default=1)))
@@ -74,8 +86,7 @@ class ConditionalSampler:
         # Row index tables: the rows of every (span, category), concatenated.
         rows, first = [], []
         pos = 0
-        for s in spans:
-            codes = matrix[:, s.start : s.end].argmax(axis=1)
+        for s, codes in zip(spans, span_codes, strict=True):
             order = np.argsort(codes, kind="stable")
             per = np.bincount(codes, minlength=s.dim)
             first.append(pos + np.r_[0, np.cumsum(per)[:-1]])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
@@ -36,10 +38,13 @@ class GANTask(nn.Module):
         gp_weight: float,
         tau: float,
         gp_interval: int = 1,
+        expand: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ) -> None:
         super().__init__()
         self.gen, self.critic = gen, critic
         self.layout, self.sampler, self.data = layout, sampler, data
+        # Stored rows -> the encoder's matrix (compact rows are widened per batch).
+        self.expand = expand if expand is not None else (lambda rows: rows)
         self.steps = gen.ar.steps(layout.spans, data.device) if gen.ar is not None else []
         self.batch_size, self.embedding_dim = batch_size, embedding_dim
         self.critic_steps, self.gp_weight, self.tau = critic_steps, gp_weight, tau
@@ -88,7 +93,7 @@ class GANTask(nn.Module):
                 )
             else:
                 idx = self.sampler.real_rows(flat, g)
-            real = torch.cat([self.data[idx], cond], dim=1)
+            real = torch.cat([self.expand(self.data[idx]), cond], dim=1)
             # The last critic step's generated rows serve the generator's step too, as in
             # PyTorch's DCGAN example: the generator has not changed in between, so one
             # forward pass (kept for the generator's gradient) serves both steps.

@@ -16,6 +16,7 @@ import torch
 
 from synthgen.exceptions import ConfigurationError
 from synthgen.generators.ar_head import DecodeStep, span_ranks
+from synthgen.generators.compact import CompactPlan
 from synthgen.generators.neural import NeuralGenerator
 from synthgen.generators.nn import (
     SpanLayout,
@@ -167,7 +168,8 @@ class TabularVAE(PrivateFitMixin, NeuralGenerator):
         task = VAETask(
             net, layout, self.learning_rate, self.l2, self.loss_factor, self.kl_anneal_epochs
         )
-        trainer.fit(task, torch.from_numpy(matrix))
+        plan = CompactPlan.of(self.encoder_)
+        trainer.fit(task, torch.from_numpy(matrix), expand=plan.expand)
         self._record_privacy(trainer)
         self._record_training(trainer)
         self.net_ = net.eval()
@@ -177,7 +179,7 @@ class TabularVAE(PrivateFitMixin, NeuralGenerator):
             # Under differential privacy the standard prior stays: a mixture fitted to the
             # latent codes of real rows would read them outside the accountant.
             self.prior_ = fit_latent_mixture(
-                net, matrix, self.prior_components, device, trainer.generator_, rng
+                net, matrix, self.prior_components, device, trainer.generator_, rng, plan.expand
             )
 
     def _sample_encoded(self, n_samples: int, rng: np.random.Generator) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -78,9 +79,11 @@ def fit_latent_mixture(
     device: Any,
     generator: torch.Generator,
     rng: np.random.Generator,
+    expand: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> LatentMixture:
     """Fit a :class:`LatentMixture` to posterior draws ``mu + sigma * eps`` of training rows
-    (at most ``_PRIOR_ROWS`` of them, chosen with ``rng``)."""
+    (at most ``_PRIOR_ROWS`` of them, chosen with ``rng``; ``expand`` widens stored rows, see
+    :mod:`synthgen.generators.compact`)."""
     from sklearn.mixture import GaussianMixture
 
     rows = matrix
@@ -90,6 +93,7 @@ def fit_latent_mixture(
     with torch.no_grad():
         for lo in range(0, len(rows), 8192):
             batch = torch.from_numpy(rows[lo : lo + 8192]).to(device)
+            batch = batch if expand is None else expand(batch)
             mu, logvar = net.posterior(batch)
             eps = torch.randn(mu.shape, generator=generator, device=mu.device)
             codes.append((mu + eps * torch.exp(0.5 * logvar)).float().cpu().numpy())

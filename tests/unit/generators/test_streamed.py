@@ -171,3 +171,54 @@ def test_a_row_group_that_breaks_a_given_rule_is_named(tmp_path):
     folder = _write(frame, tmp_path / "parts", 2, 250)
     with pytest.raises(ConstraintError, match=r"row group 1 of .*part-1\.parquet.*missing group"):
         fit_parts(sg.make_generator("copula", random_state=0), folder, schema=schema, fit_rows=50)
+
+
+@pytest.mark.parametrize("family", ["transformer", "gan"])
+def test_a_neural_generator_trains_on_every_row_read_one_row_group_at_a_time(
+    tmp_path, monkeypatch, family
+):
+    frame = _table(3000)
+    folder = _write(frame, tmp_path / "parts", 3, 250)
+    widest, trained = [], []
+    real_read = ParquetParts.read
+
+    def read(self, units):
+        widest.append(sum(n for _, _, n in units))
+        return real_read(self, units)
+
+    monkeypatch.setattr(ParquetParts, "read", read)
+    model = sg.make_generator(family, epochs=1, batch_size=256, random_state=0)
+    real_fit = type(model)._fit_encoded
+    monkeypatch.setattr(
+        type(model),
+        "_fit_encoded",
+        lambda self, matrix, rng: trained.append(matrix.copy()) or real_fit(self, matrix, rng),
+    )
+    fit_parts(model, folder, fit_rows=600)
+    assert max(widest) == 250  # never more than one row group as a DataFrame
+    assert model.n_train_rows_ == 3000
+    # every row, encoded in table order with the encoder fitted on the sample
+    (matrix,) = trained
+    assert matrix.shape == (3000, model.encoder_.compact_dim)
+    codes = matrix[:, -1]  # "c" is last: its compact column holds the code
+    labels = model.encoder_.encoders_[-1].categories
+    np.testing.assert_array_equal(np.asarray(labels, dtype=object)[codes.astype(int)], frame["c"])
+    rows = model.sample(100, random_state=0)
+    assert list(rows.columns) == ["x", "y", "c"]
+
+
+def test_a_dp_sgd_fit_is_not_streamed_but_reads_the_parts(tmp_path, monkeypatch):
+    frame = _table(1200)
+    folder = _write(frame, tmp_path / "parts", 2, 300)
+    model = sg.make_generator("vae", epochs=1, epsilon=5.0, random_state=0)
+    seen = []
+    real_fit = type(model).fit
+    monkeypatch.setattr(
+        type(model),
+        "fit",
+        lambda self, data, schema=None: seen.append(len(data)) or real_fit(self, data, schema),
+    )
+    fit_parts(model, folder, fit_rows=200)
+    # its private schema and encoder are released from every row, in memory, by fit
+    assert seen == [1200]
+    assert model.privacy_["epsilon"] <= 5.0
