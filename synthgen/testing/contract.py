@@ -19,6 +19,7 @@ from sklearn.base import clone
 
 from synthgen.exceptions import ConditionError, ConfigurationError, NotFittedError
 from synthgen.io import load
+from synthgen.testing.bigdata import check_chunked_sample, check_streamed_fit
 from synthgen.testing.stability import check_params_unchanged, check_repeatable_under_load
 from synthgen.testing.structure import check_structure_kept
 from synthgen.testing.toys import make_mixed_table
@@ -287,6 +288,8 @@ CHECKS: list[Callable[[Any, pd.DataFrame], None]] = [
     check_structure_kept,
     check_params_unchanged,
     check_repeatable_under_load,
+    check_streamed_fit,
+    check_chunked_sample,
 ]
 
 
