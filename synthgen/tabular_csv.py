@@ -29,7 +29,7 @@ import pandas as pd
 
 from synthgen.exceptions import DataError, DataWarning
 
-__all__ = ["DEFAULT_EXTRA_NA", "SEPARATORS", "read_csv_table", "sniff_separator"]
+__all__ = ["DEFAULT_EXTRA_NA", "SEPARATORS", "csv_settings", "read_csv_table", "sniff_separator"]
 
 #: Separators tried when the default one does not split a file's first lines.
 SEPARATORS: tuple[str, ...] = (",", ";", "\t", "|")
@@ -147,6 +147,31 @@ def _warn_markers(frame: pd.DataFrame, raw: dict[int, pd.Series], positions: lis
         )
 
 
+def csv_settings(
+    path: str | os.PathLike[str],
+    default_sep: str,
+    sep: str | None,
+    na_values: Sequence[str] | None,
+    *,
+    stacklevel: int = 3,
+) -> tuple[str, dict[str, Any]]:
+    """The separator (sniffed, with a warning, unless given) and pandas' missing-value
+    keywords of a CSV file, as :func:`read_csv_table` reads it."""
+    if sep is None:
+        text, truncated = _head(path)
+        sep = sniff_separator(text, default_sep, truncated=truncated)
+        if sep != default_sep:
+            warnings.warn(
+                f"{os.fspath(path)!r}: read with separator {_shown(sep)} (sniffed from its "
+                "first lines); pass sep (CLI: --sep) to choose",
+                DataWarning,
+                stacklevel=stacklevel,
+            )
+    if na_values is None:
+        return sep, {"keep_default_na": True, "na_values": list(DEFAULT_EXTRA_NA)}
+    return sep, {"keep_default_na": False, "na_values": ["", *na_values]}
+
+
 def read_csv_table(
     path: str | os.PathLike[str],
     *,
@@ -182,20 +207,7 @@ def read_csv_table(
     where = os.fspath(path)
     types = _checked_dtypes(dtype, where)
     explicit = sep is not None
-    if sep is None:
-        text, truncated = _head(path)
-        sep = sniff_separator(text, default_sep, truncated=truncated)
-        if sep != default_sep:
-            warnings.warn(
-                f"{where!r}: read with separator {_shown(sep)} (sniffed from its first lines); "
-                "pass sep (CLI: --sep) to choose",
-                DataWarning,
-                stacklevel=3,
-            )
-    if na_values is None:
-        na = {"keep_default_na": True, "na_values": list(DEFAULT_EXTRA_NA)}
-    else:
-        na = {"keep_default_na": False, "na_values": ["", *na_values]}
+    sep, na = csv_settings(path, default_sep, sep, na_values, stacklevel=4)
     frame = pd.read_csv(path, sep=sep, dtype=dict(dtype or {}) or None, **na)
     unknown = sorted(set(types) - set(frame.columns))
     if unknown:

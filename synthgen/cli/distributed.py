@@ -5,6 +5,7 @@ as Parquet parts; under ``torchrun`` each process reads only its share of them, 
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,9 @@ def add_parts_options(p: argparse.ArgumentParser) -> None:
         "--parts",
         action="store_true",
         help="DATA is one table stored as Parquet files (a folder, read in name order, or one "
-        "file): under torchrun each process reads only its share of the row groups",
+        "file): under torchrun each process reads only its share of the row groups; or one "
+        "large CSV file, rewritten as Parquet parts in a temporary folder (two passes, one "
+        "chunk in memory at a time)",
     )
     g.add_argument(
         "--fit-rows",
@@ -35,7 +38,25 @@ def add_parts_options(p: argparse.ArgumentParser) -> None:
 
 
 def fit_from_parts(args: argparse.Namespace, params: dict[str, Any]) -> None:
-    """``synthgen fit DATA --parts -o MODEL``."""
+    """``synthgen fit DATA --parts -o MODEL`` (DATA a CSV file: rewritten as Parquet parts in
+    a temporary folder first, :mod:`synthgen.csv_parts`)."""
+    from synthgen.cli.options import reading
+    from synthgen.csv_parts import csv_to_parts, is_csv
+
+    if not is_csv(args.data):
+        if args.sep or args.dtype or args.na_values:
+            raise ConfigurationError(
+                "--sep, --dtype and --na-values read CSV files, not Parquet parts"
+            )
+        return _fit_parts_folder(args, params, args.data, "Parquet files")
+    with tempfile.TemporaryDirectory(prefix="synthgen-csv-") as folder:
+        csv_to_parts(args.data, folder, **reading(args))
+        return _fit_parts_folder(args, params, folder, "Parquet parts of the CSV file")
+
+
+def _fit_parts_folder(
+    args: argparse.Namespace, params: dict[str, Any], source: str, what: str
+) -> None:
     import synthgen as sg
     from synthgen.generators.defaults import default_generator, explain_default
     from synthgen.generators.params import validate_params
@@ -47,9 +68,7 @@ def fit_from_parts(args: argparse.Namespace, params: dict[str, Any]) -> None:
     for flag, given in (("--metadata", args.metadata), ("--kind", args.kind)):
         if given:
             raise ConfigurationError(f"{flag} does not go with --parts (use --schema)")
-    if args.sep or args.dtype or args.na_values:
-        raise ConfigurationError("--sep, --dtype and --na-values read CSV files, not --parts")
-    parts = ParquetParts(args.data)  # a bad folder or a part that differs fails now
+    parts = ParquetParts(source)  # a bad folder or a part that differs fails now
     if args.generator is None:
         args.generator = default_generator(parts.n_rows, len(parts.columns))
         if main:
@@ -63,7 +82,7 @@ def fit_from_parts(args: argparse.Namespace, params: dict[str, Any]) -> None:
         model.save(args.output)
         print(
             f"fitted {args.generator} on {parts.n_rows:,} rows x {len(parts.columns)} columns "
-            f"({len(parts.files)} Parquet files) in {time.perf_counter() - start:.1f} s "
+            f"({len(parts.files)} {what}) in {time.perf_counter() - start:.1f} s "
             f"-> {args.output}"
         )
     distributed.finish()

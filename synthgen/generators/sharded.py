@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from synthgen import exceptions
+from synthgen.csv_parts import csv_to_parts, is_csv
 from synthgen.exceptions import (
     ConfigurationError,
     DataError,
@@ -58,7 +60,12 @@ Source = str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
 
 
 def fit_parts(
-    model: Any, source: Source, schema: Schema | None = None, *, fit_rows: int | None = None
+    model: Any,
+    source: Source,
+    schema: Schema | None = None,
+    *,
+    fit_rows: int | None = None,
+    csv: dict[str, Any] | None = None,
 ) -> Any:
     """Fit ``model`` on the table stored in the Parquet parts ``source``; returns it.
 
@@ -67,7 +74,9 @@ def fit_parts(
     model : generator
         An unfitted generator (``sg.make_generator(...)``).
     source : path or list of paths
-        A folder of Parquet files (read in name order), one file, or a list of files.
+        A folder of Parquet files (read in name order), one file, or a list of files; or one
+        CSV file (``.csv``, ``.csv.gz``, ``.tsv``), first rewritten as Parquet parts in a
+        temporary folder in two streamed passes (:mod:`synthgen.csv_parts`), in one process.
     schema : Schema, optional
         Column kinds; inferred on rank 0 from the rows it fits the encoder on when omitted.
     fit_rows : int, optional
@@ -78,6 +87,8 @@ def fit_parts(
         a neural generator's training rows (compactly encoded), come from every row, read
         one row group at a time, so the table is never in memory as a DataFrame
         (:mod:`synthgen.generators.streamed`).
+    csv : dict, optional
+        ``sep``, ``dtype``, ``na_values`` of a CSV ``source`` (as ``sg.read_table`` takes).
 
     Examples
     --------
@@ -95,6 +106,16 @@ def fit_parts(
         isinstance(fit_rows, bool) or not isinstance(fit_rows, int) or fit_rows < 1
     ):
         raise ConfigurationError(f"fit_rows must be a positive integer or None, got {fit_rows!r}")
+    if is_csv(source):
+        if dist.world_size() > 1:
+            raise ConfigurationError(
+                "a CSV file is read by one process: write it as Parquet parts for torchrun"
+            )
+        with tempfile.TemporaryDirectory(prefix="synthgen-csv-") as folder:
+            csv_to_parts(source, folder, **(csv or {}))  # type: ignore[arg-type]
+            return fit_parts(model, folder, schema, fit_rows=fit_rows)
+    if csv:
+        raise ConfigurationError("csv options (sep, dtype, na_values) are for a CSV source")
     parts = ParquetParts(source)
     several = dist.world_size() > 1
     if not several or not isinstance(model, NeuralGenerator):
