@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from synthgen.training.disk_rows import DiskRows
 from synthgen.transforms.table import Span, TableEncoder
 
 __all__ = ["CompactPlan"]
@@ -108,9 +109,12 @@ class CompactPlan:
         col = 0
         for start, dim, coded in self.groups:
             if start <= span.start < start + dim:
-                if coded:
-                    return x[:, col].astype(np.int64)
-                first = col + span.start - start
-                return x[:, first : first + span.dim].argmax(axis=1)
+                first = col if coded else col + span.start - start
+                width = 1 if coded else span.dim
+                if isinstance(x, DiskRows):  # rows on disk: one scan for these columns
+                    block = x.columns(first, first + width)
+                else:
+                    block = x[:, first : first + width]
+                return block[:, 0].astype(np.int64) if coded else block.argmax(axis=1)
             col += 1 if coded else dim
         raise ValueError(f"span {span.column!r}/{span.role} is not in the matrix")

@@ -34,6 +34,7 @@ constraints (a hierarchy within each row group).
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -45,6 +46,7 @@ from scipy.special import ndtri
 from synthgen.exceptions import ConstraintError, DataError, SchemaError
 from synthgen.parquet_parts import ParquetParts
 from synthgen.schema import Schema, check_frame
+from synthgen.training.disk_rows import DiskRows
 
 __all__ = ["Moments", "fit_streamed", "holding_everywhere", "sample_rows", "streams"]
 
@@ -200,15 +202,15 @@ def fit_streamed(model: Any, parts: ParquetParts, schema: Schema | None, fit_row
     encode_rng = np.random.default_rng(encode_seed)
     encoded = _encoded_groups(parts, schema, encoder, encode_rng, hint, compact=neural)
     if neural:
-        # Every row's compact encoding (one number per categorical column), filled group by
-        # group, then the usual training on it.
-        matrix = np.empty((parts.n_rows, encoder.compact_dim), dtype=np.float32)
-        filled = 0
-        for block in encoded:
-            matrix[filled : filled + len(block)] = block
-            filled += len(block)
-        model.schema_, model.encoder_, model.n_train_rows_ = schema, encoder, filled
-        model._fit_encoded(matrix[:filled], rng)
+        # Every row's compact encoding (one number per categorical column), written group by
+        # group to a file that training reads a batch at a time (removed after the fit).
+        with tempfile.TemporaryDirectory(prefix="synthgen-rows-") as folder:
+            rows = DiskRows.create(folder, encoder.compact_dim, np.float32)
+            for block in encoded:
+                rows.append(block)
+            model.schema_, model.encoder_, model.n_train_rows_ = schema, encoder, len(rows)
+            model._fit_encoded(rows, rng)
+            rows.close()
     else:
         moments = Moments(encoder.output_dim)
         for block in encoded:

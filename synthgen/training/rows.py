@@ -1,10 +1,36 @@
-"""A view of some rows of a tensor, gathered one batch at a time."""
+"""What the Trainer trains on: a tensor on its device, rows on disk, or some rows of either."""
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["RowSubset"]
+import numpy as np
+
+from synthgen.training.disk_rows import DiskRows
+
+__all__ = ["MAX_DISK_VALIDATION_ROWS", "RowSubset", "on_device", "validation_rows"]
+
+#: Most validation rows set aside from rows on disk (held in memory while training).
+MAX_DISK_VALIDATION_ROWS = 100_000
+
+
+def validation_rows(data: Any, fraction: float) -> int:
+    """Rows set aside for validation: ``fraction`` of them, at most
+    :data:`MAX_DISK_VALIDATION_ROWS` from rows on disk, so memory stays flat however long
+    the table (a tenth of ten million rows would be a million)."""
+    n_val = round(len(data) * fraction)
+    return min(n_val, MAX_DISK_VALIDATION_ROWS) if isinstance(data, DiskRows) else n_val
+
+
+def on_device(data: Any, device: Any) -> Any:
+    """``data`` as a tensor on ``device``; :class:`DiskRows` stay on disk (each batch read
+    lands on the device of its index)."""
+    if isinstance(data, DiskRows):
+        return data
+    import torch
+
+    data = torch.as_tensor(np.asarray(data) if not torch.is_tensor(data) else data)
+    return data.to(device)
 
 
 class RowSubset:

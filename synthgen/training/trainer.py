@@ -20,8 +20,6 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol, runtime_checkable
 
-import numpy as np
-
 from synthgen.exceptions import ConfigurationError
 from synthgen.training.callbacks import Callback, EarlyStopping, TimeLimit
 
@@ -31,7 +29,7 @@ from synthgen.training.checks import check_trainer
 from synthgen.training.data_parallel import DistributedRun
 from synthgen.training.distributed import local_device
 from synthgen.training.precision import cpu_has_fast_bfloat16
-from synthgen.training.rows import RowSubset
+from synthgen.training.rows import RowSubset, on_device, validation_rows
 from synthgen.training.strategies import Strategy
 from synthgen.training.threads import thread_limit
 from synthgen.utils import check_random_state, resolve_device, torch_generator
@@ -287,15 +285,14 @@ class Trainer:
         if not callable(getattr(task, "training_step", None)) and type(self.strategy_) is Strategy:
             raise ConfigurationError("the task must have a training_step(batch, trainer) method")
         self.dist_ = DistributedRun.current(self, task)
-        data = torch.as_tensor(np.asarray(data) if not torch.is_tensor(data) else data)
-        data = data.to(self.device_)
+        data = on_device(data, self.device_)
         if len(data) == 0:
             raise ConfigurationError("cannot train on an empty table")
         train, valid = data, None
         if self.validation_fraction > 0 and self.dist_ is not None and self.dist_.sharded:
             train, valid = self.dist_.split_local(data, self.validation_fraction, self)
         elif self.validation_fraction > 0:
-            n_val = round(len(data) * self.validation_fraction)
+            n_val = validation_rows(data, self.validation_fraction)
             if 0 < n_val < len(data):
                 perm = torch.randperm(len(data), generator=self.generator_, device=self.device_)
                 valid, train = data[perm[:n_val]], RowSubset(data, perm[n_val:])

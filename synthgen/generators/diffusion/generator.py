@@ -18,6 +18,7 @@ from synthgen.generators.nn import build_module, load_module, module_arrays, sam
 from synthgen.generators.params import Check, Integer, Options, Real, validate_params
 from synthgen.generators.tags import GeneratorTags
 from synthgen.training import EMA, LRSchedule, Trainer
+from synthgen.training.disk_rows import as_rows
 from synthgen.training.sharding import total_rows
 from synthgen.utils import torch_generator
 
@@ -226,7 +227,7 @@ class TabularDiffusion(NeuralGenerator):
         process = self._process(device)
         net = build_module(self._factory(process), device, trainer.generator_)
         task = _DiffusionTask(net, process, lr=self.learning_rate, weight_decay=self.weight_decay)
-        trainer.fit(task, torch.from_numpy(matrix), expand=CompactPlan.of(self.encoder_).expand)
+        trainer.fit(task, as_rows(matrix), expand=CompactPlan.of(self.encoder_).expand)
         if ema is not None:  # keep the averaged weights (and buffers) as the network
             net.load_state_dict(ema.averaged_.state_dict())
         self.net_ = net.eval()

@@ -40,6 +40,8 @@ from synthgen.generators.private import PrivateFitMixin
 from synthgen.generators.tags import GeneratorTags
 from synthgen.training import EMA
 from synthgen.training import distributed as dist
+from synthgen.training.disk_rows import as_rows
+from synthgen.training.rows import on_device
 from synthgen.utils import torch_generator
 
 __all__ = ["TabularGAN"]
@@ -213,7 +215,7 @@ class TabularGAN(PrivateFitMixin, NeuralGenerator):
         else:
             sampler = ConditionalSampler(matrix, layout, device, plan=plan)
         self.cond_dim_ = sampler.cond_dim
-        data = torch.from_numpy(matrix).to(device)
+        data = on_device(as_rows(matrix), device)  # rows on disk stay there
         gen = build_module(self._gen_factory(self.autoregressive), device, trainer.generator_)
         critic_in = self.encoder_.output_dim + sampler.cond_dim
         critic = build_module(

@@ -45,7 +45,8 @@ class GANTask(nn.Module):
         self.layout, self.sampler, self.data = layout, sampler, data
         # Stored rows -> the encoder's matrix (compact rows are widened per batch).
         self.expand = expand if expand is not None else (lambda rows: rows)
-        self.steps = gen.ar.steps(layout.spans, data.device) if gen.ar is not None else []
+        self.device = next(gen.parameters()).device  # training rows may stay on disk
+        self.steps = gen.ar.steps(layout.spans, self.device) if gen.ar is not None else []
         self.batch_size, self.embedding_dim = batch_size, embedding_dim
         self.critic_steps, self.gp_weight, self.tau = critic_steps, gp_weight, tau
         self.gp_interval, self.critic_updates = gp_interval, 0
@@ -79,7 +80,7 @@ class GANTask(nn.Module):
         n = self.batch_size if n is None else n
         if self.sampler.cond_dim:
             return self.sampler.sample(n, g, log_frequency=log_frequency)
-        empty = torch.zeros((n, 0), device=self.data.device)
+        empty = torch.zeros((n, 0), device=self.device)
         return empty, None, None
 
     def training_step(self, batch: torch.Tensor, trainer: Trainer) -> dict[str, torch.Tensor]:
@@ -224,7 +225,7 @@ class GANTask(nn.Module):
     def _cond_columns(self, sampler: ConditionalSampler) -> None:
         # Per conditioned span, its output columns padded to the widest span (padding repeats
         # the last column and is masked out), so the condition loss is one gather per batch.
-        device = self.data.device
+        device = self.device
         dims = torch.tensor([s.dim for s in sampler.spans] or [1], device=device)
         starts = torch.tensor([s.start for s in sampler.spans] or [0], device=device)
         j = torch.arange(int(dims.max()), device=device)

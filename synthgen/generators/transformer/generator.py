@@ -23,6 +23,7 @@ from synthgen.generators.transformer.sampling import TokenSampling
 from synthgen.generators.transformer.task import TransformerTask
 from synthgen.generators.transformer.tokenizer import RowTokenizer
 from synthgen.training import LRSchedule
+from synthgen.training.disk_rows import DiskRows, as_rows
 from synthgen.training.sharding import total_rows
 
 __all__ = ["SIZE_PRESETS", "TabularTransformer", "choose_size"]
@@ -224,12 +225,18 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
         )
         return main, fine
 
-    def _training_tokens(self, matrix: np.ndarray, chunk: int = 65_536) -> np.ndarray:
+    def _training_tokens(self, matrix: Any, chunk: int = 65_536) -> Any:
         """``[main | fine]`` tokens ``(n, 2 * n_columns)``, tokenised in chunks of rows, in
-        the narrowest integer type that holds every slot's vocabulary and its extra tokens."""
+        the narrowest integer type that holds every slot's vocabulary and its extra tokens
+        (rows on disk give tokens on disk, beside them)."""
         n_cols = self.tokenizer_.n_columns
         top = max(self.tokenizer_.vocab, default=0) + 2  # "none" / "mask" past the vocabulary
         dtype = np.int16 if top < 2**15 else np.int32
+        if isinstance(matrix, DiskRows):
+            tokens = DiskRows.create(matrix.path.parent, 2 * n_cols, dtype)
+            for block in matrix.chunks(chunk):
+                tokens.append(np.concatenate(self._split_tokens(block), axis=1))
+            return tokens
         out = np.empty((len(matrix), 2 * n_cols), dtype=dtype)
         for lo in range(0, len(matrix), chunk):
             main, fine = self._split_tokens(matrix[lo : lo + chunk])
@@ -271,7 +278,7 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
         # Held as int16 (int32 for a vocabulary past 32,767), widened to int64 a batch at a
         # time: ten million rows of 20 columns are 0.8 GB of tokens instead of 3.2.
         tokens = self._training_tokens(matrix)
-        trainer.fit(task, torch.from_numpy(tokens), expand=lambda batch: batch.long())
+        trainer.fit(task, as_rows(tokens), expand=lambda batch: batch.long())
         self.net_ = net.eval()
         self._record_training(trainer)
 

@@ -30,6 +30,7 @@ from synthgen.generators.private import PrivateFitMixin
 from synthgen.generators.tags import GeneratorTags
 from synthgen.generators.vae.network import VAENet, VAETask
 from synthgen.generators.vae.prior import LatentMixture, fit_latent_mixture
+from synthgen.training.disk_rows import as_rows
 from synthgen.utils import torch_generator
 
 __all__ = ["TabularVAE"]
@@ -169,7 +170,7 @@ class TabularVAE(PrivateFitMixin, NeuralGenerator):
             net, layout, self.learning_rate, self.l2, self.loss_factor, self.kl_anneal_epochs
         )
         plan = CompactPlan.of(self.encoder_)
-        trainer.fit(task, torch.from_numpy(matrix), expand=plan.expand)
+        trainer.fit(task, as_rows(matrix), expand=plan.expand)
         self._record_privacy(trainer)
         self._record_training(trainer)
         self.net_ = net.eval()

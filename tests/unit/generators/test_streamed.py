@@ -11,6 +11,7 @@ from synthgen.exceptions import SchemaError
 from synthgen.generators.sharded import fit_parts
 from synthgen.generators.streamed import Moments, holding_everywhere, sample_rows
 from synthgen.parquet_parts import ParquetParts
+from synthgen.training.disk_rows import DiskRows
 
 
 def _table(n: int, seed: int = 0) -> pd.DataFrame:
@@ -192,13 +193,17 @@ def test_a_neural_generator_trains_on_every_row_read_one_row_group_at_a_time(
     monkeypatch.setattr(
         type(model),
         "_fit_encoded",
-        lambda self, matrix, rng: trained.append(matrix.copy()) or real_fit(self, matrix, rng),
+        lambda self, matrix, rng: (
+            trained.append((matrix, matrix[:])) or real_fit(self, matrix, rng)
+        ),
     )
     fit_parts(model, folder, fit_rows=600)
     assert max(widest) == 250  # never more than one row group as a DataFrame
     assert model.n_train_rows_ == 3000
-    # every row, encoded in table order with the encoder fitted on the sample
-    (matrix,) = trained
+    # every row, encoded in table order with the encoder fitted on the sample, in a file
+    # that training read batch by batch (removed after the fit)
+    ((rows, matrix),) = trained
+    assert isinstance(rows, DiskRows) and not rows.path.exists()
     assert matrix.shape == (3000, model.encoder_.compact_dim)
     codes = matrix[:, -1]  # "c" is last: its compact column holds the code
     labels = model.encoder_.encoders_[-1].categories
