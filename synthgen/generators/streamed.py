@@ -14,14 +14,14 @@ generators, without ``epsilon``):
    (Chan et al.'s pairwise update), so the copula's correlation is that of every row. Scores
    are clipped at the sample's resolution (the normal quantile of ``1 - 1 / (2 fit_rows)``):
    a row beyond the sample's range would otherwise count at the encoder's far clip.
-   A neural generator instead keeps each row group's compact encoding (one ``float32`` per
-   number and per categorical column, :mod:`synthgen.generators.compact`) and trains on all
-   of them as :meth:`fit` would: 20 columns of 10 million rows take 0.8 GB, not the
-   several GB their pandas table and one-hot matrix would.
+   A neural generator instead appends each row group's compact encoding (one ``float32``
+   per number and per categorical column, :mod:`synthgen.generators.compact`) to a file in
+   a temporary folder and trains on it as :meth:`fit` would, reading each batch's rows from
+   the file (:class:`~synthgen.training.disk_rows.DiskRows`).
 
-For the copula, peak memory is the sample plus one row group and its encoding, whatever the
-row count; a neural generator adds its compact rows (and the transformer its int16
-tokens, two per column). A DP-SGD fit (``epsilon``) reads the parts into memory instead: its
+Peak memory is the sample plus one row group and its encoding, whatever the row count; a
+neural generator adds its network, one row index per row for shuffling and at most 100,000
+validation rows. A DP-SGD fit (``epsilon``) reads the parts into memory instead: its
 private schema and encoder come from the whole table. A label
 the sample missed is refused when a row group holds it (``SchemaError`` naming the column and
 the part): raise ``fit_rows``. Structure rules (hierarchies, missing-together groups,
