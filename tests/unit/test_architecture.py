@@ -27,6 +27,7 @@ LAYERS: list[set[str]] = [
     {
         "synthgen.tabular_io",
         "synthgen.tabular_csv",
+        "synthgen.csv_parts",
         "synthgen.parquet_parts",
         "synthgen.bundle",
         "synthgen.files",
