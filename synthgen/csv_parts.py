@@ -26,7 +26,6 @@ would mix numbers and strings), and a boolean column with gaps is a nullable boo
 from __future__ import annotations
 
 import os
-import re
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,12 +35,16 @@ from typing import Any
 import pandas as pd
 
 from synthgen.exceptions import DataError, DataWarning
-from synthgen.tabular_csv import _check_one_column, _checked_dtypes, csv_settings
+from synthgen.tabular_csv import (
+    _DIGITS,
+    _LEADING_ZERO,
+    _check_one_column,
+    _checked_dtypes,
+    csv_settings,
+)
 
 __all__ = ["csv_to_parts", "is_csv"]
 
-_DIGITS = re.compile(r"^\d+$")
-_LEADING_ZERO = re.compile(r"^0\d+$")
 _CSV = (".csv", ".csv.gz", ".tsv")
 
 
@@ -74,9 +77,8 @@ class _Seen:
 def _arrow_type(dtype: str) -> Any:
     import pyarrow as pa
 
-    return {"int64": pa.int64(), "float64": pa.float64(), "bool": pa.bool_()}.get(
-        dtype, pa.bool_() if dtype == "boolean" else pa.string()
-    )
+    types = {"int64": pa.int64(), "float64": pa.float64(), "bool": pa.bool_()}
+    return types.get(dtype.replace("boolean", "bool"), pa.string())
 
 
 def _chunks(path: Path, sep: str, chunk_rows: int, **kwargs: Any) -> Any:

@@ -75,12 +75,12 @@ class CompactPlan:
         self._on: dict[Any, dict[str, torch.Tensor]] = {}
 
     @classmethod
-    def of(cls, encoder: TableEncoder, compact: bool = True) -> CompactPlan:
-        """The plan of ``encoder``'s ``transform(compact=compact)`` matrix."""
+    def of(cls, encoder: TableEncoder) -> CompactPlan:
+        """The plan of ``encoder``'s ``transform(compact=True)`` matrix."""
         groups, start = [], 0
         for enc, coded in zip(encoder.encoders_, encoder.compact_groups(), strict=True):
             if enc.dim:
-                groups.append((start, enc.dim, coded and compact))
+                groups.append((start, enc.dim, coded))
             start += enc.dim
         return cls(groups)
 
@@ -99,10 +99,6 @@ class CompactPlan:
         out[:, ix["plain_to"]] = x[:, ix["plain_from"]]
         codes = x[:, ix["code_cols"]].long() + ix["code_start"]
         return out.scatter_(1, codes, 1.0)
-
-    def expand_array(self, x: np.ndarray) -> np.ndarray:
-        """:meth:`expand` for a numpy array (float32 rows)."""
-        return self.expand(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))).numpy()
 
     def span_codes(self, x: np.ndarray, span: Span) -> np.ndarray:
         """The codes of the one-hot ``span`` (of the full matrix) in the compact rows ``x``."""

@@ -206,11 +206,13 @@ def fit_streamed(model: Any, parts: ParquetParts, schema: Schema | None, fit_row
         # group to a file that training reads a batch at a time (removed after the fit).
         with tempfile.TemporaryDirectory(prefix="synthgen-rows-") as folder:
             rows = DiskRows.create(folder, encoder.compact_dim, np.float32)
-            for block in encoded:
-                rows.append(block)
-            model.schema_, model.encoder_, model.n_train_rows_ = schema, encoder, len(rows)
-            model._fit_encoded(rows, rng)
-            rows.close()
+            try:
+                for block in encoded:
+                    rows.append(block)
+                model.schema_, model.encoder_, model.n_train_rows_ = schema, encoder, len(rows)
+                model._fit_encoded(rows, rng)
+            finally:
+                rows.close()
     else:
         moments = Moments(encoder.output_dim)
         for block in encoded:

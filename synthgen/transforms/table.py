@@ -224,8 +224,9 @@ class TableEncoder:
         data = self.structure_.forward(data, rng)
         start = 0
         for enc, coded in zip(self.encoders_, self.compact_groups(), strict=True):
-            width = 1 if compact and coded else enc.dim
-            if width and compact and coded:
+            coded = coded and compact
+            width = 1 if coded else enc.dim
+            if coded:
                 codes = enc.to_codes(data[enc.spec.name])  # type: ignore[union-attr]
                 yield slice(start, start + 1), codes[:, None].astype(np.float32)
             elif width:

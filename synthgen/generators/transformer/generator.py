@@ -232,16 +232,17 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
         n_cols = self.tokenizer_.n_columns
         top = max(self.tokenizer_.vocab, default=0) + 2  # "none" / "mask" past the vocabulary
         dtype = np.int16 if top < 2**15 else np.int32
-        if isinstance(matrix, DiskRows):
-            tokens = DiskRows.create(matrix.path.parent, 2 * n_cols, dtype)
-            for block in matrix.chunks(chunk):
-                tokens.append(np.concatenate(self._split_tokens(block), axis=1))
-            return tokens
-        out = np.empty((len(matrix), 2 * n_cols), dtype=dtype)
+        on_disk = isinstance(matrix, DiskRows)
+        if on_disk:
+            out = DiskRows.create(matrix.path.parent, 2 * n_cols, dtype)
+        else:
+            out = np.empty((len(matrix), 2 * n_cols), dtype=dtype)
         for lo in range(0, len(matrix), chunk):
-            main, fine = self._split_tokens(matrix[lo : lo + chunk])
-            out[lo : lo + chunk, :n_cols] = main
-            out[lo : lo + chunk, n_cols:] = fine
+            block = np.concatenate(self._split_tokens(matrix[lo : lo + chunk]), axis=1)
+            if on_disk:
+                out.append(block)
+            else:
+                out[lo : lo + chunk] = block
         return out
 
     def _join_tokens(self, main: np.ndarray, fine: np.ndarray) -> np.ndarray:
