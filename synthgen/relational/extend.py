@@ -18,7 +18,7 @@ import pandas as pd
 from synthgen.exceptions import ConfigurationError, DataError
 from synthgen.relational.features import make_keys
 from synthgen.relational.fitting import gap_values, group_positions
-from synthgen.relational.plan import GAP, count_name
+from synthgen.relational.plan import AT, GAP, count_name
 from synthgen.relational.sampling import SequenceState, draw_sequences, fill_counts
 from synthgen.schema import check_frame
 
@@ -62,7 +62,10 @@ def _state(plan: Any, events: pd.DataFrame, owner: np.ndarray, n_parents: int) -
     value[owner[is_last]] = values[is_last]
     last = {}
     for f in plan.lags:
-        src = step if f.column == GAP else rows[f.column].to_numpy(dtype=object)
+        src = (
+            step if f.column == GAP else values if f.column == AT
+            else rows[f.column].to_numpy(dtype=object)
+        )  # fmt: skip
         col = np.full(n_parents, None, dtype=object)
         col[owner[is_last]] = [None if pd.isna(v) else v for v in src[is_last]]
         last[f.column] = col

@@ -21,7 +21,7 @@ from synthgen.bundle import Bundle, write_bundle
 from synthgen.exceptions import ConfigurationError, PersistenceError, SynthgenError
 from synthgen.generators.base import ENCODER_MEMBER, SCHEMA_MEMBER
 from synthgen.generators.registry import get_generator_class
-from synthgen.relational.plan import GAP, TablePlan, count_name
+from synthgen.relational.plan import AT, GAP, TablePlan, count_name
 from synthgen.schema.metadata import Metadata
 
 __all__ = ["MEMBER", "RELATIONAL_KEY", "read_relational", "relational_parts"]
@@ -149,7 +149,7 @@ def _check_plan(plan: TablePlan, meta: Metadata) -> None:
         names = {f.name for f in plan.context}
         if plan.order.anchor is not None and plan.order.anchor not in names:
             raise _fail(f"table {plan.name!r}: its order anchor is not a context column")
-        sources = {*plan.own, GAP}
+        sources = {*plan.own, GAP, AT}
         if any(f.column not in sources for f in plan.lags):
             raise _fail(f"table {plan.name!r}: a previous-event column is not one of its own")
 

@@ -9,7 +9,8 @@ Names of the columns the relational model adds to a table's training rows:
 - in a sequence table: ``__pos`` (the event's place, from 0), ``__left`` (events after it),
   ``__gap`` (the order value's step from the previous event; for the first event its offset
   from the parent's anchor column, or its value) and ``__prev__<column>`` (the previous
-  event's values).
+  event's values; ``__prev____at``: its order value, so that an event knows where in time
+  its sequence stands, e.g. how much of the data's window is left).
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from synthgen.exceptions import PersistenceError
 from synthgen.relational.features import Feature, OrderSpec
 from synthgen.schema.metadata import ForeignKey
 
-__all__ = ["GAP", "LEFT", "POS", "TablePlan", "context_name", "count_name", "lag_name"]
+__all__ = ["AT", "GAP", "LEFT", "POS", "TablePlan", "context_name", "count_name", "lag_name"]
 
 POS, LEFT, GAP = "__pos", "__left", "__gap"
+#: The lag source of an event's order value (its previous event's date or number).
+AT = "__at"
 
 
 def count_name(fk: ForeignKey) -> str:

@@ -20,7 +20,7 @@ import pandas as pd
 from synthgen.exceptions import ConfigurationError
 from synthgen.relational.features import OrderSpec, make_keys
 from synthgen.relational.fitting import context_frame
-from synthgen.relational.plan import GAP, LEFT, POS, TablePlan, count_name
+from synthgen.relational.plan import AT, GAP, LEFT, POS, TablePlan, count_name
 from synthgen.schema.metadata import Metadata
 
 __all__ = [
@@ -198,7 +198,9 @@ def draw_sequences(
         if pos == 0:  # later events follow the first, so they keep its floors too
             value[idx] = np.maximum(value[idx], floor[idx])
         for c in sources:
-            last[c][idx] = gap if c == GAP else out[c].to_numpy(dtype=object)
+            last[c][idx] = (
+                gap if c == GAP else value[idx] if c == AT else out[c].to_numpy(dtype=object)
+            )
         pieces.append(out[plan.own + plan.counts])
         owners.append(idx)
         places.append(np.full(len(idx), pos))

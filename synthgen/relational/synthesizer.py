@@ -57,22 +57,27 @@ __all__ = ["TRANSFORMER_DEFAULTS", "RelationalSynthesizer", "transformer_epochs"
 #: parent's values, then the event's place and predecessor) and generates the rest in that
 #: order; ``epochs`` follows :func:`transformer_epochs`.
 TRANSFORMER_DEFAULTS: dict[str, Any] = {"random_order": 0.1}
-#: Rows read per table fit by the transformer's default epochs (see :func:`transformer_epochs`).
-ROW_PASSES = 200_000
+#: Cells (rows x columns) read per table fit by the transformer's default epochs (see
+#: :func:`transformer_epochs`).
+CELL_PASSES = 2_000_000
 
 
-def transformer_epochs(n_rows: int) -> int:
-    """Default epochs of a table's transformer: about :data:`ROW_PASSES` rows read, 2 to 10
-    epochs. A child table's rows are many and wide (each carries its parent's columns), so
-    a fixed epoch count would make a large table's fit hours long on a CPU; early stopping
-    may end sooner.
+def transformer_epochs(n_rows: int, n_columns: int = 20) -> int:
+    """Default epochs of a table's transformer: about :data:`CELL_PASSES` cells read, 1 to 10
+    epochs. A transformer's step costs about as much per cell as per row of a narrow table,
+    and a child table's rows are many and wide (each carries its parent's columns, a sequence
+    event also its place and its predecessor), so a budget of rows would make a wide table's
+    fit hours long on a CPU; early stopping may end sooner.
 
     Examples
     --------
-    >>> transformer_epochs(16_000), transformer_epochs(70_000), transformer_epochs(500_000)
-    (10, 3, 2)
+    >>> transformer_epochs(16_000, 11), transformer_epochs(16_000, 27)
+    (10, 5)
+    >>> transformer_epochs(70_000, 37), transformer_epochs(37_000, 12)
+    (1, 5)
     """
-    return int(np.clip(np.ceil(ROW_PASSES / max(n_rows, 1)), 2, 10))
+    cells = max(n_rows, 1) * max(n_columns, 1)
+    return int(np.clip(np.ceil(CELL_PASSES / cells), 1, 10))
 
 
 #: Most previous-event columns fed to the next event of a sequence.
@@ -193,11 +198,12 @@ class RelationalSynthesizer:
             raise ConfigurationError(f"parameters name unknown table(s) {unknown}")
 
     def _make_model(self, seeds: dict[str, int]):
-        def make(table: str, n_rows: int):
+        def make(table: str, rows: pd.DataFrame):
             key = self._generator_key(table)
             params: dict[str, Any] = {}
             if key == "transformer":
-                params = {**TRANSFORMER_DEFAULTS, "epochs": transformer_epochs(n_rows)}
+                epochs = transformer_epochs(*rows.shape)
+                params = {**TRANSFORMER_DEFAULTS, "epochs": epochs}
             params.update(self.generator_params or {})
             params.update((self.table_params or {}).get(table, {}))
             return make_generator(key, **{**params, "random_state": seeds[table]})
@@ -246,7 +252,8 @@ class RelationalSynthesizer:
         seconds = {}
         for name in order:
             start = time.perf_counter()
-            plans[name] = fit_table(name, tables, metadata, plans, frames, make, self.max_lags)
+            plans[name] = fit_table(name, tables, metadata, plans, frames, make, self.max_lags,
+                                    self._generator_key(name))  # fmt: skip
             seconds[name] = round(time.perf_counter() - start, 2)
         self.fit_seconds_ = seconds  # a record only: nothing depends on the clock
         self.metadata_ = metadata

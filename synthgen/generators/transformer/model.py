@@ -189,6 +189,10 @@ class TokenTransformer(nn.Module):
                 value = torch.tensor(self._offsets, dtype=torch.long, device=device)
             elif name == "fine_offsets":
                 value = torch.tensor(self._fine_offsets, dtype=torch.long, device=device)
+            elif name == "vocab_group":  # column -> its group of :meth:`vocab_groups`
+                buckets = sorted({_vocab_bucket(v) for v in self.vocab})
+                groups = [buckets.index(_vocab_bucket(v)) for v in self.vocab]
+                value = torch.tensor(groups, dtype=torch.long, device=device)
             elif name == "numeric_index":  # column -> its index among numbers (-1: category)
                 index = [-1] * len(self.vocab)
                 for k, c in enumerate(self.numeric_columns):
@@ -222,6 +226,13 @@ class TokenTransformer(nn.Module):
         b = self.head_b[cols] + self.const("vocab_mask")[cols]
         return torch.einsum("ntd,tvd->ntv", self.ln_f(hidden), w) + b
 
+    def column_logits(self, hidden: torch.Tensor, column: int) -> torch.Tensor:
+        """Logits ``(n, vocab)`` of one ``column`` from hidden states ``(n, d)``, over that
+        column's own vocabulary only (a decoding step)."""
+        v = self.vocab[column]
+        with _float32(hidden.device):
+            return self.ln_f(hidden.float()) @ self.head_w[column, :v].T + self.head_b[column, :v]
+
     def fine_logits(
         self, hidden: torch.Tensor, cols: torch.Tensor, coarse: torch.Tensor
     ) -> torch.Tensor:
@@ -238,6 +249,35 @@ class TokenTransformer(nn.Module):
         z = F.gelu(torch.einsum("ntd,ted->nte", z, self.fine_w1[k]) + self.fine_b1[k])
         return torch.einsum("nte,tve->ntv", z, self.fine_w2[k]) + self.fine_b2[k]
 
+    def hidden(
+        self,
+        main: torch.Tensor,
+        fine: torch.Tensor,
+        order: torch.Tensor,
+        inputs: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        """Hidden states ``(n, C, d)`` of rows ``main``/``fine`` ``(n, C)`` visited in
+        ``order``: position ``i`` predicts column ``order[i]`` from columns ``order[:i]``.
+        ``inputs`` optionally replaces the tokens fed in (token dropout)."""
+        n = len(main)
+        in_main, in_fine = (main, fine) if inputs is None else inputs
+        prev = order[:-1]
+        x0 = (self.bos + self.query(order[:1])).expand(n, 1, -1)
+        rest = self.embed(prev.expand(n, -1), in_main[:, prev], in_fine[:, prev])
+        x = torch.cat([x0, rest + self.query(order[1:])], dim=1)
+        for block in self.blocks:
+            x = block(x)
+        return x
+
+    def visited_fine_logits(
+        self, x: torch.Tensor, order: torch.Tensor, main: torch.Tensor
+    ) -> torch.Tensor:
+        """Fine-bin logits ``(n, K, F)`` of the numbers in ``order``, as they are visited,
+        from hidden states ``x`` (teacher-forced on their true coarse bins in ``main``)."""
+        pos = torch.nonzero(self.const("numeric_index")[order] >= 0).ravel()
+        cols = order[pos]
+        return self.fine_logits(x[:, pos], cols, main[:, cols])
+
     def forward(
         self,
         main: torch.Tensor,
@@ -250,21 +290,47 @@ class TokenTransformer(nn.Module):
         Returns ``main_logits`` ``(n, C, V)``, where ``[:, i]`` is the distribution of column
         ``order[i]`` given columns ``order[:i]``, and ``fine_logits`` ``(n, K, F)`` for the
         numbers in the order they are visited (teacher-forced on their true coarse bins).
-        ``inputs`` optionally replaces the tokens fed in (token dropout).
+        ``inputs`` optionally replaces the tokens fed in (token dropout). Training and scoring
+        use :meth:`main_nll` instead, which never pads a column to the widest vocabulary.
         """
-        n = len(main)
-        in_main, in_fine = (main, fine) if inputs is None else inputs
-        prev = order[:-1]
-        x0 = (self.bos + self.query(order[:1])).expand(n, 1, -1)
-        rest = self.embed(prev.expand(n, -1), in_main[:, prev], in_fine[:, prev])
-        x = torch.cat([x0, rest + self.query(order[1:])], dim=1)
-        for block in self.blocks:
-            x = block(x)
-        logits = self.main_logits(x, order)
-        pos = torch.nonzero(self.const("numeric_index")[order] >= 0).ravel()
-        cols = order[pos]
-        fine_logits = self.fine_logits(x[:, pos], cols, main[:, cols])
-        return logits, fine_logits
+        x = self.hidden(main, fine, order, inputs)
+        return self.main_logits(x, order), self.visited_fine_logits(x, order, main)
+
+    def main_nll(self, x: torch.Tensor, order: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Negative log-likelihood ``(n, C)`` of main tokens ``target`` (columns ``order``,
+        as visited) under hidden states ``x``.
+
+        Columns are scored in groups of similar vocabulary size (:meth:`vocab_groups`), each
+        padded only to its group's widest vocabulary: one 100,000-label column no longer
+        makes every other column's logits 100,000 wide.
+        """
+        with _float32(x.device):
+            h = self.ln_f(x.float())
+            out = h.new_empty(target.shape)
+            group = self.const("vocab_group")[order]
+            for g, width in enumerate(self.vocab_groups()):
+                pos = torch.nonzero(group == g).ravel()
+                if len(pos) == 0:
+                    continue
+                cols = order[pos]
+                w = self.head_w[cols, :width]
+                b = self.head_b[cols, :width] + self.const("vocab_mask")[cols, :width]
+                logits = (torch.einsum("ntd,tvd->ntv", h[:, pos], w) + b).flatten(0, 1)
+                nll = F.cross_entropy(logits, target[:, pos].flatten(), reduction="none")
+                out[:, pos] = nll.view(len(h), len(pos))
+        return out
+
+    def vocab_groups(self) -> list[int]:
+        """Width of each group of columns scored together: vocabularies are grouped by
+        their power of two (from 8 up), each group as wide as its widest vocabulary.
+
+        Examples
+        --------
+        >>> TokenTransformer([2, 3, 40, 33, 1312], [0, 0, 32, 32, 0], 16, 1, 2).vocab_groups()
+        [3, 40, 1312]
+        """
+        sizes = sorted({_vocab_bucket(v) for v in self.vocab})
+        return [max(v for v in self.vocab if _vocab_bucket(v) == b) for b in sizes]
 
     # -- incremental decoding ----------------------------------------------------------------
     def new_cache(self, n_rows: int) -> KVCache:
@@ -319,6 +385,11 @@ def _attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool) 
 def _float32(device: torch.device) -> torch.autocast:
     """A context that turns autocast off (float32 inside) on ``device``'s type."""
     return torch.autocast(device.type, enabled=False)
+
+
+def _vocab_bucket(size: int) -> int:
+    """The power of two (at least 8) a vocabulary of ``size`` tokens is grouped under."""
+    return max(8, 1 << (max(size, 1) - 1).bit_length())
 
 
 def _offsets(sizes: list[int]) -> list[int]:

@@ -77,8 +77,7 @@ class TokenSampling:
             for c in torch.unique(cols[todo]).tolist():
                 sel = torch.nonzero(todo & (cols == c)).ravel()
                 h = hidden[sel]
-                logits = net.main_logits(h[:, None], torch.tensor([c], device=dev))[:, 0]
-                tok = self._draw_tokens(logits[:, : net.vocab[c]], gen)
+                tok = self._draw_tokens(net.column_logits(h, c), gen)
                 main_t[sel, c] = tok
                 if c in numeric:
                     coarse = tok.clamp(max=n_bins - 1)[:, None]
@@ -163,8 +162,9 @@ class TokenSampling:
             for lo in range(0, len(main), 8192):
                 m = torch.from_numpy(main[lo : lo + 8192]).to(dev)
                 f = torch.from_numpy(fine[lo : lo + 8192]).to(dev)
-                logits, fine_logits = net(m, f, order)
-                lp = torch.log_softmax(logits, -1).gather(-1, m[:, :, None])[..., 0].sum(1)
+                x = net.hidden(m, f, order)
+                lp = -net.main_nll(x, order, m).sum(1)
+                fine_logits = net.visited_fine_logits(x, order, m)
                 if fine_logits.shape[1]:
                     ft = f[:, torch.from_numpy(numeric).to(dev)]
                     has = ft < self.n_sub_bins

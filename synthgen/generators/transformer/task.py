@@ -44,8 +44,9 @@ class TransformerTask(torch.nn.Module):
         inputs: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> torch.Tensor:
         """Summed negative log-likelihood of the rows, visiting columns in ``order``."""
-        logits, fine_logits = self.net(main, fine, order, inputs)
-        nll = F.cross_entropy(logits.flatten(0, 1), main[:, order].flatten(), reduction="sum")
+        x = self.net.hidden(main, fine, order, inputs)
+        nll = self.net.main_nll(x, order, main[:, order]).sum()
+        fine_logits = self.net.visited_fine_logits(x, order, main)
         if fine_logits.shape[1]:
             cols = order[self.net.const("numeric_index")[order] >= 0]
             target = fine[:, cols]

@@ -129,6 +129,30 @@ def test_kv_cache_decode_equals_full_forward():
             prev = (cols, main[:, c], fine[:, c])
 
 
+def test_grouped_likelihood_equals_the_padded_heads():
+    """Scoring columns in groups of similar vocabulary (no padding to the widest one) gives
+    the likelihood of the padded heads, in any column order, and a decoding step's logits
+    are the padded logits cut to the column's vocabulary."""
+    gen = torch.Generator().manual_seed(1)
+    vocab, fine_vocab = [3, 300, 5, 40, 2, 33], [0, 0, 0, 32, 0, 32]
+    net = TokenTransformer(vocab, fine_vocab, d_model=16, n_layers=1, n_heads=2)
+    net.initialize(gen)
+    with torch.no_grad():
+        net.head_b.normal_(0.0, 1.0, generator=gen)  # distinct biases per entry
+    assert net.vocab_groups() == [5, 40, 300]
+    main = torch.stack([torch.randint(0, v, (9,), generator=gen) for v in vocab], 1)
+    fine = torch.randint(0, 32, (9, 6), generator=gen)
+    for order in (torch.arange(6), torch.tensor([4, 1, 5, 0, 3, 2])):
+        logits, _ = net(main, fine, order)
+        padded = torch.nn.functional.cross_entropy(
+            logits.flatten(0, 1), main[:, order].flatten(), reduction="none"
+        ).view(9, 6)
+        x = net.hidden(main, fine, order)
+        torch.testing.assert_close(net.main_nll(x, order, main[:, order]), padded)
+        for i, c in enumerate(order.tolist()):
+            torch.testing.assert_close(net.column_logits(x[:, i], c), logits[:, i, : vocab[c]])
+
+
 @pytest.mark.parametrize("causal", [True, False])
 def test_bfloat16_attention_matches_the_fused_kernel(causal):
     gen = torch.Generator().manual_seed(0)
