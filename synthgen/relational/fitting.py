@@ -233,7 +233,7 @@ def fit_table(
     frames: dict[str, pd.DataFrame],
     make_model: Callable[[str, pd.DataFrame], Any],
     max_lags: int,
-    generator: str = "transformer",
+    generator: str,
 ) -> TablePlan:
     """Fit one table (its parents are fitted) with the registry key ``generator``: build
     its rows, fit its generator, and keep its own rows with their counts in ``frames`` for

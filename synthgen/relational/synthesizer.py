@@ -62,7 +62,7 @@ TRANSFORMER_DEFAULTS: dict[str, Any] = {"random_order": 0.1}
 CELL_PASSES = 2_000_000
 
 
-def transformer_epochs(n_rows: int, n_columns: int = 20) -> int:
+def transformer_epochs(n_rows: int, n_columns: int) -> int:
     """Default epochs of a table's transformer: about :data:`CELL_PASSES` cells read, 1 to 10
     epochs. A transformer's step costs about as much per cell as per row of a narrow table,
     and a child table's rows are many and wide (each carries its parent's columns, a sequence

@@ -133,6 +133,10 @@ class TokenTransformer(nn.Module):
         fmax = max(self.fine_vocab) if n_num else 1
         self._offsets = _offsets([v + 1 for v in self.vocab])
         self._fine_offsets = _offsets([v + 2 for v in self.fine_vocab])
+        # Heads are scored in groups (see :meth:`vocab_groups`): each column's, and their widths.
+        buckets = sorted({_vocab_bucket(v) for v in self.vocab})
+        self._group_of = [buckets.index(_vocab_bucket(v)) for v in self.vocab]
+        self._group_widths = [max(v for v in self.vocab if _vocab_bucket(v) == b) for b in buckets]
         self.token = nn.Embedding(self._offsets[-1] + self.vocab[-1] + 1, d_model)
         self.fine_token = nn.Embedding(self._fine_offsets[-1] + self.fine_vocab[-1] + 2, d_model)
         self.column = nn.Embedding(n_cols, d_model)
@@ -190,9 +194,7 @@ class TokenTransformer(nn.Module):
             elif name == "fine_offsets":
                 value = torch.tensor(self._fine_offsets, dtype=torch.long, device=device)
             elif name == "vocab_group":  # column -> its group of :meth:`vocab_groups`
-                buckets = sorted({_vocab_bucket(v) for v in self.vocab})
-                groups = [buckets.index(_vocab_bucket(v)) for v in self.vocab]
-                value = torch.tensor(groups, dtype=torch.long, device=device)
+                value = torch.tensor(self._group_of, dtype=torch.long, device=device)
             elif name == "numeric_index":  # column -> its index among numbers (-1: category)
                 index = [-1] * len(self.vocab)
                 for k, c in enumerate(self.numeric_columns):
@@ -308,7 +310,7 @@ class TokenTransformer(nn.Module):
             h = self.ln_f(x.float())
             out = h.new_empty(target.shape)
             group = self.const("vocab_group")[order]
-            for g, width in enumerate(self.vocab_groups()):
+            for g, width in enumerate(self._group_widths):
                 pos = torch.nonzero(group == g).ravel()
                 if len(pos) == 0:
                     continue
@@ -329,8 +331,7 @@ class TokenTransformer(nn.Module):
         >>> TokenTransformer([2, 3, 40, 33, 1312], [0, 0, 32, 32, 0], 16, 1, 2).vocab_groups()
         [3, 40, 1312]
         """
-        sizes = sorted({_vocab_bucket(v) for v in self.vocab})
-        return [max(v for v in self.vocab if _vocab_bucket(v) == b) for b in sizes]
+        return list(self._group_widths)
 
     # -- incremental decoding ----------------------------------------------------------------
     def new_cache(self, n_rows: int) -> KVCache:
