@@ -13,13 +13,13 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from synthgen.exceptions import ConfigurationError
+from synthgen.exceptions import ConfigurationError, PersistenceError
 from synthgen.generators.neural import NeuralGenerator
 from synthgen.generators.nn import build_module, load_module, module_arrays
 from synthgen.generators.params import Integer, Options, Real
 from synthgen.generators.tags import GeneratorTags
 from synthgen.generators.transformer.model import TokenTransformer
-from synthgen.generators.transformer.sampling import TokenSampling
+from synthgen.generators.transformer.sampling import DRAWS, TokenSampling
 from synthgen.generators.transformer.task import TransformerTask
 from synthgen.generators.transformer.tokenizer import RowTokenizer
 from synthgen.training import LRSchedule
@@ -259,6 +259,7 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
         self.size_ = arch.pop("size")
         self.arch_ = arch
         self.tokenizer_ = RowTokenizer(self.encoder_, self.n_bins, self.n_sub_bins)
+        self.draws_ = "cdf"
         self.history_: list[dict[str, float]] = []
         self.n_epochs_ = 0
         self.stop_reason_ = "nothing_to_learn"
@@ -286,6 +287,7 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
     # -- persistence ---------------------------------------------------------------------------
     def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         meta = {**self._training_meta(), "size": self.size_, "arch": self.arch_}
+        meta["draws"] = self.draws_
         arrays = {} if self.net_ is None else module_arrays(self.net_, "net")
         return meta, arrays
 
@@ -293,6 +295,10 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
         self._restore_training_meta(meta)
         self.size_ = str(meta["size"])
         self.arch_ = {k: int(v) for k, v in meta["arch"].items()}
+        # Files written before "cdf" draws keep theirs, so they sample the rows they always did.
+        self.draws_ = meta.get("draws", "multinomial")
+        if self.draws_ not in DRAWS:
+            raise PersistenceError(f"unknown transformer draws {self.draws_!r} in the model file")
         self.tokenizer_ = RowTokenizer(self.encoder_, self.n_bins, self.n_sub_bins)
         self.net_ = None
         if self.tokenizer_.n_columns:

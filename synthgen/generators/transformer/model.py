@@ -32,8 +32,8 @@ class KVCache:
     ----------
     n_layers, n_rows, n_heads, length, head_dim : int
         Shape of the cache.
-    device : torch device
-        Where the tensors live.
+    device, dtype : torch device and dtype
+        Where the tensors live, and their type (bfloat16 when decoding in bfloat16).
     """
 
     def __init__(
@@ -44,11 +44,12 @@ class KVCache:
         length: int,
         head_dim: int,
         device: torch.device | str = "cpu",
+        dtype: torch.dtype = torch.float32,
     ) -> None:
         shape = (n_rows, n_heads, length, head_dim)
         # Uninitialised: a step reads only the positions written before it.
-        self.keys = [torch.empty(shape, device=device) for _ in range(n_layers)]
-        self.values = [torch.empty(shape, device=device) for _ in range(n_layers)]
+        self.keys = [torch.empty(shape, device=device, dtype=dtype) for _ in range(n_layers)]
+        self.values = [torch.empty(shape, device=device, dtype=dtype) for _ in range(n_layers)]
         self.length = 0
 
 
@@ -334,12 +335,10 @@ class TokenTransformer(nn.Module):
         return list(self._group_widths)
 
     # -- incremental decoding ----------------------------------------------------------------
-    def new_cache(self, n_rows: int) -> KVCache:
+    def new_cache(self, n_rows: int, dtype: torch.dtype = torch.float32) -> KVCache:
         """An empty key/value cache for ``n_rows`` rows."""
-        d, device = self.d_model, self.head_w.device
-        return KVCache(
-            self.n_layers, n_rows, self.n_heads, len(self.vocab), d // self.n_heads, device
-        )
+        h, device = self.n_heads, self.head_w.device
+        return KVCache(self.n_layers, n_rows, h, len(self.vocab), self.d_model // h, device, dtype)
 
     def step(
         self,

@@ -286,3 +286,82 @@ def test_conditioning_needs_random_order(toy):
     model.sample(5, random_state=0)  # free sampling works
     with pytest.raises(ConfigurationError, match="random_order"):
         model.sample(5, conditions={"a": "hi"}, random_state=0)
+
+
+# -- drawing -----------------------------------------------------------------------------------
+def test_a_draw_follows_the_probabilities_and_never_takes_a_masked_token(toy_model):
+    """One uniform per row through the cumulative probabilities: frequencies within sampling
+    noise of the softmax, no draw of a token with no mass (here the filtered ones of top-p)."""
+    logits = torch.log(torch.tensor([0.5, 0.0, 0.3, 0.2, 0.0])).expand(40_000, -1)
+    gen = torch.Generator().manual_seed(0)
+    counts = np.bincount(toy_model._draw_tokens(logits, gen).numpy(), minlength=5) / 40_000
+    np.testing.assert_allclose(counts, [0.5, 0.0, 0.3, 0.2, 0.0], atol=0.01)
+    toy_model.set_params(top_p=0.7)
+    try:
+        kept = toy_model._draw_tokens(logits, gen).numpy()
+    finally:
+        toy_model.set_params(top_p=1.0)
+    assert set(np.unique(kept)) == {0, 2}  # 0.5 + 0.3 covers 0.7: the 0.2 token is cut
+
+
+def test_the_shared_column_path_draws_what_the_per_column_path_draws(toy_model, monkeypatch):
+    """Steps where all rows visit one column skip the gathers: the same rows come out."""
+    fast = toy_model.sample(300, conditions={"a": "hi"}, random_state=3)
+    fast_free = toy_model.sample(300, random_state=4)
+    monkeypatch.setattr(
+        TabularTransformer, "_shared_steps", staticmethod(lambda order, known: [False] * 9)
+    )
+    slow = toy_model.sample(300, conditions={"a": "hi"}, random_state=3)
+    pd.testing.assert_frame_equal(slow, fast)
+    pd.testing.assert_frame_equal(toy_model.sample(300, random_state=4), fast_free)
+
+
+def test_decoding_runs_in_bfloat16_only_where_training_would(toy_model, monkeypatch):
+    import synthgen.generators.transformer.sampling as sampling
+
+    monkeypatch.setattr(sampling, "cpu_has_fast_bfloat16", lambda: True)
+    assert toy_model._decode_dtype() == torch.bfloat16
+    rows = toy_model.sample(200, random_state=0)  # a bfloat16 key/value cache
+    assert (rows["b"] == rows["a"]).mean() > 0.7  # b still follows a
+    toy_model.set_params(precision="float32")
+    try:
+        assert toy_model._decode_dtype() == torch.float32
+    finally:
+        toy_model.set_params(precision="auto")
+    monkeypatch.setattr(sampling, "cpu_has_fast_bfloat16", lambda: False)
+    assert toy_model._decode_dtype() == torch.float32
+
+
+def _rewrite_state(path, out, change):
+    import json
+    import zipfile
+
+    with zipfile.ZipFile(path) as zf:
+        files = {n: zf.read(n) for n in zf.namelist()}
+    manifest = json.loads(files["manifest.json"])
+    change(manifest["state"])
+    files["manifest.json"] = json.dumps(manifest).encode()
+    with zipfile.ZipFile(out, "w") as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+
+
+def test_a_model_saved_before_cdf_draws_keeps_its_draws(toy_model, tmp_path):
+    """A file without ``draws`` is an older model's: it decodes in float32 and draws with
+    ``torch.multinomial``, the rows it always drew; an unknown value is refused."""
+    import synthgen as sg
+
+    path, old, odd = tmp_path / "m.sgm", tmp_path / "old.sgm", tmp_path / "odd.sgm"
+    toy_model.save(path)
+    assert sg.load(path).draws_ == "cdf"
+    _rewrite_state(path, old, lambda state: state.pop("draws"))
+    legacy = sg.load(old)
+    assert legacy.draws_ == "multinomial" and legacy._decode_dtype() == torch.float32
+    gen = torch.Generator().manual_seed(5)
+    logits = torch.randn(64, 7)
+    expected = torch.multinomial(torch.softmax(logits, -1), 1, generator=gen)[:, 0]
+    gen.manual_seed(5)
+    assert torch.equal(legacy._draw_tokens(logits, gen), expected)
+    _rewrite_state(path, odd, lambda state: state.update(draws=["cdf"]))
+    with pytest.raises(sg.PersistenceError, match="unknown transformer draws"):
+        sg.load(odd)
