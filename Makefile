@@ -30,11 +30,12 @@ browser:
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 # The suite runs in one worker process per core, at most 4 (pytest-xdist): about 5.5 minutes
-# on 2 cores instead of 11-14 in one process.
+# on 2 cores instead of 11-14 in one process. Tests of one xdist_group (the Ray ones: one
+# local Ray at a time) share a worker.
 test: $(STAMP) browser
 	$(VENV)/bin/ruff check synthgen tests benchmarks
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
-	$(PY) -m pytest -q -n auto --maxprocesses 4
+	$(PY) -m pytest -q -n auto --maxprocesses 4 --dist loadgroup
 
 clean:
 	rm -rf $(VENV) demo_output .pytest_cache site

@@ -11,6 +11,9 @@ import pytest
 
 from benchmarks.run import main
 
+# One local Ray at a time: every Ray test runs on the same pytest-xdist worker.
+pytestmark = pytest.mark.xdist_group("ray")
+
 #: Figures that measure the machine, not the pair (they differ from run to run anywhere).
 TIMINGS = {"fit_s", "sample_s", "evaluate_s", "peak_mb", "wall_s"}
 

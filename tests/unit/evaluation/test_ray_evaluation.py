@@ -15,6 +15,9 @@ import synthgen as sg
 from synthgen.exceptions import ConfigurationError, EvaluationError
 from synthgen.ray_evaluation import evaluate_ray
 
+# One local Ray at a time: every Ray test runs on the same pytest-xdist worker.
+pytestmark = pytest.mark.xdist_group("ray")
+
 
 def _meta(report) -> dict:
     """The meta without what measures the machine (seconds taken)."""

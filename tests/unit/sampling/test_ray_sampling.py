@@ -14,6 +14,9 @@ from synthgen.generators import get_generator_class
 from synthgen.ray_sampling import sample_to_ray
 from synthgen.sampling.chunked import BLOCK_ROWS
 
+# One local Ray at a time: every Ray test runs on the same pytest-xdist worker.
+pytestmark = pytest.mark.xdist_group("ray")
+
 
 @pytest.fixture(scope="module")
 def model():
