@@ -365,3 +365,25 @@ def test_a_model_saved_before_cdf_draws_keeps_its_draws(toy_model, tmp_path):
     _rewrite_state(path, odd, lambda state: state.update(draws=["cdf"]))
     with pytest.raises(sg.PersistenceError, match="unknown transformer draws"):
         sg.load(odd)
+
+
+def test_a_wide_table_generates_fewer_rows_at_once(toy_model, monkeypatch):
+    """The key/value cache of one chunk stays under its budget; legacy draws keep 4,096."""
+    import synthgen.generators.transformer.sampling as sampling
+
+    net = toy_model.net_
+    per_row = 2 * net.n_layers * len(net.vocab) * net.d_model * 2  # bfloat16 here
+    monkeypatch.setattr(sampling, "cpu_has_fast_bfloat16", lambda: True)
+    monkeypatch.setattr(sampling, "_CACHE_BYTES", 100 * per_row)
+    assert toy_model._chunk_rows() == 100
+    sizes = []
+    new_cache = type(net).new_cache
+    monkeypatch.setattr(
+        type(net), "new_cache", lambda self, n, **kw: sizes.append(n) or new_cache(self, n, **kw)
+    )
+    rows = toy_model.sample(250, random_state=0)
+    assert len(rows) == 250 and sizes == [100, 100, 50]
+    monkeypatch.setattr(sampling, "_CACHE_BYTES", per_row)  # never below 64 rows
+    assert toy_model._chunk_rows() == 64
+    monkeypatch.setattr(toy_model, "draws_", "multinomial")
+    assert toy_model._chunk_rows() == 4096
