@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-__all__ = ["autocast_dtype", "cpu_has_fast_bfloat16"]
+__all__ = ["autocast_dtype", "cpu_has_fast_bfloat16", "native_bfloat16"]
 
 
 @functools.cache
@@ -28,6 +28,26 @@ def cpu_has_fast_bfloat16() -> bool:
     except OSError:
         return False
     return False
+
+
+def native_bfloat16(device, *, cpu: bool = True) -> bool:
+    """Whether ``device`` (a ``torch.device``) computes bfloat16 natively: a CUDA device that
+    supports it, or (when ``cpu``) a CPU with AVX512-BF16 or AMX. Training autocasts there
+    (:attr:`synthgen.training.Trainer.amp_enabled`) and the transformer decodes there.
+
+    Examples
+    --------
+    >>> import torch
+    >>> native_bfloat16(torch.device("cpu")) == cpu_has_fast_bfloat16()
+    True
+    >>> native_bfloat16(torch.device("cpu"), cpu=False)
+    False
+    """
+    if device.type == "cuda":
+        import torch
+
+        return bool(torch.cuda.is_bf16_supported())
+    return cpu and device.type == "cpu" and cpu_has_fast_bfloat16()
 
 
 def autocast_dtype(device_type: str):

@@ -28,7 +28,7 @@ from synthgen.training.checks import check_positive as _check_positive  # noqa: 
 from synthgen.training.checks import check_trainer
 from synthgen.training.data_parallel import DistributedRun
 from synthgen.training.distributed import local_device
-from synthgen.training.precision import cpu_has_fast_bfloat16
+from synthgen.training.precision import cpu_has_fast_bfloat16, native_bfloat16
 from synthgen.training.rows import RowSubset, on_device, validation_rows
 from synthgen.training.strategies import Strategy
 from synthgen.training.threads import thread_limit
@@ -189,17 +189,9 @@ class Trainer:
     # -- helpers for tasks and strategies --------------------------------------------------------
     @property
     def amp_enabled(self) -> bool:
-        import torch
-
         if not self.mixed_precision:
             return False
-        if self.device_.type == "cuda":
-            return bool(torch.cuda.is_bf16_supported())
-        return (
-            self.device_.type == "cpu"
-            and self.mixed_precision == "any"
-            and (cpu_has_fast_bfloat16())
-        )
+        return native_bfloat16(self.device_, cpu=self.mixed_precision == "any")
 
     def autocast(self) -> contextlib.AbstractContextManager:
         """Mixed-precision context for the forward pass (bfloat16 where :attr:`amp_enabled`).

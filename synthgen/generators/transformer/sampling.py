@@ -6,7 +6,6 @@ and the free ones drawn given them. :meth:`TokenSampling.log_prob` scores rows.
 
 from __future__ import annotations
 
-import contextlib
 import math
 from typing import Any
 
@@ -15,7 +14,7 @@ import pandas as pd
 import torch
 
 from synthgen.exceptions import ConfigurationError
-from synthgen.training.precision import cpu_has_fast_bfloat16
+from synthgen.training import precision
 from synthgen.utils import check_random_state, torch_generator
 
 __all__ = ["DRAWS", "TokenSampling"]
@@ -54,20 +53,12 @@ class TokenSampling:
         a CUDA device with bfloat16, or a CPU with AVX512-BF16 or AMX). The cache of keys and
         values is then bfloat16 too, half the memory traffic of a step; output heads and
         draws stay float32."""
-        dev = self.device_
         if self.draws_ != "cdf" or getattr(self, "precision", "float32") != "auto":
             return False
-        if dev.type == "cuda":
-            return bool(torch.cuda.is_bf16_supported())
-        return dev.type == "cpu" and cpu_has_fast_bfloat16()
+        return precision.native_bfloat16(self.device_)
 
     def _decode_dtype(self) -> torch.dtype:
         return torch.bfloat16 if self._decode_bfloat16() else torch.float32
-
-    def _decode_autocast(self) -> contextlib.AbstractContextManager:
-        if not self._decode_bfloat16():
-            return contextlib.nullcontext()
-        return torch.autocast(self.device_.type, dtype=torch.bfloat16)
 
     def _draw_tokens(self, logits: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         """One token per row from ``logits`` with temperature and nucleus (top-p) filtering.
@@ -117,12 +108,15 @@ class TokenSampling:
         fine_t = torch.from_numpy(fine).to(dev)
         free = torch.from_numpy(~known).to(dev)
         rows = torch.arange(n, device=dev)
-        cache = net.new_cache(n, dtype=self._decode_dtype())
+        dtype = self._decode_dtype()
+        cache = net.new_cache(n, dtype=dtype)
+        # Only the network's steps autocast (heads and draws are float32 either way).
+        decode = torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dtype == torch.bfloat16)
         prev = None
         numeric = set(net.numeric_columns)
         for i in range(n_cols):
             cols = order[:, i]
-            with self._decode_autocast():
+            with decode:
                 hidden = net.step(prev, cols, cache)
             if shared[i]:
                 c = int(first[i])

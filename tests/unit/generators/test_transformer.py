@@ -317,9 +317,9 @@ def test_the_shared_column_path_draws_what_the_per_column_path_draws(toy_model, 
 
 
 def test_decoding_runs_in_bfloat16_only_where_training_would(toy_model, monkeypatch):
-    import synthgen.generators.transformer.sampling as sampling
+    from synthgen.training import precision
 
-    monkeypatch.setattr(sampling, "cpu_has_fast_bfloat16", lambda: True)
+    monkeypatch.setattr(precision, "cpu_has_fast_bfloat16", lambda: True)
     assert toy_model._decode_dtype() == torch.bfloat16
     rows = toy_model.sample(200, random_state=0)  # a bfloat16 key/value cache
     assert (rows["b"] == rows["a"]).mean() > 0.7  # b still follows a
@@ -328,7 +328,7 @@ def test_decoding_runs_in_bfloat16_only_where_training_would(toy_model, monkeypa
         assert toy_model._decode_dtype() == torch.float32
     finally:
         toy_model.set_params(precision="auto")
-    monkeypatch.setattr(sampling, "cpu_has_fast_bfloat16", lambda: False)
+    monkeypatch.setattr(precision, "cpu_has_fast_bfloat16", lambda: False)
     assert toy_model._decode_dtype() == torch.float32
 
 
@@ -370,10 +370,11 @@ def test_a_model_saved_before_cdf_draws_keeps_its_draws(toy_model, tmp_path):
 def test_a_wide_table_generates_fewer_rows_at_once(toy_model, monkeypatch):
     """The key/value cache of one chunk stays under its budget; legacy draws keep 4,096."""
     import synthgen.generators.transformer.sampling as sampling
+    from synthgen.training import precision
 
     net = toy_model.net_
     per_row = 2 * net.n_layers * len(net.vocab) * net.d_model * 2  # bfloat16 here
-    monkeypatch.setattr(sampling, "cpu_has_fast_bfloat16", lambda: True)
+    monkeypatch.setattr(precision, "cpu_has_fast_bfloat16", lambda: True)
     monkeypatch.setattr(sampling, "_CACHE_BYTES", 100 * per_row)
     assert toy_model._chunk_rows() == 100
     sizes = []
