@@ -79,6 +79,11 @@ def main() -> None:
     parser.add_argument("--d-model", type=int, default=None, help="width (preset: 64)")
     parser.add_argument("--n-layers", type=int, default=None, help="layers (preset: 2)")
     parser.add_argument("--n-sub-bins", type=int, default=32, help="fine bins per coarse bin")
+    parser.add_argument("--learning-rate", type=float, default=1e-3, help="peak step size")
+    parser.add_argument("--batch-size", type=int, default=500, help="rows per step")
+    parser.add_argument(
+        "--precision", default="auto", help="auto (bfloat16 where native) or float32"
+    )
     parser.add_argument("--temperature", default="1.0", help="comma-separated sample_temperature")
     parser.add_argument("--rows", default="5000", help="comma-separated synthetic rows")
     parser.add_argument("--holdout", default="1000", help="comma-separated holdout sizes")
@@ -88,6 +93,9 @@ def main() -> None:
         type=int,
         default=None,
         help="synthetic rows the attacks search (default: the evaluation's limit; 0: all)",
+    )
+    parser.add_argument(
+        "--sample-precision", default=None, help="decode in: auto or float32 (default: as fit)"
     )
     parser.add_argument("--model", default=None, help="a .sgm file: fit once, reuse after")
     parser.add_argument("--null", action="store_true", help="also unseen rows as synthetic")
@@ -126,13 +134,19 @@ def main() -> None:
                 d_model=args.d_model,
                 n_layers=args.n_layers,
                 n_sub_bins=args.n_sub_bins,
+                learning_rate=args.learning_rate,
+                batch_size=args.batch_size,
+                precision=args.precision,
             )
             if saved is not None:
                 model.save(saved)
         fitted = time.perf_counter() - t0
+        if args.sample_precision is not None:
+            model.precision = args.sample_precision  # read when sampling: no refit needed
         print(
             f"epochs={epochs} d_model={args.d_model} n_layers={args.n_layers}"
-            f" n_sub_bins={args.n_sub_bins}: fit {fitted:.0f} s,"
+            f" n_sub_bins={args.n_sub_bins} lr={args.learning_rate} batch={args.batch_size}"
+            f" {args.precision}: fit {fitted:.0f} s,"
             f" final loss {model.history_[-1]['loss']:.3f}",
             flush=True,
         )

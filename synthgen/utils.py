@@ -125,3 +125,33 @@ def json_ready(value: Any) -> Any:
     if value is pd.NA or value is pd.NaT:
         return None
     return str(value)
+
+
+def concat_rows(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """``pd.concat(frames, ignore_index=True)`` for frames with the same columns, quicker.
+
+    Each column is joined on its own: numpy columns of one dtype by ``np.concatenate`` (pandas
+    copies a frame of object columns block by block, about five times slower), any other
+    column (categorical, nullable, dates with a time zone, dtypes that differ between frames)
+    by ``pd.concat`` of its pieces, which resolves the dtype as a concat of the frames does.
+
+    Examples
+    --------
+    >>> a = pd.DataFrame({"x": [1, 2], "c": pd.Categorical(["u", "v"]), "s": ["p", None]})
+    >>> b = pd.DataFrame({"x": [3], "c": pd.Categorical(["v"]), "s": ["q"]})
+    >>> concat_rows([a, b]).equals(pd.concat([a, b], ignore_index=True))
+    True
+    """
+    if len(frames) == 1:
+        return frames[0]
+    columns = {}
+    for j, name in enumerate(frames[0].columns):
+        pieces = [frame.iloc[:, j] for frame in frames]
+        dtype = pieces[0].dtype
+        if isinstance(dtype, np.dtype) and all(p.dtype == dtype for p in pieces):
+            columns[name] = pd.Series(np.concatenate([p.to_numpy() for p in pieces]), name=name)
+        else:
+            columns[name] = pd.concat(pieces, ignore_index=True)
+    out = pd.DataFrame(columns, copy=False)
+    out.columns = frames[0].columns
+    return out

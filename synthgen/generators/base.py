@@ -31,7 +31,7 @@ from synthgen.generators.tags import GeneratorTags
 from synthgen.schema import Schema, check_frame
 from synthgen.schema.semantic import personal_data_message
 from synthgen.transforms import TableEncoder
-from synthgen.utils import check_n_samples, check_random_state
+from synthgen.utils import check_n_samples, check_random_state, concat_rows
 
 __all__ = ["ENCODER_MEMBER", "SCHEMA_MEMBER", "BaseGenerator"]
 
@@ -263,7 +263,7 @@ class BaseGenerator(PersistenceMixin, BaseEstimator):
                 progress.update(size)
         if progress is not None:
             progress.close()
-        out = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
+        out = concat_rows(chunks)
         return self._regenerate_ids(out)
 
     def draw(self, n_rows: int, rng: np.random.Generator) -> pd.DataFrame:

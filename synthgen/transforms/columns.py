@@ -21,41 +21,12 @@ from synthgen.schema.safe import DEFAULT_MIN_COUNT, avoid_rare
 from synthgen.transforms import _state
 from synthgen.transforms.capped import CodeCap
 from synthgen.transforms.discrete import make_discrete_transform
+from synthgen.transforms.dtypes import restore_dtype
 from synthgen.transforms.numeric import make_numeric_transform
 
 __all__ = ["ColumnEncoder", "make_column_encoder"]
 
 _UNIT_NS = {"D": 86_400 * 10**9, "s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
-
-
-def _restore_dtype(values: pd.Series, spec: ColumnSpec) -> pd.Series:
-    """Cast decoded values (object or float, missing as NaN/None) to the spec's dtype."""
-    dtype = spec.dtype
-    if dtype == "category":
-        cats = list(spec.categories or [])
-        if spec.other_label is not None:
-            cats.append(spec.other_label)
-        cat = pd.Categorical(values, categories=cats, ordered=spec.ordered)
-        return pd.Series(cat, name=spec.name)
-    if dtype == "object":  # a missing cell as NaN (not None)
-        out = values.to_numpy(dtype=object, copy=True)
-        out[pd.isna(out)] = np.nan
-        return pd.Series(out, index=values.index, name=spec.name, dtype=object)
-    if dtype.startswith(("int", "uint")) and values.dtype.kind == "f":
-        # Float values at the edge of a 64-bit range round to 2**63 or 2**64, which a cast
-        # would wrap around (to 0 or a negative number): stay inside the range.
-        info = np.iinfo(dtype)
-        high = float(info.max)
-        if int(high) > info.max:
-            high = float(np.nextafter(high, 0.0))
-        values = values.clip(float(info.min), high)
-    has_na = bool(values.isna().any())
-    if has_na and dtype in ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16"):
-        # Numpy ints/bools cannot hold NaN: fall back to the nullable pandas dtype.
-        dtype = (
-            "boolean" if dtype == "bool" else dtype.replace("int", "Int").replace("uInt", "UInt")
-        )
-    return values.astype(dtype).rename(spec.name)
 
 
 class ColumnEncoder:
@@ -90,13 +61,13 @@ class ColumnEncoder:
             else:
                 width = max(6, len(str(n)))
                 values = pd.Series([f"{spec.id_prefix}{i:0{width}d}" for i in range(1, n + 1)])
-            return _restore_dtype(values, spec)
+            return restore_dtype(values, spec)
         values = pd.Series([spec.value] * n, dtype=object)
         if spec.dtype.startswith("datetime") and spec.value is not None:
             return pd.Series(pd.to_datetime([spec.value] * n), name=spec.name).astype(spec.dtype)
         if spec.dtype.startswith("timedelta") and spec.value is not None:
             return pd.Series(pd.to_timedelta([spec.value] * n), name=spec.name).astype(spec.dtype)
-        return _restore_dtype(values, spec)
+        return restore_dtype(values, spec)
 
     def get_state(self) -> dict[str, Any]:
         return {}
@@ -215,14 +186,14 @@ class NumericEncoder(ColumnEncoder):
             values = restore_dates(np.where(missing, np.nan, x), spec)
             if spec.datetime_format is None:
                 return values.rename(spec.name)
-            return _restore_dtype(values, spec)
+            return restore_dtype(values, spec)
         if is_duration(spec):
             ns = np.where(missing, 0, x * self._unit).astype("int64")
             durations = pd.Series(pd.to_timedelta(ns, unit="ns"))
             durations[missing] = pd.NaT
             return durations.astype(spec.dtype).rename(spec.name)
         values = pd.Series(np.where(missing, np.nan, x) if missing.any() else x)
-        return _restore_dtype(values, spec)
+        return restore_dtype(values, spec)
 
     def get_state(self) -> dict[str, Any]:
         state = {"fill": self.fill, "value": self.value.get_state()}
@@ -326,19 +297,22 @@ class CategoricalEncoder(ColumnEncoder):
         k = len(self.categories)
         known = codes < k
         labels[known] = self._labels()[codes[known]]
-        labels[~known] = None
+        plain = self.spec.dtype == "object"  # shows a missing cell as NaN: set it here
+        labels[~known] = np.nan if plain else None
         if self.pooled:
             pooled = codes == k
             if pooled.any() and self.spec.other_label is not None:
                 labels[pooled] = self.spec.other_label
             elif pooled.any():
-                labels[pooled] = self._draw_frequent(int(pooled.sum()), rng)
-        return _restore_dtype(pd.Series(labels, dtype=object), self.spec)
+                labels[pooled] = self._draw_frequent(int(pooled.sum()), rng, plain)
+        if plain:  # what restore_dtype would give, without searching every cell for None
+            return pd.Series(labels, dtype=object, name=self.spec.name)
+        return restore_dtype(pd.Series(labels, dtype=object), self.spec)
 
-    def _draw_frequent(self, n: int, rng: np.random.Generator) -> np.ndarray:
+    def _draw_frequent(self, n: int, rng: np.random.Generator, nan: bool = False) -> np.ndarray:
         k = len(self.categories)
-        if k == 0 and self.spec.kind == "categorical":
-            return np.full(n, None, dtype=object)  # no label common enough to give back
+        if k == 0 and self.spec.kind == "categorical":  # no label common enough to give back
+            return np.full(n, np.nan if nan else None, dtype=object)
         if k == 0:
             return np.array([f"{self.spec.name}-{i}" for i in rng.integers(0, 10**9, n)])
         p = self.codes.freq[:k] if self.cap is None else self.cap.label_freq

@@ -21,6 +21,7 @@ from scipy.special import ndtr, ndtri
 
 from synthgen.schema.safe import DEFAULT_MIN_COUNT, avoid_rare, safe_quantiles
 from synthgen.transforms import _state
+from synthgen.transforms.interp import grid_interp
 
 __all__ = ["NUMERIC_METHODS", "make_numeric_transform"]
 
@@ -122,12 +123,12 @@ class QuantileNormal:
 
     def inverse(self, z: np.ndarray) -> np.ndarray:
         z = np.asarray(z, dtype=float).reshape(len(z), -1)[:, 0]
-        out = np.empty(len(z))
-        low = z < 0  # each side from its own tail (precise at both ends), each row once
-        out[low] = np.interp(ndtr(z[low]), self.levels, self.quantiles)
-        high = ~low
-        out[high] = np.interp(ndtr(-z[high]), (1.0 - self.levels)[::-1], self.quantiles[::-1])
-        return out
+        # each side from its own tail (precise at both ends): the lower tail's table for
+        # z < 0, the upper tail's (levels and values reversed) for the rest
+        tables = np.stack([self.levels, (1.0 - self.levels)[::-1]])
+        values = np.stack([self.quantiles, self.quantiles[::-1]])
+        side = (~(z < 0)).astype(np.intp)
+        return grid_interp(ndtr(-np.abs(z)), tables, values, side)
 
     def get_state(self) -> dict[str, Any]:
         return {"method": self.method, "quantiles": self.quantiles.tolist()}

@@ -34,8 +34,9 @@ import pandas as pd
 from synthgen.exceptions import PersistenceError, SchemaError
 from synthgen.schema import ColumnSpec
 from synthgen.schema.semantic import check_semantic
-from synthgen.transforms.columns import ColumnEncoder, _restore_dtype
+from synthgen.transforms.columns import ColumnEncoder
 from synthgen.transforms.discrete import make_discrete_transform
+from synthgen.transforms.dtypes import restore_dtype
 from synthgen.transforms.fakes import default_format, generate, learn_format
 
 __all__ = ["SemanticEncoder"]
@@ -110,7 +111,7 @@ class SemanticEncoder(ColumnEncoder):
         series = pd.Series(values, dtype=object)
         if self.spec.dtype == "category":
             return pd.Series(pd.Categorical(series), name=self.spec.name)
-        return _restore_dtype(series, self.spec)
+        return restore_dtype(series, self.spec)
 
     def get_state(self) -> dict[str, Any]:
         state: dict[str, Any] = {"format": self.format}

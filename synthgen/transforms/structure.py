@@ -29,7 +29,7 @@ import pandas as pd
 
 from synthgen.exceptions import PersistenceError
 from synthgen.schema import ColumnSpec, Schema
-from synthgen.transforms.columns import _restore_dtype
+from synthgen.transforms.dtypes import restore_dtype
 from synthgen.transforms.structure_rules import Derivation, Grid, blank, hot_deck
 
 __all__ = ["StructureCodec"]
@@ -75,7 +75,7 @@ class StructureCodec:
             return want
         values = want.to_numpy(dtype=object, copy=True)
         values[keep] = cols[d.child].to_numpy(dtype=object)[keep]
-        return _restore_dtype(pd.Series(values, dtype=object), self.schema[d.child])
+        return restore_dtype(pd.Series(values, dtype=object), self.schema[d.child])
 
     # -- fitting ----------------------------------------------------------------------------
     def fit(self, data: pd.DataFrame, schema: Schema, rng: np.random.Generator) -> StructureCodec:
@@ -192,7 +192,7 @@ class StructureCodec:
                 spec = self.schema[name]
                 x = g.place(index, cols[name].to_numpy(dtype=float), levels, spec)
                 x[missing] = np.nan
-                cols[name] = _restore_dtype(pd.Series(x), spec)
+                cols[name] = restore_dtype(pd.Series(x), spec)
         for leader, followers in self.groups:
             missing = cols[leader].isna().to_numpy()
             for name in followers:

@@ -12,7 +12,7 @@ import pandas as pd
 from synthgen.schema import ColumnSpec
 from synthgen.schema.discover import MIN_SUPPORT
 from synthgen.schema.safe import safe_quantiles
-from synthgen.transforms.columns import _restore_dtype
+from synthgen.transforms.dtypes import restore_dtype
 
 __all__ = ["Derivation", "Grid", "blank", "hot_deck"]
 
@@ -34,7 +34,7 @@ def blank(col: pd.Series, mask: np.ndarray, spec: ColumnSpec) -> pd.Series:
         return col
     out = col.astype(object) if col.dtype == bool or col.dtype.kind in "iu" else col
     out = out.where(~mask)
-    return _restore_dtype(out, spec) if str(out.dtype) != spec.dtype else out
+    return restore_dtype(out, spec) if str(out.dtype) != spec.dtype else out
 
 
 @dataclass
@@ -191,11 +191,11 @@ class Derivation:
             draws = rng.choice(len(w), size=int(placeholder.sum()), p=w / w.sum())
             out[placeholder] = np.asarray([code(v) for v in self.other_values])[draws]
         if numeric:
-            return _restore_dtype(pd.Series(out), child)
+            return restore_dtype(pd.Series(out), child)
         lookup = np.empty(len(child.categories or []) + 1, dtype=object)
         lookup[:-1] = child.categories or []
         lookup[-1] = None
-        return _restore_dtype(pd.Series(lookup[out], dtype=object), child)
+        return restore_dtype(pd.Series(lookup[out], dtype=object), child)
 
 
 @dataclass

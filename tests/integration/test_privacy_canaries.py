@@ -2,10 +2,13 @@
 
 1,000 training rows and 1,000 holdout rows of Adult (shuffled with seed 0). A generator that
 remembers its training rows must fail the privacy verdict through the attacks, whatever the
-distance diagnostics say; rows the generator never saw must pass.
+distance diagnostics say (even when the DCR share passes: the committed canary model); rows
+the generator never saw must pass.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -78,3 +81,39 @@ def test_overfitted_transformer_fails_through_the_attacks(split):
     assert report["exact_copy_excess"].status == "pass"
     reasons = report.verdicts["privacy"]["reasons"]
     assert any(reason.startswith("mia_tpr") for reason in reasons)
+
+
+#: A transformer that remembers the 1,000 training rows of ``split`` (128 wide, 3 layers, 400
+#: passes, no regularisation): written by tests/fixtures/make_privacy_canary.py.
+CANARY = Path(__file__).resolve().parents[1] / "fixtures" / "privacy" / "canary_transformer.sgm"
+#: Hot enough that its rows are on average no nearer the training rows than unseen rows.
+CANARY_TEMPERATURE = 3.3
+
+
+def test_dcr_passing_memoriser_fails_through_the_attacks(split):
+    """The DCR delusion (Yao et al., 2025): the DCR share passes, the attacks still fail it.
+
+    Sampled as trained, the canary gives its training rows back (the DCR share fails). Sampled
+    at a high temperature, most rows wander off the remembered records, so that on average
+    they are hardly nearer the training rows than unseen rows and the DCR share passes; but
+    among 200,000 rows each remembered record still comes back nearly whole often enough for
+    the distance attack to single out members at 1% false positives.
+    """
+    train, holdout, _ = split
+    model = sg.load(CANARY)
+    model.precision = "float32"  # decode in float32: the same rows on every machine
+    assert model.n_train_rows_ == len(train)
+    assert (model.epochs, model.weight_decay, model.token_dropout, model.patience) == (
+        400,
+        0.0,
+        0.0,
+        None,
+    )
+    cold = _report(train, holdout, model.sample(5000, random_state=1))
+    assert cold["dcr_share"].status == "fail"
+    model.sample_temperature = CANARY_TEMPERATURE
+    hot = _report(train, holdout, model.sample(200_000, random_state=1))
+    assert hot["dcr_share"].status == "pass"
+    assert hot["exact_copy_excess"].status == "pass"
+    assert hot.privacy_verdict == "fail"
+    assert "mia_tpr" in _failing_attacks(hot)

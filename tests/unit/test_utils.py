@@ -25,3 +25,30 @@ def test_device_resolution():
     assert resolve_device("auto").type in {"cpu", "cuda", "mps"}
     with pytest.raises(ConfigurationError, match="not a valid torch device"):
         resolve_device("quantum")
+
+
+def test_concat_rows_equals_pandas_concat_for_every_kind_of_column():
+    import pandas as pd
+
+    from synthgen.utils import concat_rows
+
+    def frame(n, seed, nullable):
+        rng = np.random.default_rng(seed)
+        ints = pd.array(rng.integers(0, 9, n), dtype="Int64") if nullable else rng.integers(0, 9, n)
+        return pd.DataFrame(
+            {
+                "num": rng.random(n),
+                "int": ints,  # int64 in one chunk, nullable Int64 in another
+                "obj": np.where(rng.random(n) < 0.3, None, "x"),
+                "cat": pd.Categorical(rng.choice(["a", "b"], n), categories=["a", "b", "c"]),
+                "when": pd.date_range("2020-01-01", periods=n, freq="D", tz="UTC"),
+                "flag": rng.random(n) < 0.5,
+                "text": pd.array(rng.choice(["p", None], n), dtype="string"),
+            }
+        )
+
+    frames = [frame(5, 0, False), frame(3, 1, True), frame(4, 2, False)]
+    got = concat_rows(frames)
+    expected = pd.concat(frames, ignore_index=True)
+    pd.testing.assert_frame_equal(got, expected)
+    assert concat_rows(frames[:1]) is frames[0]

@@ -126,3 +126,24 @@ def test_bad_encoder_settings_are_refused(mixed):
     for name, value in [("spike_share", 0.0), ("spike_ratio", -1.0), ("max_discrete", 2.5)]:
         with pytest.raises(sg.ConfigurationError, match=name):
             TableEncoder(numeric="gmm", **{name: value}).fit(mixed, schema)
+
+
+@pytest.mark.parametrize("other_label", ["(other)", None])
+def test_object_column_decodes_a_missing_cell_as_nan_not_none(other_label):
+    """Missing cells come back as NaN (what pandas reads), also in a column whose every label
+    is too rare to give back: pooled under an "other" label, or with no label at all."""
+    from synthgen.schema import ColumnSpec
+    from synthgen.transforms.columns import make_column_encoder
+
+    values = pd.Series([f"rare-{i}" for i in range(60)], dtype=object)
+    values[::4] = np.nan
+    spec = ColumnSpec(
+        name="c", kind="categorical", dtype="object", missing_rate=0.25, categories=[],
+        pooled=True, other_label=other_label,
+    )  # fmt: skip
+    rng = np.random.default_rng(0)
+    enc = make_column_encoder(spec, numeric="quantile", discrete="frequency").fit(values, rng)
+    back = enc.inverse(enc.transform(values, rng), rng)
+    assert back.dtype == object
+    missing = [v for v in back if not isinstance(v, str)]
+    assert len(missing) >= 15 and all(isinstance(v, float) and np.isnan(v) for v in missing)

@@ -1,0 +1,52 @@
+"""Decoded values back in the dtype a column had when it was fitted."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from synthgen.schema import ColumnSpec
+
+__all__ = ["restore_dtype"]
+
+_NO_NAN = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16")
+
+
+def restore_dtype(values: pd.Series, spec: ColumnSpec) -> pd.Series:
+    """Cast decoded values (object or float, missing as NaN/None) to the spec's dtype.
+
+    A ``category`` column gets its stored labels as categories, an ``object`` column shows a
+    missing cell as NaN (not None), and an integer or boolean column with missing cells
+    becomes the nullable pandas dtype (numpy's cannot hold NaN).
+
+    Examples
+    --------
+    >>> spec = ColumnSpec(name="n", kind="numeric", dtype="int64", integer=True)
+    >>> restore_dtype(pd.Series([1.0, np.nan]), spec).dtype
+    Int64Dtype()
+    """
+    dtype = spec.dtype
+    if dtype == "category":
+        cats = list(spec.categories or [])
+        if spec.other_label is not None:
+            cats.append(spec.other_label)
+        cat = pd.Categorical(values, categories=cats, ordered=spec.ordered)
+        return pd.Series(cat, name=spec.name)
+    if dtype == "object":  # a missing cell as NaN (not None)
+        out = values.to_numpy(dtype=object, copy=True)
+        out[pd.isna(out)] = np.nan
+        return pd.Series(out, index=values.index, name=spec.name, dtype=object)
+    if dtype.startswith(("int", "uint")) and values.dtype.kind == "f":
+        # Float values at the edge of a 64-bit range round to 2**63 or 2**64, which a cast
+        # would wrap around (to 0 or a negative number): stay inside the range.
+        info = np.iinfo(dtype)
+        high = float(info.max)
+        if int(high) > info.max:
+            high = float(np.nextafter(high, 0.0))
+        clipped = np.clip(values.to_numpy(dtype=float), float(info.min), high)
+        values = pd.Series(clipped, index=values.index)
+    if dtype in _NO_NAN and bool(values.isna().any()):
+        # Numpy ints/bools cannot hold NaN: fall back to the nullable pandas dtype.
+        nullable = dtype.replace("int", "Int").replace("uInt", "UInt")
+        dtype = "boolean" if dtype == "bool" else nullable
+    return values.astype(dtype).rename(spec.name)
