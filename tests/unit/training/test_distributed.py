@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -23,23 +20,12 @@ from synthgen.training import distributed as dist
 
 # pytest puts this folder on sys.path (rootdir-relative "prepend" imports).
 from ddp_worker import FAMILIES, regression  # isort: skip
+from launch import torchrun  # isort: skip
 
 REPO = Path(__file__).resolve().parents[3]
 WORKER = Path(__file__).with_name("ddp_worker.py")
 
-pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-def _torchrun(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    """``torchrun --standalone --nproc-per-node 2 ARGS`` (a free port, gloo on CPU)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE")}
-    env.update(OMP_NUM_THREADS="1", PYTHONPATH=str(REPO), CUDA_VISIBLE_DEVICES="")
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
-    run = subprocess.run(
-        [*cmd, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
-    )
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    return run
+pytestmark = [pytest.mark.usefixtures("one_thread"), pytest.mark.xdist_group("torchrun")]
 
 
 def _arrays(path: Path) -> dict[str, np.ndarray]:
@@ -79,7 +65,7 @@ def test_torchrun_environment_without_its_rendezvous_is_refused(monkeypatch):
         dist.world_size()
 
 
-def test_dp_sgd_is_refused_before_any_work_under_torchrun(monkeypatch, mixed):
+def test_dp_sgd_is_refused_before_any_work_undertorchrun(monkeypatch, mixed):
     monkeypatch.setenv("WORLD_SIZE", "2")
     model = sg.make_generator("vae", epsilon=1.0, **get_generator_class("vae")._fast_params())
     with pytest.raises(ConfigurationError, match=r"epsilon .* several processes"):
@@ -97,7 +83,7 @@ def test_processes_of_one_machine_share_its_threads(monkeypatch):
 def api_run(tmp_path_factory):
     """Every neural family fitted by two ranks inside a process group the caller set up."""
     out = tmp_path_factory.mktemp("ddp")
-    _torchrun(str(WORKER), str(out), cwd=REPO)
+    torchrun(str(WORKER), str(out), cwd=REPO)
     return out
 
 
@@ -135,7 +121,7 @@ def test_torchrun_cli_fit_is_repeatable_and_its_model_samples(tmp_path):
     fit += ["--param", "epochs=2", "--param", "batch_size=64", "--quiet"]
     outs = [tmp_path / "a.sgm", tmp_path / "b.sgm"]
     for out in outs:
-        run = _torchrun(*fit, "-o", str(out), cwd=tmp_path)
+        run = torchrun(*fit, "-o", str(out), cwd=tmp_path)
         assert run.stdout.count("fitted transformer") == 1  # rank 0 alone reports
     assert _same_arrays(_arrays(outs[0]), _arrays(outs[1]))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.sgm", "b.sgm", "data.csv"]

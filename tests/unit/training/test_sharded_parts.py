@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -23,24 +20,12 @@ from synthgen.testing import make_mixed_table
 # pytest puts this folder on sys.path (rootdir-relative "prepend" imports).
 from ddp_worker import regression  # isort: skip
 from parts_worker import FAMILIES  # isort: skip
+from launch import torchrun  # isort: skip
 
 REPO = Path(__file__).resolve().parents[3]
 WORKER = Path(__file__).with_name("parts_worker.py")
 
-pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-def _torchrun(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
-    """``torchrun --standalone --nproc-per-node 2 ARGS`` (a free port, gloo on CPU)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE")}
-    env.update(OMP_NUM_THREADS="1", PYTHONPATH=str(REPO), CUDA_VISIBLE_DEVICES="")
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
-    run = subprocess.run(
-        [*cmd, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=400
-    )
-    if check:
-        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    return run
+pytestmark = [pytest.mark.usefixtures("one_thread"), pytest.mark.xdist_group("torchrun")]
 
 
 def _write_parts(folder: Path, frame: pd.DataFrame, sizes: list[int], group: int) -> Path:
@@ -148,7 +133,7 @@ def api_run(tmp_path_factory, table):
     _write_parts(root / "few", table, [150], group=150)
     out = root / "out"
     out.mkdir()
-    _torchrun(str(WORKER), str(out), str(folder), cwd=REPO)
+    torchrun(str(WORKER), str(out), str(folder), cwd=REPO)
     return out
 
 
@@ -188,7 +173,7 @@ def test_torchrun_cli_fit_on_parts_is_repeatable(tmp_path, table):
     fit += ["--random-state", "3", "--param", "epochs=2", "--param", "batch_size=64", "--quiet"]
     outs = [tmp_path / "a.sgm", tmp_path / "b.sgm"]
     for out in outs:
-        run = _torchrun(*fit, "-o", str(out), cwd=tmp_path)
+        run = torchrun(*fit, "-o", str(out), cwd=tmp_path)
         assert run.stdout.count("fitted transformer on 150 rows") == 1  # rank 0 alone reports
     assert _same_arrays(outs[0], outs[1])
     sample = sg.load(outs[0]).sample(50, random_state=0)
