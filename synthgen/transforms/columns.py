@@ -293,12 +293,9 @@ class CategoricalEncoder(ColumnEncoder):
         codes = self.codes.inverse(block)
         if self.cap is not None:
             codes = self.cap.backward(codes, rng)
-        labels = np.empty(len(codes), dtype=object)
         k = len(self.categories)
-        known = codes < k
-        labels[known] = self._labels()[codes[known]]
-        plain = self.spec.dtype == "object"  # shows a missing cell as NaN: set it here
-        labels[~known] = np.nan if plain else None
+        labels = self._labels()[np.minimum(codes, k)]  # one gather: codes past k are missing
+        plain = self.spec.dtype == "object"
         if self.pooled:
             pooled = codes == k
             if pooled.any() and self.spec.other_label is not None:
@@ -319,10 +316,13 @@ class CategoricalEncoder(ColumnEncoder):
         p = p / p.sum() if p.sum() > 0 else np.full(k, 1.0 / k)
         return self._labels()[rng.choice(k, size=n, p=p)]
 
-    def _labels(self) -> np.ndarray:  # the labels as an object array (built once)
+    def _labels(self) -> np.ndarray:
+        """The labels by code as an object array (built once), then what a missing cell
+        decodes to: NaN in an object column (what pandas reads), None before a cast."""
         if self._array is None:
-            self._array = np.empty(len(self.categories), dtype=object)
-            self._array[:] = self.categories
+            self._array = np.empty(len(self.categories) + 1, dtype=object)
+            self._array[:-1] = self.categories
+            self._array[-1] = np.nan if self.spec.dtype == "object" else None
         return self._array
 
     def get_state(self) -> dict[str, Any]:
