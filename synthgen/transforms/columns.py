@@ -301,15 +301,15 @@ class CategoricalEncoder(ColumnEncoder):
             if pooled.any() and self.spec.other_label is not None:
                 labels[pooled] = self.spec.other_label
             elif pooled.any():
-                labels[pooled] = self._draw_frequent(int(pooled.sum()), rng, plain)
+                labels[pooled] = self._draw_frequent(int(pooled.sum()), rng)
         if plain:  # what restore_dtype would give, without searching every cell for None
             return pd.Series(labels, dtype=object, name=self.spec.name)
         return restore_dtype(pd.Series(labels, dtype=object), self.spec)
 
-    def _draw_frequent(self, n: int, rng: np.random.Generator, nan: bool = False) -> np.ndarray:
+    def _draw_frequent(self, n: int, rng: np.random.Generator) -> np.ndarray:
         k = len(self.categories)
         if k == 0 and self.spec.kind == "categorical":  # no label common enough to give back
-            return np.full(n, np.nan if nan else None, dtype=object)
+            return np.full(n, self._labels()[-1], dtype=object)  # a missing cell
         if k == 0:
             return np.array([f"{self.spec.name}-{i}" for i in rng.integers(0, 10**9, n)])
         p = self.codes.freq[:k] if self.cap is None else self.cap.label_freq

@@ -89,10 +89,17 @@ class QuantileNormal:
         self.quantiles: np.ndarray = np.empty(0)
 
     def fit(self, x: np.ndarray, rng: np.random.Generator) -> QuantileNormal:
-        self.quantiles = safe_quantiles(
-            np.asarray(x, dtype=float), self.n_quantiles, self.min_count
+        return self._use(
+            safe_quantiles(np.asarray(x, dtype=float), self.n_quantiles, self.min_count)
         )
-        self.levels = np.linspace(0.0, 1.0, len(self.quantiles))
+
+    def _use(self, quantiles: np.ndarray) -> QuantileNormal:
+        """Take ``quantiles`` (sorted), their even levels, and the decoder's two tables: the
+        lower tail's, and the upper tail's (levels and values reversed)."""
+        self.quantiles = quantiles
+        self.levels = np.linspace(0.0, 1.0, len(quantiles))
+        self._grid = np.stack([self.levels, (1.0 - self.levels)[::-1]])
+        self._values = np.stack([quantiles, quantiles[::-1]])
         return self
 
     def _tails(self, x: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -124,22 +131,19 @@ class QuantileNormal:
     def inverse(self, z: np.ndarray) -> np.ndarray:
         z = np.asarray(z, dtype=float).reshape(len(z), -1)[:, 0]
         # each side from its own tail (precise at both ends): the lower tail's table for
-        # z < 0, the upper tail's (levels and values reversed) for the rest
-        tables = np.stack([self.levels, (1.0 - self.levels)[::-1]])
-        values = np.stack([self.quantiles, self.quantiles[::-1]])
+        # z < 0, the upper tail's for the rest
         side = (~(z < 0)).astype(np.intp)
-        return grid_interp(ndtr(-np.abs(z)), tables, values, side)
+        return grid_interp(ndtr(-np.abs(z)), self._grid, self._values, side)
 
     def get_state(self) -> dict[str, Any]:
         return {"method": self.method, "quantiles": self.quantiles.tolist()}
 
     def set_state(self, state: dict[str, Any]) -> QuantileNormal:
         _check_method(state, self.method)
-        self.quantiles = _state.numbers(state, "quantiles", min_length=2)
-        if (np.diff(self.quantiles) < 0).any():
+        quantiles = _state.numbers(state, "quantiles", min_length=2)
+        if (np.diff(quantiles) < 0).any():
             raise ValueError("quantiles must be sorted")
-        self.levels = np.linspace(0.0, 1.0, len(self.quantiles))
-        return self
+        return self._use(quantiles)
 
 
 class ModeNormal:
