@@ -18,6 +18,7 @@ from synthgen.generators.neural import NeuralGenerator
 from synthgen.generators.nn import build_module, load_module, module_arrays
 from synthgen.generators.params import Integer, Options, Real
 from synthgen.generators.tags import GeneratorTags
+from synthgen.generators.transformer.decoding import DECODERS
 from synthgen.generators.transformer.model import TokenTransformer
 from synthgen.generators.transformer.sampling import DRAWS, TokenSampling
 from synthgen.generators.transformer.task import TransformerTask
@@ -260,6 +261,7 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
         self.arch_ = arch
         self.tokenizer_ = RowTokenizer(self.encoder_, self.n_bins, self.n_sub_bins)
         self.draws_ = "cdf"
+        self.decoder_ = "lanes"
         self.history_: list[dict[str, float]] = []
         self.n_epochs_ = 0
         self.stop_reason_ = "nothing_to_learn"
@@ -288,6 +290,7 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
     def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         meta = {**self._training_meta(), "size": self.size_, "arch": self.arch_}
         meta["draws"] = self.draws_
+        meta["decoder"] = self.decoder_
         arrays = {} if self.net_ is None else module_arrays(self.net_, "net")
         return meta, arrays
 
@@ -299,6 +302,12 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
         self.draws_ = meta.get("draws", "multinomial")
         if self.draws_ not in DRAWS:
             raise PersistenceError(f"unknown transformer draws {self.draws_!r} in the model file")
+        # Files written before "lanes" decode with the cache they were saved with (same rows).
+        self.decoder_ = meta.get("decoder", "heads")
+        if self.decoder_ not in DECODERS:
+            raise PersistenceError(
+                f"unknown transformer decoder {self.decoder_!r} in the model file"
+            )
         self.tokenizer_ = RowTokenizer(self.encoder_, self.n_bins, self.n_sub_bins)
         self.net_ = None
         if self.tokenizer_.n_columns:

@@ -22,35 +22,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F  # noqa: N812
 
-__all__ = ["KVCache", "TokenTransformer"]
+from synthgen.generators.transformer.decoding import KVCache, LaneCache, lane_step
 
-
-class KVCache:
-    """Keys and values of every layer for ``n`` rows, filled one position at a time.
-
-    Parameters
-    ----------
-    n_layers, n_rows, n_heads, length, head_dim : int
-        Shape of the cache.
-    device, dtype : torch device and dtype
-        Where the tensors live, and their type (bfloat16 when decoding in bfloat16).
-    """
-
-    def __init__(
-        self,
-        n_layers: int,
-        n_rows: int,
-        n_heads: int,
-        length: int,
-        head_dim: int,
-        device: torch.device | str = "cpu",
-        dtype: torch.dtype = torch.float32,
-    ) -> None:
-        shape = (n_rows, n_heads, length, head_dim)
-        # Uninitialised: a step reads only the positions written before it.
-        self.keys = [torch.empty(shape, device=device, dtype=dtype) for _ in range(n_layers)]
-        self.values = [torch.empty(shape, device=device, dtype=dtype) for _ in range(n_layers)]
-        self.length = 0
+__all__ = ["KVCache", "LaneCache", "TokenTransformer"]
 
 
 class _Block(nn.Module):
@@ -335,29 +309,55 @@ class TokenTransformer(nn.Module):
         return list(self._group_widths)
 
     # -- incremental decoding ----------------------------------------------------------------
-    def new_cache(self, n_rows: int, dtype: torch.dtype = torch.float32) -> KVCache:
-        """An empty key/value cache for ``n_rows`` rows."""
+    def new_cache(
+        self, n_rows: int, dtype: torch.dtype = torch.float32, layout: str = "heads"
+    ) -> KVCache | LaneCache:
+        """An empty key/value cache for ``n_rows`` rows in ``layout`` (``"heads"``, of
+        ``dtype``, or ``"lanes"``, float32: see :mod:`.decoding`)."""
         h, device = self.n_heads, self.head_w.device
-        return KVCache(self.n_layers, n_rows, h, len(self.vocab), self.d_model // h, device, dtype)
+        shape = (self.n_layers, n_rows, h, len(self.vocab), self.d_model // h)
+        if layout == "lanes":
+            return LaneCache(*shape, device)
+        return KVCache(*shape, device, dtype)
 
     def step(
         self,
         prev: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None,
         next_cols: torch.Tensor,
-        cache: KVCache,
+        cache: KVCache | LaneCache,
     ) -> torch.Tensor:
         """Hidden state ``(n, d)`` of the next position.
 
         ``prev`` is ``(cols, main, fine)`` of the column visited last (each ``(n,)``), or
         ``None`` at the start; ``next_cols`` ``(n,)`` are the columns predicted next.
         """
+        if isinstance(cache, LaneCache):
+            return self._lane_step(prev, next_cols, cache)
         q = self.query(next_cols)
         x = self.bos + q if prev is None else self.embed(*prev) + q
         h = x[:, None, :]
         for i, block in enumerate(self.blocks):
             h = block(h, cache, i)
+        x = h[:, 0]
         cache.length += 1
-        return h[:, 0]
+        return x
+
+    def _lane_step(
+        self,
+        prev: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None,
+        next_cols: torch.Tensor,
+        cache: LaneCache,
+    ) -> torch.Tensor:
+        """:meth:`step` with a :class:`LaneCache`. When every row starts at the same column,
+        one row's state stands for all of them (the first position holds no token)."""
+        n = len(next_cols)
+        if prev is None and bool((next_cols == next_cols[0]).all()):
+            next_cols = next_cols[:1]
+        x = self.query(next_cols) + (self.bos if prev is None else self.embed(*prev))
+        for i, block in enumerate(self.blocks):
+            x = lane_step(block, x, cache, i)
+        cache.length += 1
+        return x.expand(n, -1)
 
 
 def _attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool) -> torch.Tensor:

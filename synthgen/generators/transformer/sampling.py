@@ -23,8 +23,8 @@ __all__ = ["DRAWS", "TokenSampling"]
 _SAMPLE_CHUNK = 4096
 
 #: Largest key/value cache of one chunk of rows: wide tables generate fewer rows at once (a
-#: 1,000-column table about 500 with the small preset in bfloat16, instead of 4,096 rows that
-#: would hold 2 GB of keys and values).
+#: 1,000-column table about 250 with the small preset and its float32 lanes, instead of 4,096
+#: rows that would hold 4 GB of keys and values).
 _CACHE_BYTES = 256 * 2**20
 
 #: How a model draws its tokens: ``"cdf"`` (one uniform per row, bfloat16 decoding where the
@@ -47,6 +47,12 @@ class TokenSampling:
     random_order: float
     precision: str
     draws_: str
+    decoder_: str
+
+    def _decoder(self) -> str:
+        """The key/value cache layout (:data:`.decoding.DECODERS`); models fitted before
+        ``"lanes"`` keep ``"heads"``."""
+        return getattr(self, "decoder_", "heads")
 
     def _decode_bfloat16(self) -> bool:
         """Whether decoding runs in bfloat16: where training would (``precision='auto'`` on
@@ -109,7 +115,7 @@ class TokenSampling:
         free = torch.from_numpy(~known).to(dev)
         rows = torch.arange(n, device=dev)
         dtype = self._decode_dtype()
-        cache = net.new_cache(n, dtype=dtype)
+        cache = net.new_cache(n, dtype=dtype, layout=self._decoder())
         # Only the network's steps autocast (heads and draws are float32 either way).
         decode = torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dtype == torch.bfloat16)
         prev = None
@@ -174,7 +180,8 @@ class TokenSampling:
             return _SAMPLE_CHUNK
         net = self.net_
         bytes_per_row = 2 * net.n_layers * len(net.vocab) * net.d_model
-        bytes_per_row *= torch.finfo(self._decode_dtype()).bits // 8
+        lanes = self._decoder() == "lanes"  # a float32 cache
+        bytes_per_row *= 4 if lanes else torch.finfo(self._decode_dtype()).bits // 8
         return int(np.clip(_CACHE_BYTES // bytes_per_row, 64, _SAMPLE_CHUNK))
 
     def _sample_tokens(

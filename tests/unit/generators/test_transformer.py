@@ -15,6 +15,7 @@ from synthgen.generators.transformer import (
     TokenTransformer,
     choose_size,
 )
+from synthgen.generators.transformer.decoding import lane_attention
 from synthgen.generators.transformer.model import _attention
 from synthgen.schema import Schema
 from synthgen.testing import make_mixed_table
@@ -110,12 +111,13 @@ def test_causal_mask():
     assert not torch.allclose(logits2[:, 3], logits[:, 3])  # the last one sees the change
 
 
-def test_kv_cache_decode_equals_full_forward():
+@pytest.mark.parametrize("layout", ["heads", "lanes"])
+def test_kv_cache_decode_equals_full_forward(layout):
     net, main, fine = _net()
     order = torch.tensor([3, 1, 0, 2])
     with torch.no_grad():
         full, full_fine = net(main, fine, order)
-        cache = net.new_cache(len(main))
+        cache = net.new_cache(len(main), layout=layout)
         prev = None
         for i, c in enumerate(order.tolist()):
             cols = torch.full((len(main),), c)
@@ -127,6 +129,19 @@ def test_kv_cache_decode_equals_full_forward():
                 fl = net.fine_logits(hidden[:, None], torch.tensor([c]), main[:, c : c + 1])
                 torch.testing.assert_close(fl[:, 0], full_fine[:, k], atol=1e-5, rtol=1e-5)
             prev = (cols, main[:, c], fine[:, c])
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_lane_attention_equals_softmax_attention(fused):
+    """Attention in lanes (rows and heads innermost) is PyTorch's attention of one query per
+    row and head, whichever way its sums run."""
+    gen = torch.Generator().manual_seed(2)
+    n, h, t, hd = 5, 3, 7, 4
+    q, k, v = (torch.randn(n, h, s, hd, generator=gen) for s in (1, t, t))
+    expected = _attention(q, k, v, causal=False)[:, :, 0]  # (n, h, hd)
+    lanes = [x.permute(2, 1, 3, 0) for x in (q, k, v)]  # (positions, h, hd, n)
+    out = lane_attention(lanes[0][0] * hd**-0.5, lanes[1], lanes[2], fused=fused)
+    torch.testing.assert_close(out.permute(2, 0, 1), expected)
 
 
 def test_grouped_likelihood_equals_the_padded_heads():
@@ -367,13 +382,40 @@ def test_a_model_saved_before_cdf_draws_keeps_its_draws(toy_model, tmp_path):
         sg.load(odd)
 
 
+def test_a_model_saved_before_lanes_decodes_as_it_did(toy_model, tmp_path, monkeypatch):
+    """A file without ``decoder`` decodes with the cache it was saved with, so it draws the
+    rows it always drew; an unknown decoder is refused."""
+    import synthgen as sg
+
+    path, old, odd = tmp_path / "m.sgm", tmp_path / "old.sgm", tmp_path / "odd.sgm"
+    toy_model.save(path)
+    assert sg.load(path).decoder_ == "lanes"
+    _rewrite_state(path, old, lambda state: state.pop("decoder"))
+    legacy = sg.load(old)
+    assert legacy.decoder_ == "heads"
+    layouts = []
+    new_cache = type(legacy.net_).new_cache
+    monkeypatch.setattr(
+        type(legacy.net_),
+        "new_cache",
+        lambda self, n, **kw: layouts.append(kw["layout"]) or new_cache(self, n, **kw),
+    )
+    rows = legacy.sample(300, random_state=3)
+    assert set(layouts) == {"heads"}
+    monkeypatch.setattr(toy_model, "decoder_", "heads")
+    pd.testing.assert_frame_equal(rows, toy_model.sample(300, random_state=3))
+    _rewrite_state(path, odd, lambda state: state.update(decoder="rows"))
+    with pytest.raises(sg.PersistenceError, match="unknown transformer decoder"):
+        sg.load(odd)
+
+
 def test_a_wide_table_generates_fewer_rows_at_once(toy_model, monkeypatch):
     """The key/value cache of one chunk stays under its budget; legacy draws keep 4,096."""
     import synthgen.generators.transformer.sampling as sampling
     from synthgen.training import precision
 
     net = toy_model.net_
-    per_row = 2 * net.n_layers * len(net.vocab) * net.d_model * 2  # bfloat16 here
+    per_row = 2 * net.n_layers * len(net.vocab) * net.d_model * 4  # a float32 cache
     monkeypatch.setattr(precision, "cpu_has_fast_bfloat16", lambda: True)
     monkeypatch.setattr(sampling, "_CACHE_BYTES", 100 * per_row)
     assert toy_model._chunk_rows() == 100
@@ -384,6 +426,8 @@ def test_a_wide_table_generates_fewer_rows_at_once(toy_model, monkeypatch):
     )
     rows = toy_model.sample(250, random_state=0)
     assert len(rows) == 250 and sizes == [100, 100, 50]
+    monkeypatch.setattr(toy_model, "decoder_", "heads")  # older models: a bfloat16 cache
+    assert toy_model._chunk_rows() == 200
     monkeypatch.setattr(sampling, "_CACHE_BYTES", per_row)  # never below 64 rows
     assert toy_model._chunk_rows() == 64
     monkeypatch.setattr(toy_model, "draws_", "multinomial")
