@@ -53,41 +53,52 @@ def grid_interp(
     """
     x = np.asarray(x, dtype=float)
     last = np.shape(xp)[-1] - 1
-    if table is None:
-        start = np.zeros(len(x), dtype=np.intp)
-        lo, hi = xp[0], xp[last]
+    xp, fp = np.atleast_2d(xp), np.atleast_2d(fp)
+    ends = xp[:, [0, last]]
+    if table is None or (ends == ends[0]).all():  # one pair of ends: scalars, no gathers
+        start: np.ndarray | int = 0 if table is None else np.asarray(table, np.intp) * (last + 1)
+        lo, hi = ends[0]
     else:
         start = np.asarray(table, dtype=np.intp) * (last + 1)
-        lo, hi = xp[:, 0][table], xp[:, last][table]
+        lo, hi = ends[:, 0][table], ends[:, 1][table]
     xp, fp = np.ravel(xp), np.ravel(fp)
     with np.errstate(invalid="ignore"):
-        guess = np.nan_to_num((x - lo) * (last / (hi - lo)), nan=0.0)
-    j = np.clip(guess, 0, last - 1).astype(np.intp)
-    # the segment numpy's search finds: xp[j] <= x < xp[j + 1] (j within [0, last - 1])
-    fix = (x < xp[start + j]) & (j > 0)
-    while fix.any():
-        j[fix] -= 1
-        fix &= (x < xp[start + j]) & (j > 0)
-    fix = (x >= xp[start + j + 1]) & (j < last - 1)
-    while fix.any():
-        j[fix] += 1
-        fix &= (x >= xp[start + j + 1]) & (j < last - 1)
-    j += start  # from here on, indices into the flat tables
-    x0, f0 = xp[j], fp[j]
+        guess = (x - lo) * (last / (hi - lo))
+    # NaN -> 0 and the rest clipped to [0, last - 1] (fmax and fmin pass over NaN)
+    j = np.fmin(np.fmax(guess, 0.0, out=guess), last - 1, out=guess).astype(np.intp)
+    k = j + start  # indices into the flat tables
+    # the segment numpy's search finds: xp[k] <= x < xp[k + 1] (j within [0, last - 1])
+    x0 = xp[k]
+    fix = x < x0
+    if fix.any():
+        fix &= j > 0
+        while fix.any():
+            j[fix] -= 1
+            k[fix] -= 1
+            fix &= (x < xp[k]) & (j > 0)
+        x0 = xp[k]
+    fix = x >= xp[k + 1]
+    if fix.any():
+        fix &= j < last - 1
+        while fix.any():
+            j[fix] += 1
+            k[fix] += 1
+            fix &= (x >= xp[k + 1]) & (j < last - 1)
+        x0 = xp[k]
+    f0 = fp[k]
     with np.errstate(all="ignore"):
-        slope = ((fp[1:] - fp[:-1]) / (xp[1:] - xp[:-1]))[j]  # never across two tables
+        slope = ((fp[1:] - fp[:-1]) / (xp[1:] - xp[:-1]))[k]  # never across two tables
         y = slope * (x - x0) + f0
         bad = np.isnan(y)
         if bad.any():  # as numpy: from the right end, then the flat value
-            y[bad] = (slope * (x - xp[j + 1]) + fp[j + 1])[bad]
-            flat = bad & np.isnan(y) & (f0 == fp[j + 1])
+            y[bad] = (slope * (x - xp[k + 1]) + fp[k + 1])[bad]
+            flat = bad & np.isnan(y) & (f0 == fp[k + 1])
             y[flat] = f0[flat]
-    on = x == x0
-    y[on] = f0[on]
-    top = x >= hi
-    y[top] = fp[start + last][top]
-    below = x < lo
-    y[below] = fp[start][below]
-    missing = np.isnan(x)
+    np.copyto(y, f0, where=x == x0)
+    for outside, end in ((x >= hi, last), (x < lo, 0)):
+        rows = np.flatnonzero(outside)
+        if len(rows):
+            y[rows] = fp[(start if np.isscalar(start) else start[rows]) + end]
+    missing = np.flatnonzero(np.isnan(x))
     y[missing] = x[missing]
     return y

@@ -6,13 +6,13 @@ keys and values. Two layouts exist:
 - :class:`KVCache` (``"heads"``): ``(rows, heads, positions, head_dim)`` per layer, read by
   PyTorch's fused attention. Models saved before ``"lanes"`` decode with it, so they draw the
   rows they always drew.
-- :class:`LaneCache` (``"lanes"``): ``(positions, head_dim, heads * rows)`` float32 per layer.
+- :class:`LaneCache` (``"lanes"``): ``(positions, heads, head_dim, rows)`` float32 per layer.
   One decoding query per row and head meets a few dozen keys: the fused kernel runs one tiny
   problem per row and head (its overhead dominated sampling: 1.2 of 2.1 s for 26,000 Adult
-  rows). In lanes, the rows and heads are the innermost axis, so scoring is ``head_dim``
-  multiply-adds and the weighted sum of values one per position, each over every row at once
-  (3 to 5 times quicker on one CPU thread). The arithmetic is float32 whatever the network's
-  precision, in a fixed order that does not depend on the CPU's vector width.
+  rows). In lanes the rows are the innermost axis, so scoring is ``head_dim`` multiply-adds
+  and the weighted sum of values one per position, each over every row and head at once
+  (attention 3 to 5 times quicker on one CPU thread). The arithmetic is float32 whatever
+  the network's precision, each sum in a fixed order.
 """
 
 from __future__ import annotations

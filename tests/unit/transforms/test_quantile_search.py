@@ -62,6 +62,25 @@ def test_grid_interp_equals_numpy_on_both_tails(n_levels):
         np.testing.assert_array_equal(grid_interp(x, xp, fp), np.interp(x, xp, fp))
 
 
+def test_grid_interp_with_tables_of_different_ends_equals_numpy():
+    """Several grids at once, their ends not shared (no scalar shortcut): each value is
+    numpy's interpolation on its own grid, outside both ends, on the levels, NaN and
+    infinities included."""
+    rng = np.random.default_rng(4)
+    grids = np.stack([np.linspace(0.0, 1.0, 51), np.linspace(-2.0, 3.0, 51)])
+    values = np.sort(rng.standard_normal((2, 51)) * 10, axis=1)
+    x = np.concatenate(
+        [rng.uniform(-3, 4, 20_000), grids.ravel(), [-9.0, 9.0, np.nan, np.inf, -np.inf]]
+    )
+    table = rng.integers(0, 2, len(x))
+    expected = np.where(
+        table == 0,
+        np.interp(x, grids[0], values[0]),
+        np.interp(x, grids[1], values[1]),
+    )
+    np.testing.assert_array_equal(grid_interp(x, grids, values, table), expected)
+
+
 def test_grid_interp_is_right_on_an_uneven_grid():
     xp = np.array([0.0, 0.001, 0.5, 0.51, 1.0])
     fp = np.array([1.0, 2.0, 3.0, 5.0, 8.0])

@@ -77,6 +77,28 @@ def test_mixed_table_round_trip_restores_dtypes_and_labels(mixed, setting):
     assert back["customer_id"].is_unique
 
 
+@pytest.mark.parametrize("setting", SETTINGS)
+def test_decoded_columns_are_their_own_memory(mixed, setting):
+    """Decoding reads a column-major copy of the matrix and no longer copies each column
+    afterwards: no decoded column may share memory with the matrix, another column, or the
+    encoder's state (editing a sample must not change the model), and the matrix is left
+    as it was."""
+    schema = sg.Schema.infer(mixed)
+    enc = TableEncoder(*setting).fit(mixed, schema, random_state=0)
+    matrix = enc.transform(mixed, random_state=1)
+    before = matrix.copy()
+    back = enc.inverse_transform(matrix, random_state=2)
+    np.testing.assert_array_equal(matrix, before)
+    arrays = {c: np.asarray(back[c].array) for c in back.columns}
+    for c, a in arrays.items():
+        assert not np.shares_memory(a, matrix), c
+        assert not any(np.shares_memory(a, b) for d, b in arrays.items() if d != c), c
+    twice = enc.inverse_transform(matrix, random_state=2)
+    for c in back.columns:
+        back[c] = back[c].iloc[::-1].to_numpy()  # overwrite every decoded cell
+    pd.testing.assert_frame_equal(enc.inverse_transform(matrix, random_state=2), twice)
+
+
 def test_adult_raw_round_trip_is_exact():
     raw = sg.datasets.load_adult_raw().head(3000)
     schema = sg.Schema.infer(raw, min_count=1)
