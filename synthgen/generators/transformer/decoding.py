@@ -52,6 +52,7 @@ class KVCache:
         # Uninitialised: a step reads only the positions written before it.
         self.keys = [torch.empty(shape, device=device, dtype=dtype) for _ in range(n_layers)]
         self.values = [torch.empty(shape, device=device, dtype=dtype) for _ in range(n_layers)]
+        self.n_rows = n_rows
         self.length = 0
 
 
@@ -80,6 +81,8 @@ class LaneCache:
         # Uninitialised: a step reads only the positions written before it.
         self.keys = [torch.empty(shape, device=device) for _ in range(n_layers)]
         self.values = [torch.empty(shape, device=device) for _ in range(n_layers)]
+        self.query = torch.empty(shape[1:], device=device)  # the step's scaled queries
+        self.n_rows = n_rows
         self.length = 0
 
 
@@ -132,7 +135,7 @@ def lane_step(block: torch.nn.Module, x: torch.Tensor, cache: LaneCache, layer: 
     pos = cache.length
     keys[pos].copy_(qkv[1])  # broadcast to every row from one
     values[pos].copy_(qkv[2])
-    q = torch.empty((h, hd, n), device=x.device).copy_(qkv[0]).mul_(hd**-0.5)
+    q = cache.query[..., :n].copy_(qkv[0]).mul_(hd**-0.5)
     a = lane_attention(q, keys[: pos + 1, ..., :n], values[: pos + 1, ..., :n]).view(d, n)
     x = x + torch.addmm(block.proj.bias, a.t(), block.proj.weight.t())
     return x + block.fc2(F.gelu(block.fc1(block.ln2(x))))

@@ -382,6 +382,33 @@ def test_a_model_saved_before_cdf_draws_keeps_its_draws(toy_model, tmp_path):
         sg.load(odd)
 
 
+@pytest.mark.parametrize("decoder", ["heads", "lanes"])
+def test_a_reused_cache_draws_what_fresh_caches_draw(toy_model, monkeypatch, decoder):
+    """Chunks of one size share a key/value cache: the rows are those of a cache per chunk
+    (nothing of a chunk leaks into the next), free and conditional."""
+    import synthgen.generators.transformer.sampling as sampling
+
+    monkeypatch.setattr(toy_model, "decoder_", decoder)
+    monkeypatch.setattr(sampling, "_CACHE_BYTES", 1)  # 64 rows per chunk
+    free = toy_model.sample(200, random_state=5)
+    given = toy_model.sample(200, conditions={"a": "hi"}, random_state=6)
+    new_cache = type(toy_model.net_).new_cache
+    made = []
+
+    def fresh(self, n, **kw):
+        made.append(n)
+        cache = new_cache(self, n, **kw)
+        cache.n_rows = -1  # never matches: a new cache for every chunk
+        return cache
+
+    monkeypatch.setattr(type(toy_model.net_), "new_cache", fresh)
+    pd.testing.assert_frame_equal(toy_model.sample(200, random_state=5), free)
+    pd.testing.assert_frame_equal(
+        toy_model.sample(200, conditions={"a": "hi"}, random_state=6), given
+    )
+    assert made[:4] == [64, 64, 64, 8]
+
+
 def test_a_model_saved_before_lanes_decodes_as_it_did(toy_model, tmp_path, monkeypatch):
     """A file without ``decoder`` decodes with the cache it was saved with, so it draws the
     rows it always drew; an unknown decoder is refused."""
@@ -425,7 +452,7 @@ def test_a_wide_table_generates_fewer_rows_at_once(toy_model, monkeypatch):
         type(net), "new_cache", lambda self, n, **kw: sizes.append(n) or new_cache(self, n, **kw)
     )
     rows = toy_model.sample(250, random_state=0)
-    assert len(rows) == 250 and sizes == [100, 100, 50]
+    assert len(rows) == 250 and sizes == [100, 50]  # one cache per chunk size
     monkeypatch.setattr(toy_model, "decoder_", "heads")  # older models: a bfloat16 cache
     assert toy_model._chunk_rows() == 200
     monkeypatch.setattr(sampling, "_CACHE_BYTES", per_row)  # never below 64 rows
