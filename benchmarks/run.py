@@ -210,8 +210,9 @@ def plot(results: list[dict[str, Any]], out: Path) -> None:
         ax.scatter(
             grp["fit_s"].mean(), grp["column_pair_trends"].mean(), label=f"{gen} / {dataset}"
         )
-    ax.set_xscale("log")
-    ax.set_xlabel("fit seconds (log)")
+    if (ok["fit_s"] > 0).all():  # a fit rounded to 0.00 s has no place on a log axis
+        ax.set_xscale("log")
+    ax.set_xlabel("fit seconds" + (" (log)" if ax.get_xscale() == "log" else ""))
     ax.set_ylabel("column pair trends")
     ax.legend(fontsize=7)
     fig.tight_layout()

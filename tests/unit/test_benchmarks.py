@@ -1,6 +1,6 @@
 """The benchmark harness records failures instead of stopping, and tabulates results."""
 
-from benchmarks.run import markdown_table, run_pair
+from benchmarks.run import markdown_table, plot, run_pair
 
 
 def test_a_crashing_pair_is_recorded_not_fatal(tmp_path, adult):
@@ -35,6 +35,22 @@ def test_markdown_table_averages_seeds_and_lists_failures():
     table = markdown_table(results)
     assert "| d | g | 2 | 2.0 | 0.850 ± 0.071 |" in table
     assert "h on d (seed 0): timeout: slow" in table
+
+
+def test_plots_take_a_fit_time_rounded_to_zero(tmp_path):
+    """A fit that rounds to 0.00 s (a tiny table) is drawn on a linear axis, without
+    matplotlib's warning about a log axis with nothing positive on it."""
+    import warnings
+
+    base = {"status": "ok", "dataset": "tiny", "seed": 0, "sample_s": 0.01}
+    results = [
+        {**base, "generator": "marginals", "fit_s": 0.0, "column_pair_trends": 0.9},
+        {**base, "generator": "copula", "fit_s": 0.0, "column_pair_trends": 0.95},
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plot(results, tmp_path)
+    assert (tmp_path / "quality_vs_time.png").is_file()
 
 
 def test_table_merges_result_files(tmp_path, capsys):
