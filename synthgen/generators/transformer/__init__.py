@@ -5,12 +5,13 @@ from synthgen.generators.transformer.generator import (
     TabularTransformer,
     choose_size,
 )
-from synthgen.generators.transformer.model import KVCache, TokenTransformer
+from synthgen.generators.transformer.model import KVCache, LaneCache, TokenTransformer
 from synthgen.generators.transformer.tokenizer import RowTokenizer
 
 __all__ = [
     "SIZE_PRESETS",
     "KVCache",
+    "LaneCache",
     "RowTokenizer",
     "TabularTransformer",
     "TokenTransformer",

@@ -120,7 +120,9 @@ def lane_attention(
     return out
 
 
-def lane_step(block: torch.nn.Module, x: torch.Tensor, cache: LaneCache, layer: int):
+def lane_step(
+    block: torch.nn.Module, x: torch.Tensor, cache: LaneCache, layer: int
+) -> torch.Tensor:
     """One pre-norm transformer block (``block``, a ``_Block``) on the next position's
     states ``x`` ``(n, d)``, its keys and values stored in ``cache`` (layer ``layer``).
 
