@@ -17,10 +17,12 @@ keys and values. Two layouts exist:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch.nn import functional as F  # noqa: N812
 
-__all__ = ["DECODERS", "KVCache", "LaneCache", "lane_attention"]
+__all__ = ["DECODERS", "KVCache", "LaneBlock", "LaneCache", "lane_attention"]
 
 #: The cache layouts a model can decode with (see the module docstring); models saved before
 #: ``"lanes"`` use ``"heads"``.
@@ -66,6 +68,8 @@ class LaneCache:
         Shape of the cache.
     device : torch device
         Where the tensors live.
+    blocks : sequence of LaneBlock
+        The network's blocks prepared for decoding (one per layer).
     """
 
     def __init__(
@@ -76,12 +80,14 @@ class LaneCache:
         length: int,
         head_dim: int,
         device: torch.device | str = "cpu",
+        blocks: Sequence[LaneBlock] = (),
     ) -> None:
         shape = (length, n_heads, head_dim, n_rows)
         # Uninitialised: a step reads only the positions written before it.
         self.keys = [torch.empty(shape, device=device) for _ in range(n_layers)]
         self.values = [torch.empty(shape, device=device) for _ in range(n_layers)]
         self.query = torch.empty(shape[1:], device=device)  # the step's scaled queries
+        self.blocks = list(blocks)
         self.n_rows = n_rows
         self.length = 0
 
@@ -110,34 +116,74 @@ def lane_attention(
     if q.device.type != "cpu" if fused is None else fused:
         weights = torch.softmax((keys * q).sum(2), dim=0)[:, :, None]
         return (weights * values).sum(0)
-    scores = keys[:, :, 0] * q[:, 0]  # (positions, heads, rows)
-    for j in range(1, q.shape[1]):
-        scores.addcmul_(keys[:, :, j], q[:, j])
-    weights = torch.softmax(scores, dim=0)[:, :, None]
-    out = values[0] * weights[0]
-    for j in range(1, len(values)):
-        out.addcmul_(values[j], weights[j])
+    # Views made in one call each (``unbind``): slicing in the loop cost as much as a
+    # multiply-add on a few hundred rows.
+    ks, qs = keys.unbind(2), q.unbind(1)
+    scores = ks[0] * qs[0]  # (positions, heads, rows)
+    for k, qj in zip(ks[1:], qs[1:], strict=True):
+        scores.addcmul_(k, qj)
+    vs, ws = values.unbind(0), torch.softmax(scores, dim=0)[:, :, None].unbind(0)
+    out = vs[0] * ws[0]
+    for v, w in zip(vs[1:], ws[1:], strict=True):
+        out.addcmul_(v, w)
     return out
 
 
-def lane_step(
-    block: torch.nn.Module, x: torch.Tensor, cache: LaneCache, layer: int
-) -> torch.Tensor:
-    """One pre-norm transformer block (``block``, a ``_Block``) on the next position's
-    states ``x`` ``(n, d)``, its keys and values stored in ``cache`` (layer ``layer``).
+class LaneBlock:
+    """A transformer block's weights prepared once for decoding in lanes.
 
-    The query, key and value come out of one matrix product already in lanes
-    (``W @ x.T``: the transpose is the product's, not a copy), and the attention's output
-    goes into the projection the same way."""
-    n, d = x.shape  # one row at the first position when every row starts alike
-    keys, values = cache.keys[layer], cache.values[layer]
-    h, hd = keys.shape[1:3]
-    qkv = torch.addmm(block.qkv.bias[:, None], block.qkv.weight, block.ln1(x).t())
-    qkv = qkv.view(3, h, hd, n)  # (3 d, n) in the network's precision
-    pos = cache.length
-    keys[pos].copy_(qkv[1])  # broadcast to every row from one
-    values[pos].copy_(qkv[2])
-    q = cache.query[..., :n].copy_(qkv[0]).mul_(hd**-0.5)
-    a = lane_attention(q, keys[: pos + 1, ..., :n], values[: pos + 1, ..., :n]).view(d, n)
-    x = x + torch.addmm(block.proj.bias, a.t(), block.proj.weight.t())
-    return x + block.fc2(F.gelu(block.fc1(block.ln2(x))))
+    The matrices are cast to the decoding precision ``dtype`` here, once per cache, instead of
+    by autocast in every step, and the attention's scale is folded into the query rows. The
+    residual stream, layer norms, biases of the keys and values, and the cache stay float32;
+    a step then runs no elementwise operation that mixes two precisions (those run several
+    times slower than either on a CPU), except adding the queries' bias.
+
+    Parameters
+    ----------
+    block : _Block
+        The trained block (pre-norm attention and feed-forward layers).
+    dtype : torch dtype
+        Precision of the matrix products (bfloat16 where the machine has native bfloat16).
+    """
+
+    def __init__(self, block: torch.nn.Module, dtype: torch.dtype = torch.float32) -> None:
+        w, b = block.qkv.weight.detach(), block.qkv.bias.detach()
+        d = w.shape[1]
+        h = block.n_heads
+        scale = (d // h) ** -0.5
+        self.qkv = torch.cat([w[:d] * scale, w[d:]]).to(dtype)  # (3 d, d)
+        self.query_bias = (b[:d] * scale).view(h, d // h, 1)  # float32, in lanes
+        # A key's bias adds the same q.b to every position's score (softmax ignores it), and
+        # the weights sum to one, so the value's bias passes through the attention unchanged:
+        # it joins the projection's bias (keys and values are stored without one).
+        proj = block.proj.weight.detach()
+        self.proj = proj.t().to(dtype)
+        self.proj_bias = (block.proj.bias.detach() + proj @ b[2 * d :]).to(dtype)
+        self.fc1, self.fc1_bias = _linear(block.fc1, dtype)
+        self.fc2, self.fc2_bias = _linear(block.fc2, dtype)
+        self.ln1, self.ln2 = block.ln1, block.ln2
+        self.dtype = dtype
+
+    def step(self, x: torch.Tensor, cache: LaneCache, layer: int) -> torch.Tensor:
+        """The block on the next position's float32 states ``x`` ``(n, d)``, its keys and
+        values stored in ``cache`` (layer ``layer``).
+
+        The query, key and value come out of one matrix product already in lanes
+        (``W @ x.T``: the transpose is the product's, not a copy)."""
+        n, d = x.shape  # one row at the first position when every row starts alike
+        keys, values = cache.keys[layer], cache.values[layer]
+        h, hd = keys.shape[1:3]
+        qkv = torch.mm(self.qkv, self.ln1(x).to(self.dtype).t()).view(3, h, hd, n)
+        pos = cache.length
+        keys[pos].copy_(qkv[1])  # broadcast to every row from one
+        values[pos].copy_(qkv[2])
+        q = torch.add(qkv[0], self.query_bias, out=cache.query[..., :n])
+        a = lane_attention(q, keys[: pos + 1, ..., :n], values[: pos + 1, ..., :n]).view(d, n)
+        x = torch.addmm(self.proj_bias, a.t().to(self.dtype), self.proj).float().add_(x)
+        z = F.gelu(torch.addmm(self.fc1_bias, self.ln2(x).to(self.dtype), self.fc1))
+        return torch.addmm(self.fc2_bias, z, self.fc2).float().add_(x)
+
+
+def _linear(layer: torch.nn.Linear, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """A linear layer's transposed weight and its bias in ``dtype`` (for ``addmm``)."""
+    return layer.weight.detach().t().to(dtype), layer.bias.detach().to(dtype)

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F  # noqa: N812
 
-from synthgen.generators.transformer.decoding import KVCache, LaneCache, lane_step
+from synthgen.generators.transformer.decoding import KVCache, LaneBlock, LaneCache
 
 __all__ = ["KVCache", "LaneCache", "TokenTransformer"]
 
@@ -312,12 +312,13 @@ class TokenTransformer(nn.Module):
     def new_cache(
         self, n_rows: int, dtype: torch.dtype = torch.float32, layout: str = "heads"
     ) -> KVCache | LaneCache:
-        """An empty key/value cache for ``n_rows`` rows in ``layout`` (``"heads"``, of
-        ``dtype``, or ``"lanes"``, float32: see :mod:`.decoding`)."""
+        """An empty key/value cache for ``n_rows`` rows in ``layout``: ``"heads"``, of
+        ``dtype``, or ``"lanes"``, float32 with the blocks' matrix products in ``dtype``
+        (see :mod:`.decoding`)."""
         h, device = self.n_heads, self.head_w.device
         shape = (self.n_layers, n_rows, h, len(self.vocab), self.d_model // h)
         if layout == "lanes":
-            return LaneCache(*shape, device)
+            return LaneCache(*shape, device, [LaneBlock(b, dtype) for b in self.blocks])
         return KVCache(*shape, device, dtype)
 
     def step(
@@ -354,8 +355,8 @@ class TokenTransformer(nn.Module):
         if prev is None and bool((next_cols == next_cols[0]).all()):
             next_cols = next_cols[:1]
         x = self.query(next_cols) + (self.bos if prev is None else self.embed(*prev))
-        for i, block in enumerate(self.blocks):
-            x = lane_step(block, x, cache, i)
+        for i, block in enumerate(cache.blocks):
+            x = block.step(x, cache, i)
         cache.length += 1
         return x.expand(n, -1)
 

@@ -122,8 +122,10 @@ class TokenSampling:
         rows = torch.arange(n, device=dev)
         dtype = self._decode_dtype()
         cache.length = 0  # the cache of ``n`` rows may have served the chunk before
-        # Only the network's steps autocast (heads and draws are float32 either way).
-        decode = torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dtype == torch.bfloat16)
+        # Only the network's steps autocast (heads and draws are float32 either way); a cache
+        # in lanes holds its blocks already in the decoding precision.
+        autocast = dtype == torch.bfloat16 and self._decoder() == "heads"
+        decode = torch.autocast(dev.type, dtype=torch.bfloat16, enabled=autocast)
         prev = None
         numeric = set(net.numeric_columns)
         for i in range(n_cols):
@@ -139,7 +141,10 @@ class TokenSampling:
                 for c in torch.unique(cols[todo]).tolist():
                     sel = torch.nonzero(todo & (cols == c)).ravel()
                     self._draw_column(hidden[sel], c, sel, main_t, fine_t, c in numeric, gen)
-            prev = (cols, main_t[rows, cols], fine_t[rows, cols])
+            if shared[i]:  # one column of the token tables, not a gather
+                prev = (cols, main_t[:, first[i]], fine_t[:, first[i]])
+            else:
+                prev = (cols, main_t[rows, cols], fine_t[rows, cols])
         return main_t.cpu().numpy(), fine_t.cpu().numpy()
 
     @staticmethod

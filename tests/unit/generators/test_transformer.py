@@ -111,9 +111,22 @@ def test_causal_mask():
     assert not torch.allclose(logits2[:, 3], logits[:, 3])  # the last one sees the change
 
 
+def _with_biases(net):
+    """``net`` with every bias and layer-norm parameter drawn at random, as after training
+    (initialisation zeroes the biases: decoding that folds or drops them must be tested
+    with biases that matter)."""
+    gen = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for name, p in net.named_parameters():
+            if name.endswith("bias") or ".ln" in name:
+                p.copy_(p + 0.5 * torch.randn(p.shape, generator=gen))
+    return net
+
+
 @pytest.mark.parametrize("layout", ["heads", "lanes"])
 def test_kv_cache_decode_equals_full_forward(layout):
     net, main, fine = _net()
+    net = _with_biases(net)
     order = torch.tensor([3, 1, 0, 2])
     with torch.no_grad():
         full, full_fine = net(main, fine, order)
@@ -128,6 +141,27 @@ def test_kv_cache_decode_equals_full_forward(layout):
                 k = [o for o in order.tolist() if o in net.numeric_columns].index(c)
                 fl = net.fine_logits(hidden[:, None], torch.tensor([c]), main[:, c : c + 1])
                 torch.testing.assert_close(fl[:, 0], full_fine[:, k], atol=1e-5, rtol=1e-5)
+            prev = (cols, main[:, c], fine[:, c])
+
+
+def test_lanes_in_bfloat16_decode_as_the_network_autocasts():
+    """Decoding in lanes with bfloat16 matrix products (weights cast once, biases of keys and
+    values folded away) gives the hidden states of the bfloat16-autocast network, within
+    bfloat16 rounding."""
+    net, main, fine = _net()
+    net = _with_biases(net)
+    order = torch.tensor([1, 3, 0, 2])
+    with torch.no_grad():
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            full = net.hidden(main, fine, order).float()
+        cache = net.new_cache(len(main), dtype=torch.bfloat16, layout="lanes")
+        assert all(b.qkv.dtype == torch.bfloat16 for b in cache.blocks)
+        prev = None
+        for i, c in enumerate(order.tolist()):
+            cols = torch.full((len(main),), c)
+            hidden = net.step(prev, cols, cache)
+            assert hidden.dtype == torch.float32
+            torch.testing.assert_close(hidden, full[:, i], atol=0.015, rtol=0.005)
             prev = (cols, main[:, c], fine[:, c])
 
 
