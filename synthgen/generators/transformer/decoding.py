@@ -133,10 +133,11 @@ class LaneBlock:
     """A transformer block's weights prepared once for decoding in lanes.
 
     The matrices are cast to the decoding precision ``dtype`` here, once per cache, instead of
-    by autocast in every step, and the attention's scale is folded into the query rows. The
-    residual stream, layer norms, biases of the keys and values, and the cache stay float32;
-    a step then runs no elementwise operation that mixes two precisions (those run several
-    times slower than either on a CPU), except adding the queries' bias.
+    by autocast in every step, and the attention's scale is folded into the query rows; the
+    keys' bias is dropped and the values' bias joins the projection's (see ``__init__``). The
+    residual stream, layer norms, the queries' bias and the cache stay float32; a step then
+    runs no elementwise operation that mixes two precisions (those run several times slower
+    than either on a CPU), except adding the queries' bias.
 
     Parameters
     ----------
