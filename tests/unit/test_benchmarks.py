@@ -85,6 +85,41 @@ def test_scale_tables_have_the_asked_size():
     assert "| copula | cols | 40 | 1.2 |" in table
 
 
+def test_wide_quick_quality_sees_broken_shapes_and_trends():
+    import numpy as np
+    import pandas as pd
+
+    from benchmarks.bench_wide import quick_quality
+
+    def draw(seed):
+        rng = np.random.default_rng(seed)
+        x = rng.normal(size=600)
+        y = x + rng.normal(0, 0.3, 600)
+        return pd.DataFrame({"x": x, "y": y, "c": np.where(x > 0, "hi", "lo")})
+
+    real = draw(0)
+    same = quick_quality(real, draw(1))  # another draw of the same distribution
+    assert same["shapes"] > 0.9 and same["trends"] > 0.97 and same["detection"] < 0.6
+    rng = np.random.default_rng(2)
+    shuffled = real.apply(lambda col: col.to_numpy()[rng.permutation(len(col))])  # no joint
+    broken = quick_quality(real, shuffled)
+    assert broken["shapes"] == 1.0 and broken["trends"] < 0.8 and broken["detection"] > 0.7
+    shifted = quick_quality(real, real.assign(x=real["x"] + 2.0))
+    assert shifted["shapes"] < 0.8
+
+
+def test_wide_benchmark_reports_each_grouping(capsys, one_thread):
+    import json
+
+    from benchmarks.bench_wide import main
+
+    args = ["--cols", "40", "--rows", "300", "--epochs", "1", "--groups", "auto,1"]
+    assert main(args) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["columns_per_position"] for r in rows] == [2, 1]
+    assert all(r["cols"] == 40 and r["sample_rows_per_s"] > 0 for r in rows)
+
+
 def test_a_scale_point_of_a_peer_runs_it_with_the_asked_epochs(monkeypatch):
     import benchmarks.scale as scale
 

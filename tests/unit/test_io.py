@@ -9,6 +9,7 @@ from safetensors.numpy import load as load_arrays
 from safetensors.numpy import save as save_arrays
 
 import synthgen as sg
+from synthgen.testing.model_files import rewrite_manifest
 
 
 @pytest.fixture()
@@ -36,21 +37,10 @@ def test_saved_file_holds_only_json_and_safetensors(fitted, tmp_path):
     assert manifest["generator"] == "copula" and manifest["format_version"] == 1
 
 
-def _rewrite_manifest(path, out, change):
-    with zipfile.ZipFile(path) as zf:
-        files = {n: zf.read(n) for n in zf.namelist()}
-    manifest = json.loads(files["manifest.json"])
-    change(manifest)
-    files["manifest.json"] = json.dumps(manifest).encode()
-    with zipfile.ZipFile(out, "w") as zf:
-        for name, data in files.items():
-            zf.writestr(name, data)
-
-
 def test_newer_format_is_refused_clearly(fitted, tmp_path):
     path, newer = tmp_path / "m.sgm", tmp_path / "newer.sgm"
     fitted.save(path)
-    _rewrite_manifest(path, newer, lambda m: m.update(format_version=99))
+    rewrite_manifest(path, newer, lambda m: m.update(format_version=99))
     with pytest.raises(sg.PersistenceError, match=r"newer.*upgrade synthgen"):
         sg.load(newer)
 
@@ -58,7 +48,7 @@ def test_newer_format_is_refused_clearly(fitted, tmp_path):
 def test_unknown_generator_in_file_is_refused(fitted, tmp_path):
     path, odd = tmp_path / "m.sgm", tmp_path / "odd.sgm"
     fitted.save(path)
-    _rewrite_manifest(path, odd, lambda m: m.update(generator="nope"))
+    rewrite_manifest(path, odd, lambda m: m.update(generator="nope"))
     # A file naming a generator this synthgen does not know is a file problem, not a bad
     # argument: PersistenceError, like every other failure to load.
     with pytest.raises(sg.PersistenceError, match=r"manifest.json.*unknown generator 'nope'"):
@@ -81,7 +71,7 @@ def test_a_vae_saved_before_the_autoregressive_head_still_loads(tmp_path):
     path, old = tmp_path / "m.sgm", tmp_path / "old.sgm"
     model.save(path)
     # Files written before the head existed have no such parameter (and no head).
-    _rewrite_manifest(path, old, lambda m: m["params"].pop("autoregressive"))
+    rewrite_manifest(path, old, lambda m: m["params"].pop("autoregressive"))
     loaded = sg.load(old)
     assert loaded.net_.ar is None and loaded.autoregressive is False
     pd.testing.assert_frame_equal(
@@ -92,7 +82,7 @@ def test_a_vae_saved_before_the_autoregressive_head_still_loads(tmp_path):
 def test_weights_that_do_not_fit_the_network_are_refused_clearly(tmp_path):
     path, odd = tmp_path / "m.sgm", tmp_path / "odd.sgm"
     _tiny_vae(autoregressive=True).save(path)
-    _rewrite_manifest(path, odd, lambda m: m["params"].update(hidden=[16]))
+    rewrite_manifest(path, odd, lambda m: m["params"].update(hidden=[16]))
     with pytest.raises(sg.PersistenceError, match="do not fit"):
         sg.load(odd)
 

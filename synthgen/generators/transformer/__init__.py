@@ -7,6 +7,7 @@ from synthgen.generators.transformer.generator import (
 )
 from synthgen.generators.transformer.model import KVCache, LaneCache, TokenTransformer
 from synthgen.generators.transformer.tokenizer import RowTokenizer
+from synthgen.generators.transformer.wide import WideTransformer
 
 __all__ = [
     "SIZE_PRESETS",
@@ -15,5 +16,6 @@ __all__ = [
     "RowTokenizer",
     "TabularTransformer",
     "TokenTransformer",
+    "WideTransformer",
     "choose_size",
 ]

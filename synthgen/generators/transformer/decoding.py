@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import torch
 from torch.nn import functional as F  # noqa: N812
 
-__all__ = ["DECODERS", "KVCache", "LaneBlock", "LaneCache", "lane_attention"]
+__all__ = ["DECODERS", "KVCache", "LaneBlock", "LaneCache", "lane_attention", "prepared_linear"]
 
 #: The cache layouts a model can decode with (see the module docstring); models saved before
 #: ``"lanes"`` use ``"heads"``.
@@ -160,8 +160,8 @@ class LaneBlock:
         proj = block.proj.weight.detach()
         self.proj = proj.t().to(dtype)
         self.proj_bias = (block.proj.bias.detach() + proj @ b[2 * d :]).to(dtype)
-        self.fc1, self.fc1_bias = _linear(block.fc1, dtype)
-        self.fc2, self.fc2_bias = _linear(block.fc2, dtype)
+        self.fc1, self.fc1_bias = prepared_linear(block.fc1, dtype)
+        self.fc2, self.fc2_bias = prepared_linear(block.fc2, dtype)
         self.ln1, self.ln2 = block.ln1, block.ln2
         self.dtype = dtype
 
@@ -185,6 +185,8 @@ class LaneBlock:
         return torch.addmm(self.fc2_bias, z, self.fc2).float().add_(x)
 
 
-def _linear(layer: torch.nn.Linear, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+def prepared_linear(
+    layer: torch.nn.Linear, dtype: torch.dtype
+) -> tuple[torch.Tensor, torch.Tensor]:
     """A linear layer's transposed weight and its bias in ``dtype`` (for ``addmm``)."""
     return layer.weight.detach().t().to(dtype), layer.bias.detach().to(dtype)

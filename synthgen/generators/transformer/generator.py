@@ -23,6 +23,7 @@ from synthgen.generators.transformer.model import TokenTransformer
 from synthgen.generators.transformer.sampling import DRAWS, TokenSampling
 from synthgen.generators.transformer.task import TransformerTask
 from synthgen.generators.transformer.tokenizer import RowTokenizer
+from synthgen.generators.transformer.wide import WideTransformer, columns_per_position
 from synthgen.training import LRSchedule
 from synthgen.training.disk_rows import DiskRows, as_rows
 from synthgen.training.sharding import total_rows
@@ -72,6 +73,13 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
     d_model, n_layers, n_heads : int, optional
         Override the preset's width, depth and attention heads (``d_model`` must be a multiple
         of ``n_heads``).
+    columns_per_position : int or "auto"
+        Consecutive columns (in the visiting order) that share one attention position; the
+        columns of a group are told apart by a small feed-forward layer per cell
+        (:class:`~.wide.WideTransformer`). 1 gives every column its own position (the most
+        expressive network; its cost per row grows with the square of the column count).
+        ``"auto"`` keeps 1 up to 32 columns and groups wider tables into at most 32
+        positions, so fitting and sampling cost grow about linearly with the columns.
     n_bins : int
         Coarse quantile bins per number.
     n_sub_bins : int
@@ -136,6 +144,7 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
         "d_model": [Integer(1), None],
         "n_layers": [Integer(1), None],
         "n_heads": [Integer(1), None],
+        "columns_per_position": [Integer(1), Options("auto")],
         "n_bins": [Integer(1)],
         "n_sub_bins": [Integer(1)],
         "weight_decay": [Real(0)],
@@ -154,6 +163,7 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
         d_model: int | None = None,
         n_layers: int | None = None,
         n_heads: int | None = None,
+        columns_per_position: int | str = "auto",
         n_bins: int = 32,
         n_sub_bins: int = 32,
         weight_decay: float = 0.01,
@@ -170,6 +180,7 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
         self.d_model = d_model
         self.n_layers = n_layers
         self.n_heads = n_heads
+        self.columns_per_position = columns_per_position
         self.n_bins = n_bins
         self.n_sub_bins = n_sub_bins
         self.weight_decay = weight_decay
@@ -208,9 +219,11 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
         tok, arch = self.tokenizer_, self.arch_
         vocab = [c.vocab for c in tok.columns]
         fine = [tok.n_sub_bins if c.numeric else 0 for c in tok.columns]
-        return lambda: TokenTransformer(
-            vocab, fine, arch["d_model"], arch["n_layers"], arch["n_heads"]
-        )
+        sizes = (vocab, fine, arch["d_model"], arch["n_layers"], arch["n_heads"])
+        group = arch.get("columns_per_position", 1)  # files before it: one column each
+        if group > 1:
+            return lambda: WideTransformer(*sizes, columns_per_position=group)
+        return lambda: TokenTransformer(*sizes)
 
     def _split_tokens(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Main and fine tokens ``(n, n_columns)`` of encoded rows."""
@@ -260,6 +273,8 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
         self.size_ = arch.pop("size")
         self.arch_ = arch
         self.tokenizer_ = RowTokenizer(self.encoder_, self.n_bins, self.n_sub_bins)
+        n_cols = self.tokenizer_.n_columns
+        arch["columns_per_position"] = columns_per_position(n_cols, self.columns_per_position)
         self.draws_ = "cdf"
         self.decoder_ = "lanes"
         self.history_: list[dict[str, float]] = []
@@ -276,7 +291,6 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
         device = trainer.device_
         net = build_module(self._factory(), device, None)
         net.initialize(trainer.generator_)
-        n_cols = self.tokenizer_.n_columns
         task = TransformerTask(self, net, n_cols)
         task.canonical = torch.arange(n_cols, device=device)
         # Held as int16 (int32 for a vocabulary past 32,767), widened to int64 a batch at a
@@ -309,6 +323,13 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
                 f"unknown transformer decoder {self.decoder_!r} in the model file"
             )
         self.tokenizer_ = RowTokenizer(self.encoder_, self.n_bins, self.n_sub_bins)
+        group = self.arch_.get("columns_per_position", 1)
+        widest = max(self.tokenizer_.n_columns, 1)
+        if not 1 <= group <= widest or (group > 1 and self.decoder_ != "lanes"):
+            raise PersistenceError(
+                f"invalid transformer columns_per_position {group} in the model file "
+                f"({self.tokenizer_.n_columns} columns, decoder {self.decoder_!r})"
+            )
         self.net_ = None
         if self.tokenizer_.n_columns:
             self.net_ = load_module(self._factory(), arrays, "net", self.device_)

@@ -22,43 +22,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F  # noqa: N812
 
+from synthgen.generators.transformer.blocks import _Block
 from synthgen.generators.transformer.decoding import KVCache, LaneBlock, LaneCache
 
 __all__ = ["KVCache", "LaneCache", "TokenTransformer"]
-
-
-class _Block(nn.Module):
-    """Pre-norm transformer block with causal self-attention."""
-
-    def __init__(self, d_model: int, n_heads: int, d_ff: int) -> None:
-        super().__init__()
-        self.n_heads = n_heads
-        self.ln1 = nn.LayerNorm(d_model)
-        self.qkv = nn.Linear(d_model, 3 * d_model)
-        self.proj = nn.Linear(d_model, d_model)
-        self.ln2 = nn.LayerNorm(d_model)
-        self.fc1 = nn.Linear(d_model, d_ff)
-        self.fc2 = nn.Linear(d_ff, d_model)
-
-    def forward(
-        self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0
-    ) -> torch.Tensor:
-        n, t, d = x.shape
-        h = self.n_heads
-        q, k, v = self.qkv(self.ln1(x)).view(n, t, 3, h, d // h).permute(2, 0, 3, 1, 4)
-        if cache is None:
-            keys, values, causal = k, v, True
-        else:
-            # Incremental decode: store this position's keys and values, attend to all so far.
-            pos = cache.length
-            cache.keys[layer][:, :, pos : pos + t] = k
-            cache.values[layer][:, :, pos : pos + t] = v
-            keys = cache.keys[layer][:, :, : pos + t]
-            values = cache.values[layer][:, :, : pos + t]
-            causal = pos == 0 and t > 1
-        a = _attention(q, keys, values, causal)
-        x = x + self.proj(a.transpose(1, 2).reshape(n, t, d))
-        return x + self.fc2(F.gelu(self.fc1(self.ln2(x))))
 
 
 class TokenTransformer(nn.Module):
@@ -183,8 +150,19 @@ class TokenTransformer(nn.Module):
         return self._consts[key]
 
     # -- inputs and outputs --------------------------------------------------------------------
-    def embed(self, cols: torch.Tensor, main: torch.Tensor, fine: torch.Tensor) -> torch.Tensor:
-        """Input embedding of columns ``cols`` holding tokens ``main``/``fine`` (same shape)."""
+    def embed(
+        self, cols: torch.Tensor | int, main: torch.Tensor, fine: torch.Tensor
+    ) -> torch.Tensor:
+        """Input embedding of columns ``cols`` holding tokens ``main``/``fine`` (same shape).
+
+        ``cols`` may be one column index for every row (a decoding step where all rows
+        visited the same column): the same sums, without the per-row column lookups."""
+        if isinstance(cols, int):
+            x = F.embedding(main + self._offsets[cols], self.token.weight)
+            x = x + self.column.weight[cols]
+            if self.fine_vocab[cols]:
+                x = x + F.embedding(fine + self._fine_offsets[cols], self.fine_token.weight)
+            return x
         x = self.token(self.const("offsets")[cols] + main) + self.column(cols)
         is_num = self.const("numeric_index")[cols] >= 0
         fine_emb = self.fine_token(self.const("fine_offsets")[cols] + torch.where(is_num, fine, 0))
@@ -203,26 +181,38 @@ class TokenTransformer(nn.Module):
         b = self.head_b[cols] + self.const("vocab_mask")[cols]
         return torch.einsum("ntd,tvd->ntv", self.ln_f(hidden), w) + b
 
-    def column_logits(self, hidden: torch.Tensor, column: int) -> torch.Tensor:
-        """Logits ``(n, vocab)`` of one ``column`` from hidden states ``(n, d)``, over that
-        column's own vocabulary only (a decoding step)."""
-        v = self.vocab[column]
+    def final_norm(self, hidden: torch.Tensor) -> torch.Tensor:
+        """The final layer norm of hidden states, in float32 (what every head reads): a
+        decoding step computes it once for a column's coarse and fine heads."""
         with _float32(hidden.device):
-            return self.ln_f(hidden.float()) @ self.head_w[column, :v].T + self.head_b[column, :v]
+            return self.ln_f(hidden.float())
+
+    def column_logits(
+        self, hidden: torch.Tensor, column: int, normed: bool = False
+    ) -> torch.Tensor:
+        """Logits ``(n, vocab)`` of one ``column`` from hidden states ``(n, d)``, over that
+        column's own vocabulary only (a decoding step). ``normed``: ``hidden`` is already
+        :meth:`final_norm`'s output."""
+        v = self.vocab[column]
+        h = hidden if normed else self.final_norm(hidden)
+        with _float32(hidden.device):
+            return h @ self.head_w[column, :v].T + self.head_b[column, :v]
 
     def fine_logits(
-        self, hidden: torch.Tensor, cols: torch.Tensor, coarse: torch.Tensor
+        self, hidden: torch.Tensor, cols: torch.Tensor, coarse: torch.Tensor, normed: bool = False
     ) -> torch.Tensor:
         """Fine-bin logits ``(n, t, max fine vocab)`` of numeric columns ``cols`` ``(t,)``
-        given their coarse bins ``coarse`` ``(n, t)``."""
+        given their coarse bins ``coarse`` ``(n, t)`` (``normed`` as in
+        :meth:`column_logits`)."""
         with _float32(hidden.device):
-            return self._fine_logits(hidden.float(), cols, coarse)
+            return self._fine_logits(hidden.float(), cols, coarse, normed)
 
     def _fine_logits(
-        self, hidden: torch.Tensor, cols: torch.Tensor, coarse: torch.Tensor
+        self, hidden: torch.Tensor, cols: torch.Tensor, coarse: torch.Tensor, normed: bool = False
     ) -> torch.Tensor:
         k = self.const("numeric_index")[cols]
-        z = self.ln_f(hidden) + self.coarse_ctx(self.const("offsets")[cols] + coarse)
+        h = hidden if normed else self.ln_f(hidden)
+        z = h + self.coarse_ctx(self.const("offsets")[cols] + coarse)
         z = F.gelu(torch.einsum("ntd,ted->nte", z, self.fine_w1[k]) + self.fine_b1[k])
         return torch.einsum("nte,tve->ntv", z, self.fine_w2[k]) + self.fine_b2[k]
 
@@ -308,7 +298,32 @@ class TokenTransformer(nn.Module):
         """
         return list(self._group_widths)
 
+    @property
+    def scoring_rows(self) -> int:
+        """Rows scored at once without gradients (validation loss, ``log_prob``): 8,192 up
+        to 32 columns, fewer on wider tables so that one chunk's activations stay about the
+        same size (262,144 cells; at least 64 rows).
+
+        Examples
+        --------
+        >>> TokenTransformer([2] * 15, [0] * 15, 16, 1, 2).scoring_rows
+        8192
+        >>> TokenTransformer([2] * 1000, [0] * 1000, 16, 1, 2).scoring_rows
+        262
+        """
+        return max(64, min(8192, 262_144 // len(self.vocab)))
+
     # -- incremental decoding ----------------------------------------------------------------
+    @property
+    def n_positions(self) -> int:
+        """Attention positions of a row: one per column."""
+        return len(self.vocab)
+
+    def begin(self, cache: KVCache | LaneCache, order: torch.Tensor) -> None:
+        """Start decoding rows that visit their columns in ``order`` ``(n, C)`` (the cache
+        may have served rows before)."""
+        cache.length = 0
+
     def new_cache(
         self, n_rows: int, dtype: torch.dtype = torch.float32, layout: str = "heads"
     ) -> KVCache | LaneCache:
@@ -329,8 +344,9 @@ class TokenTransformer(nn.Module):
     ) -> torch.Tensor:
         """Hidden state ``(n, d)`` of the next position.
 
-        ``prev`` is ``(cols, main, fine)`` of the column visited last (each ``(n,)``), or
-        ``None`` at the start; ``next_cols`` ``(n,)`` are the columns predicted next.
+        ``prev`` is ``(cols, main, fine)`` of the column visited last (each ``(n,)``;
+        ``cols`` may be one ``int`` for all rows), or ``None`` at the start; ``next_cols``
+        ``(n,)`` are the columns predicted next.
         """
         if isinstance(cache, LaneCache):
             return self._lane_step(prev, next_cols, cache)
@@ -359,28 +375,6 @@ class TokenTransformer(nn.Module):
             x = block.step(x, cache, i)
         cache.length += 1
         return x.expand(n, -1)
-
-
-def _attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool) -> torch.Tensor:
-    """Softmax attention over a row's few dozen (or hundred) positions.
-
-    A decode step (one query per row) goes to the fused kernel: broadcast products
-    materialise ``(n, heads, keys, head_dim)`` and made sampling quadratic in the number of
-    columns (4x slower at 100 columns, 5x at 200, torch 2.13 on one CPU thread). Under
-    bfloat16 on a CPU, the fused kernel is slower than float32 for training, so scores are
-    built key-major ``(n, heads, keys, queries)``: a softmax over a short non-last axis
-    vectorises across the queries instead of running one tiny row at a time.
-    """
-    if q.shape[-2] == 1 and not causal:
-        return F.scaled_dot_product_attention(q, k, v)
-    if q.dtype == torch.bfloat16 and q.device.type == "cpu":
-        scores = (k @ q.transpose(-1, -2)) * (q.shape[-1] ** -0.5)  # (n, heads, keys, queries)
-        if causal:
-            t_k, t_q = scores.shape[-2:]
-            future = torch.ones(t_k, t_q, dtype=torch.bool, device=q.device).tril(-1)
-            scores = scores.masked_fill(future, -math.inf)
-        return torch.softmax(scores, dim=-2).transpose(-1, -2) @ v
-    return F.scaled_dot_product_attention(q, k, v, is_causal=causal)
 
 
 def _float32(device: torch.device) -> torch.autocast:

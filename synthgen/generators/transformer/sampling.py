@@ -121,7 +121,7 @@ class TokenSampling:
         free = torch.from_numpy(~known).to(dev)
         rows = torch.arange(n, device=dev)
         dtype = self._decode_dtype()
-        cache.length = 0  # the cache of ``n`` rows may have served the chunk before
+        net.begin(cache, order)  # the cache of ``n`` rows may have served the chunk before
         # Only the network's steps autocast (heads and draws are float32 either way); a cache
         # in lanes holds its blocks already in the decoding precision.
         autocast = dtype == torch.bfloat16 and self._decoder() == "heads"
@@ -142,7 +142,8 @@ class TokenSampling:
                     sel = torch.nonzero(todo & (cols == c)).ravel()
                     self._draw_column(hidden[sel], c, sel, main_t, fine_t, c in numeric, gen)
             if shared[i]:  # one column of the token tables, not a gather
-                prev = (cols, main_t[:, first[i]], fine_t[:, first[i]])
+                c = int(first[i])
+                prev = (c, main_t[:, c], fine_t[:, c])
             else:
                 prev = (cols, main_t[rows, cols], fine_t[rows, cols])
         return main_t.cpu().numpy(), fine_t.cpu().numpy()
@@ -175,12 +176,14 @@ class TokenSampling:
     ) -> None:
         """Draw column ``c`` of rows ``sel`` (hidden states ``hidden``) into the token tables."""
         net = self.net_
-        tok = self._draw_tokens(net.column_logits(hidden, c), gen)
+        normed = net.final_norm(hidden)  # read by both heads of a number
+        tok = self._draw_tokens(net.column_logits(normed, c, normed=True), gen)
         main_t[sel, c] = tok
         if is_number:
             coarse = tok.clamp(max=self.n_bins - 1)[:, None]
             col = torch.tensor([c], device=hidden.device)
-            fine_tok = self._draw_tokens(net.fine_logits(hidden[:, None], col, coarse)[:, 0], gen)
+            logits = net.fine_logits(normed[:, None], col, coarse, normed=True)[:, 0]
+            fine_tok = self._draw_tokens(logits, gen)
             fine_t[sel, c] = torch.where(tok >= self.n_bins, self.n_sub_bins, fine_tok)
 
     def _chunk_rows(self) -> int:
@@ -190,7 +193,7 @@ class TokenSampling:
         if self.draws_ != "cdf":
             return _SAMPLE_CHUNK
         net = self.net_
-        bytes_per_row = 2 * net.n_layers * len(net.vocab) * net.d_model
+        bytes_per_row = 2 * net.n_layers * net.n_positions * net.d_model
         lanes = self._decoder() == "lanes"  # a float32 cache
         bytes_per_row *= 4 if lanes else torch.finfo(self._decode_dtype()).bits // 8
         return int(np.clip(_CACHE_BYTES // bytes_per_row, 64, _SAMPLE_CHUNK))
@@ -276,9 +279,10 @@ class TokenSampling:
         numeric = net.const("numeric_index").cpu().numpy() >= 0
         out = []
         with torch.no_grad():
-            for lo in range(0, len(main), 8192):
-                m = torch.from_numpy(main[lo : lo + 8192]).to(dev)
-                f = torch.from_numpy(fine[lo : lo + 8192]).to(dev)
+            step = net.scoring_rows
+            for lo in range(0, len(main), step):
+                m = torch.from_numpy(main[lo : lo + step]).to(dev)
+                f = torch.from_numpy(fine[lo : lo + step]).to(dev)
                 x = net.hidden(m, f, order)
                 lp = -net.main_nll(x, order, m).sum(1)
                 fine_logits = net.visited_fine_logits(x, order, m)

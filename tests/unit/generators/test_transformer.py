@@ -15,10 +15,11 @@ from synthgen.generators.transformer import (
     TokenTransformer,
     choose_size,
 )
+from synthgen.generators.transformer.blocks import _attention
 from synthgen.generators.transformer.decoding import lane_attention
-from synthgen.generators.transformer.model import _attention
 from synthgen.schema import Schema
 from synthgen.testing import make_mixed_table
+from synthgen.testing.model_files import rewrite_manifest
 from synthgen.transforms import TableEncoder
 
 FAST = {"max_time": None, "d_model": 16, "n_layers": 1, "n_heads": 2, "device": "cpu"}
@@ -382,17 +383,8 @@ def test_decoding_runs_in_bfloat16_only_where_training_would(toy_model, monkeypa
 
 
 def _rewrite_state(path, out, change):
-    import json
-    import zipfile
-
-    with zipfile.ZipFile(path) as zf:
-        files = {n: zf.read(n) for n in zf.namelist()}
-    manifest = json.loads(files["manifest.json"])
-    change(manifest["state"])
-    files["manifest.json"] = json.dumps(manifest).encode()
-    with zipfile.ZipFile(out, "w") as zf:
-        for name, data in files.items():
-            zf.writestr(name, data)
+    """``path`` copied to ``out`` with ``change`` applied to its generator state."""
+    rewrite_manifest(path, out, lambda manifest: change(manifest["state"]))
 
 
 def test_a_model_saved_before_cdf_draws_keeps_its_draws(toy_model, tmp_path):

@@ -1,0 +1,237 @@
+"""The transformer for wide tables: several columns share one attention position.
+
+:class:`~.model.TokenTransformer` gives every column a position, so a row of ``C`` columns
+costs ``C`` passes through the blocks and attention over up to ``C`` cached positions: the
+cost per row grows with ``C`` squared, and each cell pays the full network. On a table of
+hundreds of columns that bounds one CPU thread to a few hundred rows per second.
+
+:class:`WideTransformer` visits the columns in groups of ``columns_per_position`` (``G``)
+consecutive columns of the visiting order. Position ``p`` of the causal transformer reads
+the cells of group ``p - 1`` (the sum of their embeddings; the beginning-of-row vector at
+the first position) plus the query embeddings of the columns of group ``p``, so it knows
+what it is asked to predict. Inside a group, the column visited ``r``-th is predicted from
+the position's hidden state plus the embeddings of the ``r`` cells of its group visited
+before it and its own query, through one residual feed-forward layer (the *local* layer):
+a much smaller network per cell. The output heads are the base network's, so training,
+scoring, conditioning and the draws are unchanged.
+
+A row then costs ``ceil(C / G)`` passes through the blocks plus one small layer per cell:
+with ``G`` chosen to keep the positions few (``columns_per_position="auto"``), the cost
+per row grows about linearly with the number of columns.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F  # noqa: N812
+
+from synthgen.generators.transformer.decoding import LaneBlock, LaneCache, prepared_linear
+from synthgen.generators.transformer.model import TokenTransformer
+
+__all__ = ["GroupCache", "WideTransformer", "columns_per_position"]
+
+#: ``columns_per_position="auto"`` keeps one column per position up to this many columns
+#: (every table of the benchmark suite), and at most about this many positions above it.
+AUTO_POSITIONS = 32
+
+
+def columns_per_position(n_columns: int, setting: int | str = "auto") -> int:
+    """Columns that share one position for a table of ``n_columns`` modelled columns.
+
+    ``"auto"`` keeps one column per position up to :data:`AUTO_POSITIONS` columns, then
+    groups them so the positions stay at most :data:`AUTO_POSITIONS`; an integer is used
+    as given (capped at the number of columns).
+
+    Examples
+    --------
+    >>> columns_per_position(24), columns_per_position(100), columns_per_position(1000)
+    (1, 4, 32)
+    >>> columns_per_position(10, 3), columns_per_position(2, 5)
+    (3, 2)
+    """
+    if setting == "auto":
+        return max(1, math.ceil(n_columns / AUTO_POSITIONS))
+    return max(1, min(int(setting), max(n_columns, 1)))
+
+
+class _LocalLayer(nn.Module):
+    """One pre-norm residual feed-forward layer of the local network."""
+
+    def __init__(self, d_model: int, d_ff: int) -> None:
+        super().__init__()
+        self.ln = nn.LayerNorm(d_model)
+        self.fc1 = nn.Linear(d_model, d_ff)
+        self.fc2 = nn.Linear(d_ff, d_model)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return z + self.fc2(F.gelu(self.fc1(self.ln(z))))
+
+
+class PreparedLocal:
+    """The local layer prepared for decoding: matrices in the decoding precision, cast once
+    per cache (see :class:`~.decoding.LaneBlock`); the residual and the layer norm stay
+    float32."""
+
+    def __init__(self, layer: _LocalLayer, dtype: torch.dtype) -> None:
+        self.ln = layer.ln
+        self.fc1, self.fc1_bias = prepared_linear(layer.fc1, dtype)
+        self.fc2, self.fc2_bias = prepared_linear(layer.fc2, dtype)
+        self.dtype = dtype
+
+    def __call__(self, z: torch.Tensor) -> torch.Tensor:
+        h = F.gelu(torch.addmm(self.fc1_bias, self.ln(z).to(self.dtype), self.fc1))
+        return torch.addmm(self.fc2_bias, h, self.fc2).float().add_(z)
+
+
+class GroupCache(LaneCache):
+    """A :class:`~.decoding.LaneCache` over the group positions plus the state of the group
+    being visited: its cells' summed embeddings, the hidden state of its position, and the
+    visiting order of every row (set by :meth:`WideTransformer.begin`)."""
+
+    def __init__(self, *args, local: PreparedLocal, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.local = local
+        self.order: torch.Tensor | None = None
+        self.visits = 0
+        self.group_sum: torch.Tensor | None = None  # cells of the group so far (its input)
+        self.top: torch.Tensor | None = None  # the group position's hidden state
+        self.shared: list[int] | None = None  # the order, when every row follows it
+
+
+class WideTransformer(TokenTransformer):
+    """:class:`~.model.TokenTransformer` with ``columns_per_position`` columns per position.
+
+    Parameters
+    ----------
+    vocab, fine_vocab, d_model, n_layers, n_heads, ff_mult
+        As for :class:`~.model.TokenTransformer`.
+    columns_per_position : int
+        Consecutive columns of the visiting order that share one position (at least 2; 1 is
+        the base network).
+
+    Examples
+    --------
+    >>> gen = torch.Generator().manual_seed(0)
+    >>> net = WideTransformer([3, 5, 2, 4, 2], [0, 4, 0, 0, 0], 16, 1, 2, columns_per_position=2)
+    >>> net.initialize(gen)
+    >>> net.n_positions
+    3
+    >>> main = torch.tensor([[0, 1, 1, 3, 0], [2, 4, 0, 1, 1]])
+    >>> net.hidden(main, torch.zeros_like(main), torch.tensor([2, 0, 1, 4, 3])).shape
+    torch.Size([2, 5, 16])
+    """
+
+    def __init__(
+        self,
+        vocab: list[int],
+        fine_vocab: list[int],
+        d_model: int,
+        n_layers: int,
+        n_heads: int,
+        ff_mult: int = 2,
+        columns_per_position: int = 2,
+    ) -> None:
+        super().__init__(vocab, fine_vocab, d_model, n_layers, n_heads, ff_mult)
+        if columns_per_position < 2:
+            raise ValueError("a WideTransformer groups at least 2 columns per position")
+        self.columns_per_position = int(columns_per_position)
+        self.local_query = nn.Embedding(len(self.vocab), d_model)
+        self.local = _LocalLayer(d_model, ff_mult * d_model)
+
+    @property
+    def n_positions(self) -> int:
+        """Attention positions of a row: ``ceil(columns / columns_per_position)``."""
+        return -(-len(self.vocab) // self.columns_per_position)
+
+    def initialize(self, generator: torch.Generator) -> None:
+        """The base network's initialisation, then the local layer's query embeddings."""
+        super().initialize(generator)
+        with torch.no_grad():
+            self.local_query.weight.normal_(0.0, 0.02, generator=generator)
+            self.local.fc2.weight.mul_(1.0 / math.sqrt(2 * self.n_layers))
+
+    def hidden(
+        self,
+        main: torch.Tensor,
+        fine: torch.Tensor,
+        order: torch.Tensor,
+        inputs: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        """Hidden states ``(n, C, d)``: entry ``i`` predicts column ``order[i]`` from the
+        groups before its own and the cells of its group visited before it."""
+        n, c = len(main), len(order)
+        g, p = self.columns_per_position, self.n_positions
+        in_main, in_fine = (main, fine) if inputs is None else inputs
+        cells = self.embed(order.expand(n, -1), in_main[:, order], in_fine[:, order])
+        queries, local_queries = self.query(order), self.local_query(order)
+        pad = p * g - c  # the last group may be short: padded with zeros
+        cells = F.pad(cells, (0, 0, 0, pad)).view(n, p, g, -1)
+        group_queries = F.pad(queries, (0, 0, 0, pad)).view(p, g, -1).sum(1)
+        sums = cells.sum(2)
+        x = torch.cat([self.bos.expand(n, 1, -1), sums[:, :-1]], dim=1) + group_queries
+        for block in self.blocks:
+            x = block(x)
+        # The cells of its group visited before each one: a strictly lower-triangular sum
+        # (a small matrix product, several times quicker than cumsum's forward and backward).
+        earlier = torch.ones(g, g, device=cells.device).tril(-1)
+        before = torch.einsum("rs,npsd->nprd", earlier, cells)
+        z = (x[:, :, None] + before).reshape(n, p * g, -1)[:, :c] + local_queries
+        return self.local(z)
+
+    # -- incremental decoding ----------------------------------------------------------------
+    def new_cache(
+        self, n_rows: int, dtype: torch.dtype = torch.float32, layout: str = "lanes"
+    ) -> GroupCache:
+        """An empty cache of ``n_rows`` rows over the group positions (``"lanes"`` only)."""
+        if layout != "lanes":
+            raise ValueError(f"a WideTransformer decodes in lanes, not {layout!r}")
+        h = self.n_heads
+        shape = (self.n_layers, n_rows, h, self.n_positions, self.d_model // h)
+        blocks = [LaneBlock(b, dtype) for b in self.blocks]
+        return GroupCache(
+            *shape, self.head_w.device, blocks, local=PreparedLocal(self.local, dtype)
+        )
+
+    def begin(self, cache: GroupCache, order: torch.Tensor) -> None:
+        """Start decoding rows that visit their columns in ``order`` ``(n, C)``."""
+        cache.length, cache.visits, cache.order = 0, 0, order
+        cache.group_sum = cache.top = None
+        # Every row in one order (free sampling, or the same fixed columns): index vectors
+        # of the weights instead of per-row lookups.
+        cache.shared = order[0].tolist() if bool((order == order[:1]).all()) else None
+
+    def step(
+        self,
+        prev: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None,
+        next_cols: torch.Tensor,
+        cache: GroupCache,
+    ) -> torch.Tensor:
+        """Hidden state ``(n, d)`` of the next column (see :meth:`.TokenTransformer.step`);
+        the group's position runs through the blocks when the group starts."""
+        if cache.order is None:
+            raise ValueError("call begin(cache, order) before decoding")
+        g, i, shared = self.columns_per_position, cache.visits, cache.shared
+        if prev is not None:
+            cell = self.embed(*prev)
+            cache.group_sum = cell if cache.group_sum is None else cache.group_sum.add_(cell)
+        if i % g == 0:  # a new group: its position reads the last group's cells
+            if shared is not None:  # one row stands for all of them
+                x = self.query.weight[shared[i : i + g]].sum(0, keepdim=True)
+            else:
+                x = self.query(cache.order[:, i : i + g]).sum(1)
+            x = x + (self.bos if prev is None else cache.group_sum)
+            for layer, block in enumerate(cache.blocks):
+                x = block.step(x, cache, layer)
+            cache.length += 1
+            cache.top, cache.group_sum = x, None
+        if shared is not None:
+            z = cache.top + self.local_query.weight[shared[i]]
+        else:
+            z = cache.top + self.local_query(next_cols)
+        if cache.group_sum is not None:
+            z = z + cache.group_sum
+        cache.visits += 1
+        return cache.local(z).expand(len(next_cols), -1)

@@ -1,0 +1,218 @@
+"""The transformer for wide tables: several columns per attention position."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import synthgen as sg
+from synthgen.exceptions import ConfigurationError
+from synthgen.generators.transformer import TabularTransformer, TokenTransformer
+from synthgen.generators.transformer.wide import WideTransformer, columns_per_position
+from synthgen.testing.model_files import rewrite_manifest
+
+FAST = {"max_time": None, "d_model": 16, "n_layers": 1, "n_heads": 2, "device": "cpu"}
+VOCAB, FINE = [3, 5, 4, 2, 6, 3, 2], [0, 6, 0, 6, 0, 0, 6]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _net(group: int) -> tuple[WideTransformer, torch.Tensor, torch.Tensor]:
+    """A wide network whose biases and layer norms are random (as after training)."""
+    gen = torch.Generator().manual_seed(group)
+    net = WideTransformer(VOCAB, FINE, 16, 2, 2, columns_per_position=group)
+    net.initialize(gen)
+    with torch.no_grad():
+        for name, p in net.named_parameters():
+            if name.endswith("bias") or "ln" in name:
+                p.add_(0.5 * torch.randn(p.shape, generator=gen))
+    main = torch.stack([torch.randint(0, v, (6,), generator=gen) for v in VOCAB], 1)
+    fine = torch.randint(0, 6, (6, len(VOCAB)), generator=gen)
+    return net.eval(), main, fine
+
+
+def _decode(net, main, fine, orders, dtype=torch.float32):
+    """Hidden states of a decode over rows that visit their columns in ``orders`` (n, C)."""
+    cache = net.new_cache(len(main), dtype=dtype)
+    net.begin(cache, orders)
+    rows, prev, out = torch.arange(len(main)), None, []
+    for i in range(orders.shape[1]):
+        cols = orders[:, i]
+        out.append(net.step(prev, cols, cache))
+        prev = (cols, main[rows, cols], fine[rows, cols])
+    return torch.stack(out, 1)
+
+
+@pytest.mark.parametrize("group", [2, 3])
+def test_decoding_equals_the_full_forward_in_any_order_per_row(group):
+    """Step-by-step decoding (groups of 2 or 3 of 7 columns: a short last group), each row in
+    its own order as under per-row conditions, gives the hidden states of the whole-row
+    network."""
+    net, main, fine = _net(group)
+    gen = torch.Generator().manual_seed(9)
+    orders = torch.stack([torch.randperm(len(VOCAB), generator=gen) for _ in range(len(main))])
+    with torch.no_grad():
+        got = _decode(net, main, fine, orders)
+        for r in range(len(main)):
+            full = net.hidden(main[r : r + 1], fine[r : r + 1], orders[r])
+            torch.testing.assert_close(got[r], full[0], atol=1e-5, rtol=1e-5)
+
+
+def test_bfloat16_decoding_follows_the_autocast_network():
+    net, main, fine = _net(3)
+    order = torch.tensor([4, 1, 6, 0, 2, 5, 3])
+    with torch.no_grad():
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            full = net.hidden(main, fine, order).float()
+        got = _decode(net, main, fine, order.expand(len(main), -1), torch.bfloat16)
+    assert got.dtype == torch.float32
+    torch.testing.assert_close(got, full, atol=0.03, rtol=0.01)
+
+
+def test_a_cell_sees_earlier_cells_of_its_group_and_nothing_later():
+    net, main, fine = _net(3)
+    order = torch.arange(len(VOCAB))
+    with torch.no_grad():
+        base = net.hidden(main, fine, order)
+        changed = main.clone()
+        changed[:, 3] = (changed[:, 3] + 1) % VOCAB[3]  # first cell of the second group
+        after = net.hidden(changed, fine, order)
+    torch.testing.assert_close(after[:, :4], base[:, :4])  # itself and everything before
+    assert not torch.allclose(after[:, 4], base[:, 4])  # the next cell of its group
+    assert not torch.allclose(after[:, 6], base[:, 6])  # and the group after
+
+
+def test_the_positions_are_groups_of_columns():
+    assert [columns_per_position(c) for c in (1, 32, 33, 64, 200, 1000)] == [1, 1, 2, 2, 7, 32]
+    assert WideTransformer(VOCAB, FINE, 16, 1, 2, columns_per_position=3).n_positions == 3
+    assert TokenTransformer(VOCAB, FINE, 16, 1, 2).n_positions == len(VOCAB)
+    with pytest.raises(ValueError, match="at least 2"):
+        WideTransformer(VOCAB, FINE, 16, 1, 2, columns_per_position=1)
+
+
+# -- the generator -----------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def toy():
+    """``b`` copies ``a`` (90 %), ``x`` is large exactly when ``a`` is "hi", ``n`` is noise."""
+    rng = np.random.default_rng(0)
+    n = 400
+    a = rng.choice(["lo", "hi"], n)
+    b = np.where(rng.random(n) < 0.9, a, np.where(a == "lo", "hi", "lo"))
+    x = np.where(a == "hi", 100.0, 0.0) + rng.normal(0, 5, n)
+    noise = rng.choice(list("uvw"), n)
+    return pd.DataFrame({"a": a, "b": b, "x": np.round(x, 3), "n": noise})
+
+
+@pytest.fixture(scope="module")
+def wide_model(toy):
+    """Two columns per position: ``a`` and ``b`` share one (the local layer links them),
+    ``x`` reads them from the position before."""
+    params = {**FAST, "epochs": 40, "batch_size": 100, "learning_rate": 2e-2}
+    model = TabularTransformer(
+        **params, columns_per_position=2, validation_fraction=0.0, patience=None, random_state=0
+    )
+    return model.fit(toy)
+
+
+def test_a_grouped_model_learns_within_and_across_groups(wide_model):
+    assert isinstance(wide_model.net_, WideTransformer)
+    assert wide_model.arch_["columns_per_position"] == 2
+    free = wide_model.sample(400, random_state=0)
+    assert (free["a"] == free["b"]).mean() > 0.75  # inside a group
+    assert (
+        free.loc[free["a"] == "hi", "x"].median() > 50 > free.loc[free["a"] == "lo", "x"].median()
+    )
+    hi = wide_model.sample(200, conditions={"a": "hi"}, random_state=1)
+    assert (hi["a"] == "hi").all() and (hi["b"] == "hi").mean() > 0.7
+    big = wide_model.sample(200, conditions={"x": 100.0}, random_state=2)  # a later column
+    assert (big["x"] == 100.0).all() and (big["a"] == "hi").mean() > 0.7
+    lp = wide_model.log_prob(free.head(20))
+    assert lp.shape == (20,) and np.isfinite(lp).all()
+
+
+def test_narrow_tables_keep_one_column_per_position(toy):
+    model = TabularTransformer(**FAST, epochs=1, random_state=0).fit(toy)
+    assert model.arch_["columns_per_position"] == 1
+    assert type(model.net_) is TokenTransformer
+
+
+def test_a_reused_cache_and_the_shared_path_draw_the_same_rows(wide_model, monkeypatch):
+    """The group state is reset for every chunk (64-row chunks sharing one cache draw what a
+    fresh cache per chunk draws), and steps where every row visits one column draw what the
+    per-row path draws."""
+    import synthgen.generators.transformer.sampling as sampling
+
+    free = wide_model.sample(150, random_state=5)
+    given = wide_model.sample(150, conditions={"x": 3.0}, random_state=6)
+    monkeypatch.setattr(
+        TabularTransformer, "_shared_steps", staticmethod(lambda order, known: [False] * 9)
+    )
+    pd.testing.assert_frame_equal(wide_model.sample(150, random_state=5), free)
+    pd.testing.assert_frame_equal(
+        wide_model.sample(150, conditions={"x": 3.0}, random_state=6), given
+    )
+    monkeypatch.undo()
+    monkeypatch.setattr(sampling, "_CACHE_BYTES", 1)  # 64 rows per chunk
+    shared = wide_model.sample(150, random_state=5)
+    new_cache, made = WideTransformer.new_cache, []
+
+    def fresh(self, n, **kw):
+        made.append(n)
+        cache = new_cache(self, n, **kw)
+        cache.n_rows = -1  # never matches: a new cache for every chunk
+        return cache
+
+    monkeypatch.setattr(WideTransformer, "new_cache", fresh)
+    pd.testing.assert_frame_equal(wide_model.sample(150, random_state=5), shared)
+    assert made == [64, 64, 22]
+
+
+def test_fewer_positions_give_bigger_chunks(wide_model, monkeypatch):
+    import synthgen.generators.transformer.sampling as sampling
+
+    net = wide_model.net_
+    per_row = 2 * net.n_layers * net.n_positions * net.d_model * 4
+    monkeypatch.setattr(sampling, "_CACHE_BYTES", 100 * per_row)
+    assert wide_model._chunk_rows() == 100
+    assert net.n_positions == 2 < len(net.vocab)
+
+
+def _rewrite_state(path, out, change):
+    """``path`` copied to ``out`` with ``change`` applied to its generator state."""
+    rewrite_manifest(path, out, lambda manifest: change(manifest["state"]))
+
+
+def test_save_load_draws_the_same_rows_and_bad_groupings_are_refused(wide_model, tmp_path):
+    path = tmp_path / "m.sgm"
+    wide_model.save(path)
+    loaded = sg.load(path)
+    assert isinstance(loaded.net_, WideTransformer)
+    pd.testing.assert_frame_equal(
+        loaded.sample(100, random_state=3), wide_model.sample(100, random_state=3)
+    )
+
+    def arch(value):
+        return lambda state: state["arch"].update(columns_per_position=value)
+
+    for i, change in enumerate(
+        [arch(0), arch(5), arch(-1), lambda s: (arch(2)(s), s.update(decoder="heads"))]
+    ):
+        odd = tmp_path / f"odd{i}.sgm"
+        _rewrite_state(path, odd, change)
+        with pytest.raises(sg.PersistenceError, match="columns_per_position"):
+            sg.load(odd)
+
+
+@pytest.mark.parametrize("value", [0, "wide", 1.5])
+def test_bad_columns_per_position_is_refused(value, toy):
+    model = TabularTransformer(**FAST, epochs=1, columns_per_position=value)
+    with pytest.raises(ConfigurationError, match="columns_per_position"):
+        model.fit(toy)
