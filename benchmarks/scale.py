@@ -183,6 +183,8 @@ def _measure(generator: str, axis: str, size: int, args: dict[str, Any]) -> dict
     epochs = getattr(model, "n_epochs_", None)
     if epochs:
         out["s_per_epoch"] = out["fit_s"] / epochs
+    if "columns_per_position" in getattr(model, "arch_", {}):  # the transformer's grouping
+        out["columns_per_position"] = model.arch_["columns_per_position"]
     t0 = time.perf_counter()
     synthetic = model.sample(n_sample, random_state=1)
     out["sample_rows_per_s"] = n_sample / (time.perf_counter() - t0)
@@ -220,7 +222,8 @@ def run_point(generator: str, axis: str, size: int, args: dict[str, Any]) -> dic
     return result
 
 
-_COLUMNS = ["generator", "axis", "size", "rows", "cols", "labels_stored", "fit_s", "s_per_epoch",
+_COLUMNS = ["generator", "axis", "size", "rows", "cols", "labels_stored", "columns_per_position",
+            "fit_s", "s_per_epoch",
             "sample_rows_per_s", "merchant_shape", "evaluate_s", "export_s", "cpu_s", "peak_rss_mb",
             "data_rss_mb", "load_1m", "status"]  # fmt: skip
 

@@ -120,6 +120,16 @@ def test_wide_benchmark_reports_each_grouping(capsys, one_thread):
     assert all(r["cols"] == 40 and r["sample_rows_per_s"] > 0 for r in rows)
 
 
+def test_a_scale_point_records_the_transformers_grouping(one_thread):
+    from benchmarks.scale import _measure, markdown
+
+    args = {"seed": 0, "rows": 300, "min_count": 0, "sample_rows": 50}
+    params = {"transformer": {"epochs": 1, "d_model": 16, "n_heads": 2, "n_layers": 1}}
+    point = _measure("transformer", "cols", 40, {**args, "params": params})
+    assert point["cols"] == 40 and point["columns_per_position"] == 2
+    assert "columns_per_position" in markdown([{"generator": "transformer", **point}])
+
+
 def test_a_scale_point_of_a_peer_runs_it_with_the_asked_epochs(monkeypatch):
     import benchmarks.scale as scale
 
