@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import synthgen as sg
 from synthgen.exceptions import ConfigurationError
@@ -62,6 +64,30 @@ def test_decoding_equals_the_full_forward_in_any_order_per_row(group):
     with torch.no_grad():
         got = _decode(net, main, fine, orders)
         for r in range(len(main)):
+            full = net.hidden(main[r : r + 1], fine[r : r + 1], orders[r])
+            torch.testing.assert_close(got[r], full[0], atol=1e-5, rtol=1e-5)
+
+
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_decoding_equals_the_full_forward_for_any_grouping(data):
+    """Any column count and grouping (a group as wide as the row, a last group of one),
+    numbers and categories mixed, rows in orders of their own."""
+    n_cols = data.draw(st.integers(2, 9), label="columns")
+    group = data.draw(st.integers(2, n_cols), label="columns_per_position")
+    seed = data.draw(st.integers(0, 2**16), label="seed")
+    gen = torch.Generator().manual_seed(seed)
+    vocab = torch.randint(2, 7, (n_cols,), generator=gen).tolist()
+    fine_vocab = [5 if torch.rand(1, generator=gen).item() < 0.5 else 0 for _ in vocab]
+    net = WideTransformer(vocab, fine_vocab, 8, 1, 2, columns_per_position=group)
+    net.initialize(gen)
+    net.eval()
+    main = torch.stack([torch.randint(0, v, (4,), generator=gen) for v in vocab], 1)
+    fine = torch.randint(0, 5, (4, n_cols), generator=gen)
+    orders = torch.stack([torch.randperm(n_cols, generator=gen) for _ in range(4)])
+    with torch.no_grad():
+        got = _decode(net, main, fine, orders)
+        for r in range(4):
             full = net.hidden(main[r : r + 1], fine[r : r + 1], orders[r])
             torch.testing.assert_close(got[r], full[0], atol=1e-5, rtol=1e-5)
 
