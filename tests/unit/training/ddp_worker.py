@@ -83,6 +83,7 @@ def main(out: Path) -> None:
     except ConfigurationError as err:
         refused.append(str(err))
     (out / f"refused-{rank}.json").write_text(json.dumps(refused))
+    tdist.barrier()  # as synthgen's own finish(): no rank tears gloo down with work in flight
     tdist.destroy_process_group()
 
 

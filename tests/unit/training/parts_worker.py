@@ -81,6 +81,7 @@ def main(out: Path, folder: Path) -> None:
         refused.append(f"{type(err).__name__}: {err}")
     record["refused"] = refused
     (out / f"record-{rank}.json").write_text(json.dumps(record))
+    tdist.barrier()  # as synthgen's own finish(): no rank tears gloo down with work in flight
     tdist.destroy_process_group()
 
 
