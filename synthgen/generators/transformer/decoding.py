@@ -22,7 +22,14 @@ from collections.abc import Sequence
 import torch
 from torch.nn import functional as F  # noqa: N812
 
-__all__ = ["DECODERS", "KVCache", "LaneBlock", "LaneCache", "lane_attention", "prepared_linear"]
+__all__ = [
+    "DECODERS",
+    "KVCache",
+    "LaneBlock",
+    "LaneCache",
+    "PreparedFeedForward",
+    "lane_attention",
+]
 
 #: The cache layouts a model can decode with (see the module docstring); models saved before
 #: ``"lanes"`` use ``"heads"``.
@@ -160,9 +167,8 @@ class LaneBlock:
         proj = block.proj.weight.detach()
         self.proj = proj.t().to(dtype)
         self.proj_bias = (block.proj.bias.detach() + proj @ b[2 * d :]).to(dtype)
-        self.fc1, self.fc1_bias = prepared_linear(block.fc1, dtype)
-        self.fc2, self.fc2_bias = prepared_linear(block.fc2, dtype)
-        self.ln1, self.ln2 = block.ln1, block.ln2
+        self.ffn = PreparedFeedForward(block.ln2, block.fc1, block.fc2, dtype)
+        self.ln1 = block.ln1
         self.dtype = dtype
 
     def step(self, x: torch.Tensor, cache: LaneCache, layer: int) -> torch.Tensor:
@@ -181,11 +187,32 @@ class LaneBlock:
         q = torch.add(qkv[0], self.query_bias, out=cache.query[..., :n])
         a = lane_attention(q, keys[: pos + 1, ..., :n], values[: pos + 1, ..., :n]).view(d, n)
         x = torch.addmm(self.proj_bias, a.t().to(self.dtype), self.proj).float().add_(x)
-        z = F.gelu(torch.addmm(self.fc1_bias, self.ln2(x).to(self.dtype), self.fc1))
+        return self.ffn(x)
+
+
+class PreparedFeedForward:
+    """A pre-norm residual feed-forward layer (``x + fc2(gelu(fc1(ln(x))))``) prepared for
+    decoding: the matrices transposed and cast to ``dtype`` once; the layer norm and the
+    residual stay float32. A block's second half (:class:`LaneBlock`) and the wide network's
+    local layer (:mod:`.wide`) run through it."""
+
+    def __init__(
+        self,
+        ln: torch.nn.LayerNorm,
+        fc1: torch.nn.Linear,
+        fc2: torch.nn.Linear,
+        dtype: torch.dtype = torch.float32,
+    ) -> None:
+        self.ln, self.dtype = ln, dtype
+        self.fc1, self.fc1_bias = _prepared_linear(fc1, dtype)
+        self.fc2, self.fc2_bias = _prepared_linear(fc2, dtype)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        z = F.gelu(torch.addmm(self.fc1_bias, self.ln(x).to(self.dtype), self.fc1))
         return torch.addmm(self.fc2_bias, z, self.fc2).float().add_(x)
 
 
-def prepared_linear(
+def _prepared_linear(
     layer: torch.nn.Linear, dtype: torch.dtype
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """A linear layer's transposed weight and its bias in ``dtype`` (for ``addmm``)."""

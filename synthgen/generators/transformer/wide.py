@@ -28,7 +28,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F  # noqa: N812
 
-from synthgen.generators.transformer.decoding import LaneBlock, LaneCache, prepared_linear
+from synthgen.generators.transformer.decoding import LaneBlock, LaneCache, PreparedFeedForward
 from synthgen.generators.transformer.model import TokenTransformer
 
 __all__ = ["GroupCache", "WideTransformer", "columns_per_position"]
@@ -70,28 +70,12 @@ class _LocalLayer(nn.Module):
         return z + self.fc2(F.gelu(self.fc1(self.ln(z))))
 
 
-class PreparedLocal:
-    """The local layer prepared for decoding: matrices in the decoding precision, cast once
-    per cache (see :class:`~.decoding.LaneBlock`); the residual and the layer norm stay
-    float32."""
-
-    def __init__(self, layer: _LocalLayer, dtype: torch.dtype) -> None:
-        self.ln = layer.ln
-        self.fc1, self.fc1_bias = prepared_linear(layer.fc1, dtype)
-        self.fc2, self.fc2_bias = prepared_linear(layer.fc2, dtype)
-        self.dtype = dtype
-
-    def __call__(self, z: torch.Tensor) -> torch.Tensor:
-        h = F.gelu(torch.addmm(self.fc1_bias, self.ln(z).to(self.dtype), self.fc1))
-        return torch.addmm(self.fc2_bias, h, self.fc2).float().add_(z)
-
-
 class GroupCache(LaneCache):
     """A :class:`~.decoding.LaneCache` over the group positions plus the state of the group
     being visited: its cells' summed embeddings, the hidden state of its position, and the
     visiting order of every row (set by :meth:`WideTransformer.begin`)."""
 
-    def __init__(self, *args, local: PreparedLocal, **kwargs) -> None:
+    def __init__(self, *args, local: PreparedFeedForward, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.local = local
         self.order: torch.Tensor | None = None
@@ -192,7 +176,10 @@ class WideTransformer(TokenTransformer):
         shape = (self.n_layers, n_rows, h, self.n_positions, self.d_model // h)
         blocks = [LaneBlock(b, dtype) for b in self.blocks]
         return GroupCache(
-            *shape, self.head_w.device, blocks, local=PreparedLocal(self.local, dtype)
+            *shape,
+            self.head_w.device,
+            blocks,
+            local=PreparedFeedForward(self.local.ln, self.local.fc1, self.local.fc2, dtype),
         )
 
     def begin(self, cache: GroupCache, order: torch.Tensor) -> None:
