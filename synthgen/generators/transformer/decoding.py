@@ -28,6 +28,7 @@ __all__ = [
     "LaneBlock",
     "LaneCache",
     "PreparedFeedForward",
+    "PreparedHeads",
     "lane_attention",
 ]
 
@@ -217,3 +218,63 @@ def _prepared_linear(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """A linear layer's transposed weight and its bias in ``dtype`` (for ``addmm``)."""
     return layer.weight.detach().t().to(dtype), layer.bias.detach().to(dtype)
+
+
+class PreparedHeads:
+    """The output heads of a network prepared once per chunk of rows for drawing (models
+    whose ``draws`` are ``"fused"``): per column, views of its main head's matrix and bias,
+    and of a number's fine-head layers, applied as ``addmm`` (the bias added inside the
+    matrix product) in float32. No weight is copied, whatever the vocabularies.
+
+    The logits equal :meth:`.TokenTransformer.column_logits` and ``fine_logits`` up to
+    float32 rounding (not bit for bit: those models keep the ``"cdf"`` draws).
+
+    Parameters
+    ----------
+    net : TokenTransformer
+        The fitted network.
+
+    Examples
+    --------
+    >>> from synthgen.generators.transformer.model import TokenTransformer
+    >>> net = TokenTransformer([3, 5], [0, 4], d_model=8, n_layers=1, n_heads=2)
+    >>> net.initialize(torch.Generator().manual_seed(0))
+    >>> heads, h = PreparedHeads(net), torch.randn(6, 8)
+    >>> normed = heads.norm(h)
+    >>> coarse = torch.zeros(6, dtype=torch.long)
+    >>> heads.main_logits(normed, 1).shape, heads.fine_logits(normed, 1, coarse).shape
+    (torch.Size([6, 5]), torch.Size([6, 4]))
+    >>> torch.allclose(heads.main_logits(normed, 1), net.column_logits(h, 1), atol=1e-6)
+    True
+    """
+
+    def __init__(self, net: torch.nn.Module) -> None:
+        w, b = net.head_w.detach(), net.head_b.detach()
+        self.main = [(b[c, :v], w[c, :v].t()) for c, v in enumerate(net.vocab)]
+        self.fine: dict[int, tuple[torch.Tensor, ...]] = {}
+        for k, c in enumerate(net.numeric_columns):
+            self.fine[c] = (
+                net.fine_b1[k].detach(),
+                net.fine_w1[k].detach().t(),
+                net.fine_b2[k].detach(),
+                net.fine_w2[k].detach().t(),
+            )
+        self.ln = net.ln_f
+        self.coarse = net.coarse_ctx.weight.detach()
+        self.offsets = list(net._offsets)
+
+    def norm(self, hidden: torch.Tensor) -> torch.Tensor:
+        """The final layer norm (float32), read by both heads of a number."""
+        return self.ln(hidden.float())
+
+    def main_logits(self, normed: torch.Tensor, column: int) -> torch.Tensor:
+        """Logits ``(n, vocab)`` of ``column`` from normed states ``(n, d)``."""
+        bias, weight = self.main[column]
+        return torch.addmm(bias, normed, weight)
+
+    def fine_logits(self, normed: torch.Tensor, column: int, coarse: torch.Tensor) -> torch.Tensor:
+        """Fine-bin logits ``(n, fine vocab)`` of number ``column`` given its coarse bins
+        ``coarse`` ``(n,)``."""
+        b1, w1, b2, w2 = self.fine[column]
+        z = normed + F.embedding(coarse + self.offsets[column], self.coarse)
+        return torch.addmm(b2, F.gelu(torch.addmm(b1, z, w1)), w2)

@@ -275,7 +275,7 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
         self.tokenizer_ = RowTokenizer(self.encoder_, self.n_bins, self.n_sub_bins)
         n_cols = self.tokenizer_.n_columns
         arch["columns_per_position"] = columns_per_position(n_cols, self.columns_per_position)
-        self.draws_ = "cdf"
+        self.draws_ = "fused"
         self.decoder_ = "lanes"
         self.history_: list[dict[str, float]] = []
         self.n_epochs_ = 0
@@ -311,7 +311,14 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
     def set_state(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         self._restore_training_meta(meta)
         self.size_ = str(meta["size"])
-        self.arch_ = {k: int(v) for k, v in meta["arch"].items()}
+        arch = meta.get("arch")
+        # Whole numbers only: int() would read a hostile 2.5 as 2 and "x" as a ValueError.
+        bad = [k for k, v in arch.items() if type(v) is not int] if isinstance(arch, dict) else 0
+        if bad != []:
+            raise PersistenceError(
+                f"invalid transformer arch in the model file: {bad or arch!r} must be integers"
+            )
+        self.arch_ = dict(arch)
         # Files written before "cdf" draws keep theirs, so they sample the rows they always did.
         self.draws_ = meta.get("draws", "multinomial")
         if self.draws_ not in DRAWS:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -394,7 +396,7 @@ def test_a_model_saved_before_cdf_draws_keeps_its_draws(toy_model, tmp_path):
 
     path, old, odd = tmp_path / "m.sgm", tmp_path / "old.sgm", tmp_path / "odd.sgm"
     toy_model.save(path)
-    assert sg.load(path).draws_ == "cdf"
+    assert sg.load(path).draws_ == "fused"
     _rewrite_state(path, old, lambda state: state.pop("draws"))
     legacy = sg.load(old)
     assert legacy.draws_ == "multinomial" and legacy._decode_dtype() == torch.float32
@@ -406,6 +408,56 @@ def test_a_model_saved_before_cdf_draws_keeps_its_draws(toy_model, tmp_path):
     _rewrite_state(path, odd, lambda state: state.update(draws=["cdf"]))
     with pytest.raises(sg.PersistenceError, match="unknown transformer draws"):
         sg.load(odd)
+
+
+def test_cdf_draws_keep_their_softmax_and_fused_draws_pad_short_vocabularies(toy_model, tmp_path):
+    """A model saved with ``"cdf"`` draws takes the softmax over its own vocabulary, as it
+    always did; ``"fused"`` pads a vocabulary under 16 with entries of no mass first (a
+    quicker softmax on a CPU, the same distribution up to float32 rounding)."""
+    import synthgen as sg
+    from synthgen.generators.transformer.sampling import _MIN_SOFTMAX
+
+    path, cdf = tmp_path / "m.sgm", tmp_path / "cdf.sgm"
+    toy_model.save(path)
+    _rewrite_state(path, cdf, lambda state: state.update(draws="cdf"))
+    model = sg.load(cdf)
+    assert model.draws_ == "cdf"
+    logits = torch.randn(4096, 7, generator=torch.Generator().manual_seed(1)) * 4
+
+    def by_cdf(probs, seed):
+        cdf = probs.double().cumsum(-1)
+        gen = torch.Generator().manual_seed(seed)
+        u = torch.rand((len(cdf), 1), generator=gen, dtype=torch.float64)
+        total = cdf[:, -1:]
+        x = torch.minimum(u * total, torch.nextafter(total, torch.zeros_like(total)))
+        return torch.searchsorted(cdf, x, right=True)[:, 0]
+
+    own = by_cdf(torch.softmax(logits, -1), 3)
+    padded = torch.nn.functional.pad(logits, (0, _MIN_SOFTMAX - 7), value=-math.inf)
+    wide = by_cdf(torch.softmax(padded, -1), 3)
+    assert torch.equal(model._draw_tokens(logits, torch.Generator().manual_seed(3)), own)
+    fused = toy_model._draw_tokens(logits, torch.Generator().manual_seed(3))
+    assert torch.equal(fused, wide) and int(fused.max()) < 7
+    # The two softmaxes differ in the last bits only: nearly every draw agrees.
+    assert (own == wide).float().mean() > 0.99
+
+
+def test_prepared_heads_give_the_networks_logits(toy_model):
+    from synthgen.generators.transformer.decoding import PreparedHeads
+
+    net = toy_model.net_
+    heads = PreparedHeads(net)
+    h = torch.randn(50, net.d_model, generator=torch.Generator().manual_seed(0))
+    normed = heads.norm(h)
+    with torch.no_grad():
+        for c, v in enumerate(net.vocab):
+            expected = net.column_logits(h, c)
+            torch.testing.assert_close(heads.main_logits(normed, c), expected)
+            if c in net.numeric_columns:
+                coarse = torch.arange(50) % v
+                want = net.fine_logits(h[:, None], torch.tensor([c]), coarse[:, None])[:, 0]
+                torch.testing.assert_close(heads.fine_logits(normed, c, coarse), want)
+    assert net.numeric_columns  # the toy table has a number: its fine head was compared
 
 
 @pytest.mark.parametrize("decoder", ["heads", "lanes"])

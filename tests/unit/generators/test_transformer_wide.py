@@ -229,12 +229,24 @@ def test_save_load_draws_the_same_rows_and_bad_groupings_are_refused(wide_model,
         return lambda state: state["arch"].update(columns_per_position=value)
 
     for i, change in enumerate(
-        [arch(0), arch(5), arch(-1), lambda s: (arch(2)(s), s.update(decoder="heads"))]
+        [
+            arch(0),
+            arch(5),
+            arch(-1),
+            arch(2.5),
+            arch("2"),
+            arch(True),
+            lambda s: (arch(2)(s), s.update(decoder="heads")),
+        ]
     ):
         odd = tmp_path / f"odd{i}.sgm"
         _rewrite_state(path, odd, change)
         with pytest.raises(sg.PersistenceError, match="columns_per_position"):
             sg.load(odd)
+    odd = tmp_path / "odd_arch.sgm"
+    _rewrite_state(path, odd, lambda state: state.update(arch=[64, 2]))
+    with pytest.raises(sg.PersistenceError, match="arch"):
+        sg.load(odd)
 
 
 @pytest.mark.parametrize("value", [0, "wide", 1.5])
