@@ -15,7 +15,11 @@ from synthgen.generators.registry import list_generators
         (26_048, 15, "transformer"),  # Adult's training rows
         (24_000, 24, "transformer"),  # creditcard default
         (1_000_000 // 40, 40, "transformer"),  # on the cell limit
-        (10_000, 120, "vae"),  # too wide for the transformer
+        (8_000, 120, "transformer"),  # a wide table: columns grouped per position
+        (3_000, 300, "transformer"),
+        (12_000, 120, "copula"),  # over the transformer's cells, too wide for the VAE
+        (3_000, 301, "copula"),  # wider than any network's default
+        (14_000, 80, "vae"),
         (80_000, 15, "vae"),
         (200_000, 15, "copula"),  # a neural fit would take many minutes
         (1_999, 10, "copula"),  # too few rows for a network
@@ -32,6 +36,9 @@ def test_the_choice_is_a_registered_generator_and_monotone_in_size():
     order = ["transformer", "vae", "copula"]
     picks = [order.index(default_generator(rows, 15)) for rows in range(2_000, 400_000, 7_000)]
     assert picks == sorted(picks)  # bigger tables never get a slower generator
+    for rows in (3_000, 9_000, 12_000, 14_000):
+        picks = [order.index(default_generator(rows, cols)) for cols in range(1, 400, 3)]
+        assert picks == sorted(picks)  # nor wider ones
 
 
 def test_the_explanation_names_the_choice_and_the_fast_option():
