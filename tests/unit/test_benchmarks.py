@@ -203,3 +203,24 @@ def test_run_in_child_returns_the_result_or_says_why_not():
     assert died["status"] == "killed" and died["wall_s"] < 300
     failed = run_in_child(_exit, (), timeout=600)
     assert failed["status"] == "error" and "(3)" in failed["error"] and failed["wall_s"] < 300
+
+
+def test_the_defaults_benchmark_builds_the_real_wide_table_and_scores_each_generator(
+    capsys, one_thread
+):
+    import json
+
+    from benchmarks.bench_defaults import main as bench_defaults
+    from benchmarks.bench_defaults import real_wide_table
+
+    table = real_wide_table(50, 2, seed=0)
+    assert table.shape == (50, 2 * (15 + 17 + 24))  # two copies of the three shared tables
+    assert {"adul0_age", "adul1_age", "bank0_y", "cred1_has_default"} <= set(table.columns)
+    # the copies hold other rows (drawn independently)
+    assert not table["adul0_age"].equals(table["adul1_age"])
+    args = ["--table", "real", "--rows", "300", "--copies", "1", "--generators", "copula,vae"]
+    assert bench_defaults([*args, "--params", '{"vae": {"epochs": 1}}']) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["generator"] for r in rows] == ["copula", "vae"]
+    assert all(r["cols"] == 56 and r["rows"] == 300 and 0.5 <= r["detection"] <= 1 for r in rows)
+    assert [r["default"] for r in rows] == [True, False]  # 300 rows: too few for a network
