@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from typing import Any
 
 import numpy as np
@@ -67,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     import synthgen as sg
-    from benchmarks.bench_wide import quick_quality
+    from benchmarks.bench_wide import fit_and_sample, quick_quality
     from benchmarks.scale import make_table
     from synthgen.generators.defaults import default_generator
 
@@ -80,12 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     default = default_generator(*table.shape)
     for key in args.generators.split(","):
         model = sg.make_generator(key, random_state=args.seed, **params.get(key, {}))
-        t0 = time.perf_counter()
-        model.fit(table)
-        fit_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        synthetic = model.sample(len(table), random_state=args.seed + 1)
-        sample_s = time.perf_counter() - t0
+        synthetic, fit_s, sample_s = fit_and_sample(model, table, args.seed)
         row = {
             "table": args.table,
             "rows": len(table),

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -76,6 +77,17 @@ def quick_quality(real: pd.DataFrame, synthetic: pd.DataFrame, seed: int = 0) ->
     }
 
 
+def fit_and_sample(model: Any, table: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, float, float]:
+    """``model`` fitted on ``table``, then ``len(table)`` rows drawn with seed ``seed + 1``:
+    the rows, the fit seconds and the sampling seconds."""
+    t0 = time.perf_counter()
+    model.fit(table)
+    fit_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    synthetic = model.sample(len(table), random_state=seed + 1)
+    return synthetic, fit_s, time.perf_counter() - t0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_wide")
     parser.add_argument("--cols", type=int, default=200)
@@ -101,12 +113,7 @@ def main(argv: list[str] | None = None) -> int:
             random_state=args.seed,
             n_threads=1,
         )
-        t0 = time.perf_counter()
-        model.fit(table)
-        fit_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        synthetic = model.sample(len(table), random_state=args.seed + 1)
-        sample_s = time.perf_counter() - t0
+        synthetic, fit_s, sample_s = fit_and_sample(model, table, args.seed)
         row = {
             "cols": table.shape[1],
             "rows": len(table),
