@@ -221,7 +221,7 @@ def _prepared_linear(
 
 
 class PreparedHeads:
-    """The output heads of a network prepared once per chunk of rows for drawing (models
+    """The output heads of a network prepared once per sampling call for drawing (models
     whose ``draws`` are ``"fused"``): per column, views of its main head's matrix and bias,
     and of a number's fine-head layers, applied as ``addmm`` (the bias added inside the
     matrix product) in float32. No weight is copied, whatever the vocabularies.

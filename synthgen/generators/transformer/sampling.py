@@ -118,12 +118,14 @@ class TokenSampling:
         known: np.ndarray,
         gen: torch.Generator,
         cache: Any,
+        heads: PreparedHeads | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Fill the columns of ``main``/``fine`` that ``known`` ``(n, n_columns)`` leaves free.
 
         Each row visits its known columns first (schema order among them), then the free
         ones, sampling each free column given everything visited before it. ``cache`` is a
-        key/value cache of ``n`` rows from ``net_.new_cache``.
+        key/value cache of ``n`` rows from ``net_.new_cache``; ``heads`` the output heads
+        prepared for ``"fused"`` draws (``None``: the network's own).
         """
         net, dev = self.net_, self.device_
         n, n_cols = main.shape
@@ -143,7 +145,6 @@ class TokenSampling:
         decode = torch.autocast(dev.type, dtype=torch.bfloat16, enabled=autocast)
         prev = None
         numeric = set(net.numeric_columns)
-        heads = PreparedHeads(net) if self.draws_ == "fused" else None
         for i in range(n_cols):
             cols = order[:, i]
             with decode:
@@ -236,6 +237,8 @@ class TokenSampling:
         # One cache for every chunk of a size: fresh memory costs a page fault per 4 kB on
         # its first write (a tenth of the decoding time when each chunk allocated its own).
         cache = None
+        # Prepared once for all chunks (16 ms at 1,000 columns, a chunk there ~250 rows).
+        heads = PreparedHeads(self.net_) if self.draws_ == "fused" else None
         for lo in range(0, len(main), chunk):
             sl = slice(lo, lo + chunk)
             rows = len(main[sl])
@@ -243,7 +246,7 @@ class TokenSampling:
                 cache = self.net_.new_cache(
                     rows, dtype=self._decode_dtype(), layout=self._decoder()
                 )
-            m, f = self._generate(main[sl], fine[sl], known[sl], gen, cache)
+            m, f = self._generate(main[sl], fine[sl], known[sl], gen, cache, heads)
             parts.append(self._join_tokens(m, f))
         return np.concatenate(parts, axis=0)
 
