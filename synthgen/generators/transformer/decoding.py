@@ -27,6 +27,7 @@ __all__ = [
     "KVCache",
     "LaneBlock",
     "LaneCache",
+    "NetworkHeads",
     "PreparedFeedForward",
     "PreparedHeads",
     "lane_attention",
@@ -278,3 +279,34 @@ class PreparedHeads:
         b1, w1, b2, w2 = self.fine[column]
         z = normed + F.embedding(coarse + self.offsets[column], self.coarse)
         return torch.addmm(b2, F.gelu(torch.addmm(b1, z, w1)), w2)
+
+
+class NetworkHeads:
+    """The network's own output heads behind :class:`PreparedHeads`' methods: the draws of
+    models saved with ``"cdf"`` or ``"multinomial"`` draws, which keep their logits bit for
+    bit (:meth:`.TokenTransformer.final_norm`, ``column_logits`` and ``fine_logits``).
+
+    Examples
+    --------
+    >>> from synthgen.generators.transformer.model import TokenTransformer
+    >>> net = TokenTransformer([3, 5], [0, 4], d_model=8, n_layers=1, n_heads=2)
+    >>> net.initialize(torch.Generator().manual_seed(0))
+    >>> own, prepared, h = NetworkHeads(net), PreparedHeads(net), torch.randn(6, 8)
+    >>> coarse = torch.tensor([0, 1, 2, 3, 4, 0])
+    >>> a = own.fine_logits(own.norm(h), 1, coarse)
+    >>> torch.allclose(a, prepared.fine_logits(prepared.norm(h), 1, coarse), atol=1e-6)
+    True
+    """
+
+    def __init__(self, net: torch.nn.Module) -> None:
+        self.net = net
+
+    def norm(self, hidden: torch.Tensor) -> torch.Tensor:
+        return self.net.final_norm(hidden)
+
+    def main_logits(self, normed: torch.Tensor, column: int) -> torch.Tensor:
+        return self.net.column_logits(normed, column, normed=True)
+
+    def fine_logits(self, normed: torch.Tensor, column: int, coarse: torch.Tensor) -> torch.Tensor:
+        col = torch.tensor([column], device=normed.device)
+        return self.net.fine_logits(normed[:, None], col, coarse[:, None], normed=True)[:, 0]

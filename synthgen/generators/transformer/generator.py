@@ -313,10 +313,9 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
         self.size_ = str(meta["size"])
         arch = meta.get("arch")
         # Whole numbers only: int() would read a hostile 2.5 as 2 and "x" as a ValueError.
-        bad = [k for k, v in arch.items() if type(v) is not int] if isinstance(arch, dict) else 0
-        if bad != []:
+        if not isinstance(arch, dict) or any(type(v) is not int for v in arch.values()):
             raise PersistenceError(
-                f"invalid transformer arch in the model file: {bad or arch!r} must be integers"
+                f"invalid transformer arch in the model file: {arch!r} (integers expected)"
             )
         self.arch_ = dict(arch)
         # Files written before "cdf" draws keep theirs, so they sample the rows they always did.

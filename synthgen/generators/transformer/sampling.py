@@ -15,7 +15,7 @@ import torch
 from torch.nn import functional as F  # noqa: N812
 
 from synthgen.exceptions import ConfigurationError
-from synthgen.generators.transformer.decoding import PreparedHeads
+from synthgen.generators.transformer.decoding import NetworkHeads, PreparedHeads
 from synthgen.training import precision
 from synthgen.utils import check_random_state, torch_generator
 
@@ -118,14 +118,14 @@ class TokenSampling:
         known: np.ndarray,
         gen: torch.Generator,
         cache: Any,
-        heads: PreparedHeads | None = None,
+        heads: PreparedHeads | NetworkHeads,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Fill the columns of ``main``/``fine`` that ``known`` ``(n, n_columns)`` leaves free.
 
         Each row visits its known columns first (schema order among them), then the free
         ones, sampling each free column given everything visited before it. ``cache`` is a
         key/value cache of ``n`` rows from ``net_.new_cache``; ``heads`` the output heads
-        prepared for ``"fused"`` draws (``None``: the network's own).
+        (prepared for ``"fused"`` draws, else the network's own).
         """
         net, dev = self.net_, self.device_
         n, n_cols = main.shape
@@ -192,28 +192,16 @@ class TokenSampling:
         fine_t: torch.Tensor,
         is_number: bool,
         gen: torch.Generator,
-        heads: PreparedHeads | None = None,
+        heads: PreparedHeads | NetworkHeads,
     ) -> None:
         """Draw column ``c`` of rows ``sel`` (hidden states ``hidden``) into the token tables
-        (through ``heads`` for ``"fused"`` draws)."""
-        if heads is not None:
-            normed = heads.norm(hidden)
-            tok = self._draw_tokens(heads.main_logits(normed, c), gen)
-            main_t[sel, c] = tok
-            if is_number:
-                coarse = tok.clamp(max=self.n_bins - 1)
-                fine_tok = self._draw_tokens(heads.fine_logits(normed, c, coarse), gen)
-                fine_t[sel, c] = torch.where(tok >= self.n_bins, self.n_sub_bins, fine_tok)
-            return
-        net = self.net_
-        normed = net.final_norm(hidden)  # read by both heads of a number
-        tok = self._draw_tokens(net.column_logits(normed, c, normed=True), gen)
+        through ``heads``."""
+        normed = heads.norm(hidden)  # read by both heads of a number
+        tok = self._draw_tokens(heads.main_logits(normed, c), gen)
         main_t[sel, c] = tok
         if is_number:
-            coarse = tok.clamp(max=self.n_bins - 1)[:, None]
-            col = torch.tensor([c], device=hidden.device)
-            logits = net.fine_logits(normed[:, None], col, coarse, normed=True)[:, 0]
-            fine_tok = self._draw_tokens(logits, gen)
+            coarse = tok.clamp(max=self.n_bins - 1)
+            fine_tok = self._draw_tokens(heads.fine_logits(normed, c, coarse), gen)
             fine_t[sel, c] = torch.where(tok >= self.n_bins, self.n_sub_bins, fine_tok)
 
     def _chunk_rows(self) -> int:
@@ -238,7 +226,7 @@ class TokenSampling:
         # its first write (a tenth of the decoding time when each chunk allocated its own).
         cache = None
         # Prepared once for all chunks (16 ms at 1,000 columns, a chunk there ~250 rows).
-        heads = PreparedHeads(self.net_) if self.draws_ == "fused" else None
+        heads = (PreparedHeads if self.draws_ == "fused" else NetworkHeads)(self.net_)
         for lo in range(0, len(main), chunk):
             sl = slice(lo, lo + chunk)
             rows = len(main[sl])

@@ -27,29 +27,12 @@ from synthgen.transforms import TableEncoder
 FAST = {"max_time": None, "d_model": 16, "n_layers": 1, "n_heads": 2, "device": "cpu"}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny matrices: one thread avoids spinning on a shared, loaded CPU."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread_per_module")
 
 
 @pytest.fixture(scope="module")
 def mixed():
     return make_mixed_table(120)
-
-
-@pytest.fixture(scope="module")
-def toy():
-    """``b`` copies ``a`` (90 %), ``x`` is large exactly when ``a`` is "hi"."""
-    rng = np.random.default_rng(0)
-    n = 400
-    a = rng.choice(["lo", "hi"], n)
-    b = np.where(rng.random(n) < 0.9, a, np.where(a == "lo", "hi", "lo"))
-    x = np.where(a == "hi", 100.0, 0.0) + rng.normal(0, 5, n)
-    return pd.DataFrame({"a": a, "b": b, "x": np.round(x, 3)})
 
 
 @pytest.fixture(scope="module")

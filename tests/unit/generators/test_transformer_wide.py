@@ -19,12 +19,7 @@ FAST = {"max_time": None, "d_model": 16, "n_layers": 1, "n_heads": 2, "device": 
 VOCAB, FINE = [3, 5, 4, 2, 6, 3, 2], [0, 6, 0, 6, 0, 0, 6]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread_per_module")
 
 
 def _net(group: int) -> tuple[WideTransformer, torch.Tensor, torch.Tensor]:
@@ -126,15 +121,11 @@ def test_the_positions_are_groups_of_columns():
 
 # -- the generator -----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def toy():
-    """``b`` copies ``a`` (90 %), ``x`` is large exactly when ``a`` is "hi", ``n`` is noise."""
-    rng = np.random.default_rng(0)
-    n = 400
-    a = rng.choice(["lo", "hi"], n)
-    b = np.where(rng.random(n) < 0.9, a, np.where(a == "lo", "hi", "lo"))
-    x = np.where(a == "hi", 100.0, 0.0) + rng.normal(0, 5, n)
-    noise = rng.choice(list("uvw"), n)
-    return pd.DataFrame({"a": a, "b": b, "x": np.round(x, 3), "n": noise})
+def toy(toy):
+    """The generator tests' ``toy`` table (``b`` copies ``a``, ``x`` follows ``a``) plus a
+    noise column ``n``: four columns, two positions of two."""
+    noise = np.random.default_rng(1).choice(list("uvw"), len(toy))
+    return toy.assign(n=noise)
 
 
 @pytest.fixture(scope="module")
