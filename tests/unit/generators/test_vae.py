@@ -195,3 +195,29 @@ def test_factorised_decoder_has_no_autoregressive_weights():
     assert model.net_.ar is None
     assert not any(n.startswith("ar.") for n, _ in model.net_.named_parameters())
     assert len(model.sample(20, random_state=0)) == 20
+
+
+def _wide(n_columns: int, n: int = 60) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    return pd.DataFrame({f"c{i}": rng.choice(list("ab"), n) for i in range(n_columns)})
+
+
+@pytest.mark.parametrize(
+    ("extra", "setting", "head"), [(0, "auto", True), (1, "auto", False), (1, True, True)]
+)
+def test_auto_gives_the_head_up_to_its_column_limit(tmp_path, extra, setting, head):
+    """``"auto"`` keeps the autoregressive head on tables of up to
+    ``AUTOREGRESSIVE_MAX_COLUMNS`` modelled columns and drops it past them (where it
+    degraded every measure); ``True`` keeps it; a saved model rebuilds the same network."""
+    import synthgen as sg
+    from synthgen.generators.vae.generator import AUTOREGRESSIVE_MAX_COLUMNS
+
+    data = _wide(AUTOREGRESSIVE_MAX_COLUMNS + extra)
+    model = TabularVAE(epochs=1, autoregressive=setting, random_state=0, **SMALL).fit(data)
+    assert (model.net_.ar is not None) is head
+    model.save(tmp_path / "vae.sgm")
+    loaded = sg.load(tmp_path / "vae.sgm")
+    assert loaded.autoregressive == setting and (loaded.net_.ar is not None) is head
+    pd.testing.assert_frame_equal(
+        loaded.sample(30, random_state=2), model.sample(30, random_state=2)
+    )
