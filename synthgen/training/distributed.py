@@ -56,12 +56,14 @@ __all__ = [
     "rank",
     "shard_bounds",
     "shared_seed",
+    "started_process_group",
     "torch_dist",
     "world_size",
 ]
 
 #: Whether this module initialised the process group (then :func:`finish` destroys it).
 _OWNED = False
+_STARTED = False  # this process started a group (it is a torchrun worker)
 
 
 def torch_dist() -> Any:
@@ -146,7 +148,7 @@ def ensure_process_group(device: Any) -> bool:
     An existing group is used as it is; ``WORLD_SIZE > 1`` without one starts one (``gloo``,
     or ``nccl`` for a CUDA ``device``) from ``MASTER_ADDR``/``MASTER_PORT``.
     """
-    global _OWNED
+    global _OWNED, _STARTED
     if is_initialised() or world_size() == 1:
         return is_distributed()
     dist = torch_dist()
@@ -164,7 +166,7 @@ def ensure_process_group(device: Any) -> bool:
 
         torch.cuda.set_device(device)
     dist.init_process_group(backend=backend_for(device))
-    _OWNED = True
+    _OWNED = _STARTED = True
     return True
 
 
@@ -177,6 +179,18 @@ def finish() -> None:
         if _OWNED:
             torch_dist().destroy_process_group()
             _OWNED = False
+
+
+def started_process_group() -> bool:
+    """Whether :func:`ensure_process_group` started a process group in this process (which
+    is then one of torchrun's workers), even if :func:`finish` has ended it since.
+
+    Examples
+    --------
+    >>> started_process_group()  # a plain process
+    False
+    """
+    return _STARTED
 
 
 def _grouped() -> bool:

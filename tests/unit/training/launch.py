@@ -17,16 +17,24 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def torchrun(
-    *args: str, cwd: Path, check: bool = True, timeout: float = 400
+    *args: str,
+    cwd: Path,
+    check: bool = True,
+    timeout: float = 400,
+    env: dict[str, str] | None = None,
+    path: tuple[Path, ...] = (),
 ) -> subprocess.CompletedProcess:
     """``torchrun --standalone --nproc-per-node 2 ARGS`` (a free port, gloo on CPU).
 
     With ``check``, a failed run raises an ``AssertionError`` that holds the end of every
     rank's own stdout and stderr (``--tee``: a rank that aborts from C++ leaves only a line
-    in the launcher's output), then the launcher's.
+    in the launcher's output), then the launcher's. ``env`` adds variables; ``path``
+    puts folders before the repository on ``PYTHONPATH``.
     """
+    extra = env or {}
     env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE")}
-    env.update(OMP_NUM_THREADS="1", PYTHONPATH=str(REPO), CUDA_VISIBLE_DEVICES="")
+    pythonpath = os.pathsep.join([*map(str, path), str(REPO)])
+    env.update(OMP_NUM_THREADS="1", PYTHONPATH=pythonpath, CUDA_VISIBLE_DEVICES="", **extra)
     with tempfile.TemporaryDirectory(prefix="torchrun-") as logs:
         cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
         cmd += ["--nproc-per-node", "2", "--log-dir", logs, "--tee", "3"]

@@ -111,18 +111,36 @@ def test_dp_sgd_is_refused_inside_a_process_group(api_run):
         assert "one process only" in refused[0] and "several processes" in refused[1]
 
 
-def test_torchrun_cli_fit_is_repeatable_and_its_model_samples(tmp_path):
+# Imported by every Python process of a run (``sitecustomize`` on PYTHONPATH): a worker
+# (torchrun sets LOCAL_RANK) that runs its atexit handlers, i.e. finalises the interpreter,
+# leaves a file behind.
+_FINALISATION_PROBE = """
+import atexit, os
+if "LOCAL_RANK" in os.environ:
+    path = os.path.join(os.environ["PROBE_DIR"], "finalised-" + os.environ["LOCAL_RANK"])
+    atexit.register(lambda: open(path, "w").close())
+"""
+
+
+def test_torchrun_cli_fit_is_repeatable_and_its_model_samples(tmp_path, tmp_path_factory):
     """``torchrun --nproc-per-node 2 -m synthgen fit``: rank 0 writes the model, two runs
-    with the same seed write the same weights, and the model samples the table's columns."""
+    with the same seed write the same weights, and the model samples the table's columns.
+    The workers end without finalising the interpreter, where gloo's threads made about one
+    exit in thirty abort under load (``synthgen.__main__``)."""
     data = make_mixed_table(150)
     csv = tmp_path / "data.csv"
     data.to_csv(csv, index=False)
+    probe = tmp_path_factory.mktemp("probe")
+    (probe / "sitecustomize.py").write_text(_FINALISATION_PROBE)
     fit = ["-m", "synthgen", "fit", str(csv), "-g", "transformer", "--random-state", "3"]
     fit += ["--param", "epochs=2", "--param", "batch_size=64", "--quiet"]
     outs = [tmp_path / "a.sgm", tmp_path / "b.sgm"]
     for out in outs:
-        run = torchrun(*fit, "-o", str(out), cwd=tmp_path)
+        run = torchrun(
+            *fit, "-o", str(out), cwd=tmp_path, env={"PROBE_DIR": str(probe)}, path=(probe,)
+        )
         assert run.stdout.count("fitted transformer") == 1  # rank 0 alone reports
+    assert sorted(p.name for p in probe.iterdir()) == ["sitecustomize.py"]
     assert _same_arrays(_arrays(outs[0]), _arrays(outs[1]))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.sgm", "b.sgm", "data.csv"]
     real = read_table(csv)
