@@ -19,7 +19,8 @@ from synthgen.generators.registry import list_generators
         (3_000, 300, "transformer"),
         (12_000, 120, "copula"),  # over the transformer's cells, too wide for the VAE
         (3_000, 301, "copula"),  # wider than any network's default
-        (14_000, 80, "vae"),
+        (20_000, 64, "vae"),
+        (20_000, 65, "copula"),  # past the VAE's autoregressive head: the copula did better
         (80_000, 15, "vae"),
         (200_000, 15, "copula"),  # a neural fit would take many minutes
         (1_999, 10, "copula"),  # too few rows for a network
@@ -39,6 +40,13 @@ def test_the_choice_is_a_registered_generator_and_monotone_in_size():
     for rows in (3_000, 9_000, 12_000, 14_000):
         picks = [order.index(default_generator(rows, cols)) for cols in range(1, 400, 3)]
         assert picks == sorted(picks)  # nor wider ones
+
+
+def test_the_vae_is_the_default_only_where_it_has_its_head():
+    from synthgen.generators.vae.generator import AUTOREGRESSIVE_MAX_COLUMNS
+
+    vae_columns = {key: columns for key, _, columns, _ in DEFAULT_LIMITS}["vae"]
+    assert vae_columns == AUTOREGRESSIVE_MAX_COLUMNS
 
 
 def test_the_explanation_names_the_choice_and_the_fast_option():
