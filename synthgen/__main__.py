@@ -1,6 +1,6 @@
 """``python -m synthgen`` (and ``torchrun ... -m synthgen``): the ``synthgen`` command
-(:func:`synthgen.cli.run`, which also says how a torchrun worker exits)."""
+(:func:`synthgen.cli.entry.run`, which also says how a torchrun worker exits)."""
 
-from synthgen.cli import run
+from synthgen.cli.entry import run
 
 run()

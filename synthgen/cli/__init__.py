@@ -47,7 +47,7 @@ from synthgen.cli.tables import (
 from synthgen.exceptions import ConfigurationError, SynthgenError
 from synthgen.files import check_output_path
 
-__all__ = ["main", "run"]
+__all__ = ["main"]
 
 
 _DEFAULT_HELP = (
@@ -386,30 +386,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             pass
         return EXIT_BROKEN_PIPE
     return int(status or 0)
-
-
-def run() -> None:
-    """The ``synthgen`` command and ``python -m synthgen``: :func:`main`, then the exit.
-
-    A torchrun worker leaves with ``os._exit`` once its command is done and its output
-    flushed: after the process group is destroyed, about one worker exit in thirty under
-    load aborted in interpreter finalisation ("terminate called without an active
-    exception": a gloo thread still joinable when C++ statics are torn down), and torchrun
-    then reported a failed run after the model had been written. Skipping finalisation skips
-    ``atexit`` handlers, so logging is shut down first; synthgen's commands remove their
-    temporary files themselves. Any other process exits normally.
-    """
-    import logging
-
-    from synthgen.training.distributed import started_process_group
-
-    status = main()
-    if started_process_group():
-        logging.shutdown()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(status)
-    raise SystemExit(status)
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:

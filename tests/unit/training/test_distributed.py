@@ -126,7 +126,7 @@ def test_torchrun_cli_fit_is_repeatable_and_its_model_samples(tmp_path, tmp_path
     """``torchrun --nproc-per-node 2 -m synthgen fit``: rank 0 writes the model, two runs
     with the same seed write the same weights, and the model samples the table's columns.
     The workers end without finalising the interpreter, where gloo's threads made about one
-    exit in thirty abort under load (``synthgen.cli.run``)."""
+    exit in thirty abort under load (``synthgen.cli.entry.run``)."""
     data = make_mixed_table(150)
     csv = tmp_path / "data.csv"
     data.to_csv(csv, index=False)
