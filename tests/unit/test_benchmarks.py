@@ -224,3 +224,5 @@ def test_the_defaults_benchmark_builds_the_real_wide_table_and_scores_each_gener
     assert [r["generator"] for r in rows] == ["copula", "vae"]
     assert all(r["cols"] == 56 and r["rows"] == 300 and 0.5 <= r["detection"] <= 1 for r in rows)
     assert [r["default"] for r in rows] == [True, False]  # 300 rows: too few for a network
+    assert bench_defaults([*args[:-1], "copula", "--first", "20"]) == 0
+    assert json.loads(capsys.readouterr().out)["cols"] == 20

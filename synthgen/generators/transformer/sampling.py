@@ -24,9 +24,10 @@ __all__ = ["DRAWS", "TokenSampling"]
 #: Rows generated at once (bounds the key/value cache).
 _SAMPLE_CHUNK = 4096
 
-#: Largest key/value cache of one chunk of rows: wide tables generate fewer rows at once (a
-#: 1,000-column table about 250 with the small preset and its float32 lanes, instead of 4,096
-#: rows that would hold 4 GB of keys and values).
+#: Largest key/value cache of one chunk of rows: a network with many positions generates
+#: fewer rows at once (1,000 columns at one column per position, the small preset and its
+#: float32 lanes: about 250, instead of 4,096 rows that would hold 4 GB of keys and values;
+#: grouped into at most 32 positions, ``columns_per_position="auto"``, the full 4,096).
 _CACHE_BYTES = 256 * 2**20
 
 #: How a model draws its tokens: ``"fused"`` (models fitted now: ``"cdf"``'s draws, with the
@@ -225,7 +226,7 @@ class TokenSampling:
         # One cache for every chunk of a size: fresh memory costs a page fault per 4 kB on
         # its first write (a tenth of the decoding time when each chunk allocated its own).
         cache = None
-        # Prepared once for all chunks (16 ms at 1,000 columns, a chunk there ~250 rows).
+        # Prepared once per call, not per chunk (a build takes 16 ms at 1,000 columns).
         heads = (PreparedHeads if self.draws_ == "fused" else NetworkHeads)(self.net_)
         for lo in range(0, len(main), chunk):
             sl = slice(lo, lo + chunk)
