@@ -2,6 +2,8 @@
 
 Run: ``.venv/bin/python -m benchmarks.bench_wide --cols 200 --rows 10000 --epochs 8
 --groups auto,1`` (one torch thread; each setting fitted with the same seed).
+``--kv-heads 4,1`` crosses the groupings with heads of keys and values (``preset``: the
+size preset's).
 
 The table is the ``cols`` axis of :mod:`benchmarks.scale` (Adult resampled with noise plus
 generated columns that follow a shared latent factor). For each ``columns_per_position``
@@ -94,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--groups", default="auto,1", help="columns_per_position settings")
+    parser.add_argument("--kv-heads", default="preset", help="kv_heads settings")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
@@ -104,12 +107,17 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(1)
     table = make_table("cols", args.cols, args.seed, {"rows": args.rows})
-    for setting in args.groups.split(","):
-        group: int | str = setting if setting == "auto" else int(setting)
+    settings = [
+        (g if g == "auto" else int(g), None if kv == "preset" else int(kv))
+        for g in args.groups.split(",")
+        for kv in args.kv_heads.split(",")
+    ]
+    for group, kv_heads in settings:
         model = TabularTransformer(
             size="small",
             epochs=args.epochs,
             columns_per_position=group,
+            kv_heads=kv_heads,
             random_state=args.seed,
             n_threads=1,
         )
@@ -118,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
             "cols": table.shape[1],
             "rows": len(table),
             "columns_per_position": model.arch_["columns_per_position"],
+            "kv_heads": model.arch_["kv_heads"],
             "epochs": model.n_epochs_,
             "fit_s": round(fit_s, 1),
             "sample_rows_per_s": round(len(table) / sample_s),

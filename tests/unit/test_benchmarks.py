@@ -114,9 +114,10 @@ def test_wide_benchmark_reports_each_grouping(capsys, one_thread):
     from benchmarks.bench_wide import main
 
     args = ["--cols", "40", "--rows", "300", "--epochs", "1", "--groups", "auto,1"]
-    assert main(args) == 0
+    assert main([*args, "--kv-heads", "4,1"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [r["columns_per_position"] for r in rows] == [2, 1]
+    assert [r["columns_per_position"] for r in rows] == [2, 2, 1, 1]
+    assert [r["kv_heads"] for r in rows] == [4, 1, 4, 1]
     assert all(r["cols"] == 40 and r["sample_rows_per_s"] > 0 for r in rows)
 
 

@@ -17,13 +17,23 @@ __all__: list[str] = []
 
 
 class _Block(nn.Module):
-    """Pre-norm transformer block with causal self-attention."""
+    """Pre-norm transformer block with causal self-attention.
 
-    def __init__(self, d_model: int, n_heads: int, d_ff: int) -> None:
+    ``kv_heads`` heads of keys and values (``None``: one per query head) serve the
+    ``n_heads`` query heads in groups of ``n_heads // kv_heads`` (grouped-query attention;
+    one key/value head is multi-query attention): the cache that decoding reads at every
+    step shrinks by that factor. The projection's rows are the queries, then the keys, then
+    the values; query head ``i`` reads key/value head ``i // (n_heads // kv_heads)``.
+    """
+
+    def __init__(self, d_model: int, n_heads: int, d_ff: int, kv_heads: int | None = None) -> None:
         super().__init__()
         self.n_heads = n_heads
+        self.kv_heads = n_heads if kv_heads is None else kv_heads
+        if n_heads % self.kv_heads:
+            raise ValueError(f"{n_heads} heads cannot share {self.kv_heads} key/value heads")
         self.ln1 = nn.LayerNorm(d_model)
-        self.qkv = nn.Linear(d_model, 3 * d_model)
+        self.qkv = nn.Linear(d_model, d_model + 2 * self.kv_heads * (d_model // n_heads))
         self.proj = nn.Linear(d_model, d_model)
         self.ln2 = nn.LayerNorm(d_model)
         self.fc1 = nn.Linear(d_model, d_ff)
@@ -33,8 +43,13 @@ class _Block(nn.Module):
         self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0
     ) -> torch.Tensor:
         n, t, d = x.shape
-        h = self.n_heads
-        q, k, v = self.qkv(self.ln1(x)).view(n, t, 3, h, d // h).permute(2, 0, 3, 1, 4)
+        h, kv = self.n_heads, self.kv_heads
+        qkv = self.qkv(self.ln1(x))
+        if kv == h:
+            q, k, v = qkv.view(n, t, 3, h, d // h).permute(2, 0, 3, 1, 4)
+        else:
+            q = qkv[..., :d].view(n, t, h, d // h).transpose(1, 2)
+            k, v = qkv[..., d:].view(n, t, 2, kv, d // h).permute(2, 0, 3, 1, 4)
         if cache is None:
             keys, values, causal = k, v, True
         else:
@@ -45,6 +60,9 @@ class _Block(nn.Module):
             keys = cache.keys[layer][:, :, : pos + t]
             values = cache.values[layer][:, :, : pos + t]
             causal = pos == 0 and t > 1
+        if kv != h:  # every query head its group's keys and values
+            keys = keys.repeat_interleave(h // kv, dim=1)
+            values = values.repeat_interleave(h // kv, dim=1)
         a = _attention(q, keys, values, causal)
         x = x + self.proj(a.transpose(1, 2).reshape(n, t, d))
         return x + self.fc2(F.gelu(self.fc1(self.ln2(x))))

@@ -44,7 +44,7 @@ class KVCache:
     Parameters
     ----------
     n_layers, n_rows, n_heads, length, head_dim : int
-        Shape of the cache.
+        Shape of the cache (``n_heads``: the heads of keys and values).
     device, dtype : torch device and dtype
         Where the tensors live, and their type (bfloat16 when decoding in bfloat16).
     """
@@ -74,11 +74,14 @@ class LaneCache:
     Parameters
     ----------
     n_layers, n_rows, n_heads, length, head_dim : int
-        Shape of the cache.
+        Shape of the cache (``n_heads``: the heads of keys and values).
     device : torch device
         Where the tensors live.
     blocks : sequence of LaneBlock
         The network's blocks prepared for decoding (one per layer).
+    query_heads : int, optional
+        The query heads (``None``: ``n_heads``; a multiple of it under grouped-query
+        attention).
     """
 
     def __init__(
@@ -90,12 +93,14 @@ class LaneCache:
         head_dim: int,
         device: torch.device | str = "cpu",
         blocks: Sequence[LaneBlock] = (),
+        query_heads: int | None = None,
     ) -> None:
         shape = (length, n_heads, head_dim, n_rows)
         # Uninitialised: a step reads only the positions written before it.
         self.keys = [torch.empty(shape, device=device) for _ in range(n_layers)]
         self.values = [torch.empty(shape, device=device) for _ in range(n_layers)]
-        self.query = torch.empty(shape[1:], device=device)  # the step's scaled queries
+        heads = n_heads if query_heads is None else query_heads
+        self.query = torch.empty((heads, *shape[2:]), device=device)  # the step's scaled queries
         self.blocks = list(blocks)
         self.n_rows = n_rows
         self.length = 0
@@ -105,8 +110,10 @@ def lane_attention(
     q: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, fused: bool | None = None
 ) -> torch.Tensor:
     """Softmax attention of one query per row and head: ``q`` ``(heads, head_dim, rows)``,
-    already scaled, over ``keys`` and ``values`` ``(positions, heads, head_dim, rows)``;
-    returns ``(heads, head_dim, rows)``.
+    already scaled, over ``keys`` and ``values`` ``(positions, kv_heads, head_dim, rows)``;
+    returns ``(heads, head_dim, rows)``. Query head ``i`` reads key/value head
+    ``i // (heads // kv_heads)`` (grouped-query attention; ``kv_heads == heads`` is the plain
+    kind): a group's keys and values are read once for all its query heads.
 
     On a CPU the sums run as in-place multiply-adds, one per ``head_dim`` entry and one per
     position, each over every row and head at once (no ``positions x head_dim x rows``
@@ -122,16 +129,30 @@ def lane_attention(
     >>> lane_attention(q, keys, values)  # row 0 leans to position 1; row 1 averages
     tensor([[[2.7616, 3.0000]]])
     """
+    heads, kv = q.shape[0], keys.shape[1]
+    if kv != heads:  # (kv, group) query heads; keys and values broadcast over the group
+        h, n = q.shape[1], q.shape[2]
+        q = q.view(kv, heads // kv, h, n)
+        keys, values = keys.unsqueeze(2), values.unsqueeze(2)
+        return _lane_attention(q, keys, values, fused).view(heads, h, n)
+    return _lane_attention(q, keys, values, fused)
+
+
+def _lane_attention(
+    q: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, fused: bool | None
+) -> torch.Tensor:
+    """:func:`lane_attention` with ``q`` ``(*heads, head_dim, rows)`` and ``keys`` and
+    ``values`` ``(positions, *heads, head_dim, rows)``, heads broadcast."""
     if q.device.type != "cpu" if fused is None else fused:
-        weights = torch.softmax((keys * q).sum(2), dim=0)[:, :, None]
+        weights = torch.softmax((keys * q).sum(-2), dim=0).unsqueeze(-2)
         return (weights * values).sum(0)
     # Views made in one call each (``unbind``): slicing in the loop cost as much as a
     # multiply-add on a few hundred rows.
-    ks, qs = keys.unbind(2), q.unbind(1)
-    scores = ks[0] * qs[0]  # (positions, heads, rows)
+    ks, qs = keys.unbind(-2), q.unbind(-2)
+    scores = ks[0] * qs[0]  # (positions, *heads, rows)
     for k, qj in zip(ks[1:], qs[1:], strict=True):
         scores.addcmul_(k, qj)
-    vs, ws = values.unbind(0), torch.softmax(scores, dim=0)[:, :, None].unbind(0)
+    vs, ws = values.unbind(0), torch.softmax(scores, dim=0).unsqueeze(-2).unbind(0)
     out = vs[0] * ws[0]
     for v, w in zip(vs[1:], ws[1:], strict=True):
         out.addcmul_(v, w)
@@ -159,16 +180,19 @@ class LaneBlock:
     def __init__(self, block: torch.nn.Module, dtype: torch.dtype = torch.float32) -> None:
         w, b = block.qkv.weight.detach(), block.qkv.bias.detach()
         d = w.shape[1]
-        h = block.n_heads
+        h, kv = block.n_heads, getattr(block, "kv_heads", block.n_heads)
         scale = (d // h) ** -0.5
-        self.qkv = torch.cat([w[:d] * scale, w[d:]]).to(dtype)  # (3 d, d)
+        self.qkv = torch.cat([w[:d] * scale, w[d:]]).to(dtype)  # (d + 2 kv head_dim, d)
         self.query_bias = (b[:d] * scale).view(h, d // h, 1)  # float32, in lanes
         # A key's bias adds the same q.b to every position's score (softmax ignores it), and
         # the weights sum to one, so the value's bias passes through the attention unchanged:
         # it joins the projection's bias (keys and values are stored without one).
+        value_bias = b[d + kv * (d // h) :]
+        if kv != h:  # each query head's group's bias
+            value_bias = value_bias.view(kv, d // h).repeat_interleave(h // kv, dim=0).flatten()
         proj = block.proj.weight.detach()
         self.proj = proj.t().to(dtype)
-        self.proj_bias = (block.proj.bias.detach() + proj @ b[2 * d :]).to(dtype)
+        self.proj_bias = (block.proj.bias.detach() + proj @ value_bias).to(dtype)
         self.ffn = PreparedFeedForward(block.ln2, block.fc1, block.fc2, dtype)
         self.ln1 = block.ln1
         self.dtype = dtype
@@ -181,12 +205,13 @@ class LaneBlock:
         (``W @ x.T``: the transpose is the product's, not a copy)."""
         n, d = x.shape  # one row at the first position when every row starts alike
         keys, values = cache.keys[layer], cache.values[layer]
-        h, hd = keys.shape[1:3]
-        qkv = torch.mm(self.qkv, self.ln1(x).to(self.dtype).t()).view(3, h, hd, n)
+        kv, hd = keys.shape[1:3]
+        qkv = torch.mm(self.qkv, self.ln1(x).to(self.dtype).t())
+        query, kv_rows = qkv[:d].view(d // hd, hd, n), qkv[d:].view(2, kv, hd, n)
         pos = cache.length
-        keys[pos].copy_(qkv[1])  # broadcast to every row from one
-        values[pos].copy_(qkv[2])
-        q = torch.add(qkv[0], self.query_bias, out=cache.query[..., :n])
+        keys[pos].copy_(kv_rows[0])  # broadcast to every row from one
+        values[pos].copy_(kv_rows[1])
+        q = torch.add(query, self.query_bias, out=cache.query[..., :n])
         a = lane_attention(q, keys[: pos + 1, ..., :n], values[: pos + 1, ..., :n]).view(d, n)
         x = torch.addmm(self.proj_bias, a.t().to(self.dtype), self.proj).float().add_(x)
         return self.ffn(x)

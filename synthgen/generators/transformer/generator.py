@@ -30,11 +30,12 @@ from synthgen.training.sharding import total_rows
 
 __all__ = ["SIZE_PRESETS", "TabularTransformer", "choose_size"]
 
-#: Architecture of each size: width, layers, attention heads.
+#: Architecture of each size: width, layers, attention heads, and heads of keys and values
+#: (one, shared by the four attention heads: multi-query attention; docs/transformer.md).
 SIZE_PRESETS: dict[str, dict[str, int]] = {
-    "small": {"d_model": 64, "n_layers": 2, "n_heads": 4},
-    "medium": {"d_model": 96, "n_layers": 2, "n_heads": 4},
-    "large": {"d_model": 128, "n_layers": 3, "n_heads": 4},
+    "small": {"d_model": 64, "n_layers": 2, "n_heads": 4, "kv_heads": 1},
+    "medium": {"d_model": 96, "n_layers": 2, "n_heads": 4, "kv_heads": 1},
+    "large": {"d_model": 128, "n_layers": 3, "n_heads": 4, "kv_heads": 1},
 }
 # Rows from which "auto" picks medium and large. On a CPU a bigger model buys fewer epochs for
 # the same time: on Adult (39k rows) the small preset beat the medium one at an equal budget.
@@ -73,6 +74,11 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
     d_model, n_layers, n_heads : int, optional
         Override the preset's width, depth and attention heads (``d_model`` must be a multiple
         of ``n_heads``).
+    kv_heads : int, optional
+        Heads of keys and values, shared by the attention heads in groups (grouped-query
+        attention; 1 is multi-query attention); a divisor of ``n_heads``. ``None`` takes the
+        preset's. Sampling reads every earlier position's keys and values at each step, so
+        fewer key/value heads sample faster.
     columns_per_position : int or "auto"
         Consecutive columns (in the visiting order) that share one attention position; the
         columns of a group are told apart by a small feed-forward layer per cell
@@ -144,6 +150,7 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
         "d_model": [Integer(1), None],
         "n_layers": [Integer(1), None],
         "n_heads": [Integer(1), None],
+        "kv_heads": [Integer(1), None],
         "columns_per_position": [Integer(1), Options("auto")],
         "n_bins": [Integer(1)],
         "n_sub_bins": [Integer(1)],
@@ -163,6 +170,7 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
         d_model: int | None = None,
         n_layers: int | None = None,
         n_heads: int | None = None,
+        kv_heads: int | None = None,
         columns_per_position: int | str = "auto",
         n_bins: int = 32,
         n_sub_bins: int = 32,
@@ -180,6 +188,7 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
         self.d_model = d_model
         self.n_layers = n_layers
         self.n_heads = n_heads
+        self.kv_heads = kv_heads
         self.columns_per_position = columns_per_position
         self.n_bins = n_bins
         self.n_sub_bins = n_sub_bins
@@ -204,13 +213,18 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
     def _architecture(self, n_rows: int) -> dict[str, int]:
         size = choose_size(n_rows) if self.size == "auto" else self.size
         arch = dict(SIZE_PRESETS[size])
-        for name in ("d_model", "n_layers", "n_heads"):
+        for name in ("d_model", "n_layers", "n_heads", "kv_heads"):
             if getattr(self, name) is not None:
                 arch[name] = getattr(self, name)
         if arch["d_model"] % arch["n_heads"]:
             raise ConfigurationError(
                 f"d_model must be a multiple of n_heads, got d_model={arch['d_model']} "
                 f"and n_heads={arch['n_heads']}"
+            )
+        if arch["n_heads"] % arch["kv_heads"]:
+            raise ConfigurationError(
+                f"n_heads must be a multiple of kv_heads, got n_heads={arch['n_heads']} "
+                f"and kv_heads={arch['kv_heads']}"
             )
         return {"size": size, **arch}  # type: ignore[dict-item]
 
@@ -221,9 +235,10 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
         fine = [tok.n_sub_bins if c.numeric else 0 for c in tok.columns]
         sizes = (vocab, fine, arch["d_model"], arch["n_layers"], arch["n_heads"])
         group = arch.get("columns_per_position", 1)  # files before it: one column each
+        kv = arch.get("kv_heads")  # files before it: one per head
         if group > 1:
-            return lambda: WideTransformer(*sizes, columns_per_position=group)
-        return lambda: TokenTransformer(*sizes)
+            return lambda: WideTransformer(*sizes, columns_per_position=group, kv_heads=kv)
+        return lambda: TokenTransformer(*sizes, kv_heads=kv)
 
     def _split_tokens(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Main and fine tokens ``(n, n_columns)`` of encoded rows."""
@@ -327,6 +342,13 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
         if self.decoder_ not in DECODERS:
             raise PersistenceError(
                 f"unknown transformer decoder {self.decoder_!r} in the model file"
+            )
+        heads = self.arch_.get("n_heads", 0)
+        kv = self.arch_.get("kv_heads", heads)
+        if not 1 <= kv <= heads or heads % kv or self.arch_.get("d_model", 0) % heads:
+            raise PersistenceError(
+                f"invalid transformer heads in the model file: d_model "
+                f"{self.arch_.get('d_model')}, n_heads {heads}, kv_heads {kv}"
             )
         self.tokenizer_ = RowTokenizer(self.encoder_, self.n_bins, self.n_sub_bins)
         group = self.arch_.get("columns_per_position", 1)

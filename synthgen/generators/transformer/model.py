@@ -43,6 +43,9 @@ class TokenTransformer(nn.Module):
         Width, depth and attention heads.
     ff_mult : int
         Width of the feed-forward layers as a multiple of ``d_model``.
+    kv_heads : int, optional
+        Heads of keys and values shared by the query heads (grouped-query attention;
+        ``None``: one per query head). A divisor of ``n_heads``.
 
     Examples
     --------
@@ -64,11 +67,13 @@ class TokenTransformer(nn.Module):
         n_layers: int,
         n_heads: int,
         ff_mult: int = 2,
+        kv_heads: int | None = None,
     ) -> None:
         super().__init__()
         self.vocab = [int(v) for v in vocab]
         self.fine_vocab = [int(v) for v in fine_vocab]
         self.d_model, self.n_layers, self.n_heads = d_model, n_layers, n_heads
+        self.kv_heads = n_heads if kv_heads is None else int(kv_heads)
         n_cols, vmax = len(vocab), max(vocab)
         self.numeric_columns = [c for c, v in enumerate(self.fine_vocab) if v > 0]
         n_num = len(self.numeric_columns)
@@ -85,7 +90,7 @@ class TokenTransformer(nn.Module):
         self.query = nn.Embedding(n_cols, d_model)
         self.bos = nn.Parameter(torch.empty(d_model))
         self.blocks = nn.ModuleList(
-            _Block(d_model, n_heads, ff_mult * d_model) for _ in range(n_layers)
+            _Block(d_model, n_heads, ff_mult * d_model, self.kv_heads) for _ in range(n_layers)
         )
         self.ln_f = nn.LayerNorm(d_model)
         self.head_w = nn.Parameter(torch.empty(n_cols, vmax, d_model))
@@ -331,10 +336,16 @@ class TokenTransformer(nn.Module):
         ``dtype``, or ``"lanes"``, float32 with the blocks' matrix products in ``dtype``
         (see :mod:`.decoding`)."""
         h, device = self.n_heads, self.head_w.device
-        shape = (self.n_layers, n_rows, h, len(self.vocab), self.d_model // h)
+        shape = (self.n_layers, n_rows, self.kv_heads, len(self.vocab), self.d_model // h)
         if layout == "lanes":
-            return LaneCache(*shape, device, [LaneBlock(b, dtype) for b in self.blocks])
+            blocks = [LaneBlock(b, dtype) for b in self.blocks]
+            return LaneCache(*shape, device, blocks, query_heads=h)
         return KVCache(*shape, device, dtype)
+
+    @property
+    def cache_width(self) -> int:
+        """Floats a position holds in one layer's keys (as many in its values) per row."""
+        return self.kv_heads * (self.d_model // self.n_heads)
 
     def step(
         self,

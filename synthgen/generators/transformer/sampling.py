@@ -25,9 +25,10 @@ __all__ = ["DRAWS", "TokenSampling"]
 _SAMPLE_CHUNK = 4096
 
 #: Largest key/value cache of one chunk of rows: a network with many positions generates
-#: fewer rows at once (1,000 columns at one column per position, the small preset and its
-#: float32 lanes: about 250, instead of 4,096 rows that would hold 4 GB of keys and values;
-#: grouped into at most 32 positions, ``columns_per_position="auto"``, the full 4,096).
+#: fewer rows at once (1,000 columns at one column per position, the small preset's one
+#: key/value head and its float32 lanes: about 1,000, instead of 4,096 rows that would hold
+#: 1 GB of keys and values; four key/value heads: about 250; grouped into at most 32
+#: positions, ``columns_per_position="auto"``, the full 4,096).
 _CACHE_BYTES = 256 * 2**20
 
 #: How a model draws its tokens: ``"fused"`` (models fitted now: ``"cdf"``'s draws, with the
@@ -212,7 +213,7 @@ class TokenSampling:
         if self.draws_ == "multinomial":
             return _SAMPLE_CHUNK
         net = self.net_
-        bytes_per_row = 2 * net.n_layers * net.n_positions * net.d_model
+        bytes_per_row = 2 * net.n_layers * net.n_positions * net.cache_width
         lanes = self._decoder() == "lanes"  # a float32 cache
         bytes_per_row *= 4 if lanes else torch.finfo(self._decode_dtype()).bits // 8
         return int(np.clip(_CACHE_BYTES // bytes_per_row, 64, _SAMPLE_CHUNK))

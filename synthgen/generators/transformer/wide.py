@@ -90,7 +90,7 @@ class WideTransformer(TokenTransformer):
 
     Parameters
     ----------
-    vocab, fine_vocab, d_model, n_layers, n_heads, ff_mult
+    vocab, fine_vocab, d_model, n_layers, n_heads, ff_mult, kv_heads
         As for :class:`~.model.TokenTransformer`.
     columns_per_position : int
         Consecutive columns of the visiting order that share one position (at least 2; 1 is
@@ -117,8 +117,9 @@ class WideTransformer(TokenTransformer):
         n_heads: int,
         ff_mult: int = 2,
         columns_per_position: int = 2,
+        kv_heads: int | None = None,
     ) -> None:
-        super().__init__(vocab, fine_vocab, d_model, n_layers, n_heads, ff_mult)
+        super().__init__(vocab, fine_vocab, d_model, n_layers, n_heads, ff_mult, kv_heads)
         if columns_per_position < 2:
             raise ValueError("a WideTransformer groups at least 2 columns per position")
         self.columns_per_position = int(columns_per_position)
@@ -173,12 +174,13 @@ class WideTransformer(TokenTransformer):
         if layout != "lanes":
             raise ValueError(f"a WideTransformer decodes in lanes, not {layout!r}")
         h = self.n_heads
-        shape = (self.n_layers, n_rows, h, self.n_positions, self.d_model // h)
+        shape = (self.n_layers, n_rows, self.kv_heads, self.n_positions, self.d_model // h)
         blocks = [LaneBlock(b, dtype) for b in self.blocks]
         return GroupCache(
             *shape,
             self.head_w.device,
             blocks,
+            query_heads=h,
             local=PreparedFeedForward(self.local.ln, self.local.fc1, self.local.fc2, dtype),
         )
 

@@ -503,7 +503,7 @@ def test_a_wide_table_generates_fewer_rows_at_once(toy_model, monkeypatch):
     from synthgen.training import precision
 
     net = toy_model.net_
-    per_row = 2 * net.n_layers * len(net.vocab) * net.d_model * 4  # a float32 cache
+    per_row = 2 * net.n_layers * len(net.vocab) * net.cache_width * 4  # a float32 cache
     monkeypatch.setattr(precision, "cpu_has_fast_bfloat16", lambda: True)
     monkeypatch.setattr(sampling, "_CACHE_BYTES", 100 * per_row)
     assert toy_model._chunk_rows() == 100

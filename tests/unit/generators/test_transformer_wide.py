@@ -196,7 +196,7 @@ def test_fewer_positions_give_bigger_chunks(wide_model, monkeypatch):
     import synthgen.generators.transformer.sampling as sampling
 
     net = wide_model.net_
-    per_row = 2 * net.n_layers * net.n_positions * net.d_model * 4
+    per_row = 2 * net.n_layers * net.n_positions * net.cache_width * 4
     monkeypatch.setattr(sampling, "_CACHE_BYTES", 100 * per_row)
     assert wide_model._chunk_rows() == 100
     assert net.n_positions == 2 < len(net.vocab)
