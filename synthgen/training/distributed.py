@@ -32,9 +32,10 @@ Examples
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -46,6 +47,7 @@ __all__ = [
     "check_same_data",
     "collective_device",
     "ensure_process_group",
+    "exit_worker",
     "fingerprint",
     "finish",
     "is_distributed",
@@ -191,6 +193,23 @@ def started_process_group() -> bool:
     False
     """
     return _STARTED
+
+
+def exit_worker(status: int = 0) -> NoReturn:
+    """End a torchrun worker with exit ``status`` once its process group is destroyed,
+    without interpreter finalisation: logging is shut down and stdout and stderr flushed,
+    then ``os._exit``.
+
+    Under load about one exit in thirty of a gloo worker that finalises normally aborts
+    ("terminate called without an active exception": a gloo thread still joinable when C++
+    statics are torn down), and torchrun then reports a failed run although the work was
+    done. ``atexit`` handlers do not run: remove temporary files first. The ``synthgen``
+    command ends its workers this way; call it last in a torchrun script of your own.
+    """
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
 
 
 def _grouped() -> bool:

@@ -180,7 +180,7 @@ class LaneBlock:
     def __init__(self, block: torch.nn.Module, dtype: torch.dtype = torch.float32) -> None:
         w, b = block.qkv.weight.detach(), block.qkv.bias.detach()
         d = w.shape[1]
-        h, kv = block.n_heads, getattr(block, "kv_heads", block.n_heads)
+        h, kv = block.n_heads, block.kv_heads
         scale = (d // h) ** -0.5
         self.qkv = torch.cat([w[:d] * scale, w[d:]]).to(dtype)  # (d + 2 kv head_dim, d)
         self.query_bias = (b[:d] * scale).view(h, d // h, 1)  # float32, in lanes

@@ -17,6 +17,7 @@ All weights are initialised from an explicit ``torch.Generator``; nothing reads 
 from __future__ import annotations
 
 import math
+from itertools import accumulate
 
 import torch
 from torch import nn
@@ -78,8 +79,9 @@ class TokenTransformer(nn.Module):
         self.numeric_columns = [c for c, v in enumerate(self.fine_vocab) if v > 0]
         n_num = len(self.numeric_columns)
         fmax = max(self.fine_vocab) if n_num else 1
-        self._offsets = _offsets([v + 1 for v in self.vocab])
-        self._fine_offsets = _offsets([v + 2 for v in self.fine_vocab])
+        # Each column's first row in the token tables (plus "mask"; fine: "none" and "mask").
+        self._offsets = [0, *accumulate(v + 1 for v in self.vocab[:-1])]
+        self._fine_offsets = [0, *accumulate(v + 2 for v in self.fine_vocab[:-1])]
         # Heads are scored in groups (see :meth:`vocab_groups`): each column's, and their widths.
         buckets = sorted({_vocab_bucket(v) for v in self.vocab})
         self._group_of = [buckets.index(_vocab_bucket(v)) for v in self.vocab]
@@ -396,10 +398,3 @@ def _float32(device: torch.device) -> torch.autocast:
 def _vocab_bucket(size: int) -> int:
     """The power of two (at least 8) a vocabulary of ``size`` tokens is grouped under."""
     return max(8, 1 << (max(size, 1) - 1).bit_length())
-
-
-def _offsets(sizes: list[int]) -> list[int]:
-    out = [0]
-    for s in sizes[:-1]:
-        out.append(out[-1] + s)
-    return out

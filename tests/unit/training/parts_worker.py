@@ -86,4 +86,7 @@ def main(out: Path, folder: Path) -> None:
 
 
 if __name__ == "__main__":
+    from synthgen.training.distributed import exit_worker
+
     main(Path(sys.argv[1]), Path(sys.argv[2]))
+    exit_worker()  # no finalisation: a gloo worker's normal exit aborts now and then

@@ -54,6 +54,27 @@ def test_a_plain_process_is_a_world_of_one():
     assert dist.backend_for("cuda:1") == "nccl" and dist.backend_for("cpu") == "gloo"
 
 
+def test_exit_worker_flushes_and_skips_finalisation(tmp_path):
+    """The status comes back, printed and logged lines are out, and no ``atexit`` handler
+    runs (the interpreter is not finalised)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import atexit, logging, sys\n"
+        "from synthgen.training.distributed import exit_worker\n"
+        f"atexit.register(lambda: open({str(tmp_path / 'finalised')!r}, 'w').close())\n"
+        "logging.basicConfig(stream=sys.stderr)\n"
+        "print('done', end='')\n"
+        "logging.getLogger('w').warning('logged')\n"
+        "exit_worker(3)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert (out.returncode, out.stdout) == (3, "done")
+    assert "logged" in out.stderr
+    assert not (tmp_path / "finalised").exists()
+
+
 def test_torchrun_environment_without_its_rendezvous_is_refused(monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.setenv("RANK", "1")
