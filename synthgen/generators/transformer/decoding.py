@@ -131,10 +131,10 @@ def lane_attention(
     """
     heads, kv = q.shape[0], keys.shape[1]
     if kv != heads:  # (kv, group) query heads; keys and values broadcast over the group
-        h, n = q.shape[1], q.shape[2]
-        q = q.view(kv, heads // kv, h, n)
+        head_dim, n = q.shape[1], q.shape[2]
+        q = q.view(kv, heads // kv, head_dim, n)
         keys, values = keys.unsqueeze(2), values.unsqueeze(2)
-        return _lane_attention(q, keys, values, fused).view(heads, h, n)
+        return _lane_attention(q, keys, values, fused).view(heads, head_dim, n)
     return _lane_attention(q, keys, values, fused)
 
 
