@@ -148,6 +148,7 @@ def _measure(generator: str, axis: str, size: int, args: dict[str, Any]) -> dict
     if axis == "evaluate":
         synthetic = make_table(axis, size, args["seed"] + 1, args)
         holdout = make_table(axis, max(20, size // 4), args["seed"] + 2, args)
+        out["data_rss_mb"] = _rss_mb()  # the three frames
         t0 = time.perf_counter()
         report = sg.evaluate(data, synthetic, holdout, target="income", random_state=0)
         out["evaluate_s"] = time.perf_counter() - t0

@@ -24,7 +24,7 @@ from typing import Any
 from synthgen._version import __version__
 from synthgen.cli.chunked import add_chunk_options, sample_chunked
 from synthgen.cli.distributed import (
-    add_evaluate_ray_option,
+    add_evaluate_options,
     add_parts_options,
     evaluate_function,
     fit_from_parts,
@@ -312,7 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--generator", default=None, help="what made the synthetic rows (for the report)"
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    add_evaluate_ray_option(p)
+    add_evaluate_options(p)
     add_reading_options(p)
     p.set_defaults(func=_cmd_evaluate)
 

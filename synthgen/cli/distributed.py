@@ -1,10 +1,11 @@
 """Options for several processes and Ray: ``synthgen fit FOLDER --parts`` (one table stored
 as Parquet parts; under ``torchrun`` each process reads only its share of them, see
-:mod:`synthgen.generators.sharded`) and ``synthgen evaluate --ray``."""
+:mod:`synthgen.generators.sharded`) and ``synthgen evaluate --ray`` / ``--max-rows``."""
 
 from __future__ import annotations
 
 import argparse
+import functools
 import tempfile
 import time
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 
 from synthgen.exceptions import ConfigurationError
 
-__all__ = ["add_evaluate_ray_option", "add_parts_options", "evaluate_function", "fit_from_parts"]
+__all__ = ["add_evaluate_options", "add_parts_options", "evaluate_function", "fit_from_parts"]
 
 
 def add_parts_options(p: argparse.ArgumentParser) -> None:
@@ -88,22 +89,35 @@ def _fit_parts_folder(
     distributed.finish()
 
 
-def add_evaluate_ray_option(p: argparse.ArgumentParser) -> None:
-    """The ``--ray`` option of ``evaluate``."""
+def add_evaluate_options(p: argparse.ArgumentParser) -> None:
+    """The ``--ray`` and ``--max-rows`` options of ``evaluate``."""
     p.add_argument(
         "--ray",
         action="store_true",
         help="run the metric groups as Ray tasks (pip install 'synthgen[ray]'; a local Ray, "
         "or the cluster of RAY_ADDRESS): the same report",
     )
+    p.add_argument(
+        "--max-rows",
+        type=int,
+        default=None,
+        help="most rows read of each table; a longer one is sampled with --random-state, "
+        "exact copies still sought among every real row (0: no cap; default 1000000)",
+    )
 
 
 def evaluate_function(args: argparse.Namespace) -> Any:
-    """``sg.evaluate``, or :func:`synthgen.ray_evaluation.evaluate_ray` with ``--ray``."""
+    """``sg.evaluate``, or :func:`synthgen.ray_evaluation.evaluate_ray` with ``--ray``, with
+    the limits of ``--max-rows``."""
+    from synthgen.evaluation import EvaluationLimits
+
+    limits = EvaluationLimits()
+    if args.max_rows is not None:
+        limits = EvaluationLimits(max_rows=args.max_rows)
     if args.ray:
         from synthgen.ray_evaluation import evaluate_ray
 
-        return evaluate_ray
+        return functools.partial(evaluate_ray, limits=limits)
     import synthgen as sg
 
-    return sg.evaluate
+    return functools.partial(sg.evaluate, limits=limits)

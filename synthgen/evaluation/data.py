@@ -62,6 +62,10 @@ class PreparedData:
         Categorical column -> list of labels, indexed by code (``None`` = missing).
     target : str or None
         The target column.
+    copies : dict
+        Frame name -> whether each of its rows equals a real row, where the real frame was
+        sampled (:mod:`synthgen.evaluation.rowcap`: sought among every real row as given);
+        empty otherwise.
     """
 
     frames: dict[str, pd.DataFrame]
@@ -75,6 +79,9 @@ class PreparedData:
     target: str | None
     notes: list[str] = field(default_factory=list)
     specs: dict[str, Any] = field(default_factory=dict)
+    copies: dict[str, np.ndarray] = field(default_factory=dict)
+    # per categorical column, its labels as an index (its hash table built once for encode)
+    _labels: dict[str, pd.Index] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def columns(self) -> list[str]:
@@ -123,14 +130,14 @@ class PreparedData:
         codes = np.empty((len(frame), len(self.categorical)), dtype=np.int64)
         for j, name in enumerate(self.categorical):
             cats = self.categories[name]
-            lookup = {label: i for i, label in enumerate(cats) if label is not None}
+            if name not in self._labels:  # ``None`` (missing) is last when present
+                self._labels[name] = pd.Index(cats[:-1] if None in cats else cats, dtype=object)
+            labels = self._labels[name]
             missing = cats.index(None) if None in cats else len(cats)
             col = frame[name].astype(object)
             present = col.notna().to_numpy()
-            codes[:, j] = [
-                lookup.get(v, len(cats)) if ok else missing
-                for v, ok in zip(col.to_numpy(), present, strict=True)
-            ]
+            found = labels.get_indexer(col.to_numpy())
+            codes[:, j] = np.where(present, np.where(found >= 0, found, len(cats)), missing)
         return num, codes
 
     def compact_codes(self, frame: str, rows: np.ndarray | None = None) -> np.ndarray:

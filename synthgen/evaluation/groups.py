@@ -41,7 +41,15 @@ from synthgen.evaluation.privacy import attack_group, merge_attacks, privacy_met
 from synthgen.evaluation.thresholds import EvaluationLimits, PrivacyThresholds
 from synthgen.evaluation.utility import utility_metrics
 
-__all__ = ["GROUPS", "MAX_PLOT_COLUMNS", "GroupResult", "assemble", "group_streams", "run_group"]
+__all__ = [
+    "GROUPS",
+    "MAX_PLOT_COLUMNS",
+    "GroupResult",
+    "assemble",
+    "group_streams",
+    "rows_stream",
+    "run_group",
+]
 
 #: The metric groups of an evaluation, in the order they are run in one process.
 GROUPS: tuple[str, ...] = ("fidelity", "detection", "utility", "privacy", "attacks", "plots")
@@ -73,6 +81,20 @@ def group_streams(random_state: Any) -> dict[str, np.random.Generator]:
     """
     streams = np.random.default_rng(random_state).spawn(len(GROUPS))
     return dict(zip(GROUPS, streams, strict=True))
+
+
+def rows_stream(random_state: Any) -> np.random.Generator:
+    """The stream that samples the rows of frames longer than ``EvaluationLimits.max_rows``:
+    spawned from ``random_state`` after the groups' streams, so it changes none of them.
+
+    Examples
+    --------
+    >>> float(rows_stream(3).random()) == float(rows_stream(3).random())
+    True
+    >>> float(rows_stream(3).random()) == float(group_streams(3)["fidelity"].random())
+    False
+    """
+    return np.random.default_rng(random_state).spawn(len(GROUPS) + 1)[-1]
 
 
 def run_group(

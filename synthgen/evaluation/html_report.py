@@ -100,8 +100,15 @@ def _about(meta: dict[str, Any]) -> str:
         bits.append(f"Generator: <b>{_clip(meta['generator'])}</b>")
     if meta.get("data_name"):
         bits.append(f"Data: <b>{_clip(meta['data_name'])}</b>")
-    sizes = meta.get("rows", {})
-    bits.append(_e(", ".join(f"{k}: {v:,} rows" for k, v in sizes.items())))
+    sizes, given = meta.get("rows", {}), meta.get("sampled_rows", {})
+    bits.append(
+        _e(
+            ", ".join(
+                f"{k}: {v:,} rows" + (f" (drawn at random from {given[k]:,})" if k in given else "")
+                for k, v in sizes.items()
+            )
+        )
+    )
     out = "<p>" + " &middot; ".join(bits) + "</p>"
     if meta.get("excluded"):
         out += (

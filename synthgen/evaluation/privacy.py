@@ -25,8 +25,9 @@ import pandas as pd
 from synthgen.evaluation import anonymeter
 from synthgen.evaluation.attacks.metrics import ATTACK_METRICS, EXPLAIN, attack_metrics
 from synthgen.evaluation.data import PreparedData
-from synthgen.evaluation.distance import MixedEmbedding, match_counts, nearest, row_keys
+from synthgen.evaluation.distance import MixedEmbedding, nearest
 from synthgen.evaluation.metrics import MetricResult, grade
+from synthgen.evaluation.rowcap import copied
 from synthgen.evaluation.thresholds import EvaluationLimits, PrivacyThresholds
 
 __all__ = [
@@ -165,13 +166,9 @@ def privacy_metrics(
     """
     th = thresholds
     out: list[MetricResult] = []
-    # exact copies: on every row, via row hashes (cheap)
-    train_keys = row_keys(*prep.take("real"))
-    copy_rate = float(np.mean(match_counts(train_keys, row_keys(*prep.take("synthetic"))) > 0))
-    if prep.has_holdout:
-        base = float(np.mean(match_counts(train_keys, row_keys(*prep.take("holdout"))) > 0))
-    else:
-        base = 0.0
+    # exact copies: every evaluated row against every real row, via row keys (cheap)
+    copy_rate = float(np.mean(copied(prep, "synthetic")))
+    base = float(np.mean(copied(prep, "holdout"))) if prep.has_holdout else 0.0
     out.append(
         MetricResult.info(
             "exact_copy_rate",

@@ -18,11 +18,13 @@ from synthgen.evaluation.groups import (
     GroupResult,
     assemble,
     group_streams,
+    rows_stream,
     run_group,
 )
 from synthgen.evaluation.manifest import dp_ledger, package_versions
 from synthgen.evaluation.privacy import DIAGNOSTIC_METRICS, privacy_verdict
 from synthgen.evaluation.report import Report
+from synthgen.evaluation.rowcap import cap_rows, copies_of
 from synthgen.evaluation.thresholds import EvaluationLimits, PrivacyThresholds
 from synthgen.schema import Schema
 
@@ -97,7 +99,8 @@ def evaluate(
     thresholds : PrivacyThresholds, optional
         Limits of the privacy verdict.
     limits : EvaluationLimits, optional
-        Row caps of the costly metrics.
+        Row caps of the costly metrics, and of every frame (``max_rows``, a million: a
+        longer frame is sampled; exact copies are still sought among every real row).
     generator, data_name : str, optional
         What made the synthetic rows and what the real table is (a file name, a description):
         kept in ``meta`` and named at the top of the HTML report.
@@ -137,10 +140,20 @@ def evaluate(
     thresholds = thresholds or PrivacyThresholds()
     limits = limits or EvaluationLimits()
     start = time.perf_counter()
-    prep = prepare(real, synthetic, holdout, target=target, schema=schema)
+    inputs = {"real": real, "synthetic": synthetic, "holdout": holdout}
+    capped = cap_rows(inputs, limits.max_rows, rows_stream(random_state))
+    frames = capped.frames
+    prep = prepare(
+        frames["real"], frames["synthetic"], frames.get("holdout"), target=target, schema=schema
+    )
+    if "real" in capped.given:  # copies of any real row, not only of the sampled ones
+        prep.copies.update(
+            copies_of(prep, capped.real, tuple(f for f in prep.frames if f != "real"))
+        )
+    prepared_s = round(time.perf_counter() - start, 3)  # checks, sample, coding, copies
     streams = group_streams(random_state)
-    # the shadow attack refits on the rows as given (a pandas frame)
-    originals = {"holdout": holdout} if isinstance(holdout, pd.DataFrame) else None
+    # the shadow attack refits on the rows as given (a pandas frame), in the prepared order
+    originals = {"holdout": frames["holdout"]} if isinstance(holdout, pd.DataFrame) else None
     runner = _run_groups or run_in_process
     results = runner(prep, streams, limits, thresholds, refit, originals, verbose)
     metrics, artifacts, attacks = assemble(results)
@@ -149,13 +162,18 @@ def evaluate(
         "generator": generator,
         "data_name": data_name,
         "rows": {f: prep.n_rows(f) for f in prep.frames},
+        "sampled_rows": dict(capped.given),
         "columns": dict(prep.kinds),
         "excluded": dict(prep.excluded),
         "target": target,
         "random_state": random_state,
         "thresholds": thresholds.to_dict(),
         "limits": limits.to_dict(),
-        "timings_s": {**timings, "total": round(time.perf_counter() - start, 3)},
+        "timings_s": {
+            "prepare": prepared_s,
+            **timings,
+            "total": round(time.perf_counter() - start, 3),
+        },
         "privacy_attacks": attacks,
         "privacy_diagnostics": {
             "metrics": list(DIAGNOSTIC_METRICS),

@@ -134,6 +134,11 @@ class EvaluationLimits:
         (0: no masking; privacy-safe export sets it).
     hgb_max_iter : int
         Boosting iterations of every HistGradientBoosting model (detection and utility).
+    max_rows : int
+        Most rows of each frame the evaluation reads: a longer frame is replaced by this many
+        of its rows drawn at random (with the evaluation's seed, before anything else; the
+        report's ``meta["sampled_rows"]`` gives the rows as given). The exact copies are
+        still sought among every real row (:mod:`synthgen.evaluation.rowcap`). 0: no cap.
 
     Examples
     --------
@@ -157,6 +162,7 @@ class EvaluationLimits:
     plot_rows: int = 5000
     mask_labels_below: int = 0
     hgb_max_iter: int = 100
+    max_rows: int = 1_000_000
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dictionary of the limits."""

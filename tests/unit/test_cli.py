@@ -1,3 +1,4 @@
+import json
 import os
 import subprocess
 import sys
@@ -89,6 +90,20 @@ def test_evaluate_command(tmp_path, adult, capsys):
     bad = ["evaluate", "--real", str(real), "--synthetic", str(syn), "--target", "nope", "-q"]
     assert main(bad) == 2
     assert "nope" in capsys.readouterr().err
+
+
+def test_evaluate_command_max_rows(tmp_path, adult, capsys):
+    real, syn = tmp_path / "r.csv", tmp_path / "s.csv"
+    adult.iloc[:300].to_csv(real, index=False)
+    adult.iloc[300:500].to_csv(syn, index=False)
+    js = tmp_path / "r.json"
+    args = ["evaluate", "--real", str(real), "--synthetic", str(syn), "--json", str(js), "-q"]
+    assert main([*args, "--max-rows", "150"]) == 0
+    meta = json.loads(js.read_text())["meta"]
+    assert meta["rows"] == {"real": 150, "synthetic": 150}
+    assert meta["sampled_rows"] == {"real": 300, "synthetic": 200}
+    assert main([*args, "--max-rows", "5"]) == 2
+    assert "max_rows" in capsys.readouterr().err
 
 
 def _small_adult():
