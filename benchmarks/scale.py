@@ -251,7 +251,8 @@ def markdown(results: list[dict[str, Any]]) -> str:
 
 
 def plot(results: list[dict[str, Any]], path: Path) -> None:
-    """Fit seconds and peak RSS against size, one line per generator (log-log)."""
+    """Fit seconds, sampling rows per second (where measured) and peak RSS against size,
+    one line per generator (log-log)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -263,12 +264,16 @@ def plot(results: list[dict[str, Any]], path: Path) -> None:
     if ok.empty:
         return
     metric = next(m for m in ("fit_s", "evaluate_s", "export_s") if m in ok)
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+    panels = {metric: metric.replace("_s", " seconds")}
+    if "sample_rows_per_s" in ok:
+        panels["sample_rows_per_s"] = "sampling rows per second"
+    panels["peak_rss_mb"] = "peak RSS (MB)"
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.5))
     for gen, grp in ok.groupby("generator"):
-        axes[0].plot(grp["size"], grp[metric], marker="o", label=gen)
-        axes[1].plot(grp["size"], grp["peak_rss_mb"], marker="o", label=gen)
+        for ax, column in zip(axes, panels, strict=True):
+            ax.plot(grp["size"], grp[column], marker="o", label=gen)
     axis = ok["axis"].iloc[0]
-    for ax, what in zip(axes, (metric.replace("_s", " seconds"), "peak RSS (MB)"), strict=True):
+    for ax, what in zip(axes, panels.values(), strict=True):
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel(axis)

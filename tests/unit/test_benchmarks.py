@@ -227,3 +227,22 @@ def test_the_defaults_benchmark_builds_the_real_wide_table_and_scores_each_gener
     assert [r["default"] for r in rows] == [True, False]  # 300 rows: too few for a network
     assert bench_defaults([*args[:-1], "copula", "--first", "20"]) == 0
     assert json.loads(capsys.readouterr().out)["cols"] == 20
+
+
+def test_scale_plot_draws_sampling_rate_where_measured(tmp_path, monkeypatch):
+    import benchmarks.run as run
+    from benchmarks.scale import plot
+
+    figures = []
+    monkeypatch.setattr(run, "_save_figure", lambda fig, path: figures.append(fig))
+    base = {"axis": "cols", "status": "ok", "peak_rss_mb": 500.0}
+    points = [{**base, "generator": g, "size": s} for g in ("a", "b") for s in (10, 100)]
+    fits = [{**p, "fit_s": 2.0, "sample_rows_per_s": 1000.0 / p["size"]} for p in points]
+    plot(fits, tmp_path / "x.png")
+    plot(
+        [{**p, "generator": "c", "axis": "evaluate", "evaluate_s": 3.0} for p in points],
+        tmp_path / "y.png",
+    )
+    labels = [[ax.get_ylabel() for ax in fig.axes] for fig in figures]
+    assert labels[0] == ["fit seconds", "sampling rows per second", "peak RSS (MB)"]
+    assert labels[1] == ["evaluate seconds", "peak RSS (MB)"]
