@@ -16,8 +16,10 @@ person), and the holdout after the same label merges (``merged_into``); numbers 
 step, as the distance clips them to the training range. Distances are the mixed-type distance
 of :mod:`synthgen.evaluation.distance` (numbers scaled to [0, 1], a category mismatch costs 1).
 
-It is fast on large tables: rows are hashed to byte keys and matched by sorting, and near
-copies are searched with a k-d tree in a compact space where each categorical column is one
+It is fast on large tables: the training and holdout rows are coded once (their keys sorted,
+their k-d tree built) and each batch of synthetic rows is coded like them, rows are hashed to
+byte keys and matched by binary search, and near copies are searched with a k-d tree in a
+compact space where each categorical column is one
 coordinate spaced 2 apart, so that, below a limit of 1, distances there equal the mixed
 distances (a near copy matches every category); only when the limit is 1 or more does the
 filter fall back to a brute-force search.
@@ -33,32 +35,82 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from synthgen.evaluation.data import PreparedData, prepare
-from synthgen.evaluation.distance import (
-    MixedEmbedding,
-    match_counts,
-    nearest_exact,
-    row_keys,
-)
+from synthgen.evaluation.distance import MixedEmbedding, nearest_exact, row_keys
 from synthgen.schema import Schema
 
-__all__ = ["CopyFilter", "near_copy_distances"]
+__all__ = ["CopyFilter", "NearCopies", "near_copy_distances"]
 
 #: Spacing of category codes in the compact space: any mismatch is farther than any limit < 1.
 _CODE_SPACING = 2.0
 
 
-def _embeddings(prep: PreparedData, compact: bool) -> dict[str, np.ndarray]:
-    frames = [f for f in ("real", "synthetic", "holdout") if f in prep.num]
-    all_num = np.concatenate([prep.num[f] for f in frames])
-    n_cats = [] if compact else [len(prep.categories[c]) for c in prep.categorical]
-    emb = MixedEmbedding(prep.num["real"], n_cats, num_missing=np.isnan(all_num).any(axis=0))
-    out = {}
-    for f in frames:
-        x = emb.transform(prep.num[f], prep.codes[f])
-        if compact:
-            x = np.hstack([x, prep.codes[f].astype(float) * _CODE_SPACING])
-        out[f] = x
-    return out
+class NearCopies:
+    """The near-copy search of one training and holdout frame, set up once for every batch
+    of synthetic rows: the limit from the holdout, the training rows' k-d tree.
+
+    ``prep`` holds the training rows (``"real"``) and the holdout; the synthetic rows come as
+    ``(num, codes)`` coded like them (:meth:`~synthgen.evaluation.data.PreparedData.encode`:
+    a label they do not hold has a code of its own, one past their labels). A numeric column
+    gets a missing-value coordinate when any of the three frames misses a value in it, as
+    before the search was set up once: a batch with a new missing column gets a space of
+    its own.
+    """
+
+    def __init__(self, prep: PreparedData, near_copy_quantile: float) -> None:
+        self.prep, self.quantile = prep, near_copy_quantile
+        base = [prep.num["real"], prep.num["holdout"]]
+        self.base_missing = np.isnan(np.concatenate(base)).any(axis=0)
+        self._spaces: dict[tuple[bool, ...], tuple[MixedEmbedding, Any]] = {}
+        self.limit, self.method = 0.0, "off"
+        if near_copy_quantile <= 0:
+            return
+        emb, tree = self._space(self.base_missing)
+        # Holdout distances below 1 are exact in the compact space; the rest are >= 1.
+        hold_d, _ = tree.query(
+            self._compact(emb, *prep.take("holdout")), k=1, distance_upper_bound=1.0
+        )
+        with np.errstate(invalid="ignore"):  # a quantile among the infinities is not finite
+            limit = float(np.quantile(hold_d, near_copy_quantile))
+        self.method = "kd-tree"
+        if not (np.isfinite(limit) and limit < 1.0):
+            # A limit of 1 or more lets near copies differ in a category: search the full
+            # space (columns of many labels hashed, their mismatches then costed exactly).
+            self.method = "brute force"
+            full = self._full(self.base_missing)
+            hold_d = nearest_exact(full, prep.take("holdout"), prep.take("real"))[0][:, 0]
+            limit = float(np.quantile(hold_d, near_copy_quantile))
+        self.limit = limit
+
+    def _space(self, missing: np.ndarray) -> tuple[MixedEmbedding, Any]:
+        key = tuple(bool(m) for m in missing)
+        if key not in self._spaces:
+            emb = MixedEmbedding(self.prep.num["real"], [], num_missing=missing)
+            self._spaces[key] = emb, cKDTree(self._compact(emb, *self.prep.take("real")))
+        return self._spaces[key]
+
+    @staticmethod
+    def _compact(emb: MixedEmbedding, num: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        """Numbers embedded, each categorical column one coordinate spaced 2 apart."""
+        return np.hstack([emb.transform(num, codes[:, :0]), codes.astype(float) * _CODE_SPACING])
+
+    def _full(self, missing: np.ndarray) -> MixedEmbedding:
+        # one more code per column: the labels the training and holdout rows do not hold
+        n_cats = [len(self.prep.categories[c]) + 1 for c in self.prep.categorical]
+        return MixedEmbedding(self.prep.num["real"], n_cats, num_missing=missing)
+
+    def distances(self, num: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        """Each synthetic row's distance to its nearest training row (``inf`` at or above
+        the limit where the search stops there)."""
+        if self.limit == 0.0:
+            return np.full(len(codes), np.inf)
+        missing = self.base_missing | np.isnan(num).any(axis=0)
+        if self.method == "kd-tree":
+            emb, tree = self._space(missing)
+            found, _ = tree.query(
+                self._compact(emb, num, codes), k=1, distance_upper_bound=self.limit
+            )
+            return np.asarray(found, dtype=float)
+        return nearest_exact(self._full(missing), (num, codes), self.prep.take("real"))[0][:, 0]
 
 
 def near_copy_distances(
@@ -67,7 +119,8 @@ def near_copy_distances(
     """The near-copy limit and each synthetic row's distance to its nearest training row.
 
     Returns ``(limit, distances, method)``. Distances at or above the limit may be reported
-    as ``inf`` (the search stops there); ``method`` is ``"kd-tree"`` or ``"brute force"``.
+    as ``inf`` (the search stops there); ``method`` is ``"kd-tree"``, ``"brute force"`` or
+    ``"off"`` (a quantile of 0). :class:`NearCopies` does it for batch after batch.
 
     Examples
     --------
@@ -78,31 +131,8 @@ def near_copy_distances(
     >>> bool(0 < limit < 1), bool((d == 0).all()), how
     (True, True, 'kd-tree')
     """
-    if near_copy_quantile <= 0:
-        return 0.0, np.full(prep.n_rows("synthetic"), np.inf), "off"
-    emb = _embeddings(prep, compact=True)
-    tree = cKDTree(emb["real"])
-    # Holdout distances below 1 are exact in the compact space; the rest are >= 1.
-    hold_d, _ = tree.query(emb["holdout"], k=1, distance_upper_bound=1.0)
-    with np.errstate(invalid="ignore"):  # a quantile among the infinities is not finite
-        limit = float(np.quantile(hold_d, near_copy_quantile))
-    if np.isfinite(limit) and limit < 1.0:
-        if limit == 0.0:
-            return 0.0, np.full(prep.n_rows("synthetic"), np.inf), "kd-tree"
-        syn_d, _ = tree.query(emb["synthetic"], k=1, distance_upper_bound=limit)
-        return limit, np.asarray(syn_d, dtype=float), "kd-tree"
-    # A limit of 1 or more lets near copies differ in a category: search the full space
-    # (columns of many labels hashed for the search, their mismatches then costed exactly).
-    all_num = np.concatenate([prep.num[f] for f in ("real", "synthetic", "holdout")])
-    full = MixedEmbedding(
-        prep.num["real"],
-        [len(prep.categories[c]) for c in prep.categorical],
-        num_missing=np.isnan(all_num).any(axis=0),
-    )
-    real = prep.take("real")
-    hold_d = nearest_exact(full, prep.take("holdout"), real)[0][:, 0]
-    limit = float(np.quantile(hold_d, near_copy_quantile))
-    return limit, nearest_exact(full, prep.take("synthetic"), real)[0][:, 0], "brute force"
+    near = NearCopies(prep, near_copy_quantile)
+    return near.limit, near.distances(*prep.take("synthetic")), near.method
 
 
 @dataclass
@@ -149,6 +179,7 @@ class CopyFilter:
     n_rows: int
     merged_into: dict[str, Any] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
+    _prep: PreparedData | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.stats = {
@@ -162,16 +193,34 @@ class CopyFilter:
             "method": None,
         }
 
+    def _setup(self) -> None:
+        """The training and holdout rows coded once, for every batch: their keys, the
+        holdout's duplicate rate and the near-copy search."""
+        # the holdout's first row stands in for the synthetic rows (coded per batch)
+        prep = prepare(self.train, self.holdout.iloc[:1], self.holdout, schema=self.schema)
+        self._merge_holdout_labels(prep)
+        self._prep = prep
+        self._train_keys, self._train_counts = np.unique(
+            row_keys(*prep.take("real")), return_counts=True
+        )
+        self.stats["base_rate"] = float(np.mean(self._counts(*prep.take("holdout")) > 0))
+        self._near = NearCopies(prep, self.near_copy_quantile)
+
+    def _counts(self, num: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        """How many training rows equal each of these rows."""
+        keys = row_keys(num, codes)
+        pos = np.minimum(np.searchsorted(self._train_keys, keys), len(self._train_keys) - 1)
+        return np.where(self._train_keys[pos] == keys, self._train_counts[pos], 0)
+
     def check(self, synthetic: pd.DataFrame) -> np.ndarray:
         """Boolean mask of the rows of ``synthetic`` to drop; updates :attr:`stats`."""
-        prep = prepare(self.train, synthetic, self.holdout, schema=self.schema)
-        self._merge_holdout_labels(prep)
-        train_keys = row_keys(*prep.take("real"))
-        counts = match_counts(train_keys, row_keys(*prep.take("synthetic")))
+        if self._prep is None:
+            self._setup()
+        num, codes = self._prep.encode(synthetic, "synthetic rows")
+        counts = self._counts(num, codes)
         st = self.stats
-        if st["base_rate"] is None:
-            base = float(np.mean(match_counts(train_keys, row_keys(*prep.take("holdout"))) > 0))
-            st["base_rate"], st["copy_rate"] = base, float(np.mean(counts > 0))
+        if st["copy_rate"] is None:
+            st["copy_rate"] = float(np.mean(counts > 0))
         # Natural duplicates: copies of rows several training rows share, the most shared first,
         # as long as the copy rate stays within the holdout's own rate.
         room = int(np.floor(st["base_rate"] * self.n_rows)) - st["natural_duplicates"]
@@ -180,14 +229,13 @@ class CopyFilter:
         is_copy = counts > 0
         allowed = np.zeros(len(counts), dtype=bool)
         allowed[keep] = True
-        limit, dist, method = near_copy_distances(prep, self.near_copy_quantile)
-        near = (dist < limit) & ~is_copy
+        near = (self._near.distances(num, codes) < self._near.limit) & ~is_copy
         exact = is_copy & ~allowed
         st["checked"] += len(counts)
         st["exact_copies"] += int(exact.sum())
         st["near_copies"] += int(near.sum())
         st["natural_duplicates"] += len(keep)
-        st["near_copy_distance"], st["method"] = limit, method
+        st["near_copy_distance"], st["method"] = self._near.limit, self._near.method
         return exact | near
 
     def _merge_holdout_labels(self, prep: PreparedData) -> None:

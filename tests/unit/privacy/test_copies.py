@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from synthgen.evaluation.data import prepare
 from synthgen.evaluation.distance import MixedEmbedding, nearest
-from synthgen.privacy.copies import CopyFilter, near_copy_distances
+from synthgen.privacy.copies import CopyFilter, NearCopies, near_copy_distances
 from synthgen.schema import Schema
 
 
@@ -107,3 +108,36 @@ def test_holdout_labels_are_merged_as_the_training_rows_were():
     assert unmerged.check(synthetic).mean() > 0.9
     assert merged.check(synthetic).mean() < 0.2
     assert merged.stats["near_copy_distance"] < 0.1
+
+
+def test_the_training_rows_are_coded_once_for_every_batch(monkeypatch):
+    import synthgen.privacy.copies as copies
+
+    calls = []
+    real_prepare = copies.prepare
+    monkeypatch.setattr(copies, "prepare", lambda *a, **k: calls.append(1) or real_prepare(*a, **k))
+    train, holdout = _table(1500, 0), _table(500, 1)
+    near = train.sample(200, random_state=0).reset_index(drop=True)
+    near["x"] += np.random.default_rng(2).normal(scale=0.002, size=200)
+    batches = [pd.concat([near, _table(200, s)], ignore_index=True) for s in (3, 4, 5)]
+    kept = CopyFilter(train, holdout, Schema.infer(train), 0.05, n_rows=400)
+    drops = [kept.check(b) for b in batches]
+    assert len(calls) == 1
+    for batch, drop in zip(batches, drops, strict=True):
+        fresh = CopyFilter(train, holdout, Schema.infer(train), 0.05, n_rows=400)
+        np.testing.assert_array_equal(fresh.check(batch), drop)
+    assert kept.stats["checked"] == 1200 and 300 < kept.stats["near_copies"] < 700
+
+
+def test_a_label_neither_training_nor_holdout_rows_hold_is_a_mismatch():
+    """Coded one past the known labels, not clipped onto the last of them ("v")."""
+    x = np.arange(200) / 10
+    train = pd.DataFrame({"c": ["a", "b"] * 100, "d": ["u", "v"] * 100, "x": x})
+    holdout = pd.DataFrame({"c": ["a", "b"] * 25, "d": ["v", "u"] * 25, "x": x[:50] + 0.05})
+    prep = prepare(train, holdout.head(1), holdout)
+    near = NearCopies(prep, 0.5)  # every holdout row is a category away: a limit over 1
+    assert near.method == "brute force" and near.limit >= 1.0
+    rows = pd.DataFrame({"c": ["b", "b"], "d": ["zzz", "v"], "x": [0.1, 0.1]})
+    dist = near.distances(*prep.encode(rows, "rows"))
+    assert dist[0] == pytest.approx(1.0)  # one category from training row 1 ("b", "v", 0.1)
+    assert dist[1] == 0.0
