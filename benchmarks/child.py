@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import queue as queue_mod
+import signal
 import time
 from collections.abc import Callable
 from typing import Any
@@ -28,13 +29,13 @@ def run_in_child(
             os.environ[var] = str(threads)
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    proc = ctx.Process(target=target, args=(*args, queue))
+    proc = ctx.Process(target=_group_leader, args=(target, *args, queue))
     start = time.perf_counter()
     proc.start()
     result = _wait_for_result(queue, proc, start + timeout)
     if result is None:
         code = proc.exitcode
-        proc.kill()
+        _kill_group(proc)
         if code is None:
             result = {"status": "timeout", "error": f"no result within {timeout:.0f} s"}
         elif code < 0:
@@ -43,9 +44,24 @@ def run_in_child(
             result = {"status": "error", "error": f"the process exited ({code}) without a result"}
     proc.join(timeout=30)
     if proc.is_alive():
-        proc.kill()
+        _kill_group(proc)
     result["wall_s"] = round(time.perf_counter() - start, 1)
     return result
+
+
+def _group_leader(target: Callable[..., None], *args: Any) -> None:
+    """``target(*args)`` in a process group of its own, so that a timeout also ends the
+    processes it started (a peer's fit runs in a process of the peer's environment)."""
+    os.setsid()
+    target(*args)
+
+
+def _kill_group(proc: Any) -> None:
+    """Kill the child and every process of its group (what it started and left running)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        proc.kill()
 
 
 def _wait_for_result(queue: Any, proc: Any, deadline: float) -> dict[str, Any] | None:

@@ -2,7 +2,7 @@
 
 A peer runs only when the environment variable naming its Python is set, e.g.::
 
-    python3 -m venv /opt/peers/sdv && /opt/peers/sdv/bin/pip install torch==2.13.0 sdv
+    python3 -m venv /opt/peers/sdv && /opt/peers/sdv/bin/pip install torch==2.13.0 sdv pyarrow
     export SYNTHGEN_PEER_SDV_PYTHON=/opt/peers/sdv/bin/python
 
 The adapter writes the train table to a temporary Parquet file, runs the peer's script under

@@ -191,6 +191,38 @@ def _exit(queue) -> None:
     raise SystemExit(3)
 
 
+def _hang_with_a_grandchild(path, queue) -> None:
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    with open(path, "w") as fh:
+        fh.write(str(proc.pid))
+    time.sleep(120)
+
+
+def test_a_timeout_ends_the_processes_the_child_started(tmp_path):
+    import time
+    from pathlib import Path
+
+    from benchmarks.child import run_in_child
+
+    pid_file = tmp_path / "pid"
+    slow = run_in_child(_hang_with_a_grandchild, (str(pid_file),), timeout=10)
+    assert slow["status"] == "timeout"
+    pid = int(pid_file.read_text())
+    for _ in range(50):  # the kill is asynchronous; a zombie has no cmdline
+        try:
+            alive = Path(f"/proc/{pid}/cmdline").read_bytes() != b""
+        except FileNotFoundError:
+            alive = False
+        if not alive:
+            break
+        time.sleep(0.1)
+    assert not alive
+
+
 def test_run_in_child_returns_the_result_or_says_why_not():
     from benchmarks.child import run_in_child
 
