@@ -116,6 +116,15 @@ def copies_of(prep: Any, real: pd.DataFrame, frames: tuple[str, ...]) -> dict[st
 
     A label the prepared frames do not hold cannot match any of their rows, so sharing one
     code among such labels (as ``encode`` does) finds no false copy.
+
+    Examples
+    --------
+    >>> from synthgen.evaluation.data import prepare
+    >>> real = pd.DataFrame({"x": [1.0, 2.0, 1.0, 3.0], "c": ["a", "b", "b", "zz"]})
+    >>> sample = real.iloc[:3]  # the row (3.0, "zz") left out
+    >>> prep = prepare(sample, pd.DataFrame({"x": [3.0, 3.0], "c": ["zz", "a"]}))
+    >>> copies_of(prep, real, ("synthetic",))["synthetic"].tolist()
+    [True, False]
     """
 
     def chunks():
