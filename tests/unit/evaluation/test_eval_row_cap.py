@@ -108,3 +108,24 @@ def test_encode_codes_labels_like_the_prepared_frames():
     n_cats = len(no_missing.categories["c"])
     j = no_missing.categorical.index("c")
     assert no_missing.encode(other, "other")[1][1:3, j].tolist() == [n_cats, n_cats]
+
+
+@pytest.mark.parametrize("collide", [False, True])
+def test_find_copies_is_exact_whatever_the_fingerprints(monkeypatch, collide):
+    import synthgen.evaluation.rowcap as rowcap
+    from synthgen.evaluation.distance import row_keys
+
+    if collide:  # four fingerprints for every key: the search must still compare the keys
+        real_prints = rowcap.fingerprints
+        monkeypatch.setattr(rowcap, "fingerprints", lambda k: real_prints(k) % np.uint64(4))
+    rng = np.random.default_rng(0)
+
+    def keys(n):
+        num = rng.integers(0, 6, (n, 2)).astype(float)
+        num[rng.random((n, 2)) < 0.1] = np.nan
+        return row_keys(num, rng.integers(0, 3, (n, 1)))
+
+    query, chunks = keys(300), [keys(40), keys(1), keys(25)]
+    expected = [any(q == r for c in chunks for r in c) for q in query]
+    assert rowcap.find_copies(query, chunks).tolist() == expected
+    assert 0 < sum(expected) < len(expected)
