@@ -63,9 +63,9 @@ class PreparedData:
     target : str or None
         The target column.
     copies : dict
-        Frame name -> whether each of its rows equals a real row, where the real frame was
-        sampled (:mod:`synthgen.evaluation.rowcap`: sought among every real row as given);
-        empty otherwise.
+        Frame name -> whether each of its rows equals a real row, set where the real frame
+        was sampled (:func:`synthgen.evaluation.rowcap.copies_of`: sought among every real
+        row as given); empty otherwise.
     """
 
     frames: dict[str, pd.DataFrame]

@@ -28,7 +28,7 @@ from sklearn.neighbors import NearestNeighbors
 
 from synthgen.evaluation.data import MAX_EXACT_CODES
 
-__all__ = ["HASH_DIMS", "MixedEmbedding", "match_counts", "nearest", "nearest_exact", "row_keys"]
+__all__ = ["HASH_DIMS", "MixedEmbedding", "nearest", "nearest_exact", "row_keys"]
 
 _ONEHOT = 1.0 / np.sqrt(2.0)
 _MISSING_INDICATOR = np.sqrt(0.75)
@@ -257,21 +257,3 @@ def row_keys(num: np.ndarray, codes: np.ndarray) -> np.ndarray:
     both = np.concatenate([both, np.zeros((len(both), 1))], axis=1)
     both = np.ascontiguousarray(both + 0.0)  # + 0.0 turns -0.0 into 0.0
     return both.view(np.dtype((np.void, both.dtype.itemsize * both.shape[1]))).ravel()
-
-
-def match_counts(reference: np.ndarray, query: np.ndarray) -> np.ndarray:
-    """How many ``reference`` keys equal each ``query`` key (keys from :func:`row_keys`).
-
-    Sorting and binary search, so it costs ``O((n + m) log n)`` without a Python loop.
-
-    Examples
-    --------
-    >>> ref = row_keys(np.array([[1.0], [1.0], [2.0]]), np.zeros((3, 0), int))
-    >>> match_counts(ref, row_keys(np.array([[1.0], [3.0]]), np.zeros((2, 0), int))).tolist()
-    [2, 0]
-    """
-    if len(reference) == 0:
-        return np.zeros(len(query), dtype=np.int64)
-    uniq, counts = np.unique(reference, return_counts=True)
-    pos = np.minimum(np.searchsorted(uniq, query), len(uniq) - 1)
-    return np.where(uniq[pos] == query, counts[pos], 0).astype(np.int64)

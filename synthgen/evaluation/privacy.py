@@ -27,7 +27,7 @@ from synthgen.evaluation.attacks.metrics import ATTACK_METRICS, EXPLAIN, attack_
 from synthgen.evaluation.data import PreparedData
 from synthgen.evaluation.distance import MixedEmbedding, nearest
 from synthgen.evaluation.metrics import MetricResult, grade
-from synthgen.evaluation.rowcap import copied
+from synthgen.evaluation.rowcap import copies_of
 from synthgen.evaluation.thresholds import EvaluationLimits, PrivacyThresholds
 
 __all__ = [
@@ -166,9 +166,11 @@ def privacy_metrics(
     """
     th = thresholds
     out: list[MetricResult] = []
-    # exact copies: every evaluated row against every real row, via row keys (cheap)
-    copy_rate = float(np.mean(copied(prep, "synthetic")))
-    base = float(np.mean(copied(prep, "holdout"))) if prep.has_holdout else 0.0
+    # exact copies: every evaluated row against every real row, via row keys (cheap); the
+    # flags are already there when the real frame was sampled (sought among all its rows)
+    found = prep.copies or copies_of(prep, tuple(f for f in prep.frames if f != "real"))
+    copy_rate = float(np.mean(found["synthetic"]))
+    base = float(np.mean(found["holdout"])) if prep.has_holdout else 0.0
     out.append(
         MetricResult.info(
             "exact_copy_rate",

@@ -28,7 +28,6 @@ __all__ = [
     "CHUNK_ROWS",
     "Capped",
     "cap_rows",
-    "copied",
     "copies_of",
     "find_copies",
     "fingerprints",
@@ -156,10 +155,14 @@ def find_copies(query: np.ndarray, reference: Iterable[np.ndarray]) -> np.ndarra
     return hit[inverse.ravel()]
 
 
-def copies_of(prep: Any, real: pd.DataFrame, frames: tuple[str, ...]) -> dict[str, np.ndarray]:
-    """For each of ``frames`` (prepared), whether each of its rows equals a row of ``real``
-    (the real frame as given, every row), coded like the prepared frames
-    (:meth:`~synthgen.evaluation.data.PreparedData.encode`) chunk by chunk.
+def copies_of(
+    prep: Any, frames: tuple[str, ...], real: pd.DataFrame | None = None
+) -> dict[str, np.ndarray]:
+    """For each of the prepared ``frames``, whether each of its rows equals a real row: a row
+    of ``real`` (the real frame as given, every row, coded like the prepared frames by
+    :meth:`~synthgen.evaluation.data.PreparedData.encode` chunk by chunk), or of the
+    prepared real rows when ``real`` is ``None``. The frames' keys are searched together,
+    in one pass over the real rows.
 
     A label the prepared frames do not hold cannot match any of their rows, so sharing one
     code among such labels (as ``encode`` does) finds no false copy.
@@ -170,39 +173,25 @@ def copies_of(prep: Any, real: pd.DataFrame, frames: tuple[str, ...]) -> dict[st
     >>> real = pd.DataFrame({"x": [1.0, 2.0, 1.0, 3.0], "c": ["a", "b", "b", "zz"]})
     >>> sample = real.iloc[:3]  # the row (3.0, "zz") left out
     >>> prep = prepare(sample, pd.DataFrame({"x": [3.0, 3.0], "c": ["zz", "a"]}))
-    >>> copies_of(prep, real, ("synthetic",))["synthetic"].tolist()
+    >>> copies_of(prep, ("synthetic",), real)["synthetic"].tolist()
     [True, False]
+    >>> copies_of(prep, ("synthetic",))["synthetic"].tolist()  # among the sample only
+    [False, False]
     """
 
     def chunks():
+        if real is None:
+            yield row_keys(*prep.take("real"))
+            return
         for lo in range(0, len(real), CHUNK_ROWS):
             yield row_keys(*prep.encode(real.iloc[lo : lo + CHUNK_ROWS], "real"))
 
     queries = {what: row_keys(*prep.take(what)) for what in frames}
     if not queries:
         return {}
-    # one pass over the real rows for every frame: the frames' keys searched together
-    joined = np.concatenate(list(queries.values()))
-    found = find_copies(joined, chunks())
+    found = find_copies(np.concatenate(list(queries.values())), chunks())
     out, start = {}, 0
     for what, keys in queries.items():
         out[what] = found[start : start + len(keys)]
         start += len(keys)
     return out
-
-
-def copied(prep: Any, frame: str) -> np.ndarray:
-    """Whether each row of the prepared ``frame`` equals a row of the real frame: the flags
-    :func:`copies_of` left in ``prep.copies`` (the real frame was sampled), else sought among
-    the prepared real rows.
-
-    Examples
-    --------
-    >>> from synthgen.evaluation.data import prepare
-    >>> real = pd.DataFrame({"x": [1.0, 2.0], "c": ["a", "b"]})
-    >>> copied(prepare(real, pd.DataFrame({"x": [2.0, 2.0], "c": ["b", "a"]})), "synthetic")
-    array([ True, False])
-    """
-    if frame in prep.copies:
-        return prep.copies[frame]
-    return find_copies(row_keys(*prep.take(frame)), [row_keys(*prep.take("real"))])

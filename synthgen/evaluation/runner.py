@@ -148,7 +148,7 @@ def evaluate(
     )
     if "real" in capped.given:  # copies of any real row, not only of the sampled ones
         prep.copies.update(
-            copies_of(prep, capped.real, tuple(f for f in prep.frames if f != "real"))
+            copies_of(prep, tuple(f for f in prep.frames if f != "real"), capped.real)
         )
     prepared_s = round(time.perf_counter() - start, 3)  # checks, sample, coding, copies
     streams = group_streams(random_state)

@@ -57,7 +57,7 @@ class NearCopies:
     """
 
     def __init__(self, prep: PreparedData, near_copy_quantile: float) -> None:
-        self.prep, self.quantile = prep, near_copy_quantile
+        self.prep = prep
         base = [prep.num["real"], prep.num["holdout"]]
         self.base_missing = np.isnan(np.concatenate(base)).any(axis=0)
         self._spaces: dict[tuple[bool, ...], tuple[MixedEmbedding, Any]] = {}

@@ -12,7 +12,7 @@ import pytest
 import synthgen as sg
 from synthgen.evaluation.data import prepare
 from synthgen.evaluation.groups import rows_stream
-from synthgen.evaluation.rowcap import cap_rows, copied, copies_of
+from synthgen.evaluation.rowcap import cap_rows, copies_of
 from synthgen.exceptions import EvaluationError
 from tests.unit.evaluation.eval_helpers import FAST, make_frame
 
@@ -67,15 +67,15 @@ def test_a_label_outside_the_samples_is_no_false_copy():
     syn = pd.DataFrame({"x": [1.0, 1.0, 2.0], "c": ["new", "r3", "r3"]})  # real row 7: 1, r3
     capped = cap_rows({"real": real, "synthetic": syn}, 50, np.random.default_rng(0))
     prep = prepare(capped.frames["real"], capped.frames["synthetic"])
-    flags = copies_of(prep, real, ("synthetic",))["synthetic"]
+    flags = copies_of(prep, ("synthetic",), real)["synthetic"]
     assert flags.tolist() == [False, True, False]
 
 
-def test_copied_without_a_sample_matches_every_real_row():
+def test_copies_without_a_sample_match_the_prepared_real_rows():
     real = pd.DataFrame({"x": [1.0, np.nan, 2.0], "c": ["a", "b", None]})
     syn = pd.DataFrame({"x": [np.nan, 2.0, 2.0, -0.0], "c": ["b", None, "a", "a"]})
     prep = prepare(real, syn)
-    assert copied(prep, "synthetic").tolist() == [True, True, False, False]
+    assert copies_of(prep, ("synthetic",))["synthetic"].tolist() == [True, True, False, False]
 
 
 def test_a_bad_value_in_an_unsampled_real_row_is_reported():
