@@ -251,9 +251,12 @@ def row_keys(num: np.ndarray, codes: np.ndarray) -> np.ndarray:
     >>> bool(keys[0] == keys[2]), bool(keys[0] == keys[1])
     (True, False)
     """
-    num = np.where(np.isnan(num), np.inf, num)  # NaN != NaN; inf cannot occur in checked data
-    both = np.concatenate([num.reshape(len(num), -1), codes.astype(float)], axis=1)
-    # a constant column so that a table without used columns still gets (equal) keys
-    both = np.concatenate([both, np.zeros((len(both), 1))], axis=1)
-    both = np.ascontiguousarray(both + 0.0)  # + 0.0 turns -0.0 into 0.0
+    num = num.reshape(len(num), -1)
+    # one array: the numbers, the codes, and a constant column so that a table without used
+    # columns still gets (equal) keys
+    both = np.concatenate([num, codes.astype(float), np.zeros((len(num), 1))], axis=1)
+    if num.shape[1]:
+        left = both[:, : num.shape[1]]
+        np.copyto(left, np.inf, where=np.isnan(left))  # NaN != NaN; inf cannot occur here
+        left += 0.0  # turns -0.0 into 0.0
     return both.view(np.dtype((np.void, both.dtype.itemsize * both.shape[1]))).ravel()

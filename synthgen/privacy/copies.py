@@ -19,10 +19,12 @@ of :mod:`synthgen.evaluation.distance` (numbers scaled to [0, 1], a category mis
 It is fast on large tables: the training and holdout rows are coded once (their keys sorted,
 their k-d tree built) and each batch of synthetic rows is coded like them, rows are hashed to
 byte keys and matched by binary search, and near copies are searched with a k-d tree in a
-compact space where each categorical column is one
-coordinate spaced 2 apart, so that, below a limit of 1, distances there equal the mixed
-distances (a near copy matches every category); only when the limit is 1 or more does the
-filter fall back to a brute-force search.
+compact space: the numbers, plus **one** coordinate for all categorical columns together,
+their combination's rank among the training rows' combinations spaced 2 apart (a combination
+no training row holds lies 4 before the first). Below a limit of 1, distances there equal the
+mixed distances (a near copy matches every category, and a mismatch in any column is 2 or
+more away), and the tree has as few dimensions as the table has numbers plus one; only when
+the limit is 1 or more does the filter fall back to a brute-force search.
 """
 
 from __future__ import annotations
@@ -40,8 +42,13 @@ from synthgen.schema import Schema
 
 __all__ = ["CopyFilter", "NearCopies", "near_copy_distances"]
 
-#: Spacing of category codes in the compact space: any mismatch is farther than any limit < 1.
+#: Spacing of the categorical combinations in the compact space: any mismatch is farther
+#: than any limit < 1.
 _CODE_SPACING = 2.0
+
+#: Coordinate of a categorical combination no training row holds (``_CODE_SPACING`` or
+#: more from every training row's).
+_UNSEEN = -2.0 * _CODE_SPACING
 
 
 class NearCopies:
@@ -64,6 +71,9 @@ class NearCopies:
         self.limit, self.method = 0.0, "off"
         if near_copy_quantile <= 0:
             return
+        # the training rows' categorical combinations, sorted, and each row's rank among them
+        self._combos, rank = np.unique(_combinations(prep.codes["real"]), return_inverse=True)
+        self._train_coord = rank.reshape(-1).astype(float) * _CODE_SPACING
         emb, tree = self._space(self.base_missing)
         # Holdout distances below 1 are exact in the compact space; the rest are >= 1.
         hold_d, _ = tree.query(
@@ -85,13 +95,21 @@ class NearCopies:
         key = tuple(bool(m) for m in missing)
         if key not in self._spaces:
             emb = MixedEmbedding(self.prep.num["real"], [], num_missing=missing)
-            self._spaces[key] = emb, cKDTree(self._compact(emb, *self.prep.take("real")))
+            real = self._numbers(emb, self.prep.num["real"], self._train_coord)
+            self._spaces[key] = emb, cKDTree(real)
         return self._spaces[key]
 
     @staticmethod
-    def _compact(emb: MixedEmbedding, num: np.ndarray, codes: np.ndarray) -> np.ndarray:
-        """Numbers embedded, each categorical column one coordinate spaced 2 apart."""
-        return np.hstack([emb.transform(num, codes[:, :0]), codes.astype(float) * _CODE_SPACING])
+    def _numbers(emb: MixedEmbedding, num: np.ndarray, coord: np.ndarray) -> np.ndarray:
+        no_codes = np.zeros((len(num), 0), dtype=np.int64)
+        return np.hstack([emb.transform(num, no_codes), coord[:, None]])
+
+    def _compact(self, emb: MixedEmbedding, num: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        """Numbers embedded, then the categorical combination's coordinate."""
+        keys = _combinations(codes)
+        pos = np.minimum(np.searchsorted(self._combos, keys), len(self._combos) - 1)
+        coord = np.where(self._combos[pos] == keys, pos * _CODE_SPACING, _UNSEEN)
+        return self._numbers(emb, num, coord)
 
     def _full(self, missing: np.ndarray) -> MixedEmbedding:
         # one more code per column: the labels the training and holdout rows do not hold
@@ -111,6 +129,11 @@ class NearCopies:
             )
             return np.asarray(found, dtype=float)
         return nearest_exact(self._full(missing), (num, codes), self.prep.take("real"))[0][:, 0]
+
+
+def _combinations(codes: np.ndarray) -> np.ndarray:
+    """One byte key per row for its categorical codes together."""
+    return row_keys(np.zeros((len(codes), 0)), codes)
 
 
 def near_copy_distances(

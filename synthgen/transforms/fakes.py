@@ -178,16 +178,31 @@ def _one(semantic: str, fmt: dict[str, Any], fake: Any, u: float) -> str:
     raise ValueError(f"no generator for semantic type {semantic!r}")
 
 
-def _text(fake: Any, n_words: int, rng: np.random.Generator) -> str:
-    """``n_words`` words of Faker's word list in sentences of 5-14 words."""
-    words = fake.words(nb=n_words)
-    out, i = [], 0
-    while i < len(words):
-        k = int(rng.integers(5, 15))
-        chunk = words[i : i + k]
-        out.append(" ".join([chunk[0].capitalize(), *chunk[1:]]) + ".")
-        i += k
-    return " ".join(out)
+def _texts(vocab: list[str], lengths: np.ndarray, rng: np.random.Generator) -> list[str]:
+    """Texts of ``lengths`` words (at least 1 each) drawn uniformly from ``vocab`` (Faker's
+    word list), in sentences of 5-14 words: every word drawn at once, the sentences cut by
+    one vectorised pass per sentence, one join per text.
+
+    Examples
+    --------
+    >>> _texts(["a", "b"], np.array([2, 6]), np.random.default_rng(0))
+    ['B b.', 'B a a a a a.']
+    """
+    lengths = np.asarray(lengths, dtype=np.int64)
+    ends = np.cumsum(lengths)
+    starts = ends - lengths
+    words = np.asarray(vocab, dtype=object)[rng.integers(0, len(vocab), int(ends[-1]))]
+    first = np.zeros(len(words), dtype=bool)  # a sentence's first word
+    cursor, live = starts.copy(), np.ones(len(starts), dtype=bool)
+    while live.any():
+        first[cursor[live]] = True
+        cursor[live] += rng.integers(5, 15, int(live.sum()))
+        live &= cursor < ends
+    last = np.roll(first, -1)  # the word before a sentence's first, or the very last one
+    words[first] = [w.capitalize() for w in words[first]]
+    words[last] = [w + "." for w in words[last]]
+    flat = words.tolist()
+    return [" ".join(flat[a:b]) for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
 
 
 def _fill_pattern(pattern: str, rng: np.random.Generator) -> str:
@@ -203,7 +218,7 @@ def _draw(semantic: str, fmt: dict[str, Any], locale: str, n: int, rng: np.rando
     if semantic == "free_text":
         quantiles = np.asarray(fmt.get("words") or DEFAULT_WORDS, dtype=float)
         lengths = np.maximum(1, np.rint(np.interp(rng.random(n), _LEVELS, quantiles)))
-        return [_text(fake, int(k), rng) for k in lengths]
+        return _texts(fake.get_words_list(), lengths, rng)
     if semantic == "phone" and fmt.get("patterns"):
         patterns = [str(p) for p, _ in fmt["patterns"]]
         p = np.asarray([float(w) for _, w in fmt["patterns"]])

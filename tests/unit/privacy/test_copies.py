@@ -141,3 +141,34 @@ def test_a_label_neither_training_nor_holdout_rows_hold_is_a_mismatch():
     dist = near.distances(*prep.encode(rows, "rows"))
     assert dist[0] == pytest.approx(1.0)  # one category from training row 1 ("b", "v", 0.1)
     assert dist[1] == 0.0
+
+
+def test_many_categorical_columns_share_one_coordinate_and_stay_exact():
+    """Twelve categorical columns: the k-d tree has one coordinate for all of them, and a
+    row one category from a training row (or holding a combination no training row holds,
+    or a label nobody holds) is no near copy however close its numbers are."""
+    rng = np.random.default_rng(0)
+    n = 2000
+    # few common combinations, so that holdout rows have near neighbours
+    data = pd.DataFrame({f"c{j}": rng.choice(["a", "b"], n, p=[0.98, 0.02]) for j in range(8)})
+    data[[f"c{j}" for j in range(8, 12)]] = rng.choice(["a", "b"], (n, 4))
+    data["x"], data["y"] = rng.normal(size=n), rng.uniform(size=n)
+    train, holdout = data.iloc[:1600], data.iloc[1600:].reset_index(drop=True)
+    base = train.sample(60, random_state=1).reset_index(drop=True)
+    nudged = base.assign(x=base["x"] + 1e-7)  # near copies
+    switched = nudged.assign(c0=nudged["c0"].map({"a": "b", "b": "a"}))  # a category away
+    swapped = nudged.assign(c8=nudged["c8"].map({"a": "b", "b": "a"}))  # a held combination
+    unseen = nudged.assign(c9="zzz")  # a label nobody holds
+    synthetic = pd.concat([nudged, switched, swapped, unseen], ignore_index=True)
+    prep = prepare(train, synthetic, holdout)
+    limit, dist, method = near_copy_distances(prep, 0.05)
+    assert method == "kd-tree" and 0 < limit < 1
+    near = NearCopies(prep, 0.05)
+    (space,) = near._spaces.values()
+    assert space[1].m == space[0].transform(*prep.take("real")[:1], np.zeros((1, 0))).shape[1] + 1
+    ref_limit, ref_dist = _brute(prep, 0.05)
+    assert limit == pytest.approx(ref_limit)
+    np.testing.assert_array_equal(dist < limit, ref_dist < ref_limit)
+    assert (dist[:60] < limit).all()  # the nudged rows
+    assert not (dist[60:120] < limit).any() and not (dist[180:] < limit).any()
+    # a swapped label may meet another training row of that combination: as brute force says

@@ -14,7 +14,7 @@ import synthgen as sg
 from synthgen.privacy.dp import DPPreprocessor
 from synthgen.schema import ColumnSpec, Schema
 from synthgen.transforms import TableEncoder
-from synthgen.transforms.fakes import generate, learn_format
+from synthgen.transforms.fakes import _texts, generate, learn_format
 from synthgen.transforms.pii import SemanticEncoder
 
 N = 80
@@ -207,3 +207,17 @@ def test_conditions_on_generated_columns_are_refused():
         model.sample(5, conditions={"email": EMAILS[0]})
     with pytest.raises(sg.ConditionError, match="'email' is email"):
         model.sample(conditions=pd.DataFrame({"email": [EMAILS[0]]}))
+
+
+def test_free_texts_are_sentences_of_the_drawn_lengths():
+    vocab = ["alpha", "beta", "gamma", "delta"]
+    lengths = np.array([1, 4, 5, 14, 15, 33, 60])
+    out = _texts(vocab, lengths, np.random.default_rng(0))
+    assert [len(t.split()) for t in out] == lengths.tolist()
+    for text in out:
+        sentences = [s.split() for s in text[:-1].split(". ")]
+        assert text.endswith(".") and all(s[0][0].isupper() for s in sentences)
+        assert all(5 <= len(s) <= 14 for s in sentences[:-1]) and len(sentences[-1]) <= 14
+        assert {w.rstrip(".").lower() for w in text.split()} <= set(vocab)
+    again = _texts(vocab, lengths, np.random.default_rng(0))
+    assert again == out and _texts(vocab, lengths, np.random.default_rng(1)) != out
