@@ -35,6 +35,21 @@ def _brute(prep, q):
     return limit, nearest(emb.transform(*prep.take("synthetic")), ref)[0][:, 0]
 
 
+def _exact(prep, q):
+    """A naive search: numbers as the filter scales them, each category mismatch costs 1."""
+    all_num = np.concatenate([prep.num[f] for f in ("real", "synthetic", "holdout")])
+    emb = MixedEmbedding(prep.num["real"], [], num_missing=np.isnan(all_num).any(axis=0))
+    no_codes = np.zeros((len(all_num), 0), dtype=int)
+
+    def nearest_to_real(frame):
+        x, codes = emb.transform(prep.num[frame], no_codes), prep.codes[frame]
+        ref, ref_codes = emb.transform(prep.num["real"], no_codes), prep.codes["real"]
+        d2 = ((x[:, None] - ref[None]) ** 2).sum(2) + (codes[:, None] != ref_codes[None]).sum(2)
+        return np.sqrt(d2.min(axis=1))
+
+    return float(np.quantile(nearest_to_real("holdout"), q)), nearest_to_real("synthetic")
+
+
 def test_the_kd_tree_finds_exactly_what_a_brute_force_search_finds():
     train, holdout = _table(1500, 0), _table(500, 1)
     rng = np.random.default_rng(2)
@@ -60,8 +75,47 @@ def test_a_limit_of_one_or_more_falls_back_to_brute_force():
     synthetic = train.head(20).assign(who="p0")
     prep = prepare(train, synthetic, holdout, schema=Schema.infer(train, kinds={"who": "text"}))
     limit, dist, method = near_copy_distances(prep, 0.01)
-    assert method == "brute force" and limit >= 1.0
+    assert method == "one category" and 1.0 <= limit < np.sqrt(2)
     assert (dist[1:] < limit).all()  # the same rows with another person's label: near copies
+    ref_limit, ref_dist = _exact(prep, 0.01)
+    assert limit == pytest.approx(ref_limit)
+    np.testing.assert_array_equal(dist < limit, ref_dist < ref_limit)
+
+
+def test_one_category_search_finds_what_brute_force_finds():
+    """Every holdout row a category from the training rows (its own person's label): the
+    limit is over 1, and rows one category and a small step away are near copies, rows
+    two categories away are not; the trees agree with brute force, distances included."""
+    rng = np.random.default_rng(5)
+    train, holdout = _table(600, 0), _table(200, 1)
+    train["who"] = [f"p{i % 300}" for i in range(600)]
+    holdout["who"] = [f"q{i}" for i in range(200)]
+    base = train.sample(80, random_state=3).reset_index(drop=True)
+    one = base.assign(who="p-new", x=base["x"] + rng.normal(scale=0.01, size=80))
+    two = one.assign(c=one["c"].map({"a": "b", "b": "c", "c": "a"}))
+    synthetic = pd.concat([one, two, _table(80, 9).assign(who="p1")], ignore_index=True)
+    schema = Schema.infer(train, kinds={"who": "categorical"})
+    prep = prepare(train, synthetic, holdout, schema=schema)
+    limit, dist, method = near_copy_distances(prep, 0.02)
+    assert method == "one category" and 1.0 <= limit < np.sqrt(2)
+    ref_limit, ref_dist = _exact(prep, 0.02)
+    assert limit == pytest.approx(ref_limit)
+    np.testing.assert_array_equal(dist < limit, ref_dist < ref_limit)
+    shown = dist < limit
+    np.testing.assert_allclose(dist[shown], ref_dist[shown], atol=1e-9)
+    assert shown[:80].mean() > 0.5 and shown[80:160].mean() < shown[:80].mean() / 4
+
+
+def test_two_categories_away_falls_back_to_brute_force():
+    train, holdout = _table(300, 0), _table(100, 1)
+    train["who"], holdout["who"] = [f"p{i}" for i in range(300)], [f"q{i}" for i in range(100)]
+    train["org"], holdout["org"] = [f"o{i}" for i in range(300)], [f"r{i}" for i in range(100)]
+    synthetic = train.head(20).assign(who="p0", org="o0")
+    kinds = {"who": "categorical", "org": "categorical"}
+    prep = prepare(train, synthetic, holdout, schema=Schema.infer(train, kinds=kinds))
+    limit, dist, method = near_copy_distances(prep, 0.01)
+    assert method == "brute force" and limit >= np.sqrt(2)
+    assert (dist[1:] < limit).all()
 
 
 def test_copies_of_one_persons_row_go_natural_duplicates_stay():
@@ -136,7 +190,7 @@ def test_a_label_neither_training_nor_holdout_rows_hold_is_a_mismatch():
     holdout = pd.DataFrame({"c": ["a", "b"] * 25, "d": ["v", "u"] * 25, "x": x[:50] + 0.05})
     prep = prepare(train, holdout.head(1), holdout)
     near = NearCopies(prep, 0.5)  # every holdout row is a category away: a limit over 1
-    assert near.method == "brute force" and near.limit >= 1.0
+    assert near.method == "one category" and near.limit >= 1.0
     rows = pd.DataFrame({"c": ["b", "b"], "d": ["zzz", "v"], "x": [0.1, 0.1]})
     dist = near.distances(*prep.encode(rows, "rows"))
     assert dist[0] == pytest.approx(1.0)  # one category from training row 1 ("b", "v", 0.1)
