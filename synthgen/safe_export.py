@@ -120,15 +120,25 @@ def _draw_without_copies(model, n_rows, train, holdout, schema, protections, mer
     kept = []
     with tqdm(total=n_rows, desc="copy filter", unit="row", disable=not verbose) as bar:
         for _ in range(MAX_REDRAW_ROUNDS):
-            kept.append(synthetic[~check.check(synthetic)])
+            drop = check.check(synthetic)
+            # rows the filter keeps; the batch itself (no copy) when it keeps every row
+            kept.append(synthetic[~drop] if drop.any() else synthetic)
+            synthetic = None  # the batch is freed once filtered: ``kept`` holds what it keeps
             bar.update(min(len(kept[-1]), n_rows - bar.n))
             missing = n_rows - sum(len(k) for k in kept)
             if missing <= 0 or len(kept[-1]) == 0:
                 break  # done, or the generator only copies: redrawing cannot help
             synthetic = model.sample(missing, random_state=rng)
-    out = pd.concat(kept, ignore_index=True).iloc[:n_rows]
-    stats = dict(check.stats, kept=len(out), wanted=n_rows)
-    return model._regenerate_ids(out.reset_index(drop=True), force=True), stats
+    stats = check.stats
+    del check  # the training rows' codes and trees, before the rows are joined
+    out = kept[0] if len(kept) == 1 else pd.concat(kept, ignore_index=True)
+    del kept
+    if len(out) > n_rows:
+        out = out.iloc[:n_rows].copy()
+    if not isinstance(out.index, pd.RangeIndex) or out.index.start != 0:
+        out = out.reset_index(drop=True)
+    # ``out`` is export's own frame (drawn here): its identifiers are renumbered in place
+    return model._regenerate_ids(out, force=True), dict(stats, kept=len(out), wanted=n_rows)
 
 
 def _export_verdict(report, copies: dict[str, Any] | None) -> tuple[str, list[str]]:
@@ -294,6 +304,7 @@ def export(
     synthetic, copies = _draw_without_copies(
         model, len(train), protected, holdout, protected_schema, protections, merged, rng, verbose
     )
+    del protected  # not read again: the evaluation judges the synthetic rows against ``train``
     if copies is not None:
         log["copies"] = copies
         if copies["kept"] == 0:

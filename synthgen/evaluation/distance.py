@@ -251,7 +251,7 @@ def row_keys(num: np.ndarray, codes: np.ndarray) -> np.ndarray:
     >>> bool(keys[0] == keys[2]), bool(keys[0] == keys[1])
     (True, False)
     """
-    num = num.reshape(len(num), -1)
+    num = num if num.ndim == 2 else num.reshape(len(num), -1)
     # one array: the numbers, the codes, and a constant column so that a table without used
     # columns still gets (equal) keys
     both = np.concatenate([num, codes.astype(float), np.zeros((len(num), 1))], axis=1)

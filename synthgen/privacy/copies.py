@@ -44,6 +44,7 @@ from scipy.spatial import cKDTree
 
 from synthgen.evaluation.data import PreparedData, prepare
 from synthgen.evaluation.distance import MixedEmbedding, nearest_exact, row_keys
+from synthgen.privacy.keyed import RowGroups
 from synthgen.schema import Schema
 
 __all__ = ["CopyFilter", "NearCopies", "near_copy_distances"]
@@ -189,24 +190,28 @@ class NearCopies:
 
 class _Combinations:
     """The training rows' combinations of categorical codes (all columns, or all but
-    ``drop``), sorted: each row's coordinate is its combination's rank spaced 2 apart (a
+    ``drop``): each row's coordinate is its combination's number spaced 2 apart (a
     combination no training row holds lies 4 before the first)."""
 
     def __init__(self, codes: np.ndarray, drop: int | None) -> None:
-        self.drop = drop
-        self.keys, rank = np.unique(self._keys(codes), return_inverse=True)
-        self.train = rank.reshape(-1).astype(float) * _CODE_SPACING
+        self.keep = [j for j in range(codes.shape[1]) if j != drop]
+        self.groups = RowGroups(lambda rows: self._keys(codes[rows]), len(codes))
 
     def _keys(self, codes: np.ndarray) -> np.ndarray:
-        if self.drop is not None:
-            codes = np.delete(codes, self.drop, axis=1)
-        return row_keys(np.zeros((len(codes), 0)), codes)
+        """The kept columns' codes as one byte key per row (a constant key without any)."""
+        kept = codes[:, self.keep] if self.keep else np.zeros((len(codes), 1))
+        kept = np.ascontiguousarray(kept, dtype=np.int64)
+        return kept.view(np.dtype((np.void, 8 * kept.shape[1]))).ravel()
+
+    @property
+    def train(self) -> np.ndarray:
+        """The training rows' coordinates."""
+        return self.groups.group * _CODE_SPACING
 
     def coord(self, codes: np.ndarray) -> np.ndarray:
         """The coordinate of rows coded like the training rows (every column)."""
-        keys = self._keys(codes)
-        pos = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
-        return np.where(self.keys[pos] == keys, pos * _CODE_SPACING, _UNSEEN)
+        found = self.groups.find(self._keys(codes))
+        return np.where(found >= 0, found * _CODE_SPACING, _UNSEEN)
 
 
 def _numbers(emb: MixedEmbedding, num: np.ndarray) -> np.ndarray:
@@ -311,17 +316,15 @@ class CopyFilter:
         prep = prepare(self.train, self.holdout.iloc[:1], self.holdout, schema=self.schema)
         self._merge_holdout_labels(prep)
         self._prep = prep
-        self._train_keys, self._train_counts = np.unique(
-            row_keys(*prep.take("real")), return_counts=True
-        )
+        num, codes = prep.take("real")
+        self._train = RowGroups(lambda rows: row_keys(num[rows], codes[rows]), len(codes))
         self.stats["base_rate"] = float(np.mean(self._counts(*prep.take("holdout")) > 0))
         self._near = NearCopies(prep, self.near_copy_quantile)
 
     def _counts(self, num: np.ndarray, codes: np.ndarray) -> np.ndarray:
         """How many training rows equal each of these rows."""
-        keys = row_keys(num, codes)
-        pos = np.minimum(np.searchsorted(self._train_keys, keys), len(self._train_keys) - 1)
-        return np.where(self._train_keys[pos] == keys, self._train_counts[pos], 0)
+        found = self._train.find(row_keys(num, codes))
+        return np.where(found >= 0, self._train.counts[np.maximum(found, 0)], 0)
 
     def check(self, synthetic: pd.DataFrame) -> np.ndarray:
         """Boolean mask of the rows of ``synthetic`` to drop; updates :attr:`stats`."""
