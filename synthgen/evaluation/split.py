@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 __all__ = ["split_train_holdout"]
@@ -20,6 +21,14 @@ def split_train_holdout(
     >>> len(train), len(holdout)
     (8, 2)
     """
-    shuffled = data.sample(frac=1.0, random_state=random_state).reset_index(drop=True)
-    cut = round(train_share * len(shuffled))
-    return shuffled.iloc[:cut].reset_index(drop=True), shuffled.iloc[cut:].reset_index(drop=True)
+    # The order ``data.sample(frac=1.0, random_state=random_state)`` shuffles into (pandas
+    # draws it with ``RandomState(seed).choice``, a permutation), each half taken once.
+    order = np.random.RandomState(random_state).permutation(len(data))
+    cut = round(train_share * len(data))
+    return _take(data, order[:cut]), _take(data, order[cut:])
+
+
+def _take(data: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
+    out = data.take(rows)
+    out.index = pd.RangeIndex(len(out))  # a new frame: renumbered in place, not copied
+    return out
