@@ -16,21 +16,22 @@ person), and the holdout after the same label merges (``merged_into``); numbers 
 step, as the distance clips them to the training range. Distances are the mixed-type distance
 of :mod:`synthgen.evaluation.distance` (numbers scaled to [0, 1], a category mismatch costs 1).
 
-It is fast on large tables: the training and holdout rows are coded once (their keys sorted,
-their k-d tree built) and each batch of synthetic rows is coded like them, rows are hashed to
-byte keys and matched by binary search, and near copies are searched with a k-d tree in a
+It is fast on large tables: the training and holdout rows are coded once (their rows grouped
+by 64-bit fingerprints, :class:`~synthgen.privacy.keyed.RowGroups`, their k-d tree built)
+and each batch of synthetic rows is coded like them, looked up by binary search among the
+fingerprints and compared byte for byte, and near copies are searched with a k-d tree in a
 compact space: the numbers, plus **one** coordinate for all categorical columns together,
-their combination's rank among the training rows' combinations spaced 2 apart (a combination
-no training row holds lies 4 before the first). Below a limit of 1, distances there equal the
-mixed distances (a near copy matches every category, and a mismatch in any column is 2 or
-more away), and the tree has as few dimensions as the table has numbers plus one. A limit
-of 1 or more (holdout rows are a category away from the training rows, as when each person
-has a label of their own) lets a near copy differ in one category: then each categorical
-column ``j`` gets a tree of the numbers plus the combination of the *other* columns, and a
-row's distance is the least of its distance in the first tree and, for each ``j``, one
-mismatch plus its distance in tree ``j`` (exact below sqrt(2), where two mismatches begin).
-Only a limit of sqrt(2) or more falls back to a brute-force search of every training row
-for every row.
+their combination's number among the training rows' combinations spaced 2 apart (a
+combination no training row holds lies 4 before the first). Below a limit of 1, distances
+there equal the mixed distances (a near copy matches every category, and a mismatch in any
+column is 2 or more away), and the tree has as few dimensions as the table has numbers plus
+one. A limit of 1 or more (holdout rows are a category away from the training rows, as when
+each person has a label of their own) lets a near copy differ in one category: then each
+categorical column ``j`` gets a tree of the numbers plus the combination of the *other*
+columns, and a row's distance is the least of its distance in the first tree and, for each
+``j``, one mismatch plus its distance in tree ``j`` (exact below sqrt(2), where two
+mismatches begin). Only a limit of sqrt(2) or more falls back to a brute-force search of
+every training row for every row.
 """
 
 from __future__ import annotations
@@ -134,10 +135,6 @@ class NearCopies:
             if len(real) * n_trees <= _KEPT_TREE_ROWS:
                 self._dropped[key] = tree
         return tree
-
-    def _compact(self, emb: MixedEmbedding, num: np.ndarray, codes: np.ndarray) -> np.ndarray:
-        """Numbers embedded, then the categorical combination's coordinate."""
-        return _with(_numbers(emb, num), self._combinations(None).coord(codes))
 
     def _within(
         self,

@@ -1,14 +1,15 @@
-"""Rows grouped by equal keys, held as 64-bit fingerprints: 24 bytes a row, exact.
+"""Rows grouped by equal keys, held as 64-bit fingerprints: at most 28 bytes a row, exact.
 
-The copy filter counts how many training rows equal each synthetic row, and ranks the
+The copy filter counts how many training rows equal each synthetic row, and numbers the
 training rows' combinations of categorical codes. Holding every training row's byte key
 (:func:`~synthgen.evaluation.distance.row_keys`: 8 bytes a column) and sorting them took
 about twice 150 bytes a row at 15 columns (2.4 GB for ten million rows). :class:`RowGroups`
-holds one fingerprint, one count and one row index per *group* of equal rows plus a group
-index per row, and stays exact: every row of a group is checked byte for byte against the
-group's first row once, when the groups are made (keys computed a chunk at a time), and a
-row looked up must equal its group's first row byte for byte. In the astronomically rare case
-that two different keys share a fingerprint, the groups are made from the byte keys instead.
+holds one fingerprint, one count and one row index per *group* of equal rows (24 bytes) plus
+a group number per row (4 bytes), and stays exact: every row of a group is checked byte for
+byte against the group's first row once, when the groups are made (keys computed a chunk at
+a time), and a row looked up must equal its group's first row byte for byte. In the
+astronomically rare case that two different keys share a fingerprint, the groups are made
+from the byte keys instead.
 """
 
 from __future__ import annotations
