@@ -131,10 +131,9 @@ def _draw_without_copies(model, n_rows, train, holdout, schema, protections, mer
             synthetic = model.sample(missing, random_state=rng)
     stats = check.stats
     del check  # the training rows' codes and trees, before the rows are joined
+    # at most ``n_rows`` rows: each redraw asks only for the rows still missing
     out = kept[0] if len(kept) == 1 else pd.concat(kept, ignore_index=True)
     del kept
-    if len(out) > n_rows:
-        out = out.iloc[:n_rows].copy()
     if not isinstance(out.index, pd.RangeIndex) or out.index.start != 0:
         out = out.reset_index(drop=True)
     # ``out`` is export's own frame (drawn here): its identifiers are renumbered in place

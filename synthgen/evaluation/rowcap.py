@@ -21,6 +21,7 @@ import pandas as pd
 
 from synthgen.evaluation.data import MIN_HOLDOUT_ROWS
 from synthgen.evaluation.distance import row_keys
+from synthgen.evaluation.keyed import RowGroups
 from synthgen.exceptions import EvaluationError
 from synthgen.schema import check_frame
 
@@ -30,7 +31,6 @@ __all__ = [
     "cap_rows",
     "copies_of",
     "find_copies",
-    "fingerprints",
 ]
 
 #: Rows of the full real frame coded at once while the copies are sought.
@@ -94,36 +94,14 @@ def cap_rows(frames: dict[str, Any], max_rows: int, rng: np.random.Generator) ->
     return Capped(out, given, checked["real"])
 
 
-def fingerprints(keys: np.ndarray) -> np.ndarray:
-    """A 64-bit number per key of :func:`~synthgen.evaluation.distance.row_keys` (equal keys,
-    equal numbers; a mix of splitmix64's over the key's 8-byte words): searched as numbers
-    instead of comparing the keys' bytes.
-
-    Examples
-    --------
-    >>> keys = row_keys(np.array([[1.0], [2.0], [1.0]]), np.zeros((3, 0)))
-    >>> f = fingerprints(keys)
-    >>> bool(f[0] == f[2]), bool(f[0] == f[1])
-    (True, False)
-    """
-    words = np.ascontiguousarray(keys).view(np.uint64).reshape(len(keys), -1)
-    out = np.full(len(keys), 0x9E3779B97F4A7C15, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for j in range(words.shape[1]):
-            out ^= words[:, j]
-            out *= np.uint64(0xBF58476D1CE4E5B9)
-            out ^= out >> np.uint64(31)
-    return out
-
-
 def find_copies(query: np.ndarray, reference: Iterable[np.ndarray]) -> np.ndarray:
     """Whether each ``query`` key equals a key of any chunk of ``reference`` (keys from
     :func:`~synthgen.evaluation.distance.row_keys`).
 
-    The query keys are sorted once by :func:`fingerprints`; each chunk's fingerprints are
-    searched among theirs, and a key is a copy when its bytes equal those of a query key with
-    the same fingerprint (exact: a shared fingerprint alone is no copy). The reference can
-    be streamed (its memory is one chunk's).
+    The query keys are grouped once by their fingerprints
+    (:class:`~synthgen.evaluation.keyed.RowGroups`); each chunk's keys are looked up among
+    them and compared byte for byte (exact: a shared fingerprint alone is no copy). The
+    reference can be streamed (its memory is one chunk's).
 
     Examples
     --------
@@ -131,28 +109,12 @@ def find_copies(query: np.ndarray, reference: Iterable[np.ndarray]) -> np.ndarra
     >>> find_copies(key(1, 2, 3), [key(3, 5), key(1)]).tolist()
     [True, False, True]
     """
-    uniq, inverse = np.unique(query, return_inverse=True)
-    hit = np.zeros(len(uniq), dtype=bool)
-    if not len(uniq):
-        return hit
-    prints = fingerprints(uniq)
-    order = np.argsort(prints, kind="stable")
-    prints = prints[order]
-    shared = bool((prints[1:] == prints[:-1]).any())
+    groups = RowGroups(lambda rows: query[rows], len(query))
+    hit = np.zeros(len(groups.counts), dtype=bool)
     for keys in reference:
-        found = fingerprints(keys)
-        lo = np.searchsorted(prints, found, side="left")
-        if shared:  # some query keys share a fingerprint (rare): count the keys of each
-            hi = np.searchsorted(prints, found, side="right")
-            same = np.flatnonzero(hi - lo == 1)
-            for i in np.flatnonzero(hi - lo > 1):  # compare with each key of the fingerprint
-                q = order[lo[i] : hi[i]]
-                hit[q[uniq[q] == keys[i]]] = True
-        else:  # every query key has a fingerprint of its own (the usual case)
-            same = np.flatnonzero(prints[np.minimum(lo, len(prints) - 1)] == found)
-        q = order[lo[same]]  # one query key with that fingerprint: compare the bytes
-        hit[q[uniq[q] == keys[same]]] = True
-    return hit[inverse.ravel()]
+        found = groups.find(keys)
+        hit[found[found >= 0]] = True
+    return hit[groups.group]
 
 
 def copies_of(

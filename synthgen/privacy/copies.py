@@ -17,7 +17,7 @@ step, as the distance clips them to the training range. Distances are the mixed-
 of :mod:`synthgen.evaluation.distance` (numbers scaled to [0, 1], a category mismatch costs 1).
 
 It is fast on large tables: the training and holdout rows are coded once (their rows grouped
-by 64-bit fingerprints, :class:`~synthgen.privacy.keyed.RowGroups`, their k-d tree built)
+by 64-bit fingerprints, :class:`~synthgen.evaluation.keyed.RowGroups`, their k-d tree built)
 and each batch of synthetic rows is coded like them, looked up by binary search among the
 fingerprints and compared byte for byte, and near copies are searched with a k-d tree in a
 compact space: the numbers, plus **one** coordinate for all categorical columns together,
@@ -45,7 +45,7 @@ from scipy.spatial import cKDTree
 
 from synthgen.evaluation.data import PreparedData, prepare
 from synthgen.evaluation.distance import MixedEmbedding, nearest_exact, row_keys
-from synthgen.privacy.keyed import RowGroups
+from synthgen.evaluation.keyed import RowGroups
 from synthgen.schema import Schema
 
 __all__ = ["CopyFilter", "NearCopies", "near_copy_distances"]

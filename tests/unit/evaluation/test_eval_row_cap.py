@@ -113,11 +113,12 @@ def test_encode_codes_labels_like_the_prepared_frames():
 @pytest.mark.parametrize("collide", [False, True])
 def test_find_copies_is_exact_whatever_the_fingerprints(monkeypatch, collide):
     import synthgen.evaluation.rowcap as rowcap
+    from synthgen.evaluation import keyed
     from synthgen.evaluation.distance import row_keys
 
     if collide:  # four fingerprints for every key: the search must still compare the keys
-        real_prints = rowcap.fingerprints
-        monkeypatch.setattr(rowcap, "fingerprints", lambda k: real_prints(k) % np.uint64(4))
+        real_prints = keyed.fingerprints
+        monkeypatch.setattr(keyed, "fingerprints", lambda k: real_prints(k) % np.uint64(4))
     rng = np.random.default_rng(0)
 
     def keys(n):

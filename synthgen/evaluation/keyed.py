@@ -1,7 +1,9 @@
 """Rows grouped by equal keys, held as 64-bit fingerprints: at most 28 bytes a row, exact.
 
-The copy filter counts how many training rows equal each synthetic row, and numbers the
-training rows' combinations of categorical codes. Holding every training row's byte key
+`sg.evaluate` looks for copies of real rows among the synthetic and holdout rows
+(:func:`~synthgen.evaluation.rowcap.find_copies`); export's copy filter counts how many
+training rows equal each synthetic row, and numbers the training rows' combinations of
+categorical codes. Holding every training row's byte key
 (:func:`~synthgen.evaluation.distance.row_keys`: 8 bytes a column) and sorting them took
 about twice 150 bytes a row at 15 columns (2.4 GB for ten million rows). :class:`RowGroups`
 holds one fingerprint, one count and one row index per *group* of equal rows (24 bytes) plus
@@ -18,14 +20,35 @@ from collections.abc import Callable
 
 import numpy as np
 
-from synthgen.evaluation import rowcap
-
-__all__ = ["RowGroups"]
+__all__ = ["RowGroups", "fingerprints"]
 
 #: Rows whose keys are computed at once.
 CHUNK_ROWS = 500_000
 
 KeyOf = Callable[[np.ndarray], np.ndarray]
+
+
+def fingerprints(keys: np.ndarray) -> np.ndarray:
+    """A 64-bit number per key of :func:`~synthgen.evaluation.distance.row_keys` (equal keys,
+    equal numbers; a mix of splitmix64's over the key's 8-byte words): searched as numbers
+    instead of comparing the keys' bytes.
+
+    Examples
+    --------
+    >>> from synthgen.evaluation.distance import row_keys
+    >>> keys = row_keys(np.array([[1.0], [2.0], [1.0]]), np.zeros((3, 0)))
+    >>> f = fingerprints(keys)
+    >>> bool(f[0] == f[2]), bool(f[0] == f[1])
+    (True, False)
+    """
+    words = np.ascontiguousarray(keys).view(np.uint64).reshape(len(keys), -1)
+    out = np.full(len(keys), 0x9E3779B97F4A7C15, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for j in range(words.shape[1]):
+            out ^= words[:, j]
+            out *= np.uint64(0xBF58476D1CE4E5B9)
+            out ^= out >> np.uint64(31)
+    return out
 
 
 class RowGroups:
@@ -56,7 +79,7 @@ class RowGroups:
     def __init__(self, key_of: KeyOf, n_rows: int) -> None:
         self.key_of = key_of
         chunks = (np.arange(a, min(a + CHUNK_ROWS, n_rows)) for a in range(0, n_rows, CHUNK_ROWS))
-        prints = [rowcap.fingerprints(key_of(rows)) for rows in chunks]
+        prints = [fingerprints(key_of(rows)) for rows in chunks]
         self._keys: np.ndarray | None = None  # the byte keys, after a shared fingerprint
         self._make(np.concatenate(prints) if prints else np.zeros(0, dtype=np.uint64))
         del prints
@@ -93,7 +116,7 @@ class RowGroups:
         out = np.full(len(keys), -1, dtype=np.int64)
         if len(self._values) == 0:
             return out
-        values = keys if self._keys is not None else rowcap.fingerprints(keys)
+        values = keys if self._keys is not None else fingerprints(keys)
         pos = np.minimum(np.searchsorted(self._values, values), len(self._values) - 1)
         hit = np.flatnonzero(self._values[pos] == values)
         same = keys[hit] == self.key_of(self.first[pos[hit]])

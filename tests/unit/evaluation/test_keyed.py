@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from synthgen.evaluation import rowcap
+from synthgen.evaluation import keyed
 from synthgen.evaluation.distance import row_keys
-from synthgen.privacy import keyed
-from synthgen.privacy.keyed import RowGroups
+from synthgen.evaluation.keyed import RowGroups
 
 
 @pytest.mark.parametrize("collide", [False, True])
@@ -19,8 +18,8 @@ def test_groups_and_lookups_equal_those_of_the_byte_keys(monkeypatch, collide):
     codes = rng.integers(0, 4, (3000, 3))
     monkeypatch.setattr(keyed, "CHUNK_ROWS", 700)  # keys made and checked in chunks
     if collide:  # four fingerprints for every key: the groups must come from the keys
-        real_prints = rowcap.fingerprints
-        monkeypatch.setattr(rowcap, "fingerprints", lambda k: real_prints(k) % np.uint64(4))
+        real_prints = keyed.fingerprints
+        monkeypatch.setattr(keyed, "fingerprints", lambda k: real_prints(k) % np.uint64(4))
     groups = RowGroups(lambda rows: row_keys(num[rows], codes[rows]), len(codes))
     keys = row_keys(num, codes)
     unique, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
