@@ -20,10 +20,12 @@ import argparse
 import json
 import resource
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from benchmarks.child import run_in_child
 from benchmarks.scale import _adult
@@ -32,8 +34,10 @@ PART_ROWS = 1_000_000
 GROUP_ROWS = 131_072
 
 
-def write_table(folder: Path, n_rows: int, seed: int = 0) -> list[Path]:
-    """The parts of the benchmark table (made and written one part at a time)."""
+def write_parts(folder: Path, n_rows: int, make: Callable[[int, int], pd.DataFrame]) -> list[Path]:
+    """Parts of ``PART_ROWS`` rows (part ``i`` of ``n`` rows is ``make(i, n)``), made and
+    written one at a time so the writer never holds the table; parts already there are
+    reused."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for i, start in enumerate(range(0, n_rows, PART_ROWS)):
@@ -41,15 +45,25 @@ def write_table(folder: Path, n_rows: int, seed: int = 0) -> list[Path]:
         paths.append(path)
         if path.exists():
             continue
-        rng = np.random.default_rng([seed, i])
-        frame = _adult(min(PART_ROWS, n_rows - start), rng)
-        base = (frame["age"].to_numpy(dtype=float) - 38.0) / 13.0
-        for j in range(5):
-            frame[f"extra{j}"] = base + rng.normal(scale=1.0 + j, size=len(frame))
+        frame = make(i, min(PART_ROWS, n_rows - start))
         tmp = path.with_suffix(".tmp")
         frame.to_parquet(tmp, row_group_size=GROUP_ROWS)
         tmp.replace(path)  # a part is there whole or not at all
     return paths
+
+
+def write_table(folder: Path, n_rows: int, seed: int = 0) -> list[Path]:
+    """The parts of the benchmark table."""
+
+    def make(i: int, n: int) -> pd.DataFrame:
+        rng = np.random.default_rng([seed, i])
+        frame = _adult(n, rng)
+        base = (frame["age"].to_numpy(dtype=float) - 38.0) / 13.0
+        for j in range(5):
+            frame[f"extra{j}"] = base + rng.normal(scale=1.0 + j, size=len(frame))
+        return frame
+
+    return write_parts(folder, n_rows, make)
 
 
 def _child(

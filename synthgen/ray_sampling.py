@@ -29,9 +29,9 @@ from synthgen.exceptions import ConfigurationError, PersistenceError
 from synthgen.io import load
 from synthgen.sampling.chunked import (
     DEFAULT_CHUNK_SIZE,
-    _check,
-    _check_target,
-    _Writer,
+    ChunkWriter,
+    check_request,
+    check_target,
     draw_rows,
 )
 from synthgen.training.threads import resolve_n_threads
@@ -81,7 +81,7 @@ def _write_part(
     base, start, stop, total = spec
     model = _model_from(blob, digest)
     frame = draw_rows(model, base, start, stop, total, conditions)
-    writer = _Writer(Path(tmp), "parquet", Path(tmp))
+    writer = ChunkWriter(Path(tmp), "parquet", Path(tmp))
     writer.schema, writer.parts = schema, part
     writer.write(frame)
     return writer.schema
@@ -107,10 +107,10 @@ def sample_to_ray(
     ray = _ray()
     model._check_fitted()
     target = Path(os.fspath(path))
-    n, chunk, _ = _check(n_samples, chunk_size, "parquet", target, conditions)
+    n, chunk, _ = check_request(n_samples, chunk_size, "parquet", target, conditions)
     if "".join(target.suffixes).lower().endswith((".csv", ".csv.gz", ".tsv")):
         raise ConfigurationError("sampling on Ray writes a Parquet folder, not one CSV file")
-    _check_target(target, overwrite)
+    check_target(target, overwrite)
     rng = model.rng_ if random_state is None else check_random_state(random_state)
     base = int(rng.integers(2**63 - 1))
     with tempfile.TemporaryDirectory() as folder:

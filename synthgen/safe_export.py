@@ -110,32 +110,40 @@ class ExportResult:
     removed_old_output: bool = False
 
 
-def _draw_without_copies(model, n_rows, train, holdout, schema, protections, merged, rng, verbose):
-    """Draw ``n_rows`` rows, dropping and redrawing copies; returns the rows and the filter's
-    counts (``None`` when the filter is off)."""
+def draw_kept(model, n_rows: int, check: CopyFilter, rng, bar) -> pd.DataFrame:
+    """Draw ``n_rows`` rows through the copy filter ``check``, redrawing the rows it drops
+    (at most :data:`MAX_REDRAW_ROUNDS` rounds; fewer rows when the generator keeps copying).
+    The index is a fresh ``RangeIndex``; identifier columns are not renumbered."""
     synthetic = model.sample(n_rows, random_state=rng)
-    if not protections.filter_copies:
-        return synthetic, None
-    check = CopyFilter(train, holdout, schema, protections.near_copy_quantile, n_rows, merged)
     kept = []
-    with tqdm(total=n_rows, desc="copy filter", unit="row", disable=not verbose) as bar:
-        for _ in range(MAX_REDRAW_ROUNDS):
-            drop = check.check(synthetic)
-            # rows the filter keeps; the batch itself (no copy) when it keeps every row
-            kept.append(synthetic[~drop] if drop.any() else synthetic)
-            synthetic = None  # the batch is freed once filtered: ``kept`` holds what it keeps
-            bar.update(min(len(kept[-1]), n_rows - bar.n))
-            missing = n_rows - sum(len(k) for k in kept)
-            if missing <= 0 or len(kept[-1]) == 0:
-                break  # done, or the generator only copies: redrawing cannot help
-            synthetic = model.sample(missing, random_state=rng)
-    stats = check.stats
-    del check  # the training rows' codes and trees, before the rows are joined
+    for _ in range(MAX_REDRAW_ROUNDS):
+        drop = check.check(synthetic)
+        # rows the filter keeps; the batch itself (no copy) when it keeps every row
+        kept.append(synthetic[~drop] if drop.any() else synthetic)
+        synthetic = None  # the batch is freed once filtered: ``kept`` holds what it keeps
+        bar.update(len(kept[-1]))
+        missing = n_rows - sum(len(k) for k in kept)
+        if missing <= 0 or len(kept[-1]) == 0:
+            break  # done, or the generator only copies: redrawing cannot help
+        synthetic = model.sample(missing, random_state=rng)
     # at most ``n_rows`` rows: each redraw asks only for the rows still missing
     out = kept[0] if len(kept) == 1 else pd.concat(kept, ignore_index=True)
     del kept
     if not isinstance(out.index, pd.RangeIndex) or out.index.start != 0:
         out = out.reset_index(drop=True)
+    return out
+
+
+def _draw_without_copies(model, n_rows, train, holdout, schema, protections, merged, rng, verbose):
+    """Draw ``n_rows`` rows, dropping and redrawing copies; returns the rows and the filter's
+    counts (``None`` when the filter is off)."""
+    if not protections.filter_copies:
+        return model.sample(n_rows, random_state=rng), None
+    check = CopyFilter(train, holdout, schema, protections.near_copy_quantile, n_rows, merged)
+    with tqdm(total=n_rows, desc="copy filter", unit="row", disable=not verbose) as bar:
+        out = draw_kept(model, n_rows, check, rng, bar)
+    stats = check.stats
+    del check  # the training rows' codes and trees
     # ``out`` is export's own frame (drawn here): its identifiers are renumbered in place
     return model._regenerate_ids(out, force=True), dict(stats, kept=len(out), wanted=n_rows)
 
@@ -164,6 +172,35 @@ def _export_verdict(report, copies: dict[str, Any] | None) -> tuple[str, list[st
         "filter: the generator kept producing copies of training rows.",
     )
     return ("warn" if passed else verdict), reasons
+
+
+def settle_verdict(
+    report: Any,
+    copies: dict[str, Any] | None,
+    log: dict[str, Any],
+    protections: Any,
+    force: bool,
+    can_write: bool = True,
+) -> tuple[str, list[str], list[str], bool]:
+    """The export's one verdict set on ``report``, with what the protections changed and
+    whether the data is written (a pass, or ``force``); records them in ``report.meta``.
+    Returns ``(verdict, reasons, changes, written)``."""
+    verdict, reasons = _export_verdict(report, copies)
+    report.set_privacy_verdict(verdict, reasons)
+    changes = change_sentences(log["changes"], copies, protections.min_category_count)
+    written = can_write and (verdict == "pass" or force)
+    log["protections"] = protections.to_dict()
+    report.meta["export"] = {
+        "verdict": verdict,
+        "data_written": written,
+        "change_lines": changes,
+        "changes": log["changes"],
+        "copies": copies,
+        "protections": log["protections"],
+    }
+    if "rows" in log:  # an export in parts: how many rows, and the samples judged
+        report.meta["export"]["rows"] = log["rows"]
+    return verdict, reasons, changes, written
 
 
 def export(
@@ -322,19 +359,9 @@ def export(
         refit=_export_refit(model, schema, protections, epsilon is not None, attacks, seed),
         privacy=privacy,
     )
-    verdict, reasons = _export_verdict(result_report, copies)
-    result_report.set_privacy_verdict(verdict, reasons)
-    changes = change_sentences(log["changes"], copies, protections.min_category_count)
-    written = output is not None and (verdict == "pass" or force)
-    log["protections"] = protections.to_dict()
-    result_report.meta["export"] = {
-        "verdict": verdict,
-        "data_written": written,
-        "change_lines": changes,
-        "changes": log["changes"],
-        "copies": copies,
-        "protections": log["protections"],
-    }
+    verdict, reasons, changes, written = settle_verdict(
+        result_report, copies, log, protections, force, output is not None
+    )
     if written:
         write_table(synthetic, output)
     if report is not None:

@@ -29,6 +29,7 @@ from synthgen.cli.distributed import (
     evaluate_function,
     fit_from_parts,
 )
+from synthgen.cli.export import EXIT_NOT_SAFE, add_export_command
 from synthgen.cli.info import add_info_command
 from synthgen.cli.options import (
     add_kind_option,
@@ -47,7 +48,7 @@ from synthgen.cli.tables import (
 from synthgen.exceptions import ConfigurationError, SynthgenError
 from synthgen.files import check_output_path
 
-__all__ = ["main"]
+__all__ = ["EXIT_NOT_SAFE", "main"]
 
 
 _DEFAULT_HELP = (
@@ -161,59 +162,6 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
         print(f"metrics -> {args.json}")
 
 
-#: Exit status of ``synthgen export`` when the privacy verdict does not pass.
-EXIT_NOT_SAFE = 3
-
-
-def _cmd_export(args: argparse.Namespace) -> int:
-    import synthgen as sg
-    from synthgen.tabular_io import read_table
-
-    data = read_table(args.data, **reading(args))
-    schema = schema_for(args, data)
-    if args.generator is None and args.epsilon is None:
-        from synthgen.generators.defaults import explain_default
-
-        # the default is chosen from the training rows export keeps (80% by default)
-        print(explain_default(round(len(data) * 0.8), data.shape[1]))
-    result = sg.export(
-        data,
-        generator=args.generator,
-        params=_params(args.param),
-        target=args.target,
-        schema=schema,
-        epsilon=args.epsilon,
-        delta=args.delta,
-        output=args.output,
-        report=args.report,
-        force=args.force,
-        random_state=args.random_state,
-        verbose=not args.quiet,
-        data_name=Path(args.data).name,
-    )
-    if result.changes:
-        print("what the protections changed:")
-        for line in result.changes:
-            print(f"  {line}")
-    print(f"privacy verdict: {result.verdict}")
-    if result.privacy is not None:
-        print(
-            f"differential privacy: epsilon = {result.privacy['epsilon']:.3g} spent of "
-            f"{result.privacy['target_epsilon']:.3g}, delta = {result.privacy['delta']:.2g}"
-        )
-    for reason in result.reasons:
-        print(f"  {reason}")
-    if args.report:
-        print(f"report -> {args.report}")
-    if result.written:
-        print(f"wrote {len(result.synthetic):,} synthetic rows -> {args.output}")
-    else:
-        print("no data written: the privacy verdict did not pass (use --force to override)")
-        if result.removed_old_output:
-            print(f"removed the older {args.output} so it is not taken for this run's result")
-    return 0 if result.verdict == "pass" else EXIT_NOT_SAFE
-
-
 def _cmd_schema(args: argparse.Namespace) -> None:
     import synthgen as sg
     from synthgen.tabular_io import read_table
@@ -316,33 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_reading_options(p)
     p.set_defaults(func=_cmd_evaluate)
 
-    p = sub.add_parser(
-        "export", help="privacy-safe synthetic copy: written only if the privacy verdict passes"
-    )
-    p.add_argument("data", help="the sensitive table")
-    p.add_argument(
-        "-g",
-        "--generator",
-        default=None,
-        help=_DEFAULT_HELP + "; dp_marginals with --epsilon",
-    )
-    p.add_argument("-o", "--output", required=True, help="synthetic table to write")
-    p.add_argument("--report", default=None, help="HTML privacy report (always written)")
-    p.add_argument("--target", default=None, help="column for the utility metrics")
-    p.add_argument("--schema", default=None, help="schema JSON (default: inferred)")
-    p.add_argument(
-        "--epsilon", type=float, default=None, help="differential-privacy budget (e.g. 1 to 10)"
-    )
-    p.add_argument(
-        "--delta", type=float, default=1e-5, help="differential-privacy delta (with --epsilon)"
-    )
-    p.add_argument("--force", action="store_true", help="write the data even if not safe")
-    p.add_argument("--param", action="append", default=[], help="generator parameter KEY=VALUE")
-    p.add_argument("--random-state", type=int, default=0)
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
-    add_kind_option(p)
-    add_reading_options(p)
-    p.set_defaults(func=_cmd_export)
+    add_export_command(sub, _DEFAULT_HELP)
 
     p = sub.add_parser("schema", help="print or write the inferred schema of a table")
     p.add_argument("data")

@@ -141,6 +141,16 @@ def _export_section(info: dict[str, Any]) -> str:
         "<p class='small'>Every measurement below compares the synthetic rows with the "
         f"original training rows, before any protection{note}.</p>"
     )
+    rows = info.get("rows")
+    if rows:  # an export in parts judges samples
+        seen = rows["evaluated"]
+        out.append(
+            f"<p class='small'>The table was read in parts: {rows['training']:,} training and "
+            f"{rows['holdout']:,} holdout rows. The protections and the copy filter read every "
+            f"training row; the measurements judge seeded samples of {seen['real']:,} training, "
+            f"{seen['synthetic']:,} synthetic and {rows['holdout_evaluated']:,} holdout "
+            "rows.</p>"
+        )
     return "".join(out)
 
 

@@ -48,7 +48,15 @@ from synthgen.parquet_parts import ParquetParts
 from synthgen.schema import Schema, check_frame
 from synthgen.training.disk_rows import DiskRows
 
-__all__ = ["Moments", "fit_streamed", "holding_everywhere", "sample_rows", "streams"]
+__all__ = [
+    "Moments",
+    "Smallest",
+    "checked_groups",
+    "fit_streamed",
+    "holding_everywhere",
+    "sample_rows",
+    "streams",
+]
 
 
 def streams(model: Any) -> bool:
@@ -99,34 +107,64 @@ class Moments:
         return self.cross / max(self.count, 1)
 
 
+class Smallest:
+    """The ``n`` rows with the smallest keys among the rows added block by block, given
+    back in the order they were added (a uniform sample when the keys are uniform draws).
+
+    Examples
+    --------
+    >>> keep = Smallest(2)
+    >>> keep.add(pd.DataFrame({"x": [1, 2, 3]}), np.array([0.9, 0.1, 0.5]))
+    >>> keep.add(pd.DataFrame({"x": [4]}), np.array([0.2]))
+    >>> keep.frame()["x"].tolist()
+    [2, 4]
+    """
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.kept: pd.DataFrame | None = None
+        self.keys = np.empty(0)
+        self.pos = np.empty(0, dtype=np.int64)
+        self.added = 0
+
+    def add(self, rows: pd.DataFrame, keys: np.ndarray) -> None:
+        """Add the next ``rows`` with their ``keys``."""
+        limit = np.inf if len(self.keys) < self.n else self.keys.max()
+        take = np.flatnonzero(keys < limit)
+        if len(take):
+            new = rows.iloc[take]
+            frame = new if self.kept is None else pd.concat([self.kept, new], ignore_index=True)
+            all_keys = np.concatenate([self.keys, keys[take]])
+            all_pos = np.concatenate([self.pos, self.added + take])
+            best = np.sort(np.argsort(all_keys, kind="stable")[: self.n])
+            self.kept = frame.iloc[best].reset_index(drop=True)
+            self.keys, self.pos = all_keys[best], all_pos[best]
+        self.added += len(rows)
+
+    def frame(self) -> pd.DataFrame | None:
+        """The kept rows in the order they were added (``None`` before any row)."""
+        if self.kept is None:
+            return None
+        order = np.argsort(self.pos, kind="stable")
+        return self.kept.iloc[order].reset_index(drop=True)
+
+
 def sample_rows(parts: ParquetParts, n: int, seed: int) -> pd.DataFrame:
     """A uniform sample of ``n`` rows of ``parts`` without replacement, in table order, read
     one row group at a time (the ``n`` smallest of one uniform key per row)."""
     rng = np.random.default_rng(seed)
-    kept: pd.DataFrame | None = None
-    kept_keys = np.empty(0)
-    kept_pos = np.empty(0, dtype=np.int64)
-    start = 0
+    keep = Smallest(n)
     for unit in parts.units:
         keys = rng.random(unit[2])
-        limit = np.inf if len(kept_keys) < n else kept_keys.max()
-        take = np.flatnonzero(keys < limit)
-        if len(take):
-            rows = parts.read([unit]).iloc[take]
-            frame = rows if kept is None else pd.concat([kept, rows], ignore_index=True)
-            all_keys = np.concatenate([kept_keys, keys[take]])
-            all_pos = np.concatenate([kept_pos, start + take])
-            best = np.sort(np.argsort(all_keys, kind="stable")[:n])
-            kept = frame.iloc[best].reset_index(drop=True)
-            kept_keys, kept_pos = all_keys[best], all_pos[best]
-        start += unit[2]
-    if kept is None:
-        return parts.schema.empty_table().to_pandas()
-    order = np.argsort(kept_pos, kind="stable")  # back to table order
-    return kept.iloc[order].reset_index(drop=True)
+        if len(keys) and (len(keep.keys) < n or (keys < keep.keys.max()).any()):
+            keep.add(parts.read([unit]), keys)
+        else:
+            keep.added += unit[2]
+    frame = keep.frame()
+    return parts.schema.empty_table().to_pandas() if frame is None else frame
 
 
-def _groups(parts: ParquetParts) -> Iterator[tuple[str, pd.DataFrame]]:
+def checked_groups(parts: ParquetParts) -> Iterator[tuple[str, pd.DataFrame]]:
     """Each non-empty row group, checked like a fit's data, with where it comes from."""
     for unit in parts.units:
         if unit[2]:  # an empty part holds no row
@@ -154,7 +192,7 @@ def holding_everywhere(parts: ParquetParts, schema: Schema) -> Schema:
     if not structure:
         return schema
     seen: dict[Any, pd.DataFrame] = {}
-    for _, chunk in _groups(parts):
+    for _, chunk in checked_groups(parts):
         structure = structure.holding(chunk, schema)
         for rule in structure.hierarchies:
             pairs = chunk[[rule.parent, rule.child]].drop_duplicates()
@@ -232,7 +270,7 @@ def _encoded_groups(
     compact: bool = False,
 ) -> Iterator[np.ndarray]:
     """Each row group checked against ``schema`` and encoded (errors name the row group)."""
-    for where, chunk in _groups(parts):
+    for where, chunk in checked_groups(parts):
         with _naming(where, hint):
             schema.check_constraints(chunk)
             yield encoder.transform(chunk, random_state=rng, compact=compact)

@@ -268,6 +268,10 @@ class CopyFilter:
     merged_into : dict, optional
         Column -> the label rare labels were merged into; holdout labels missing from ``train``
         are mapped to it, so the holdout is judged as the generator saw the training rows.
+    prepared : PreparedData, optional
+        The training rows (``"real"``) and the holdout already coded (a table read in parts:
+        :func:`synthgen.privacy.parts.prepare_parts`); ``train`` and ``holdout`` are then
+        not read.
 
     Attributes
     ----------
@@ -291,6 +295,7 @@ class CopyFilter:
     near_copy_quantile: float
     n_rows: int
     merged_into: dict[str, Any] = field(default_factory=dict)
+    prepared: PreparedData | None = field(default=None, repr=False)
     stats: dict[str, Any] = field(default_factory=dict)
     _prep: PreparedData | None = field(default=None, init=False, repr=False)
 
@@ -309,8 +314,11 @@ class CopyFilter:
     def _setup(self) -> None:
         """The training and holdout rows coded once, for every batch: their keys, the
         holdout's duplicate rate and the near-copy search."""
-        # the holdout's first row stands in for the synthetic rows (coded per batch)
-        prep = prepare(self.train, self.holdout.iloc[:1], self.holdout, schema=self.schema)
+        prep = self.prepared
+        self.prepared = None  # held once, as ``_prep``
+        if prep is None:
+            # the holdout's first row stands in for the synthetic rows (coded per batch)
+            prep = prepare(self.train, self.holdout.iloc[:1], self.holdout, schema=self.schema)
         self._merge_holdout_labels(prep)
         self._prep = prep
         num, codes = prep.take("real")

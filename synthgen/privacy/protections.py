@@ -25,18 +25,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from synthgen.exceptions import ConfigurationError
-from synthgen.schema import Schema, is_duration, numeric_values
-from synthgen.schema.dates import as_datetimes, restore_dates, to_epoch
-from synthgen.schema.safe import avoid_rare
+from synthgen.privacy.plan import OTHER_LABEL, TrainingStats, plan_protections
+from synthgen.schema import Schema
 
-__all__ = ["OTHER_LABEL", "Protections", "protect_training_data"]
-
-#: Label that replaces rare string labels.
-OTHER_LABEL = "(other)"
+__all__ = ["OTHER_LABEL", "Protections", "protect_training_data", "protected_schema"]
 
 
 @dataclass(frozen=True)
@@ -83,104 +78,6 @@ class Protections:
         return asdict(self)
 
 
-def _merge_rare(col: pd.Series, k: int) -> tuple[pd.Series, int]:
-    counts = col.value_counts()
-    rare = counts.index[counts < k]
-    if len(rare) == 0:
-        return col, 0
-    is_rare = col.isin(rare)
-    stringy = all(isinstance(v, str) for v in counts.index)
-    values = col.astype(object).copy()
-    if stringy:
-        values[is_rare] = OTHER_LABEL
-        if int(is_rare.sum()) < k:
-            # The pooled label itself would be rare: fold it into the commonest label.
-            values[is_rare] = counts.index[0]
-    else:
-        values[is_rare] = counts.index[0]
-    if isinstance(col.dtype, pd.CategoricalDtype):
-        keep = [c for c in col.cat.categories if c not in set(rare)]
-        cats = keep + ([OTHER_LABEL] if (values == OTHER_LABEL).any() else [])
-        return pd.Series(pd.Categorical(values, categories=cats), index=col.index), len(rare)
-    return values.astype(col.dtype), len(rare)
-
-
-def _merge_rare_within(col: pd.Series, child: pd.Series, k: int) -> tuple[pd.Series, int]:
-    """Rare labels of a hierarchy's parent folded into the commonest label with the same
-    child (a rare neighbourhood into its borough's largest one), so the hierarchy still
-    holds; labels whose child has no label held by ``k`` rows are left to :func:`_merge_rare`."""
-    counts = col.value_counts()
-    pairs = pd.DataFrame({"p": col.astype(object), "c": child.astype(object)}).dropna(subset=["p"])
-    child_of = pairs.drop_duplicates("p").set_index("p")["c"]
-    mapping = {}
-    for _, labels in child_of.groupby(child_of.astype(str)).groups.items():
-        held = counts[list(labels)].sort_values(ascending=False, kind="stable")
-        if held.iloc[0] >= k:
-            mapping.update({label: held.index[0] for label in held.index[held < k]})
-    if not mapping:
-        return col, 0
-    values = col.astype(object).copy()
-    rare = values.isin(list(mapping))
-    values[rare] = values[rare].map(mapping)
-    if isinstance(col.dtype, pd.CategoricalDtype):
-        cats = [c for c in col.cat.categories if c not in mapping]
-        return pd.Series(pd.Categorical(values, categories=cats), index=col.index), len(mapping)
-    return values.astype(col.dtype), len(mapping)
-
-
-_UNIT_NS = {"D": 86_400 * 10**9, "s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
-
-
-def _cut_points(values: np.ndarray, quantiles: tuple[float, float], k: int, integer: bool):
-    """The clip bounds: inner quantiles, moved inwards off any value fewer than ``k`` rows
-    hold, so a bound is never one person's value (a unique capital gain of 77777 at the
-    99.5% quantile is replaced by a value no row holds, or by one ``k`` rows hold)."""
-    lo, hi = np.quantile(values, quantiles, method="inverted_cdf")
-    return avoid_rare(
-        np.array([lo, hi], dtype=float),
-        values,
-        max(k, 2),
-        inward=np.array([True, False]),
-        integer=integer,
-    )
-
-
-def _clip(
-    col: pd.Series, spec, quantiles: tuple[float, float], k: int = 10
-) -> tuple[pd.Series, int]:
-    if spec.kind == "datetime":
-        # Any year, time zone, integer or text dates (synthgen.schema.dates); only the
-        # clipped cells are rewritten, every other cell stays exactly as it was.
-        x = to_epoch(as_datetimes(col, spec), spec.datetime_unit or "ns")
-        present = x[~np.isnan(x)]
-        if present.size == 0:
-            return col, 0
-        lo, hi = _cut_points(present, quantiles, k, True)
-        mask = ~np.isnan(x) & ((x < lo) | (x > hi))
-        if not mask.any():
-            return col, 0
-        new = restore_dates(np.clip(x[mask], lo, hi), spec)
-        if pd.api.types.is_numeric_dtype(col.dtype):
-            new = new.astype(col.dtype)
-        out = col.copy()
-        out.iloc[np.flatnonzero(mask)] = new.array
-        return out, int(mask.sum())
-    if is_duration(spec):
-        ns = numeric_values(col)
-        ns = ns[~np.isnan(ns)]
-        if len(ns) == 0:
-            return col, 0
-        lo, hi = _cut_points(ns, quantiles, k, True)
-        lo_t, hi_t = pd.Timedelta(int(lo), unit="ns"), pd.Timedelta(int(hi), unit="ns")
-        return col.clip(lo_t, hi_t), int(((col < lo_t) | (col > hi_t)).sum())
-    values = col.dropna().to_numpy(dtype=float)
-    if len(values) == 0:
-        return col, 0
-    lo, hi = _cut_points(values, quantiles, k, bool(spec.integer))
-    clipped = col.clip(lo, hi)
-    return clipped.astype(col.dtype), int(((col < lo) | (col > hi)).sum())
-
-
 def protect_training_data(
     data: pd.DataFrame, schema: Schema, protections: Protections
 ) -> tuple[pd.DataFrame, Schema, dict[str, Any]]:
@@ -193,32 +90,16 @@ def protect_training_data(
     >>> sorted(out["city"].unique().tolist()), log["merged_labels"]
     (['A', 'B'], {'city': 1})
     """
-    out = data.copy()
-    log: dict[str, Any] = {"merged_labels": {}, "clipped_values": {}}
-    parents = {h.parent: h.child for h in schema.structure.hierarchies}
-    for spec in schema:
-        col = out[spec.name]
-        if spec.semantic:
-            continue  # values generated, never learned: nothing to merge
-        if spec.kind in ("categorical", "text") and protections.min_category_count > 1:
-            within = 0
-            if spec.name in parents:
-                col, within = _merge_rare_within(
-                    col, out[parents[spec.name]], protections.min_category_count
-                )
-                out[spec.name] = col
-            new, merged = _merge_rare(col, protections.min_category_count)
-            merged += within
-            if merged:
-                out[spec.name] = new
-                log["merged_labels"][spec.name] = merged
-        elif spec.kind in ("numeric", "datetime") and protections.clip_quantiles is not None:
-            new, clipped = _clip(
-                col, spec, protections.clip_quantiles, protections.min_category_count
-            )
-            out[spec.name] = new
-            if clipped:
-                log["clipped_values"][spec.name] = clipped
+    stats = TrainingStats(schema, protections)
+    stats.add(data)
+    plan = plan_protections(stats, dict(data.dtypes))
+    out, log = plan.apply(data)
+    return out, protected_schema(out, schema), log
+
+
+def protected_schema(out: pd.DataFrame, schema: Schema) -> Schema:
+    """The schema of protected training rows ``out`` (of a table of schema ``schema``): the
+    same kinds and semantic types, the structure rules and constraints that still hold."""
     kinds = {spec.name: spec.kind for spec in schema}
     # The schema's semantic decisions (detected, forced or turned off) carry over as they were.
     semantic = {spec.name: spec.semantic or "none" for spec in schema}
@@ -236,4 +117,4 @@ def protect_training_data(
     new_schema.structure = schema.structure.holding(out, new_schema)
     for constraint in schema.constraints:
         new_schema.add_constraint(constraint)
-    return out, new_schema, log
+    return new_schema

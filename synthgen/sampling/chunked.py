@@ -29,7 +29,17 @@ import pyarrow.parquet as pq
 from synthgen.exceptions import ConfigurationError, PersistenceError
 from synthgen.utils import check_n_samples, check_random_state
 
-__all__ = ["BLOCK_ROWS", "DEFAULT_CHUNK_SIZE", "draw_rows", "sample_to"]
+__all__ = [
+    "BLOCK_ROWS",
+    "DEFAULT_CHUNK_SIZE",
+    "ChunkWriter",
+    "check_request",
+    "check_target",
+    "draw_rows",
+    "move_into_place",
+    "number_ids",
+    "sample_to",
+]
 
 #: Rows drawn per seeded block (fixed, so rows do not depend on the chunk size).
 BLOCK_ROWS = 65_536
@@ -38,7 +48,10 @@ DEFAULT_CHUNK_SIZE = 4 * BLOCK_ROWS
 _PART = "part-{:05d}.parquet"
 
 
-def _check(n_samples: Any, chunk_size: Any, fmt: str | None, path: Path, conditions: Any):
+def check_request(n_samples: Any, chunk_size: Any, fmt: str | None, path: Path, conditions: Any):
+    """The checked row count, chunk size and format (``"parquet"``, or ``"csv"`` for a path
+    ending in ``.csv``, ``.csv.gz`` or ``.tsv`` when ``fmt`` is ``None``) of a chunked
+    write; ``ConfigurationError`` naming what is wrong."""
     n = check_n_samples(n_samples)
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)):
         raise ConfigurationError(f"chunk_size must be a positive integer, got {chunk_size!r}")
@@ -57,7 +70,10 @@ def _check(n_samples: Any, chunk_size: Any, fmt: str | None, path: Path, conditi
     return n, int(chunk_size), fmt
 
 
-def _check_target(path: Path, overwrite: bool) -> None:
+def check_target(path: Path, overwrite: bool) -> None:
+    """``PersistenceError`` unless ``path`` can be written: its folder exists, and an existing
+    ``path`` is replaced only with ``overwrite`` (a folder only when it holds Parquet parts
+    alone)."""
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise PersistenceError(f"cannot write {str(path)!r}: folder {str(folder)!r} does not exist")
@@ -79,7 +95,7 @@ def _is_part(name: str) -> bool:
     return name.startswith("part-") and name.endswith(".parquet")
 
 
-def _number_ids(model: Any, frame: pd.DataFrame, start: int, total: int) -> pd.DataFrame:
+def number_ids(model: Any, frame: pd.DataFrame, start: int, total: int) -> pd.DataFrame:
     """Identifier columns numbered ``start + 1 ...`` (as one ``sample(total)`` call would)."""
     for spec in model.schema_:
         if spec.kind != "id":
@@ -106,13 +122,13 @@ def draw_rows(
         frame = model.sample(
             size, conditions=conditions, random_state=np.random.default_rng([base, b])
         )
-        frames.append(_number_ids(model, frame, b * BLOCK_ROWS, total))
+        frames.append(number_ids(model, frame, b * BLOCK_ROWS, total))
     rows = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     offset = start - first * BLOCK_ROWS
     return rows.iloc[offset : offset + stop - start].reset_index(drop=True)
 
 
-class _Writer:
+class ChunkWriter:
     """Write chunks into the temporary folder (Parquet parts, or one CSV file)."""
 
     def __init__(self, tmp: Path, fmt: str, target: Path) -> None:
@@ -163,7 +179,7 @@ class _Writer:
                 self.raw.close()
 
 
-def _finish(tmp: Path, fmt: str, path: Path, writer: _Writer) -> None:
+def move_into_place(tmp: Path, fmt: str, path: Path, writer: ChunkWriter) -> None:
     """Move the finished output to ``path`` (replacing an old one only at the very end)."""
     source = writer.file if fmt == "csv" else tmp
     trash = None
@@ -203,18 +219,18 @@ def sample_to(
     """
     model._check_fitted()
     target = Path(os.fspath(path))
-    n, chunk, fmt = _check(n_samples, chunk_size, format, target, conditions)
-    _check_target(target, overwrite)
+    n, chunk, fmt = check_request(n_samples, chunk_size, format, target, conditions)
+    check_target(target, overwrite)
     rng = model.rng_ if random_state is None else check_random_state(random_state)
     base = int(rng.integers(2**63 - 1))
     try:
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     except OSError as err:
         raise PersistenceError(f"cannot write {str(target)!r}: {err.strerror or err}") from None
-    writer: _Writer | None = None
+    writer: ChunkWriter | None = None
     verbose = model.verbose
     try:
-        writer = _Writer(tmp, fmt, target)
+        writer = ChunkWriter(tmp, fmt, target)
         model.verbose = False  # one bar per block would be noise
         buffer: list[pd.DataFrame] = []
         held = 0
@@ -222,7 +238,7 @@ def sample_to(
             size = min(BLOCK_ROWS, n - start)
             block_rng = np.random.default_rng([base, b])
             frame = model.sample(size, conditions=conditions, random_state=block_rng)
-            buffer.append(_number_ids(model, frame, start, n))
+            buffer.append(number_ids(model, frame, start, n))
             held += size
             while held >= chunk or (held and start + size == n):
                 rows = pd.concat(buffer, ignore_index=True) if len(buffer) > 1 else buffer[0]
@@ -230,7 +246,7 @@ def sample_to(
                 rest = rows.iloc[chunk:]
                 buffer, held = ([rest] if len(rest) else []), len(rest)
         writer.close()
-        _finish(tmp, fmt, target, writer)
+        move_into_place(tmp, fmt, target, writer)
     except BaseException as err:
         # Any failure, Ctrl-C included: nothing half-written is left at (or next to) path.
         if writer is not None:

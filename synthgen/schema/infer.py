@@ -45,6 +45,7 @@ from synthgen.schema.safe import DEFAULT_MIN_COUNT, safe_bounds
 __all__ = [
     "DATE_FORMATS",
     "as_pandas",
+    "categorical_from_counts",
     "check_frame",
     "infer_column",
     "text_spec",
@@ -213,27 +214,46 @@ def _categorical_spec(
     name: str, col: pd.Series, missing: float, min_count: int = DEFAULT_MIN_COUNT
 ) -> ColumnSpec:
     counts = col.dropna().value_counts(sort=False)
-    if isinstance(col.dtype, pd.CategoricalDtype):
-        # Keep every declared category, used or not (no row holds an unused one), so the
-        # output dtype matches the input; leave out those held by a few rows only.
-        declared = col.cat.categories.tolist()
-        rare = [c for c in declared if 0 < counts.get(c, 0) < min_count]
-        cats = [c for c in declared if c not in set(rare)]
-        ordered = bool(col.cat.ordered)
-    else:
-        labels = sorted(counts.index.tolist(), key=lambda v: (str(type(v)), v))
-        # A dict, not counts[v]: a column may hold a million labels.
-        held = dict(zip(counts.index.tolist(), counts.to_numpy().tolist(), strict=True))
-        rare = [v for v in labels if held[v] < min_count]
-        cats = [v for v in labels if held[v] >= min_count]
-        ordered = False
+    if not isinstance(col.dtype, pd.CategoricalDtype):
+        return categorical_from_counts(name, counts, str(col.dtype), missing, min_count)
+    # Keep every declared category, used or not (no row holds an unused one), so the
+    # output dtype matches the input; leave out those held by a few rows only.
+    declared = col.cat.categories.tolist()
+    rare = [c for c in declared if 0 < counts.get(c, 0) < min_count]
+    cats = [c for c in declared if c not in set(rare)]
+    return _with_labels(name, str(col.dtype), missing, cats, rare, bool(col.cat.ordered))
+
+
+def categorical_from_counts(
+    name: str, counts: pd.Series, dtype: str, missing: float, min_count: int = DEFAULT_MIN_COUNT
+) -> ColumnSpec:
+    """The spec of an unordered categorical column from its label counts (a column read in
+    parts): the labels held by ``min_count`` rows, sorted; the others pooled.
+
+    Examples
+    --------
+    >>> spec = categorical_from_counts("c", pd.Series({"b": 12, "a": 30, "z": 1}), "object", 0.0)
+    >>> spec.categories, spec.pooled, spec.other_label
+    (['a', 'b'], True, '(other)')
+    """
+    labels = sorted(counts.index.tolist(), key=lambda v: (str(type(v)), v))
+    # A dict, not counts[v]: a column may hold a million labels.
+    held = dict(zip(counts.index.tolist(), counts.to_numpy().tolist(), strict=True))
+    rare = [v for v in labels if held[v] < min_count]
+    cats = [v for v in labels if held[v] >= min_count]
+    return _with_labels(name, dtype, missing, cats, rare, False)
+
+
+def _with_labels(
+    name: str, dtype: str, missing: float, cats: list[Any], rare: list[Any], ordered: bool
+) -> ColumnSpec:
     other = None
     if rare and not ordered and all(isinstance(v, str) for v in [*cats, *rare]):
         other = _other_label([*cats, *rare])
     return ColumnSpec(
         name,
         "categorical",
-        str(col.dtype),
+        dtype,
         missing_rate=missing,
         categories=cats,
         ordered=ordered,
