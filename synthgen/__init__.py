@@ -40,9 +40,9 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
     from synthgen.generators import BaseGenerator, list_generators, make_generator, shadow_refit
     from synthgen.io import load, save
     from synthgen.privacy import Protections
-    from synthgen.privacy.parts_export import export_parts
     from synthgen.relational import RelationalSynthesizer
     from synthgen.safe_export import ExportResult, export
+    from synthgen.safe_export.parts import export_parts
     from synthgen.sampling.api import rebalance
     from synthgen.sampling.conditions import Range
     from synthgen.schema import (
@@ -69,7 +69,7 @@ _LAZY = {
     "evaluate_tables": "synthgen.evaluation.relational",
     "ExportResult": "synthgen.safe_export",
     "export": "synthgen.safe_export",
-    "export_parts": "synthgen.privacy.parts_export",
+    "export_parts": "synthgen.safe_export.parts",
     "BaseGenerator": "synthgen.generators",
     "list_generators": "synthgen.generators",
     "make_generator": "synthgen.generators",

@@ -270,7 +270,7 @@ class CopyFilter:
         are mapped to it, so the holdout is judged as the generator saw the training rows.
     prepared : PreparedData, optional
         The training rows (``"real"``) and the holdout already coded (a table read in parts:
-        :func:`synthgen.privacy.parts.prepare_parts`); ``train`` and ``holdout`` are then
+        :func:`synthgen.safe_export.passes.prepare_parts`); ``train`` and ``holdout`` are then
         not read.
 
     Attributes

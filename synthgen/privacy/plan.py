@@ -1,7 +1,7 @@
 """The protections of export as a plan: statistics of the training rows, then one rewrite.
 
 :func:`~synthgen.privacy.protections.protect_training_data` works in two steps, so that a
-table read in parts (:func:`~synthgen.privacy.parts_export.export_parts`) gets exactly the
+table read in parts (:func:`~synthgen.safe_export.parts.export_parts`) gets exactly the
 protections the whole table would:
 
 1. :class:`TrainingStats` gathers, part after part, what the protections decide from: each

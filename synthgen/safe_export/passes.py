@@ -1,4 +1,4 @@
-"""The passes of :func:`~synthgen.privacy.parts_export.export_parts` over a table in parts.
+"""The passes of :func:`~synthgen.safe_export.parts.export_parts` over a table in parts.
 
 - :func:`split_parts` splits the rows into training rows (written as Parquet parts to a
   working folder) and a holdout, keeping seeded samples of both halves in memory.

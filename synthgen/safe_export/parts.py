@@ -56,15 +56,15 @@ from synthgen.generators.sharded import fit_parts
 from synthgen.generators.streamed import holding_everywhere
 from synthgen.parquet_parts import ParquetParts
 from synthgen.privacy.copies import CopyFilter
-from synthgen.privacy.parts import exact_schema, prepare_parts, protect_parts, split_parts
 from synthgen.privacy.protections import Protections, protected_schema
 from synthgen.safe_export import (
     ATTACK_LEVELS,
     ExportResult,
     _export_refit,
     draw_kept,
-    settle_verdict,
 )
+from synthgen.safe_export.passes import exact_schema, prepare_parts, protect_parts, split_parts
+from synthgen.safe_export.verdict import settle_verdict
 from synthgen.sampling.chunked import (
     BLOCK_ROWS,
     ChunkWriter,

@@ -13,7 +13,7 @@ from synthgen.parquet_parts import ParquetParts
 from synthgen.privacy import Protections, protect_training_data
 from synthgen.privacy.changes import protection_changes
 from synthgen.privacy.copies import CopyFilter
-from synthgen.privacy.parts import prepare_parts, protect_parts, split_parts
+from synthgen.safe_export.passes import prepare_parts, protect_parts, split_parts
 
 # the email column is personal data: fits warn that it is replaced by fakes (asserted below)
 pytestmark = pytest.mark.filterwarnings("ignore::synthgen.PersonalDataWarning")
@@ -164,7 +164,7 @@ def test_a_generator_that_copies_fails_and_leaves_no_output(people, tmp_path):
 
 
 def test_export_parts_checks_its_output_before_any_work(people, tmp_path, monkeypatch):
-    import synthgen.privacy.parts_export as module
+    import synthgen.safe_export.parts as module
 
     src = _write(people, tmp_path / "src", 2)
     monkeypatch.setattr(module, "split_parts", lambda *a, **k: pytest.fail("read the data"))
@@ -221,7 +221,7 @@ def test_cli_exports_in_parts(people, tmp_path, capsys):
 
 
 def test_an_error_after_the_draw_leaves_nothing_behind(people, tmp_path, monkeypatch):
-    import synthgen.privacy.parts_export as module
+    import synthgen.safe_export.parts as module
 
     def broken(**kwargs):
         raise KeyboardInterrupt  # as a user's Ctrl-C during the evaluation
