@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ from synthgen.exceptions import DataError, SchemaError
 __all__ = ["ParquetParts", "frame_from_bytes", "frame_to_bytes", "rank_units"]
 
 _SUFFIXES = (".parquet", ".pq")
+_INDEX = re.compile(r"__index_level_\d+__")
 
 
 def _pq() -> Any:
@@ -101,7 +103,7 @@ class ParquetParts:
         for path in self.files:
             try:
                 meta = pq.ParquetFile(path).metadata
-                read.append((path, meta, pq.read_schema(path).remove_metadata()))
+                read.append((path, meta, _without_index(pq.read_schema(path))))
             except Exception as err:  # pyarrow's errors: not Parquet, truncated, unreadable
                 raise DataError(f"cannot read the Parquet file {str(path)!r}: {err}") from None
         # The columns come from the first part with rows: pandas writes the text columns of an
@@ -136,6 +138,15 @@ class ParquetParts:
         if not frames:
             return self.schema.empty_table().to_pandas()
         return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def _without_index(schema: Any) -> Any:
+    """The columns of a part, less the unnamed index pandas stores as ``__index_level_0__``
+    (read back as the frame's index, not a column: a part written from a slice has one, an
+    empty part or one with a default index has none)."""
+    for name in [n for n in schema.names if _INDEX.fullmatch(n)]:
+        schema = schema.remove(schema.get_field_index(name))
+    return schema.remove_metadata()
 
 
 def _difference(first: Any, other: Any) -> str:

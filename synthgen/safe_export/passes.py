@@ -43,8 +43,6 @@ class _PartWriter:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        if self.parts == 0:  # the source's columns, less a pandas index stored as one
-            self.schema = pa.schema([f for f in self.schema if f.name in set(frame.columns)])
         try:
             table = pa.Table.from_pandas(frame, schema=self.schema, preserve_index=False)
         except (pa.ArrowException, TypeError, ValueError) as err:

@@ -227,3 +227,13 @@ def test_a_dp_sgd_fit_is_not_streamed_but_reads_the_parts(tmp_path, monkeypatch)
     # its private schema and encoder are released from every row, in memory, by fit
     assert seen == [1200]
     assert model.privacy_["epsilon"] <= 5.0
+
+
+def test_a_stored_pandas_index_is_not_a_column(tmp_path):
+    df = pd.DataFrame({"x": np.arange(10.0), "c": list("ab") * 5})
+    df.iloc[3:].to_parquet(tmp_path / "part-0.parquet")  # stores __index_level_0__
+    df.iloc[:0].reset_index(drop=True).to_parquet(tmp_path / "part-1.parquet")  # none
+    df.iloc[:3].reset_index(drop=True).to_parquet(tmp_path / "part-2.parquet")
+    parts = ParquetParts(tmp_path)
+    assert parts.columns == ["x", "c"] and parts.n_rows == 10
+    assert parts.read(parts.units)["x"].tolist() == list(np.arange(3.0, 10.0)) + [0.0, 1.0, 2.0]

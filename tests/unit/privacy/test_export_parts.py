@@ -180,6 +180,16 @@ def test_export_parts_checks_its_output_before_any_work(people, tmp_path, monkey
         sg.export_parts(src, tmp_path / "out", sample_rows=10)
 
 
+def test_an_empty_part_is_no_row(people, tmp_path):
+    src = _write(people, tmp_path / "src", 2)
+    people.iloc[:0].to_parquet(src / "part-1a.parquet")  # between the two parts, no row
+    result = sg.export_parts(src, tmp_path / "out", generator="marginals", random_state=4)
+    without = _write(people, tmp_path / "plain", 2)
+    again = sg.export_parts(without, tmp_path / "again", generator="marginals", random_state=4)
+    assert result.log["rows"] == again.log["rows"]
+    pd.testing.assert_frame_equal(_read(tmp_path / "out"), _read(tmp_path / "again"))
+
+
 def test_bad_parts_give_clear_errors_and_write_nothing(people, tmp_path):
     src = _write(people, tmp_path / "src", 2)
     renamed = people.iloc[:50].rename(columns={"age": "years"})
