@@ -236,4 +236,4 @@ def test_a_stored_pandas_index_is_not_a_column(tmp_path):
     df.iloc[:3].reset_index(drop=True).to_parquet(tmp_path / "part-2.parquet")
     parts = ParquetParts(tmp_path)
     assert parts.columns == ["x", "c"] and parts.n_rows == 10
-    assert parts.read(parts.units)["x"].tolist() == list(np.arange(3.0, 10.0)) + [0.0, 1.0, 2.0]
+    assert parts.read(parts.units)["x"].tolist() == [*np.arange(3.0, 10.0), 0.0, 1.0, 2.0]
