@@ -169,6 +169,39 @@ def test_export_writes_no_planted_value(tmp_path, capsys, caplog):
     assert leaks(out.out + out.err + caplog.text) == []
 
 
+def test_export_in_parts_writes_no_planted_value(tmp_path, capsys, caplog):
+    caplog.set_level(logging.DEBUG)
+    source, out, html = tmp_path / "parts", tmp_path / "synthetic", tmp_path / "report.html"
+    source.mkdir()
+    table = planted_table(300)
+    for i, start in enumerate(range(0, 300, 100)):
+        table.iloc[start : start + 100].to_parquet(source / f"part-{i}.parquet")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = sg.export_parts(
+            source, out, target="plan", report=html, random_state=0, force=True, verbose=True
+        )
+    assert result.written
+    for path in [*out.iterdir(), html]:
+        assert leaks(path.read_bytes()) == [], path.name
+    assert leaks(_cells(pd.read_parquet(out))) == [] and leaks(_cells(result.synthetic)) == []
+    assert leaks(result.report.to_json()) == [] and leaks(repr(result.log)) == []
+    path = tmp_path / "model.sgm"
+    result.model.save(path)
+    with zipfile.ZipFile(path) as archive:
+        for member in archive.namelist():
+            assert leaks(archive.read(member)) == [], member
+    assert leaks("\n".join(str(w.message) for w in caught)) == []
+    out_err = capsys.readouterr()
+    assert leaks(out_err.out + out_err.err + caplog.text) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "model.sgm",
+        "parts",
+        "report.html",
+        "synthetic",
+    ]
+
+
 def test_samples_repeat_with_the_same_random_state():
     a, _ = _fit("copula", TABLE)
     b, _ = _fit("copula", TABLE)
