@@ -109,7 +109,13 @@ class Moments:
 
 class Smallest:
     """The ``n`` rows with the smallest keys among the rows added block by block, given
-    back in the order they were added (a uniform sample when the keys are uniform draws).
+    back in the order they were added (a uniform sample when the keys are uniform draws;
+    of equal keys the earlier row).
+
+    Rows that may still be among the ``n`` (a key below the ``n``-th smallest so far) wait
+    in a list and are cut back to ``n`` only when half as many again are waiting: of a
+    table of ``N`` rows about ``n (1 + ln(N / n))`` rows ever wait, so the rows are copied a
+    few times in all, not once per block.
 
     Examples
     --------
@@ -122,31 +128,41 @@ class Smallest:
 
     def __init__(self, n: int) -> None:
         self.n = n
-        self.kept: pd.DataFrame | None = None
-        self.keys = np.empty(0)
-        self.pos = np.empty(0, dtype=np.int64)
+        self._frames: list[pd.DataFrame] = []
+        self._keys: list[np.ndarray] = []
+        self._held = 0
+        #: A row with a key at or above it is not among the ``n`` smallest.
+        self.limit = np.inf
         self.added = 0
 
     def add(self, rows: pd.DataFrame, keys: np.ndarray) -> None:
         """Add the next ``rows`` with their ``keys``."""
-        limit = np.inf if len(self.keys) < self.n else self.keys.max()
-        take = np.flatnonzero(keys < limit)
+        take = np.flatnonzero(keys < self.limit)
         if len(take):
-            new = rows.iloc[take]
-            frame = new if self.kept is None else pd.concat([self.kept, new], ignore_index=True)
-            all_keys = np.concatenate([self.keys, keys[take]])
-            all_pos = np.concatenate([self.pos, self.added + take])
-            best = np.sort(np.argsort(all_keys, kind="stable")[: self.n])
-            self.kept = frame.iloc[best].reset_index(drop=True)
-            self.keys, self.pos = all_keys[best], all_pos[best]
+            self._frames.append(rows if len(take) == len(rows) else rows.iloc[take])
+            self._keys.append(keys[take])
+            self._held += len(take)
+            if self._held >= self.n:
+                waiting = np.concatenate(self._keys)
+                self.limit = float(np.partition(waiting, self.n - 1)[self.n - 1])
+            if self._held > self.n + self.n // 2:
+                self._cut()
         self.added += len(rows)
+
+    def _cut(self) -> None:
+        """Keep only the ``n`` smallest waiting rows (in the order they were added)."""
+        frame = self._frames[0] if len(self._frames) == 1 else pd.concat(self._frames)
+        keys = np.concatenate(self._keys)
+        best = np.sort(np.argsort(keys, kind="stable")[: self.n])
+        self._frames, self._keys = [frame.iloc[best]], [keys[best]]
+        self._held = len(best)
 
     def frame(self) -> pd.DataFrame | None:
         """The kept rows in the order they were added (``None`` before any row)."""
-        if self.kept is None:
+        if not self._frames:
             return None
-        order = np.argsort(self.pos, kind="stable")
-        return self.kept.iloc[order].reset_index(drop=True)
+        self._cut()
+        return self._frames[0].reset_index(drop=True)
 
 
 def sample_rows(parts: ParquetParts, n: int, seed: int) -> pd.DataFrame:
@@ -156,7 +172,7 @@ def sample_rows(parts: ParquetParts, n: int, seed: int) -> pd.DataFrame:
     keep = Smallest(n)
     for unit in parts.units:
         keys = rng.random(unit[2])
-        if len(keys) and (len(keep.keys) < n or (keys < keep.keys.max()).any()):
+        if len(keys) and (keys < keep.limit).any():
             keep.add(parts.read([unit]), keys)
         else:
             keep.added += unit[2]

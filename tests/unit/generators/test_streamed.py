@@ -237,3 +237,17 @@ def test_a_stored_pandas_index_is_not_a_column(tmp_path):
     parts = ParquetParts(tmp_path)
     assert parts.columns == ["x", "c"] and parts.n_rows == 10
     assert parts.read(parts.units)["x"].tolist() == [*np.arange(3.0, 10.0), 0.0, 1.0, 2.0]
+
+
+@pytest.mark.parametrize("n", [1, 7, 50, 400])
+def test_smallest_keeps_the_n_smallest_keys_earlier_first_on_ties(n):
+    from synthgen.generators.streamed import Smallest
+
+    rng = np.random.default_rng(n)
+    keys = rng.integers(0, 60, 1000).astype(float)  # many ties
+    frame = pd.DataFrame({"i": np.arange(1000)})
+    keep = Smallest(n)
+    for block in np.array_split(np.arange(1000), 37):
+        keep.add(frame.iloc[block], keys[block])
+    expected = np.sort(np.lexsort((np.arange(1000), keys))[:n])
+    assert keep.frame()["i"].tolist() == expected.tolist() and keep.added == 1000
