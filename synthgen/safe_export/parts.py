@@ -13,8 +13,8 @@ as Parquet parts (or one CSV file) chunk by chunk:
    training row meets them), or given.
 3. **Protections** (two passes): rare labels and clip bounds are decided from *every*
    training row (exact label counts; exact quantiles of every value of each numeric and
-   datetime column, held as floats for one column set at a time), then applied part by
-   part (:mod:`synthgen.privacy.plan`): exactly what :func:`export` does to the whole table.
+   datetime column, held as floats, eight bytes a value), then applied part by part
+   (:mod:`synthgen.privacy.plan`): exactly what :func:`export` does to the whole table.
 4. **Fit** (:func:`~synthgen.generators.sharded.fit_parts` with ``fit_rows``): the copula's
    correlation, or a neural generator's training rows, from every protected row, one row
    group at a time; the schema's labels and missing rates from exact counts.
@@ -30,8 +30,8 @@ as Parquet parts (or one CSV file) chunk by chunk:
    it judged samples. The output is moved into place only when the verdict passes (or
    ``force``); otherwise it is removed, and an older output at ``output`` too.
 
-Peak memory is the samples, one part, the protections' numbers of one column at a time
-and the copy filter's coded training rows (about ``8 * columns`` bytes per training row
+Peak memory is the samples, one part, the protections' label counts and numbers, and the
+copy filter's coded training rows (about ``8 * columns`` bytes per training row
 plus its k-d tree), not the table as frames.
 """
 
@@ -247,7 +247,9 @@ def _export(
     merged = {k: m["into"][0] for k, m in log["changes"]["merged"].items() if len(m["into"]) == 1}
     check = None
     if protections.filter_copies:
-        prep = prepare_parts(protected, split.n_train, split.holdout_sample, fitted_schema)
+        prep = prepare_parts(
+            protected, split.n_train, split.holdout_sample, fitted_schema, counts, split.missing
+        )
         check = CopyFilter(
             None,  # type: ignore[arg-type]
             split.holdout_sample,
@@ -297,7 +299,7 @@ def _draw(model, n_rows, check, writer, opt, rng) -> tuple[pd.DataFrame | None, 
     base = int(rng.integers(2**63 - 1))
     sample: list[pd.DataFrame] = []
     buffer: list[pd.DataFrame] = []
-    kept = held = 0
+    kept = held = sampled = 0
     with tqdm(total=n_rows, desc="draw and filter", unit="row", disable=not opt["verbose"]) as bar:
         for b, start in enumerate(range(0, n_rows, BLOCK_ROWS)):
             want = min(BLOCK_ROWS, n_rows - start)
@@ -308,8 +310,9 @@ def _draw(model, n_rows, check, writer, opt, rng) -> tuple[pd.DataFrame | None, 
             else:
                 rows = draw_kept(model, want, check, block_rng, bar)
             rows = number_ids(model, rows, kept, n_rows)
-            if sum(len(s) for s in sample) < opt["sample_rows"]:
-                sample.append(rows.iloc[: opt["sample_rows"] - sum(len(s) for s in sample)])
+            if sampled < opt["sample_rows"]:
+                sample.append(rows.iloc[: opt["sample_rows"] - sampled])
+                sampled += len(sample[-1])
             buffer.append(rows)
             kept, held = kept + len(rows), held + len(rows)
             last = len(rows) < want or start + want == n_rows

@@ -128,7 +128,8 @@ def protect_parts(
     """The protections planned from every training row (one pass), then applied part by
     part into ``folder`` (a second pass); returns the protected parts, the plan, the log
     (``merged_labels``, ``clipped_values``, ``changes``, as export's) and each categorical
-    column's label counts after the protections."""
+    and text column's label counts after the protections (in the order labels first
+    appear)."""
     stats = TrainingStats(schema, protections)
     dtypes: dict[str, Any] = {}
     for _, chunk in checked_groups(train):
@@ -138,7 +139,10 @@ def protect_parts(
     writer = _PartWriter(folder, train.schema)
     log: dict[str, Any] = {"merged_labels": {}, "clipped_values": {}}
     changes: dict[str, Any] = {"clipped": {}, "merged": {}}
-    counts = {s.name: _Counts() for s in schema if s.kind == "categorical" and not s.semantic}
+    # the labels learned (categorical and text columns; semantic ones are generated)
+    counts = {
+        s.name: _Counts() for s in schema if s.kind in ("categorical", "text") and not s.semantic
+    }
     for _, chunk in checked_groups(train):
         out, part_log = plan.apply(chunk)
         writer.write(out)
@@ -158,50 +162,30 @@ def _chunks(parts: ParquetParts) -> Iterator[pd.DataFrame]:
         yield chunk
 
 
-class _Labels:
-    """A column's labels part after part, in the order they first appear (``None`` last when
-    a cell is missing), merged as :class:`~synthgen.privacy.plan._Counts` merges counts."""
-
-    def __init__(self, first: pd.Series) -> None:
-        self._merged = np.empty(0, dtype=object)
-        self._waiting: list[np.ndarray] = []
-        self._gaps = False
-        self.add(first)
-
-    def add(self, col: pd.Series) -> None:
-        col = col.astype(object)
-        present = col.notna().to_numpy()
-        self._gaps = self._gaps or not present.all()
-        self._waiting.append(pd.unique(col.to_numpy()[present]))
-        if sum(len(w) for w in self._waiting) > max(100_000, len(self._merged)):
-            self._merge()
-
-    def _merge(self) -> None:
-        self._merged = pd.unique(np.concatenate([self._merged, *self._waiting]))
-        self._waiting = []
-
-    def labels(self) -> list[Any]:
-        self._merge()
-        return list(self._merged) + ([None] if self._gaps else [])
-
-
 def prepare_parts(
-    train: ParquetParts, n_train: int, holdout: pd.DataFrame, schema: Schema
+    train: ParquetParts,
+    n_train: int,
+    holdout: pd.DataFrame,
+    schema: Schema,
+    labels: dict[str, pd.Series],
+    missing: dict[str, int],
 ) -> PreparedData:
     """Every training row of ``train`` (``n_train`` rows) and the ``holdout`` rows coded
     alike, for :class:`~synthgen.privacy.copies.CopyFilter` (``prepared=``): the kinds from
-    a first part, the labels of every part (in the order they first appear, missing last),
-    the rows coded part by part into arrays made once."""
+    a first part; each categorical column's labels those the training rows hold (``labels``:
+    :func:`protect_parts`' counts, in first-appearance order), then the holdout's others,
+    missing last when a training (``missing``) or holdout cell is missing; the rows coded
+    part by part into arrays made once."""
     first = next(_chunks(train), None)
     if first is None:
         raise DataError("the table has no training row")
     prep = prepare(first, holdout.iloc[:1], holdout, schema=schema)
-    labels = {name: _Labels(holdout[name]) for name in prep.categorical}
-    for chunk in _chunks(train):
-        for name in prep.categorical:
-            labels[name].add(chunk[name])
     for name in prep.categorical:
-        prep.categories[name] = labels[name].labels()
+        held = pd.Index(labels[name].index, dtype=object)
+        extra = pd.unique(holdout[name].astype(object).dropna().to_numpy())
+        extra = extra[held.get_indexer(extra) < 0]
+        gaps = missing.get(name, 0) > 0 or bool(holdout[name].isna().any())
+        prep.categories[name] = [*held, *extra] + ([None] if gaps else [])
     prep._labels.clear()
     num = np.empty((n_train, len(prep.numeric)))
     codes = np.empty((n_train, len(prep.categorical)), dtype=np.int64)
@@ -220,10 +204,12 @@ def exact_schema(
     schema: Schema, counts: dict[str, pd.Series], missing: dict[str, int], n_rows: int
 ) -> Schema:
     """``schema`` (inferred from a sample) with every column's missing rate, and every
-    unordered categorical column's labels, from the counts of every training row."""
+    unordered categorical column's labels, from the counts of every training row (text
+    columns keep theirs: their unseen labels are pooled)."""
     for i, spec in enumerate(schema.columns):
         new = dataclasses.replace(spec, missing_rate=missing.get(spec.name, 0) / max(n_rows, 1))
-        if spec.name in counts and not spec.ordered and not spec.dtype.startswith("category"):
+        listed = spec.kind == "categorical" and not spec.ordered
+        if spec.name in counts and listed and not spec.dtype.startswith("category"):
             labels = categorical_from_counts(
                 spec.name, counts[spec.name], spec.dtype, 0.0, schema.min_count
             )

@@ -13,6 +13,7 @@ from synthgen.parquet_parts import ParquetParts
 from synthgen.privacy import Protections, protect_training_data
 from synthgen.privacy.changes import protection_changes
 from synthgen.privacy.copies import CopyFilter
+from synthgen.privacy.protections import protected_schema
 from synthgen.safe_export.passes import prepare_parts, protect_parts, split_parts
 
 # the email column is personal data: fits warn that it is replaced by fakes (asserted below)
@@ -100,9 +101,9 @@ def test_protected_parts_are_the_whole_table_protected(protected):
 
 
 def test_copy_filter_of_parts_drops_what_the_in_memory_filter_drops(protected):
-    split, _train, _, parts, log, _ = protected
+    split, _train, raw_schema, parts, log, counts = protected
     whole = parts.read(parts.units)
-    schema = sg.Schema.infer(whole)
+    schema = protected_schema(whole, raw_schema)  # the kinds export keeps
     merged = {k: m["into"][0] for k, m in log["changes"]["merged"].items() if len(m["into"]) == 1}
     holdout = split.holdout_sample
     rng = np.random.default_rng(0)
@@ -111,7 +112,7 @@ def test_copy_filter_of_parts_drops_what_the_in_memory_filter_drops(protected):
     near["fnlwgt"] += 1  # a hair from a training row
     fresh = sg.make_generator("marginals", random_state=0).fit(whole, schema=schema).sample(400)
     batch = pd.concat([copies, near, fresh], ignore_index=True)
-    prep = prepare_parts(parts, split.n_train, holdout, schema)
+    prep = prepare_parts(parts, split.n_train, holdout, schema, counts, split.missing)
     from_parts = CopyFilter(None, holdout, schema, 0.01, 2000, merged, prepared=prep)
     in_memory = CopyFilter(whole, holdout, schema, 0.01, 2000, merged)
     drop = from_parts.check(batch)
