@@ -31,11 +31,13 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from synthgen.privacy.label_counts import LabelCounts, RareLabels
 from synthgen.schema import Schema, is_duration, numeric_values
 from synthgen.schema.dates import as_datetimes, restore_dates, to_epoch
 from synthgen.schema.safe import avoid_rare
@@ -58,55 +60,6 @@ def _clip_values(col: pd.Series, spec: Any) -> np.ndarray:
     return x[~np.isnan(x)]
 
 
-class _Counts:
-    """Label counts merged part after part, in the order the labels first appear.
-
-    Each part's counts wait in a list and are merged with the rest (one ``groupby`` that
-    keeps the first-appearance order) once they hold as many labels as the merged counts, so
-    a column of a million labels costs about ``log`` merges of its labels, not one per part.
-
-    Examples
-    --------
-    >>> c = _Counts()
-    >>> c.add(pd.Series(["b", "a", "b"]))
-    >>> c.add(pd.Series(["c", "a"]))
-    >>> c.counts.to_dict()
-    {'b': 2, 'a': 2, 'c': 1}
-    """
-
-    def __init__(self) -> None:
-        self._merged: pd.Series | None = None
-        self._waiting: list[pd.Series] = []
-        self._held = 0
-
-    def add(self, col: pd.Series) -> None:
-        part = col.value_counts(sort=False)
-        self._waiting.append(part)
-        self._held += len(part)
-        if self._held > max(100_000, 0 if self._merged is None else len(self._merged)):
-            self._merge()
-
-    def _merge(self) -> None:
-        parts = ([] if self._merged is None else [self._merged]) + self._waiting
-        self._waiting, self._held = [], 0
-        if not parts:
-            return
-        joined = pd.concat(parts)
-        if isinstance(joined.index, pd.CategoricalIndex):
-            joined.index = joined.index.astype(object)
-        # positions of each label's first appearance: labels may be bools, or mixed types
-        codes, uniques = pd.factorize(joined.index)
-        totals = np.bincount(codes, weights=joined.to_numpy(), minlength=len(uniques))
-        self._merged = pd.Series(totals.astype(np.int64), index=uniques, name=parts[0].name)
-
-    @property
-    def counts(self) -> pd.Series | None:
-        """Every label's count (``None`` before any part)."""
-        if self._waiting:
-            self._merge()
-        return self._merged
-
-
 @dataclass
 class TrainingStats:
     """What the protections of ``schema`` decide from, gathered from one frame or several
@@ -118,11 +71,17 @@ class TrainingStats:
         Column kinds of the training rows.
     protections : Protections
         Which protections to plan.
+    folder : Path, optional
+        Where the numeric and datetime values wait (one file per column, eight bytes a
+        value), read back one column at a time by :func:`plan_protections`, and where a
+        column of a great many text labels spills them
+        (:class:`~synthgen.privacy.label_counts.LabelCounts`); in memory when omitted.
     """
 
     schema: Schema
     protections: Any
-    labels: dict[str, _Counts] = field(default_factory=dict)
+    folder: Path | None = None
+    labels: dict[str, LabelCounts] = field(default_factory=dict)
     values: dict[str, list[np.ndarray]] = field(default_factory=dict)
     pairs: dict[str, list[pd.DataFrame]] = field(default_factory=dict)
 
@@ -133,7 +92,8 @@ class TrainingStats:
             if spec.semantic:
                 continue  # values generated, never learned: nothing to merge or clip
             if spec.kind in ("categorical", "text") and k > 1:
-                self.labels[spec.name] = _Counts()
+                where = None if self.folder is None else self.folder / f"labels-{len(self.labels)}"
+                self.labels[spec.name] = LabelCounts(where)
                 if spec.name in self.parents:
                     self.pairs[spec.name] = []
             elif (
@@ -150,8 +110,25 @@ class TrainingStats:
                     {"p": frame[name].astype(object), "c": frame[self.parents[name]].astype(object)}
                 )
                 self.pairs[name].append(pairs.dropna(subset=["p"]).drop_duplicates("p"))
-        for name, values in self.values.items():
-            values.append(_clip_values(frame[name], self.schema[name]))
+        for i, (name, values) in enumerate(self.values.items()):
+            x = _clip_values(frame[name], self.schema[name])
+            if self.folder is None:
+                values.append(x)
+                continue
+            with open(self._file(i), "ab") as f:
+                f.write(np.ascontiguousarray(x, dtype=np.float64).tobytes())
+
+    def _file(self, i: int) -> Path:
+        assert self.folder is not None
+        self.folder.mkdir(parents=True, exist_ok=True)
+        return self.folder / f"values-{i}.f8"
+
+    def column_values(self, name: str) -> np.ndarray:
+        """Every present value of one numeric or datetime column, as floats."""
+        if self.folder is not None:
+            path = self._file(list(self.values).index(name))
+            return np.fromfile(path, dtype=np.float64) if path.exists() else np.empty(0)
+        return np.concatenate(self.values[name]) if self.values[name] else np.empty(0)
 
 
 @dataclass
@@ -309,6 +286,25 @@ def _merge_plan(first: pd.Series, within: dict[Any, Any], k: int, dtype: Any) ->
     return plan
 
 
+def _spilled_plan(labels: LabelCounts, k: int) -> ColumnPlan | None:
+    """The merges of a column of text labels spilled to disk, from the labels ``k`` rows
+    hold and the rare ones' totals: what :func:`_merge_plan` makes of the full counts, or
+    ``None`` where that needs them (the rare labels too few rows to pool, or a tie for the
+    commonest label that ``"(other)"`` is in)."""
+    rare: RareLabels | None = labels.rare(k)
+    if rare is None:
+        return None
+    if rare.n_rare == 0:
+        return ColumnPlan()
+    if rare.rare_rows < k:
+        return None  # merged into the commonest label: decided from the full counts
+    if rare.top < k and labels.count_of(OTHER_LABEL) == rare.top:
+        return None  # "(other)" may be the commonest label, and already what labels become
+    plan = ColumnPlan(merged=rare.n_rare, changed=rare.n_rare)
+    plan.kept, plan.into = rare.kept, OTHER_LABEL
+    return plan
+
+
 def plan_protections(stats: TrainingStats, dtypes: dict[str, Any] | None = None) -> ProtectionPlan:
     """The :class:`ProtectionPlan` of the gathered statistics (columns in schema order: a
     parent's merge reads its child's labels after the child's own merge).
@@ -323,6 +319,12 @@ def plan_protections(stats: TrainingStats, dtypes: dict[str, Any] | None = None)
         name = spec.name
         dtype = (dtypes or {}).get(name)
         if name in stats.labels:
+            spilled = None
+            if not stats.pairs.get(name) and not isinstance(dtype, pd.CategoricalDtype):
+                spilled = _spilled_plan(stats.labels[name], k)
+            if spilled is not None:
+                columns[name] = spilled
+                continue
             counts = stats.labels[name].counts
             if counts is None:
                 continue
@@ -336,7 +338,7 @@ def plan_protections(stats: TrainingStats, dtypes: dict[str, Any] | None = None)
                 within = _within_parents(counts, pd.Series(kids.to_numpy(), index=pairs["p"]), k)
             columns[name] = _merge_plan(counts, within, k, dtype)
         elif name in stats.values:
-            values = np.concatenate(stats.values[name]) if stats.values[name] else np.empty(0)
+            values = stats.column_values(name)
             if len(values):
                 integer = spec.kind == "datetime" or is_duration(spec) or bool(spec.integer)
                 lo, hi = _cut_points(values, quantiles, k, integer)

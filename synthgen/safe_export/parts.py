@@ -13,26 +13,33 @@ as Parquet parts (or one CSV file) chunk by chunk:
    training row meets them), or given.
 3. **Protections** (two passes): rare labels and clip bounds are decided from *every*
    training row (exact label counts; exact quantiles of every value of each numeric and
-   datetime column, held as floats, eight bytes a value), then applied part by part
+   datetime column, which wait on disk and are read back one column at a time; a column of
+   over a million text labels spills its counts to disk,
+   :mod:`synthgen.privacy.label_counts`), then applied part by part
    (:mod:`synthgen.privacy.plan`): exactly what :func:`export` does to the whole table.
 4. **Fit** (:func:`~synthgen.generators.sharded.fit_parts` with ``fit_rows``): the copula's
    correlation, or a neural generator's training rows, from every protected row, one row
    group at a time; the schema's labels and missing rates from exact counts.
-5. **Copy filter**: every protected training row coded (eight bytes a cell, not a frame),
-   grouped and in a k-d tree (:mod:`synthgen.privacy.copies`); the near-copy limit and the
-   holdout's duplicate rate from the holdout sample.
-6. **Draw** block by block (65,536 rows, each block and its redraws from its own seeded
-   generator, so the same seed gives the same rows whatever ``chunk_rows``): each block
-   filtered and redrawn, identifiers numbered over the whole output, written
-   ``chunk_rows`` at a time to a hidden folder next to ``output``.
+5. **Copy filter**: every protected training row coded (eight bytes a cell) into files on
+   disk, partitioned by its categorical combination (:mod:`synthgen.privacy.spilled`); the
+   near-copy limit and the holdout's duplicate rate from the holdout sample.
+6. **Draw** in rounds (:mod:`synthgen.safe_export.rounds`): blocks of 65,536 rows, each
+   block and its redraws from its own seeded generator, every block drawn and checked one
+   partition at a time, then the rows each dropped redrawn and checked, and so on; the
+   kept rows drawn again from their seeds, identifiers numbered over the whole output,
+   written ``chunk_rows`` at a time to a hidden folder next to ``output`` (the same rows
+   whatever ``chunk_rows``). A near-copy limit of 1 or more needs every training row at
+   once: the filter is then held in memory and each block checked as it is drawn.
 7. **Evaluate** the training sample, the first ``sample_rows`` synthetic rows and the
    holdout sample (:func:`~synthgen.evaluation.evaluate`, with the seed): the report says
    it judged samples. The output is moved into place only when the verdict passes (or
    ``force``); otherwise it is removed, and an older output at ``output`` too.
 
-Peak memory is the samples, one part, the protections' label counts and numbers, and the
-copy filter's coded training rows (about ``8 * columns`` bytes per training row
-plus its k-d tree), not the table as frames.
+Peak memory is the samples, one part, one numeric column's values (while the clip bounds
+are planned), a million labels of a column (or the labels the protections keep), one
+partition of the copy filter (about a million training rows, their groups and k-d tree), and
+five bytes a synthetic row of a round while it is checked: not the table, nor the training
+rows coded. With a near-copy limit of 1 or more the filter holds every training row coded.
 """
 
 from __future__ import annotations
@@ -43,8 +50,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
 from tqdm.auto import tqdm
 
 from synthgen.csv_parts import csv_to_parts, is_csv
@@ -55,23 +60,20 @@ from synthgen.generators.registry import make_generator
 from synthgen.generators.sharded import fit_parts
 from synthgen.generators.streamed import holding_everywhere
 from synthgen.parquet_parts import ParquetParts
-from synthgen.privacy.copies import CopyFilter
 from synthgen.privacy.protections import Protections, protected_schema
 from synthgen.safe_export import (
     ATTACK_LEVELS,
     ExportResult,
     _export_refit,
-    draw_kept,
 )
-from synthgen.safe_export.passes import exact_schema, prepare_parts, protect_parts, split_parts
+from synthgen.safe_export.passes import exact_schema, protect_parts, split_parts
+from synthgen.safe_export.rounds import FilterSource, filtered_blocks, write_blocks
 from synthgen.safe_export.verdict import settle_verdict
 from synthgen.sampling.chunked import (
-    BLOCK_ROWS,
     ChunkWriter,
     check_request,
     check_target,
     move_into_place,
-    number_ids,
 )
 from synthgen.schema import Schema
 from synthgen.utils import check_random_state
@@ -155,6 +157,7 @@ verbose, data_name, attacks
     Examples
     --------
     >>> import tempfile, pathlib
+    >>> import pandas as pd
     >>> import synthgen as sg
     >>> folder = pathlib.Path(tempfile.mkdtemp())
     >>> df = sg.datasets.load_adult().head(3000)
@@ -245,30 +248,24 @@ def _export(
     fit_rows = min(opt["fit_rows"], split.n_train)
     fit_parts(model, protected.files, fitted_schema, fit_rows=fit_rows)
     merged = {k: m["into"][0] for k, m in log["changes"]["merged"].items() if len(m["into"]) == 1}
-    check = None
-    if protections.filter_copies:
-        prep = prepare_parts(
-            protected, split.n_train, split.holdout_sample, fitted_schema, counts, split.missing
-        )
-        check = CopyFilter(
-            None,  # type: ignore[arg-type]
-            split.holdout_sample,
-            fitted_schema,
-            protections.near_copy_quantile,
-            split.n_train,
-            merged,
-            prepared=prep,
-        )
-        del prep
+    base = int(rng.integers(2**63 - 1))
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_path.name}.", suffix=".tmp", dir=out_path.parent))
     writer = ChunkWriter(tmp, fmt, out_path)
+    check: Any = None
     try:
-        sample, kept = _draw(model, split.n_train, check, writer, opt, rng)
+        with tqdm(
+            total=split.n_train, desc="draw and filter", unit="row", disable=not opt["verbose"]
+        ) as bar:
+            source = FilterSource(protected, split, fitted_schema, counts, merged, protections)
+            check, blocks = filtered_blocks(model, source, base, work / "filter", bar)
+            sample, kept = write_blocks(model, split.n_train, blocks, writer, opt)
         writer.close()
     except BaseException:
         writer.abort()
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    finally:
+        shutil.rmtree(work / "filter", ignore_errors=True)
     copies = None
     if check is not None:
         copies = dict(check.stats, kept=kept, wanted=split.n_train)
@@ -289,42 +286,6 @@ def _export(
         )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)  # moved into place on a pass: nothing left
-
-
-def _draw(model, n_rows, check, writer, opt, rng) -> tuple[pd.DataFrame | None, int]:
-    """Draw ``n_rows`` rows block by block through the filter (block ``b`` and its redraws
-    from a generator seeded with ``(base, b)``, so ``chunk_rows`` only groups the rows into
-    files), writing ``chunk_rows`` at a time; returns the first ``sample_rows`` rows and the
-    number written."""
-    base = int(rng.integers(2**63 - 1))
-    sample: list[pd.DataFrame] = []
-    buffer: list[pd.DataFrame] = []
-    kept = held = sampled = 0
-    with tqdm(total=n_rows, desc="draw and filter", unit="row", disable=not opt["verbose"]) as bar:
-        for b, start in enumerate(range(0, n_rows, BLOCK_ROWS)):
-            want = min(BLOCK_ROWS, n_rows - start)
-            block_rng = np.random.default_rng([base, b])
-            if check is None:
-                rows = model.sample(want, random_state=block_rng)
-                bar.update(len(rows))
-            else:
-                rows = draw_kept(model, want, check, block_rng, bar)
-            rows = number_ids(model, rows, kept, n_rows)
-            if sampled < opt["sample_rows"]:
-                sample.append(rows.iloc[: opt["sample_rows"] - sampled])
-                sampled += len(sample[-1])
-            buffer.append(rows)
-            kept, held = kept + len(rows), held + len(rows)
-            last = len(rows) < want or start + want == n_rows
-            while held >= opt["chunk_rows"] or (held and last):
-                chunk = pd.concat(buffer, ignore_index=True) if len(buffer) > 1 else buffer[0]
-                writer.write(chunk.iloc[: opt["chunk_rows"]].reset_index(drop=True))
-                rest = chunk.iloc[opt["chunk_rows"] :]
-                buffer, held = ([rest] if len(rest) else []), len(rest)
-            if len(rows) < want:
-                break  # redrawing could not replace the copies: the verdict says so
-    frame = pd.concat(sample, ignore_index=True) if sample else None
-    return frame, kept
 
 
 def _judge(split, schema, model, sample, copies, log, writer, tmp, out_path, fmt, opt, seed):

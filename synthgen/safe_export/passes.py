@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,11 +26,20 @@ from synthgen.exceptions import DataError
 from synthgen.generators.streamed import Smallest, checked_groups
 from synthgen.parquet_parts import ParquetParts
 from synthgen.privacy.changes import protection_changes
-from synthgen.privacy.plan import ProtectionPlan, TrainingStats, _Counts, plan_protections
+from synthgen.privacy.label_counts import LabelCounts
+from synthgen.privacy.plan import ProtectionPlan, TrainingStats, plan_protections
+from synthgen.privacy.spilled import PART_ROWS, SpilledRows
 from synthgen.schema import Schema
 from synthgen.schema.infer import categorical_from_counts
 
-__all__ = ["Split", "exact_schema", "prepare_parts", "protect_parts", "split_parts"]
+__all__ = [
+    "Split",
+    "exact_schema",
+    "prepare_parts",
+    "protect_parts",
+    "spill_parts",
+    "split_parts",
+]
 
 
 class _PartWriter:
@@ -130,18 +140,25 @@ def protect_parts(
     (``merged_labels``, ``clipped_values``, ``changes``, as export's) and each categorical
     and text column's label counts after the protections (in the order labels first
     appear)."""
-    stats = TrainingStats(schema, protections)
+    # the numbers wait on disk, read back one column at a time
+    values = folder.parent / f"{folder.name}-values"
+    stats = TrainingStats(schema, protections, values)
     dtypes: dict[str, Any] = {}
-    for _, chunk in checked_groups(train):
-        stats.add(chunk)
-        dtypes = dtypes or dict(chunk.dtypes)
-    plan = plan_protections(stats, dtypes)
+    try:
+        for _, chunk in checked_groups(train):
+            stats.add(chunk)
+            dtypes = dtypes or dict(chunk.dtypes)
+        plan = plan_protections(stats, dtypes)
+    finally:
+        shutil.rmtree(values, ignore_errors=True)
     writer = _PartWriter(folder, train.schema)
     log: dict[str, Any] = {"merged_labels": {}, "clipped_values": {}}
     changes: dict[str, Any] = {"clipped": {}, "merged": {}}
     # the labels learned (categorical and text columns; semantic ones are generated)
     counts = {
-        s.name: _Counts() for s in schema if s.kind in ("categorical", "text") and not s.semantic
+        s.name: LabelCounts()
+        for s in schema
+        if s.kind in ("categorical", "text") and not s.semantic
     }
     for _, chunk in checked_groups(train):
         out, part_log = plan.apply(chunk)
@@ -162,6 +179,52 @@ def _chunks(parts: ParquetParts) -> Iterator[pd.DataFrame]:
         yield chunk
 
 
+def _coder(
+    train: ParquetParts,
+    holdout: pd.DataFrame,
+    schema: Schema,
+    labels: dict[str, pd.Series],
+    missing: dict[str, int],
+) -> PreparedData:
+    """The coding of the copy filter (kinds from a first part; labels those the training
+    rows hold, then the holdout's others, missing last), its holdout coded."""
+    first = next(_chunks(train), None)
+    if first is None:
+        raise DataError("the table has no training row")
+    prep = prepare(first, holdout.iloc[:1], holdout, schema=schema)
+    for name in prep.categorical:
+        held = pd.Index(labels[name].index, dtype=object)
+        extra = pd.unique(holdout[name].astype(object).dropna().to_numpy())
+        extra = extra[held.get_indexer(extra) < 0]
+        gaps = missing.get(name, 0) > 0 or bool(holdout[name].isna().any())
+        prep.categories[name] = [*held, *extra] + ([None] if gaps else [])
+    prep._labels.clear()
+    prep.codes["synthetic"] = prep.encode(holdout.iloc[:1], "holdout")[1]
+    prep.codes["holdout"] = prep.encode(holdout, "holdout")[1]
+    return prep
+
+
+def spill_parts(
+    train: ParquetParts,
+    n_train: int,
+    holdout: pd.DataFrame,
+    schema: Schema,
+    labels: dict[str, pd.Series],
+    missing: dict[str, int],
+    folder: Path,
+) -> tuple[PreparedData, SpilledRows]:
+    """As :func:`prepare_parts`, but the training rows are appended to files in ``folder``
+    by partition (:class:`~synthgen.privacy.spilled.SpilledRows`, about
+    :data:`~synthgen.privacy.spilled.PART_ROWS` rows each) instead of held in memory;
+    ``prep`` codes the synthetic rows and holds the holdout's codes."""
+    prep = _coder(train, holdout, schema, labels, missing)
+    n_parts = -(-max(n_train, 1) // PART_ROWS)
+    rows = SpilledRows(folder, n_parts, len(prep.numeric), len(prep.categorical))
+    for chunk in _chunks(train):
+        rows.add(*prep.encode(chunk, "training rows"))
+    return prep, rows
+
+
 def prepare_parts(
     train: ParquetParts,
     n_train: int,
@@ -176,17 +239,7 @@ def prepare_parts(
     :func:`protect_parts`' counts, in first-appearance order), then the holdout's others,
     missing last when a training (``missing``) or holdout cell is missing; the rows coded
     part by part into arrays made once."""
-    first = next(_chunks(train), None)
-    if first is None:
-        raise DataError("the table has no training row")
-    prep = prepare(first, holdout.iloc[:1], holdout, schema=schema)
-    for name in prep.categorical:
-        held = pd.Index(labels[name].index, dtype=object)
-        extra = pd.unique(holdout[name].astype(object).dropna().to_numpy())
-        extra = extra[held.get_indexer(extra) < 0]
-        gaps = missing.get(name, 0) > 0 or bool(holdout[name].isna().any())
-        prep.categories[name] = [*held, *extra] + ([None] if gaps else [])
-    prep._labels.clear()
+    prep = _coder(train, holdout, schema, labels, missing)
     num = np.empty((n_train, len(prep.numeric)))
     codes = np.empty((n_train, len(prep.categorical)), dtype=np.int64)
     start = 0
@@ -195,8 +248,6 @@ def prepare_parts(
         num[start:stop], codes[start:stop] = prep.encode(chunk, "training rows")
         start = stop
     prep.num["real"], prep.codes["real"] = num, codes
-    prep.codes["synthetic"] = prep.encode(holdout.iloc[:1], "holdout")[1]
-    prep.codes["holdout"] = prep.encode(holdout, "holdout")[1]
     return prep
 
 

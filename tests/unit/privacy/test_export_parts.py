@@ -8,13 +8,17 @@ import pandas as pd
 import pytest
 
 import synthgen as sg
+import synthgen.privacy.label_counts as label_counts
+import synthgen.privacy.plan as plan_module
+import synthgen.safe_export.passes as passes
 from synthgen.exceptions import DataError, PersistenceError, SchemaError
 from synthgen.parquet_parts import ParquetParts
 from synthgen.privacy import Protections, protect_training_data
 from synthgen.privacy.changes import protection_changes
-from synthgen.privacy.copies import CopyFilter
+from synthgen.privacy.copies import CopyFilter, copy_decision, merge_holdout_labels
 from synthgen.privacy.protections import protected_schema
-from synthgen.safe_export.passes import prepare_parts, protect_parts, split_parts
+from synthgen.privacy.spilled import SpilledCopyFilter, SpilledRows
+from synthgen.safe_export.passes import prepare_parts, protect_parts, spill_parts, split_parts
 
 # the email column is personal data: fits warn that it is replaced by fakes (asserted below)
 pytestmark = pytest.mark.filterwarnings("ignore::synthgen.PersonalDataWarning")
@@ -100,7 +104,41 @@ def test_protected_parts_are_the_whole_table_protected(protected):
     assert counts["income"].to_dict() == whole["income"].value_counts().to_dict()
 
 
-def test_copy_filter_of_parts_drops_what_the_in_memory_filter_drops(protected):
+def test_labels_spilled_to_disk_give_the_same_protections(people, tmp_path, monkeypatch):
+    # the one-off codes (and every other column of over 40 text labels) spill to disk
+    monkeypatch.setattr(label_counts, "SPILL_LABELS", 40)
+    monkeypatch.setattr(label_counts, "_WAITING", 10)
+    monkeypatch.setattr(label_counts, "BUCKETS", 5)
+    spied = []
+    monkeypatch.setattr(plan_module, "_spilled_plan", _spy(plan_module._spilled_plan, spied))
+    split = split_parts(
+        ParquetParts(_write(people, tmp_path / "src", 3, 250)), tmp_path / "t", 0.2, 1, 10**6
+    )
+    train = _read(tmp_path / "t")
+    schema = sg.Schema.infer(train)
+    parts, _plan, log, counts = protect_parts(split.train, tmp_path / "p", schema, Protections())
+    whole, _, whole_log = protect_training_data(train, schema, Protections())
+    pd.testing.assert_frame_equal(parts.read(parts.units), whole)
+    assert log["merged_labels"] == whole_log["merged_labels"]
+    assert log["changes"] == protection_changes(train, whole, schema)
+    assert counts["ref"].to_dict() == whole["ref"].value_counts().to_dict()
+    assert spied  # the one-off codes planned from their spilled labels, a bucket at a time
+    assert not list(tmp_path.glob("p-values"))  # the spilled numbers and labels removed
+
+
+def _spy(function, calls):
+    def spy(labels, k):
+        plan = function(labels, k)
+        if plan is not None:
+            calls.append(plan)
+        return plan
+
+    return spy
+
+
+def test_copy_filter_of_parts_drops_what_the_in_memory_filter_drops(
+    protected, tmp_path, monkeypatch
+):
     split, _train, raw_schema, parts, log, counts = protected
     whole = parts.read(parts.units)
     schema = protected_schema(whole, raw_schema)  # the kinds export keeps
@@ -119,6 +157,19 @@ def test_copy_filter_of_parts_drops_what_the_in_memory_filter_drops(protected):
     np.testing.assert_array_equal(drop, in_memory.check(batch))
     assert from_parts.stats == in_memory.stats
     assert drop[:80].all() and not drop[80:].all()
+    # spilled to disk in partitions, the batch checked as one round: the same
+    monkeypatch.setattr(passes, "PART_ROWS", 500)
+    coder, train = spill_parts(
+        parts, split.n_train, holdout, schema, counts, split.missing, tmp_path / "spill"
+    )
+    assert train.n_parts == 4 and (train.sizes > 0).all()
+    merge_holdout_labels(coder, merged, {c: len(counts[c]) for c in coder.categorical})
+    spilled = SpilledCopyFilter(train, (coder.num["holdout"], coder.codes["holdout"]), 0.01)
+    query = SpilledRows(tmp_path / "query", 4, len(coder.numeric), len(coder.categorical))
+    query.add(*coder.encode(batch, "synthetic rows"))
+    n, d = spilled.measure(query)
+    np.testing.assert_array_equal(copy_decision(spilled.stats, n, d, 2000), drop)
+    assert spilled.stats == in_memory.stats and spilled.partitioned
 
 
 def test_export_parts_protects_writes_on_a_pass_and_keeps_people_out(people, tmp_path):
