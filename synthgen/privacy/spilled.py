@@ -6,15 +6,16 @@ a k-d tree: about 250 bytes a training row on a table of twenty columns. Export 
 to files on disk (:class:`SpilledRows`), one pair per *partition*: a hash of the row's
 categorical combination. Below a near-copy limit of 1 a copy (exact or near) matches every
 category of the row it copies (:mod:`synthgen.privacy.copies`), so it lies in the same
-partition: :class:`SpilledCopyFilter` checks a whole round of synthetic rows, spilled alike,
-one partition at a time (its training rows' groups and k-d tree, then its synthetic and
-holdout rows), and holds one partition and a few bytes per synthetic row of the round.
+partition: :class:`SpilledCopyFilter` first measures the holdout a partition at a time (its
+duplicate rate and the near-copy limit), then checks a whole round of synthetic rows,
+spilled alike, one partition at a time (its training rows' groups and k-d tree, searched up
+to the limit), and holds one partition and five bytes per synthetic row of the round.
 
 The counts and distances are those of :class:`~synthgen.privacy.copies.CopyFilter` (the same
 scaling, from every training row's extremes; the same exact search), and
 :func:`~synthgen.privacy.copies.copy_decision` turns them into the rows to drop. A limit of
-1 or more (a near copy may differ in a category) is not partitioned: :attr:`SpilledCopyFilter.
-partitioned` is then ``False`` and export falls back to the filter in memory.
+1 or more (a near copy may differ in a category) is not partitioned: the filter's
+``partitioned`` is then ``False`` and export falls back to the filter in memory.
 
 Memory is one partition at a time: the largest categorical combination's share of the rows
 bounds it (a table without categorical columns is one partition).
@@ -159,10 +160,10 @@ class SpilledCopyFilter:
     ----------
     stats : dict
         As :class:`~synthgen.privacy.copies.CopyFilter`'s, the limit and the holdout's rate
-        set by the first :meth:`measure`.
+        set by :meth:`settle`.
     partitioned : bool
-        Whether the limit lets the partitions find every copy (below 1); ``None`` before the
-        first :meth:`measure`.
+        Whether the limit lets the partitions find every copy (below 1); ``None`` before
+        :meth:`settle`.
     """
 
     def __init__(
@@ -174,11 +175,13 @@ class SpilledCopyFilter:
         self.limit = 0.0
         self.partitioned: bool | None = None
 
-    def _embedding(self, query: SpilledRows) -> MixedEmbedding:
+    def _embedding(self, query: SpilledRows | None) -> MixedEmbedding:
         """The training rows' scaling (their extremes) with a missing-value coordinate for
         every numeric column missing anywhere: distances as the filter in memory measures
-        them."""
-        missing = self.train.missing | query.missing | np.isnan(self.holdout[0]).any(axis=0)
+        them (a coordinate no row misses changes no distance)."""
+        missing = self.train.missing | np.isnan(self.holdout[0]).any(axis=0)
+        if query is not None:
+            missing = missing | query.missing
         ref = np.vstack([self.train.low, self.train.high])
         with np.errstate(invalid="ignore"):
             return MixedEmbedding(ref, [], num_missing=missing)
@@ -186,9 +189,17 @@ class SpilledCopyFilter:
     def measure(self, query: SpilledRows) -> tuple[np.ndarray, np.ndarray]:
         """Each query row's count of equal training rows and whether it is a near copy
         (nearer than the limit to a training row of its combination), a partition at a
-        time. The first call measures the holdout first (distances below 1) and sets the
-        limit; when it is 1 or more (:attr:`partitioned` ``False``) nothing is measured."""
-        emb = self._embedding(query)
+        time. The holdout is measured first (:meth:`settle`); when its limit is 1 or more
+        (:attr:`partitioned` ``False``) nothing is measured."""
+        if not self.settle():
+            return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=bool)
+        # the limit bounds the search: a near copy lies within it (four bytes and one a row)
+        bound = self.limit if self.quantile > 0 else 0.0
+        return self._pass(self._embedding(query), query.load, query.n_rows, bound, near=True)
+
+    def settle(self) -> bool:
+        """Measure the holdout (once): its duplicate rate and the near-copy limit; returns
+        :attr:`partitioned`."""
         if self.partitioned is None:
             h_num, h_codes = self.holdout
             part = partition_of(h_codes, self.train.n_parts)
@@ -197,13 +208,8 @@ class SpilledCopyFilter:
                 rows = np.flatnonzero(part == p)
                 return h_num[rows], h_codes[rows], rows
 
-            self._settle(*self._pass(emb, held, len(h_codes), _BOUND))
-        if not self.partitioned:
-            return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=bool)
-        # the limit bounds the search: a near copy lies within it (four bytes and one a row)
-        bound = self.limit if self.quantile > 0 else 0.0
-        counts, dist = self._pass(emb, query.load, query.n_rows, bound, near=True)
-        return counts, dist
+            self._settle(*self._pass(self._embedding(None), held, len(h_codes), _BOUND))
+        return bool(self.partitioned)
 
     def _pass(
         self,

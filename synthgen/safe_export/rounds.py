@@ -85,6 +85,8 @@ def check_rounds(
     """Draw ``n_rows`` rows in blocks (block ``b`` from a generator seeded ``(base, b)``)
     and check them in rounds; returns the blocks, or ``None`` when the near-copy limit the
     holdout sets cannot be served by the partitions (1 or more: check in memory instead)."""
+    if not filt.settle():
+        return None  # before drawing any row
     blocks = [Block(min(BLOCK_ROWS, n_rows - s)) for s in range(0, n_rows, BLOCK_ROWS)]
     pending = list(range(len(blocks)))
     for r in range(MAX_REDRAW_ROUNDS):
@@ -104,8 +106,6 @@ def check_rounds(
             counts, near = filt.measure(query)
         finally:
             query.remove()
-        if not filt.partitioned:
-            return None
         start, redraw = 0, []
         for b in pending:
             blk = blocks[b]
