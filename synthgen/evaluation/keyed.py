@@ -111,6 +111,11 @@ class RowGroups:
                 return False
         return True
 
+    def count_of(self, keys: np.ndarray) -> np.ndarray:
+        """How many of the rows equal each key (0 for none)."""
+        found = self.find(keys)
+        return np.where(found >= 0, self.counts[np.maximum(found, 0)], 0)
+
     def find(self, keys: np.ndarray) -> np.ndarray:
         """The group of each key (its row equal to the group's rows), ``-1`` for none."""
         out = np.full(len(keys), -1, dtype=np.int64)

@@ -154,7 +154,7 @@ class CopyFilter:
         if prep is None:
             # the holdout's first row stands in for the synthetic rows (coded per batch)
             prep = prepare(self.train, self.holdout.iloc[:1], self.holdout, schema=self.schema)
-        self._merge_holdout_labels(prep)
+        merge_holdout_labels(prep, self.merged_into)
         self._prep = prep
         num, codes = prep.take("real")
         self._train = RowGroups(lambda rows: row_keys(num[rows], codes[rows]), len(codes))
@@ -163,8 +163,7 @@ class CopyFilter:
 
     def _counts(self, num: np.ndarray, codes: np.ndarray) -> np.ndarray:
         """How many training rows equal each of these rows."""
-        found = self._train.find(row_keys(num, codes))
-        return np.where(found >= 0, self._train.counts[np.maximum(found, 0)], 0)
+        return self._train.count_of(row_keys(num, codes))
 
     def check(self, synthetic: pd.DataFrame) -> np.ndarray:
         """Boolean mask of the rows of ``synthetic`` to drop; updates :attr:`stats`."""
@@ -175,9 +174,6 @@ class CopyFilter:
         near = self._near.distances(num, codes) < self._near.limit
         self.stats["near_copy_distance"], self.stats["method"] = self._near.limit, self._near.method
         return copy_decision(self.stats, counts, near, self.n_rows)
-
-    def _merge_holdout_labels(self, prep: PreparedData) -> None:
-        merge_holdout_labels(prep, self.merged_into)
 
 
 def merge_holdout_labels(

@@ -131,12 +131,12 @@ class LabelCounts:
 
     def _bucket(self, b: int) -> Path:
         assert self.folder is not None
-        return self.folder / f"labels-{b:03d}.parquet-rows"
+        return self.folder / f"labels-{b:03d}.arrows"  # Arrow IPC streams, one per part
 
     def _write(self, labels: np.ndarray, counts: np.ndarray, keys: np.ndarray) -> None:
         import pyarrow as pa
 
-        bucket = pd.util.hash_array(labels) % np.uint64(BUCKETS)
+        bucket = _bucket_of(labels)
         order = np.argsort(bucket, kind="stable")
         bounds = np.searchsorted(bucket[order], np.arange(BUCKETS + 1))
         for b in np.flatnonzero(np.diff(bounds)):
@@ -230,5 +230,10 @@ class LabelCounts:
 
     def count_of(self, label: str) -> int:
         """How many rows hold ``label`` (0 when none), from the spilled labels."""
-        frame = self._read(int(pd.util.hash_array(np.array([label], dtype=object))[0] % BUCKETS))
+        frame = self._read(int(_bucket_of(np.array([label], dtype=object))[0]))
         return int(frame["count"].get(label, 0))
+
+
+def _bucket_of(labels: np.ndarray) -> np.ndarray:
+    """Each label's bucket file."""
+    return pd.util.hash_array(labels) % np.uint64(BUCKETS)

@@ -100,6 +100,9 @@ class TrainingStats:
                 spec.kind in ("numeric", "datetime") and self.protections.clip_quantiles is not None
             ):
                 self.values[spec.name] = []
+        if self.folder is not None:  # one file per numeric column
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._files = {n: self.folder / f"values-{i}.f8" for i, n in enumerate(self.values)}
 
     def add(self, frame: pd.DataFrame) -> None:
         """Gather the statistics of ``frame`` (the next part of the table)."""
@@ -110,23 +113,18 @@ class TrainingStats:
                     {"p": frame[name].astype(object), "c": frame[self.parents[name]].astype(object)}
                 )
                 self.pairs[name].append(pairs.dropna(subset=["p"]).drop_duplicates("p"))
-        for i, (name, values) in enumerate(self.values.items()):
+        for name, values in self.values.items():
             x = _clip_values(frame[name], self.schema[name])
             if self.folder is None:
                 values.append(x)
                 continue
-            with open(self._file(i), "ab") as f:
+            with open(self._files[name], "ab") as f:
                 f.write(np.ascontiguousarray(x, dtype=np.float64).tobytes())
-
-    def _file(self, i: int) -> Path:
-        assert self.folder is not None
-        self.folder.mkdir(parents=True, exist_ok=True)
-        return self.folder / f"values-{i}.f8"
 
     def column_values(self, name: str) -> np.ndarray:
         """Every present value of one numeric or datetime column, as floats."""
         if self.folder is not None:
-            path = self._file(list(self.values).index(name))
+            path = self._files[name]
             return np.fromfile(path, dtype=np.float64) if path.exists() else np.empty(0)
         return np.concatenate(self.values[name]) if self.values[name] else np.empty(0)
 

@@ -34,7 +34,13 @@ from scipy.spatial import cKDTree
 from synthgen.evaluation.distance import MixedEmbedding, row_keys
 from synthgen.evaluation.keyed import RowGroups, fingerprints
 from synthgen.privacy.copies import new_copy_stats
-from synthgen.privacy.near import _Combinations, _numbers, _quantile, _with
+from synthgen.privacy.near import (
+    _combination_keys,
+    _Combinations,
+    _numbers,
+    _quantile,
+    _with,
+)
 
 __all__ = ["PART_ROWS", "SpilledCopyFilter", "SpilledRows", "partition_of"]
 
@@ -61,14 +67,17 @@ def partition_of(codes: np.ndarray, n_parts: int) -> np.ndarray:
     """
     if n_parts <= 1 or codes.shape[1] == 0:
         return np.zeros(len(codes), dtype=np.int64)
-    kept = np.ascontiguousarray(codes, dtype=np.int64)
-    keys = kept.view(np.dtype((np.void, 8 * kept.shape[1]))).ravel()
-    return (fingerprints(keys) % np.uint64(n_parts)).astype(np.int64)
+    return (_combination_prints(codes) % np.uint64(n_parts)).astype(np.int64)
+
+
+def _combination_prints(codes: np.ndarray) -> np.ndarray:
+    """A 64-bit fingerprint of each row's categorical combination."""
+    return fingerprints(_combination_keys(codes, list(range(codes.shape[1]))))
 
 
 class SpilledRows:
     """Coded rows appended to raw files in ``folder``, one set per partition, with each
-    row's position among the rows added (its ``index``).
+    row's position among the rows added (its ``index``, unless ``indexed`` is false).
 
     Attributes
     ----------
@@ -90,9 +99,11 @@ class SpilledRows:
     ([1.0], [3.0], [True])
     """
 
-    def __init__(self, folder: Path, n_parts: int, n_num: int, n_cat: int) -> None:
+    def __init__(
+        self, folder: Path, n_parts: int, n_num: int, n_cat: int, indexed: bool = True
+    ) -> None:
         self.folder, self.n_parts = Path(folder), max(int(n_parts), 1)
-        self.widths = {"num": n_num, "codes": n_cat, "index": 1}
+        self.widths = {"num": n_num, "codes": n_cat, "index": int(indexed)}
         self.folder.mkdir(parents=True, exist_ok=True)
         self.sizes = np.zeros(self.n_parts, dtype=np.int64)
         self.n_rows = 0
@@ -136,7 +147,7 @@ class SpilledRows:
                 out.append(np.empty((n, width), dtype=dtype))
                 continue
             out.append(np.fromfile(self._path(p, what), dtype=dtype).reshape(n, width))
-        return out[0], out[1], out[2][:, 0]
+        return out[0], out[1], out[2].reshape(-1)  # no index: empty
 
     def remove(self) -> None:
         """Delete the files."""
@@ -257,12 +268,7 @@ def _combination_in(codes: np.ndarray, others: np.ndarray) -> np.ndarray:
     """Which rows of ``codes`` share their categorical combination with a row of ``others``."""
     if codes.shape[1] == 0:
         return np.ones(len(codes), dtype=bool)
-
-    def prints(c: np.ndarray) -> np.ndarray:
-        c = np.ascontiguousarray(c, dtype=np.int64)
-        return fingerprints(c.view(np.dtype((np.void, 8 * c.shape[1]))).ravel())
-
-    return np.isin(prints(codes), prints(others))
+    return np.isin(_combination_prints(codes), _combination_prints(others))
 
 
 class _Partition:
@@ -277,8 +283,7 @@ class _Partition:
             self.tree = cKDTree(_with(_numbers(emb, num), self.combos.train))
 
     def measure(self, num: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        found = self.groups.find(row_keys(num, codes))
-        counts = np.where(found >= 0, self.groups.counts[np.maximum(found, 0)], 0)
+        counts = self.groups.count_of(row_keys(num, codes))
         if self.tree is None or len(codes) == 0:
             return counts, np.full(len(codes), np.inf)
         x = _with(_numbers(self.emb, num), self.combos.coord(codes))

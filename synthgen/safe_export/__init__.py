@@ -128,8 +128,13 @@ def draw_kept(model, n_rows: int, check: CopyFilter, rng, bar) -> pd.DataFrame:
             break  # done, or the generator only copies: redrawing cannot help
         synthetic = model.sample(missing, random_state=rng)
     # at most ``n_rows`` rows: each redraw asks only for the rows still missing
-    out = kept[0] if len(kept) == 1 else pd.concat(kept, ignore_index=True)
-    del kept
+    return joined_rows(kept)
+
+
+def joined_rows(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The rows of ``frames`` in order, with a fresh ``RangeIndex`` (the one frame itself
+    when there is one and it already has it)."""
+    out = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     if not isinstance(out.index, pd.RangeIndex) or out.index.start != 0:
         out = out.reset_index(drop=True)
     return out

@@ -219,7 +219,7 @@ def spill_parts(
     ``prep`` codes the synthetic rows and holds the holdout's codes."""
     prep = _coder(train, holdout, schema, labels, missing)
     n_parts = -(-max(n_train, 1) // PART_ROWS)
-    rows = SpilledRows(folder, n_parts, len(prep.numeric), len(prep.categorical))
+    rows = SpilledRows(folder, n_parts, len(prep.numeric), len(prep.categorical), indexed=False)
     for chunk in _chunks(train):
         rows.add(*prep.encode(chunk, "training rows"))
     return prep, rows

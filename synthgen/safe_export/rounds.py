@@ -26,7 +26,7 @@ from synthgen.evaluation.data import PreparedData
 from synthgen.parquet_parts import ParquetParts
 from synthgen.privacy.copies import CopyFilter, copy_decision, merge_holdout_labels
 from synthgen.privacy.spilled import SpilledCopyFilter, SpilledRows
-from synthgen.safe_export import MAX_REDRAW_ROUNDS, draw_kept
+from synthgen.safe_export import MAX_REDRAW_ROUNDS, draw_kept, joined_rows
 from synthgen.safe_export.passes import Split, prepare_parts, spill_parts
 from synthgen.sampling.chunked import BLOCK_ROWS, number_ids
 from synthgen.schema import Schema
@@ -131,10 +131,7 @@ def kept_blocks(model: Any, blocks: list[Block], base: int) -> Iterator[tuple[in
             rows = model.sample(n, random_state=rng)
             keep = np.unpackbits(packed, count=n).astype(bool)
             kept.append(rows if keep.all() else rows[keep])
-        out = kept[0] if len(kept) == 1 else pd.concat(kept, ignore_index=True)
-        if not isinstance(out.index, pd.RangeIndex) or out.index.start != 0:
-            out = out.reset_index(drop=True)
-        yield blk.want, out
+        yield blk.want, joined_rows(kept)
 
 
 @dataclass
