@@ -2,7 +2,9 @@
 
 Run: ``.venv/bin/python -m benchmarks.bench_copy_filter --rows 1000000`` (add
 ``--own-labels`` for a table where every holdout row is a category away from the training
-rows, which puts the near-copy limit over 1).
+rows, which puts the near-copy limit over 1; ``--cols 200`` for the ``cols`` axis table of
+that many columns instead, half of them categorical, where nearly every row's combination
+of labels is its own and the limit is several categories).
 
 The table is the ``export`` axis of :mod:`benchmarks.scale` (Adult's columns resampled with
 noise, plus ``ref``, mostly unique codes; the free-text column is left out: it is generated,
@@ -33,20 +35,26 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--own-labels", action="store_true", help="holdout ref labels unmerged")
+    parser.add_argument("--cols", type=int, default=0, help="the wide table of this many columns")
     args = parser.parse_args(argv)
 
     from synthgen.privacy.copies import CopyFilter
     from synthgen.privacy.protections import Protections, protect_training_data
     from synthgen.schema import Schema
 
-    data = make_table("export", args.rows, args.seed, {}).drop(columns=["note"])
+    def table(rows: int, seed: int):
+        if args.cols:
+            return make_table("cols", args.cols, seed, {"rows": rows})
+        return make_table("export", rows, seed, {}).drop(columns=["note"])
+
+    data = table(args.rows, args.seed)
     cut = int(0.8 * len(data))
     train, holdout = data.iloc[:cut], data.iloc[cut:].reset_index(drop=True)
     schema = Schema.infer(train.head(50_000))
     protected, protected_schema, _ = protect_training_data(train, schema, Protections())
-    synthetic = make_table("export", cut, args.seed + 1, {}).drop(columns=["note"])
+    synthetic = table(cut, args.seed + 1)
     synthetic = protect_training_data(synthetic, schema, Protections())[0]
-    merged = {} if args.own_labels else {"ref": "(other)"}
+    merged = {} if args.own_labels or args.cols else {"ref": "(other)"}
     t0 = time.perf_counter()
     check = CopyFilter(protected, holdout, protected_schema, 0.01, cut, merged)
     check._setup()
@@ -56,6 +64,7 @@ def main(argv: list[str] | None = None) -> dict:
     out = {
         "rows": args.rows,
         "own_labels": args.own_labels,
+        "cols": args.cols or None,
         "method": check.stats["method"],
         "near_copy_distance": check.stats["near_copy_distance"],
         "dropped": dropped,

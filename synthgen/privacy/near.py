@@ -14,12 +14,19 @@ each person has a label of their own) lets a near copy differ in one category: t
 categorical column ``j`` gets a tree of the numbers plus the combination of the *other*
 columns, and a row's distance is the least of its distance in the first tree and, for each
 ``j``, one mismatch plus its distance in tree ``j`` (exact below sqrt(2), where two
-mismatches begin). Only a limit of sqrt(2) or more falls back to a brute-force search of
-every training row for every row.
+mismatches begin). On a table of many categorical columns, where nearly every row's
+combination is its own and the limit is several categories, a multi-index
+(:mod:`synthgen.privacy.multi_index`: the columns dealt into groups, a row compared only
+with the training rows that share every label of a group) finds the rows below any limit,
+exactly, and serves from a limit of 1 where it compares few rows. Only where it would
+compare most rows anyway (fewer categorical columns than the limit's mismatches, or groups
+of labels that most rows share) does the search compare every synthetic row with every
+training row (brute force).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -28,6 +35,7 @@ from scipy.spatial import cKDTree
 from synthgen.evaluation.data import PreparedData
 from synthgen.evaluation.distance import MixedEmbedding, nearest_exact
 from synthgen.evaluation.keyed import RowGroups
+from synthgen.privacy.multi_index import MismatchIndex, combination_keys, groups_below
 
 __all__ = ["NearCopies", "near_copy_distances"]
 
@@ -44,6 +52,23 @@ _MISMATCH = 1.0
 
 #: Distances below this are exact with the one-category search (two mismatches cost 2).
 _ONE_AWAY = float(np.sqrt(2 * _MISMATCH))
+
+#: The multi-index search of several categories serves while a row meets at most this share
+#: of the training rows in it (in expectation); above it every pair is compared.
+_MOST_CANDIDATES = 0.25
+
+#: Holdout rows that first guess a limit of a category or more.
+_SAMPLE_ROWS = 4000
+
+#: The multi-index searches a limit of one category or more where a row meets at most this
+#: many training rows per categorical column in it (what one tree per column would search).
+_FEW_PER_COLUMN = 8
+
+#: How much the squared bound of the multi-index grows when the holdout's quantile is not
+#: below it (and over the sample's limit for the whole holdout: its quantile is close, and
+#: each group fewer cuts the rows compared); on the sample, where a search is cheap.
+_GROWTH = 1.15
+_SAMPLE_GROWTH = 1.5
 
 #: Training rows times categorical columns up to which the one-category search keeps its
 #: trees for every batch (above it, each batch builds them again, one at a time).
@@ -67,6 +92,8 @@ class NearCopies:
         base = [prep.num["real"], prep.num["holdout"]]
         self.base_missing = np.isnan(np.concatenate(base)).any(axis=0)
         self._spaces: dict[tuple[bool, ...], tuple[MixedEmbedding, Any]] = {}
+        self._numbers_of: tuple[tuple[bool, ...], MixedEmbedding, np.ndarray] | None = None
+        self._index_of: tuple[int, MismatchIndex | None] | None = None
         self.limit, self.method = 0.0, "off"
         if near_copy_quantile <= 0:
             return
@@ -77,19 +104,77 @@ class NearCopies:
         self.method = "kd-tree"
         limit = _quantile(hold_d, near_copy_quantile)
         if not limit < 1.0:
-            # Near copies may differ in one category: exact below sqrt(2) with one tree per
-            # categorical column (the others' combination as one coordinate).
-            hold_d = self._within(*prep.take("holdout"), self.base_missing, _ONE_AWAY)
-            self.method, limit = "one category", _quantile(hold_d, near_copy_quantile)
-        if not limit < _ONE_AWAY:
-            # A limit of sqrt(2) or more lets near copies differ in several categories:
-            # search the full space (columns of many labels hashed, their mismatches then
-            # costed exactly).
-            self.method = "brute force"
-            full = self._full(self.base_missing)
-            hold_d = nearest_exact(full, prep.take("holdout"), prep.take("real"))[0][:, 0]
-            limit = float(np.quantile(hold_d, near_copy_quantile))
+            # Near copies may differ in a category or more: where the multi-index meets few
+            # rows (many categorical columns), it searches every bound; otherwise one tree
+            # per categorical column (the others' combination as one coordinate) is exact
+            # below sqrt(2), and the multi-index or brute force serve above.
+            n_cats = len(prep.categorical)
+            index = self._index(2)
+            if index is not None and index.expected() <= _FEW_PER_COLUMN * n_cats:
+                limit = self._several(near_copy_quantile, 1.0)
+            else:
+                hold_d = self._within(*prep.take("holdout"), self.base_missing, _ONE_AWAY)
+                self.method, limit = "one category", _quantile(hold_d, near_copy_quantile)
+                if not limit < _ONE_AWAY:
+                    limit = self._several(near_copy_quantile, _ONE_AWAY**2)
         self.limit = limit
+
+    def _several(self, q: float, least: float) -> float:
+        """The limit, known to be at least ``sqrt(least)``, where near copies may differ in
+        categories: the holdout searched with a :class:`~.multi_index.MismatchIndex` below
+        growing bounds until its quantile is below the bound (a sample of the holdout
+        first guesses the bound); brute force where the index would compare most pairs
+        anyway."""
+        num, codes = self.prep.take("holdout")
+        emb, x_train = self._numeric(self.base_missing)
+        x = _numbers(emb, num)
+        bound2, step = 2.0 * least, max(1, len(codes) // _SAMPLE_ROWS)
+        for rows in [slice(None, None, step)] * (step > 1) + [slice(None)]:
+            sample = rows.step is not None
+            while True:
+                index = self._index(groups_below(math.sqrt(bound2)))
+                if index is None:
+                    return self._brute_force(q)
+                d = index.within(x_train, x[rows], codes[rows], math.sqrt(bound2))
+                limit = _quantile(d, q)
+                if limit < math.sqrt(bound2):
+                    break
+                bound2 *= _SAMPLE_GROWTH if sample else _GROWTH
+            # the whole holdout's bound: a little over the sample's limit
+            bound2 = max(least, _GROWTH * limit**2)
+        self.method = "multi-index"
+        return limit
+
+    def _brute_force(self, q: float) -> float:
+        """The limit from every holdout row compared with every training row (the full
+        space: columns of many labels hashed, their mismatches then costed exactly)."""
+        self.method = "brute force"
+        full = self._full(self.base_missing)
+        hold_d = nearest_exact(full, self.prep.take("holdout"), self.prep.take("real"))[0][:, 0]
+        return float(np.quantile(hold_d, q))
+
+    def _numeric(self, missing: np.ndarray) -> tuple[MixedEmbedding, np.ndarray]:
+        """The numbers' embedding and the training rows' numbers in it (the last kept)."""
+        key = tuple(bool(m) for m in missing)
+        if self._numbers_of is None or self._numbers_of[0] != key:
+            emb = MixedEmbedding(self.prep.num["real"], [], num_missing=missing)
+            self._numbers_of = key, emb, _numbers(emb, self.prep.num["real"])
+        return self._numbers_of[1], self._numbers_of[2]
+
+    def _index(self, groups: int) -> MismatchIndex | None:
+        """The training rows' codes indexed in ``groups`` groups of columns (the last one
+        kept), or ``None`` where the index cannot find every row below ``sqrt(groups)``
+        (fewer columns than groups) or would meet more than :data:`_MOST_CANDIDATES` of
+        the training rows per row."""
+        codes = self.prep.codes["real"]
+        if groups > codes.shape[1]:
+            return None
+        if self._index_of is None or self._index_of[0] != groups:
+            index: MismatchIndex | None = MismatchIndex(codes, groups)
+            if index.expected() > _MOST_CANDIDATES * len(codes):
+                index = None
+            self._index_of = groups, index
+        return self._index_of[1]
 
     def _combinations(self, drop: int | None) -> _Combinations:
         if drop not in self._combos:
@@ -160,7 +245,12 @@ class NearCopies:
         if self.limit == 0.0:
             return np.full(len(codes), np.inf)
         missing = self.base_missing | np.isnan(num).any(axis=0)
-        if self.method == "brute force":
+        if self.method == "multi-index":
+            index = self._index(groups_below(self.limit))
+            if index is not None:
+                emb, x_train = self._numeric(missing)
+                return index.within(x_train, _numbers(emb, num), codes, self.limit)
+        if self.method in ("brute force", "multi-index"):
             full = self._full(missing)
             return nearest_exact(full, (num, codes), self.prep.take("real"))[0][:, 0]
         return self._within(num, codes, missing, self.limit, self.method == "one category")
@@ -176,10 +266,10 @@ class _Combinations:
         self.keep = keep
         # the key function holds the codes, not ``self``: no reference cycle keeps a
         # partition's codes alive after it is done (export in parts builds one after another)
-        self.groups = RowGroups(lambda rows: _combination_keys(codes[rows], keep), len(codes))
+        self.groups = RowGroups(lambda rows: combination_keys(codes[rows], keep), len(codes))
 
     def _keys(self, codes: np.ndarray) -> np.ndarray:
-        return _combination_keys(codes, self.keep)
+        return combination_keys(codes, self.keep)
 
     @property
     def train(self) -> np.ndarray:
@@ -190,13 +280,6 @@ class _Combinations:
         """The coordinate of rows coded like the training rows (every column)."""
         found = self.groups.find(self._keys(codes))
         return np.where(found >= 0, found * _CODE_SPACING, _UNSEEN)
-
-
-def _combination_keys(codes: np.ndarray, keep: list[int]) -> np.ndarray:
-    """The ``keep`` columns' codes as one byte key per row (a constant key without any)."""
-    kept = codes[:, keep] if keep else np.zeros((len(codes), 1))
-    kept = np.ascontiguousarray(kept, dtype=np.int64)
-    return kept.view(np.dtype((np.void, 8 * kept.shape[1]))).ravel()
 
 
 def _numbers(emb: MixedEmbedding, num: np.ndarray) -> np.ndarray:
@@ -220,8 +303,8 @@ def near_copy_distances(
 
     Returns ``(limit, distances, method)``. Distances at or above the limit may be reported
     as ``inf`` (the search stops there); ``method`` is ``"kd-tree"``, ``"one category"``,
-    ``"brute force"`` or ``"off"`` (a quantile of 0). :class:`NearCopies` does it for batch
-    after batch.
+    ``"multi-index"``, ``"brute force"`` or ``"off"`` (a quantile of 0).
+    :class:`NearCopies` does it for batch after batch.
 
     Examples
     --------

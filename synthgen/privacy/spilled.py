@@ -34,13 +34,8 @@ from scipy.spatial import cKDTree
 from synthgen.evaluation.distance import MixedEmbedding, row_keys
 from synthgen.evaluation.keyed import RowGroups, fingerprints
 from synthgen.privacy.copies import new_copy_stats
-from synthgen.privacy.near import (
-    _combination_keys,
-    _Combinations,
-    _numbers,
-    _quantile,
-    _with,
-)
+from synthgen.privacy.multi_index import combination_keys
+from synthgen.privacy.near import _Combinations, _numbers, _quantile, _with
 
 __all__ = ["PART_ROWS", "SpilledCopyFilter", "SpilledRows", "partition_of"]
 
@@ -72,7 +67,7 @@ def partition_of(codes: np.ndarray, n_parts: int) -> np.ndarray:
 
 def _combination_prints(codes: np.ndarray) -> np.ndarray:
     """A 64-bit fingerprint of each row's categorical combination."""
-    return fingerprints(_combination_keys(codes, list(range(codes.shape[1]))))
+    return fingerprints(combination_keys(codes, list(range(codes.shape[1]))))
 
 
 class SpilledRows:

@@ -106,16 +106,72 @@ def test_one_category_search_finds_what_brute_force_finds():
     assert shown[:80].mean() > 0.5 and shown[80:160].mean() < shown[:80].mean() / 4
 
 
-def test_two_categories_away_falls_back_to_brute_force():
+def test_two_categories_away_are_searched_by_the_multi_index():
     train, holdout = _table(300, 0), _table(100, 1)
     train["who"], holdout["who"] = [f"p{i}" for i in range(300)], [f"q{i}" for i in range(100)]
     train["org"], holdout["org"] = [f"o{i}" for i in range(300)], [f"r{i}" for i in range(100)]
-    synthetic = train.head(20).assign(who="p0", org="o0")
+    synthetic = pd.concat([train.head(20).assign(who="p0", org="o0"), _table(40, 7)])
     kinds = {"who": "categorical", "org": "categorical"}
     prep = prepare(train, synthetic, holdout, schema=Schema.infer(train, kinds=kinds))
     limit, dist, method = near_copy_distances(prep, 0.01)
-    assert method == "brute force" and limit >= np.sqrt(2)
-    assert (dist[1:] < limit).all()
+    assert method == "multi-index" and limit >= np.sqrt(2)
+    assert (dist[1:20] < limit).all()
+    ref_limit, ref_dist = _exact(prep, 0.01)
+    assert limit == pytest.approx(ref_limit)
+    np.testing.assert_array_equal(dist < limit, ref_dist < ref_limit)
+    shown = dist < limit
+    np.testing.assert_allclose(dist[shown], ref_dist[shown], atol=1e-9)
+
+
+def test_more_categories_away_than_columns_fall_back_to_brute_force():
+    # every categorical column a label of each row's own: a holdout row differs from every
+    # training row in all three, so no group of columns is shared
+    train, holdout = _table(300, 0)[["x", "y"]], _table(100, 1)[["x", "y"]]
+    kinds = {}
+    for name in ("who", "org", "tag"):
+        train[name] = [f"{name}{i}" for i in range(300)]
+        holdout[name] = [f"{name}-h{i}" for i in range(100)]
+        kinds[name] = "categorical"
+    synthetic = train.head(20).assign(who="who0", org="org0", tag="tag0")
+    prep = prepare(train, synthetic, holdout, schema=Schema.infer(train, kinds=kinds))
+    limit, dist, method = near_copy_distances(prep, 0.01)
+    assert method == "brute force" and limit >= np.sqrt(3)
+    ref_limit, ref_dist = _exact(prep, 0.01)
+    assert limit == pytest.approx(ref_limit)
+    np.testing.assert_array_equal(dist < limit, ref_dist < ref_limit)
+
+
+def _wide(n: int, seed: int, n_cols: int = 24) -> pd.DataFrame:
+    """Many correlated categorical columns: nearly every row's combination is its own."""
+    rng = np.random.default_rng(seed)
+    latent = rng.normal(size=n)
+    cols = {"x": latent + rng.normal(scale=0.5, size=n)}
+    for j in range(n_cols):
+        level = np.clip(np.round(latent + rng.normal(scale=1.0, size=n)) + 2, 0, 4)
+        cols[f"c{j}"] = np.array(list("abcde"))[level.astype(int)]
+    return pd.DataFrame(cols)
+
+
+def test_wide_tables_are_searched_by_the_multi_index_as_exactly_as_every_pair():
+    """24 categorical columns: the limit is several categories; rows copied with a few
+    labels changed are near copies, new rows are not, as comparing every pair says."""
+    train, holdout = _wide(1500, 0), _wide(500, 1)
+    rng = np.random.default_rng(2)
+    copied = train.sample(200, random_state=1).reset_index(drop=True)
+    for row in range(200):  # one to three labels of each copy changed
+        for col in rng.choice(24, size=1 + row % 3, replace=False):
+            copied.loc[row, f"c{col}"] = "z"
+    synthetic = pd.concat([copied, _wide(200, 9)], ignore_index=True)
+    prep = prepare(train, synthetic, holdout)
+    near = NearCopies(prep, 0.05)
+    dist = near.distances(*prep.take("synthetic"))
+    assert near.method == "multi-index" and near.limit >= np.sqrt(2)
+    ref_limit, ref_dist = _exact(prep, 0.05)
+    assert near.limit == pytest.approx(ref_limit)
+    np.testing.assert_array_equal(dist < near.limit, ref_dist < ref_limit)
+    shown = dist < near.limit
+    np.testing.assert_allclose(dist[shown], ref_dist[shown], atol=1e-9)
+    assert shown[:200].mean() > 0.9 and shown[200:].mean() < 0.2
 
 
 def test_copies_of_one_persons_row_go_natural_duplicates_stay():
