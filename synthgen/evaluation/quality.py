@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from synthgen.evaluation.data import MAX_EXACT_CODES, PreparedData
+from synthgen.evaluation.pair_trends import WIDE_PAIRS, pair_trends_details
 
 __all__ = [
     "OTHER_LABELS",
@@ -100,6 +101,28 @@ def _frame(prep: PreparedData, what: str, rng: np.random.Generator | None) -> pd
     return df
 
 
+def _wide_scores(
+    report: Any, real: pd.DataFrame, synthetic: pd.DataFrame, metadata: dict[str, Any]
+) -> tuple[pd.DataFrame, float, pd.DataFrame] | None:
+    """Column Shapes (sdmetrics' property) and Column Pair Trends
+    (:func:`~synthgen.evaluation.pair_trends.pair_trends_details`, the same scores in one
+    pass) of a table of more than :data:`~synthgen.evaluation.pair_trends.WIDE_PAIRS` column
+    pairs; ``None`` for narrower tables, or where a column's type leaves the pairs to
+    sdmetrics."""
+    n = len(metadata["columns"])
+    if n * (n - 1) // 2 <= WIDE_PAIRS:
+        return None
+    thresholds = (report.real_correlation_threshold, report.real_association_threshold)
+    trends = pair_trends_details(real, synthetic, metadata, thresholds)
+    if trends is None:
+        return None
+    from sdmetrics.reports.single_table._properties import ColumnShapes
+
+    shapes = ColumnShapes()
+    score = shapes.get_score(real, synthetic, metadata)
+    return shapes.details, float(score), trends
+
+
 def quality_report_scores(
     prep: PreparedData, rng: np.random.Generator | None = None
 ) -> dict[str, Any]:
@@ -116,12 +139,19 @@ def quality_report_scores(
         warnings.simplefilter("ignore")
         report = _quality_report_class()()
         real, synthetic = _frame(prep, "real", rng), _frame(prep, "synthetic", rng)
-        if max(len(real), len(synthetic)) > SDMETRICS_SUBSAMPLE_ROWS:
-            report.num_rows_subsample = None
-        report.generate(real, synthetic, sdmetrics_metadata(prep), verbose=False)
-        props = report.get_properties().set_index("Property")["Score"]
-        shapes = report.get_details("Column Shapes")
-        trends = report.get_details("Column Pair Trends")
+        metadata = sdmetrics_metadata(prep)
+        wide = _wide_scores(report, real, synthetic, metadata)
+        if wide is not None:
+            shapes, shapes_score, trends = wide
+            trends_score = trends.loc[trends["Meets Threshold?"].fillna(False), "Score"].mean()
+        else:
+            if max(len(real), len(synthetic)) > SDMETRICS_SUBSAMPLE_ROWS:
+                report.num_rows_subsample = None
+            report.generate(real, synthetic, metadata, verbose=False)
+            props = report.get_properties().set_index("Property")["Score"]
+            shapes_score, trends_score = props["Column Shapes"], props["Column Pair Trends"]
+            shapes = report.get_details("Column Shapes")
+            trends = report.get_details("Column Pair Trends")
     per_column = {str(r.Column): float(r.Score) for r in shapes.itertuples()}
     counted = trends[trends["Meets Threshold?"].astype("boolean").fillna(False)]
     per_pair = {
@@ -129,8 +159,8 @@ def quality_report_scores(
         for r in counted[["Column 1", "Column 2", "Score"]].itertuples(index=False)
     }
     return {
-        "column_shapes": float(props["Column Shapes"]),
-        "column_pair_trends": float(props["Column Pair Trends"]),
+        "column_shapes": float(shapes_score),
+        "column_pair_trends": float(trends_score),
         "shapes_details": per_column,
         "trends_details": per_pair,
         "n_pairs_scored": len(per_pair),

@@ -1,0 +1,100 @@
+"""Column Pair Trends of wide tables in one pass: the same scores as sdmetrics' report."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from synthgen.evaluation import quality
+from synthgen.evaluation.data import prepare
+from synthgen.evaluation.pair_trends import pair_trends_details
+from synthgen.evaluation.quality import _quality_report_class, quality_report_scores
+
+
+def _table(n: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
+    """Correlated numbers with gaps, dates, labels with gaps, integer and boolean labels, a
+    constant column and a label column only some rows hold."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=n) + shift
+    df = pd.DataFrame(
+        {
+            "a": z + rng.normal(scale=0.3, size=n),
+            "b": 2 * z + rng.normal(scale=0.5, size=n),
+            "c": rng.normal(size=n),
+            "when": pd.Timestamp("2020-01-01") + pd.to_timedelta(z * 30 + 100, unit="D"),
+            "grade": np.where(z > 0.5, "high", np.where(z < -0.5, "low", "mid")),
+            "colour": rng.choice(["red", "green", "blue"], size=n),
+            "level": np.clip(np.round(z + 2), 0, 4).astype(int),
+            "same": 7.0,
+            "rare": np.where(rng.random(n) < 0.1, "x", None),
+            "flag": z + rng.normal(scale=0.5, size=n) > 0,
+        }
+    )
+    df.loc[rng.random(n) < 0.1, "a"] = np.nan
+    df.loc[rng.random(n) < 0.05, "when"] = pd.NaT
+    df.loc[rng.random(n) < 0.08, "grade"] = None
+    return df
+
+
+META = {
+    "columns": {
+        "a": {"sdtype": "numerical"},
+        "b": {"sdtype": "numerical"},
+        "c": {"sdtype": "numerical"},
+        "when": {"sdtype": "datetime"},
+        "grade": {"sdtype": "categorical"},
+        "colour": {"sdtype": "categorical"},
+        "level": {"sdtype": "categorical"},
+        "same": {"sdtype": "numerical"},
+        "rare": {"sdtype": "categorical"},
+        "flag": {"sdtype": "categorical"},
+    }
+}
+
+
+def _sdmetrics_details(real, synthetic, metadata):
+    report = _quality_report_class()()
+    report.generate(real, synthetic, metadata, verbose=False)
+    return report.get_details("Column Pair Trends")
+
+
+@pytest.mark.filterwarnings("ignore")
+@pytest.mark.parametrize("shift", [0.0, 0.7])
+def test_every_pair_scores_as_sdmetrics_scores_it(shift):
+    real, synthetic = _table(600, 0), _table(500, 1, shift)
+    synthetic.loc[:20, "colour"] = "purple"  # a label only the synthetic rows hold
+    want = _sdmetrics_details(real, synthetic, META)
+    got = pair_trends_details(real, synthetic, META)
+    pd.testing.assert_frame_equal(
+        got[["Column 1", "Column 2", "Metric"]], want[["Column 1", "Column 2", "Metric"]]
+    )
+    np.testing.assert_array_equal(
+        got["Meets Threshold?"].fillna(False), want["Meets Threshold?"].fillna(False)
+    )
+    assert got["Meets Threshold?"].sum() >= 8  # correlated numbers and associated labels
+    np.testing.assert_allclose(got["Score"], want["Score"].astype(float), atol=1e-12)
+
+
+def test_a_column_type_left_to_sdmetrics_gives_no_details():
+    real = _table(100, 0)
+    real["colour"] = real["colour"].astype("category")
+    assert pair_trends_details(real, real, META) is None
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_wide_tables_get_the_report_scores_without_the_report_loop(monkeypatch):
+    real, synthetic = _table(400, 0), _table(400, 1, 0.5)
+    for j in range(40):  # 49 columns: 1,176 pairs
+        real[f"w{j}"] = real["b"] * (j % 3) + np.arange(400) % (j + 2)
+        synthetic[f"w{j}"] = synthetic["b"] * (j % 3) + np.arange(400) % (j + 3)
+    prep = prepare(real, synthetic)
+    fast = quality_report_scores(prep)
+    calls = []
+    # no details: the pairs go to sdmetrics' report
+    monkeypatch.setattr(quality, "pair_trends_details", lambda *a: calls.append(1))
+    slow = quality_report_scores(prep)
+    assert calls == [1] and fast["n_pairs_scored"] == slow["n_pairs_scored"] > 100
+    assert fast["column_shapes"] == slow["column_shapes"]
+    assert fast["column_pair_trends"] == pytest.approx(slow["column_pair_trends"], abs=1e-12)
+    assert fast["trends_details"].keys() == slow["trends_details"].keys()
