@@ -112,11 +112,15 @@ def _wide_scores(
     n = len(metadata["columns"])
     if n * (n - 1) // 2 <= WIDE_PAIRS:
         return None
-    thresholds = (report.real_correlation_threshold, report.real_association_threshold)
+    try:  # the rules reproduced are those of sdmetrics' releases with pair thresholds
+        from sdmetrics.reports.single_table._properties import ColumnShapes
+
+        thresholds = (report.real_correlation_threshold, report.real_association_threshold)
+    except (ImportError, AttributeError):
+        return None
     trends = pair_trends_details(real, synthetic, metadata, thresholds)
     if trends is None:
         return None
-    from sdmetrics.reports.single_table._properties import ColumnShapes
 
     shapes = ColumnShapes()
     score = shapes.get_score(real, synthetic, metadata)

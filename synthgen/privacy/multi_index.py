@@ -125,7 +125,10 @@ class MismatchIndex:
     def __init__(self, codes: np.ndarray, n_groups: int) -> None:
         n = len(codes)
         top = int(codes.max()) + 1 if codes.size else 1
-        self.code_dtype = np.min_scalar_type(top)  # query codes are capped at ``top``
+        # the smallest type of the codes (a byte for most columns); query codes are capped
+        # at ``top``, which no training row holds
+        negative = bool(codes.size) and int(codes.min()) < 0
+        self.code_dtype = np.dtype(np.int64) if negative else np.min_scalar_type(top)
         self.top = top
         self.codes = np.ascontiguousarray(codes, dtype=self.code_dtype)
         self.n_rows = n

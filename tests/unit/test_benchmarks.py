@@ -278,3 +278,12 @@ def test_scale_plot_draws_sampling_rate_where_measured(tmp_path, monkeypatch):
     labels = [[ax.get_ylabel() for ax in fig.axes] for fig in figures]
     assert labels[0] == ["fit seconds", "sampling rows per second", "peak RSS (MB)"]
     assert labels[1] == ["evaluate seconds", "peak RSS (MB)"]
+
+
+def test_the_wide_evaluation_benchmark_times_both_ways_of_scoring_pairs(capsys, one_thread):
+    from benchmarks import bench_wide_evaluate
+
+    out = bench_wide_evaluate.main(["--cols", "48", "--rows", "300", "--sdmetrics"])
+    assert out["cols"] == 48 and out["same_pairs"] and out["max_pair_difference"] < 1e-9
+    assert 0 < out["column_shapes"] <= 1 and out["one_pass_s"] > 0 and out["sdmetrics_s"] > 0
+    assert '"evaluate_s"' in capsys.readouterr().out
