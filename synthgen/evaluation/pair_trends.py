@@ -41,6 +41,9 @@ WIDE_PAIRS = 1000
 #: Rows one-hot coded at once for the contingency tables.
 _CHUNK_ROWS = 8192
 
+#: Pairs of columns whose contingency tables are scored at once.
+_PAIRS_AT_ONCE = 8192
+
 _CONTINUOUS = {"numerical", "datetime"}
 _DISCRETE = {"categorical", "ordinal", "boolean"}
 
@@ -82,21 +85,26 @@ def pair_trends_details(
     counts = [_joint_counts(codes, i, valid, discrete, width, offsets) for i in range(2)]
     sizes = (len(real), len(synthetic))
     corr = _Correlations(valid, numbers)
-    rows = []
+    rows: list[list[Any]] = []
+    pending: dict[tuple[int, int], list[tuple[int, int, int]]] = {}
     for a, b in itertools.combinations(valid, 2):
         if sdtype[a] in _CONTINUOUS and sdtype[b] in _CONTINUOUS:
             score, meets = corr.score(a, b, thresholds[0])
-            rows.append((a, b, "CorrelationSimilarity", score, meets))
+            rows.append([a, b, "CorrelationSimilarity", score, meets])
             continue
-        if not (binned.get(a, True) and binned.get(b, True)):  # binning failed: no score
-            rows.append((a, b, "ContingencySimilarity", np.nan, pd.NA))
-            continue
-        # the pair's joint counts: its row (either column) against its discrete column
-        x, d = (a, b) if b in inner else (b, a)
-        span = slice(offsets[x], offsets[x] + width[x])
-        blocks = [g[span, inner[d] : inner[d] + width[d]] for g in counts]
-        score, meets = _contingency(blocks, sizes, thresholds[1])
-        rows.append((a, b, "ContingencySimilarity", score, meets))
+        rows.append([a, b, "ContingencySimilarity", np.nan, pd.NA])
+        if binned.get(a, True) and binned.get(b, True):  # else binning failed: no score
+            # the pair's joint counts: its row (either column) against its discrete column
+            x, d = (a, b) if b in inner else (b, a)
+            key = (width[x], width[d])
+            pending.setdefault(key, []).append((len(rows) - 1, offsets[x], inner[d]))
+    for (wx, wd), pairs in pending.items():  # pairs of equal tables scored together
+        for lo in range(0, len(pairs), _PAIRS_AT_ONCE):
+            at, ox, od = (np.array(v) for v in zip(*pairs[lo : lo + _PAIRS_AT_ONCE], strict=True))
+            take = (ox[:, None, None] + np.arange(wx)[:, None], od[:, None, None] + np.arange(wd))
+            scores, meets = _contingency(counts[0][take], counts[1][take], sizes, thresholds[1])
+            for k, row in enumerate(at.tolist()):
+                rows[row][3], rows[row][4] = float(scores[k]), bool(meets[k])
     names = ["Column 1", "Column 2", "Metric", "Score", "Meets Threshold?"]
     out = pd.DataFrame(rows, columns=names)
     out["Meets Threshold?"] = out["Meets Threshold?"].astype("boolean")
@@ -175,20 +183,22 @@ def _joint_counts(codes, i, valid, discrete, width, offsets) -> np.ndarray:
     return gram
 
 
-def _contingency(blocks, sizes, threshold) -> tuple[float, Any]:
-    """The contingency similarity of one pair from its joint counts in both frames, and
-    whether the real association passes ``threshold`` (sdmetrics' rules)."""
-    real, synthetic = blocks
-    table = real[real.sum(axis=1) > 0][:, real.sum(axis=0) > 0]
-    if table.sum() == 0 or min(table.shape) < 2:
-        return np.nan, False
-    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
-    chi2 = float(((table - expected) ** 2 / expected).sum())
-    cramer = np.sqrt(chi2 / table.sum() / (min(table.shape) - 1))
-    if not cramer > threshold:
-        return np.nan, False
-    variation = np.abs(real / sizes[0] - synthetic / sizes[1]).sum() / 2
-    return float(1 - variation), True
+def _contingency(real, synthetic, sizes, threshold) -> tuple[np.ndarray, np.ndarray]:
+    """The contingency similarity of pairs from their joint counts ``(pairs, rows, cols)``
+    in both frames (NaN where the real association does not count), and whether it counts:
+    sdmetrics' rules (a real table of at least two labels each way whose Cramer's V, on the
+    labels the real rows hold, passes ``threshold``)."""
+    by_row, by_col = real.sum(axis=2), real.sum(axis=1)
+    total = by_row.sum(axis=1)
+    dims = np.minimum((by_row > 0).sum(axis=1), (by_col > 0).sum(axis=1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        expected = by_row[:, :, None] * by_col[:, None, :] / total[:, None, None]
+        # labels no real row holds have no expected count: sdmetrics' table leaves them out
+        terms = np.where(expected > 0, (real - expected) ** 2 / expected, 0.0)
+        cramer = np.sqrt(terms.sum(axis=(1, 2)) / total / (dims - 1))
+    meets = (total > 0) & (dims >= 2) & (cramer > threshold)
+    variation = np.abs(real / sizes[0] - synthetic / sizes[1]).sum(axis=(1, 2)) / 2
+    return np.where(meets, 1 - variation, np.nan), meets
 
 
 class _Correlations:
