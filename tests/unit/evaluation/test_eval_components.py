@@ -73,3 +73,31 @@ def test_grade_and_verdict():
     assert fail.status == "fail"
     assert privacy_verdict([fail]) == "fail"
     assert privacy_verdict([]) == "warn"
+
+
+def test_univariate_singling_out_predicates_are_those_that_select_one_row():
+    """Built from counts, the predicates are exactly the candidates a row-by-row test
+    keeps: ties at a range's end left out, single missing cells and single values kept."""
+    from synthgen.evaluation.anonymeter import _predicate_mask, _univariate
+
+    rng = np.random.default_rng(0)
+    num = rng.integers(0, 40, size=(300, 6)).astype(float)
+    num[:, 1] = np.round(rng.normal(size=300), 1)
+    num[0, 2], num[:2, 3] = np.nan, np.nan  # one missing cell; two
+    num[:, 4] = -0.0
+    num[5, 4] = 1.0  # one row above a column of negative zeros
+    num[:, 5] = np.arange(300.0)  # every value single, both ends single
+    codes = rng.integers(0, 60, size=(300, 3))
+    candidates = []
+    for j in range(codes.shape[1]):
+        candidates += [[("cat", j, "==", int(v))] for v in np.unique(codes[:, j])]
+    for j in range(num.shape[1]):
+        col = num[:, j]
+        if np.isnan(col).sum() == 1:
+            candidates.append([("num", j, "isna", None)])
+        col = col[~np.isnan(col)]
+        candidates += [[("num", j, "<=", float(col.min()))], [("num", j, ">=", float(col.max()))]]
+        candidates += [[("num", j, "==", float(v))] for v in np.unique(col)]
+    want = [p for p in candidates if _predicate_mask(p, num, codes).sum() == 1]
+    got = _univariate(num, codes, np.random.default_rng(1), 10**9)
+    assert got == want and len(got) > 300
