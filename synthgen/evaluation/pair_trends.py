@@ -84,7 +84,7 @@ def pair_trends_details(
     inner = dict(zip(discrete, np.cumsum([0] + [width[c] for c in discrete]), strict=False))
     counts = [_joint_counts(codes, i, valid, discrete, width, offsets) for i in range(2)]
     sizes = (len(real), len(synthetic))
-    corr = _Correlations(valid, numbers)
+    corr = _Correlations(numbers)
     rows: list[list[Any]] = []
     pending: dict[tuple[int, int], list[tuple[int, int, int]]] = {}
     for a, b in itertools.combinations(valid, 2):
@@ -118,12 +118,10 @@ def _supported(column: pd.Series, sdtype: str) -> bool:
     dtype = column.dtype
     if sdtype == "datetime":
         return pd.api.types.is_datetime64_dtype(dtype)
-    numeric = pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
     if sdtype == "numerical":
-        return numeric
-    return not isinstance(dtype, pd.CategoricalDtype) and not pd.api.types.is_datetime64_any_dtype(
-        dtype
-    )
+        return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+    is_date = pd.api.types.is_datetime64_any_dtype(dtype)
+    return not isinstance(dtype, pd.CategoricalDtype) and not is_date
 
 
 def _numeric(column: pd.Series) -> np.ndarray:
@@ -205,7 +203,7 @@ class _Correlations:
     """Pearson correlations of continuous columns in both frames, on the rows where both
     columns of a pair are present: one matrix product for the columns without gaps."""
 
-    def __init__(self, valid, numbers) -> None:
+    def __init__(self, numbers: dict[str, list[np.ndarray]]) -> None:
         self.numbers = numbers
         self.constant = {c: any(_nunique(x) == 1 for x in xs) for c, xs in numbers.items()}
         self.full = [c for c in numbers if not any(np.isnan(x).any() for x in numbers[c])]
