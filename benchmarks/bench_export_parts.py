@@ -11,6 +11,9 @@ Parquet parts next to the table and prints (and writes to ``--output``) its seco
 child's peak RSS, the verdict, the copy filter's counts, the rows written and the column
 shapes and pair trends the report gives (on its samples). ``--in-memory`` runs
 ``sg.export`` on the whole table read into memory instead, for the same rows side by side.
+``--cols N`` writes the ``cols`` axis table of ``N`` columns instead (half of them
+categorical: almost every row's combination is its own, so the near-copy limit is several
+categories).
 """
 
 from __future__ import annotations
@@ -30,9 +33,17 @@ from benchmarks.child import run_in_child
 from benchmarks.scale import make_table
 
 
-def write_table(folder: Path, n_rows: int, seed: int = 0) -> list[Path]:
-    """The parts of the table (made and written one part at a time; reused when there)."""
-    return write_parts(folder, n_rows, lambda i, n: make_table("export", n, seed * 100_003 + i, {}))
+def write_table(folder: Path, n_rows: int, seed: int = 0, cols: int = 0) -> list[Path]:
+    """The parts of the table (made and written one part at a time; reused when there):
+    the ``export`` axis table, or with ``cols`` the ``cols`` axis table of that many
+    columns."""
+
+    def make(i: int, n: int):
+        if cols:
+            return make_table("cols", cols, seed * 100_003 + i, {"rows": n})
+        return make_table("export", n, seed * 100_003 + i, {})
+
+    return write_parts(folder, n_rows, make)
 
 
 def _child(folder: str, output: str, generator: str, in_memory: bool, queue: Any) -> None:
@@ -70,10 +81,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--in-memory", action="store_true", help="sg.export on the whole table")
     parser.add_argument("--timeout", type=float, default=7200.0)
     parser.add_argument("--output", default=None, help="JSON file for the result")
+    parser.add_argument(
+        "--cols", type=int, default=0, help="the cols axis table of this many columns instead"
+    )
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
-    table = Path(args.dir) / "table"
-    write_table(table, args.rows)
+    table = Path(args.dir) / ("table" if not args.cols else f"table-{args.cols}-cols")
+    write_table(table, args.rows, cols=args.cols)
     made = time.perf_counter() - t0
     synthetic = Path(args.dir) / "synthetic"
     shutil.rmtree(synthetic, ignore_errors=True)
@@ -84,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "generator": args.generator,
         "rows_asked": args.rows,
+        "cols": args.cols or None,
         "in_memory": args.in_memory,
         "write_s": made,
         "parts_written": len(written),

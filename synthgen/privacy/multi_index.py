@@ -110,6 +110,11 @@ class MismatchIndex:
         The training rows' codes ``(n, columns)``.
     n_groups : int
         Groups of columns (at least 1; at most the columns).
+    groups : list of list of int, optional
+        The groups of columns, given instead of dealt (:func:`balanced_groups`): the index
+        of some of the groups of a search (:mod:`synthgen.privacy.spilled_near` searches
+        each group of a partition in turn); :meth:`within` then finds the rows below the
+        bound that share one of *these* groups' labels.
 
     Examples
     --------
@@ -122,8 +127,11 @@ class MismatchIndex:
     [1.0, 1.418, inf]
     """
 
-    def __init__(self, codes: np.ndarray, n_groups: int) -> None:
+    def __init__(
+        self, codes: np.ndarray, n_groups: int, groups: list[list[int]] | None = None
+    ) -> None:
         n = len(codes)
+        self.partial = groups is not None
         top = int(codes.max()) + 1 if codes.size else 1
         # the smallest type of the codes (a byte for most columns); query codes are capped
         # at ``top``, which no training row holds
@@ -135,7 +143,7 @@ class MismatchIndex:
         self.count_dtype = np.uint16 if codes.shape[1] < 2**16 else np.int64
         index_dtype = np.int32 if n < 2**31 else np.int64
         self.groups: list[tuple[list[int], RowGroups, np.ndarray, np.ndarray]] = []
-        for cols in balanced_groups(self.codes, n_groups):
+        for cols in balanced_groups(self.codes, n_groups) if groups is None else groups:
             # The key function holds the codes, not ``self`` (no reference cycle).
             held = self.codes
             rows = RowGroups(lambda r, h=held, c=cols: combination_keys(h[r], c), n)
@@ -163,9 +171,10 @@ class MismatchIndex:
         """Each row's distance to its nearest training row, exact below ``bound`` (``inf``
         from there): numbers ``x`` against ``x_train`` (the training rows' numbers, already
         scaled) plus one per category mismatch. The index must have at least
-        :func:`groups_below` ``(bound)`` groups (a near row then shares a whole group)."""
+        :func:`groups_below` ``(bound)`` groups (a near row then shares a whole group),
+        unless its ``groups`` were given."""
         enough = groups_below(bound)
-        if len(self.groups) < enough:
+        if len(self.groups) < enough and not self.partial:
             raise ValueError(
                 f"an index of {len(self.groups)} groups finds the rows below "
                 f"sqrt({len(self.groups)}), not {bound}"

@@ -3,150 +3,58 @@
 :class:`~synthgen.privacy.copies.CopyFilter` holds every training row coded, grouped and in
 a k-d tree: about 250 bytes a training row on a table of twenty columns. Export in parts
 (:func:`~synthgen.safe_export.parts.export_parts`) instead appends the coded training rows
-to files on disk (:class:`SpilledRows`), one pair per *partition*: a hash of the row's
-categorical combination. Below a near-copy limit of 1 a copy (exact or near) matches every
-category of the row it copies (:mod:`synthgen.privacy.copies`), so it lies in the same
-partition: :class:`SpilledCopyFilter` first measures the holdout a partition at a time (its
-duplicate rate and the near-copy limit), then checks a whole round of synthetic rows,
-spilled alike, one partition at a time (its training rows' groups and k-d tree, searched up
-to the limit), and holds one partition and five bytes per synthetic row of the round.
+to files on disk (:class:`~synthgen.privacy.spilled_rows.SpilledRows`), one set per
+*partition*: a hash of the row's categorical combination. Below a near-copy limit of 1 a
+copy (exact or near) matches every category of the row it copies
+(:mod:`synthgen.privacy.copies`), so it lies in the same partition: :class:`SpilledCopyFilter`
+first measures the holdout a partition at a time (its duplicate rate and the near-copy
+limit), then checks a whole round of synthetic rows, spilled alike, one partition at a time
+(its training rows' groups and k-d tree, searched up to the limit), and holds one partition
+and five bytes per synthetic row of the round.
+
+A limit of 1 or more (a near copy may differ in categories) is served by keys
+(:mod:`synthgen.privacy.spilled_near`): the rows spilled again by the codes of the columns a
+near copy must share, one category away or in groups, as the filter in memory searches.
+Only where those groups would meet most training rows (the filter in memory then compares
+every pair) is the filter's ``partitioned`` ``False``: export then checks in memory.
 
 The counts and distances are those of :class:`~synthgen.privacy.copies.CopyFilter` (the same
 scaling, from every training row's extremes; the same exact search), and
-:func:`~synthgen.privacy.copies.copy_decision` turns them into the rows to drop. A limit of
-1 or more (a near copy may differ in a category) is not partitioned: the filter's
-``partitioned`` is then ``False`` and export falls back to the filter in memory.
+:func:`~synthgen.privacy.copies.copy_decision` turns them into the rows to drop.
 
-Memory is one partition at a time: the largest categorical combination's share of the rows
-bounds it (a table without categorical columns is one partition).
+Memory is one partition at a time: the largest categorical combination's (or key's) share of
+the rows bounds it (a table without categorical columns is one partition).
 """
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy.spatial import cKDTree
 
 from synthgen.evaluation.distance import MixedEmbedding, row_keys
-from synthgen.evaluation.keyed import RowGroups, fingerprints
+from synthgen.evaluation.keyed import RowGroups
 from synthgen.privacy.copies import new_copy_stats
-from synthgen.privacy.multi_index import combination_keys
 from synthgen.privacy.near import _Combinations, _numbers, _quantile, _with
+from synthgen.privacy.spilled_near import Keys, beyond_one, keyed_distances, keys_at
+from synthgen.privacy.spilled_rows import (
+    PART_ROWS,
+    SpilledRows,
+    combination_in,
+    partition_of,
+)
 
 __all__ = ["PART_ROWS", "SpilledCopyFilter", "SpilledRows", "partition_of"]
 
-#: Training rows per partition on average (what the filter holds at a time).
-PART_ROWS = 1_000_000
-
-#: A bound on the distances measured: holdout distances of 1 or more mean a limit the
-#: partitions cannot serve.
+#: A bound on the distances measured first: holdout distances of 1 or more mean a limit the
+#: partitions of the whole combination cannot serve alone (:mod:`.spilled_near` serves it).
 _BOUND = 1.0
 
 #: A partition's training rows are first narrowed to the combinations of the rows checked
 #: when they are this many times as many (a round of redraws).
 _FEW = 4
-
-
-def partition_of(codes: np.ndarray, n_parts: int) -> np.ndarray:
-    """Each row's partition: a hash of its categorical codes modulo ``n_parts``.
-
-    Examples
-    --------
-    >>> p = partition_of(np.array([[1, 2], [3, 4], [1, 2]]), 8)
-    >>> bool(p[0] == p[2]), bool(((0 <= p) & (p < 8)).all())
-    (True, True)
-    """
-    if n_parts <= 1 or codes.shape[1] == 0:
-        return np.zeros(len(codes), dtype=np.int64)
-    return (_combination_prints(codes) % np.uint64(n_parts)).astype(np.int64)
-
-
-def _combination_prints(codes: np.ndarray) -> np.ndarray:
-    """A 64-bit fingerprint of each row's categorical combination."""
-    return fingerprints(combination_keys(codes, list(range(codes.shape[1]))))
-
-
-class SpilledRows:
-    """Coded rows appended to raw files in ``folder``, one set per partition, with each
-    row's position among the rows added (its ``index``, unless ``indexed`` is false).
-
-    Attributes
-    ----------
-    n_rows : int
-        Rows added.
-    missing : ndarray of bool
-        Numeric columns with a missing value.
-    low, high : ndarray
-        Each numeric column's least and greatest value (NaN when it has none).
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> rows = SpilledRows(Path(tempfile.mkdtemp()), 4, 1, 1)
-    >>> rows.add(np.array([[1.0], [np.nan], [3.0]]), np.array([[0], [1], [0]]))
-    >>> sorted(int(i) for p in range(4) for i in rows.load(p)[2])
-    [0, 1, 2]
-    >>> rows.low.tolist(), rows.high.tolist(), rows.missing.tolist()
-    ([1.0], [3.0], [True])
-    """
-
-    def __init__(
-        self, folder: Path, n_parts: int, n_num: int, n_cat: int, indexed: bool = True
-    ) -> None:
-        self.folder, self.n_parts = Path(folder), max(int(n_parts), 1)
-        self.widths = {"num": n_num, "codes": n_cat, "index": int(indexed)}
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.sizes = np.zeros(self.n_parts, dtype=np.int64)
-        self.n_rows = 0
-        self.missing = np.zeros(n_num, dtype=bool)
-        self.low, self.high = np.full(n_num, np.nan), np.full(n_num, np.nan)
-
-    def _path(self, p: int, what: str) -> Path:
-        return self.folder / f"{p:05d}.{what}"
-
-    def add(self, num: np.ndarray, codes: np.ndarray) -> None:
-        """Append rows coded like the training rows."""
-        if len(codes) == 0:
-            return
-        part = partition_of(codes, self.n_parts)
-        order = np.argsort(part, kind="stable")
-        bounds = np.searchsorted(part[order], np.arange(self.n_parts + 1))
-        arrays = {
-            "num": np.ascontiguousarray(num, dtype=np.float64),
-            "codes": np.ascontiguousarray(codes, dtype=np.int64),
-            "index": np.arange(self.n_rows, self.n_rows + len(codes), dtype=np.int64),
-        }
-        for p in np.flatnonzero(np.diff(bounds)):
-            rows = order[bounds[p] : bounds[p + 1]]
-            for what, values in arrays.items():
-                if self.widths[what]:
-                    with open(self._path(int(p), what), "ab") as f:
-                        f.write(values[rows].tobytes())
-            self.sizes[p] += len(rows)
-        self.n_rows += len(codes)
-        if num.shape[1]:
-            self.missing |= np.isnan(num).any(axis=0)
-            self.low = np.fmin(self.low, np.fmin.reduce(num, axis=0))
-            self.high = np.fmax(self.high, np.fmax.reduce(num, axis=0))
-
-    def load(self, p: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Partition ``p``'s rows: ``(num, codes, index)``."""
-        out = []
-        for what, dtype in (("num", np.float64), ("codes", np.int64), ("index", np.int64)):
-            width, n = self.widths[what], int(self.sizes[p])
-            if width == 0 or n == 0:
-                out.append(np.empty((n, width), dtype=dtype))
-                continue
-            out.append(np.fromfile(self._path(p, what), dtype=dtype).reshape(n, width))
-        return out[0], out[1], out[2].reshape(-1)  # no index: empty
-
-    def remove(self) -> None:
-        """Delete the files."""
-        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 class SpilledCopyFilter:
@@ -165,10 +73,11 @@ class SpilledCopyFilter:
     Attributes
     ----------
     stats : dict
-        As :class:`~synthgen.privacy.copies.CopyFilter`'s, the limit and the holdout's rate
-        set by :meth:`settle`.
+        As :class:`~synthgen.privacy.copies.CopyFilter`'s, the limit, the holdout's rate
+        and the search ``method`` set by :meth:`settle`.
     partitioned : bool
-        Whether the limit lets the partitions find every copy (below 1); ``None`` before
+        Whether the partitions serve the limit (everywhere but where the groups of a limit
+        of several categories would meet most training rows); ``None`` before
         :meth:`settle`.
     """
 
@@ -179,6 +88,7 @@ class SpilledCopyFilter:
         self.quantile = float(near_copy_quantile)
         self.stats: dict[str, Any] = new_copy_stats()
         self.limit = 0.0
+        self.method = "off"
         self.partitioned: bool | None = None
 
     def _embedding(self, query: SpilledRows | None) -> MixedEmbedding:
@@ -192,16 +102,41 @@ class SpilledCopyFilter:
         with np.errstate(invalid="ignore"):
             return MixedEmbedding(ref, [], num_missing=missing)
 
+    def _keys(self) -> Keys | None:
+        """The keys of the search beyond one category at the limit (``None`` below 1)."""
+        if self.method not in ("one category", "multi-index"):
+            return None
+        sample, n_cat = self.train.sample, self.train.widths["codes"]
+        return keys_at(self.method, n_cat, sample, self.limit)
+
     def measure(self, query: SpilledRows) -> tuple[np.ndarray, np.ndarray]:
         """Each query row's count of equal training rows and whether it is a near copy
-        (nearer than the limit to a training row of its combination), a partition at a
-        time. The holdout is measured first (:meth:`settle`); when its limit is 1 or more
+        (nearer than the limit to a training row), a partition at a time. The holdout is
+        measured first (:meth:`settle`); where the partitions cannot serve its limit
         (:attr:`partitioned` ``False``) nothing is measured."""
         if not self.settle():
             return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=bool)
+        emb, keys = self._embedding(query), self._keys()
         # the limit bounds the search: a near copy lies within it (four bytes and one a row)
         bound = self.limit if self.quantile > 0 else 0.0
-        return self._pass(self._embedding(query), query.load, query.n_rows, bound, near=True)
+        if keys is None:
+            return self._pass(emb, query.load, query.n_rows, bound, near=True)
+        # beyond one category: the whole combination's partitions count the equal rows (and
+        # find the rows of the same combination below sqrt(2)), the keys the near ones
+        same = bound if keys.method == "one category" else 0.0
+        counts, dist = self._pass(emb, query.load, query.n_rows, same)
+        dist = np.minimum(dist, self._by_keys(keys, emb, query))
+        return counts, dist < self.limit
+
+    def _by_keys(self, keys: Keys, emb: MixedEmbedding, query: SpilledRows) -> np.ndarray:
+        if not self.train.spilled_by(keys.keys):
+            self.train.forget_keys()  # the training rows spilled by the search's keys only
+        try:
+            return keyed_distances(
+                self.train, keys, emb, lambda key: query.by_key(key).load, query.n_rows, self.limit
+            )
+        finally:
+            query.forget_keys()
 
     def settle(self) -> bool:
         """Measure the holdout (once): its duplicate rate and the near-copy limit; returns
@@ -214,7 +149,23 @@ class SpilledCopyFilter:
                 rows = np.flatnonzero(part == p)
                 return h_num[rows], h_codes[rows], rows
 
-            self._settle(*self._pass(self._embedding(None), held, len(h_codes), _BOUND))
+            emb = self._embedding(None)
+            # without categorical columns every row shares one partition: any bound serves
+            first = _BOUND if h_codes.shape[1] else np.inf
+            counts, dist = self._pass(emb, held, len(h_codes), first)
+            self._settle(counts, dist)
+            if self.quantile > 0 and not self.limit < first:
+                found = beyond_one(
+                    self.train,
+                    self.holdout,
+                    emb,
+                    self.quantile,
+                    lambda bound: self._pass(emb, held, len(h_codes), bound)[1],
+                )
+                self.partitioned = found is not None
+                if found is not None:
+                    self.limit, self.method = found
+            self.stats["near_copy_distance"], self.stats["method"] = self.limit, self.method
         return bool(self.partitioned)
 
     def _pass(
@@ -238,7 +189,7 @@ class SpilledCopyFilter:
             if _FEW * len(q_index) < len(t_codes):
                 # few rows to check (a round of redraws): only the training rows of their
                 # combinations can be copies
-                same = _combination_in(t_codes, q_codes)
+                same = combination_in(t_codes, q_codes)
                 t_num, t_codes = t_num[same], t_codes[same]
                 if len(t_codes) == 0:
                     continue  # no row of theirs: no copy
@@ -252,18 +203,10 @@ class SpilledCopyFilter:
     def _settle(self, h_counts: np.ndarray, h_dist: np.ndarray) -> None:
         self.stats["base_rate"] = float(np.mean(h_counts > 0)) if len(h_counts) else 0.0
         if self.quantile <= 0:
-            self.limit, method = 0.0, "off"
+            self.limit, self.method = 0.0, "off"
         else:
-            self.limit, method = _quantile(h_dist, self.quantile), "kd-tree"
-        self.partitioned = self.limit < _BOUND
-        self.stats["near_copy_distance"], self.stats["method"] = self.limit, method
-
-
-def _combination_in(codes: np.ndarray, others: np.ndarray) -> np.ndarray:
-    """Which rows of ``codes`` share their categorical combination with a row of ``others``."""
-    if codes.shape[1] == 0:
-        return np.ones(len(codes), dtype=bool)
-    return np.isin(_combination_prints(codes), _combination_prints(others))
+            self.limit, self.method = _quantile(h_dist, self.quantile), "kd-tree"
+        self.partitioned = True
 
 
 class _Partition:

@@ -28,8 +28,10 @@ as Parquet parts (or one CSV file) chunk by chunk:
    partition at a time, then the rows each dropped redrawn and checked, and so on; the
    kept rows drawn again from their seeds, identifiers numbered over the whole output,
    written ``chunk_rows`` at a time to a hidden folder next to ``output`` (the same rows
-   whatever ``chunk_rows``). A near-copy limit of 1 or more needs every training row at
-   once: the filter is then held in memory and each block checked as it is drawn.
+   whatever ``chunk_rows``). A near-copy limit of 1 or more is checked by keys: the
+   training rows spilled again by the labels of each set of columns a near copy must share
+   (:mod:`synthgen.privacy.spilled_near`); only where those sets would meet most training
+   rows is the filter held in memory, each block checked as it is drawn.
 7. **Evaluate** the training sample, the first ``sample_rows`` synthetic rows and the
    holdout sample (:func:`~synthgen.evaluation.evaluate`, with the seed): the report says
    it judged samples. The output is moved into place only when the verdict passes (or
@@ -39,7 +41,8 @@ Peak memory is the samples, one part, one numeric column's values (while the cli
 are planned), a million labels of a column (or the labels the protections keep), one
 partition of the copy filter (about a million training rows, their groups and k-d tree), and
 five bytes a synthetic row of a round while it is checked: not the table, nor the training
-rows coded. With a near-copy limit of 1 or more the filter holds every training row coded.
+rows coded (nor, with a near-copy limit of 1 or more, unless the filter falls back to
+memory).
 """
 
 from __future__ import annotations

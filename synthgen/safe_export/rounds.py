@@ -84,7 +84,8 @@ def check_rounds(
 ) -> list[Block] | None:
     """Draw ``n_rows`` rows in blocks (block ``b`` from a generator seeded ``(base, b)``)
     and check them in rounds; returns the blocks, or ``None`` when the near-copy limit the
-    holdout sets cannot be served by the partitions (1 or more: check in memory instead)."""
+    holdout sets cannot be served by the partitions (several categories whose groups most
+    rows share: check in memory instead)."""
     if not filt.settle():
         return None  # before drawing any row
     blocks = [Block(min(BLOCK_ROWS, n_rows - s)) for s in range(0, n_rows, BLOCK_ROWS)]
@@ -93,7 +94,11 @@ def check_rounds(
         if not pending:
             break
         query = SpilledRows(
-            folder / f"round-{r}", filt.train.n_parts, len(prep.numeric), len(prep.categorical)
+            folder / f"round-{r}",
+            filt.train.n_parts,
+            len(prep.numeric),
+            len(prep.categorical),
+            sample_rows=0,
         )
         try:
             for b in pending:
@@ -165,8 +170,8 @@ def filtered_blocks(
     model: Any, source: FilterSource, base: int, folder: Path, bar: Any
 ) -> tuple[Any, Iterator[tuple[int, pd.DataFrame]]]:
     """The copy filter of export in parts and the blocks of rows it keeps, ``(wanted, rows)``
-    in order: spilled to ``folder`` by partition (:func:`check_rounds`), or in memory when
-    the holdout sets a near-copy limit of 1 or more (the filter ``None`` when the
+    in order: spilled to ``folder`` by partition (:func:`check_rounds`), or in memory where
+    the partitions cannot serve the holdout's near-copy limit (the filter ``None`` when the
     protections turn it off)."""
     n_rows, protections = source.split.n_train, source.protections
     if not protections.filter_copies:

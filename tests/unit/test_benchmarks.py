@@ -287,3 +287,15 @@ def test_the_wide_evaluation_benchmark_times_both_ways_of_scoring_pairs(capsys, 
     assert out["cols"] == 48 and out["same_pairs"] and out["max_pair_difference"] < 1e-9
     assert 0 < out["column_shapes"] <= 1 and out["one_pass_s"] > 0 and out["sdmetrics_s"] > 0
     assert '"evaluate_s"' in capsys.readouterr().out
+
+
+def test_the_copy_filter_benchmark_drops_the_same_rows_spilled_or_in_memory():
+    from benchmarks.bench_copy_filter import main
+
+    args = ["--rows", "3000", "--own-labels"]
+    in_memory = main(args)
+    spilled = main([*args, "--spilled", "--part-rows", "800"])
+    assert in_memory["method"] == spilled["method"] == "one category"
+    assert in_memory["near_copy_distance"] == spilled["near_copy_distance"] >= 1
+    assert in_memory["dropped"] == spilled["dropped"] > 0
+    assert spilled["filter_mb"] >= 0
