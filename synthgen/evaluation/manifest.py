@@ -40,7 +40,7 @@ def dp_ledger(privacy: dict[str, Any] | None) -> dict[str, Any] | None:
     """The epsilon/delta ledger of a DP model's ``privacy_`` record, for the report.
 
     Keeps the spent ``epsilon`` and ``delta``, the target, each step's epsilon, the
-    accountant's method and, for DP-SGD, the opacus version that computed its curve.
+    accountant's method and, for DP-SGD, the opacus version that noised its steps.
 
     Examples
     --------

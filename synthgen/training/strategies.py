@@ -190,7 +190,8 @@ class DPSGDStrategy(Strategy):
             "steps": dp.steps,
             "max_grad_norm": float(self.max_grad_norm),
             "stop_reason": trainer.stop_reason_,
-            # the accountant's code: reports name it next to the epsilon it computed
+            # the code that clipped and noised the steps (reports name it; the Rényi curve
+            # is synthgen's own, synthgen.privacy.dp.sampled_gaussian)
             "opacus_version": metadata.version("opacus"),
         }
         self.epsilon_ = float(self.ledger.epsilon())
