@@ -46,22 +46,17 @@ def _results(folder) -> list[dict]:
 def test_ray_grid_gives_the_sequential_figures(table, tmp_path, ray_down, capsys):
     """Same pairs, same order, same figures (only timings differ), same files written."""
     common = ["--generators", "marginals,copula", "--datasets", str(table), "--target", "label"]
-    common += ["--seeds", "0,1", "--threads", "1"]
+    common += ["--seeds", "0", "--threads", "1"]  # a pair per worker (each pair takes seconds)
     assert main([*common, "--output", str(tmp_path / "alone")]) == 0
     assert main([*common, "--output", str(tmp_path / "ray"), "--ray", "--ray-cpus", "2"]) == 0
     alone, spread = _results(tmp_path / "alone"), _results(tmp_path / "ray")
-    assert [r["status"] for r in spread] == ["ok"] * 4
+    assert [r["status"] for r in spread] == ["ok"] * 2
     strip = [{k: v for k, v in r.items() if k not in TIMINGS} for r in alone]
     assert [{k: v for k, v in r.items() if k not in TIMINGS} for r in spread] == strip
-    assert [(r["generator"], r["seed"]) for r in spread] == [
-        ("marginals", 0),
-        ("marginals", 1),
-        ("copula", 0),
-        ("copula", 1),
-    ]
+    assert [(r["generator"], r["seed"]) for r in spread] == [("marginals", 0), ("copula", 0)]
     for name in ("latest.md", "metrics.png", "quality_vs_time.png"):
         assert (tmp_path / "ray" / name).is_file()
-    assert "| tiny | marginals | 2 |" in (tmp_path / "ray" / "latest.md").read_text()
+    assert "| tiny | marginals | 1 |" in (tmp_path / "ray" / "latest.md").read_text()
 
 
 def test_a_pair_over_its_time_limit_is_recorded_as_a_timeout(table, tmp_path, ray_down):
