@@ -20,8 +20,10 @@ away), or the multi-index's counted mismatches (a group). A row's distance is th
 the keys (and the whole combination's partitions), exact below the bound: the same limit and
 the same near copies as the filter in memory. Disk holds one more copy of the coded training
 rows per key (as many as categorical columns for one category, ``m`` for groups); memory
-one partition. Where the groups would meet most training rows anyway (the filter in memory
-then compares every pair), :func:`beyond_one` gives up and export in parts checks in memory.
+one partition (a table of one categorical column searched one category away has an empty
+key: its one partition holds every training row's numbers). Where the groups would meet
+most training rows anyway (the filter in memory then compares every pair),
+:func:`beyond_one` gives up and export in parts checks in memory.
 """
 
 from __future__ import annotations
