@@ -27,6 +27,7 @@ training row (brute force).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -122,26 +123,19 @@ class NearCopies:
     def _several(self, q: float, least: float) -> float:
         """The limit, known to be at least ``sqrt(least)``, where near copies may differ in
         categories: the holdout searched with a :class:`~.multi_index.MismatchIndex` below
-        growing bounds until its quantile is below the bound (a sample of the holdout
-        first guesses the bound); brute force where the index would compare most pairs
-        anyway."""
+        growing bounds (:func:`growing_limit`); brute force where the index would compare
+        most pairs anyway."""
         num, codes = self.prep.take("holdout")
         emb, x_train = self._numeric(self.base_missing)
         x = _numbers(emb, num)
-        bound2, step = 2.0 * least, max(1, len(codes) // _SAMPLE_ROWS)
-        for rows in [slice(None, None, step)] * (step > 1) + [slice(None)]:
-            sample = rows.step is not None
-            while True:
-                index = self._index(groups_below(math.sqrt(bound2)))
-                if index is None:
-                    return self._brute_force(q)
-                d = index.within(x_train, x[rows], codes[rows], math.sqrt(bound2))
-                limit = _quantile(d, q)
-                if limit < math.sqrt(bound2):
-                    break
-                bound2 *= _SAMPLE_GROWTH if sample else _GROWTH
-            # the whole holdout's bound: a little over the sample's limit
-            bound2 = max(least, _GROWTH * limit**2)
+
+        def below(rows: slice, bound: float) -> np.ndarray | None:
+            index = self._index(groups_below(bound))
+            return None if index is None else index.within(x_train, x[rows], codes[rows], bound)
+
+        limit = growing_limit(len(codes), q, least, below)
+        if limit is None:
+            return self._brute_force(q)
         self.method = "multi-index"
         return limit
 
@@ -166,14 +160,8 @@ class NearCopies:
         kept), or ``None`` where the index cannot find every row below ``sqrt(groups)``
         (fewer columns than groups) or would meet more than :data:`_MOST_CANDIDATES` of
         the training rows per row."""
-        codes = self.prep.codes["real"]
-        if groups > codes.shape[1]:
-            return None
         if self._index_of is None or self._index_of[0] != groups:
-            index: MismatchIndex | None = MismatchIndex(codes, groups)
-            if index.expected() > _MOST_CANDIDATES * len(codes):
-                index = None
-            self._index_of = groups, index
+            self._index_of = groups, useful_index(self.prep.codes["real"], groups)
         return self._index_of[1]
 
     def _combinations(self, drop: int | None) -> _Combinations:
@@ -280,6 +268,59 @@ class _Combinations:
         """The coordinate of rows coded like the training rows (every column)."""
         found = self.groups.find(self._keys(codes))
         return np.where(found >= 0, found * _CODE_SPACING, _UNSEEN)
+
+
+def useful_index(codes: np.ndarray, groups: int) -> MismatchIndex | None:
+    """The training rows' ``codes`` indexed in ``groups`` groups of columns, or ``None``
+    where the index cannot find every row below ``sqrt(groups)`` (fewer columns than groups)
+    or would meet more than :data:`_MOST_CANDIDATES` of the rows per row.
+
+    Examples
+    --------
+    >>> codes = np.random.default_rng(0).integers(0, 50, size=(200, 4))
+    >>> useful_index(codes, 2) is not None, useful_index(codes % 2, 2), useful_index(codes, 5)
+    (True, None, None)
+    """
+    if groups > codes.shape[1] or len(codes) == 0:
+        return None
+    index = MismatchIndex(codes, groups)
+    return None if index.expected() > _MOST_CANDIDATES * len(codes) else index
+
+
+def growing_limit(
+    n_rows: int,
+    q: float,
+    least: float,
+    below: Callable[[slice, float], np.ndarray | None],
+) -> float | None:
+    """The ``q`` quantile of ``n_rows`` holdout rows' distances, known to be at least
+    ``sqrt(least)``, from searches below growing bounds: ``below(rows, bound)`` gives the
+    distances of ``rows`` exact below ``bound`` (``None``: no search serves that bound).
+    A sample of the rows first guesses the bound (growing by :data:`_SAMPLE_GROWTH`); then
+    every row is searched a little over the sample's limit (growing by :data:`_GROWTH`)
+    until the quantile lies below the bound. ``None`` where a bound is not served.
+
+    Examples
+    --------
+    >>> d = np.linspace(1.0, 3.0, 101)
+    >>> exact = lambda rows, bound: np.where(d[rows] < bound, d[rows], np.inf)
+    >>> growing_limit(101, 0.5, 1.0, exact)
+    2.0
+    """
+    bound2, step = 2.0 * least, max(1, n_rows // _SAMPLE_ROWS)
+    for rows in [slice(None, None, step)] * (step > 1) + [slice(None)]:
+        sample = rows.step is not None
+        while True:
+            d = below(rows, math.sqrt(bound2))
+            if d is None:
+                return None
+            limit = _quantile(d, q)
+            if limit < math.sqrt(bound2):
+                break
+            bound2 *= _SAMPLE_GROWTH if sample else _GROWTH
+        # the whole holdout's bound: a little over the sample's limit
+        bound2 = max(least, _GROWTH * limit**2)
+    return limit
 
 
 def _numbers(emb: MixedEmbedding, num: np.ndarray) -> np.ndarray:

@@ -39,22 +39,13 @@ from synthgen.evaluation.keyed import RowGroups
 from synthgen.privacy.copies import new_copy_stats
 from synthgen.privacy.near import _Combinations, _numbers, _quantile, _with
 from synthgen.privacy.spilled_near import Keys, beyond_one, keyed_distances, keys_at
-from synthgen.privacy.spilled_rows import (
-    PART_ROWS,
-    SpilledRows,
-    combination_in,
-    partition_of,
-)
+from synthgen.privacy.spilled_rows import PART_ROWS, SpilledRows, narrowed, partition_of
 
 __all__ = ["PART_ROWS", "SpilledCopyFilter", "SpilledRows", "partition_of"]
 
 #: A bound on the distances measured first: holdout distances of 1 or more mean a limit the
 #: partitions of the whole combination cannot serve alone (:mod:`.spilled_near` serves it).
 _BOUND = 1.0
-
-#: A partition's training rows are first narrowed to the combinations of the rows checked
-#: when they are this many times as many (a round of redraws).
-_FEW = 4
 
 
 class SpilledCopyFilter:
@@ -185,14 +176,11 @@ class SpilledCopyFilter:
             q_num, q_codes, q_index = rows_of(p)
             if len(q_index) == 0 or self.train.sizes[p] == 0:
                 continue
-            t_num, t_codes, _ = self.train.load(p)
-            if _FEW * len(q_index) < len(t_codes):
-                # few rows to check (a round of redraws): only the training rows of their
-                # combinations can be copies
-                same = combination_in(t_codes, q_codes)
-                t_num, t_codes = t_num[same], t_codes[same]
-                if len(t_codes) == 0:
-                    continue  # no row of theirs: no copy
+            # few rows to check (a round of redraws): only the training rows of their
+            # combinations can be copies
+            t_num, t_codes = narrowed(*self.train.load(p)[:2], q_codes)
+            if len(t_codes) == 0:
+                continue  # no row of theirs: no copy
             part = _Partition(t_num, t_codes, emb, bound)
             del t_num, t_codes
             n, d = part.measure(q_num, q_codes)

@@ -39,28 +39,22 @@ from synthgen.evaluation.distance import MixedEmbedding
 from synthgen.privacy.multi_index import MismatchIndex, groups_below
 from synthgen.privacy.near import (
     _FEW_PER_COLUMN,
-    _GROWTH,
     _MISMATCH,
-    _MOST_CANDIDATES,
     _ONE_AWAY,
-    _SAMPLE_GROWTH,
-    _SAMPLE_ROWS,
     _Combinations,
     _numbers,
     _quantile,
     _with,
+    growing_limit,
+    useful_index,
 )
-from synthgen.privacy.spilled_rows import SpilledRows, combination_in, partition_of
+from synthgen.privacy.spilled_rows import SpilledRows, narrowed, partition_of
 
 __all__ = ["Keys", "beyond_one", "keyed_distances", "keys_at"]
 
 #: ``rows_of(p)``: the rows checked that lie in partition ``p`` of a key, ``(num, codes,
 #: index)``; ``RowsOf(key)`` gives it for a key.
 RowsOf = Callable[[list[int]], Callable[[int], tuple[np.ndarray, np.ndarray, np.ndarray]]]
-
-#: A partition's training rows are first narrowed to the rows sharing a key with the rows
-#: checked when they are this many times as many (a round of redraws).
-_FEW = 4
 
 
 @dataclass
@@ -90,16 +84,8 @@ def keys_at(method: str, n_cat: int, sample: np.ndarray, bound: float) -> Keys |
     """
     if method == "one category":
         return Keys(method, [[k for k in range(n_cat) if k != j] for j in range(n_cat)])
-    index = _index(sample, groups_below(bound))
+    index = useful_index(sample, groups_below(bound))
     return None if index is None else Keys(method, [g[0] for g in index.groups])
-
-
-def _index(sample: np.ndarray, groups: int) -> MismatchIndex | None:
-    """The sample indexed in ``groups`` groups, or ``None`` as ``NearCopies._index``."""
-    if groups > sample.shape[1] or len(sample) == 0:
-        return None
-    index = MismatchIndex(sample, groups)
-    return None if index.expected() > _MOST_CANDIDATES * len(sample) else index
 
 
 def keyed_distances(
@@ -120,12 +106,9 @@ def keyed_distances(
             q_num, q_codes, q_index = rows_in(p)
             if len(q_index) == 0 or by_key.sizes[p] == 0:
                 continue
-            t_num, t_codes, _ = by_key.load(p)
-            if _FEW * len(q_index) < len(t_codes):
-                same = combination_in(t_codes[:, key], q_codes[:, key])
-                t_num, t_codes = t_num[same], t_codes[same]
-                if len(t_codes) == 0:
-                    continue
+            t_num, t_codes = narrowed(*by_key.load(p)[:2], q_codes, key)
+            if len(t_codes) == 0:
+                continue
             d = _partition_distances(
                 keys.method, key, (t_num, t_codes), (q_num, q_codes), emb, bound
             )
@@ -193,10 +176,12 @@ def beyond_one(
         return by_key
 
     def search(keys: Keys, rows: np.ndarray, bound: float) -> np.ndarray:
+        if not train.spilled_by(keys.keys):
+            train.forget_keys()  # one search's copies on disk at a time
         return keyed_distances(train, keys, emb, rows_of(rows), len(rows), bound)
 
     every = np.arange(len(h_codes))
-    index = _index(sample, 2)
+    index = useful_index(sample, 2)
     if index is None or index.expected() * scale > _FEW_PER_COLUMN * n_cat:
         keys = keys_at("one category", n_cat, sample, _ONE_AWAY)
         assert keys is not None
@@ -207,19 +192,10 @@ def beyond_one(
         least = _ONE_AWAY**2
     else:
         least = 1.0
-    train.forget_keys()
-    # the multi-index below growing bounds, a sample of the holdout first
-    bound2, step = 2.0 * least, max(1, len(h_codes) // _SAMPLE_ROWS)
-    for rows in [every[::step]] * (step > 1) + [every]:
-        sample_pass = len(rows) < len(every)
-        while True:
-            keys = keys_at("multi-index", n_cat, sample, math.sqrt(bound2))
-            if keys is None:
-                return None
-            limit = _quantile(search(keys, rows, math.sqrt(bound2)), quantile)
-            if limit < math.sqrt(bound2):
-                break
-            train.forget_keys()  # other groups next
-            bound2 *= _SAMPLE_GROWTH if sample_pass else _GROWTH
-        bound2 = max(least, _GROWTH * limit**2)
-    return limit, "multi-index"
+
+    def groups_below_bound(rows: slice, bound: float) -> np.ndarray | None:
+        keys = keys_at("multi-index", n_cat, sample, bound)
+        return None if keys is None else search(keys, every[rows], bound)
+
+    found = growing_limit(len(h_codes), quantile, least, groups_below_bound)
+    return None if found is None else (found, "multi-index")

@@ -18,7 +18,14 @@ import numpy as np
 from synthgen.evaluation.keyed import fingerprints
 from synthgen.privacy.multi_index import combination_keys
 
-__all__ = ["PART_ROWS", "SAMPLE_ROWS", "SpilledRows", "combination_in", "partition_of"]
+__all__ = [
+    "PART_ROWS",
+    "SAMPLE_ROWS",
+    "SpilledRows",
+    "combination_in",
+    "narrowed",
+    "partition_of",
+]
 
 #: Training rows per partition on average (what the filter holds at a time).
 PART_ROWS = 1_000_000
@@ -221,3 +228,29 @@ def combination_in(codes: np.ndarray, others: np.ndarray) -> np.ndarray:
     if codes.shape[1] == 0:
         return np.ones(len(codes), dtype=bool)
     return np.isin(_combination_prints(codes), _combination_prints(others))
+
+
+#: A partition's training rows are first narrowed to those sharing a combination (of the key
+#: columns) with the rows checked when they are this many times as many (a round of redraws).
+FEW = 4
+
+
+def narrowed(
+    num: np.ndarray, codes: np.ndarray, checked: np.ndarray, key: Sequence[int] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """A partition's training rows ``(num, codes)``, only those sharing the combination of
+    the ``key`` columns (``None``: every column) with a row of ``checked`` when those are
+    few (:data:`FEW`): the rest cannot be near a checked row sharing that key.
+
+    Examples
+    --------
+    >>> codes = np.array([[0, 1], [0, 2], [1, 1], [1, 2], [2, 2]])
+    >>> num = np.arange(5.0)[:, None]
+    >>> narrowed(num, codes, np.array([[1, 9]]), key=[0])[0].ravel().tolist()
+    [2.0, 3.0]
+    """
+    if FEW * len(checked) >= len(codes):
+        return num, codes
+    cols = list(range(codes.shape[1])) if key is None else list(key)
+    same = combination_in(codes[:, cols], checked[:, cols])
+    return num[same], codes[same]

@@ -6,17 +6,14 @@ import warnings
 
 import numpy as np
 import pytest
+from opacus.accountants.analysis.rdp import compute_rdp  # a test dependency (extra "dev")
 
 from synthgen.privacy.dp import sgd
 from synthgen.privacy.dp.accounting import ORDERS
 from synthgen.privacy.dp.sampled_gaussian import subsampled_gaussian_rdp
 
-pytest.importorskip("opacus")
-
 
 def _opacus(q: float, sigma: float) -> np.ndarray:
-    from opacus.accountants.analysis.rdp import compute_rdp
-
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
         rdp = compute_rdp(q=q, noise_multiplier=sigma, steps=1, orders=ORDERS)
