@@ -3,7 +3,8 @@
 Run: ``.venv/bin/python -m benchmarks.bench_wide --cols 200 --rows 10000 --epochs 8
 --groups auto,1`` (one torch thread; each setting fitted with the same seed).
 ``--kv-heads 4,1`` crosses the groupings with heads of keys and values (``preset``: the
-size preset's).
+size preset's), ``--local 2,1`` with the kind of local layer (``1``: the layer of models
+saved before the split one, docs/transformer.md).
 
 The table is the ``cols`` axis of :mod:`benchmarks.scale` (Adult resampled with noise plus
 generated columns that follow a shared latent factor). For each ``columns_per_position``
@@ -97,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--groups", default="auto,1", help="columns_per_position settings")
     parser.add_argument("--kv-heads", default="preset", help="kv_heads settings")
+    parser.add_argument("--local", default="2", help="local layer kinds (wide networks)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
@@ -108,11 +110,12 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     table = make_table("cols", args.cols, args.seed, {"rows": args.rows})
     settings = [
-        (g if g == "auto" else int(g), None if kv == "preset" else int(kv))
+        (g if g == "auto" else int(g), None if kv == "preset" else int(kv), int(local))
         for g in args.groups.split(",")
         for kv in args.kv_heads.split(",")
+        for local in args.local.split(",")
     ]
-    for group, kv_heads in settings:
+    for group, kv_heads, local in settings:
         model = TabularTransformer(
             size="small",
             epochs=args.epochs,
@@ -121,12 +124,14 @@ def main(argv: list[str] | None = None) -> int:
             random_state=args.seed,
             n_threads=1,
         )
+        model._local_kind = local
         synthetic, fit_s, sample_s = fit_and_sample(model, table, args.seed)
         row = {
             "cols": table.shape[1],
             "rows": len(table),
             "columns_per_position": model.arch_["columns_per_position"],
             "kv_heads": model.arch_["kv_heads"],
+            "local": model.arch_.get("local"),
             "epochs": model.n_epochs_,
             "fit_s": round(fit_s, 1),
             "sample_rows_per_s": round(len(table) / sample_s),

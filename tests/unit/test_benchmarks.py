@@ -118,7 +118,11 @@ def test_wide_benchmark_reports_each_grouping(capsys, one_thread):
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["columns_per_position"] for r in rows] == [2, 2, 1, 1]
     assert [r["kv_heads"] for r in rows] == [4, 1, 4, 1]
+    assert [r["local"] for r in rows] == [2, 2, None, None]  # the split layer when grouped
     assert all(r["cols"] == 40 and r["sample_rows_per_s"] > 0 for r in rows)
+    assert main([*args[:-1], "auto", "--local", "2,1"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["local"] for r in rows] == [2, 1]
 
 
 def test_a_scale_point_records_the_transformers_grouping(one_thread):

@@ -24,6 +24,7 @@ from synthgen.generators.transformer.sampling import DRAWS, TokenSampling
 from synthgen.generators.transformer.task import TransformerTask
 from synthgen.generators.transformer.tokenizer import RowTokenizer
 from synthgen.generators.transformer.wide import WideTransformer, columns_per_position
+from synthgen.generators.transformer.wide_local import LOCAL_KINDS
 from synthgen.training import LRSchedule
 from synthgen.training.disk_rows import DiskRows, as_rows
 from synthgen.training.sharding import total_rows
@@ -228,6 +229,10 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
             )
         return {"size": size, **arch}  # type: ignore[dict-item]
 
+    #: The local layer of new wide networks (:data:`.wide_local.LOCAL_KINDS`); benchmarks
+    #: set ``1`` on an instance to compare it with the layer of earlier models.
+    _local_kind = 2
+
     # -- fitting -------------------------------------------------------------------------------
     def _factory(self):
         tok, arch = self.tokenizer_, self.arch_
@@ -236,8 +241,11 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
         sizes = (vocab, fine, arch["d_model"], arch["n_layers"], arch["n_heads"])
         group = arch.get("columns_per_position", 1)  # files before it: one column each
         kv = arch.get("kv_heads")  # files before it: one per head
+        local = arch.get("local", 1)  # files before the split local layer: the normed one
         if group > 1:
-            return lambda: WideTransformer(*sizes, columns_per_position=group, kv_heads=kv)
+            return lambda: WideTransformer(
+                *sizes, columns_per_position=group, kv_heads=kv, local=local
+            )
         return lambda: TokenTransformer(*sizes, kv_heads=kv)
 
     def _split_tokens(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -290,6 +298,8 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
         self.tokenizer_ = RowTokenizer(self.encoder_, self.n_bins, self.n_sub_bins)
         n_cols = self.tokenizer_.n_columns
         arch["columns_per_position"] = columns_per_position(n_cols, self.columns_per_position)
+        if arch["columns_per_position"] > 1:
+            arch["local"] = self._local_kind
         self.draws_ = "fused"
         self.decoder_ = "lanes"
         self.history_: list[dict[str, float]] = []
@@ -357,6 +367,10 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
             raise PersistenceError(
                 f"invalid transformer columns_per_position {group} in the model file "
                 f"({self.tokenizer_.n_columns} columns, decoder {self.decoder_!r})"
+            )
+        if self.arch_.get("local", 1) not in LOCAL_KINDS:
+            raise PersistenceError(
+                f"unknown transformer local layer {self.arch_['local']} in the model file"
             )
         self.net_ = None
         if self.tokenizer_.n_columns:

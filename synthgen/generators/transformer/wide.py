@@ -11,9 +11,9 @@ the cells of group ``p - 1`` (the sum of their embeddings; the beginning-of-row 
 the first position) plus the query embeddings of the columns of group ``p``, so it knows
 what it is asked to predict. Inside a group, the column visited ``r``-th is predicted from
 the position's hidden state plus the embeddings of the ``r`` cells of its group visited
-before it and its own query, through one residual feed-forward layer (the *local* layer):
-a much smaller network per cell. The output heads are the base network's, so training,
-scoring, conditioning and the draws are unchanged.
+before it and its own query, through one residual feed-forward layer (the *local* layer,
+:mod:`.wide_local`): a much smaller network per cell. The output heads are the base
+network's, so training, scoring, conditioning and the draws are unchanged.
 
 A row then costs ``ceil(C / G)`` passes through the blocks plus one small layer per cell:
 with ``G`` chosen to keep the positions few (``columns_per_position="auto"``), the cost
@@ -30,6 +30,12 @@ from torch.nn import functional as F  # noqa: N812
 
 from synthgen.generators.transformer.decoding import LaneBlock, LaneCache, PreparedFeedForward
 from synthgen.generators.transformer.model import TokenTransformer
+from synthgen.generators.transformer.wide_local import (
+    PreparedSplitLocal,
+    SplitLocal,
+    accumulate,
+    local_layer,
+)
 
 __all__ = ["GroupCache", "WideTransformer", "columns_per_position"]
 
@@ -57,30 +63,20 @@ def columns_per_position(n_columns: int, setting: int | str = "auto") -> int:
     return max(1, min(int(setting), max(n_columns, 1)))
 
 
-class _LocalLayer(nn.Module):
-    """One pre-norm residual feed-forward layer of the local network."""
-
-    def __init__(self, d_model: int, d_ff: int) -> None:
-        super().__init__()
-        self.ln = nn.LayerNorm(d_model)
-        self.fc1 = nn.Linear(d_model, d_ff)
-        self.fc2 = nn.Linear(d_ff, d_model)
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return z + self.fc2(F.gelu(self.fc1(self.ln(z))))
-
-
 class GroupCache(LaneCache):
     """A :class:`~.decoding.LaneCache` over the group positions plus the state of the group
     being visited: its cells' summed embeddings, the hidden state of its position, and the
     visiting order of every row (set by :meth:`WideTransformer.begin`)."""
 
-    def __init__(self, *args, local: PreparedFeedForward, **kwargs) -> None:
+    def __init__(self, *args, local: PreparedFeedForward | PreparedSplitLocal, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.local = local
         self.order: torch.Tensor | None = None
         self.visits = 0
         self.group_sum: torch.Tensor | None = None  # cells of the group so far (its input)
+        # A split local layer's sums: the position's hidden state plus the group's cells so
+        # far (in ``top``), and the same through fc1 (``top_share``).
+        self.top_share: torch.Tensor | None = None
         self.top: torch.Tensor | None = None  # the group position's hidden state
         self.shared: list[int] | None = None  # the order, when every row follows it
 
@@ -95,6 +91,11 @@ class WideTransformer(TokenTransformer):
     columns_per_position : int
         Consecutive columns of the visiting order that share one position (at least 2; 1 is
         the base network).
+    local : int
+        The local layer's kind (:data:`.wide_local.LOCAL_KINDS`; ``2``, the split layer,
+        samples about twice as fast per cell as ``1``).
+    local_ff : int, optional
+        Width of the local layer's hidden layer (``None``: ``ff_mult * d_model``).
 
     Examples
     --------
@@ -118,13 +119,16 @@ class WideTransformer(TokenTransformer):
         ff_mult: int = 2,
         columns_per_position: int = 2,
         kv_heads: int | None = None,
+        local: int = 2,
+        local_ff: int | None = None,
     ) -> None:
         super().__init__(vocab, fine_vocab, d_model, n_layers, n_heads, ff_mult, kv_heads)
         if columns_per_position < 2:
             raise ValueError("a WideTransformer groups at least 2 columns per position")
         self.columns_per_position = int(columns_per_position)
         self.local_query = nn.Embedding(len(self.vocab), d_model)
-        self.local = _LocalLayer(d_model, ff_mult * d_model)
+        self.local_kind = int(local)
+        self.local = local_layer(self.local_kind, d_model, local_ff or ff_mult * d_model)
 
     @property
     def n_positions(self) -> int:
@@ -163,6 +167,9 @@ class WideTransformer(TokenTransformer):
         # (a small matrix product, several times quicker than cumsum's forward and backward).
         earlier = torch.ones(g, g, device=cells.device).tril(-1)
         before = torch.einsum("rs,npsd->nprd", earlier, cells)
+        if isinstance(self.local, SplitLocal):
+            rest = before + F.pad(local_queries, (0, 0, 0, pad)).view(p, g, -1)
+            return self.local(x[:, :, None], rest).reshape(n, p * g, -1)[:, :c]
         z = (x[:, :, None] + before).reshape(n, p * g, -1)[:, :c] + local_queries
         return self.local(z)
 
@@ -176,18 +183,16 @@ class WideTransformer(TokenTransformer):
         h = self.n_heads
         shape = (self.n_layers, n_rows, self.kv_heads, self.n_positions, self.d_model // h)
         blocks = [LaneBlock(b, dtype) for b in self.blocks]
-        return GroupCache(
-            *shape,
-            self.head_w.device,
-            blocks,
-            query_heads=h,
-            local=PreparedFeedForward(self.local.ln, self.local.fc1, self.local.fc2, dtype),
-        )
+        if isinstance(self.local, SplitLocal):
+            local = PreparedSplitLocal(self, dtype)
+        else:
+            local = PreparedFeedForward(self.local.ln, self.local.fc1, self.local.fc2, dtype)
+        return GroupCache(*shape, self.head_w.device, blocks, query_heads=h, local=local)
 
     def begin(self, cache: GroupCache, order: torch.Tensor) -> None:
         """Start decoding rows that visit their columns in ``order`` ``(n, C)``."""
         cache.length, cache.visits, cache.order = 0, 0, order
-        cache.group_sum = cache.top = None
+        cache.group_sum = cache.top = cache.top_share = None
         # Every row in one order (free sampling, or the same fixed columns): index vectors
         # of the weights instead of per-row lookups.
         cache.shared = order[0].tolist() if bool((order == order[:1]).all()) else None
@@ -202,20 +207,14 @@ class WideTransformer(TokenTransformer):
         the group's position runs through the blocks when the group starts."""
         if cache.order is None:
             raise ValueError("call begin(cache, order) before decoding")
+        if isinstance(cache.local, PreparedSplitLocal):
+            return self._split_step(prev, next_cols, cache)
         g, i, shared = self.columns_per_position, cache.visits, cache.shared
         if prev is not None:
             cell = self.embed(*prev)
             cache.group_sum = cell if cache.group_sum is None else cache.group_sum.add_(cell)
-        if i % g == 0:  # a new group: its position reads the last group's cells
-            if shared is not None:  # one row stands for all of them
-                x = self.query.weight[shared[i : i + g]].sum(0, keepdim=True)
-            else:
-                x = self.query(cache.order[:, i : i + g]).sum(1)
-            x = x + (self.bos if prev is None else cache.group_sum)
-            for layer, block in enumerate(cache.blocks):
-                x = block.step(x, cache, layer)
-            cache.length += 1
-            cache.top, cache.group_sum = x, None
+        if i % g == 0:
+            cache.top = self._open_group(prev, cache)
         if shared is not None:
             z = cache.top + self.local_query.weight[shared[i]]
         else:
@@ -224,3 +223,43 @@ class WideTransformer(TokenTransformer):
             z = z + cache.group_sum
         cache.visits += 1
         return cache.local(z).expand(len(next_cols), -1)
+
+    def _open_group(self, prev: tuple | None, cache: GroupCache) -> torch.Tensor:
+        """Run a new group's position through the blocks (it reads the last group's cells,
+        ``cache.group_sum``, and the queries of its own columns); its hidden state."""
+        g, i, shared = self.columns_per_position, cache.visits, cache.shared
+        if shared is not None:  # one row stands for all of them
+            x = self.query.weight[shared[i : i + g]].sum(0, keepdim=True)
+        else:
+            x = self.query(cache.order[:, i : i + g]).sum(1)
+        x = x + (self.bos if prev is None else cache.group_sum)
+        for layer, block in enumerate(cache.blocks):
+            x = block.step(x, cache, layer)
+        cache.length += 1
+        cache.group_sum = None
+        return x
+
+    def _split_step(
+        self,
+        prev: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None,
+        next_cols: torch.Tensor,
+        cache: GroupCache,
+    ) -> torch.Tensor:
+        """:meth:`step` with a split local layer. Two sums run through a group: its
+        position's state plus its cells' embeddings (the residual input), and the state's
+        share of the first product plus the cells' shares (read from tables)."""
+        local: PreparedSplitLocal = cache.local  # type: ignore[assignment]
+        g, i, shared = self.columns_per_position, cache.visits, cache.shared
+        starts = i % g == 0
+        if prev is not None:
+            cell = local.embed(self, prev)
+            cache.group_sum = cell if cache.group_sum is None else cache.group_sum.add_(cell)
+            if not starts:  # a cell of this group
+                cache.top = accumulate(cache.top, cell)
+                cache.top_share = local.add_share(cache.top_share, self, prev, cell)
+        if starts:
+            cache.top = self._open_group(prev, cache)
+            cache.top_share = local.top_share(cache.top)
+        col = shared[i] if shared is not None else next_cols
+        cache.visits += 1
+        return local(cache.top, cache.top_share, col).expand(len(next_cols), -1)

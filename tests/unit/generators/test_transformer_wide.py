@@ -8,11 +8,13 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from torch.nn import functional as F  # noqa: N812
 
 import synthgen as sg
 from synthgen.exceptions import ConfigurationError
-from synthgen.generators.transformer import TabularTransformer, TokenTransformer
+from synthgen.generators.transformer import TabularTransformer, TokenTransformer, wide_local
 from synthgen.generators.transformer.wide import WideTransformer, columns_per_position
+from synthgen.generators.transformer.wide_local import NormedLocal, SplitLocal
 from synthgen.testing.model_files import rewrite_manifest
 
 FAST = {"max_time": None, "d_model": 16, "n_layers": 1, "n_heads": 2, "device": "cpu"}
@@ -22,10 +24,10 @@ VOCAB, FINE = [3, 5, 4, 2, 6, 3, 2], [0, 6, 0, 6, 0, 0, 6]
 pytestmark = pytest.mark.usefixtures("one_thread_per_module")
 
 
-def _net(group: int) -> tuple[WideTransformer, torch.Tensor, torch.Tensor]:
+def _net(group: int, local: int = 2) -> tuple[WideTransformer, torch.Tensor, torch.Tensor]:
     """A wide network whose biases and layer norms are random (as after training)."""
     gen = torch.Generator().manual_seed(group)
-    net = WideTransformer(VOCAB, FINE, 16, 2, 2, columns_per_position=group)
+    net = WideTransformer(VOCAB, FINE, 16, 2, 2, columns_per_position=group, local=local)
     net.initialize(gen)
     with torch.no_grad():
         for name, p in net.named_parameters():
@@ -36,31 +38,59 @@ def _net(group: int) -> tuple[WideTransformer, torch.Tensor, torch.Tensor]:
     return net.eval(), main, fine
 
 
-def _decode(net, main, fine, orders, dtype=torch.float32):
-    """Hidden states of a decode over rows that visit their columns in ``orders`` (n, C)."""
+def _decode(net, main, fine, orders, dtype=torch.float32, shared=False):
+    """Hidden states of a decode over rows that visit their columns in ``orders`` (n, C);
+    ``shared``: every row in ``orders[0]``, the earlier column given as one ``int`` (as
+    sampling does then)."""
     cache = net.new_cache(len(main), dtype=dtype)
     net.begin(cache, orders)
+    assert cache.shared is not None or not shared
     rows, prev, out = torch.arange(len(main)), None, []
     for i in range(orders.shape[1]):
         cols = orders[:, i]
         out.append(net.step(prev, cols, cache))
-        prev = (cols, main[rows, cols], fine[rows, cols])
+        c = int(cols[0])
+        prev = (c, main[:, c], fine[:, c]) if shared else (cols, main[rows, cols], fine[rows, cols])
     return torch.stack(out, 1)
 
 
+@pytest.mark.parametrize("local", ["normed", "split", "split without tables"])
 @pytest.mark.parametrize("group", [2, 3])
-def test_decoding_equals_the_full_forward_in_any_order_per_row(group):
+def test_decoding_equals_the_full_forward_in_any_order_per_row(group, local, monkeypatch):
     """Step-by-step decoding (groups of 2 or 3 of 7 columns: a short last group), each row in
-    its own order as under per-row conditions, gives the hidden states of the whole-row
-    network."""
-    net, main, fine = _net(group)
+    its own order as under per-row conditions, and every row in one order (the shared
+    path), gives the hidden states of the whole-row network, with either local layer; the
+    split layer's cells through their tables or, past the tables' size, through ``fc1``."""
+    if local == "split without tables":
+        monkeypatch.setattr(wide_local, "TABLE_FLOATS", 0)
+    net, main, fine = _net(group, 1 if local == "normed" else 2)
+    assert isinstance(net.local, NormedLocal if local == "normed" else SplitLocal)
+    cache = net.new_cache(len(main))
+    assert (getattr(cache.local, "token", None) is None) == (local != "split")
     gen = torch.Generator().manual_seed(9)
     orders = torch.stack([torch.randperm(len(VOCAB), generator=gen) for _ in range(len(main))])
     with torch.no_grad():
-        got = _decode(net, main, fine, orders)
-        for r in range(len(main)):
-            full = net.hidden(main[r : r + 1], fine[r : r + 1], orders[r])
-            torch.testing.assert_close(got[r], full[0], atol=1e-5, rtol=1e-5)
+        for rows_orders in (orders, orders[:1].expand(len(main), -1)):
+            got = _decode(net, main, fine, rows_orders, shared=rows_orders is not orders)
+            for r in range(len(main)):
+                full = net.hidden(main[r : r + 1], fine[r : r + 1], rows_orders[r])
+                torch.testing.assert_close(got[r], full[0], atol=1e-5, rtol=1e-5)
+
+
+def test_the_split_layer_normalises_the_group_state_only():
+    """``top + rest + fc2(gelu(fc1(ln(top)) + fc1(rest)))``: scaling the cells' part does
+    not pass through a layer norm."""
+    layer = SplitLocal(8, 16)
+    with torch.no_grad():
+        layer.ln.bias.normal_()
+        top, rest = torch.randn(4, 1, 8), torch.randn(4, 3, 8)
+        want = top + rest + layer.fc2(F.gelu(layer.fc1(rest) + layer.ln(top) @ layer.fc1.weight.T))
+        torch.testing.assert_close(layer(top, rest), want)
+        normed = NormedLocal(8, 16)
+        normed.load_state_dict(layer.state_dict())  # the same weights' names
+        assert not torch.allclose(normed(top + rest), layer(top, rest))
+    with pytest.raises(ValueError, match="local layer 3"):
+        wide_local.local_layer(3, 8, 16)
 
 
 @settings(max_examples=25, deadline=None)
@@ -234,10 +264,28 @@ def test_save_load_draws_the_same_rows_and_bad_groupings_are_refused(wide_model,
         _rewrite_state(path, odd, change)
         with pytest.raises(sg.PersistenceError, match="columns_per_position"):
             sg.load(odd)
+    odd = tmp_path / "odd_local.sgm"
+    _rewrite_state(path, odd, lambda state: state["arch"].update(local=3))
+    with pytest.raises(sg.PersistenceError, match="local layer 3"):
+        sg.load(odd)
     odd = tmp_path / "odd_arch.sgm"
     _rewrite_state(path, odd, lambda state: state.update(arch=[64, 2]))
     with pytest.raises(sg.PersistenceError, match="arch"):
         sg.load(odd)
+
+
+def test_new_models_use_the_split_layer_and_files_before_it_the_normed_one(wide_model, tmp_path):
+    """A file without ``arch["local"]`` was written before the split layer: its network is
+    built with the normed layer (the same weights' names), so it draws what it always drew."""
+    assert wide_model.arch_["local"] == 2 and isinstance(wide_model.net_.local, SplitLocal)
+    path, old = tmp_path / "m.sgm", tmp_path / "old.sgm"
+    wide_model.save(path)
+    _rewrite_state(path, old, lambda state: state["arch"].pop("local"))
+    loaded = sg.load(old)
+    assert isinstance(loaded.net_.local, NormedLocal)
+    assert loaded.net_.local.fc1.weight.equal(wide_model.net_.local.fc1.weight)
+    drawn = loaded.sample(100, random_state=3)
+    assert not drawn.equals(wide_model.sample(100, random_state=3))
 
 
 @pytest.mark.parametrize("value", [0, "wide", 1.5])
