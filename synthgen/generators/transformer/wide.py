@@ -154,7 +154,7 @@ class WideTransformer(TokenTransformer):
         n, c = len(main), len(order)
         g, p = self.columns_per_position, self.n_positions
         in_main, in_fine = (main, fine) if inputs is None else inputs
-        cells = self.embed(order.expand(n, -1), in_main[:, order], in_fine[:, order])
+        cells = self._cells(order, in_main, in_fine)
         queries, local_queries = self.query(order), self.local_query(order)
         pad = p * g - c  # the last group may be short: padded with zeros
         cells = F.pad(cells, (0, 0, 0, pad)).view(n, p, g, -1)
@@ -172,6 +172,19 @@ class WideTransformer(TokenTransformer):
             return self.local(x[:, :, None], rest).reshape(n, p * g, -1)[:, :c]
         z = (x[:, :, None] + before).reshape(n, p * g, -1)[:, :c] + local_queries
         return self.local(z)
+
+    def _cells(self, order: torch.Tensor, main: torch.Tensor, fine: torch.Tensor) -> torch.Tensor:
+        """:meth:`embed` of every row's cells visited in ``order`` (one order for all rows):
+        the same sums, with the column embeddings broadcast over the rows and the fine
+        tokens' embeddings looked up for the numbers only (instead of a lookup per cell of
+        each, a quarter of the training step's memory traffic at 1,000 columns)."""
+        x = self.token(main[:, order] + self.const("offsets")[order]) + self.column.weight[order]
+        numbers = torch.nonzero(self.const("numeric_index")[order] >= 0).ravel()
+        if len(numbers):
+            cols = order[numbers]
+            fine_cells = self.fine_token(fine[:, cols] + self.const("fine_offsets")[cols])
+            x = x.index_add_(1, numbers, fine_cells)
+        return x
 
     # -- incremental decoding ----------------------------------------------------------------
     def new_cache(
