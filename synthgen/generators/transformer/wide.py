@@ -157,7 +157,9 @@ class WideTransformer(TokenTransformer):
         cells = self._cells(order, in_main, in_fine)
         queries, local_queries = self.query(order), self.local_query(order)
         pad = p * g - c  # the last group may be short: padded with zeros
-        cells = F.pad(cells, (0, 0, 0, pad)).view(n, p, g, -1)
+        if pad:  # (F.pad copies even when it pads nothing)
+            cells = F.pad(cells, (0, 0, 0, pad))
+        cells = cells.view(n, p, g, -1)
         group_queries = F.pad(queries, (0, 0, 0, pad)).view(p, g, -1).sum(1)
         sums = cells.sum(2)
         x = torch.cat([self.bos.expand(n, 1, -1), sums[:, :-1]], dim=1) + group_queries
