@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -286,6 +288,19 @@ def test_new_models_use_the_split_layer_and_files_before_it_the_normed_one(wide_
     assert loaded.net_.local.fc1.weight.equal(wide_model.net_.local.fc1.weight)
     drawn = loaded.sample(100, random_state=3)
     assert not drawn.equals(wide_model.sample(100, random_state=3))
+
+
+def test_a_wide_model_saved_before_the_split_layer_draws_the_rows_it_drew():
+    """``tests/fixtures/wide_normed`` was written by c54b318 (its script says how): a file
+    without ``arch.local`` and the five rows it drew right after the fit."""
+    folder = Path(__file__).resolve().parents[2] / "fixtures" / "wide_normed"
+    model = sg.load(folder / "transformer.sgm")
+    assert "local" not in model.arch_ and isinstance(model.net_.local, NormedLocal)
+    expected = pd.read_csv(folder / "transformer.csv")
+    # Floats went through CSV text: equal up to the last digits, labels exactly.
+    pd.testing.assert_frame_equal(
+        model.sample(5, random_state=7), expected, check_exact=False, rtol=1e-9, atol=0.0
+    )
 
 
 @pytest.mark.parametrize("value", [0, "wide", 1.5])
