@@ -158,6 +158,40 @@ def test_a_budget_too_small_for_one_step_spends_nothing_on_dp_sgd():
     assert (ledger.rdp() == 0).all()  # nothing spent at any order (inf * 0 read as NaN)
 
 
+def test_the_budget_checks_stay_quiet_where_an_order_passes_the_largest_float():
+    """The largest orders' one-step values times the steps pass the largest float: those
+    orders read as ``inf`` (never the smallest epsilon), without a RuntimeWarning at every
+    budget check of a private fit."""
+    import warnings
+
+    import torch
+
+    from synthgen.privacy.dp.sgd import DPSGD
+
+    ledger = PrivacyLedger(delta=1e-5)
+    net = torch.nn.Linear(2, 1)
+    dp = DPSGD(
+        net,
+        torch.optim.SGD(net.parameters(), lr=0.1),
+        lambda params, row: row.sum(),
+        noise_multiplier=1.1,
+        max_grad_norm=1.0,
+        sample_rate=0.01,
+        n_rows=100,
+        epsilon=10.0,
+        ledger=ledger,
+        generator=torch.Generator().manual_seed(0),
+    )
+    with np.errstate(over="ignore"):
+        assert np.isinf(dp._one_step * 10).any() and np.isfinite(dp._one_step).all()
+    dp.steps = 10
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        assert 0 < dp.epsilon() < 10 and dp.can_step()
+        dp.finish()
+    assert np.isinf(ledger.rdp()).any() and 0 < ledger.epsilon() < 10
+
+
 def test_dp_vae_meets_the_contract():
     check_generator(
         TabularVAE(epsilon=50.0, min_category_count=2, **TINY_VAE), make_mixed_table(120)
