@@ -74,10 +74,10 @@ class GroupCache(LaneCache):
         self.order: torch.Tensor | None = None
         self.visits = 0
         self.group_sum: torch.Tensor | None = None  # cells of the group so far (its input)
-        # A split local layer's sums: the position's hidden state plus the group's cells so
-        # far (in ``top``), and the same through fc1 (``top_share``).
+        # The group position's hidden state; under a split local layer plus the group's
+        # cells visited so far, with the same through fc1 in ``top_share``.
+        self.top: torch.Tensor | None = None
         self.top_share: torch.Tensor | None = None
-        self.top: torch.Tensor | None = None  # the group position's hidden state
         self.shared: list[int] | None = None  # the order, when every row follows it
 
 
@@ -92,10 +92,9 @@ class WideTransformer(TokenTransformer):
         Consecutive columns of the visiting order that share one position (at least 2; 1 is
         the base network).
     local : int
-        The local layer's kind (:data:`.wide_local.LOCAL_KINDS`; ``2``, the split layer,
-        samples about twice as fast per cell as ``1``).
-    local_ff : int, optional
-        Width of the local layer's hidden layer (``None``: ``ff_mult * d_model``).
+        The local layer's kind (:data:`.wide_local.LOCAL_KINDS`): ``2``, the split layer,
+        whose decoding runs one matrix product per cell instead of two; ``1``, the layer of
+        models saved before it.
 
     Examples
     --------
@@ -120,15 +119,13 @@ class WideTransformer(TokenTransformer):
         columns_per_position: int = 2,
         kv_heads: int | None = None,
         local: int = 2,
-        local_ff: int | None = None,
     ) -> None:
         super().__init__(vocab, fine_vocab, d_model, n_layers, n_heads, ff_mult, kv_heads)
         if columns_per_position < 2:
             raise ValueError("a WideTransformer groups at least 2 columns per position")
         self.columns_per_position = int(columns_per_position)
         self.local_query = nn.Embedding(len(self.vocab), d_model)
-        self.local_kind = int(local)
-        self.local = local_layer(self.local_kind, d_model, local_ff or ff_mult * d_model)
+        self.local = local_layer(int(local), d_model, ff_mult * d_model)
 
     @property
     def n_positions(self) -> int:

@@ -153,7 +153,6 @@ class DPSGD:
         self.epsilon_budget = float(epsilon)
         self.ledger = ledger
         self._base = ledger.rdp()
-        self._one_step = sgd_rdp(self.sample_rate, self.noise_multiplier, 1)
         self.steps = 0
         self.optimizer = DPOptimizer(
             optimizer,
@@ -167,8 +166,7 @@ class DPSGD:
     def epsilon(self, steps: int | None = None) -> float:
         """Total epsilon after ``steps`` DP-SGD steps (default: those taken)."""
         steps = self.steps if steps is None else steps
-        with np.errstate(over="ignore"):  # a huge order's value times the steps: inf
-            rdp = self._base + self._one_step * steps  # RDP adds up over steps
+        rdp = self._base + sgd_rdp(self.sample_rate, self.noise_multiplier, steps)
         return epsilon_from_rdp(rdp, self.ledger.delta - self.ledger.delta_threshold)
 
     def can_step(self) -> bool:
@@ -195,7 +193,4 @@ class DPSGD:
 
     def finish(self) -> None:
         """Record the steps taken in the ledger."""
-        # (no step taken: nothing spent, and inf * 0 would read as nan)
-        with np.errstate(over="ignore"):  # (as in :meth:`epsilon`)
-            spent = self._one_step * self.steps if self.steps else np.zeros_like(self._one_step)
-        self.ledger.add_rdp("DP-SGD", spent)
+        self.ledger.add_rdp("DP-SGD", sgd_rdp(self.sample_rate, self.noise_multiplier, self.steps))

@@ -134,25 +134,30 @@ def test_dp_sgd_stops_when_the_budget_is_spent(towns):
     assert all(set(h) == {"epoch", "time"} for h in model.history_)  # no real-row losses
 
 
-def test_a_budget_too_small_for_one_step_spends_nothing_on_dp_sgd():
+def _dp_sgd(ledger, noise_multiplier, sample_rate, epsilon):
+    """DP-SGD steps of a tiny linear model over 100 rows (budget checks only)."""
     import torch
 
     from synthgen.privacy.dp.sgd import DPSGD
 
-    ledger = PrivacyLedger(delta=1e-5)
     net = torch.nn.Linear(2, 1)
-    dp = DPSGD(
+    return DPSGD(
         net,
         torch.optim.SGD(net.parameters(), lr=0.1),
         lambda params, row: row.sum(),
-        noise_multiplier=0.5,
+        noise_multiplier=noise_multiplier,
         max_grad_norm=1.0,
-        sample_rate=0.5,
+        sample_rate=sample_rate,
         n_rows=100,
-        epsilon=0.01,
+        epsilon=epsilon,
         ledger=ledger,
         generator=torch.Generator().manual_seed(0),
     )
+
+
+def test_a_budget_too_small_for_one_step_spends_nothing_on_dp_sgd():
+    ledger = PrivacyLedger(delta=1e-5)
+    dp = _dp_sgd(ledger, noise_multiplier=0.5, sample_rate=0.5, epsilon=0.01)
     assert not dp.can_step()
     dp.finish()
     assert (ledger.rdp() == 0).all()  # nothing spent at any order (inf * 0 read as NaN)
@@ -164,26 +169,13 @@ def test_the_budget_checks_stay_quiet_where_an_order_passes_the_largest_float():
     budget check of a private fit."""
     import warnings
 
-    import torch
+    from synthgen.privacy.dp.sgd import sgd_rdp
 
-    from synthgen.privacy.dp.sgd import DPSGD
-
-    ledger = PrivacyLedger(delta=1e-5)
-    net = torch.nn.Linear(2, 1)
-    dp = DPSGD(
-        net,
-        torch.optim.SGD(net.parameters(), lr=0.1),
-        lambda params, row: row.sum(),
-        noise_multiplier=1.1,
-        max_grad_norm=1.0,
-        sample_rate=0.01,
-        n_rows=100,
-        epsilon=10.0,
-        ledger=ledger,
-        generator=torch.Generator().manual_seed(0),
-    )
+    one = sgd_rdp(0.01, 1.1, 1)
     with np.errstate(over="ignore"):
-        assert np.isinf(dp._one_step * 10).any() and np.isfinite(dp._one_step).all()
+        assert np.isinf(one * 10).any() and np.isfinite(one).all()
+    ledger = PrivacyLedger(delta=1e-5)
+    dp = _dp_sgd(ledger, noise_multiplier=1.1, sample_rate=0.01, epsilon=10.0)
     dp.steps = 10
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
