@@ -12,8 +12,10 @@ import pandas as pd
 from synthgen.exceptions import ConfigurationError
 
 __all__ = [
+    "RowJoiner",
     "check_n_samples",
     "check_random_state",
+    "concat_rows",
     "json_ready",
     "resolve_device",
     "torch_generator",
@@ -128,12 +130,8 @@ def json_ready(value: Any) -> Any:
 
 
 def concat_rows(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """``pd.concat(frames, ignore_index=True)`` for frames with the same columns, quicker.
-
-    Each column is joined on its own: numpy columns of one dtype by ``np.concatenate`` (pandas
-    copies a frame of object columns block by block, about five times slower), any other
-    column (categorical, nullable, dates with a time zone, dtypes that differ between frames)
-    by ``pd.concat`` of its pieces, which resolves the dtype as a concat of the frames does.
+    """``pd.concat(frames, ignore_index=True)`` for frames with the same columns, quicker
+    (a :class:`RowJoiner` fed every frame).
 
     Examples
     --------
@@ -142,16 +140,93 @@ def concat_rows(frames: list[pd.DataFrame]) -> pd.DataFrame:
     >>> concat_rows([a, b]).equals(pd.concat([a, b], ignore_index=True))
     True
     """
-    if len(frames) == 1:
-        return frames[0]
-    columns = {}
-    for j, name in enumerate(frames[0].columns):
-        pieces = [frame.iloc[:, j] for frame in frames]
-        dtype = pieces[0].dtype
-        if isinstance(dtype, np.dtype) and all(p.dtype == dtype for p in pieces):
-            columns[name] = pd.Series(np.concatenate([p.to_numpy() for p in pieces]), name=name)
-        else:
-            columns[name] = pd.concat(pieces, ignore_index=True)
-    out = pd.DataFrame(columns, copy=False)
-    out.columns = frames[0].columns
-    return out
+    joiner = RowJoiner(sum(len(frame) for frame in frames))
+    for frame in frames:
+        joiner.add(frame)
+    return joiner.result()
+
+
+class RowJoiner:
+    """Frames with the same columns joined in the order they are added, as
+    ``pd.concat(frames, ignore_index=True)`` joins them, without holding the frames.
+
+    From the second frame on, each numpy column is copied into one array of ``n_rows``
+    allocated once, so a frame's memory is free again as soon as it is added: chunks
+    decoded one after the other reuse the same memory, and the rows touch fresh memory once
+    (in a fresh process, each page touched for the first time costs a fault: joining a
+    million decoded rows at the end took a fifth of the copula's sampling time). A single
+    frame is returned as it is. Any other column (categorical, nullable, dates with a time
+    zone, or a numpy column whose dtype changes between frames) keeps its pieces and is
+    joined by ``pd.concat``, which resolves the dtype as a concat of the frames does
+    (pandas copies a frame of object columns block by block, about five times slower than
+    a copy per column).
+
+    Parameters
+    ----------
+    n_rows : int
+        The rows expected in all (more or fewer are joined too, fewer without a copy).
+
+    Examples
+    --------
+    >>> joiner = RowJoiner(3)
+    >>> joiner.add(pd.DataFrame({"x": [1, 2], "s": ["p", None]}))
+    >>> joiner.add(pd.DataFrame({"x": [3], "s": ["q"]}))
+    >>> joiner.result().to_dict("list")
+    {'x': [1, 2, 3], 's': ['p', None, 'q']}
+    """
+
+    def __init__(self, n_rows: int) -> None:
+        self.n_rows = int(n_rows)
+        self._columns: pd.Index | None = None
+        self._first: pd.DataFrame | None = None  # a frame not copied yet
+        self._arrays: list[np.ndarray | None] = []  # numpy columns, filled so far
+        self._pieces: list[list[pd.Series]] = []  # the other columns' pieces
+        self._filled = 0
+
+    def add(self, frame: pd.DataFrame) -> None:
+        """Join ``frame``'s rows after those added before."""
+        if self._columns is None:
+            self._columns, self._first = frame.columns, frame
+            return
+        if not frame.columns.equals(self._columns):
+            raise ValueError("every frame joined must have the same columns")
+        if self._first is not None:
+            first, self._first = self._first, None
+            for j in range(first.shape[1]):
+                dtype = first.dtypes.iloc[j]
+                numpy = isinstance(dtype, np.dtype)
+                size = max(self.n_rows, len(first) + len(frame))
+                self._arrays.append(np.empty(size, dtype=dtype) if numpy else None)
+                self._pieces.append([])
+            self._copy(first)
+        self._copy(frame)
+
+    def _copy(self, frame: pd.DataFrame) -> None:
+        start, end = self._filled, self._filled + len(frame)
+        for j, array in enumerate(self._arrays):
+            column = frame.iloc[:, j]
+            if array is not None and column.dtype == array.dtype and end <= len(array):
+                array[start:end] = column.to_numpy()
+                continue
+            if array is not None:  # no longer one numpy dtype: joined from pieces
+                self._pieces[j] = [pd.Series(array[:start], copy=False)]
+                self._arrays[j] = None
+            self._pieces[j].append(column)
+        self._filled = end
+
+    def result(self) -> pd.DataFrame:
+        """The joined rows (index ``0 .. n - 1``)."""
+        if self._columns is None:
+            raise ValueError("no frame was added")
+        if self._first is not None:
+            return self._first
+        columns = {}
+        for j, array in enumerate(self._arrays):
+            if array is None:
+                columns[j] = pd.concat(self._pieces[j], ignore_index=True)
+            else:
+                whole = array if len(array) == self._filled else array[: self._filled]
+                columns[j] = pd.Series(whole, copy=False)
+        out = pd.DataFrame(columns, copy=False)
+        out.columns = self._columns
+        return out

@@ -31,7 +31,7 @@ from synthgen.generators.tags import GeneratorTags
 from synthgen.schema import Schema, check_frame
 from synthgen.schema.semantic import personal_data_message
 from synthgen.transforms import TableEncoder
-from synthgen.utils import check_n_samples, check_random_state, concat_rows
+from synthgen.utils import RowJoiner, check_n_samples, check_random_state
 
 __all__ = ["ENCODER_MEMBER", "SCHEMA_MEMBER", "BaseGenerator"]
 
@@ -252,19 +252,18 @@ class BaseGenerator(PersistenceMixin, BaseEstimator):
         )
 
     def _sample_free(self, n_samples: int, rng: np.random.Generator) -> pd.DataFrame:
-        chunks = []
+        rows = RowJoiner(n_samples)  # each chunk copied in as it comes, then freed
         done = 0
         progress = self._progress(n_samples, "sampling")
         while done < n_samples:
             size = min(self.sample_chunk_size, n_samples - done)
-            chunks.append(self.draw(size, rng))
+            rows.add(self.draw(size, rng))
             done += size
             if progress is not None:
                 progress.update(size)
         if progress is not None:
             progress.close()
-        out = concat_rows(chunks)
-        return self._regenerate_ids(out)
+        return self._regenerate_ids(rows.result())
 
     def draw(self, n_rows: int, rng: np.random.Generator) -> pd.DataFrame:
         """``n_rows`` decoded rows, unconditioned (no constraint applied): the primitive that

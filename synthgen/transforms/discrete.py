@@ -11,9 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.special import ndtr, ndtri
+from scipy.special import ndtri
 
 from synthgen.transforms import _state
+from synthgen.transforms.score_bins import ScoreBins
 
 __all__ = ["DISCRETE_METHODS", "make_discrete_transform"]
 
@@ -135,10 +136,17 @@ class Frequency(_Codes):
         return ndtri(np.clip(u, 1e-9, 1 - 1e-9))[:, None]
 
     def inverse(self, enc: np.ndarray) -> np.ndarray:
-        u = ndtr(np.asarray(enc, dtype=float).reshape(len(enc), -1)[:, 0])
-        upper = np.cumsum(self.freq[self.order])
-        position = np.minimum(np.searchsorted(upper, u, side="right"), self.n_codes - 1)
-        return self.order[position]
+        z = np.asarray(enc, dtype=float).reshape(len(enc), -1)[:, 0]
+        return self.order[self._bins()(z)]
+
+    def _bins(self) -> ScoreBins:
+        """The slices' lookup (:mod:`.score_bins`), made again when ``freq`` or ``order``
+        is replaced (by :meth:`fit` or :meth:`set_state`)."""
+        cached = getattr(self, "_cached_bins", None)
+        if cached is None or cached[0] is not self.freq or cached[1] is not self.order:
+            bins = ScoreBins(np.cumsum(self.freq[self.order]))
+            self._cached_bins = cached = (self.freq, self.order, bins)
+        return cached[2]
 
     def get_state(self) -> dict[str, Any]:
         return {**super().get_state(), "order": self.order.tolist()}

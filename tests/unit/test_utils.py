@@ -52,3 +52,52 @@ def test_concat_rows_equals_pandas_concat_for_every_kind_of_column():
     expected = pd.concat(frames, ignore_index=True)
     pd.testing.assert_frame_equal(got, expected)
     assert concat_rows(frames[:1]) is frames[0]
+
+
+def test_row_joiner_holds_no_frame_once_it_is_copied_in():
+    import gc
+    import weakref
+
+    import pandas as pd
+
+    from synthgen.utils import RowJoiner
+
+    joiner = RowJoiner(6)
+    refs = []
+    for start in range(0, 6, 2):
+        frame = pd.DataFrame({"x": np.arange(start, start + 2), "s": ["a", None]})
+        refs.append(weakref.ref(frame))
+        joiner.add(frame)
+        del frame
+    gc.collect()
+    assert [ref() is None for ref in refs] == [True, True, True]
+    out = joiner.result()
+    assert out["x"].tolist() == list(range(6)) and out["s"].tolist() == ["a", None] * 3
+    assert isinstance(out.index, pd.RangeIndex)
+
+
+def test_row_joiner_follows_a_dtype_that_changes_and_more_or_fewer_rows_than_announced():
+    import pandas as pd
+
+    from synthgen.utils import RowJoiner
+
+    frames = [
+        pd.DataFrame({"x": [1, 2], "y": [0.5, 1.5]}),
+        pd.DataFrame({"x": [3.5], "y": [2.5]}),  # x: int64, then float64
+        pd.DataFrame({"x": [4], "y": [3.5]}),
+    ]
+    joiner = RowJoiner(10)
+    for frame in frames:
+        joiner.add(frame)
+    pd.testing.assert_frame_equal(joiner.result(), pd.concat(frames, ignore_index=True))
+    more = RowJoiner(1)  # more rows than announced
+    for frame in frames[::-1]:
+        more.add(frame)
+    pd.testing.assert_frame_equal(more.result(), pd.concat(frames[::-1], ignore_index=True))
+    one = RowJoiner(2)
+    one.add(frames[0])
+    assert one.result() is frames[0]
+    with pytest.raises(ValueError, match="same columns"):
+        one.add(pd.DataFrame({"z": [1]}))
+    with pytest.raises(ValueError, match="no frame"):
+        RowJoiner(1).result()
