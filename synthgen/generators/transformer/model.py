@@ -25,6 +25,7 @@ from torch.nn import functional as F  # noqa: N812
 
 from synthgen.generators.transformer.blocks import _Block
 from synthgen.generators.transformer.decoding import KVCache, LaneBlock, LaneCache
+from synthgen.generators.transformer.likelihood import grouped_nll
 
 __all__ = ["KVCache", "LaneCache", "TokenTransformer"]
 
@@ -229,10 +230,13 @@ class TokenTransformer(nn.Module):
         fine: torch.Tensor,
         order: torch.Tensor,
         inputs: tuple[torch.Tensor, torch.Tensor] | None = None,
+        padded: bool = False,
     ) -> torch.Tensor:
         """Hidden states ``(n, C, d)`` of rows ``main``/``fine`` ``(n, C)`` visited in
         ``order``: position ``i`` predicts column ``order[i]`` from columns ``order[:i]``.
-        ``inputs`` optionally replaces the tokens fed in (token dropout)."""
+        ``inputs`` optionally replaces the tokens fed in (token dropout). ``padded``: states
+        may follow the ``C`` (:meth:`.WideTransformer.hidden`'s padding; the heads read the
+        first ``C``)."""
         n = len(main)
         in_main, in_fine = (main, fine) if inputs is None else inputs
         prev = order[:-1]
@@ -244,13 +248,14 @@ class TokenTransformer(nn.Module):
         return x
 
     def visited_fine_logits(
-        self, x: torch.Tensor, order: torch.Tensor, main: torch.Tensor
+        self, x: torch.Tensor, order: torch.Tensor, main: torch.Tensor, normed: bool = False
     ) -> torch.Tensor:
         """Fine-bin logits ``(n, K, F)`` of the numbers in ``order``, as they are visited,
-        from hidden states ``x`` (teacher-forced on their true coarse bins in ``main``)."""
+        from hidden states ``x`` (teacher-forced on their true coarse bins in ``main``;
+        ``normed``: ``x`` is :meth:`final_norm`'s output)."""
         pos = torch.nonzero(self.const("numeric_index")[order] >= 0).ravel()
         cols = order[pos]
-        return self.fine_logits(x[:, pos], cols, main[:, cols])
+        return self.fine_logits(x[:, pos], cols, main[:, cols], normed)
 
     def forward(
         self,
@@ -270,29 +275,14 @@ class TokenTransformer(nn.Module):
         x = self.hidden(main, fine, order, inputs)
         return self.main_logits(x, order), self.visited_fine_logits(x, order, main)
 
-    def main_nll(self, x: torch.Tensor, order: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    def main_nll(
+        self, x: torch.Tensor, order: torch.Tensor, target: torch.Tensor, normed: bool = False
+    ) -> torch.Tensor:
         """Negative log-likelihood ``(n, C)`` of main tokens ``target`` (columns ``order``,
-        as visited) under hidden states ``x``.
-
-        Columns are scored in groups of similar vocabulary size (:meth:`vocab_groups`), each
-        padded only to its group's widest vocabulary: one 100,000-label column no longer
-        makes every other column's logits 100,000 wide.
-        """
+        as visited) under hidden states ``x`` (``normed``: :meth:`final_norm`'s output), in
+        groups of similar vocabulary size (:func:`.likelihood.grouped_nll`)."""
         with _float32(x.device):
-            h = self.ln_f(x.float())
-            out = h.new_empty(target.shape)
-            group = self.const("vocab_group")[order]
-            for g, width in enumerate(self._group_widths):
-                pos = torch.nonzero(group == g).ravel()
-                if len(pos) == 0:
-                    continue
-                cols = order[pos]
-                w = self.head_w[cols, :width]
-                b = self.head_b[cols, :width] + self.const("vocab_mask")[cols, :width]
-                logits = (torch.einsum("ntd,tvd->ntv", h[:, pos], w) + b).flatten(0, 1)
-                nll = F.cross_entropy(logits, target[:, pos].flatten(), reduction="none")
-                out[:, pos] = nll.view(len(h), len(pos))
-        return out
+            return grouped_nll(self, x if normed else self.ln_f(x.float()), order, target)
 
     def vocab_groups(self) -> list[int]:
         """Width of each group of columns scored together: vocabularies are grouped by

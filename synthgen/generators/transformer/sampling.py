@@ -305,9 +305,9 @@ class TokenSampling:
             for lo in range(0, len(main), step):
                 m = torch.from_numpy(main[lo : lo + step]).to(dev)
                 f = torch.from_numpy(fine[lo : lo + step]).to(dev)
-                x = net.hidden(m, f, order)
-                lp = -net.main_nll(x, order, m).sum(1)
-                fine_logits = net.visited_fine_logits(x, order, m)
+                x = net.final_norm(net.hidden(m, f, order, padded=True))
+                lp = -net.main_nll(x, order, m, normed=True).sum(1)
+                fine_logits = net.visited_fine_logits(x, order, m, normed=True)
                 if fine_logits.shape[1]:
                     ft = f[:, torch.from_numpy(numeric).to(dev)]
                     has = ft < self.n_sub_bins

@@ -44,9 +44,10 @@ class TransformerTask(torch.nn.Module):
         inputs: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> torch.Tensor:
         """Summed negative log-likelihood of the rows, visiting columns in ``order``."""
-        x = self.net.hidden(main, fine, order, inputs)
-        nll = self.net.main_nll(x, order, main[:, order]).sum()
-        fine_logits = self.net.visited_fine_logits(x, order, main)
+        # The final layer norm once, read by both heads; the states as computed (padded).
+        x = self.net.final_norm(self.net.hidden(main, fine, order, inputs, padded=True))
+        nll = self.net.main_nll(x, order, main[:, order], normed=True).sum()
+        fine_logits = self.net.visited_fine_logits(x, order, main, normed=True)
         if fine_logits.shape[1]:
             cols = order[self.net.const("numeric_index")[order] >= 0]
             target = fine[:, cols]

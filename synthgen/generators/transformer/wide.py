@@ -145,39 +145,63 @@ class WideTransformer(TokenTransformer):
         fine: torch.Tensor,
         order: torch.Tensor,
         inputs: tuple[torch.Tensor, torch.Tensor] | None = None,
+        padded: bool = False,
     ) -> torch.Tensor:
         """Hidden states ``(n, C, d)``: entry ``i`` predicts column ``order[i]`` from the
-        groups before its own and the cells of its group visited before it."""
+        groups before its own and the cells of its group visited before it. ``padded``: as
+        computed, ``(n, positions x columns_per_position, d)`` with the short last group's
+        padding after the ``C`` (no copy of the states to cut it off, nor a zeroed
+        gradient of the whole under autograd)."""
         n, c = len(main), len(order)
         g, p = self.columns_per_position, self.n_positions
         in_main, in_fine = (main, fine) if inputs is None else inputs
-        cells = self._cells(order, in_main, in_fine)
+        cells = self._cells(order, in_main, in_fine, p * g).view(n, p, g, -1)
         queries, local_queries = self.query(order), self.local_query(order)
-        pad = p * g - c  # the last group may be short: padded with zeros
-        if pad:  # (F.pad copies even when it pads nothing)
-            cells = F.pad(cells, (0, 0, 0, pad))
-        cells = cells.view(n, p, g, -1)
+        pad = p * g - c  # the last group may be short: padded
         group_queries = F.pad(queries, (0, 0, 0, pad)).view(p, g, -1).sum(1)
         sums = cells.sum(2)
         x = torch.cat([self.bos.expand(n, 1, -1), sums[:, :-1]], dim=1) + group_queries
         for block in self.blocks:
             x = block(x)
-        # The cells of its group visited before each one: a strictly lower-triangular sum
-        # (a small matrix product, several times quicker than cumsum's forward and backward).
-        earlier = torch.ones(g, g, device=cells.device).tril(-1)
-        before = torch.einsum("rs,npsd->nprd", earlier, cells)
+        before = self._before(cells)  # (the padding comes after every real cell)
         if isinstance(self.local, SplitLocal):
-            rest = before + F.pad(local_queries, (0, 0, 0, pad)).view(p, g, -1)
-            return self.local(x[:, :, None], rest).reshape(n, p * g, -1)[:, :c]
+            rest = before.add_(F.pad(local_queries, (0, 0, 0, pad)).view(p, g, -1))
+            out = self.local(x[:, :, None], rest).view(n, p * g, -1)
+            return out if padded else out[:, :c]
         z = (x[:, :, None] + before).reshape(n, p * g, -1)[:, :c] + local_queries
         return self.local(z)
 
-    def _cells(self, order: torch.Tensor, main: torch.Tensor, fine: torch.Tensor) -> torch.Tensor:
+    @staticmethod
+    def _before(cells: torch.Tensor) -> torch.Tensor:
+        """The sum of the cells of its group visited before each one ``(n, p, g, d)``: a
+        strictly lower-triangular product (quicker than cumsum's forward and backward), as
+        a batched matrix product from 3 cells per group (half the time of ``einsum``'s,
+        which copies the cells into another layout first, at 32) and ``einsum`` below."""
+        g = cells.shape[2]
+        earlier = torch.ones(g, g, device=cells.device, dtype=cells.dtype).tril(-1)
+        if g >= 3:
+            return torch.matmul(earlier, cells)
+        return torch.einsum("rs,npsd->nprd", earlier, cells)
+
+    def _cells(
+        self, order: torch.Tensor, main: torch.Tensor, fine: torch.Tensor, slots: int = 0
+    ) -> torch.Tensor:
         """:meth:`embed` of every row's cells visited in ``order`` (one order for all rows):
         the same sums, with the column embeddings broadcast over the rows and the fine
         tokens' embeddings looked up for the numbers only (instead of a lookup per cell of
-        each, a quarter of the training step's memory traffic at 1,000 columns)."""
-        x = self.token(main[:, order] + self.const("offsets")[order]) + self.column.weight[order]
+        each, a quarter of the training step's memory traffic at 1,000 columns). With
+        ``slots`` past the columns, the cells after them (the short last group's padding,
+        instead of a padded copy of every cell) hold token row 0 and no column: they come
+        after every real cell and in the last group, whose sum no position reads, so they
+        reach no real cell's state."""
+        c = len(order)
+        tokens = main[:, order] + self.const("offsets")[order]
+        columns = self.column.weight[order]
+        if slots > c:
+            tokens = F.pad(tokens, (0, slots - c))
+            columns = F.pad(columns, (0, 0, 0, slots - c))
+        # the lookup's backward reads only the tokens: its output may be added to in place
+        x = F.embedding(tokens, self.token.weight).add_(columns)
         numbers = torch.nonzero(self.const("numeric_index")[order] >= 0).ravel()
         if len(numbers):
             cols = order[numbers]

@@ -73,10 +73,13 @@ class SplitLocal(nn.Module):
     def forward(self, top: torch.Tensor, rest: torch.Tensor) -> torch.Tensor:
         """``top`` ``(..., 1, d)`` (a group's state, broadcast over its cells) and ``rest``
         ``(..., g, d)``."""
-        # In place where autograd allows (neither product's backward reads its output):
-        # each temporary here is as large as the batch's cells.
-        a = self.fc1(rest).add_(F.linear(self.ln(top), self.fc1.weight))
-        return self.fc2(F.gelu(a)).add_(rest + top)
+        # Each temporary here is as large as the batch's cells: the products run without
+        # their biases (``addmm`` would first copy a bias into every row), which join the
+        # group's terms instead, and the sums are made in place where autograd allows
+        # (neither product's backward reads its output).
+        fc1, fc2 = self.fc1, self.fc2
+        a = F.linear(rest, fc1.weight).add_(F.linear(self.ln(top), fc1.weight, fc1.bias))
+        return F.linear(F.gelu(a), fc2.weight).add_(rest).add_(top + fc2.bias)
 
 
 def local_layer(kind: int, d_model: int, d_ff: int) -> NormedLocal | SplitLocal:

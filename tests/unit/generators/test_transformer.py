@@ -184,6 +184,8 @@ def test_grouped_likelihood_equals_the_padded_heads():
         ).view(9, 6)
         x = net.hidden(main, fine, order)
         torch.testing.assert_close(net.main_nll(x, order, main[:, order]), padded)
+        normed = net.final_norm(x)  # the layer norm once, read by both heads in training
+        torch.testing.assert_close(net.main_nll(normed, order, main[:, order], True), padded)
         for i, c in enumerate(order.tolist()):
             torch.testing.assert_close(net.column_logits(x[:, i], c), logits[:, i, : vocab[c]])
 

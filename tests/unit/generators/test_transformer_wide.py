@@ -308,3 +308,44 @@ def test_bad_columns_per_position_is_refused(value, toy):
     model = TabularTransformer(**FAST, epochs=1, columns_per_position=value)
     with pytest.raises(ConfigurationError, match="columns_per_position"):
         model.fit(toy)
+
+
+def _loss(net, main, fine, order, fast):
+    """The training loss of the rows, from padded states normed once (``fast``, as
+    :class:`~.task.TransformerTask` runs it) or from the plain states."""
+    if fast:
+        x = net.final_norm(net.hidden(main, fine, order, padded=True))
+    else:
+        x = net.hidden(main, fine, order)
+    nll = net.main_nll(x, order, main[:, order], normed=fast).sum()
+    cols = order[net.const("numeric_index")[order] >= 0]
+    logits = net.visited_fine_logits(x, order, main, normed=fast)
+    return nll + F.cross_entropy(logits.flatten(0, 1), fine[:, cols].flatten(), reduction="sum")
+
+
+@pytest.mark.parametrize("group", [2, 3, 5])
+def test_padded_states_give_the_loss_and_gradients_of_the_plain_ones(group):
+    net, main, fine = _net(group)
+    main[:, 0] = main[:, 0].clamp(min=1)  # token row 0 (column 0's first label) never seen
+    order = torch.tensor([6, 2, 0, 5, 1, 4, 3])
+    padded = net.hidden(main, fine, order, padded=True)
+    assert padded.shape[1] == net.n_positions * group >= len(VOCAB)
+    torch.testing.assert_close(padded[:, : len(VOCAB)], net.hidden(main, fine, order))
+    grads = []
+    for fast in (True, False):
+        net.zero_grad(set_to_none=True)
+        loss = _loss(net, main, fine, order, fast)
+        loss.backward()
+        grads.append({k: p.grad.clone() for k, p in net.named_parameters() if p.grad is not None})
+    assert grads[0].keys() == grads[1].keys()
+    for name in grads[0]:
+        torch.testing.assert_close(grads[0][name], grads[1][name], atol=1e-5, rtol=1e-4)
+    # the padding's cells look up token row 0 and reach nothing: no gradient comes back
+    assert torch.count_nonzero(grads[0]["token.weight"][0]) == 0
+
+
+@pytest.mark.parametrize("g", [2, 3, 6])
+def test_each_cell_gets_the_sum_of_the_cells_before_it_in_its_group(g):
+    cells = torch.randn(4, 3, g, 5)
+    expected = cells.cumsum(2) - cells
+    torch.testing.assert_close(WideTransformer._before(cells), expected)
