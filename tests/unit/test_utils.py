@@ -27,10 +27,16 @@ def test_device_resolution():
         resolve_device("quantum")
 
 
-def test_concat_rows_equals_pandas_concat_for_every_kind_of_column():
+def test_row_joiner_equals_pandas_concat_for_every_kind_of_column():
     import pandas as pd
 
-    from synthgen.utils import concat_rows
+    from synthgen.utils import RowJoiner
+
+    def join(frames):
+        joiner = RowJoiner(sum(len(f) for f in frames))
+        for f in frames:
+            joiner.add(f)
+        return joiner.result()
 
     def frame(n, seed, nullable):
         rng = np.random.default_rng(seed)
@@ -48,10 +54,10 @@ def test_concat_rows_equals_pandas_concat_for_every_kind_of_column():
         )
 
     frames = [frame(5, 0, False), frame(3, 1, True), frame(4, 2, False)]
-    got = concat_rows(frames)
+    got = join(frames)
     expected = pd.concat(frames, ignore_index=True)
     pd.testing.assert_frame_equal(got, expected)
-    assert concat_rows(frames[:1]) is frames[0]
+    assert join(frames[:1]) is frames[0]
 
 
 def test_row_joiner_holds_no_frame_once_it_is_copied_in():
