@@ -29,6 +29,7 @@ from synthgen.exceptions import (
     NotFittedError,
     PersistenceError,
     PersonalDataWarning,
+    SamplingWorkerError,
     SchemaError,
     SynthgenError,
 )
@@ -138,6 +139,7 @@ __all__ = [
     "Range",
     "RelationalSynthesizer",
     "Report",
+    "SamplingWorkerError",
     "Schema",
     "SchemaError",
     "Span",

@@ -17,6 +17,7 @@ __all__ = [
     "NotFittedError",
     "PersistenceError",
     "PersonalDataWarning",
+    "SamplingWorkerError",
     "SchemaError",
     "SynthgenError",
     "TrainingTimeLimitWarning",
@@ -62,6 +63,10 @@ class EvaluationError(SynthgenError, ValueError):
 
 class ConfigurationError(SynthgenError, ValueError):
     """A generator parameter has an invalid value (checked in ``fit``)."""
+
+
+class SamplingWorkerError(SynthgenError, RuntimeError):
+    """A worker process of ``sample_to(..., n_jobs=k)`` stopped before its part was written."""
 
 
 class TrainingTimeLimitWarning(UserWarning):

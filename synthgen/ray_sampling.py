@@ -26,21 +26,18 @@ from pathlib import Path
 from typing import Any
 
 from synthgen.exceptions import ConfigurationError, PersistenceError
-from synthgen.io import load
 from synthgen.sampling.chunked import (
+    BLOCK_ROWS,
     DEFAULT_CHUNK_SIZE,
-    ChunkWriter,
     check_request,
     check_target,
-    draw_rows,
+    write_part,
 )
+from synthgen.sampling.workers import PartSpec, model_blob, model_from
 from synthgen.training.threads import resolve_n_threads
 from synthgen.utils import check_random_state
 
 __all__ = ["sample_to_ray"]
-
-#: Models loaded in this worker process, by the SHA-256 of their file.
-_LOADED: dict[str, Any] = {}
 
 
 def _ray() -> Any:
@@ -53,38 +50,19 @@ def _ray() -> Any:
     return ray
 
 
-def _model_from(blob: bytes, digest: str) -> Any:
-    """The model saved in ``blob``, loaded once per worker process."""
-    model = _LOADED.get(digest)
-    if model is None:
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "model.sgm"
-            path.write_bytes(blob)
-            model = load(path)
-        model.verbose = False  # one bar per block would be noise
-        _LOADED.clear()  # one model at a time: a worker serves one sampling job
-        _LOADED[digest] = model
-    return model
-
-
 def _write_part(
     blob: bytes,
     digest: str,
+    cls: type,
     tmp: str,
     part: int,
-    spec: tuple[int, int, int, int],
+    spec: PartSpec,
     schema: Any,
     conditions: Any,
 ) -> Any:
-    """Draw part ``part`` (rows ``start .. stop - 1`` of ``total``, base seed ``base``) and
-    write it into ``tmp``; returns its Arrow schema."""
-    base, start, stop, total = spec
-    model = _model_from(blob, digest)
-    frame = draw_rows(model, base, start, stop, total, conditions)
-    writer = ChunkWriter(Path(tmp), "parquet", Path(tmp))
-    writer.schema, writer.parts = schema, part
-    writer.write(frame)
-    return writer.schema
+    """Draw part ``part`` (the rows of ``spec``) and write it into ``tmp``; returns its Arrow
+    schema."""
+    return write_part(model_from(blob, digest, cls), tmp, part, spec, schema, conditions)
 
 
 def sample_to_ray(
@@ -113,10 +91,7 @@ def sample_to_ray(
     check_target(target, overwrite)
     rng = model.rng_ if random_state is None else check_random_state(random_state)
     base = int(rng.integers(2**63 - 1))
-    with tempfile.TemporaryDirectory() as folder:
-        saved = Path(folder) / "model.sgm"
-        model.save(saved)
-        blob = saved.read_bytes()
+    blob = model_blob(model)
     if not ray.is_initialized():
         ray.init()
     try:
@@ -138,10 +113,10 @@ def _run_tasks(ray, model, blob, tmp: Path, base: int, n: int, chunk: int, condi
     task = ray.remote(num_cpus=threads)(_write_part)
     ref = ray.put(blob)
     digest = hashlib.sha256(blob).hexdigest()
-    specs = [(base, s, min(s + chunk, n), n) for s in range(0, n, chunk)]
+    specs = [(base, s, min(s + chunk, n), n, BLOCK_ROWS) for s in range(0, n, chunk)]
     schemas = ray.get(
         [
-            task.remote(ref, digest, str(tmp), i, spec, None, conditions)
+            task.remote(ref, digest, type(model), str(tmp), i, spec, None, conditions)
             for i, spec in enumerate(specs)
         ]
     )
@@ -149,7 +124,10 @@ def _run_tasks(ray, model, blob, tmp: Path, base: int, n: int, chunk: int, condi
     # column all missing in it, say) is written again with part 0's.
     again = [i for i, schema in enumerate(schemas) if not schema.equals(schemas[0])]
     ray.get(
-        [task.remote(ref, digest, str(tmp), i, specs[i], schemas[0], conditions) for i in again]
+        [
+            task.remote(ref, digest, type(model), str(tmp), i, specs[i], schemas[0], conditions)
+            for i in again
+        ]
     )
 
 

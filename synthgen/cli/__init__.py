@@ -115,7 +115,7 @@ def _cmd_sample(args: argparse.Namespace) -> None:
         return sample_tables(args)
     if args.n is None:
         raise ConfigurationError("-n (the number of rows) is required to sample a table")
-    if args.chunk_size is not None or args.ray:  # chunk by chunk, at flat memory
+    if args.chunk_size is not None or args.ray or args.jobs is not None:  # at flat memory
         return sample_chunked(args)
     check_table_path(args.output)
     model = sg.load(args.model, device=args.device)

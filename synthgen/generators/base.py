@@ -230,13 +230,18 @@ class BaseGenerator(PersistenceMixin, BaseEstimator):
         conditions: Any = None,
         format: str | None = None,
         overwrite: bool = False,
+        n_jobs: int | None = None,
     ) -> Any:
         """Draw rows straight into a Parquet folder (one part per chunk) or a CSV file, at
-        flat memory, atomically; the same seed gives the same rows whatever ``chunk_size``.
+        flat memory, atomically; the same seed gives the same rows whatever ``chunk_size``
+        and ``n_jobs``.
 
         ``format`` is ``"parquet"`` or ``"csv"`` (default: by the suffix of ``path``; ``.csv``,
         ``.csv.gz`` and ``.tsv`` are CSV). An existing ``path`` is replaced only with
-        ``overwrite=True``. Returns the written path. See :mod:`synthgen.sampling.chunked`.
+        ``overwrite=True``. ``n_jobs`` worker processes (``-1``: one per CPU; default one,
+        this process) draw and write whole chunks (:mod:`synthgen.sampling.workers`; a
+        script using them needs an ``if __name__ == "__main__":`` guard). Returns the
+        written path. See :mod:`synthgen.sampling.chunked`.
         """
         from synthgen.sampling.chunked import DEFAULT_CHUNK_SIZE, sample_to
 
@@ -249,6 +254,7 @@ class BaseGenerator(PersistenceMixin, BaseEstimator):
             conditions=conditions,
             format=format,
             overwrite=overwrite,
+            n_jobs=n_jobs,
         )
 
     def _sample_free(self, n_samples: int, rng: np.random.Generator) -> pd.DataFrame:

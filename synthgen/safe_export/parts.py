@@ -311,7 +311,7 @@ def _judge(split, schema, model, sample, copies, log, writer, tmp, out_path, fmt
     )
     removed = False
     if written:
-        move_into_place(tmp, fmt, out_path, writer)
+        move_into_place(tmp, fmt, out_path, writer.output)
     else:
         shutil.rmtree(tmp, ignore_errors=True)
         if os.path.lexists(out_path):  # an older output would look like this run's result

@@ -4,6 +4,8 @@ Rows are drawn in fixed blocks of :data:`BLOCK_ROWS`; block ``b`` is drawn with 
 generator seeded from ``(base seed, b)``, where the base seed comes from ``random_state`` (or
 the model's own stream). ``chunk_size`` only groups rows into files, so the same seed gives
 the same rows whatever the chunk size. Identifiers are numbered over the whole output.
+With ``n_jobs`` above one, worker processes draw and write whole chunks: the same output
+(:mod:`synthgen.sampling.workers`).
 
 The output is written atomically: into a hidden temporary folder next to ``path`` that is
 renamed to ``path`` once every chunk is written and synced; on any error (an exception, a full
@@ -27,6 +29,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from synthgen.exceptions import ConfigurationError, PersistenceError
+from synthgen.sampling.conditions import parse_conditions
+from synthgen.sampling.workers import (
+    PartSpec,
+    model_from,
+    piece_path,
+    resolve_n_jobs,
+    write_parts,
+)
 from synthgen.utils import check_n_samples, check_random_state
 
 __all__ = [
@@ -38,7 +48,9 @@ __all__ = [
     "draw_rows",
     "move_into_place",
     "number_ids",
+    "part_task",
     "sample_to",
+    "write_part",
 ]
 
 #: Rows drawn per seeded block (fixed, so rows do not depend on the chunk size).
@@ -110,22 +122,62 @@ def number_ids(model: Any, frame: pd.DataFrame, start: int, total: int) -> pd.Da
 
 
 def draw_rows(
-    model: Any, base: int, start: int, stop: int, total: int, conditions: Any = None
+    model: Any,
+    base: int,
+    start: int,
+    stop: int,
+    total: int,
+    conditions: Any = None,
+    block: int | None = None,
 ) -> pd.DataFrame:
     """Rows ``start .. stop - 1`` of the ``total`` rows that :func:`sample_to` draws with the
-    base seed ``base``: the same rows, whoever draws them (a worker drawing one part draws
-    the blocks that part overlaps)."""
-    first, last = start // BLOCK_ROWS, (stop - 1) // BLOCK_ROWS
+    base seed ``base`` in blocks of ``block`` rows (default :data:`BLOCK_ROWS`): the same
+    rows, whoever draws them (a worker drawing one part draws the blocks that part
+    overlaps)."""
+    block = BLOCK_ROWS if block is None else block
+    first, last = start // block, (stop - 1) // block
     frames = []
     for b in range(first, last + 1):
-        size = min(BLOCK_ROWS, total - b * BLOCK_ROWS)
+        size = min(block, total - b * block)
         frame = model.sample(
             size, conditions=conditions, random_state=np.random.default_rng([base, b])
         )
-        frames.append(number_ids(model, frame, b * BLOCK_ROWS, total))
+        frames.append(number_ids(model, frame, b * block, total))
     rows = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    offset = start - first * BLOCK_ROWS
+    offset = start - first * block
     return rows.iloc[offset : offset + stop - start].reset_index(drop=True)
+
+
+def write_part(
+    model: Any,
+    tmp: str | Path,
+    part: int,
+    spec: PartSpec,
+    schema: pa.Schema | None,
+    conditions: Any,
+    csv: tuple[str, bool] | None = None,
+) -> pa.Schema | None:
+    """Draw part ``part`` (rows of ``spec``) and write it into the folder ``tmp``: a Parquet
+    part with Arrow ``schema`` (``None``: its own, which is returned), or with ``csv``
+    (separator, gzip) a piece of the CSV file (the header in part 0 only)."""
+    base, start, stop, total, block = spec
+    frame = draw_rows(model, base, start, stop, total, conditions, block=block)
+    if csv is not None:
+        sep, gz = csv
+        data = frame.to_csv(index=False, header=part == 0, sep=sep).encode("utf-8")
+        piece_path(Path(tmp), part).write_bytes(gzip.compress(data) if gz else data)
+        return None
+    writer = ChunkWriter(Path(tmp), "parquet", Path(tmp))
+    writer.schema, writer.parts = schema, part
+    writer.write(frame)
+    return writer.schema
+
+
+def part_task(
+    digest: str, tmp: str, part: int, spec: PartSpec, schema: Any, conditions: Any, csv: Any
+) -> pa.Schema | None:
+    """:func:`write_part` in a worker process, with the model it loaded at its start."""
+    return write_part(model_from(None, digest), tmp, part, spec, schema, conditions, csv)
 
 
 class ChunkWriter:
@@ -163,6 +215,11 @@ class ChunkWriter:
             os.fsync(fh.fileno())
         self.parts += 1
 
+    @property
+    def output(self) -> Path:
+        """What :func:`move_into_place` moves: the CSV file, or the folder of parts."""
+        return self.file if self.fmt == "csv" else self.tmp
+
     def close(self) -> None:
         if self.fmt == "csv":
             assert self.csv is not None
@@ -179,9 +236,9 @@ class ChunkWriter:
                 self.raw.close()
 
 
-def move_into_place(tmp: Path, fmt: str, path: Path, writer: ChunkWriter) -> None:
-    """Move the finished output to ``path`` (replacing an old one only at the very end)."""
-    source = writer.file if fmt == "csv" else tmp
+def move_into_place(tmp: Path, fmt: str, path: Path, source: Path) -> None:
+    """Move the finished output ``source`` (the folder ``tmp`` of Parquet parts, or the CSV
+    file in it) to ``path``, replacing an old one only at the very end."""
     trash = None
     if path.exists() and (path.is_dir() or fmt == "parquet"):
         trash = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
@@ -203,8 +260,11 @@ def sample_to(
     conditions: Mapping[str, Any] | None = None,
     format: str | None = None,
     overwrite: bool = False,
+    n_jobs: int | None = None,
 ) -> Path:
     """Draw ``n_samples`` rows of a fitted ``model`` into ``path``; see the module docstring.
+    ``n_jobs`` worker processes (``-1``: one per CPU) draw and write whole chunks, the same
+    output as one process (:mod:`synthgen.sampling.workers`).
 
     Examples
     --------
@@ -220,9 +280,13 @@ def sample_to(
     model._check_fitted()
     target = Path(os.fspath(path))
     n, chunk, fmt = check_request(n_samples, chunk_size, format, target, conditions)
+    jobs = resolve_n_jobs(n_jobs)
+    if conditions is not None:  # checked here, before any block or worker
+        parse_conditions(conditions, model.schema_)
     check_target(target, overwrite)
     rng = model.rng_ if random_state is None else check_random_state(random_state)
     base = int(rng.integers(2**63 - 1))
+    specs = [(base, s, min(s + chunk, n), n, BLOCK_ROWS) for s in range(0, n, chunk)]
     try:
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     except OSError as err:
@@ -230,23 +294,15 @@ def sample_to(
     writer: ChunkWriter | None = None
     verbose = model.verbose
     try:
-        writer = ChunkWriter(tmp, fmt, target)
-        model.verbose = False  # one bar per block would be noise
-        buffer: list[pd.DataFrame] = []
-        held = 0
-        for b, start in enumerate(range(0, n, BLOCK_ROWS)):
-            size = min(BLOCK_ROWS, n - start)
-            block_rng = np.random.default_rng([base, b])
-            frame = model.sample(size, conditions=conditions, random_state=block_rng)
-            buffer.append(number_ids(model, frame, start, n))
-            held += size
-            while held >= chunk or (held and start + size == n):
-                rows = pd.concat(buffer, ignore_index=True) if len(buffer) > 1 else buffer[0]
-                writer.write(rows.iloc[:chunk].reset_index(drop=True))
-                rest = rows.iloc[chunk:]
-                buffer, held = ([rest] if len(rest) else []), len(rest)
-        writer.close()
-        move_into_place(tmp, fmt, target, writer)
+        if jobs > 1 and len(specs) > 1:
+            source = write_parts(model, tmp, fmt, target, specs, conditions, jobs, part_task)
+        else:
+            writer = ChunkWriter(tmp, fmt, target)
+            model.verbose = False  # one bar per block would be noise
+            _write_blocks(model, writer, base, n, chunk, conditions)
+            writer.close()
+            source = writer.output
+        move_into_place(tmp, fmt, target, source)
     except BaseException as err:
         # Any failure, Ctrl-C included: nothing half-written is left at (or next to) path.
         if writer is not None:
@@ -258,3 +314,22 @@ def sample_to(
     finally:
         model.verbose = verbose
     return target
+
+
+def _write_blocks(
+    model: Any, writer: ChunkWriter, base: int, n: int, chunk: int, conditions: Any
+) -> None:
+    """Draw the ``n`` rows block by block in this process, writing ``chunk`` rows at a time."""
+    buffer: list[pd.DataFrame] = []
+    held = 0
+    for b, start in enumerate(range(0, n, BLOCK_ROWS)):
+        size = min(BLOCK_ROWS, n - start)
+        block_rng = np.random.default_rng([base, b])
+        frame = model.sample(size, conditions=conditions, random_state=block_rng)
+        buffer.append(number_ids(model, frame, start, n))
+        held += size
+        while held >= chunk or (held and start + size == n):
+            rows = pd.concat(buffer, ignore_index=True) if len(buffer) > 1 else buffer[0]
+            writer.write(rows.iloc[:chunk].reset_index(drop=True))
+            rest = rows.iloc[chunk:]
+            buffer, held = ([rest] if len(rest) else []), len(rest)

@@ -1,5 +1,7 @@
 """The benchmark harness records failures instead of stopping, and tabulates results."""
 
+import json
+
 from benchmarks.run import markdown_table, plot, run_pair
 
 
@@ -303,3 +305,15 @@ def test_the_copy_filter_benchmark_drops_the_same_rows_spilled_or_in_memory():
     assert in_memory["near_copy_distance"] == spilled["near_copy_distance"] >= 1
     assert in_memory["dropped"] == spilled["dropped"] > 0
     assert spilled["filter_mb"] >= 0
+
+
+def test_the_worker_sampling_benchmark_writes_the_same_parts_in_every_run(capsys, tmp_path):
+    from benchmarks.bench_sample_jobs import main
+
+    args = ["--rows", "3000", "--chunk-size", "1000", "--repeats", "1", "--folder", str(tmp_path)]
+    assert main([*args, "--fit-rows", "500", "--jobs", "1,2"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["n_jobs"] for r in lines[:-1]] == [1, 2]
+    assert all(r["rows_per_s"] > 0 and r["peak_rss_mb"] > 0 for r in lines[:-1])
+    assert lines[1]["worker_peak_rss_mb"] > 0 and lines[-1] == {"same_output_every_run": True}
+    assert list(tmp_path.iterdir()) == []
