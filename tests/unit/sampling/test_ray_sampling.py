@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -18,35 +15,18 @@ from synthgen.sampling.chunked import BLOCK_ROWS
 pytestmark = pytest.mark.xdist_group("ray")
 
 
-@pytest.fixture(scope="module")
-def model():
-    rng = np.random.default_rng(0)
-    df = pd.DataFrame(
-        {
-            "key": [f"id-{i:05d}" for i in range(300)],
-            "x": rng.normal(size=300),
-            "c": rng.choice(["a", "b", "c"], 300),
-        }
-    )
-    return sg.make_generator("copula", random_state=0).fit(df)
-
-
-def _parts(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
-
-
-def test_ray_parts_equal_the_single_process_parts(local_ray, model, tmp_path):
+def test_ray_parts_equal_the_single_process_parts(local_ray, model, tmp_path, part_bytes):
     """Parts that cut blocks in two (chunk_size not a multiple of the block): every part is
     the single process's, byte for byte, and the identifiers run over the whole output."""
     n, chunk = 2 * BLOCK_ROWS + 123, BLOCK_ROWS // 2 + 7
     alone = model.sample_to(tmp_path / "alone", n, chunk_size=chunk, random_state=5)
     spread = sample_to_ray(model, tmp_path / "ray", n, chunk_size=chunk, random_state=5)
-    assert _parts(spread) == _parts(alone)
+    assert part_bytes(spread) == part_bytes(alone)
     rows = pd.read_parquet(spread)
     assert len(rows) == n and rows["key"].is_unique and rows["key"].iloc[-1] == f"id-{n:06d}"
 
 
-def test_a_neural_model_and_the_model_stream(local_ray, tmp_path, mixed):
+def test_a_neural_model_and_the_model_stream(local_ray, tmp_path, mixed, part_bytes):
     """A neural model travels as its saved file; without random_state both continue the
     model's own stream from the same point."""
     params = {**get_generator_class("vae")._fast_params(), "random_state": 0}
@@ -54,7 +34,7 @@ def test_a_neural_model_and_the_model_stream(local_ray, tmp_path, mixed):
     twin = sg.make_generator("vae", **params).fit(mixed)
     alone = model.sample_to(tmp_path / "alone", BLOCK_ROWS + 10, chunk_size=BLOCK_ROWS)
     spread = sample_to_ray(twin, tmp_path / "ray", BLOCK_ROWS + 10, chunk_size=BLOCK_ROWS)
-    assert _parts(spread) == _parts(alone)
+    assert part_bytes(spread) == part_bytes(alone)
     assert list(pd.read_parquet(spread).columns) == list(mixed.columns)
 
 
@@ -68,13 +48,13 @@ def test_refusals_leave_nothing_behind(local_ray, model, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
 
 
-def test_cli_sample_on_ray(local_ray, model, tmp_path, capsys):
+def test_cli_sample_on_ray(local_ray, model, tmp_path, capsys, part_bytes):
     from synthgen.cli import main
 
     model.save(tmp_path / "m.sgm")
     args = ["sample", str(tmp_path / "m.sgm"), "-n", "1000", "--random-state", "2"]
     assert main([*args, "-o", str(tmp_path / "ray"), "--ray", "--chunk-size", "300"]) == 0
     assert main([*args, "-o", str(tmp_path / "alone"), "--chunk-size", "300"]) == 0
-    assert _parts(tmp_path / "ray") == _parts(tmp_path / "alone")
-    assert len(_parts(tmp_path / "ray")) == 4
+    assert part_bytes(tmp_path / "ray") == part_bytes(tmp_path / "alone")
+    assert len(part_bytes(tmp_path / "ray")) == 4
     assert "wrote 1,000 synthetic rows" in capsys.readouterr().out

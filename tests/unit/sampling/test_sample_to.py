@@ -6,22 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import synthgen as sg
 from synthgen.exceptions import ConfigurationError, PersistenceError
 from synthgen.sampling import chunked
-
-
-@pytest.fixture(scope="module")
-def model():
-    rng = np.random.default_rng(0)
-    df = pd.DataFrame(
-        {
-            "key": [f"id-{i:05d}" for i in range(400)],
-            "x": rng.normal(size=400),
-            "c": rng.choice(["a", "b", "c"], 400),
-        }
-    )
-    return sg.make_generator("copula", random_state=0).fit(df)
 
 
 @pytest.fixture()

@@ -6,9 +6,7 @@ import gzip
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -19,24 +17,7 @@ from synthgen.generators import get_generator_class
 from synthgen.sampling import chunked
 
 
-@pytest.fixture(scope="module")
-def model():
-    rng = np.random.default_rng(0)
-    df = pd.DataFrame(
-        {
-            "key": [f"id-{i:05d}" for i in range(300)],
-            "x": rng.normal(size=300),
-            "c": rng.choice(["a", "b", "c"], 300),
-        }
-    )
-    return sg.make_generator("copula", random_state=0).fit(df)
-
-
-def _parts(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
-
-
-def test_worker_processes_write_the_parts_and_csv_of_one_process(model, tmp_path, monkeypatch):
+def test_workers_write_the_parts_and_csv_of_one_process(model, tmp_path, monkeypatch, part_bytes):
     """Chunks that cut the seeded blocks in two: the same Parquet parts byte for byte, the same
     CSV text (from the command line too), identifiers numbered over the whole output."""
     monkeypatch.setattr(chunked, "BLOCK_ROWS", 500)  # the workers get the block size with a part
@@ -47,7 +28,7 @@ def test_worker_processes_write_the_parts_and_csv_of_one_process(model, tmp_path
     spread = model.sample_to(
         tmp_path / "spread", n, chunk_size=chunk, random_state=5, conditions=where, n_jobs=2
     )
-    assert _parts(spread) == _parts(alone) and len(_parts(alone)) == 4
+    assert part_bytes(spread) == part_bytes(alone) and len(part_bytes(alone)) == 4
     rows = pd.read_parquet(spread)
     assert len(rows) == n and rows["key"].is_unique and rows["key"].iloc[-1] == f"id-{n:06d}"
     assert rows["x"].between(-1.0, 2.0).all()
@@ -69,7 +50,7 @@ def test_worker_processes_write_the_parts_and_csv_of_one_process(model, tmp_path
     ]  # no temporary folder or piece left
 
 
-def test_a_neural_model_continues_its_stream_in_workers(tmp_path, mixed, monkeypatch):
+def test_a_neural_model_continues_its_stream_in_workers(tmp_path, mixed, monkeypatch, part_bytes):
     """A neural model (torch threads set in each worker) without random_state: both runs
     continue the model's own stream from the same point."""
     monkeypatch.setattr(chunked, "BLOCK_ROWS", 500)
@@ -79,7 +60,7 @@ def test_a_neural_model_continues_its_stream_in_workers(tmp_path, mixed, monkeyp
     alone = model.sample_to(tmp_path / "alone", 1_210, chunk_size=600)
     spread = twin.sample_to(tmp_path / "spread", 1_210, chunk_size=600, n_jobs=-1)
     assert model.sample(3).equals(twin.sample(3))  # and both streams moved on alike
-    assert _parts(spread) == _parts(alone)
+    assert part_bytes(spread) == part_bytes(alone)
     assert list(pd.read_parquet(spread).columns) == list(mixed.columns)
 
 
