@@ -20,6 +20,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
@@ -169,7 +170,12 @@ def write_part(
         return None
     writer = ChunkWriter(Path(tmp), "parquet", Path(tmp))
     writer.schema, writer.parts = schema, part
-    writer.write(frame)
+    try:
+        writer.write(frame)
+        writer.close()
+    except BaseException:
+        writer.abort()
+        raise
     return writer.schema
 
 
@@ -181,26 +187,37 @@ def part_task(
 
 
 class ChunkWriter:
-    """Write chunks into the temporary folder (Parquet parts, or one CSV file)."""
+    """Write chunks into the temporary folder (Parquet parts, or one CSV file).
+
+    The caller's thread turns a chunk into Arrow (or CSV text); a background thread writes
+    it (Parquet encoding and compression, gzip, ``fsync``: work that releases the GIL) while
+    the caller draws the next chunk. One write is pending at most, so two chunks are in
+    memory at worst; a write's error is raised by the next :meth:`write` or by
+    :meth:`close`, which waits for the last write. :meth:`abort` waits too, so the
+    temporary folder can be removed after it.
+    """
 
     def __init__(self, tmp: Path, fmt: str, target: Path) -> None:
         self.tmp, self.fmt, self.parts = tmp, fmt, 0
         self.schema: pa.Schema | None = None
         self.csv: IO[Any] | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: Future | None = None
         if fmt == "csv":
             name = target.name.lower()
             self.sep = "\t" if name.endswith(".tsv") else ","
             self.file = tmp / "table"
             self.raw = open(self.file, "wb")  # noqa: SIM115 - closed in close() / abort()
             if name.endswith(".gz"):
-                self.csv = gzip.open(self.raw, "wt", newline="", encoding="utf-8")  # noqa: SIM115
+                self.csv = gzip.open(self.raw, "wb")  # noqa: SIM115
             else:
-                self.csv = open(self.raw.fileno(), "w", newline="", encoding="utf-8", closefd=False)  # noqa: SIM115
+                self.csv = self.raw
 
     def write(self, frame: pd.DataFrame) -> None:
         if self.fmt == "csv":
             assert self.csv is not None
-            frame.to_csv(self.csv, index=False, header=self.parts == 0, sep=self.sep)
+            text = frame.to_csv(index=False, header=self.parts == 0, sep=self.sep)
+            self._submit(self.csv.write, text.encode("utf-8"))
             self.parts += 1
             return
         try:
@@ -209,11 +226,26 @@ class ChunkWriter:
             raise PersistenceError(f"cannot write chunk {self.parts} as Parquet: {err}") from None
         if self.schema is None:
             self.schema = table.schema
-        with open(self.tmp / _PART.format(self.parts), "wb") as fh:
-            pq.write_table(table, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
+        self._submit(_write_parquet, table, self.tmp / _PART.format(self.parts))
         self.parts += 1
+
+    def _submit(self, fn: Any, *args: Any) -> None:
+        """Run ``fn(*args)`` in the background once the previous write is done."""
+        self._wait()
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="synthgen-writer")
+        self._pending = self._pool.submit(fn, *args)
+
+    def _wait(self) -> None:
+        """Wait for the pending write; raise its error."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def _stop(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     @property
     def output(self) -> Path:
@@ -221,19 +253,36 @@ class ChunkWriter:
         return self.file if self.fmt == "csv" else self.tmp
 
     def close(self) -> None:
+        """Wait for the last write (raising its error) and sync a CSV file to disk."""
+        try:
+            self._wait()
+        finally:
+            self._stop()
         if self.fmt == "csv":
             assert self.csv is not None
-            self.csv.close()
+            if self.csv is not self.raw:  # the gzip stream's end (the file stays open)
+                self.csv.close()
             self.raw.flush()
             os.fsync(self.raw.fileno())
             self.raw.close()
 
     def abort(self) -> None:
+        """Wait for a pending write (ignoring its error) and close a CSV file."""
+        with contextlib.suppress(Exception):
+            self._wait()
+        self._stop()
         if self.fmt == "csv":
             with contextlib.suppress(Exception):
                 self.csv.close()  # type: ignore[union-attr]
             with contextlib.suppress(Exception):
                 self.raw.close()
+
+
+def _write_parquet(table: pa.Table, path: Path) -> None:
+    with open(path, "wb") as fh:
+        pq.write_table(table, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 def move_into_place(tmp: Path, fmt: str, path: Path, source: Path) -> None:

@@ -82,3 +82,21 @@ def test_cli_chunked(model, tmp_path):
     out = tmp_path / "rows"
     main(["sample", str(saved), "-n", "300", "-o", str(out), "--chunk-size", "100", "-q"])
     assert len(list(out.iterdir())) == 3 and len(pd.read_parquet(out)) == 300
+
+
+@pytest.mark.parametrize("fails", [1, 5])  # raised by the next write / by close()
+def test_a_failed_background_write_is_an_error(model, tmp_path, small_blocks, monkeypatch, fails):
+    """Parts are written by a background thread while the next chunk is drawn: a disk that
+    fills up there stops the run with a PersistenceError (the last part's too), and nothing
+    is left behind."""
+    written = []
+
+    def full_disk(table, path):
+        if len(written) == fails:
+            raise OSError(28, "No space left on device")
+        written.append(path.name)
+
+    monkeypatch.setattr(chunked, "_write_parquet", full_disk)
+    with pytest.raises(PersistenceError, match="No space left on device"):
+        model.sample_to(tmp_path / "out", 3_000, chunk_size=500, random_state=1)
+    assert len(written) == fails and list(tmp_path.iterdir()) == []
