@@ -113,6 +113,13 @@ def sample_tables(args: argparse.Namespace) -> None:
 
     if args.n is not None:
         raise DataError("a multi-table model is sampled with --scale (root rows x scale), not -n")
+    given = (("--chunk-size", args.chunk_size), ("--jobs", args.jobs))
+    one_table = [option for option, value in given if value is not None]
+    if one_table or args.ray:
+        raise ConfigurationError(
+            f"{(one_table or ['--ray'])[0]} samples one table; a multi-table model writes its "
+            "tables with --scale (root rows x scale)"
+        )
     folder = Path(args.output)
     if folder.exists() and not folder.is_dir():
         raise PersistenceError(f"cannot write tables into {args.output!r}: it is not a folder")

@@ -119,6 +119,9 @@ def test_cli_metadata_fit_and_sample(tmp_path, capsys):
     assert len(pd.read_csv(out / "users.csv")) == 30
     assert main(["sample", str(model_path), "-o", str(out), "-n", "5"]) == 2
     assert "--scale" in capsys.readouterr().err
+    for option in (["--jobs", "2"], ["--chunk-size", "10"], ["--ray"]):  # one table's options
+        assert main(["sample", str(model_path), "-o", str(out), "--force", *option]) == 2
+        assert f"{option[0]} samples one table" in capsys.readouterr().err
 
 
 def test_cli_refuses_an_empty_folder_and_a_bad_metadata_file(tmp_path, capsys):
