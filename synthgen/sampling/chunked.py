@@ -46,6 +46,7 @@ __all__ = [
     "ChunkWriter",
     "check_request",
     "check_target",
+    "csv_options",
     "draw_rows",
     "move_into_place",
     "number_ids",
@@ -149,6 +150,13 @@ def draw_rows(
     return rows.iloc[offset : offset + stop - start].reset_index(drop=True)
 
 
+def csv_options(target: Path) -> tuple[str, bool]:
+    """The separator of a CSV output ``target`` (a tab for ``.tsv``), and whether it is
+    gzipped (``.gz``)."""
+    name = target.name.lower()
+    return ("\t" if name.endswith(".tsv") else ","), name.endswith(".gz")
+
+
 def write_part(
     model: Any,
     tmp: str | Path,
@@ -204,11 +212,10 @@ class ChunkWriter:
         self._pool: ThreadPoolExecutor | None = None
         self._pending: Future | None = None
         if fmt == "csv":
-            name = target.name.lower()
-            self.sep = "\t" if name.endswith(".tsv") else ","
+            self.sep, gz = csv_options(target)
             self.file = tmp / "table"
             self.raw = open(self.file, "wb")  # noqa: SIM115 - closed in close() / abort()
-            if name.endswith(".gz"):
+            if gz:
                 self.csv = gzip.open(self.raw, "wb")  # noqa: SIM115
             else:
                 self.csv = self.raw
@@ -344,7 +351,8 @@ def sample_to(
     verbose = model.verbose
     try:
         if jobs > 1 and len(specs) > 1:
-            source = write_parts(model, tmp, fmt, target, specs, conditions, jobs, part_task)
+            csv = csv_options(target) if fmt == "csv" else None
+            source = write_parts(model, tmp, specs, conditions, jobs, part_task, csv)
         else:
             writer = ChunkWriter(tmp, fmt, target)
             model.verbose = False  # one bar per block would be noise

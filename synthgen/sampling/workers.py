@@ -119,25 +119,23 @@ def _start_worker(blob: bytes, digest: str, cls: type, threads: int) -> None:
 def write_parts(
     model: Any,
     tmp: Path,
-    fmt: str,
-    target: Path,
     specs: list[PartSpec],
     conditions: Any,
     n_jobs: int,
     task: Callable[..., pa.Schema | None],
+    csv: tuple[str, bool] | None = None,
 ) -> Path:
     """Write the parts ``specs`` of ``model``'s rows with ``n_jobs`` worker processes into
-    ``tmp``; returns the finished output to move into place (``tmp`` for Parquet, the joined
-    CSV file otherwise). ``task(digest, tmp, part, spec, schema, conditions, csv)`` writes one
-    part in a worker (:func:`synthgen.sampling.chunked.part_task`). Rows are counted on the
-    model's progress bar when it is verbose."""
+    ``tmp``: Parquet parts, or with ``csv`` (separator, gzip) one CSV file; returns the
+    finished output to move into place (``tmp``, or the joined CSV file).
+    ``task(digest, tmp, part, spec, schema, conditions, csv)`` writes one part in a worker
+    (:func:`synthgen.sampling.chunked.part_task`). Rows are counted on the model's progress
+    bar when it is verbose."""
     from synthgen.training.threads import resolve_n_threads
 
     blob = model_blob(model)
     digest = hashlib.sha256(blob).hexdigest()
     threads = resolve_n_threads(model.n_threads) if hasattr(model, "n_threads") else 1
-    name = target.name.lower()
-    csv = ("\t" if name.endswith(".tsv") else ",", name.endswith(".gz")) if fmt == "csv" else None
     pool = ProcessPoolExecutor(
         max_workers=min(n_jobs, len(specs)),
         mp_context=multiprocessing.get_context("spawn"),
