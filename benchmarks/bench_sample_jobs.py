@@ -10,6 +10,8 @@ every run wrote the same bytes::
     OMP_NUM_THREADS=1 python -m benchmarks.bench_sample_jobs --rows 10000000 --jobs 1,2
     OMP_NUM_THREADS=1 python -m benchmarks.bench_sample_jobs --generator transformer \\
         --params '{"epochs": 1}' --fit-rows 20000 --rows 1000000 --jobs 1,2
+    OMP_NUM_THREADS=1 python -m benchmarks.bench_sample_jobs --source /tmp/big \
+        --rows 50000000 --jobs 1,2      # fitted on bench_stream's 10M x 20 Parquet table
 """
 
 from __future__ import annotations
@@ -66,6 +68,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--params", default="{}", help="generator parameters (JSON)")
     parser.add_argument("--dataset", default="adult")
     parser.add_argument("--fit-rows", type=int, default=None, help="rows to fit on (all)")
+    parser.add_argument(
+        "--source",
+        default=None,
+        help="fit on this Parquet folder with fit_parts (e.g. bench_stream's 20-column table, "
+        "--fit-rows rows for the schema) instead of --dataset",
+    )
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--chunk-size", type=int, default=1_000_000)
     parser.add_argument("--jobs", default="1,2", help="comma-separated n_jobs values")
@@ -78,14 +86,17 @@ def main(argv: list[str] | None = None) -> int:
     import synthgen as sg
     from benchmarks.datasets import load_dataset
 
-    data, _ = load_dataset(args.dataset)
-    if args.fit_rows is not None:
-        data = data.iloc[: args.fit_rows]
     model = sg.make_generator(args.generator, random_state=0, **json.loads(args.params))
     if "n_threads" in model.get_params():  # neural: one thread per process
         model.set_params(n_threads=1)
     t0 = time.perf_counter()
-    model.fit(data)
+    if args.source is not None:
+        from synthgen.generators.sharded import fit_parts
+
+        fit_parts(model, args.source, fit_rows=args.fit_rows or 200_000)
+    else:
+        data, _ = load_dataset(args.dataset)
+        model.fit(data if args.fit_rows is None else data.iloc[: args.fit_rows])
     fit_s = time.perf_counter() - t0
     root = Path(tempfile.mkdtemp(dir=args.folder))
     digests = set()
@@ -108,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
                     json.dumps(
                         {
                             "generator": args.generator,
+                            "data": args.source or args.dataset,
                             "rows": args.rows,
                             "chunk_size": args.chunk_size,
                             "format": "csv" if args.csv else "parquet",

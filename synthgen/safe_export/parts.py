@@ -72,12 +72,8 @@ from synthgen.safe_export import (
 from synthgen.safe_export.passes import exact_schema, protect_parts, split_parts
 from synthgen.safe_export.rounds import FilterSource, filtered_blocks, write_blocks
 from synthgen.safe_export.verdict import settle_verdict
-from synthgen.sampling.chunked import (
-    ChunkWriter,
-    check_request,
-    check_target,
-    move_into_place,
-)
+from synthgen.sampling.chunked import check_request, check_target
+from synthgen.sampling.writer import ChunkWriter, move_into_place
 from synthgen.schema import Schema
 from synthgen.utils import check_random_state
 

@@ -14,20 +14,17 @@ disk, Ctrl-C) the temporary folder is removed and nothing is left at ``path``.
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from synthgen.exceptions import ConfigurationError, PersistenceError
 from synthgen.sampling.conditions import parse_conditions
@@ -38,17 +35,21 @@ from synthgen.sampling.workers import (
     resolve_n_jobs,
     write_parts,
 )
+from synthgen.sampling.writer import (
+    ChunkWriter,
+    csv_options,
+    join_tables,
+    move_into_place,
+    to_arrow,
+)
 from synthgen.utils import check_n_samples, check_random_state
 
 __all__ = [
     "BLOCK_ROWS",
     "DEFAULT_CHUNK_SIZE",
-    "ChunkWriter",
+    "block_frames",
     "check_request",
     "check_target",
-    "csv_options",
-    "draw_rows",
-    "move_into_place",
     "number_ids",
     "part_task",
     "sample_to",
@@ -59,7 +60,6 @@ __all__ = [
 BLOCK_ROWS = 65_536
 #: Rows per written chunk (a Parquet part, or a batch of CSV lines) by default.
 DEFAULT_CHUNK_SIZE = 4 * BLOCK_ROWS
-_PART = "part-{:05d}.parquet"
 
 
 def check_request(n_samples: Any, chunk_size: Any, fmt: str | None, path: Path, conditions: Any):
@@ -123,7 +123,7 @@ def number_ids(model: Any, frame: pd.DataFrame, start: int, total: int) -> pd.Da
     return frame
 
 
-def draw_rows(
+def block_frames(
     model: Any,
     base: int,
     start: int,
@@ -131,30 +131,20 @@ def draw_rows(
     total: int,
     conditions: Any = None,
     block: int | None = None,
-) -> pd.DataFrame:
+) -> Iterator[pd.DataFrame]:
     """Rows ``start .. stop - 1`` of the ``total`` rows that :func:`sample_to` draws with the
-    base seed ``base`` in blocks of ``block`` rows (default :data:`BLOCK_ROWS`): the same
-    rows, whoever draws them (a worker drawing one part draws the blocks that part
-    overlaps)."""
+    base seed ``base`` in blocks of ``block`` rows (default :data:`BLOCK_ROWS`), one frame per
+    block they overlap: the same rows, whoever draws them (a worker drawing one part draws
+    the blocks that part overlaps)."""
     block = BLOCK_ROWS if block is None else block
-    first, last = start // block, (stop - 1) // block
-    frames = []
-    for b in range(first, last + 1):
+    for b in range(start // block, (stop - 1) // block + 1):
         size = min(block, total - b * block)
         frame = model.sample(
             size, conditions=conditions, random_state=np.random.default_rng([base, b])
         )
-        frames.append(number_ids(model, frame, b * block, total))
-    rows = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    offset = start - first * block
-    return rows.iloc[offset : offset + stop - start].reset_index(drop=True)
-
-
-def csv_options(target: Path) -> tuple[str, bool]:
-    """The separator of a CSV output ``target`` (a tab for ``.tsv``), and whether it is
-    gzipped (``.gz``)."""
-    name = target.name.lower()
-    return ("\t" if name.endswith(".tsv") else ","), name.endswith(".gz")
+        frame = number_ids(model, frame, b * block, total)
+        lo, hi = max(start - b * block, 0), min(stop - b * block, size)
+        yield frame if (lo, hi) == (0, size) else frame.iloc[lo:hi].reset_index(drop=True)
 
 
 def write_part(
@@ -170,16 +160,21 @@ def write_part(
     part with Arrow ``schema`` (``None``: its own, which is returned), or with ``csv``
     (separator, gzip) a piece of the CSV file (the header in part 0 only)."""
     base, start, stop, total, block = spec
-    frame = draw_rows(model, base, start, stop, total, conditions, block=block)
+    frames = block_frames(model, base, start, stop, total, conditions, block=block)
     if csv is not None:
         sep, gz = csv
-        data = frame.to_csv(index=False, header=part == 0, sep=sep).encode("utf-8")
+        texts = (
+            f.to_csv(index=False, header=part == 0 and i == 0, sep=sep)
+            for i, f in enumerate(frames)
+        )
+        data = "".join(texts).encode("utf-8")
         piece_path(Path(tmp), part).write_bytes(gzip.compress(data) if gz else data)
         return None
+    table = join_tables([to_arrow(f, part) for f in frames], part)
     writer = ChunkWriter(Path(tmp), "parquet", Path(tmp))
     writer.schema, writer.parts = schema, part
     try:
-        writer.write(frame)
+        writer.write_table(table)
         writer.close()
     except BaseException:
         writer.abort()
@@ -192,118 +187,6 @@ def part_task(
 ) -> pa.Schema | None:
     """:func:`write_part` in a worker process, with the model it loaded at its start."""
     return write_part(model_from(None, digest), tmp, part, spec, schema, conditions, csv)
-
-
-class ChunkWriter:
-    """Write chunks into the temporary folder (Parquet parts, or one CSV file).
-
-    The caller's thread turns a chunk into Arrow (or CSV text); a background thread writes
-    it (Parquet encoding and compression, gzip, ``fsync``: work that releases the GIL) while
-    the caller draws the next chunk. One write is pending at most, so two chunks are in
-    memory at worst; a write's error is raised by the next :meth:`write` or by
-    :meth:`close`, which waits for the last write. :meth:`abort` waits too, so the
-    temporary folder can be removed after it.
-    """
-
-    def __init__(self, tmp: Path, fmt: str, target: Path) -> None:
-        self.tmp, self.fmt, self.parts = tmp, fmt, 0
-        self.schema: pa.Schema | None = None
-        self.csv: IO[Any] | None = None
-        self._pool: ThreadPoolExecutor | None = None
-        self._pending: Future | None = None
-        if fmt == "csv":
-            self.sep, gz = csv_options(target)
-            self.file = tmp / "table"
-            self.raw = open(self.file, "wb")  # noqa: SIM115 - closed in close() / abort()
-            if gz:
-                self.csv = gzip.open(self.raw, "wb")  # noqa: SIM115
-            else:
-                self.csv = self.raw
-
-    def write(self, frame: pd.DataFrame) -> None:
-        if self.fmt == "csv":
-            assert self.csv is not None
-            text = frame.to_csv(index=False, header=self.parts == 0, sep=self.sep)
-            self._submit(self.csv.write, text.encode("utf-8"))
-            self.parts += 1
-            return
-        try:
-            table = pa.Table.from_pandas(frame, schema=self.schema, preserve_index=False)
-        except (pa.ArrowException, TypeError, ValueError) as err:
-            raise PersistenceError(f"cannot write chunk {self.parts} as Parquet: {err}") from None
-        if self.schema is None:
-            self.schema = table.schema
-        self._submit(_write_parquet, table, self.tmp / _PART.format(self.parts))
-        self.parts += 1
-
-    def _submit(self, fn: Any, *args: Any) -> None:
-        """Run ``fn(*args)`` in the background once the previous write is done."""
-        self._wait()
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(1, thread_name_prefix="synthgen-writer")
-        self._pending = self._pool.submit(fn, *args)
-
-    def _wait(self) -> None:
-        """Wait for the pending write; raise its error."""
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            pending.result()
-
-    def _stop(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
-
-    @property
-    def output(self) -> Path:
-        """What :func:`move_into_place` moves: the CSV file, or the folder of parts."""
-        return self.file if self.fmt == "csv" else self.tmp
-
-    def close(self) -> None:
-        """Wait for the last write (raising its error) and sync a CSV file to disk."""
-        try:
-            self._wait()
-        finally:
-            self._stop()
-        if self.fmt == "csv":
-            assert self.csv is not None
-            if self.csv is not self.raw:  # the gzip stream's end (the file stays open)
-                self.csv.close()
-            self.raw.flush()
-            os.fsync(self.raw.fileno())
-            self.raw.close()
-
-    def abort(self) -> None:
-        """Wait for a pending write (ignoring its error) and close a CSV file."""
-        with contextlib.suppress(Exception):
-            self._wait()
-        self._stop()
-        if self.fmt == "csv":
-            with contextlib.suppress(Exception):
-                self.csv.close()  # type: ignore[union-attr]
-            with contextlib.suppress(Exception):
-                self.raw.close()
-
-
-def _write_parquet(table: pa.Table, path: Path) -> None:
-    with open(path, "wb") as fh:
-        pq.write_table(table, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
-def move_into_place(tmp: Path, fmt: str, path: Path, source: Path) -> None:
-    """Move the finished output ``source`` (the folder ``tmp`` of Parquet parts, or the CSV
-    file in it) to ``path``, replacing an old one only at the very end."""
-    trash = None
-    if path.exists() and (path.is_dir() or fmt == "parquet"):
-        trash = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
-        os.replace(path, trash / "old")
-    os.replace(source, path)
-    if trash is not None:
-        shutil.rmtree(trash, ignore_errors=True)
-    if fmt == "csv":
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def sample_to(
@@ -376,17 +259,19 @@ def sample_to(
 def _write_blocks(
     model: Any, writer: ChunkWriter, base: int, n: int, chunk: int, conditions: Any
 ) -> None:
-    """Draw the ``n`` rows block by block in this process, writing ``chunk`` rows at a time."""
-    buffer: list[pd.DataFrame] = []
-    held = 0
-    for b, start in enumerate(range(0, n, BLOCK_ROWS)):
-        size = min(BLOCK_ROWS, n - start)
-        block_rng = np.random.default_rng([base, b])
-        frame = model.sample(size, conditions=conditions, random_state=block_rng)
-        buffer.append(number_ids(model, frame, start, n))
-        held += size
-        while held >= chunk or (held and start + size == n):
-            rows = pd.concat(buffer, ignore_index=True) if len(buffer) > 1 else buffer[0]
-            writer.write(rows.iloc[:chunk].reset_index(drop=True))
-            rest = rows.iloc[chunk:]
-            buffer, held = ([rest] if len(rest) else []), len(rest)
+    """Draw the ``n`` rows block by block in this process, writing ``chunk`` rows at a time
+    (each block converted to Arrow once, the chunks cut from them without a copy; CSV lines
+    written block by block)."""
+    tables: list[pa.Table] = []
+    held = drawn = 0
+    for frame in block_frames(model, base, 0, n, n, conditions):
+        if writer.fmt == "csv":
+            writer.write(frame)
+            continue
+        tables.append(to_arrow(frame, writer.parts))
+        held, drawn = held + len(frame), drawn + len(frame)
+        while held >= chunk or (held and drawn == n):
+            rows = join_tables(tables, writer.parts)
+            writer.write_table(rows.slice(0, chunk))
+            rest = rows.slice(chunk)
+            tables, held = ([rest] if rest.num_rows else []), rest.num_rows

@@ -317,3 +317,17 @@ def test_the_worker_sampling_benchmark_writes_the_same_parts_in_every_run(capsys
     assert all(r["rows_per_s"] > 0 and r["peak_rss_mb"] > 0 for r in lines[:-1])
     assert lines[1]["worker_peak_rss_mb"] > 0 and lines[-1] == {"same_output_every_run": True}
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_worker_sampling_benchmark_fits_on_a_parquet_folder(capsys, tmp_path):
+    """``--source`` fits on a folder of Parquet parts (bench_stream's table) with fit_parts."""
+    from benchmarks.bench_sample_jobs import main
+    from benchmarks.bench_stream import write_table
+
+    write_table(tmp_path / "table", 1_200)
+    out = tmp_path / "out"
+    out.mkdir()
+    args = ["--source", str(tmp_path / "table"), "--fit-rows", "1200", "--rows", "2000"]
+    assert main([*args, "--jobs", "1", "--repeats", "1", "--folder", str(out)]) == 0
+    record = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert record["data"] == str(tmp_path / "table") and record["rows_per_s"] > 0

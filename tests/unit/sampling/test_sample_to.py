@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from synthgen.exceptions import ConfigurationError, PersistenceError
-from synthgen.sampling import chunked
+from synthgen.sampling import chunked, writer
 
 
 @pytest.fixture()
@@ -17,7 +18,7 @@ def small_blocks(monkeypatch):
 
 def test_same_rows_whatever_the_chunk_size(model, tmp_path, small_blocks):
     outs = []
-    for chunk in (1000, 3000, 10_000):
+    for chunk in (1000, 1300, 10_000):  # 1300: parts cut across the seeded blocks
         path = model.sample_to(tmp_path / f"p{chunk}", 5200, chunk_size=chunk, random_state=7)
         parts = sorted(p.name for p in path.iterdir())
         assert len(parts) == -(-5200 // chunk)
@@ -74,6 +75,26 @@ def test_bad_input(model, tmp_path):
     assert (mine / "notes.txt").read_text() == "keep me"
 
 
+def test_parts_take_the_first_parts_types(tmp_path):
+    """A column missing in every row of a block or of a whole part (an Arrow null column)
+    is written with the type the other rows give it; rows that do not fit the first part's
+    types are a PersistenceError naming the chunk."""
+    out = writer.ChunkWriter(tmp_path, "parquet", tmp_path)
+    out.write(pd.DataFrame({"note": ["a", None], "x": [1.0, 2.0]}))
+    out.write(pd.DataFrame({"note": [None, None], "x": [3.0, 4.0]}))
+    blocks = [pd.DataFrame({"note": [None], "x": [5.0]}), pd.DataFrame({"note": ["b"], "x": [6.0]})]
+    out.write_table(writer.join_tables([writer.to_arrow(b, 2) for b in blocks], 2))
+    out.close()
+    parts = sorted(tmp_path.glob("part-*.parquet"))
+    assert [str(pq.read_schema(p).field("note").type) for p in parts] == ["string"] * 3
+    assert pd.read_parquet(tmp_path)["note"].tolist() == ["a", None, None, None, None, "b"]
+    bad = writer.ChunkWriter(tmp_path, "parquet", tmp_path)
+    bad.write(pd.DataFrame({"x": [1.0]}))
+    with pytest.raises(PersistenceError, match=r"chunk 1 .*first chunk"):
+        bad.write(pd.DataFrame({"x": ["text"]}))
+    bad.abort()
+
+
 def test_cli_chunked(model, tmp_path):
     from synthgen.cli import main
 
@@ -96,7 +117,7 @@ def test_a_failed_background_write_is_an_error(model, tmp_path, small_blocks, mo
             raise OSError(28, "No space left on device")
         written.append(path.name)
 
-    monkeypatch.setattr(chunked, "_write_parquet", full_disk)
+    monkeypatch.setattr(writer, "_write_parquet", full_disk)
     with pytest.raises(PersistenceError, match="No space left on device"):
         model.sample_to(tmp_path / "out", 3_000, chunk_size=500, random_state=1)
     assert len(written) == fails and list(tmp_path.iterdir()) == []
