@@ -209,11 +209,20 @@ class Trainer:
 
         Callbacks see the update through ``on_before_optimizer_step`` (a schedule sets the
         rate there) and ``on_optimizer_step`` (a moving average folds the new weights in).
+        A task that backpropagates its batch in parts (to keep each part's activations
+        small) zeroes the gradients, calls ``backward`` on each part's share of the loss and
+        then :meth:`apply_gradients`.
         """
-        import torch
-
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        self.apply_gradients(optimizer)
+
+    def apply_gradients(self, optimizer: Any) -> None:
+        """Step ``optimizer`` with the gradients its parameters hold (the batch's, summed by
+        the ``backward`` calls since they were zeroed): averaged over the ranks of a
+        distributed run, clipped when asked, with the callbacks' hooks around the step."""
+        import torch
+
         if self.dist_ is not None:  # the global batch's gradient, the same on every rank
             self.dist_.reduce_gradients(optimizer)
         if self.grad_clip is not None:

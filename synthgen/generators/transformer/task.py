@@ -10,7 +10,16 @@ from torch.nn import functional as F  # noqa: N812
 from synthgen.generators.transformer.model import TokenTransformer
 from synthgen.training import Trainer
 
-__all__ = ["TransformerTask"]
+__all__ = ["BACKWARD_FLOATS", "TransformerTask"]
+
+#: Activation of one backward pass, in floats (``rows x cells x width``, padding included;
+#: 16 MB). A batch whose activation passes twice this (a wide table's) is backpropagated in
+#: parts of fewer rows, the gradients summed: the same gradient up to float rounding, with
+#: each of the step's many activations as large as the batch's cells small enough to stay in
+#: memory the process reuses instead of fresh pages (docs/scale.md has the figures). Smaller
+#: batches (every table of up to about 250 columns at the default 512 rows and width 64)
+#: stay one pass and train exactly as before.
+BACKWARD_FLOATS = 4_194_304
 
 
 class TransformerTask(torch.nn.Module):
@@ -73,19 +82,48 @@ class TransformerTask(torch.nn.Module):
         # Part of the batch in schema order (used for free sampling), the rest in one random
         # column order (so any subset of columns can be conditioned on).
         n_random = round(n * self.random_order)
-        total = main.new_zeros((), dtype=torch.float32)
+        halves = []
         for lo, hi, random in ((0, n - n_random, False), (n - n_random, n, True)):
             if hi <= lo:
                 continue
             order = self.canonical
             if random:
                 order = torch.randperm(self.n_columns, generator=gen, device=main.device)
-            part = None if inputs is None else (inputs[0][lo:hi], inputs[1][lo:hi])
-            with trainer.autocast():
-                total = total + self.loss(main[lo:hi], fine[lo:hi], order, part)
-        loss = total / n
-        trainer.optimize(loss, self.optimizer)
-        return {"loss": loss}
+            halves.append((lo, hi, order))
+        rows = self.backward_rows(n)
+        if rows >= n:  # one backward pass (every table of up to a few hundred columns)
+            total = main.new_zeros((), dtype=torch.float32)
+            for lo, hi, order in halves:
+                part = None if inputs is None else (inputs[0][lo:hi], inputs[1][lo:hi])
+                with trainer.autocast():
+                    total = total + self.loss(main[lo:hi], fine[lo:hi], order, part)
+            loss = total / n
+            trainer.optimize(loss, self.optimizer)
+            return {"loss": loss}
+        # A wide table's batch backpropagated in parts of ``rows`` rows: the same gradient
+        # (summed over the parts), from activations small enough to reuse memory.
+        self.optimizer.zero_grad(set_to_none=True)
+        summed = main.new_zeros((), dtype=torch.float32)
+        for lo, hi, order in halves:
+            for a in range(lo, hi, rows):
+                b = min(a + rows, hi)
+                part = None if inputs is None else (inputs[0][a:b], inputs[1][a:b])
+                with trainer.autocast():
+                    share = self.loss(main[a:b], fine[a:b], order, part) / n
+                share.backward()
+                summed += share.detach()
+        trainer.apply_gradients(self.optimizer)
+        return {"loss": summed}
+
+    def backward_rows(self, n: int) -> int:
+        """Rows of a batch of ``n`` backpropagated at once: all of them, unless their
+        activation (cells, padding included, times the width) passes twice
+        :data:`BACKWARD_FLOATS`; then parts of :data:`BACKWARD_FLOATS` (at least 16 rows)."""
+        net = self.net
+        per_row = net.n_positions * getattr(net, "columns_per_position", 1) * net.d_model
+        if n * per_row <= 2 * BACKWARD_FLOATS:
+            return n
+        return max(16, BACKWARD_FLOATS // per_row)
 
     def validation_loss(self, data: torch.Tensor, trainer: Trainer) -> float:
         main, fine = self.split(data)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -185,6 +186,54 @@ def test_a_grouped_model_learns_within_and_across_groups(wide_model):
     assert (big["x"] == 100.0).all() and (big["a"] == "hi").mean() > 0.7
     lp = wide_model.log_prob(free.head(20))
     assert lp.shape == (20,) and np.isfinite(lp).all()
+
+
+class _GradientTrainer:
+    """What a training step reads of its Trainer; keeps the gradient it would apply."""
+
+    def __init__(self) -> None:
+        self.generator_ = torch.Generator().manual_seed(3)
+        self.grads: list[torch.Tensor] = []
+
+    def autocast(self):
+        return contextlib.nullcontext()
+
+    def optimize(self, loss, optimizer):
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.apply_gradients(optimizer)
+
+    def apply_gradients(self, optimizer):
+        self.grads = [p.grad.clone() for g in optimizer.param_groups for p in g["params"]]
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.3])
+def test_a_batch_backpropagated_in_parts_has_the_gradient_of_one_pass(
+    wide_model, toy, monkeypatch, dropout
+):
+    """A batch whose activation passes twice ``BACKWARD_FLOATS`` (here: any) goes through the
+    network in parts of 16 rows: the summed gradient and the loss are one pass's (up to
+    float rounding), with the same column orders and hidden tokens drawn."""
+    from synthgen.generators.transformer import task
+
+    monkeypatch.setattr(wide_model, "token_dropout", dropout)
+    matrix = wide_model.encoder_.transform(toy.head(100), random_state=0)
+    batch = torch.from_numpy(wide_model._training_tokens(matrix)).long()
+    n_cols = wide_model.tokenizer_.n_columns
+    results = []
+    for floats in (task.BACKWARD_FLOATS, 1):
+        monkeypatch.setattr(task, "BACKWARD_FLOATS", floats)
+        step = task.TransformerTask(wide_model, wide_model.net_.train(), n_cols)
+        step.canonical = torch.arange(n_cols)
+        trainer = _GradientTrainer()
+        out = step.training_step(batch, trainer)
+        results.append((float(out["loss"].detach()), trainer.grads, step.backward_rows(100)))
+    wide_model.net_.eval()
+    (loss, grads, rows), (parted_loss, parted_grads, parted_rows) = results
+    assert (rows, parted_rows) == (100, 16)
+    assert parted_loss == pytest.approx(loss, rel=1e-6)
+    for g, h in zip(grads, parted_grads, strict=True):
+        torch.testing.assert_close(h, g, rtol=1e-4, atol=1e-6)
 
 
 def test_narrow_tables_keep_one_column_per_position(toy):
