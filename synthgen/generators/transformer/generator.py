@@ -248,18 +248,21 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
             )
         return lambda: TokenTransformer(*sizes, kv_heads=kv)
 
+    def _token_slots(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each column's main-token slot, and which columns are numbers (whose fine token
+        is the slot after)."""
+        columns = self.tokenizer_.columns
+        slots = np.array([c.slot for c in columns], dtype=np.int64)
+        return slots, np.array([c.numeric for c in columns], dtype=bool)
+
     def _split_tokens(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Main and fine tokens ``(n, n_columns)`` of encoded rows."""
-        tok = self.tokenizer_
-        tokens = tok.encode(matrix)
-        main = np.stack([tokens[:, c.slot] for c in tok.columns], axis=1)
-        fine = np.stack(
-            [
-                tokens[:, c.slot + 1] if c.numeric else np.zeros(len(tokens), np.int64)
-                for c in tok.columns
-            ],
-            axis=1,
-        )
+        """Main and fine tokens ``(n, n_columns)`` of encoded rows (fine: 0 for columns that
+        are not numbers)."""
+        tokens = self.tokenizer_.encode(matrix)
+        slots, numeric = self._token_slots()
+        main = tokens[:, slots]
+        fine = np.zeros_like(main)
+        fine[:, numeric] = tokens[:, slots[numeric] + 1]
         return main, fine
 
     def _training_tokens(self, matrix: Any, chunk: int = 65_536) -> Any:
@@ -283,12 +286,12 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
         return out
 
     def _join_tokens(self, main: np.ndarray, fine: np.ndarray) -> np.ndarray:
-        tok = self.tokenizer_
-        tokens = np.zeros((len(main), tok.n_slots), dtype=np.int64)
-        for j, c in enumerate(tok.columns):
-            tokens[:, c.slot] = main[:, j]
-            if c.numeric:
-                tokens[:, c.slot + 1] = fine[:, j]
+        """The tokenizer's slots ``(n, n_slots)`` of main and fine tokens ``(n, n_columns)``
+        (a number's fine token in the slot after its main one)."""
+        slots, numeric = self._token_slots()
+        tokens = np.zeros((len(main), self.tokenizer_.n_slots), dtype=np.int64)
+        tokens[:, slots] = main
+        tokens[:, slots[numeric] + 1] = fine[:, numeric]
         return tokens
 
     def _train(self, matrix: np.ndarray, rng: np.random.Generator) -> None:
