@@ -75,6 +75,41 @@ def test_bad_input(model, tmp_path):
     assert (mine / "notes.txt").read_text() == "keep me"
 
 
+def test_parts_keep_every_dtype_of_the_rows(tmp_path, small_blocks):
+    """Parts cut across blocks read back as the rows ``sample`` draws block by block, with
+    their dtypes: categories, dates with and without a time zone, nullable booleans and
+    integers, and a column missing in most rows."""
+    import synthgen as sg
+
+    rng = np.random.default_rng(0)
+    n = 1200
+    start = pd.Timestamp("2020-01-01")
+    df = pd.DataFrame(
+        {
+            "cat": pd.Categorical(rng.choice(["a", "b", "c"], n)),
+            "when": start + pd.to_timedelta(rng.integers(0, 1000, n), unit="D"),
+            "zoned": (start + pd.to_timedelta(rng.integers(0, 999, n), unit="h")).tz_localize(
+                "Europe/Paris"
+            ),
+            "flag": pd.array(rng.choice([True, False, None], n), dtype="boolean"),
+            "count": pd.array(
+                np.where(rng.random(n) < 0.1, None, rng.integers(0, 50, n)), dtype="Int64"
+            ),
+            "note": np.where(rng.random(n) < 0.97, None, rng.choice(["p", "q"], n)),
+        }
+    )
+    model = sg.make_generator("copula", random_state=0).fit(df)
+    out = model.sample_to(tmp_path / "rows", 1700, chunk_size=450, random_state=3)
+    base = np.random.default_rng(3).integers(2**63 - 1)
+    blocks = [
+        model.sample(min(500, 1700 - b * 500), random_state=np.random.default_rng([base, b]))
+        for b in range(4)
+    ]
+    want = pd.concat(blocks, ignore_index=True)
+    want["note"] = want["note"].astype(object).where(want["note"].notna(), None)  # Parquet's null
+    pd.testing.assert_frame_equal(pd.read_parquet(out), want)
+
+
 def test_parts_take_the_first_parts_types(tmp_path):
     """A column missing in every row of a block or of a whole part (an Arrow null column)
     is written with the type the other rows give it; rows that do not fit the first part's
