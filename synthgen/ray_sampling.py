@@ -34,6 +34,7 @@ from synthgen.sampling.chunked import (
     write_part,
 )
 from synthgen.sampling.workers import PartSpec, model_blob, model_from
+from synthgen.sampling.writer import move_into_place, parts_to_rewrite
 from synthgen.training.threads import resolve_n_threads
 from synthgen.utils import check_random_state
 
@@ -100,7 +101,7 @@ def sample_to_ray(
         raise PersistenceError(f"cannot write {str(target)!r}: {err.strerror or err}") from None
     try:
         _run_tasks(ray, model, blob, tmp, base, n, chunk, conditions)
-        _replace(tmp, target)
+        move_into_place(tmp, "parquet", target, tmp)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -122,21 +123,10 @@ def _run_tasks(ray, model, blob, tmp: Path, base: int, n: int, chunk: int, condi
     )
     # One process writes every part with part 0's Arrow schema; a part whose own differs (a
     # column all missing in it, say) is written again with part 0's.
-    again = [i for i, schema in enumerate(schemas) if not schema.equals(schemas[0])]
+    again = parts_to_rewrite(schemas)
     ray.get(
         [
             task.remote(ref, digest, type(model), str(tmp), i, specs[i], schemas[0], conditions)
             for i in again
         ]
     )
-
-
-def _replace(tmp: Path, target: Path) -> None:
-    """Move the finished folder to ``target`` (an old one removed only at the very end)."""
-    trash = None
-    if target.exists():
-        trash = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
-        os.replace(target, trash / "old")
-    os.replace(tmp, target)
-    if trash is not None:
-        shutil.rmtree(trash, ignore_errors=True)

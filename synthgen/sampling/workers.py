@@ -39,6 +39,7 @@ from typing import Any
 import pyarrow as pa
 
 from synthgen.exceptions import ConfigurationError, SamplingWorkerError
+from synthgen.sampling.writer import parts_to_rewrite
 
 __all__ = ["PartSpec", "model_blob", "model_from", "piece_path", "resolve_n_jobs", "write_parts"]
 
@@ -151,7 +152,7 @@ def write_parts(
         if csv is not None:
             return _join_pieces(tmp, futures, specs, progress)
         schemas = [_result(f, specs[i], progress) for i, f in enumerate(futures)]
-        again = [i for i, s in enumerate(schemas) if not s.equals(schemas[0])]
+        again = parts_to_rewrite(schemas)
         redo = [
             pool.submit(task, digest, str(tmp), i, specs[i], schemas[0], conditions, csv)
             for i in again

@@ -24,7 +24,15 @@ import pyarrow.parquet as pq
 
 from synthgen.exceptions import PersistenceError
 
-__all__ = ["PART", "ChunkWriter", "csv_options", "join_tables", "move_into_place", "to_arrow"]
+__all__ = [
+    "PART",
+    "ChunkWriter",
+    "csv_options",
+    "join_tables",
+    "move_into_place",
+    "parts_to_rewrite",
+    "to_arrow",
+]
 
 #: The name of Parquet part ``i`` in an output folder.
 PART = "part-{:05d}.parquet"
@@ -52,6 +60,21 @@ def to_arrow(frame: pd.DataFrame, part: int) -> pa.Table:
         return pa.Table.from_pandas(frame, preserve_index=False)
     except _ARROW_ERRORS as err:
         raise PersistenceError(f"cannot write chunk {part} as Parquet: {err}") from None
+
+
+def parts_to_rewrite(schemas: list[pa.Schema]) -> list[int]:
+    """The parts, written each with its own Arrow schema by separate processes, to write
+    again with part 0's (types and metadata), as one :class:`ChunkWriter` writes them: the
+    same bytes whoever wrote them.
+
+    Examples
+    --------
+    >>> a = to_arrow(pd.DataFrame({"c": ["x"]}), 0).schema
+    >>> b = to_arrow(pd.DataFrame({"c": [None]}), 1).schema
+    >>> parts_to_rewrite([a, a, b])
+    [2]
+    """
+    return [i for i, s in enumerate(schemas) if not s.equals(schemas[0], check_metadata=True)]
 
 
 def join_tables(tables: list[pa.Table], part: int) -> pa.Table:
