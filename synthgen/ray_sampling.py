@@ -5,8 +5,9 @@
 workers: part ``i`` holds rows ``i * chunk_size ...``, drawn from the same seeded blocks of
 :data:`~synthgen.sampling.chunked.BLOCK_ROWS` rows (block ``b`` seeded from the base seed and
 ``b``; the base seed from ``random_state`` or the model's stream, drawn here as there), and
-with the Arrow schema of part 0, as the single process writes them (the parts are written at
-once; one whose inferred schema differs is written again). Each Ray task draws one part;
+with the Arrow schema the single process settles on (part 0's, a column missing in all its
+rows typed by the first part that has a value; the parts are written at once, and one whose
+inferred schema differs is written again). Each Ray task draws one part;
 the model travels as its saved file (JSON and safetensors, no pickle) and each worker loads
 it once. Rows depend on the model's ``n_threads`` as in one process (float rounding of
 large reductions): keep it equal to compare outputs.
@@ -34,7 +35,7 @@ from synthgen.sampling.chunked import (
     write_part,
 )
 from synthgen.sampling.workers import PartSpec, model_blob, model_from
-from synthgen.sampling.writer import move_into_place, parts_to_rewrite
+from synthgen.sampling.writer import move_into_place, settle_schema
 from synthgen.training.threads import resolve_n_threads
 from synthgen.utils import check_random_state
 
@@ -121,12 +122,12 @@ def _run_tasks(ray, model, blob, tmp: Path, base: int, n: int, chunk: int, condi
             for i, spec in enumerate(specs)
         ]
     )
-    # One process writes every part with part 0's Arrow schema; a part whose own differs (a
-    # column all missing in it, say) is written again with part 0's.
-    again = parts_to_rewrite(schemas)
+    # Every part with the schema one process settles on; a part whose own differs (a column
+    # all missing in it, or in part 0, say) is written again with it.
+    schema, again = settle_schema(schemas)
     ray.get(
         [
-            task.remote(ref, digest, type(model), str(tmp), i, specs[i], schemas[0], conditions)
+            task.remote(ref, digest, type(model), str(tmp), i, specs[i], schema, conditions)
             for i in again
         ]
     )

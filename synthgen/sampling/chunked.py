@@ -172,7 +172,7 @@ def write_part(
         return None
     table = join_tables([to_arrow(f, part) for f in frames], part)
     writer = ChunkWriter(Path(tmp), "parquet", Path(tmp))
-    writer.schema, writer.parts = schema, part
+    writer.schema, writer.parts, writer.settled = schema, part, schema is not None
     try:
         writer.write_table(table)
         writer.close()

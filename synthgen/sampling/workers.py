@@ -3,8 +3,9 @@
 Part ``i`` of the output holds rows ``i * chunk_size ...``, drawn from the same seeded blocks
 that :func:`~synthgen.sampling.chunked.sample_to` draws in one process (block ``b`` seeded
 from the base seed and ``b``), so the output does not depend on ``n_jobs``: the same Parquet
-parts byte for byte (a part whose inferred Arrow schema differs from part 0's, a column all
-missing in it say, is written again with part 0's, as one process writes them), or a CSV file
+parts byte for byte (a part whose inferred Arrow schema differs from the one a single process
+settles on, :func:`~synthgen.sampling.writer.settle_schema`, is written again with it), or a
+CSV file
 with the same lines (a ``.csv.gz`` holds one gzip member per part, which gzip readers read as
 one stream).
 
@@ -39,7 +40,7 @@ from typing import Any
 import pyarrow as pa
 
 from synthgen.exceptions import ConfigurationError, SamplingWorkerError
-from synthgen.sampling.writer import parts_to_rewrite
+from synthgen.sampling.writer import settle_schema
 
 __all__ = ["PartSpec", "model_blob", "model_from", "piece_path", "resolve_n_jobs", "write_parts"]
 
@@ -152,10 +153,9 @@ def write_parts(
         if csv is not None:
             return _join_pieces(tmp, futures, specs, progress)
         schemas = [_result(f, specs[i], progress) for i, f in enumerate(futures)]
-        again = parts_to_rewrite(schemas)
+        schema, again = settle_schema(schemas)
         redo = [
-            pool.submit(task, digest, str(tmp), i, specs[i], schemas[0], conditions, csv)
-            for i in again
+            pool.submit(task, digest, str(tmp), i, specs[i], schema, conditions, csv) for i in again
         ]
         for f in redo:
             _result(f)

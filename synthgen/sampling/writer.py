@@ -30,8 +30,9 @@ __all__ = [
     "csv_options",
     "join_tables",
     "move_into_place",
-    "parts_to_rewrite",
+    "settle_schema",
     "to_arrow",
+    "widen",
 ]
 
 #: The name of Parquet part ``i`` in an output folder.
@@ -62,19 +63,46 @@ def to_arrow(frame: pd.DataFrame, part: int) -> pa.Table:
         raise PersistenceError(f"cannot write chunk {part} as Parquet: {err}") from None
 
 
-def parts_to_rewrite(schemas: list[pa.Schema]) -> list[int]:
-    """The parts, written each with its own Arrow schema by separate processes, to write
-    again with part 0's (types and metadata), as one :class:`ChunkWriter` writes them: the
-    same bytes whoever wrote them.
+def widen(schema: pa.Schema, other: pa.Schema) -> pa.Schema:
+    """``schema`` with each of its ``null`` fields (a column missing in every row so far)
+    taking ``other``'s type for it, and ``other``'s metadata when any did; ``schema`` itself
+    when none did.
 
     Examples
     --------
-    >>> a = to_arrow(pd.DataFrame({"c": ["x"]}), 0).schema
-    >>> b = to_arrow(pd.DataFrame({"c": [None]}), 1).schema
-    >>> parts_to_rewrite([a, a, b])
-    [2]
+    >>> empty = to_arrow(pd.DataFrame({"c": [None], "x": [1.0]}), 0).schema
+    >>> full = to_arrow(pd.DataFrame({"c": ["a"], "x": [2.0]}), 1).schema
+    >>> str(widen(empty, full).field("c").type), widen(full, empty) is full
+    ('string', True)
     """
-    return [i for i, s in enumerate(schemas) if not s.equals(schemas[0], check_metadata=True)]
+    fields, changed = [], False
+    for field in schema:
+        if pa.types.is_null(field.type) and field.name in other.names:
+            theirs = other.field(field.name)
+            if not pa.types.is_null(theirs.type):
+                field, changed = theirs, True
+        fields.append(field)
+    return pa.schema(fields, metadata=other.metadata) if changed else schema
+
+
+def settle_schema(schemas: list[pa.Schema]) -> tuple[pa.Schema, list[int]]:
+    """The schema of parts written each with its own Arrow schema (by separate processes),
+    as one :class:`ChunkWriter` settles it (part 0's, each of its ``null`` fields widened by
+    the first later part that types it), and the parts to write again with it: the same
+    bytes whoever wrote them.
+
+    Examples
+    --------
+    >>> a = to_arrow(pd.DataFrame({"c": [None]}), 0).schema
+    >>> b = to_arrow(pd.DataFrame({"c": ["x"]}), 1).schema
+    >>> schema, again = settle_schema([a, b, a])
+    >>> str(schema.field("c").type), again
+    ('string', [0, 2])
+    """
+    target = schemas[0]
+    for schema in schemas[1:]:
+        target = widen(target, schema)
+    return target, [i for i, s in enumerate(schemas) if not s.equals(target, check_metadata=True)]
 
 
 def join_tables(tables: list[pa.Table], part: int) -> pa.Table:
@@ -111,6 +139,8 @@ class ChunkWriter:
     def __init__(self, tmp: Path, fmt: str, target: Path) -> None:
         self.tmp, self.fmt, self.parts = tmp, fmt, 0
         self.schema: pa.Schema | None = None
+        #: The schema is final (a worker's part): parts are cast to it, never widen it.
+        self.settled = False
         self.csv: IO[Any] | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._pending: Future | None = None
@@ -136,11 +166,17 @@ class ChunkWriter:
 
     def write_table(self, table: pa.Table) -> None:
         """Write the Arrow ``table`` as the next Parquet part, with the first part's schema
-        (types and metadata: a later part whose inferred types differ, a column missing in
-        all its rows say, is cast to it)."""
+        (types and metadata): a later part whose inferred types differ (a column missing in
+        all its rows, say) is cast to it. A column missing in every row of the parts before
+        (an Arrow ``null`` column) takes this part's type instead, and those parts are
+        written again with it (unless :attr:`settled`: a worker writing one part with the
+        schema already settled over every part)."""
         if self.schema is None:
             self.schema = table.schema
         elif not table.schema.equals(self.schema, check_metadata=True):
+            wider = self.schema if self.settled else widen(self.schema, table.schema)
+            if wider is not self.schema:
+                self._rewrite(wider)
             try:
                 table = table.cast(self.schema)
             except _ARROW_ERRORS as err:
@@ -150,6 +186,14 @@ class ChunkWriter:
                 ) from None
         self._submit(_write_parquet, table, self.tmp / PART.format(self.parts))
         self.parts += 1
+
+    def _rewrite(self, schema: pa.Schema) -> None:
+        """Write the parts so far again with ``schema`` (only ``null`` columns widened)."""
+        self._wait()
+        for i in range(self.parts):
+            path = self.tmp / PART.format(i)
+            _write_parquet(pq.read_table(path).cast(schema), path)
+        self.schema = schema
 
     def _submit(self, fn: Any, *args: Any) -> None:
         """Run ``fn(*args)`` in the background once the previous write is done."""

@@ -111,9 +111,9 @@ def test_parts_keep_every_dtype_of_the_rows(tmp_path, small_blocks):
 
 
 def test_parts_take_the_first_parts_types(tmp_path):
-    """A column missing in every row of a block or of a whole part (an Arrow null column)
-    is written with the type the other rows give it; rows that do not fit the first part's
-    types are a PersistenceError naming the chunk."""
+    """A column missing in every row of a block or of whole parts (an Arrow null column),
+    the first ones included, is written with the type the other rows give it; rows that do
+    not fit the first part's types are a PersistenceError naming the chunk."""
     out = writer.ChunkWriter(tmp_path, "parquet", tmp_path)
     out.write(pd.DataFrame({"note": ["a", None], "x": [1.0, 2.0]}))
     out.write(pd.DataFrame({"note": [None, None], "x": [3.0, 4.0]}))
@@ -123,6 +123,15 @@ def test_parts_take_the_first_parts_types(tmp_path):
     parts = sorted(tmp_path.glob("part-*.parquet"))
     assert [str(pq.read_schema(p).field("note").type) for p in parts] == ["string"] * 3
     assert pd.read_parquet(tmp_path)["note"].tolist() == ["a", None, None, None, None, "b"]
+    late = tmp_path / "late"  # missing in every row of the first parts: typed when it comes
+    late.mkdir()
+    out = writer.ChunkWriter(late, "parquet", late)
+    for notes in ([None, None], [None, None], ["c", None]):
+        out.write(pd.DataFrame({"note": notes, "x": [1.0, 2.0]}))
+    out.close()
+    parts = sorted(late.glob("part-*.parquet"))
+    assert [str(pq.read_schema(p).field("note").type) for p in parts] == ["string"] * 3
+    assert pd.read_parquet(late)["note"].tolist() == [None] * 4 + ["c", None]
     bad = writer.ChunkWriter(tmp_path, "parquet", tmp_path)
     bad.write(pd.DataFrame({"x": [1.0]}))
     with pytest.raises(PersistenceError, match=r"chunk 1 .*first chunk"):

@@ -7,7 +7,9 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 import synthgen as sg
@@ -48,6 +50,34 @@ def test_workers_write_the_parts_and_csv_of_one_process(model, tmp_path, monkeyp
         "one.csv.gz",
         "spread",
     ]  # no temporary folder or piece left
+
+
+def test_a_column_missing_in_the_first_parts_is_typed_alike_by_workers(
+    tmp_path, monkeypatch, part_bytes
+):
+    """A column that is missing in every row of part 0 (an Arrow null column there) takes
+    the type of the first part that has a value: in one process (the parts before written
+    again) and in workers (the settled schema), the same parts byte for byte."""
+    monkeypatch.setattr(chunked, "BLOCK_ROWS", 500)
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(
+        {"x": rng.normal(size=1200), "note": np.where(rng.random(1200) < 0.96, None, "memo")}
+    )
+    model = sg.make_generator("copula", random_state=0).fit(df)
+    n, chunk = 2_000, 40
+
+    def first_part_empty(seed: int) -> bool:
+        base = int(np.random.default_rng(seed).integers(2**63 - 1))
+        rows = model.sample(500, random_state=np.random.default_rng([base, 0]))
+        return rows["note"].iloc[:chunk].isna().all() and rows["note"].notna().any()
+
+    seed = next(s for s in range(200) if first_part_empty(s))
+    alone = model.sample_to(tmp_path / "alone", n, chunk_size=chunk, random_state=seed)
+    spread = model.sample_to(tmp_path / "spread", n, chunk_size=chunk, random_state=seed, n_jobs=2)
+    assert part_bytes(spread) == part_bytes(alone)
+    rows = pd.read_parquet(alone)
+    assert rows["note"].iloc[:chunk].isna().all() and set(rows["note"].dropna()) == {"memo"}
+    assert {str(pq.read_schema(p).field("note").type) for p in alone.iterdir()} == {"string"}
 
 
 def test_a_neural_model_continues_its_stream_in_workers(tmp_path, mixed, monkeypatch, part_bytes):
