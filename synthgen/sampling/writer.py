@@ -3,8 +3,9 @@
 A :class:`ChunkWriter` writes into a hidden temporary folder; :func:`move_into_place` moves the
 finished output to its path at the very end, so nothing half-written is ever at that path.
 Parquet chunks arrive as Arrow tables built block by block (:func:`to_arrow`,
-:func:`join_tables`): converting each drawn block once and joining the tables without a copy
-costs half of building one pandas frame per chunk and converting it.
+:func:`join_tables`): each drawn block is converted once and the tables are joined without a
+copy, instead of building one pandas frame per chunk and converting it (figures in
+docs/scale.md).
 """
 
 from __future__ import annotations

@@ -90,30 +90,32 @@ class TransformerTask(torch.nn.Module):
             if random:
                 order = torch.randperm(self.n_columns, generator=gen, device=main.device)
             halves.append((lo, hi, order))
+        # A wide table's batch goes through in parts of ``rows`` rows, each backpropagated
+        # at once (the gradients summed: the batch's, from activations small enough to reuse
+        # memory); any other batch is one part per half and one backward pass.
         rows = self.backward_rows(n)
-        if rows >= n:  # one backward pass (every table of up to a few hundred columns)
-            total = main.new_zeros((), dtype=torch.float32)
-            for lo, hi, order in halves:
-                part = None if inputs is None else (inputs[0][lo:hi], inputs[1][lo:hi])
-                with trainer.autocast():
-                    total = total + self.loss(main[lo:hi], fine[lo:hi], order, part)
-            loss = total / n
-            trainer.optimize(loss, self.optimizer)
-            return {"loss": loss}
-        # A wide table's batch backpropagated in parts of ``rows`` rows: the same gradient
-        # (summed over the parts), from activations small enough to reuse memory.
-        self.optimizer.zero_grad(set_to_none=True)
-        summed = main.new_zeros((), dtype=torch.float32)
+        one_pass = rows >= n
+        if not one_pass:
+            self.optimizer.zero_grad(set_to_none=True)
+        total = main.new_zeros((), dtype=torch.float32)
         for lo, hi, order in halves:
             for a in range(lo, hi, rows):
                 b = min(a + rows, hi)
                 part = None if inputs is None else (inputs[0][a:b], inputs[1][a:b])
                 with trainer.autocast():
-                    share = self.loss(main[a:b], fine[a:b], order, part) / n
-                share.backward()
-                summed += share.detach()
-        trainer.apply_gradients(self.optimizer)
-        return {"loss": summed}
+                    nll = self.loss(main[a:b], fine[a:b], order, part)
+                if one_pass:
+                    total = total + nll
+                else:
+                    share = nll / n
+                    share.backward()
+                    total += share.detach()
+        if not one_pass:
+            trainer.apply_gradients(self.optimizer)
+            return {"loss": total}
+        loss = total / n
+        trainer.optimize(loss, self.optimizer)
+        return {"loss": loss}
 
     def backward_rows(self, n: int) -> int:
         """Rows of a batch of ``n`` backpropagated at once: all of them, unless their
