@@ -40,17 +40,17 @@ from synthgen.tabular_csv import (
     _LEADING_ZERO,
     _check_one_column,
     _checked_dtypes,
+    csv_separator,
     csv_settings,
+    is_csv_name,
 )
 
 __all__ = ["csv_to_parts", "is_csv"]
 
-_CSV = (".csv", ".csv.gz", ".tsv")
-
 
 def is_csv(source: Any) -> bool:
-    """Whether ``source`` names one CSV file (``.csv``, ``.csv.gz``, ``.tsv``)."""
-    return isinstance(source, (str, os.PathLike)) and str(source).lower().endswith(_CSV)
+    """Whether ``source`` names one CSV file (``.csv`` or ``.tsv``, either gzipped)."""
+    return isinstance(source, (str, os.PathLike)) and is_csv_name(source)
 
 
 @dataclass
@@ -99,7 +99,7 @@ def csv_to_parts(
     Parameters
     ----------
     path : path-like
-        The CSV file (``.csv``, ``.csv.gz``, ``.tsv``).
+        The CSV file (``.csv``, ``.csv.gz``, ``.tsv``, ``.tsv.gz``).
     folder : path-like
         An existing, empty folder for the parts.
     sep, dtype, na_values
@@ -125,7 +125,7 @@ def csv_to_parts(
     path, where = Path(path), os.fspath(path)
     if not path.is_file():
         raise DataError(f"no such file: {where!r}")
-    default = "\t" if where.lower().endswith(".tsv") else ","
+    default = csv_separator(where)
     explicit = sep is not None
     sep, na = csv_settings(path, default, sep, na_values, stacklevel=3)
     given = _checked_dtypes(dtype, where)

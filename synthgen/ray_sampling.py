@@ -36,6 +36,7 @@ from synthgen.sampling.chunked import (
 )
 from synthgen.sampling.workers import PartSpec, model_blob, model_from
 from synthgen.sampling.writer import move_into_place, settle_schema
+from synthgen.tabular_csv import is_csv_name
 from synthgen.training.threads import resolve_n_threads
 from synthgen.utils import check_random_state
 
@@ -88,7 +89,7 @@ def sample_to_ray(
     model._check_fitted()
     target = Path(os.fspath(path))
     n, chunk, _ = check_request(n_samples, chunk_size, "parquet", target, conditions)
-    if "".join(target.suffixes).lower().endswith((".csv", ".csv.gz", ".tsv")):
+    if is_csv_name(target):
         raise ConfigurationError("sampling on Ray writes a Parquet folder, not one CSV file")
     check_target(target, overwrite)
     rng = model.rng_ if random_state is None else check_random_state(random_state)

@@ -29,7 +29,19 @@ import pandas as pd
 
 from synthgen.exceptions import DataError, DataWarning
 
-__all__ = ["DEFAULT_EXTRA_NA", "SEPARATORS", "csv_settings", "read_csv_table", "sniff_separator"]
+__all__ = [
+    "CSV_SUFFIXES",
+    "DEFAULT_EXTRA_NA",
+    "SEPARATORS",
+    "csv_separator",
+    "csv_settings",
+    "is_csv_name",
+    "read_csv_table",
+    "sniff_separator",
+]
+
+#: Names read and written as CSV (any case): a tab separates ``.tsv`` fields, ``.gz`` is gzip.
+CSV_SUFFIXES: tuple[str, ...] = (".csv", ".csv.gz", ".tsv", ".tsv.gz")
 
 #: Separators tried when the default one does not split a file's first lines.
 SEPARATORS: tuple[str, ...] = (",", ";", "\t", "|")
@@ -40,6 +52,29 @@ _SNIFF_BYTES = 64 * 1024
 _SNIFF_ROWS = 50
 _DIGITS = re.compile(r"^\d+$")
 _LEADING_ZERO = re.compile(r"^0\d+$")
+
+
+def is_csv_name(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` names a CSV file by its suffix (:data:`CSV_SUFFIXES`, any case).
+
+    Examples
+    --------
+    >>> [is_csv_name(p) for p in ("a.CSV", "b.tsv.gz", "c.parquet", "d.csv.bz2")]
+    [True, True, False, False]
+    """
+    return os.fspath(path).lower().endswith(CSV_SUFFIXES)
+
+
+def csv_separator(path: str | os.PathLike[str]) -> str:
+    """The separator a CSV file of this name has by default: a tab for ``.tsv`` and
+    ``.tsv.gz``, else a comma.
+
+    Examples
+    --------
+    >>> csv_separator("rows.tsv.gz"), csv_separator("rows.csv")
+    ('\\t', ',')
+    """
+    return "\t" if os.fspath(path).lower().endswith((".tsv", ".tsv.gz")) else ","
 
 
 def _shown(sep: str) -> str:
@@ -185,7 +220,7 @@ def read_csv_table(
     Parameters
     ----------
     path : path-like
-        The file (``.csv``, ``.csv.gz``, ``.tsv``).
+        The file (``.csv``, ``.csv.gz``, ``.tsv``, ``.tsv.gz``).
     default_sep : str
         The separator the extension implies.
     sep : str, optional

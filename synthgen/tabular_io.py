@@ -11,23 +11,20 @@ import pandas as pd
 
 from synthgen.exceptions import DataError
 from synthgen.files import atomic_open, check_output_path
-from synthgen.tabular_csv import read_csv_table
+from synthgen.tabular_csv import CSV_SUFFIXES, csv_separator, is_csv_name, read_csv_table
 
 __all__ = ["check_table_path", "read_table", "write_table"]
 
-_CSV = (".csv", ".csv.gz", ".tsv")
 _PARQUET = (".parquet", ".pq")
 
 
 def _kind(path: str | os.PathLike[str]) -> str:
-    name = Path(path).name.lower()
-    if name.endswith(_CSV):
+    if is_csv_name(Path(path).name):
         return "csv"
-    if name.endswith(_PARQUET):
+    if Path(path).name.lower().endswith(_PARQUET):
         return "parquet"
-    raise DataError(
-        f"{os.fspath(path)!r}: unknown table format; expected one of {', '.join(_CSV + _PARQUET)}"
-    )
+    known = ", ".join(CSV_SUFFIXES + _PARQUET)
+    raise DataError(f"{os.fspath(path)!r}: unknown table format; expected one of {known}")
 
 
 def read_table(
@@ -37,7 +34,7 @@ def read_table(
     dtype: Mapping[str, Any] | None = None,
     na_values: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Read a CSV (``.csv``, ``.csv.gz``, ``.tsv``) or Parquet (``.parquet``, ``.pq``) file.
+    """Read a CSV (``.csv``, ``.tsv``, either gzipped) or Parquet (``.parquet``, ``.pq``) file.
 
     CSV files are read as users have them (see :mod:`synthgen.tabular_csv`): the separator
     is sniffed unless ``sep`` is given, ``"?"`` is read as missing unless ``na_values`` says
@@ -51,8 +48,9 @@ def read_table(
     try:
         if kind == "parquet":
             return _with_dtypes(pd.read_parquet(path), dtype, where)
-        default = "\t" if str(path).lower().endswith(".tsv") else ","
-        return read_csv_table(path, default_sep=default, sep=sep, dtype=dtype, na_values=na_values)
+        return read_csv_table(
+            path, default_sep=csv_separator(path), sep=sep, dtype=dtype, na_values=na_values
+        )
     except (ValueError, OSError, TypeError) as err:
         if isinstance(err, DataError):
             raise
@@ -98,11 +96,9 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     """
     kind = _kind(path)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    name = str(path).lower()
     with atomic_open(path, "wb") as fh:
         if kind == "parquet":
             frame.to_parquet(fh, index=False)
         else:
-            sep = "\t" if name.endswith(".tsv") else ","
-            gzip = "gzip" if name.endswith(".gz") else None
-            frame.to_csv(fh, index=False, sep=sep, compression=gzip)
+            gzip = "gzip" if str(path).lower().endswith(".gz") else None
+            frame.to_csv(fh, index=False, sep=csv_separator(path), compression=gzip)

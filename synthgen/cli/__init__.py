@@ -203,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("fit", help="fit a generator on a CSV/Parquet table and save it")
     p.add_argument(
         "data",
-        help="input table (.csv, .csv.gz, .tsv, .parquet), a folder of linked tables (one "
+        help="input table (.csv, .csv.gz, .tsv, .tsv.gz, .parquet), a folder of linked tables (one "
         "file per table), or with --parts one table's folder of Parquet files",
     )
     p.add_argument("-g", "--generator", default=None, help=_DEFAULT_HELP)

@@ -18,7 +18,7 @@ def add_chunk_options(p: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         help="write chunk by chunk (rows per chunk): a Parquet folder, or a CSV file for "
-        ".csv/.csv.gz/.tsv",
+        ".csv/.csv.gz/.tsv/.tsv.gz",
     )
     p.add_argument(
         "--jobs",

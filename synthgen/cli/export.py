@@ -140,7 +140,7 @@ def add_export_command(sub: Any, default_help: str) -> None:
         "--parts",
         action="store_true",
         help="read DATA part by part (a Parquet folder or file, or a CSV file) and write -o "
-        "chunk by chunk (a Parquet folder, or a CSV file for .csv/.csv.gz/.tsv)",
+        "chunk by chunk (a Parquet folder, or a CSV file for .csv/.csv.gz/.tsv/.tsv.gz)",
     )
     g.add_argument("--overwrite", action="store_true", help="replace an existing -o")
     g.add_argument("--fit-rows", type=int, default=1_000_000, help="rows the encoder is fitted on")

@@ -25,7 +25,7 @@ __all__ = [
     "sample_tables",
 ]
 
-_SUFFIXES = (".csv.gz", ".csv", ".tsv", ".parquet", ".pq")
+_SUFFIXES = (".csv.gz", ".csv", ".tsv.gz", ".tsv", ".parquet", ".pq")
 FORMATS = ("csv", "csv.gz", "parquet")
 
 

@@ -237,7 +237,7 @@ class BaseGenerator(PersistenceMixin, BaseEstimator):
         and ``n_jobs``.
 
         ``format`` is ``"parquet"`` or ``"csv"`` (default: by the suffix of ``path``; ``.csv``,
-        ``.csv.gz`` and ``.tsv`` are CSV). An existing ``path`` is replaced only with
+        ``.csv.gz``, ``.tsv`` and ``.tsv.gz`` are CSV). An existing ``path`` is replaced only with
         ``overwrite=True``. ``n_jobs`` worker processes (``-1``: one per CPU; default one,
         this process) draw and write whole chunks (:mod:`synthgen.sampling.workers`; a
         script using them needs an ``if __name__ == "__main__":`` guard). Returns the

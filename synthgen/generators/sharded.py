@@ -75,8 +75,9 @@ def fit_parts(
         An unfitted generator (``sg.make_generator(...)``).
     source : path or list of paths
         A folder of Parquet files (read in name order), one file, or a list of files; or one
-        CSV file (``.csv``, ``.csv.gz``, ``.tsv``), first rewritten as Parquet parts in a
-        temporary folder in two streamed passes (:mod:`synthgen.csv_parts`), in one process.
+        CSV file (``.csv``, ``.csv.gz``, ``.tsv``, ``.tsv.gz``), first rewritten as Parquet
+        parts in a temporary folder in two streamed passes (:mod:`synthgen.csv_parts`), in one
+        process.
     schema : Schema, optional
         Column kinds; inferred on rank 0 from the rows it fits the encoder on when omitted.
     fit_rows : int, optional

@@ -126,7 +126,8 @@ def export_parts(
     ----------
     source : path
         A folder of Parquet parts, one Parquet file, or one CSV file (``.csv``, ``.csv.gz``,
-        ``.tsv``; ``csv`` options as :func:`~synthgen.generators.sharded.fit_parts` takes).
+        ``.tsv``, ``.tsv.gz``; ``csv`` options as :func:`~synthgen.generators.sharded.fit_parts`
+        takes).
     output : path
         A folder of Parquet parts, or a CSV file (by its suffix), written only when the
         verdict passes (or with ``force``); an existing one is replaced only with

@@ -42,6 +42,7 @@ from synthgen.sampling.writer import (
     move_into_place,
     to_arrow,
 )
+from synthgen.tabular_csv import is_csv_name
 from synthgen.utils import check_n_samples, check_random_state
 
 __all__ = [
@@ -64,7 +65,7 @@ DEFAULT_CHUNK_SIZE = 4 * BLOCK_ROWS
 
 def check_request(n_samples: Any, chunk_size: Any, fmt: str | None, path: Path, conditions: Any):
     """The checked row count, chunk size and format (``"parquet"``, or ``"csv"`` for a path
-    ending in ``.csv``, ``.csv.gz`` or ``.tsv`` when ``fmt`` is ``None``) of a chunked
+    ending in ``.csv`` or ``.tsv``, either gzipped, when ``fmt`` is ``None``) of a chunked
     write; ``ConfigurationError`` naming what is wrong."""
     n = check_n_samples(n_samples)
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)):
@@ -72,8 +73,7 @@ def check_request(n_samples: Any, chunk_size: Any, fmt: str | None, path: Path, 
     if chunk_size < 1:
         raise ConfigurationError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     if fmt is None:
-        suffixes = "".join(path.suffixes).lower()
-        fmt = "csv" if suffixes.endswith((".csv", ".csv.gz", ".tsv")) else "parquet"
+        fmt = "csv" if is_csv_name(path) else "parquet"
     if fmt not in ("parquet", "csv"):
         raise ConfigurationError(f"format must be 'parquet' or 'csv', got {fmt!r}")
     if conditions is not None and not isinstance(conditions, Mapping):

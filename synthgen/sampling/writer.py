@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from synthgen.exceptions import PersistenceError
+from synthgen.tabular_csv import csv_separator
 
 __all__ = [
     "PART",
@@ -43,16 +44,17 @@ _ARROW_ERRORS = (pa.ArrowException, TypeError, ValueError)
 
 
 def csv_options(target: Path) -> tuple[str, bool]:
-    """The separator of a CSV output ``target`` (a tab for ``.tsv``), and whether it is
-    gzipped (``.gz``).
+    """The separator of a CSV output ``target`` (a tab for ``.tsv`` and ``.tsv.gz``), and
+    whether it is gzipped (``.gz``).
 
     Examples
     --------
     >>> csv_options(Path("rows.tsv")), csv_options(Path("rows.csv.gz"))
     (('\\t', False), (',', True))
+    >>> csv_options(Path("rows.tsv.gz"))
+    ('\\t', True)
     """
-    name = target.name.lower()
-    return ("\t" if name.endswith(".tsv") else ","), name.endswith(".gz")
+    return csv_separator(target.name), target.name.lower().endswith(".gz")
 
 
 def to_arrow(frame: pd.DataFrame, part: int) -> pa.Table:

@@ -100,3 +100,12 @@ def test_bad_csv_input_gets_clear_errors(tmp_path):
         csv_to_parts(path, folder, dtype={"c": "str"})
     with pytest.raises(sg.exceptions.ConfigurationError, match="csv options"):
         fit_parts(sg.make_generator("copula"), folder, csv={"sep": ";"})
+
+
+def test_a_fit_from_a_gzipped_tab_file_streams_it(tmp_path):
+    path = tmp_path / "big.tsv.gz"
+    frame = _messy(700).replace("?", "Lyon")
+    frame.to_csv(path, index=False, sep="\t")
+    model = fit_parts(sg.make_generator("copula", random_state=0), path, fit_rows=500)
+    assert model.n_train_rows_ == 700 and list(model.schema_.names) == list(frame.columns)
+    assert model.schema_["zip"].kind != "numeric" and model.schema_["amount"].kind == "numeric"

@@ -124,3 +124,21 @@ def test_cli_reading_options(tmp_path, capsys):
     assert "one character" in capsys.readouterr().err
     assert main(["schema", str(path), "--dtype", "zip"]) == 2
     assert "--dtype expects COLUMN=VALUE" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["t.tsv", "t.TSV.gz", "t.csv.gz"])
+def test_tab_and_gzip_names_round_trip(tmp_path, name):
+    frame = pd.DataFrame({"zip": ["01002", "10001"], "note": ["a, b", "c"], "n": [1, 2]})
+    path = tmp_path / name
+    write_table(frame, path)
+    raw = path.read_bytes()
+    assert raw[:2] == b"\x1f\x8b" if name.lower().endswith(".gz") else b"\t" in raw
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no sniffing needed: the name says the separator
+        back = read_table(path)
+    pd.testing.assert_frame_equal(back, frame)
+
+
+def test_an_unknown_suffix_names_the_known_ones(tmp_path):
+    with pytest.raises(DataError, match=r"unknown table format.*\.tsv\.gz"):
+        read_table(tmp_path / "t.tsv.bz2")

@@ -29,6 +29,8 @@ def test_same_rows_whatever_the_chunk_size(model, tmp_path, small_blocks):
     back = pd.read_csv(csv)
     np.testing.assert_allclose(back["x"], outs[0]["x"])
     assert back["c"].tolist() == outs[0]["c"].astype(str).tolist()
+    tsv = model.sample_to(tmp_path / "rows.tsv.gz", 5200, chunk_size=700, random_state=7)
+    pd.testing.assert_frame_equal(pd.read_csv(tsv, sep="\t"), back)  # gzip, tabs, same rows
     # identifiers numbered over the whole output, not per block
     assert outs[0]["key"].is_unique and outs[0]["key"].iloc[-1] == "id-005200"
     assert len(outs[0]) == 5200 and set(outs[0]["c"]) <= {"a", "b", "c"}
