@@ -99,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--groups", default="auto,1", help="columns_per_position settings")
     parser.add_argument("--kv-heads", default="preset", help="kv_heads settings")
     parser.add_argument("--local", default="2", help="local layer kinds (wide networks)")
+    parser.add_argument(
+        "--local-ff", default="0.5", help="local layer widths, times d_model (wide networks)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
@@ -110,12 +113,13 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     table = make_table("cols", args.cols, args.seed, {"rows": args.rows})
     settings = [
-        (g if g == "auto" else int(g), None if kv == "preset" else int(kv), int(local))
+        (g if g == "auto" else int(g), None if kv == "preset" else int(kv), int(local), float(ff))
         for g in args.groups.split(",")
         for kv in args.kv_heads.split(",")
         for local in args.local.split(",")
+        for ff in args.local_ff.split(",")
     ]
-    for group, kv_heads, local in settings:
+    for group, kv_heads, local, ff in settings:
         model = TabularTransformer(
             size="small",
             epochs=args.epochs,
@@ -125,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
             n_threads=1,
         )
         model._local_kind = local
+        model._local_ff = ff
         synthetic, fit_s, sample_s = fit_and_sample(model, table, args.seed)
         row = {
             "cols": table.shape[1],
@@ -132,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
             "columns_per_position": model.arch_["columns_per_position"],
             "kv_heads": model.arch_["kv_heads"],
             "local": model.arch_.get("local"),
+            "local_ff": model.arch_.get("local_ff"),
             "epochs": model.n_epochs_,
             "fit_s": round(fit_s, 1),
             "sample_rows_per_s": round(len(table) / sample_s),

@@ -232,6 +232,11 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
     #: The local layer of new wide networks (:data:`.wide_local.LOCAL_KINDS`); benchmarks
     #: set ``1`` on an instance to compare it with the layer of earlier models.
     _local_kind = 2
+    #: Width of the local layer's hidden layer in new wide networks, times ``d_model``
+    #: (``arch["local_ff"]``; files before it: 2). Half the states' width is a quarter of
+    #: the work per cell of the width before, with the same fidelity (``bench_wide``
+    #: ``--local-ff``, docs/transformer.md); benchmarks set it on an instance.
+    _local_ff = 0.5
 
     # -- fitting -------------------------------------------------------------------------------
     def _factory(self):
@@ -242,9 +247,10 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
         group = arch.get("columns_per_position", 1)  # files before it: one column each
         kv = arch.get("kv_heads")  # files before it: one per head
         local = arch.get("local", 1)  # files before the split local layer: the normed one
+        local_ff = arch.get("local_ff")  # files before it: 2 x d_model
         if group > 1:
             return lambda: WideTransformer(
-                *sizes, columns_per_position=group, kv_heads=kv, local=local
+                *sizes, columns_per_position=group, kv_heads=kv, local=local, local_ff=local_ff
             )
         return lambda: TokenTransformer(*sizes, kv_heads=kv)
 
@@ -303,6 +309,7 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
         arch["columns_per_position"] = columns_per_position(n_cols, self.columns_per_position)
         if arch["columns_per_position"] > 1:
             arch["local"] = self._local_kind
+            arch["local_ff"] = max(1, round(self._local_ff * arch["d_model"]))
         self.draws_ = "fused"
         self.decoder_ = "lanes"
         self.history_: list[dict[str, float]] = []
@@ -374,6 +381,11 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
         if self.arch_.get("local", 1) not in LOCAL_KINDS:
             raise PersistenceError(
                 f"unknown transformer local layer {self.arch_['local']} in the model file"
+            )
+        local_ff = self.arch_.get("local_ff", 1)
+        if not 1 <= local_ff <= 4 * self.arch_.get("d_model", 0):
+            raise PersistenceError(
+                f"invalid transformer local layer width {local_ff} in the model file"
             )
         self.net_ = None
         if self.tokenizer_.n_columns:

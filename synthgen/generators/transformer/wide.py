@@ -95,6 +95,9 @@ class WideTransformer(TokenTransformer):
         The local layer's kind (:data:`.wide_local.LOCAL_KINDS`): ``2``, the split layer,
         whose decoding runs one matrix product per cell instead of two; ``1``, the layer of
         models saved before it.
+    local_ff : int, optional
+        Width of the local layer's hidden layer (``None``: ``ff_mult * d_model``, the
+        width of models saved before it).
 
     Examples
     --------
@@ -119,13 +122,15 @@ class WideTransformer(TokenTransformer):
         columns_per_position: int = 2,
         kv_heads: int | None = None,
         local: int = 2,
+        local_ff: int | None = None,
     ) -> None:
         super().__init__(vocab, fine_vocab, d_model, n_layers, n_heads, ff_mult, kv_heads)
         if columns_per_position < 2:
             raise ValueError("a WideTransformer groups at least 2 columns per position")
         self.columns_per_position = int(columns_per_position)
         self.local_query = nn.Embedding(len(self.vocab), d_model)
-        self.local = local_layer(int(local), d_model, ff_mult * d_model)
+        width = ff_mult * d_model if local_ff is None else int(local_ff)
+        self.local = local_layer(int(local), d_model, width)
 
     @property
     def n_positions(self) -> int:

@@ -28,9 +28,13 @@ pytestmark = pytest.mark.usefixtures("one_thread_per_module")
 
 
 def _net(group: int, local: int = 2) -> tuple[WideTransformer, torch.Tensor, torch.Tensor]:
-    """A wide network whose biases and layer norms are random (as after training)."""
+    """A wide network whose biases and layer norms are random (as after training); the split
+    layer as narrow as new models make it, the normed one as wide as it was."""
     gen = torch.Generator().manual_seed(group)
-    net = WideTransformer(VOCAB, FINE, 16, 2, 2, columns_per_position=group, local=local)
+    width = 8 if local == 2 else None
+    net = WideTransformer(
+        VOCAB, FINE, 16, 2, 2, columns_per_position=group, local=local, local_ff=width
+    )
     net.initialize(gen)
     with torch.no_grad():
         for name, p in net.named_parameters():
@@ -319,24 +323,38 @@ def test_save_load_draws_the_same_rows_and_bad_groupings_are_refused(wide_model,
     _rewrite_state(path, odd, lambda state: state["arch"].update(local=3))
     with pytest.raises(sg.PersistenceError, match="local layer 3"):
         sg.load(odd)
+    for i, width in enumerate([0, -4, 10**9]):  # (2.5 and "8": "integers expected")
+        odd = tmp_path / f"odd_width{i}.sgm"
+        _rewrite_state(path, odd, lambda state, w=width: state["arch"].update(local_ff=w))
+        with pytest.raises(sg.PersistenceError, match=f"local layer width {width}"):
+            sg.load(odd)
+    odd = tmp_path / "odd_width.sgm"  # a width the weights do not have
+    _rewrite_state(path, odd, lambda state: state["arch"].update(local_ff=5))
+    with pytest.raises(sg.PersistenceError):
+        sg.load(odd)
     odd = tmp_path / "odd_arch.sgm"
     _rewrite_state(path, odd, lambda state: state.update(arch=[64, 2]))
     with pytest.raises(sg.PersistenceError, match="arch"):
         sg.load(odd)
 
 
-def test_new_models_use_the_split_layer_and_files_before_it_the_normed_one(wide_model, tmp_path):
+def test_new_models_use_the_split_layer_and_files_before_it_the_normed_one(
+    wide_model, toy, tmp_path
+):
     """A file without ``arch["local"]`` was written before the split layer: its network is
     built with the normed layer (the same weights' names), so it draws what it always drew."""
     assert wide_model.arch_["local"] == 2 and isinstance(wide_model.net_.local, SplitLocal)
+    # and its hidden layer half as wide as the states (twice before: four times the work)
+    width = wide_model.arch_["local_ff"]
+    assert width == wide_model.arch_["d_model"] // 2 == wide_model.net_.local.fc1.out_features
     path, old = tmp_path / "m.sgm", tmp_path / "old.sgm"
     wide_model.save(path)
     _rewrite_state(path, old, lambda state: state["arch"].pop("local"))
     loaded = sg.load(old)
     assert isinstance(loaded.net_.local, NormedLocal)
     assert loaded.net_.local.fc1.weight.equal(wide_model.net_.local.fc1.weight)
-    drawn = loaded.sample(100, random_state=3)
-    assert not drawn.equals(wide_model.sample(100, random_state=3))
+    # (the same weights through the other layer: other likelihoods)
+    assert not np.allclose(loaded.log_prob(toy[:50]), wide_model.log_prob(toy[:50]))
 
 
 def test_a_wide_model_saved_before_the_split_layer_draws_the_rows_it_drew():
@@ -345,6 +363,9 @@ def test_a_wide_model_saved_before_the_split_layer_draws_the_rows_it_drew():
     folder = Path(__file__).resolve().parents[2] / "fixtures" / "wide_normed"
     model = sg.load(folder / "transformer.sgm")
     assert "local" not in model.arch_ and isinstance(model.net_.local, NormedLocal)
+    # nor a local layer width: the layer is twice d_model wide, as then
+    assert "local_ff" not in model.arch_
+    assert model.net_.local.fc1.out_features == 2 * model.arch_["d_model"]
     expected = pd.read_csv(folder / "transformer.csv")
     # Floats went through CSV text: equal up to the last digits, labels exactly.
     pd.testing.assert_frame_equal(
