@@ -247,7 +247,9 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
         group = arch.get("columns_per_position", 1)  # files before it: one column each
         kv = arch.get("kv_heads")  # files before it: one per head
         local = arch.get("local", 1)  # files before the split local layer: the normed one
-        local_ff = arch.get("local_ff")  # files before it: 2 x d_model
+        # files before it: 2 x d_model (a width the saved weights do not have, or none at
+        # all, is refused by load_module before anything is allocated)
+        local_ff = arch.get("local_ff")
         if group > 1:
             return lambda: WideTransformer(
                 *sizes, columns_per_position=group, kv_heads=kv, local=local, local_ff=local_ff
@@ -381,11 +383,6 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
         if self.arch_.get("local", 1) not in LOCAL_KINDS:
             raise PersistenceError(
                 f"unknown transformer local layer {self.arch_['local']} in the model file"
-            )
-        local_ff = self.arch_.get("local_ff", 1)
-        if not 1 <= local_ff <= 4 * self.arch_.get("d_model", 0):
-            raise PersistenceError(
-                f"invalid transformer local layer width {local_ff} in the model file"
             )
         self.net_ = None
         if self.tokenizer_.n_columns:

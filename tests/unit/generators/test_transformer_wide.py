@@ -292,6 +292,8 @@ def _rewrite_state(path, out, change):
     rewrite_manifest(path, out, lambda manifest: change(manifest["state"]))
 
 
+# (torch warns while building the zero-width layer on the meta device)
+@pytest.mark.filterwarnings("ignore:Initializing zero-element tensors")
 def test_save_load_draws_the_same_rows_and_bad_groupings_are_refused(wide_model, tmp_path):
     path = tmp_path / "m.sgm"
     wide_model.save(path)
@@ -323,15 +325,14 @@ def test_save_load_draws_the_same_rows_and_bad_groupings_are_refused(wide_model,
     _rewrite_state(path, odd, lambda state: state["arch"].update(local=3))
     with pytest.raises(sg.PersistenceError, match="local layer 3"):
         sg.load(odd)
-    for i, width in enumerate([0, -4, 10**9]):  # (2.5 and "8": "integers expected")
+    # a local layer width the saved weights do not have (2.5 and "8": "integers expected")
+    for i, (width, error) in enumerate(
+        [(5, "local.fc1"), (0, "local.fc1"), (10**9, "local.fc1"), (-4, "no valid")]
+    ):
         odd = tmp_path / f"odd_width{i}.sgm"
         _rewrite_state(path, odd, lambda state, w=width: state["arch"].update(local_ff=w))
-        with pytest.raises(sg.PersistenceError, match=f"local layer width {width}"):
+        with pytest.raises(sg.PersistenceError, match=error):
             sg.load(odd)
-    odd = tmp_path / "odd_width.sgm"  # a width the weights do not have
-    _rewrite_state(path, odd, lambda state: state["arch"].update(local_ff=5))
-    with pytest.raises(sg.PersistenceError):
-        sg.load(odd)
     odd = tmp_path / "odd_arch.sgm"
     _rewrite_state(path, odd, lambda state: state.update(arch=[64, 2]))
     with pytest.raises(sg.PersistenceError, match="arch"):
