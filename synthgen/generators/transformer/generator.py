@@ -266,11 +266,11 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
     def _split_tokens(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Main and fine tokens ``(n, n_columns)`` of encoded rows (fine: 0 for columns that
         are not numbers)."""
-        tokens = self.tokenizer_.encode(matrix)
+        tokens = self.tokenizer_.encode(matrix)  # (column-major: whole slots are copied)
         slots, numeric = self._token_slots()
         main = tokens[:, slots]
-        fine = np.zeros_like(main)
-        fine[:, numeric] = tokens[:, slots[numeric] + 1]
+        fine = tokens[:, np.where(numeric, slots + 1, slots)]
+        fine *= numeric  # (no scatter into columns of a row-major table)
         return main, fine
 
     def _training_tokens(self, matrix: Any, chunk: int = 65_536) -> Any:
@@ -292,15 +292,6 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
             else:
                 out[lo : lo + chunk] = block
         return out
-
-    def _join_tokens(self, main: np.ndarray, fine: np.ndarray) -> np.ndarray:
-        """The tokenizer's slots ``(n, n_slots)`` of main and fine tokens ``(n, n_columns)``
-        (a number's fine token in the slot after its main one)."""
-        slots, numeric = self._token_slots()
-        tokens = np.zeros((len(main), self.tokenizer_.n_slots), dtype=np.int64)
-        tokens[:, slots] = main
-        tokens[:, slots[numeric] + 1] = fine[:, numeric]
-        return tokens
 
     def _train(self, matrix: np.ndarray, rng: np.random.Generator) -> None:
         arch = self._architecture(total_rows(len(matrix)))  # the table's rows, all ranks'

@@ -115,28 +115,36 @@ class TokenSampling:
     @torch.no_grad()
     def _generate(
         self,
-        main: np.ndarray,
-        fine: np.ndarray,
+        main: np.ndarray | None,
+        fine: np.ndarray | None,
         known: np.ndarray,
         gen: torch.Generator,
         cache: Any,
         heads: PreparedHeads | NetworkHeads,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Fill the columns of ``main``/``fine`` that ``known`` ``(n, n_columns)`` leaves free.
+        """Fill the columns of ``main``/``fine`` that ``known`` ``(n, n_columns)`` leaves free
+        (``None``: nothing known); returns them column-major, ``(n_columns, n)`` each.
 
-        Each row visits its known columns first (schema order among them), then the free
-        ones, sampling each free column given everything visited before it. ``cache`` is a
-        key/value cache of ``n`` rows from ``net_.new_cache``; ``heads`` the output heads
-        (prepared for ``"fused"`` draws, else the network's own).
+        The token tables are held a column per contiguous row while decoding: each step
+        writes and reads one column of every row (in the rows' layout, at 1,000 columns,
+        each of those cells on its own memory page). Each row visits its known columns
+        first (schema order among them), then the free ones, sampling each free column
+        given everything visited before it. ``cache`` is a key/value cache of ``n`` rows
+        from ``net_.new_cache``; ``heads`` the output heads (prepared for ``"fused"`` draws,
+        else the network's own).
         """
         net, dev = self.net_, self.device_
-        n, n_cols = main.shape
+        n, n_cols = known.shape
         # Stable sort on "is free": known columns first, each group in schema order.
         order_np = np.argsort(~known, axis=1, kind="stable")
         first, shared = order_np[0], self._shared_steps(order_np, known)
         order = torch.from_numpy(order_np).to(dev)
-        main_t = torch.from_numpy(main).to(dev)
-        fine_t = torch.from_numpy(fine).to(dev)
+        if main is None or fine is None:
+            main_t = torch.zeros((n_cols, n), dtype=torch.long, device=dev)
+            fine_t = torch.zeros_like(main_t)
+        else:
+            main_t = torch.from_numpy(np.ascontiguousarray(main.T)).to(dev)
+            fine_t = torch.from_numpy(np.ascontiguousarray(fine.T)).to(dev)
         free = torch.from_numpy(~known).to(dev)
         rows = torch.arange(n, device=dev)
         dtype = self._decode_dtype()
@@ -164,9 +172,9 @@ class TokenSampling:
                     self._draw_column(hidden[sel], c, sel, main_t, fine_t, c in numeric, gen, heads)
             if shared[i]:  # one column of the token tables, not a gather
                 c = int(first[i])
-                prev = (c, main_t[:, c], fine_t[:, c])
+                prev = (c, main_t[c], fine_t[c])
             else:
-                prev = (cols, main_t[rows, cols], fine_t[rows, cols])
+                prev = (cols, main_t[cols, rows], fine_t[cols, rows])
         return main_t.cpu().numpy(), fine_t.cpu().numpy()
 
     @staticmethod
@@ -197,14 +205,14 @@ class TokenSampling:
         heads: PreparedHeads | NetworkHeads,
     ) -> None:
         """Draw column ``c`` of rows ``sel`` (hidden states ``hidden``) into the token tables
-        through ``heads``."""
+        ``(n_columns, n)`` through ``heads``."""
         normed = heads.norm(hidden)  # read by both heads of a number
         tok = self._draw_tokens(heads.main_logits(normed, c), gen)
-        main_t[sel, c] = tok
+        main_t[c, sel] = tok
         if is_number:
             coarse = tok.clamp(max=self.n_bins - 1)
             fine_tok = self._draw_tokens(heads.fine_logits(normed, c, coarse), gen)
-            fine_t[sel, c] = torch.where(tok >= self.n_bins, self.n_sub_bins, fine_tok)
+            fine_t[c, sel] = torch.where(tok >= self.n_bins, self.n_sub_bins, fine_tok)
 
     def _chunk_rows(self) -> int:
         """Rows generated at once: 4,096, fewer when their key/value cache would pass
@@ -219,34 +227,47 @@ class TokenSampling:
         return int(np.clip(_CACHE_BYTES // bytes_per_row, 64, _SAMPLE_CHUNK))
 
     def _sample_tokens(
-        self, main: np.ndarray, fine: np.ndarray, known: np.ndarray, rng: np.random.Generator
+        self,
+        main: np.ndarray | None,
+        fine: np.ndarray | None,
+        known: np.ndarray,
+        rng: np.random.Generator,
     ) -> np.ndarray:
+        """Tokens ``(n, n_slots)`` (int32, a column-major view) of rows whose ``known``
+        columns hold ``main``/``fine`` ``(n, n_columns)`` (``None``: nothing known), the
+        others drawn, a chunk of rows at a time."""
         gen = torch_generator(rng, self.device_)
-        parts = []
+        n = len(known)
+        # Column-major, a slot of every row contiguous: each chunk's columns are copied in
+        # whole (no gather of one cell per row), and decoding reads a slot at a time. Int32
+        # holds any vocabulary (training stores tokens in int16 or int32) in half the memory.
+        tokens = np.empty((self.tokenizer_.n_slots, n), dtype=np.int32)
+        slots, numeric = self._token_slots()
         chunk = self._chunk_rows()
         # One cache for every chunk of a size: fresh memory costs a page fault per 4 kB on
         # its first write (a tenth of the decoding time when each chunk allocated its own).
         cache = None
         # Prepared once per call, not per chunk (a build takes 16 ms at 1,000 columns).
         heads = (PreparedHeads if self.draws_ == "fused" else NetworkHeads)(self.net_)
-        for lo in range(0, len(main), chunk):
+        for lo in range(0, n, chunk):
             sl = slice(lo, lo + chunk)
-            rows = len(main[sl])
+            rows = len(known[sl])
             if cache is None or cache.n_rows != rows:
                 cache = self.net_.new_cache(
                     rows, dtype=self._decode_dtype(), layout=self._decoder()
                 )
-            m, f = self._generate(main[sl], fine[sl], known[sl], gen, cache, heads)
-            parts.append(self._join_tokens(m, f))
-        return np.concatenate(parts, axis=0)
+            part = (None, None) if main is None or fine is None else (main[sl], fine[sl])
+            m, f = self._generate(*part, known[sl], gen, cache, heads)
+            tokens[slots, sl] = m  # (a number's fine token in the slot after its main one)
+            tokens[slots[numeric] + 1, sl] = f[numeric]
+        return tokens.T
 
     def _sample_encoded(self, n_samples: int, rng: np.random.Generator) -> np.ndarray:
         tok = self.tokenizer_
         if self.net_ is None:
             return np.zeros((n_samples, tok.dim), dtype=np.float32)
-        zeros = np.zeros((n_samples, tok.n_columns), dtype=np.int64)
         known = np.zeros((n_samples, tok.n_columns), dtype=bool)
-        tokens = self._sample_tokens(zeros, zeros.copy(), known, rng)
+        tokens = self._sample_tokens(None, None, known, rng)
         return tok.decode(tokens, rng)
 
     def _sample_encoded_given(

@@ -166,10 +166,12 @@ class RowTokenizer:
 
     def encode(self, matrix: np.ndarray) -> np.ndarray:
         """``(n, n_slots)`` int64 tokens of encoded rows (a missing number's fine token is
-        ``n_sub_bins``, the "none" input token)."""
+        ``n_sub_bins``, the "none" input token), column-major: each slot is written whole
+        (in the rows' layout, at 1,000 columns, every cell of a slot sat on its own memory
+        page: ten times the time)."""
         matrix = np.asarray(matrix)
         n = len(matrix)
-        out = np.zeros((n, self.n_slots), dtype=np.int64)
+        out = np.zeros((n, self.n_slots), dtype=np.int64, order="F")
         total = self.n_bins * self.n_sub_bins
         for col in self.columns:
             if not col.numeric:

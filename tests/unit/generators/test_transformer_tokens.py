@@ -1,0 +1,84 @@
+"""The transformer's token tables: column-major encoding, the split into main and fine
+tokens, and the sampled tokens (int32, column-major, free sampling without input tables)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from synthgen.generators.transformer import TabularTransformer
+
+pytestmark = pytest.mark.usefixtures("one_thread_per_module")
+
+
+@pytest.fixture(scope="module")
+def mixed() -> tuple[TabularTransformer, pd.DataFrame]:
+    """A fitted model of numbers (one with missing cells) and categories, 40 columns
+    (several per attention position) so the wide network samples them."""
+    rng = np.random.default_rng(0)
+    n = 120
+    cols = {}
+    for j in range(40):
+        if j % 3 == 0:
+            cols[f"c{j}"] = rng.choice(["a", "b", "c"], n)
+        else:
+            x = rng.normal(j, 1.0, n).round(2)
+            if j == 4:
+                x[rng.random(n) < 0.3] = np.nan
+            cols[f"x{j}"] = x
+    frame = pd.DataFrame(cols)
+    model = TabularTransformer(
+        epochs=1, d_model=16, n_layers=1, n_heads=2, random_state=0, max_time=None
+    )
+    return model.fit(frame), frame
+
+
+def test_split_tokens_give_each_column_its_slots(mixed):
+    """Main tokens are each column's slot; fine tokens the slot after a number's, zero for
+    a category (the split no longer scatters into a row-major table)."""
+    model, frame = mixed
+    matrix = model.encoder_.transform(frame, random_state=0)
+    tokens = model.tokenizer_.encode(matrix)
+    assert tokens.flags.f_contiguous  # a slot of every row written whole
+    main, fine = model._split_tokens(matrix)
+    assert main.shape == fine.shape == (len(frame), model.tokenizer_.n_columns)
+    for j, col in enumerate(model.tokenizer_.columns):
+        np.testing.assert_array_equal(main[:, j], tokens[:, col.slot])
+        expected = tokens[:, col.slot + 1] if col.numeric else np.zeros(len(frame))
+        np.testing.assert_array_equal(fine[:, j], expected)
+    assert (fine[:, [not c.numeric for c in model.tokenizer_.columns]] == 0).all()
+    x4 = [c.column for c in model.tokenizer_.columns].index("x4")
+    assert (main[:, x4] == model.n_bins).any()  # its missing cells' own token
+
+
+def test_free_sampling_draws_what_sampling_with_nothing_known_draws(mixed):
+    """Free sampling passes no input tables (zeros are made per chunk, column-major):
+    the same tokens as all-zero tables with nothing known; int32, column-major."""
+    model, _ = mixed
+    n, c = 70, model.tokenizer_.n_columns
+    known = np.zeros((n, c), dtype=bool)
+    zeros = np.zeros((n, c), dtype=np.int64)
+    free = model._sample_tokens(None, None, known, np.random.default_rng(3))
+    given = model._sample_tokens(zeros, zeros.copy(), known, np.random.default_rng(3))
+    np.testing.assert_array_equal(free, given)
+    assert free.shape == (n, model.tokenizer_.n_slots)
+    assert free.dtype == np.int32 and free.T.flags.c_contiguous
+    vocab = np.asarray(model.tokenizer_.vocab)
+    assert (free >= 0).all() and (free < vocab + 2).all()
+
+
+def test_known_cells_come_back_in_their_slots(mixed):
+    """Cells fixed per row keep their tokens in the column-major tables, whichever
+    columns each row fixes."""
+    model, frame = mixed
+    matrix = model.encoder_.transform(frame.head(30), random_state=0)
+    main, fine = model._split_tokens(matrix)
+    rng = np.random.default_rng(1)
+    known = rng.random(main.shape) < 0.5
+    tokens = model._sample_tokens(main, fine, known, np.random.default_rng(2))
+    for j, col in enumerate(model.tokenizer_.columns):
+        rows = known[:, j]
+        np.testing.assert_array_equal(tokens[rows, col.slot], main[rows, j])
+        if col.numeric:
+            np.testing.assert_array_equal(tokens[rows, col.slot + 1], fine[rows, j])
