@@ -52,6 +52,9 @@ MIN_SUPPORT = 5
 MIN_ROWS = 50
 #: Largest number of distinct values of a numeric hierarchy child.
 MAX_CHILD_VALUES = 64
+#: Rows of the first look at every (parent, child) pair of a hierarchy: a child that is no
+#: function of its parent on them is none on the probe either, which reads only the rest.
+FIRST_LOOK_ROWS = 64
 #: Largest number of rules of each type reported.
 MAX_RULES = 20
 
@@ -117,8 +120,9 @@ def _hierarchies(data: pd.DataFrame, stages: list[np.ndarray], schema: Any) -> l
     probe_codes = np.column_stack([codes[n][probe] for n in names]) if names else None
     edges: list[tuple[str, str]] = []
     for parent in parents:
-        on_probe = _functions_of(codes[parent][probe], probe_codes)
-        for j, child in enumerate(names):
+        on_probe = _on_probe(codes[parent][probe], probe_codes)
+        for j in np.flatnonzero(on_probe):
+            child = names[j]
             if child == parent or labels[child] < 2 or labels[child] > labels[parent]:
                 continue
             if labels[child] == labels[parent] and not _leads(schema, parent, child, order):
@@ -153,6 +157,30 @@ def _functions_of(parent: np.ndarray, children: np.ndarray) -> np.ndarray:
     block = children[order]
     low = np.minimum.reduceat(block, starts, axis=0)
     return (np.maximum.reduceat(block, starts, axis=0) == low).all(axis=0)
+
+
+def _on_probe(parent: np.ndarray, children: np.ndarray) -> np.ndarray:
+    """:func:`_functions_of` on the probe rows, the children first tested on the first
+    :data:`FIRST_LOOK_ROWS` of them: each parent of a wide table meets every column, and a
+    first look rejects most pairs in a fifteenth of the reading (the same answer: the
+    probe holds those rows).
+
+    Examples
+    --------
+    >>> parent = np.arange(200) % 4
+    >>> late = np.r_[parent[:100], parent[100:] * 0]  # breaks only after the first look
+    >>> children = np.column_stack([parent % 2, np.arange(200) % 3, late])
+    >>> _on_probe(parent, children).tolist()
+    [True, False, False]
+    """
+    first = _functions_of(parent[:FIRST_LOOK_ROWS], children[:FIRST_LOOK_ROWS])
+    out = np.zeros(children.shape[1], dtype=bool)
+    if len(parent) <= FIRST_LOOK_ROWS:
+        return first
+    keep = np.flatnonzero(first)
+    if len(keep):
+        out[keep] = _functions_of(parent, children[:, keep])
+    return out
 
 
 def _leads(schema: Any, a: str, b: str, order: dict[str, int]) -> bool:

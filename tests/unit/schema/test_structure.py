@@ -67,6 +67,26 @@ def test_a_rule_one_row_breaks_is_not_reported():
     assert not discover_structure(df, schema, max_rows=500).hierarchies
 
 
+def test_a_rule_that_holds_on_the_first_look_only_is_not_reported(monkeypatch):
+    """Pairs are first looked at on a few probe rows (wide tables: every parent meets
+    every column); one that holds there but breaks later on the probe is dropped, and the
+    answer is the same whatever the first look's size."""
+    import synthgen.schema.discover as discover
+
+    rng = np.random.default_rng(3)
+    town = rng.choice([f"t{i}" for i in range(20)], 3000)
+    region = np.array([f"r{int(t[1:]) % 4}" for t in town], dtype=object)
+    late = region.copy()
+    late[300:] = rng.choice(["r0", "r1", "r2", "r3"], 2700)  # past the first look
+    df = pd.DataFrame({"town": town, "region": region, "late": late})
+    schema = Schema.infer(df, structure=False)
+    found = discover_structure(df, schema)
+    assert _pairs(found) == {("town", "region")}
+    for rows in (1, 5, 10_000):
+        monkeypatch.setattr(discover, "FIRST_LOOK_ROWS", rows)
+        assert discover_structure(df, schema) == found
+
+
 def test_a_table_with_a_repeated_index_is_searched_by_position(listings):
     doubled = pd.concat([listings, listings])  # every index label twice
     assert Schema.infer(doubled).structure == Schema.infer(listings).structure
