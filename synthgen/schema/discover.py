@@ -174,12 +174,11 @@ def _on_probe(parent: np.ndarray, children: np.ndarray) -> np.ndarray:
     [True, False, False]
     """
     first = _functions_of(parent[:FIRST_LOOK_ROWS], children[:FIRST_LOOK_ROWS])
-    out = np.zeros(children.shape[1], dtype=bool)
-    if len(parent) <= FIRST_LOOK_ROWS:
-        return first
     keep = np.flatnonzero(first)
-    if len(keep):
-        out[keep] = _functions_of(parent, children[:, keep])
+    if len(parent) <= FIRST_LOOK_ROWS or not len(keep):
+        return first
+    out = np.zeros(children.shape[1], dtype=bool)
+    out[keep] = _functions_of(parent, children[:, keep])
     return out
 
 
