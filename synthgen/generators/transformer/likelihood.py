@@ -1,4 +1,5 @@
-"""The main heads' likelihood of every visited column, scored in groups of vocabulary."""
+"""The heads' likelihood of every visited column: the main heads scored in groups of
+vocabulary, the fine heads a number at a time."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from typing import Any
 import torch
 from torch.nn import functional as F  # noqa: N812
 
-__all__ = ["grouped_nll"]
+from synthgen.generators.transformer.gather import take_rows
+
+__all__ = ["fine_by_column", "grouped_nll"]
 
 
 def grouped_nll(
@@ -46,9 +49,44 @@ def grouped_nll(
         if len(pos) == 0:
             continue
         cols = order[pos]
-        w = net.head_w[cols, :width]
-        b = net.head_b[cols, :width] + net.const("vocab_mask")[cols, :width]
+        w = take_rows(net.head_w, cols)[:, :width]
+        b = take_rows(net.head_b, cols)[:, :width] + net.const("vocab_mask")[cols, :width]
         logits = (torch.einsum("ntd,tvd->ntv", piece, w) + b).flatten(0, 1)
         nll = F.cross_entropy(logits, target[:, pos].flatten(), reduction="none")
         out[:, pos] = nll.view(len(h), len(pos))
     return out
+
+
+def fine_by_column(
+    net: Any, h: torch.Tensor, cols: torch.Tensor, coarse: torch.Tensor
+) -> torch.Tensor:
+    """Fine-bin logits ``(t, n, F)`` of numeric columns ``cols`` ``(t,)`` from final-normed
+    states ``h`` ``(n, t, d)`` and their coarse bins ``coarse`` ``(n, t)``, column-major
+    (:meth:`.TokenTransformer.visited_fine_logits`).
+
+    Each number has its own two-layer head, so the products are batched over the numbers:
+    laid out a number at a time, every product reads its rows where they lie, and each
+    bias joins its product (``baddbmm``), instead of ``einsum`` copying the states into that
+    layout and the logits back, under autograd both ways, twice. At 1,000 columns a
+    training part of 64 rows ran the fine heads in about three quarters of the time.
+
+    Examples
+    --------
+    >>> from synthgen.generators.transformer.model import TokenTransformer
+    >>> net = TokenTransformer([3, 40, 2], [0, 32, 0], d_model=8, n_layers=1, n_heads=2)
+    >>> net.initialize(torch.Generator().manual_seed(0))
+    >>> h, coarse = torch.randn(5, 1, 8), torch.randint(0, 40, (5, 1))
+    >>> by_column = fine_by_column(net, h, torch.tensor([1]), coarse)
+    >>> by_column.shape
+    torch.Size([1, 5, 32])
+    >>> per_row = net.fine_logits(h, torch.tensor([1]), coarse, normed=True)
+    >>> torch.allclose(by_column.transpose(0, 1), per_row, atol=1e-6)
+    True
+    """
+    k = net.const("numeric_index")[cols]
+    ctx = net.coarse_ctx(net.const("offsets")[cols, None] + coarse.T)  # (t, n, d)
+    z = ctx.add_(h.transpose(0, 1))  # the lookup's backward reads only its indices
+    w1, b1 = take_rows(net.fine_w1, k), take_rows(net.fine_b1, k)
+    w2, b2 = take_rows(net.fine_w2, k), take_rows(net.fine_b2, k)
+    a = F.gelu(torch.baddbmm(b1.unsqueeze(1), z, w1.transpose(1, 2)))
+    return torch.baddbmm(b2.unsqueeze(1), a, w2.transpose(1, 2))

@@ -25,7 +25,8 @@ from torch.nn import functional as F  # noqa: N812
 
 from synthgen.generators.transformer.blocks import _Block
 from synthgen.generators.transformer.decoding import KVCache, LaneBlock, LaneCache
-from synthgen.generators.transformer.likelihood import grouped_nll
+from synthgen.generators.transformer.gather import take_rows
+from synthgen.generators.transformer.likelihood import fine_by_column, grouped_nll
 
 __all__ = ["KVCache", "LaneCache", "TokenTransformer"]
 
@@ -185,8 +186,8 @@ class TokenTransformer(nn.Module):
             return self._main_logits(hidden.float(), cols)
 
     def _main_logits(self, hidden: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
-        w = self.head_w[cols]
-        b = self.head_b[cols] + self.const("vocab_mask")[cols]
+        w = take_rows(self.head_w, cols)
+        b = take_rows(self.head_b, cols) + self.const("vocab_mask")[cols]
         return torch.einsum("ntd,tvd->ntv", self.ln_f(hidden), w) + b
 
     def final_norm(self, hidden: torch.Tensor) -> torch.Tensor:
@@ -221,8 +222,10 @@ class TokenTransformer(nn.Module):
         k = self.const("numeric_index")[cols]
         h = hidden if normed else self.ln_f(hidden)
         z = h + self.coarse_ctx(self.const("offsets")[cols] + coarse)
-        z = F.gelu(torch.einsum("ntd,ted->nte", z, self.fine_w1[k]) + self.fine_b1[k])
-        return torch.einsum("nte,tve->ntv", z, self.fine_w2[k]) + self.fine_b2[k]
+        w1, b1 = take_rows(self.fine_w1, k), take_rows(self.fine_b1, k)
+        w2, b2 = take_rows(self.fine_w2, k), take_rows(self.fine_b2, k)
+        z = F.gelu(torch.einsum("ntd,ted->nte", z, w1) + b1)
+        return torch.einsum("nte,tve->ntv", z, w2) + b2
 
     def hidden(
         self,
@@ -252,10 +255,14 @@ class TokenTransformer(nn.Module):
     ) -> torch.Tensor:
         """Fine-bin logits ``(n, K, F)`` of the numbers in ``order``, as they are visited,
         from hidden states ``x`` (teacher-forced on their true coarse bins in ``main``;
-        ``normed``: ``x`` is :meth:`final_norm`'s output)."""
+        ``normed``: ``x`` is :meth:`final_norm`'s output): the view of logits computed a
+        number at a time (:func:`.likelihood.fine_by_column`, whose ``(K, n, F)`` layout
+        ``.transpose(0, 1)`` gives back)."""
         pos = torch.nonzero(self.const("numeric_index")[order] >= 0).ravel()
         cols = order[pos]
-        return self.fine_logits(x[:, pos], cols, main[:, cols], normed)
+        with _float32(x.device):
+            h = x.float() if normed else self.ln_f(x.float())
+            return fine_by_column(self, h[:, pos], cols, main[:, cols]).transpose(0, 1)
 
     def forward(
         self,

@@ -56,10 +56,11 @@ class TransformerTask(torch.nn.Module):
         # The final layer norm once, read by both heads; the states as computed (padded).
         x = self.net.final_norm(self.net.hidden(main, fine, order, inputs, padded=True))
         nll = self.net.main_nll(x, order, main[:, order], normed=True).sum()
-        fine_logits = self.net.visited_fine_logits(x, order, main, normed=True)
-        if fine_logits.shape[1]:
+        # (column-major: the numbers' logits as computed, their targets transposed)
+        fine_logits = self.net.visited_fine_logits(x, order, main, normed=True).transpose(0, 1)
+        if len(fine_logits):
             cols = order[self.net.const("numeric_index")[order] >= 0]
-            target = fine[:, cols]
+            target = fine[:, cols].T
             # A missing number has no fine bin ("none" token): nothing to predict.
             target = torch.where(target >= self.n_sub_bins, -100, target)
             nll = nll + F.cross_entropy(
