@@ -1,67 +1,70 @@
-"""Per-column weights gathered in a visiting order, with a backward pass as cheap as the gather.
+"""Slices gathered in a visiting order, with a backward pass as cheap as the gather.
 
 A training step reads each column's weights (output heads, fine heads, column and query
-embeddings) in the order the batch visits the columns: ``weight[order]``. Under autograd,
-plain indexing backpropagates by zeroing a gradient as large as the weight and adding the
-rows back at their indices. A wide table's batch goes through in several parts
+embeddings) in the order the batch visits the columns, ``weight[order]``, and the main heads
+read the states grouped by vocabulary size, ``states[:, by_group]``. Under autograd, plain
+indexing backpropagates by zeroing a gradient as large as the whole input and adding the
+slices back at their indices. A wide table's batch goes through in several parts
 (:data:`.task.BACKWARD_FLOATS`), and each part paid that for every per-column weight: at
 1,000 columns the output heads alone are two million floats a part.
 
-When every column is visited (the order is a permutation of the weight's rows, as in every
-training step), the gradient of ``weight[order]`` is just the incoming gradient put back in
-column order, ``grad[inverse]``: one gather, nothing zeroed, nothing accumulated, and the same
-numbers to the bit. In the schema's own order (half of every batch) there is nothing to
-gather at all: the weight is used as it is.
+When the index is a permutation (every column is visited, as in every training step), the
+gradient is just the incoming one put back in order, ``grad[inverse]``: one gather, nothing
+zeroed, nothing accumulated, and the same numbers to the bit. In the schema's own order (half
+of every batch) there is nothing to gather at all: the input is used as it is.
 """
 
 from __future__ import annotations
 
 import torch
 
-__all__ = ["take_rows"]
+__all__ = ["take"]
 
 
 class _Permuted(torch.autograd.Function):
-    """``weight[index]`` for a permutation ``index``, backpropagated as ``grad[inverse]``."""
+    """``x.index_select(dim, index)`` for a permutation ``index``, backpropagated as
+    ``grad.index_select(dim, inverse)``."""
 
     @staticmethod
-    def forward(ctx, weight: torch.Tensor, index: torch.Tensor, inverse: torch.Tensor):
+    def forward(ctx, x: torch.Tensor, index: torch.Tensor, inverse: torch.Tensor, dim: int):
         ctx.save_for_backward(inverse)
-        return weight.index_select(0, index)
+        ctx.dim = dim
+        return x.index_select(dim, index)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         (inverse,) = ctx.saved_tensors
-        return grad.index_select(0, inverse), None, None
+        return grad.index_select(ctx.dim, inverse), None, None, None
 
 
-def take_rows(weight: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    """``weight[index]`` (rows of ``weight``, ``index`` one-dimensional), with a gather for a
-    backward pass when ``index`` is a permutation of the rows, and ``weight`` itself when it
-    is the identity (read it, never write to it in place).
+def take(x: torch.Tensor, index: torch.Tensor, dim: int = 0) -> torch.Tensor:
+    """``x.index_select(dim, index)`` (``index`` one-dimensional, not negative), with a gather
+    for a backward pass when ``index`` is a permutation of the ``x.shape[dim]`` slices, and
+    ``x`` itself when it is the identity (read it, never write to it in place).
 
-    Any other index (a subset of the columns, repeats, or no gradient to compute) is plain
-    indexing.
+    Any other index (a subset, repeats, or nothing to differentiate) is a plain gather.
 
     Examples
     --------
     >>> w = torch.arange(6.0).view(3, 2).requires_grad_()
-    >>> out = take_rows(w, torch.tensor([2, 0, 1]))  # rows 2, 0 and 1
+    >>> out = take(w, torch.tensor([2, 0, 1]))  # rows 2, 0 and 1
     >>> (out.sum(1) * torch.tensor([1.0, 10, 100])).sum().backward()
     >>> w.grad[:, 0].tolist()
     [10.0, 100.0, 1.0]
-    >>> take_rows(w, torch.arange(3)) is w, take_rows(w, torch.tensor([1, 1])).tolist()
+    >>> take(w, torch.arange(3)) is w, take(w, torch.tensor([1, 1])).tolist()
     (True, [[2.0, 3.0], [2.0, 3.0]])
+    >>> take(w, torch.tensor([1, 0]), dim=1).tolist()
+    [[1.0, 0.0], [3.0, 2.0], [5.0, 4.0]]
     """
-    n = len(weight)
+    n = x.shape[dim]
     if len(index) != n or index.dim() != 1:
-        return weight[index]
-    rows = torch.arange(n, device=index.device)
-    if torch.equal(index, rows):
-        return weight
-    if not (torch.is_grad_enabled() and weight.requires_grad):
-        return weight[index]
+        return x.index_select(dim, index)
+    slices = torch.arange(n, device=index.device)
+    if torch.equal(index, slices):
+        return x
+    if not (torch.is_grad_enabled() and x.requires_grad):
+        return x.index_select(dim, index)
     ordered, inverse = torch.sort(index)
-    if not torch.equal(ordered, rows):  # repeats: not a permutation
-        return weight[index]
-    return _Permuted.apply(weight, index, inverse)
+    if not torch.equal(ordered, slices):  # repeats: not a permutation
+        return x.index_select(dim, index)
+    return _Permuted.apply(x, index, inverse, dim)

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch.nn import functional as F  # noqa: N812
 
-from synthgen.generators.transformer.gather import take_rows
+from synthgen.generators.transformer.gather import take
 
 __all__ = ["fine_by_column", "grouped_nll"]
 
@@ -23,8 +23,8 @@ def grouped_nll(
     Columns are scored in groups of similar vocabulary size (``net.vocab_groups()``), each
     padded only to its group's widest vocabulary: one 100,000-label column does not make
     every other column's logits 100,000 wide. The states are gathered once, in the order of
-    their groups, and split: one gather (and, under autograd, one zeroed gradient as large
-    as the states) whatever the number of groups, none with one group.
+    their groups, and split: one gather whatever the number of groups (a permutation of the
+    states, whose backward is a gather too, :func:`.gather.take`), none with one group.
 
     Examples
     --------
@@ -44,13 +44,17 @@ def grouped_nll(
     if sum(size > 0 for size in sizes) == 1:
         pieces = [h[:, : len(order)]] * len(sizes)
     else:
-        pieces = h[:, by_group].split(sizes, dim=1)
+        # a permutation of every state (the padding's after the columns'): its backward a
+        # gather too (:func:`.gather.take`)
+        pad = h.shape[1] - len(order)
+        every = torch.cat([by_group, torch.arange(len(order), h.shape[1], device=h.device)])
+        pieces = take(h, every, dim=1).split([*sizes, pad], dim=1)[:-1]
     for pos, piece, width in zip(by_group.split(sizes), pieces, widths, strict=True):
         if len(pos) == 0:
             continue
         cols = order[pos]
-        w = take_rows(net.head_w, cols)[:, :width]
-        b = take_rows(net.head_b, cols)[:, :width] + net.const("vocab_mask")[cols, :width]
+        w = take(net.head_w, cols)[:, :width]
+        b = take(net.head_b, cols)[:, :width] + net.const("vocab_mask")[cols, :width]
         logits = (torch.einsum("ntd,tvd->ntv", piece, w) + b).flatten(0, 1)
         nll = F.cross_entropy(logits, target[:, pos].flatten(), reduction="none")
         out[:, pos] = nll.view(len(h), len(pos))
@@ -86,7 +90,7 @@ def fine_by_column(
     k = net.const("numeric_index")[cols]
     ctx = net.coarse_ctx(net.const("offsets")[cols, None] + coarse.T)  # (t, n, d)
     z = ctx.add_(h.transpose(0, 1))  # the lookup's backward reads only its indices
-    w1, b1 = take_rows(net.fine_w1, k), take_rows(net.fine_b1, k)
-    w2, b2 = take_rows(net.fine_w2, k), take_rows(net.fine_b2, k)
+    w1, b1 = take(net.fine_w1, k), take(net.fine_b1, k)
+    w2, b2 = take(net.fine_w2, k), take(net.fine_b2, k)
     a = F.gelu(torch.baddbmm(b1.unsqueeze(1), z, w1.transpose(1, 2)))
     return torch.baddbmm(b2.unsqueeze(1), a, w2.transpose(1, 2))

@@ -25,7 +25,7 @@ from torch.nn import functional as F  # noqa: N812
 
 from synthgen.generators.transformer.blocks import _Block
 from synthgen.generators.transformer.decoding import KVCache, LaneBlock, LaneCache
-from synthgen.generators.transformer.gather import take_rows
+from synthgen.generators.transformer.gather import take
 from synthgen.generators.transformer.likelihood import fine_by_column, grouped_nll
 
 __all__ = ["KVCache", "LaneCache", "TokenTransformer"]
@@ -186,8 +186,8 @@ class TokenTransformer(nn.Module):
             return self._main_logits(hidden.float(), cols)
 
     def _main_logits(self, hidden: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
-        w = take_rows(self.head_w, cols)
-        b = take_rows(self.head_b, cols) + self.const("vocab_mask")[cols]
+        w = take(self.head_w, cols)
+        b = take(self.head_b, cols) + self.const("vocab_mask")[cols]
         return torch.einsum("ntd,tvd->ntv", self.ln_f(hidden), w) + b
 
     def final_norm(self, hidden: torch.Tensor) -> torch.Tensor:
@@ -222,8 +222,8 @@ class TokenTransformer(nn.Module):
         k = self.const("numeric_index")[cols]
         h = hidden if normed else self.ln_f(hidden)
         z = h + self.coarse_ctx(self.const("offsets")[cols] + coarse)
-        w1, b1 = take_rows(self.fine_w1, k), take_rows(self.fine_b1, k)
-        w2, b2 = take_rows(self.fine_w2, k), take_rows(self.fine_b2, k)
+        w1, b1 = take(self.fine_w1, k), take(self.fine_b1, k)
+        w2, b2 = take(self.fine_w2, k), take(self.fine_b2, k)
         z = F.gelu(torch.einsum("ntd,ted->nte", z, w1) + b1)
         return torch.einsum("nte,tve->ntv", z, w2) + b2
 

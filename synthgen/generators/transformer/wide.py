@@ -29,7 +29,7 @@ from torch import nn
 from torch.nn import functional as F  # noqa: N812
 
 from synthgen.generators.transformer.decoding import LaneBlock, LaneCache, PreparedFeedForward
-from synthgen.generators.transformer.gather import take_rows
+from synthgen.generators.transformer.gather import take
 from synthgen.generators.transformer.model import TokenTransformer
 from synthgen.generators.transformer.wide_local import (
     PreparedSplitLocal,
@@ -162,8 +162,8 @@ class WideTransformer(TokenTransformer):
         g, p = self.columns_per_position, self.n_positions
         in_main, in_fine = (main, fine) if inputs is None else inputs
         cells = self._cells(order, in_main, in_fine, p * g).view(n, p, g, -1)
-        queries = take_rows(self.query.weight, order)
-        local_queries = take_rows(self.local_query.weight, order)
+        queries = take(self.query.weight, order)
+        local_queries = take(self.local_query.weight, order)
         pad = p * g - c  # the last group may be short: padded
         group_queries = F.pad(queries, (0, 0, 0, pad)).view(p, g, -1).sum(1)
         sums = cells.sum(2)
@@ -203,7 +203,7 @@ class WideTransformer(TokenTransformer):
         reach no real cell's state."""
         c = len(order)
         tokens = main[:, order] + self.const("offsets")[order]
-        columns = take_rows(self.column.weight, order)
+        columns = take(self.column.weight, order)
         if slots > c:
             tokens = F.pad(tokens, (0, slots - c))
             columns = F.pad(columns, (0, 0, 0, slots - c))
