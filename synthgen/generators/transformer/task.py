@@ -56,8 +56,8 @@ class TransformerTask(torch.nn.Module):
         # The final layer norm once, read by both heads; the states as computed (padded).
         x = self.net.final_norm(self.net.hidden(main, fine, order, inputs, padded=True))
         nll = self.net.main_nll(x, order, main[:, order], normed=True).sum()
-        # (column-major: the numbers' logits as computed, their targets transposed)
-        fine_logits = self.net.visited_fine_logits(x, order, main, normed=True).transpose(0, 1)
+        # column-major: the numbers' logits as computed, their targets transposed
+        fine_logits = self.net.visited_fine_logits(x, order, main, normed=True, by_column=True)
         if len(fine_logits):
             cols = order[self.net.const("numeric_index")[order] >= 0]
             target = fine[:, cols].T

@@ -29,7 +29,8 @@ def test_a_permutation_gathers_the_rows_and_their_gradient_exactly() -> None:
 def test_the_schema_order_is_the_weight_itself_and_anything_else_plain_indexing() -> None:
     weight = torch.randn(4, 2, requires_grad=True)
     assert take(weight, torch.arange(4)) is weight
-    for index in (torch.tensor([1, 1, 2, 3]), torch.tensor([2, 0]), torch.tensor([0, 1, 3])):
+    # repeats as many as the rows (not a permutation), fewer, a subset
+    for index in (torch.tensor([3, 0, 0, 1, 2]), torch.tensor([1, 1, 2]), torch.tensor([2, 0])):
         out, grad = _grads(index, take)
         want_out, want_grad = _grads(index, lambda w, i: w[i])
         assert torch.equal(out, want_out) and torch.equal(grad, want_grad)
