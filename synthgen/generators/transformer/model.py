@@ -222,10 +222,8 @@ class TokenTransformer(nn.Module):
         k = self.const("numeric_index")[cols]
         h = hidden if normed else self.ln_f(hidden)
         z = h + self.coarse_ctx(self.const("offsets")[cols] + coarse)
-        w1, b1 = take(self.fine_w1, k), take(self.fine_b1, k)
-        w2, b2 = take(self.fine_w2, k), take(self.fine_b2, k)
-        z = F.gelu(torch.einsum("ntd,ted->nte", z, w1) + b1)
-        return torch.einsum("nte,tve->ntv", z, w2) + b2
+        z = F.gelu(torch.einsum("ntd,ted->nte", z, self.fine_w1[k]) + self.fine_b1[k])
+        return torch.einsum("nte,tve->ntv", z, self.fine_w2[k]) + self.fine_b2[k]
 
     def hidden(
         self,
