@@ -307,18 +307,18 @@ class TokenTransformer(nn.Module):
 
     @property
     def scoring_rows(self) -> int:
-        """Rows scored at once without gradients (validation loss, ``log_prob``): 8,192 up
-        to 32 columns, fewer on wider tables so that one chunk's activations stay about the
-        same size (262,144 cells; at least 64 rows).
+        """Rows scored at once without gradients (validation loss, ``log_prob``): activations
+        of about 2**20 floats (rows x cells x width, 64 to 8,192 rows), cache-sized.
 
         Examples
         --------
         >>> TokenTransformer([2] * 15, [0] * 15, 16, 1, 2).scoring_rows
-        8192
+        4369
         >>> TokenTransformer([2] * 1000, [0] * 1000, 16, 1, 2).scoring_rows
-        262
+        65
         """
-        return max(64, min(8192, 262_144 // len(self.vocab)))
+        cells = self.n_positions * getattr(self, "columns_per_position", 1)
+        return max(64, min(8192, 2**20 // (cells * self.d_model)))
 
     # -- incremental decoding ----------------------------------------------------------------
     @property
