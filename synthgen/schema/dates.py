@@ -67,6 +67,9 @@ _COMPACT = "%Y%m%d"
 _EIGHT_DIGITS = re.compile(r"^\d{8}$")
 _DIGIT_FIRST = re.compile(r"^\d")
 _SAMPLE = 200
+#: Rows looked at first for the sample's values (a missing cell's mask over millions of
+#: rows costs more than the sample).
+_LEAD_ROWS = 4 * _SAMPLE
 
 
 @dataclass
@@ -117,11 +120,13 @@ def parse_text_dates(values: pd.Series, formats: Any = DATE_FORMATS) -> ParsedDa
     """
     index = values.index
     values = values.reset_index(drop=True)  # by position: a repeated index must not matter
-    out = pd.Series(np.full(len(values), np.datetime64("NaT", "s")))
-    present = values.notna().to_numpy()
+    # The first values decide whether to read them all: a column of words costs a sample
+    # (looked for among the first rows; the whole column only when they hold too few).
+    present = values.iloc[:_LEAD_ROWS].notna().to_numpy()
+    if present.sum() < _SAMPLE and len(values) > _LEAD_ROWS:
+        present = values.notna().to_numpy()
     if not present.any():
         return None
-    # The first values decide whether to read them all: a column of words costs a sample.
     head = values.iloc[np.flatnonzero(present)[:_SAMPLE]].astype(str)
     if head.str.match(_DIGIT_FIRST).mean() < 0.5:  # words, not dates: no format to try
         return None
@@ -130,6 +135,9 @@ def parse_text_dates(values: pd.Series, formats: Any = DATE_FORMATS) -> ParsedDa
     head_ok = np.logical_or.reduce([found[f].to_numpy() for f in formats])
     if head_ok.mean() < 0.5:
         return None
+    if len(present) < len(values):
+        present = values.notna().to_numpy()
+    out = pd.Series(np.full(len(values), np.datetime64("NaT", "s")))
     strings = values[present].astype(str)  # its first values are ``head``
     parsed = pd.Series(np.full(len(strings), np.datetime64("NaT", "s")), index=strings.index)
     used = []

@@ -121,12 +121,18 @@ def _datetime_spec(
 
 
 def date_spec(
-    name: str, col: pd.Series, min_count: int = DEFAULT_MIN_COUNT, *, declared: bool = False
+    name: str,
+    col: pd.Series,
+    min_count: int = DEFAULT_MIN_COUNT,
+    *,
+    declared: bool = False,
+    nonnull: pd.Series | None = None,
 ) -> ColumnSpec | None:
     """Spec of text or integer dates (see :mod:`synthgen.schema.dates`), or ``None`` when the
     column is no dates: text of which more than :data:`MAX_BAD_SHARE` is no date (when the
-    user ``declared`` the column datetime, any share: only no date at all is refused)."""
-    nonnull = col.dropna()
+    user ``declared`` the column datetime, any share: only no date at all is refused).
+    ``nonnull``: ``col.dropna()`` when the caller has it (a pass over an object column)."""
+    nonnull = col.dropna() if nonnull is None else nonnull
     n = len(col)
     if pd.api.types.is_numeric_dtype(col.dtype):
         dates = int_dates(nonnull) if not pd.api.types.is_bool_dtype(col.dtype) else None
@@ -211,9 +217,16 @@ def _other_label(labels: list[Any]) -> str:
 
 
 def _categorical_spec(
-    name: str, col: pd.Series, missing: float, min_count: int = DEFAULT_MIN_COUNT
+    name: str,
+    col: pd.Series,
+    missing: float,
+    min_count: int = DEFAULT_MIN_COUNT,
+    counts: pd.Series | None = None,
 ) -> ColumnSpec:
-    counts = col.dropna().value_counts(sort=False)
+    """``counts``: the non-missing values' ``value_counts(sort=False)`` when the caller has
+    them (not for a categorical dtype, whose counts hold its unused categories too)."""
+    if counts is None:
+        counts = col.dropna().value_counts(sort=False)
     if not isinstance(col.dtype, pd.CategoricalDtype):
         return categorical_from_counts(name, counts, str(col.dtype), missing, min_count)
     # Keep every declared category, used or not (no row holds an unused one), so the
@@ -292,14 +305,16 @@ def infer_column(
     missing = (n - len(nonnull)) / n if n else 0.0
     if len(nonnull) == 0:
         return ColumnSpec(name, "constant", dtype, missing_rate=1.0, value=None)
+    counts = None  # an object column's labels are counted once, here
     if pd.api.types.is_object_dtype(col.dtype) or pd.api.types.is_string_dtype(col.dtype):
         if not isinstance(col.dtype, pd.CategoricalDtype):
             vtype = _object_value_type(name, nonnull)
+            counts = nonnull.value_counts(sort=False)
         else:
             vtype = "category"
     else:
         vtype = "native"
-    n_unique = int(nonnull.nunique())
+    n_unique = int(nonnull.nunique()) if counts is None else len(counts)
     if n_unique == 1 and missing == 0.0 and not isinstance(col.dtype, pd.CategoricalDtype):
         # One value and no gaps: nothing to learn. With gaps, the missingness is worth
         # learning, so such a column falls through to categorical below.
@@ -315,7 +330,7 @@ def infer_column(
     if pd.api.types.is_numeric_dtype(col.dtype):
         values = nonnull.to_numpy(dtype=float)
         whole = bool(np.all(values == np.round(values)))
-        dates = date_spec(name, col, min_count) if whole else None  # 20240131
+        dates = date_spec(name, col, min_count, nonnull=nonnull) if whole else None  # 20240131
         if dates is not None:
             return dates
         if whole and n_unique <= max_int_categories:
@@ -337,7 +352,7 @@ def infer_column(
             decimals=decimals,
         )
     if vtype == "str":
-        dates = date_spec(name, col, min_count)
+        dates = date_spec(name, col, min_count, nonnull=nonnull)
         if dates is not None:
             return dates
         unique = n_unique == n and missing == 0.0 and n >= 20
@@ -345,7 +360,7 @@ def infer_column(
             return ColumnSpec(name, "id", dtype, id_prefix=_common_prefix(nonnull))
         if n_unique > max_categories and n_unique > 0.5 * len(nonnull):
             return text_spec(name, col, missing, max_categories, min_count)
-    return _categorical_spec(name, col, missing, min_count)
+    return _categorical_spec(name, col, missing, min_count, counts)
 
 
 def text_spec(

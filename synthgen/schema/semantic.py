@@ -98,16 +98,18 @@ class Detection:
     votes: dict[str, int] = field(default_factory=dict)
 
 
-def string_sample(col: pd.Series) -> pd.Series | None:
+def string_sample(col: pd.Series, *, complete: bool = False) -> pd.Series | None:
     """Up to :data:`SAMPLE_SIZE` evenly spaced non-missing values of a string column (no
-    random draw: detection is the same for every seed), or ``None`` if it holds no strings."""
+    random draw: detection is the same for every seed), or ``None`` if it holds no strings.
+    ``complete``: the caller knows the column has no missing cell (none is looked for: a
+    pass over every value of an object column)."""
     dtype = col.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         if not pd.api.types.is_object_dtype(dtype.categories.dtype):
             return None
     elif not (pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype)):
         return None
-    nonnull = col.dropna()
+    nonnull = col if complete else col.dropna()
     if len(nonnull) == 0:
         return None
     pos = np.unique(np.linspace(0, len(nonnull) - 1, min(len(nonnull), SAMPLE_SIZE)).round())
@@ -117,8 +119,8 @@ def string_sample(col: pd.Series) -> pd.Series | None:
     return sample.astype(str)
 
 
-def _column_stats(col: pd.Series) -> tuple[int, int]:
-    nonnull = col.dropna()
+def _column_stats(col: pd.Series, complete: bool = False) -> tuple[int, int]:
+    nonnull = col if complete else col.dropna()
     return len(nonnull), int(nonnull.nunique())
 
 
@@ -135,19 +137,22 @@ def semantic_scores(col: pd.Series) -> dict[str, float]:
     return {k: v for k, v in scores.items() if not k.startswith("_")}
 
 
-def _score(col: pd.Series) -> tuple[dict[str, float], dict[str, Counter[str]]]:
+def _score(
+    col: pd.Series, complete: bool = False
+) -> tuple[dict[str, float], dict[str, Counter[str]]]:
     """Confidence per type (plus ``"_personal"``: the share matching any personal type) and
-    the locale hints of each type's matching values."""
+    the locale hints of each type's matching values (``complete``: see
+    :func:`string_sample`)."""
     scores = dict.fromkeys((*SEMANTIC_TYPES, "_personal", "_postcode_auto"), 0.0)
     votes: dict[str, Counter[str]] = {}
-    sample = string_sample(col)
+    sample = string_sample(col, complete=complete)
     if sample is None:
         return scores, votes
     # Every type needs a digit, a space, "@", "." or ":" in most values: a column of plain
     # labels ("Self-emp-inc") is settled without running the patterns.
     if sample.str.contains(r"[\s\d@.:]", regex=True).mean() < min(_THRESHOLD.values()):
         return scores, votes
-    n_nonnull, n_unique = _column_stats(col)
+    n_nonnull, n_unique = _column_stats(col, complete)
     # Patterns run once per distinct sampled value, then count as often as the value occurs.
     codes, uniques = pd.factorize(sample.str.strip())
     text = pd.Series(uniques, dtype=object)
@@ -175,9 +180,10 @@ def _score(col: pd.Series) -> tuple[dict[str, float], dict[str, Counter[str]]]:
     return scores, pat.locale_votes(text, masks)
 
 
-def detect_semantic(col: pd.Series) -> Detection:
-    """The semantic type of ``col`` read from its values (see the module docstring)."""
-    scores, votes = _score(col)
+def detect_semantic(col: pd.Series, *, complete: bool = False) -> Detection:
+    """The semantic type of ``col`` read from its values (see the module docstring);
+    ``complete``: see :func:`string_sample`."""
+    scores, votes = _score(col, complete)
     for name in SEMANTIC_TYPES:
         score = scores["_postcode_auto"] if name == "postcode" else scores[name]
         if score >= _THRESHOLD.get(name, _DEFAULT_THRESHOLD):
@@ -265,7 +271,10 @@ def apply_semantics(
         if forced is None and spec.kind not in ("categorical", "text", "id", "constant"):
             out.append(spec)
             continue
-        det = detect_semantic(col)
+        # An inferred spec's missing share is the column's (an "id" forced on a column with
+        # gaps says 0): none missing, none looked for.
+        complete = spec.kind != "id" and spec.missing_rate == 0.0
+        det = detect_semantic(col, complete=complete)
         if forced == "none":
             if det.semantic != "none":
                 extra = {
@@ -279,7 +288,7 @@ def apply_semantics(
             out.append(spec)
             continue
         if forced is not None:
-            scores, hints = _score(col)
+            scores, hints = _score(col, complete)
             det = Detection(forced, scores[forced], dict(hints.get(forced, {})))
         if det.semantic == "none":
             out.append(spec)
