@@ -28,6 +28,7 @@ from synthgen.training.checks import check_positive as _check_positive  # noqa: 
 from synthgen.training.checks import check_trainer
 from synthgen.training.data_parallel import DistributedRun
 from synthgen.training.distributed import local_device
+from synthgen.training.heap import reuse_freed_memory
 from synthgen.training.precision import cpu_has_fast_bfloat16, native_bfloat16
 from synthgen.training.rows import RowSubset, on_device, validation_rows
 from synthgen.training.strategies import Strategy
@@ -305,7 +306,8 @@ class Trainer:
             contextlib.nullcontext() if self.n_threads is None else thread_limit(self.n_threads)
         )
         self._expand = (lambda rows: rows) if expand is None else expand
-        with threads:
+        # (glibc: a step's freed memory kept for the next one, no fresh pages: heap.py)
+        with threads, reuse_freed_memory(self.device_.type == "cpu"):
             self._run(task, train, None if valid is None else self._expand(valid))
         return self
 

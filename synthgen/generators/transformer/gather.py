@@ -12,13 +12,18 @@ When the index is a permutation (every column is visited, as in every training s
 gradient is just the incoming one put back in order, ``grad[inverse]``: one gather, nothing
 zeroed, nothing accumulated, and the same numbers to the bit. In the schema's own order (half
 of every batch) there is nothing to gather at all: the input is used as it is.
+
+The fine heads read the numbers' states out of every state the main heads read,
+``states[:, numbers]``: :func:`fork` gives both, and backpropagates the subset's gradient
+straight into the whole's (one pass) instead of into a zeroed tensor as large as the states
+that autograd then adds to the main heads' gradient (two more passes over a wide batch).
 """
 
 from __future__ import annotations
 
 import torch
 
-__all__ = ["take"]
+__all__ = ["fork", "take"]
 
 
 class _Permuted(torch.autograd.Function):
@@ -35,6 +40,47 @@ class _Permuted(torch.autograd.Function):
     def backward(ctx, grad: torch.Tensor):
         (inverse,) = ctx.saved_tensors
         return grad.index_select(ctx.dim, inverse), None, None, None
+
+
+class _Fork(torch.autograd.Function):
+    """``(x, x.index_select(dim, index))``, the two gradients summed in one pass."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, index: torch.Tensor, dim: int):
+        ctx.save_for_backward(index)
+        ctx.dim, ctx.shape = dim, x.shape
+        return x.view_as(x), x.index_select(dim, index)
+
+    @staticmethod
+    def backward(ctx, whole: torch.Tensor | None, part: torch.Tensor | None):
+        (index,) = ctx.saved_tensors
+        if part is None:
+            return whole, None, None
+        if whole is None:
+            whole = part.new_zeros(ctx.shape)
+            return whole.index_add_(ctx.dim, index, part), None, None
+        # out of place: autograd may hold the incoming gradient elsewhere
+        return whole.index_add(ctx.dim, index, part), None, None
+
+
+def fork(x: torch.Tensor, index: torch.Tensor, dim: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """``x`` and ``x.index_select(dim, index)``, read by two consumers: under autograd the
+    gradient of ``x`` is the whole's plus the subset's added at ``index`` in one pass (the
+    same numbers as plain indexing's, to the bit).
+
+    Examples
+    --------
+    >>> x = torch.arange(6.0).view(3, 2).requires_grad_()
+    >>> whole, part = fork(x, torch.tensor([2, 0]))
+    >>> part.tolist()
+    [[4.0, 5.0], [0.0, 1.0]]
+    >>> (whole.sum() + 10 * part[0].sum()).backward()
+    >>> x.grad[:, 0].tolist()
+    [1.0, 1.0, 11.0]
+    """
+    if not (torch.is_grad_enabled() and x.requires_grad):
+        return x, x.index_select(dim, index)
+    return _Fork.apply(x, index, dim)
 
 
 def take(x: torch.Tensor, index: torch.Tensor, dim: int = 0) -> torch.Tensor:

@@ -10,7 +10,11 @@ from torch.nn import functional as F  # noqa: N812
 
 from synthgen.generators.transformer.gather import take
 
-__all__ = ["fine_by_column", "grouped_nll"]
+__all__ = ["MOVE_LOGITS", "fine_by_column", "grouped_nll", "one_width"]
+
+#: A state moved between the vocabulary groups (a copy forward and one backward) costs about
+#: as much as this many logits (:func:`one_width`).
+MOVE_LOGITS = 64
 
 
 def grouped_nll(
@@ -24,7 +28,9 @@ def grouped_nll(
     padded only to its group's widest vocabulary: one 100,000-label column does not make
     every other column's logits 100,000 wide. The states are gathered once, in the order of
     their groups, and split: one gather whatever the number of groups (a permutation of the
-    states, whose backward is a gather too, :func:`.gather.take`), none with one group.
+    states, whose backward is a gather too, :func:`.gather.take`). With one group, or
+    groups whose widths differ little (:func:`one_width`), every column is scored at once
+    and no state moves.
 
     Examples
     --------
@@ -36,29 +42,60 @@ def grouped_nll(
     >>> grouped_nll(net, h, order, main[:, order]).shape
     torch.Size([2, 3])
     """
-    out = h.new_empty(target.shape)
     widths = net.vocab_groups()
     group = net.const("vocab_group")[order]
     sizes = torch.bincount(group, minlength=len(widths)).tolist()
-    by_group = torch.argsort(group, stable=True)  # (one group: 0 .. C - 1)
-    if sum(size > 0 for size in sizes) == 1:
-        pieces = [h[:, : len(order)]] * len(sizes)
-    else:
-        # a permutation of every state (the padding's after the columns'): its backward a
-        # gather too (:func:`.gather.take`)
-        pad = h.shape[1] - len(order)
-        every = torch.cat([by_group, torch.arange(len(order), h.shape[1], device=h.device)])
-        pieces = take(h, every, dim=1).split([*sizes, pad], dim=1)[:-1]
+    width = one_width(sizes, widths)
+    if width is not None:  # every column at once, padded to the widest: no states moved
+        return _nll(net, h[:, : len(order)], order, target, width)
+    out = h.new_empty(target.shape)
+    by_group = torch.argsort(group, stable=True)
+    # a permutation of every state (the padding's after the columns'): its backward a
+    # gather too (:func:`.gather.take`)
+    pad = h.shape[1] - len(order)
+    every = torch.cat([by_group, torch.arange(len(order), h.shape[1], device=h.device)])
+    pieces = take(h, every, dim=1).split([*sizes, pad], dim=1)[:-1]
     for pos, piece, width in zip(by_group.split(sizes), pieces, widths, strict=True):
-        if len(pos) == 0:
-            continue
-        cols = order[pos]
-        w = take(net.head_w, cols)[:, :width]
-        b = take(net.head_b, cols)[:, :width] + net.const("vocab_mask")[cols, :width]
-        logits = (torch.einsum("ntd,tvd->ntv", piece, w) + b).flatten(0, 1)
-        nll = F.cross_entropy(logits, target[:, pos].flatten(), reduction="none")
-        out[:, pos] = nll.view(len(h), len(pos))
+        if len(pos):
+            out[:, pos] = _nll(net, piece, order[pos], target[:, pos], width)
     return out
+
+
+def one_width(sizes: list[int], widths: list[int]) -> int | None:
+    """The width every column is scored at in one product, or ``None`` to score the
+    vocabulary groups apart (``sizes`` columns of each group of ``widths``).
+
+    Apart, the states are permuted by group (a copy forward and backward as large as the
+    states); at once, every column's logits are as wide as the widest group's. One product
+    is taken while its extra logits cost less than moving the states: under
+    :data:`MOVE_LOGITS` a column on average (at 1,000 columns of 7 and 32 labels, one
+    product makes the training step about a tenth quicker).
+
+    Examples
+    --------
+    >>> one_width([4, 0, 0], [3, 40, 1312]), one_width([500, 500], [7, 32])
+    (3, 32)
+    >>> one_width([20, 1], [8, 100_000]) is None
+    True
+    """
+    used = [(size, width) for size, width in zip(sizes, widths, strict=True) if size]
+    if not used:
+        return None
+    columns, widest = sum(size for size, _ in used), max(width for _, width in used)
+    apart = sum(size * width for size, width in used) + MOVE_LOGITS * columns
+    return widest if len(used) == 1 or columns * widest <= apart else None
+
+
+def _nll(
+    net: Any, h: torch.Tensor, cols: torch.Tensor, target: torch.Tensor, width: int
+) -> torch.Tensor:
+    """Negative log-likelihood ``(n, t)`` of ``target`` under states ``h`` ``(n, t, d)`` of
+    columns ``cols``, their heads cut to ``width`` logits."""
+    w = take(net.head_w, cols)[:, :width]
+    b = take(net.head_b, cols)[:, :width] + net.const("vocab_mask")[cols, :width]
+    logits = (torch.einsum("ntd,tvd->ntv", h, w) + b).flatten(0, 1)
+    nll = F.cross_entropy(logits, target.flatten(), reduction="none")
+    return nll.view(len(h), len(cols))
 
 
 def fine_by_column(

@@ -249,23 +249,18 @@ class TokenTransformer(nn.Module):
         return x
 
     def visited_fine_logits(
-        self,
-        x: torch.Tensor,
-        order: torch.Tensor,
-        main: torch.Tensor,
-        normed: bool = False,
-        by_column: bool = False,
+        self, x: torch.Tensor, order: torch.Tensor, main: torch.Tensor, normed: bool = False
     ) -> torch.Tensor:
         """Fine-bin logits ``(n, K, F)`` of the numbers in ``order``, as they are visited,
         from hidden states ``x`` (teacher-forced on their true coarse bins in ``main``;
         ``normed``: ``x`` is :meth:`final_norm`'s output), computed a number at a time
-        (:func:`.likelihood.fine_by_column`); ``by_column``: in that ``(K, n, F)`` layout."""
+        (:func:`.likelihood.fine_by_column`, whose ``(K, n, F)`` the training loss reads)."""
         pos = torch.nonzero(self.const("numeric_index")[order] >= 0).ravel()
         cols = order[pos]
         with _float32(x.device):
             h = x.float() if normed else self.ln_f(x.float())
             logits = fine_by_column(self, h[:, pos], cols, main[:, cols])
-        return logits if by_column else logits.transpose(0, 1)
+        return logits.transpose(0, 1)
 
     def forward(
         self,

@@ -7,6 +7,8 @@ from typing import Any
 import torch
 from torch.nn import functional as F  # noqa: N812
 
+from synthgen.generators.transformer.gather import fork
+from synthgen.generators.transformer.likelihood import fine_by_column
 from synthgen.generators.transformer.model import TokenTransformer
 from synthgen.training import Trainer
 
@@ -54,12 +56,17 @@ class TransformerTask(torch.nn.Module):
     ) -> torch.Tensor:
         """Summed negative log-likelihood of the rows, visiting columns in ``order``."""
         # The final layer norm once, read by both heads; the states as computed (padded).
-        x = self.net.final_norm(self.net.hidden(main, fine, order, inputs, padded=True))
-        nll = self.net.main_nll(x, order, main[:, order], normed=True).sum()
-        # column-major: the numbers' logits as computed, their targets transposed
-        fine_logits = self.net.visited_fine_logits(x, order, main, normed=True, by_column=True)
-        if len(fine_logits):
-            cols = order[self.net.const("numeric_index")[order] >= 0]
+        net = self.net
+        x = net.final_norm(net.hidden(main, fine, order, inputs, padded=True))
+        numbers = torch.nonzero(net.const("numeric_index")[order] >= 0).ravel()
+        if len(numbers):  # the numbers' states for the fine heads, one backward pass for both
+            x, states = fork(x, numbers, dim=1)
+        nll = net.main_nll(x, order, main[:, order], normed=True).sum()
+        if len(numbers):
+            cols = order[numbers]
+            with torch.autocast(x.device.type, enabled=False):  # heads in float32
+                # column-major: the numbers' logits as computed, their targets transposed
+                fine_logits = fine_by_column(net, states, cols, main[:, cols])
             target = fine[:, cols].T
             # A missing number has no fine bin ("none" token): nothing to predict.
             target = torch.where(target >= self.n_sub_bins, -100, target)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from synthgen.generators.transformer.gather import take
-from synthgen.generators.transformer.likelihood import fine_by_column
+from synthgen.generators.transformer import likelihood
+from synthgen.generators.transformer.gather import fork, take
+from synthgen.generators.transformer.likelihood import fine_by_column, grouped_nll, one_width
 from synthgen.generators.transformer.model import TokenTransformer
 from synthgen.generators.transformer.task import TransformerTask
 
@@ -58,7 +59,10 @@ def test_the_fine_heads_by_column_match_the_per_row_heads_and_their_gradients() 
     assert all(torch.allclose(x, y, atol=1e-5) for x, y in zip(ga, gb, strict=True))
 
 
-def test_the_training_loss_counts_each_number_against_its_own_fine_bin() -> None:
+def _loss_case() -> tuple:
+    """A four-column network (two numbers, 4 fine bins each), its training task and a
+    batch: ``net, task, main, fine, order``."""
+
     class Model:
         n_sub_bins, token_dropout, random_order = 4, 0.0, 0.0
         learning_rate, weight_decay = 1e-3, 0.0
@@ -68,7 +72,11 @@ def test_the_training_loss_counts_each_number_against_its_own_fine_bin() -> None
     task = TransformerTask(Model(), net, 4)
     main = torch.tensor([[0, 1, 1, 5], [2, 4, 0, 0], [1, 0, 1, 3]])
     fine = torch.tensor([[0, 3, 0, 1], [0, 0, 0, 4], [0, 2, 0, 0]])  # 4: a missing number
-    order = torch.tensor([3, 0, 1, 2])
+    return net, task, main, fine, torch.tensor([3, 0, 1, 2])
+
+
+def test_the_training_loss_counts_each_number_against_its_own_fine_bin() -> None:
+    net, task, main, fine, order = _loss_case()
     with torch.no_grad():
         loss = task.loss(main, fine, order)
         x = net.final_norm(net.hidden(main, fine, order, padded=True))
@@ -79,3 +87,86 @@ def test_the_training_loss_counts_each_number_against_its_own_fine_bin() -> None
                 if fine[r, c] < 4:
                     want = want - per_row[r, k, fine[r, c]]
     assert torch.allclose(loss, want, atol=1e-5)
+
+
+def test_a_fork_backpropagates_both_readers_exactly_as_plain_indexing() -> None:
+    gen = torch.Generator().manual_seed(0)
+    x0 = torch.randn(3, 6, 4, generator=gen)
+    up_whole, up_part = torch.randn(3, 6, 4, generator=gen), torch.randn(3, 2, 4, generator=gen)
+    index = torch.tensor([4, 1])
+    # both readers, the part only, the whole only
+    for uses in ((True, True), (False, True), (True, False)):
+        grads = []
+        for split in (lambda x: fork(x, index, dim=1), lambda x: (x, x[:, index])):
+            x = x0.clone().requires_grad_()
+            whole, part = split(x)
+            assert torch.equal(part, x0[:, index])
+            loss = (whole * up_whole).sum() * uses[0] + (part * up_part).sum() * uses[1]
+            loss.backward()
+            grads.append(x.grad)
+        assert torch.equal(grads[0], grads[1])
+    assert fork(x0, index, dim=1)[0] is x0  # nothing to differentiate: no copy, no function
+
+
+def _net(vocab: list[int]) -> TokenTransformer:
+    net = TokenTransformer(vocab, [0] * len(vocab), d_model=8, n_layers=1, n_heads=2)
+    net.initialize(torch.Generator().manual_seed(0))
+    return net
+
+
+def test_close_vocabulary_groups_are_scored_at_once_and_far_ones_apart(monkeypatch) -> None:
+    moved = []
+
+    def watched(x, index, dim=0):
+        moved.append(dim)  # dim 1: the states permuted by group
+        return take(x, index, dim)
+
+    monkeypatch.setattr(likelihood, "take", watched)
+    gen = torch.Generator().manual_seed(1)
+    for vocab, apart in (([7, 30, 5, 32, 6], False), ([7, 3000, 5], True)):
+        net = _net(vocab)
+        main = torch.stack([torch.randint(0, v, (4,), generator=gen) for v in vocab], 1)
+        order = torch.tensor([2, 0, 1, *range(3, len(vocab))])
+        raw = net.hidden(main, torch.zeros_like(main), order)
+        h = net.final_norm(raw)
+        moved.clear()
+        nll = grouped_nll(net, h, order, main[:, order])
+        assert (1 in moved) is apart
+        # each column's own cross-entropy, from logits padded to the widest vocabulary
+        logits = net.main_logits(raw, order)
+        want = torch.nn.functional.cross_entropy(
+            logits.flatten(0, 1), main[:, order].flatten(), reduction="none"
+        )
+        assert torch.allclose(nll.flatten(), want, atol=1e-5)
+
+
+def test_one_width_pads_while_it_costs_less_than_moving_the_states() -> None:
+    assert one_width([1000, 0], [8, 32]) == 8  # one group: its width
+    assert one_width([500, 500], [7, 32]) == 32
+    assert one_width([10, 1], [8, 100_000]) is None  # one wide column: the rest stay narrow
+    assert one_width([0, 0], [8, 32]) is None
+
+
+def test_the_training_loss_and_its_gradient_match_plain_indexing_of_the_fine_states() -> None:
+    net, task, main, fine, order = _loss_case()
+    grads = []
+    for forked in (True, False):
+        net.zero_grad()
+        if forked:
+            loss = task.loss(main, fine, order)
+        else:  # every head reading the states by plain indexing
+            x = net.final_norm(net.hidden(main, fine, order, padded=True))
+            loss = net.main_nll(x, order, main[:, order], normed=True).sum()
+            logits = net.visited_fine_logits(x, order, main, normed=True)
+            target = fine[:, order[torch.tensor([0, 2])]]
+            loss = loss + torch.nn.functional.cross_entropy(
+                logits.flatten(0, 1),
+                torch.where(target >= 4, -100, target).flatten(),
+                reduction="sum",
+                ignore_index=-100,
+            )
+        loss.backward()
+        grads.append((loss.detach(), [p.grad.clone() for p in net.parameters()]))
+    (a, ga), (b, gb) = grads
+    assert torch.allclose(a, b, atol=1e-5)
+    assert all(torch.allclose(x, y, atol=1e-6) for x, y in zip(ga, gb, strict=True))
