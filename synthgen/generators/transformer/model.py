@@ -312,8 +312,12 @@ class TokenTransformer(nn.Module):
         >>> TokenTransformer([2] * 1000, [0] * 1000, 16, 1, 2).scoring_rows
         65
         """
-        cells = self.n_positions * getattr(self, "columns_per_position", 1)
-        return max(64, min(8192, 2**20 // (cells * self.d_model)))
+        return max(64, min(8192, 2**20 // self.row_floats))
+
+    @property
+    def row_floats(self) -> int:
+        """Floats of one row's activation: cells (a wide network's padding included) x width."""
+        return self.n_positions * getattr(self, "columns_per_position", 1) * self.d_model
 
     # -- incremental decoding ----------------------------------------------------------------
     @property

@@ -129,8 +129,7 @@ class TransformerTask(torch.nn.Module):
         """Rows of a batch of ``n`` backpropagated at once: all of them, unless their
         activation (cells, padding included, times the width) passes twice
         :data:`BACKWARD_FLOATS`; then parts of :data:`BACKWARD_FLOATS` (at least 16 rows)."""
-        net = self.net
-        per_row = net.n_positions * getattr(net, "columns_per_position", 1) * net.d_model
+        per_row = self.net.row_floats
         if n * per_row <= 2 * BACKWARD_FLOATS:
             return n
         return max(16, BACKWARD_FLOATS // per_row)
