@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import os
 import sys
 import threading
@@ -43,8 +44,10 @@ _lock = threading.Lock()
 _depth = 0
 
 
+@functools.cache
 def _glibc() -> Any | None:
-    """The process' C library when it is glibc (with ``mallopt`` and ``malloc_trim``)."""
+    """The process' C library when it is glibc (with ``mallopt`` and ``malloc_trim``), looked
+    up once."""
     if not sys.platform.startswith("linux"):
         return None
     try:

@@ -9,7 +9,7 @@ from torch.nn import functional as F  # noqa: N812
 
 from synthgen.generators.transformer.gather import fork
 from synthgen.generators.transformer.likelihood import fine_by_column
-from synthgen.generators.transformer.model import TokenTransformer
+from synthgen.generators.transformer.model import TokenTransformer, _float32
 from synthgen.training import Trainer
 
 __all__ = ["BACKWARD_FLOATS", "TransformerTask"]
@@ -64,7 +64,7 @@ class TransformerTask(torch.nn.Module):
         nll = net.main_nll(x, order, main[:, order], normed=True).sum()
         if len(numbers):
             cols = order[numbers]
-            with torch.autocast(x.device.type, enabled=False):  # heads in float32
+            with _float32(x.device):  # the heads in float32
                 # column-major: the numbers' logits as computed, their targets transposed
                 fine_logits = fine_by_column(net, states, cols, main[:, cols])
             target = fine[:, cols].T
