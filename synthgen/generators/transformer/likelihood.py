@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch.nn import functional as F  # noqa: N812
 
-from synthgen.generators.transformer.gather import take
+from synthgen.generators.transformer.gather import lookup, take
 
 __all__ = ["MOVE_LOGITS", "fine_by_column", "grouped_nll", "one_width"]
 
@@ -17,12 +17,17 @@ __all__ = ["MOVE_LOGITS", "fine_by_column", "grouped_nll", "one_width"]
 MOVE_LOGITS = 64
 
 
+def _float32(device: torch.device) -> torch.autocast:
+    """A context that turns autocast off (float32 inside) on ``device``'s type: the heads."""
+    return torch.autocast(device.type, enabled=False)
+
+
 def grouped_nll(
     net: Any, h: torch.Tensor, order: torch.Tensor, target: torch.Tensor
 ) -> torch.Tensor:
-    """Negative log-likelihood ``(n, C)`` of main tokens ``target`` of columns ``order`` (as
-    visited) under final-normed states ``h`` ``(n, C or more, d)``
-    (:meth:`.TokenTransformer.main_nll`).
+    """Negative log-likelihood ``(C, n)`` of main tokens ``target`` ``(C, n)`` of columns
+    ``order`` (as visited) under final-normed states ``h`` ``(C or more, n, d)``, both
+    column-major (:meth:`.TokenTransformer.main_nll` takes and gives them a row at a time).
 
     Columns are scored in groups of similar vocabulary size (``net.vocab_groups()``), each
     padded only to its group's widest vocabulary: one 100,000-label column does not make
@@ -38,26 +43,26 @@ def grouped_nll(
     >>> net = TokenTransformer([3, 40, 2], [0, 32, 0], d_model=8, n_layers=1, n_heads=2)
     >>> net.initialize(torch.Generator().manual_seed(0))
     >>> main, order = torch.tensor([[0, 5, 1], [2, 39, 0]]), torch.tensor([2, 0, 1])
-    >>> h = net.final_norm(net.hidden(main, torch.zeros_like(main), order))
-    >>> grouped_nll(net, h, order, main[:, order]).shape
-    torch.Size([2, 3])
+    >>> h = net.final_norm(net.column_hidden(main, torch.zeros_like(main), order))
+    >>> grouped_nll(net, h, order, main[:, order].T).shape
+    torch.Size([3, 2])
     """
     widths = net.vocab_groups()
     group = net.const("vocab_group")[order]
     sizes = torch.bincount(group, minlength=len(widths)).tolist()
     width = one_width(sizes, widths)
     if width is not None:  # every column at once, padded to the widest: no states moved
-        return _nll(net, h[:, : len(order)], order, target, width)
+        return _nll(net, h[: len(order)], order, target, width)
     out = h.new_empty(target.shape)
     by_group = torch.argsort(group, stable=True)
     # a permutation of every state (the padding's after the columns'): its backward a
     # gather too (:func:`.gather.take`)
-    pad = h.shape[1] - len(order)
-    every = torch.cat([by_group, torch.arange(len(order), h.shape[1], device=h.device)])
-    pieces = take(h, every, dim=1).split([*sizes, pad], dim=1)[:-1]
+    pad = h.shape[0] - len(order)
+    every = torch.cat([by_group, torch.arange(len(order), h.shape[0], device=h.device)])
+    pieces = take(h, every).split([*sizes, pad])[:-1]
     for pos, piece, width in zip(by_group.split(sizes), pieces, widths, strict=True):
         if len(pos):
-            out[:, pos] = _nll(net, piece, order[pos], target[:, pos], width)
+            out[pos] = _nll(net, piece, order[pos], target[pos], width)
     return out
 
 
@@ -89,21 +94,22 @@ def one_width(sizes: list[int], widths: list[int]) -> int | None:
 def _nll(
     net: Any, h: torch.Tensor, cols: torch.Tensor, target: torch.Tensor, width: int
 ) -> torch.Tensor:
-    """Negative log-likelihood ``(n, t)`` of ``target`` under states ``h`` ``(n, t, d)`` of
-    columns ``cols``, their heads cut to ``width`` logits."""
+    """Negative log-likelihood ``(t, n)`` of ``target`` ``(t, n)`` under states ``h``
+    ``(t, n, d)`` of columns ``cols``, their heads cut to ``width`` logits: a product per
+    column over its rows, the bias joining it."""
     w = take(net.head_w, cols)[:, :width]
     b = take(net.head_b, cols)[:, :width] + net.const("vocab_mask")[cols, :width]
-    logits = (torch.einsum("ntd,tvd->ntv", h, w) + b).flatten(0, 1)
+    logits = torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2)).flatten(0, 1)
     nll = F.cross_entropy(logits, target.flatten(), reduction="none")
-    return nll.view(len(h), len(cols))
+    return nll.view(len(cols), -1)
 
 
 def fine_by_column(
     net: Any, h: torch.Tensor, cols: torch.Tensor, coarse: torch.Tensor
 ) -> torch.Tensor:
     """Fine-bin logits ``(t, n, F)`` of numeric columns ``cols`` ``(t,)`` from final-normed
-    states ``h`` ``(n, t, d)`` and their coarse bins ``coarse`` ``(n, t)``, column-major
-    (:meth:`.TokenTransformer.visited_fine_logits`).
+    states ``h`` ``(t, n, d)`` and their coarse bins ``coarse`` ``(n, t)``, column-major
+    (:meth:`.TokenTransformer.visited_fine_logits` takes and gives them a row at a time).
 
     Each number has its own two-layer head, so the products are batched over the numbers:
     laid out a number at a time, every product reads its rows where they lie, and each
@@ -117,7 +123,7 @@ def fine_by_column(
     >>> net = TokenTransformer([3, 40, 2], [0, 32, 0], d_model=8, n_layers=1, n_heads=2)
     >>> net.initialize(torch.Generator().manual_seed(0))
     >>> h, coarse = torch.randn(5, 1, 8), torch.randint(0, 40, (5, 1))
-    >>> by_column = fine_by_column(net, h, torch.tensor([1]), coarse)
+    >>> by_column = fine_by_column(net, h.transpose(0, 1), torch.tensor([1]), coarse)
     >>> by_column.shape
     torch.Size([1, 5, 32])
     >>> per_row = net.fine_logits(h, torch.tensor([1]), coarse, normed=True)
@@ -125,8 +131,8 @@ def fine_by_column(
     True
     """
     k = net.const("numeric_index")[cols]
-    ctx = net.coarse_ctx(net.const("offsets")[cols, None] + coarse.T)  # (t, n, d)
-    z = ctx.add_(h.transpose(0, 1))  # the lookup's backward reads only its indices
+    ctx = lookup(net.coarse_ctx.weight, net.const("offsets")[cols, None] + coarse.T)
+    z = ctx.add_(h)  # the lookup's backward reads only its indices
     w1, b1 = take(net.fine_w1, k), take(net.fine_b1, k)
     w2, b2 = take(net.fine_w2, k), take(net.fine_b2, k)
     a = F.gelu(torch.baddbmm(b1.unsqueeze(1), z, w1.transpose(1, 2)))

@@ -26,7 +26,7 @@ from torch.nn import functional as F  # noqa: N812
 from synthgen.generators.transformer.blocks import _Block
 from synthgen.generators.transformer.decoding import KVCache, LaneBlock, LaneCache
 from synthgen.generators.transformer.gather import take
-from synthgen.generators.transformer.likelihood import fine_by_column, grouped_nll
+from synthgen.generators.transformer.likelihood import _float32, fine_by_column, grouped_nll
 
 __all__ = ["KVCache", "LaneCache", "TokenTransformer"]
 
@@ -120,17 +120,9 @@ class TokenTransformer(nn.Module):
                 # Scaled residual projections keep the stream's variance flat with depth.
                 block.proj.weight.mul_(1.0 / math.sqrt(2 * self.n_layers))
                 block.fc2.weight.mul_(1.0 / math.sqrt(2 * self.n_layers))
-            for p in (
-                self.token.weight,
-                self.fine_token.weight,
-                self.column.weight,
-                self.query.weight,
-                self.bos,
-                self.head_w,
-                self.coarse_ctx.weight,
-                self.fine_w2,
-            ):
-                p.normal_(0.0, 0.02, generator=generator)
+            small = ("token", "fine_token", "column", "query", "bos", "head_w")  # in order
+            for p in (getattr(self, name) for name in (*small, "coarse_ctx", "fine_w2")):
+                getattr(p, "weight", p).normal_(0.0, 0.02, generator=generator)
             self.fine_w1.normal_(0.0, 1.0 / math.sqrt(self.d_model), generator=generator)
             for p in (self.head_b, self.fine_b1, self.fine_b2):
                 p.zero_()
@@ -248,19 +240,28 @@ class TokenTransformer(nn.Module):
             x = block(x)
         return x
 
+    def column_hidden(
+        self,
+        main: torch.Tensor,
+        fine: torch.Tensor,
+        order: torch.Tensor,
+        inputs: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        """:meth:`hidden` column-major, ``(C, n, d)`` (a view): what the training loss reads."""
+        return self.hidden(main, fine, order, inputs).transpose(0, 1)
+
     def visited_fine_logits(
         self, x: torch.Tensor, order: torch.Tensor, main: torch.Tensor, normed: bool = False
     ) -> torch.Tensor:
         """Fine-bin logits ``(n, K, F)`` of the numbers in ``order``, as they are visited,
         from hidden states ``x`` (teacher-forced on their true coarse bins in ``main``;
         ``normed``: ``x`` is :meth:`final_norm`'s output), computed a number at a time
-        (:func:`.likelihood.fine_by_column`, whose ``(K, n, F)`` the training loss reads)."""
+        (:func:`.likelihood.fine_by_column`, column-major, what the training loss reads)."""
         pos = torch.nonzero(self.const("numeric_index")[order] >= 0).ravel()
         cols = order[pos]
         with _float32(x.device):
-            h = x.float() if normed else self.ln_f(x.float())
-            logits = fine_by_column(self, h[:, pos], cols, main[:, cols])
-        return logits.transpose(0, 1)
+            h = (x.float() if normed else self.ln_f(x.float()))[:, pos].transpose(0, 1)
+            return fine_by_column(self, h, cols, main[:, cols]).transpose(0, 1)
 
     def forward(
         self,
@@ -285,9 +286,10 @@ class TokenTransformer(nn.Module):
     ) -> torch.Tensor:
         """Negative log-likelihood ``(n, C)`` of main tokens ``target`` (columns ``order``,
         as visited) under hidden states ``x`` (``normed``: :meth:`final_norm`'s output), in
-        groups of similar vocabulary size (:func:`.likelihood.grouped_nll`)."""
+        groups of similar vocabulary size (:func:`.likelihood.grouped_nll`, column-major)."""
         with _float32(x.device):
-            return grouped_nll(self, x if normed else self.ln_f(x.float()), order, target)
+            h = (x if normed else self.ln_f(x.float())).transpose(0, 1)
+            return grouped_nll(self, h, order, target.T).T
 
     def vocab_groups(self) -> list[int]:
         """Width of each group of columns scored together: vocabularies are grouped by
@@ -387,11 +389,6 @@ class TokenTransformer(nn.Module):
             x = block.step(x, cache, i)
         cache.length += 1
         return x.expand(n, -1)
-
-
-def _float32(device: torch.device) -> torch.autocast:
-    """A context that turns autocast off (float32 inside) on ``device``'s type."""
-    return torch.autocast(device.type, enabled=False)
 
 
 def _vocab_bucket(size: int) -> int:

@@ -8,8 +8,8 @@ import torch
 from torch.nn import functional as F  # noqa: N812
 
 from synthgen.generators.transformer.gather import fork
-from synthgen.generators.transformer.likelihood import fine_by_column
-from synthgen.generators.transformer.model import TokenTransformer, _float32
+from synthgen.generators.transformer.likelihood import _float32, fine_by_column, grouped_nll
+from synthgen.generators.transformer.model import TokenTransformer
 from synthgen.training import Trainer
 
 __all__ = ["BACKWARD_FLOATS", "TransformerTask"]
@@ -55,24 +55,23 @@ class TransformerTask(torch.nn.Module):
         inputs: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> torch.Tensor:
         """Summed negative log-likelihood of the rows, visiting columns in ``order``."""
-        # The final layer norm once, read by both heads; the states as computed (padded).
+        # Column-major states, the final layer norm once, read by both heads (padded).
         net = self.net
-        x = net.final_norm(net.hidden(main, fine, order, inputs, padded=True))
+        x = net.final_norm(net.column_hidden(main, fine, order, inputs))
         numbers = torch.nonzero(net.const("numeric_index")[order] >= 0).ravel()
         if len(numbers):  # the numbers' states for the fine heads, one backward pass for both
-            x, states = fork(x, numbers, dim=1)
-        nll = net.main_nll(x, order, main[:, order], normed=True).sum()
-        if len(numbers):
-            cols = order[numbers]
-            with _float32(x.device):  # the heads in float32
-                # column-major: the numbers' logits as computed, their targets transposed
+            x, states = fork(x, numbers)
+        with _float32(x.device):  # the heads in float32
+            nll = grouped_nll(net, x, order, main[:, order].T).sum()
+            if len(numbers):
+                cols = order[numbers]
                 fine_logits = fine_by_column(net, states, cols, main[:, cols])
-            target = fine[:, cols].T
-            # A missing number has no fine bin ("none" token): nothing to predict.
-            target = torch.where(target >= self.n_sub_bins, -100, target)
-            nll = nll + F.cross_entropy(
-                fine_logits.flatten(0, 1), target.flatten(), reduction="sum", ignore_index=-100
-            )
+                target = fine[:, cols].T
+                # A missing number has no fine bin ("none" token): nothing to predict.
+                target = torch.where(target >= self.n_sub_bins, -100, target)
+                nll = nll + F.cross_entropy(
+                    fine_logits.flatten(0, 1), target.flatten(), reduction="sum", ignore_index=-100
+                )
         return nll
 
     def training_step(self, batch: torch.Tensor, trainer: Trainer) -> dict[str, torch.Tensor]:
@@ -107,8 +106,9 @@ class TransformerTask(torch.nn.Module):
             self.optimizer.zero_grad(set_to_none=True)
         total = main.new_zeros((), dtype=torch.float32)
         for lo, hi, order in halves:
-            for a in range(lo, hi, rows):
-                b = min(a + rows, hi)
+            step = -(-(hi - lo) // -(-(hi - lo) // rows))  # parts of even size, at most rows
+            for a in range(lo, hi, step):
+                b = min(a + step, hi)
                 part = None if inputs is None else (inputs[0][a:b], inputs[1][a:b])
                 with trainer.autocast():
                     nll = self.loss(main[a:b], fine[a:b], order, part)

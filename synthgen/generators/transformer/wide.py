@@ -29,7 +29,7 @@ from torch import nn
 from torch.nn import functional as F  # noqa: N812
 
 from synthgen.generators.transformer.decoding import LaneBlock, LaneCache, PreparedFeedForward
-from synthgen.generators.transformer.gather import take
+from synthgen.generators.transformer.gather import lookup, take
 from synthgen.generators.transformer.model import TokenTransformer
 from synthgen.generators.transformer.wide_local import (
     PreparedSplitLocal,
@@ -156,64 +156,78 @@ class WideTransformer(TokenTransformer):
         """Hidden states ``(n, C, d)``: entry ``i`` predicts column ``order[i]`` from the
         groups before its own and the cells of its group visited before it. ``padded``: as
         computed, ``(n, positions x columns_per_position, d)`` with the short last group's
-        padding after the ``C`` (no copy of the states to cut it off, nor a zeroed
-        gradient of the whole under autograd)."""
+        padding after the ``C``. A view of :meth:`column_hidden`'s states."""
+        out = self.column_hidden(main, fine, order, inputs).transpose(0, 1)
+        return out if padded else out[:, : len(order)]
+
+    def column_hidden(
+        self,
+        main: torch.Tensor,
+        fine: torch.Tensor,
+        order: torch.Tensor,
+        inputs: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        """:meth:`hidden` column-major ``(positions x columns_per_position, n, d)``, the
+        padding after the ``C`` columns: what the training loss reads.
+
+        Every per-cell tensor is laid out a column at a time, so the in-group sums are one
+        product per position over all rows, and the heads read each column's states where
+        they lie (no copy into that layout and back, forward and backward); only the
+        positions' states, ``n x positions``, are turned around for the blocks.
+        """
         n, c = len(main), len(order)
         g, p = self.columns_per_position, self.n_positions
         in_main, in_fine = (main, fine) if inputs is None else inputs
-        cells = self._cells(order, in_main, in_fine, p * g).view(n, p, g, -1)
+        cells = self._cells(order, in_main, in_fine, p * g).view(p, g, n, -1)
         queries = take(self.query.weight, order)
         local_queries = take(self.local_query.weight, order)
         pad = p * g - c  # the last group may be short: padded
-        group_queries = F.pad(queries, (0, 0, 0, pad)).view(p, g, -1).sum(1)
-        sums = cells.sum(2)
-        x = torch.cat([self.bos.expand(n, 1, -1), sums[:, :-1]], dim=1) + group_queries
+        group_queries = F.pad(queries, (0, 0, 0, pad)).view(p, g, 1, -1).sum(1)
+        x = torch.cat([self.bos.expand(1, n, -1), cells[:-1].sum(1)]).add_(group_queries)
+        x = x.transpose(0, 1)  # the blocks' layout: a row's positions
         for block in self.blocks:
             x = block(x)
+        top = x.transpose(0, 1)[:, None]  # (p, 1, n, d), broadcast over a group's cells
         before = self._before(cells)  # (the padding comes after every real cell)
         if isinstance(self.local, SplitLocal):
-            rest = before.add_(F.pad(local_queries, (0, 0, 0, pad)).view(p, g, -1))
-            out = self.local(x[:, :, None], rest).view(n, p * g, -1)
-            return out if padded else out[:, :c]
-        z = (x[:, :, None] + before).reshape(n, p * g, -1)[:, :c] + local_queries
+            rest = before.add_(F.pad(local_queries, (0, 0, 0, pad)).view(p, g, 1, -1))
+            return self.local(top, rest).view(p * g, n, -1)
+        z = (top + before).view(p * g, n, -1)[:c] + local_queries[:, None]
         return self.local(z)
 
     @staticmethod
     def _before(cells: torch.Tensor) -> torch.Tensor:
-        """The sum of the cells of its group visited before each one ``(n, p, g, d)``: a
-        strictly lower-triangular product (quicker than cumsum's forward and backward), as
-        a batched matrix product from 3 cells per group (half the time of ``einsum``'s,
-        which copies the cells into another layout first, at 32) and ``einsum`` below."""
-        g = cells.shape[2]
+        """The sum of the cells of its group visited before each one, cells ``(p, g, n,
+        d)`` column-major: a strictly lower-triangular ``g x g`` product per position over
+        every row's cells at once (quicker than cumsum's forward and backward)."""
+        p, g = cells.shape[:2]
         earlier = torch.ones(g, g, device=cells.device, dtype=cells.dtype).tril(-1)
-        if g >= 3:
-            return torch.matmul(earlier, cells)
-        return torch.einsum("rs,npsd->nprd", earlier, cells)
+        return torch.matmul(earlier, cells.view(p, g, -1)).view(cells.shape)
 
     def _cells(
         self, order: torch.Tensor, main: torch.Tensor, fine: torch.Tensor, slots: int = 0
     ) -> torch.Tensor:
-        """:meth:`embed` of every row's cells visited in ``order`` (one order for all rows):
-        the same sums, with the column embeddings broadcast over the rows and the fine
-        tokens' embeddings looked up for the numbers only (instead of a lookup per cell of
-        each, a quarter of the training step's memory traffic at 1,000 columns). With
-        ``slots`` past the columns, the cells after them (the short last group's padding,
-        instead of a padded copy of every cell) hold token row 0 and no column: they come
-        after every real cell and in the last group, whose sum no position reads, so they
-        reach no real cell's state."""
+        """:meth:`embed` of every row's cells visited in ``order`` (one order for all rows),
+        column-major ``(C or slots, n, d)``: the same sums, with the column embeddings
+        broadcast over the rows and the fine tokens' embeddings looked up for the numbers
+        only (instead of a lookup per cell of each, a quarter of the training step's memory
+        traffic at 1,000 columns). With ``slots`` past the columns, the cells after them
+        (the short last group's padding) hold token row 0 and no column: they come after
+        every real cell and in the last group, whose sum no position reads, so they reach
+        no real cell's state."""
         c = len(order)
-        tokens = main[:, order] + self.const("offsets")[order]
+        tokens = (main[:, order] + self.const("offsets")[order]).T
         columns = take(self.column.weight, order)
         if slots > c:
-            tokens = F.pad(tokens, (0, slots - c))
+            tokens = F.pad(tokens, (0, 0, 0, slots - c))
             columns = F.pad(columns, (0, 0, 0, slots - c))
         # the lookup's backward reads only the tokens: its output may be added to in place
-        x = F.embedding(tokens, self.token.weight).add_(columns)
+        x = lookup(self.token.weight, tokens).add_(columns[:, None])
         numbers = torch.nonzero(self.const("numeric_index")[order] >= 0).ravel()
         if len(numbers):
             cols = order[numbers]
-            fine_cells = self.fine_token(fine[:, cols] + self.const("fine_offsets")[cols])
-            x = x.index_add_(1, numbers, fine_cells)
+            at = (fine[:, cols] + self.const("fine_offsets")[cols]).T
+            x = x.index_add_(0, numbers, lookup(self.fine_token.weight, at))
         return x
 
     # -- incremental decoding ----------------------------------------------------------------

@@ -48,7 +48,7 @@ def test_the_fine_heads_by_column_match_the_per_row_heads_and_their_gradients() 
     for by_column in (True, False):
         net.zero_grad()
         if by_column:
-            logits = fine_by_column(net, h, cols, coarse).transpose(0, 1)
+            logits = fine_by_column(net, h.transpose(0, 1), cols, coarse).transpose(0, 1)
         else:
             logits = net.fine_logits(h, cols, coarse, normed=True)
         logits.square().sum().backward()
@@ -115,10 +115,10 @@ def _net(vocab: list[int]) -> TokenTransformer:
 
 
 def test_close_vocabulary_groups_are_scored_at_once_and_far_ones_apart(monkeypatch) -> None:
-    moved = []
+    moved, states = [], []
 
     def watched(x, index, dim=0):
-        moved.append(dim)  # dim 1: the states permuted by group
+        moved.append(x is states[-1])  # the states permuted by group
         return take(x, index, dim)
 
     monkeypatch.setattr(likelihood, "take", watched)
@@ -128,10 +128,11 @@ def test_close_vocabulary_groups_are_scored_at_once_and_far_ones_apart(monkeypat
         main = torch.stack([torch.randint(0, v, (4,), generator=gen) for v in vocab], 1)
         order = torch.tensor([2, 0, 1, *range(3, len(vocab))])
         raw = net.hidden(main, torch.zeros_like(main), order)
-        h = net.final_norm(raw)
+        h = net.final_norm(raw.transpose(0, 1))  # column-major
         moved.clear()
-        nll = grouped_nll(net, h, order, main[:, order])
-        assert (1 in moved) is apart
+        states.append(h)
+        nll = grouped_nll(net, h, order, main[:, order].T).T
+        assert any(moved) is apart
         # each column's own cross-entropy, from logits padded to the widest vocabulary
         logits = net.main_logits(raw, order)
         want = torch.nn.functional.cross_entropy(

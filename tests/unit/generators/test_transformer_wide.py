@@ -453,6 +453,6 @@ def test_padded_states_give_the_loss_and_gradients_of_the_plain_ones(group):
 
 @pytest.mark.parametrize("g", [2, 3, 6])
 def test_each_cell_gets_the_sum_of_the_cells_before_it_in_its_group(g):
-    cells = torch.randn(4, 3, g, 5)
-    expected = cells.cumsum(2) - cells
+    cells = torch.randn(3, g, 4, 5)  # positions, a group's cells, rows, width
+    expected = cells.cumsum(1) - cells
     torch.testing.assert_close(WideTransformer._before(cells), expected)
