@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from synthgen.generators.transformer import likelihood
-from synthgen.generators.transformer.gather import fork, take
+from synthgen.generators.transformer.gather import fork, lookup, take
 from synthgen.generators.transformer.likelihood import fine_by_column, grouped_nll, one_width
 from synthgen.generators.transformer.model import TokenTransformer
 from synthgen.generators.transformer.task import TransformerTask
@@ -35,6 +35,21 @@ def test_the_schema_order_is_the_weight_itself_and_anything_else_plain_indexing(
         out, grad = _grads(index, take)
         want_out, want_grad = _grads(index, lambda w, i: w[i])
         assert torch.equal(out, want_out) and torch.equal(grad, want_grad)
+
+
+def test_a_lookup_backpropagates_exactly_as_an_embedding() -> None:
+    gen = torch.Generator().manual_seed(0)
+    weight = torch.randn(7, 3, generator=gen)
+    index = torch.randint(0, 7, (5, 4), generator=gen)  # repeats and unused rows
+    upstream = torch.randn(5, 4, 3, generator=gen)
+    got = []
+    for gather in (lookup, lambda w, i: torch.nn.functional.embedding(i, w)):
+        w = weight.clone().requires_grad_()
+        out = gather(w, index)
+        (out * upstream).sum().backward()
+        got.append((out.detach(), w.grad))
+    assert torch.equal(got[0][0], got[1][0]) and torch.equal(got[0][1], got[1][1])
+    assert torch.count_nonzero(got[0][1][~torch.isin(torch.arange(7), index)]) == 0
 
 
 def test_the_fine_heads_by_column_match_the_per_row_heads_and_their_gradients() -> None:

@@ -16,6 +16,7 @@ from torch.nn import functional as F  # noqa: N812
 import synthgen as sg
 from synthgen.exceptions import ConfigurationError
 from synthgen.generators.transformer import TabularTransformer, TokenTransformer, wide_local
+from synthgen.generators.transformer.task import TransformerTask
 from synthgen.generators.transformer.wide import WideTransformer, columns_per_position
 from synthgen.generators.transformer.wide_local import NormedLocal, SplitLocal
 from synthgen.testing.model_files import rewrite_manifest
@@ -449,6 +450,43 @@ def test_padded_states_give_the_loss_and_gradients_of_the_plain_ones(group):
         torch.testing.assert_close(grads[0][name], grads[1][name], atol=1e-5, rtol=1e-4)
     # the padding's cells look up token row 0 and reach nothing: no gradient comes back
     assert torch.count_nonzero(grads[0]["token.weight"][0]) == 0
+
+
+@pytest.mark.parametrize(("group", "local"), [(2, 2), (3, 2), (5, 2), (3, 1)])
+def test_the_training_loss_is_every_cell_s_likelihood_under_its_decoded_state(group, local):
+    """The training step reads the cells' states a column at a time (``column_hidden``):
+    its loss is the sum over every cell of the cross-entropy of the heads (computed here a
+    row at a time) under the states that step-by-step decoding gives, and its gradients
+    are those of the row-major states read by plain indexing."""
+
+    class Model:
+        n_sub_bins, token_dropout, random_order = 6, 0.0, 0.0
+        learning_rate, weight_decay = 1e-3, 0.0
+
+    net, main, fine = _net(group, local)
+    task = TransformerTask(Model(), net, len(VOCAB))
+    order = torch.tensor([6, 2, 0, 5, 1, 4, 3])
+    pos = torch.nonzero(net.const("numeric_index")[order] >= 0).ravel()
+    cols = order[pos]
+    with torch.no_grad():
+        states = _decode(net, main, fine, order.expand(len(main), -1))
+        logits = net.main_logits(states, order)
+        want = F.cross_entropy(logits.flatten(0, 1), main[:, order].flatten(), reduction="sum")
+        fine_logits = net.fine_logits(states[:, pos], cols, main[:, cols])
+        want += F.cross_entropy(fine_logits.flatten(0, 1), fine[:, cols].flatten(), reduction="sum")
+        torch.testing.assert_close(task.loss(main, fine, order), want, atol=1e-3, rtol=1e-5)
+    grads = []
+    for column_major in (True, False):
+        net.zero_grad(set_to_none=True)
+        if column_major:
+            loss = task.loss(main, fine, order)
+        else:
+            loss = _loss(net, main, fine, order, False)
+        loss.backward()
+        grads.append({k: p.grad.clone() for k, p in net.named_parameters() if p.grad is not None})
+    assert grads[0].keys() == grads[1].keys()
+    for name in grads[0]:
+        torch.testing.assert_close(grads[0][name], grads[1][name], atol=1e-5, rtol=1e-4)
 
 
 @pytest.mark.parametrize("g", [2, 3, 6])
