@@ -2,9 +2,9 @@
 
 A training step reads each column's weights (output heads, fine heads, column and query
 embeddings) in the order the batch visits the columns, ``weight[order]``, and the main heads
-read the states grouped by vocabulary size, ``states[:, by_group]``. Under autograd, plain
-indexing backpropagates by zeroing a gradient as large as the whole input and adding the
-slices back at their indices. A wide table's batch goes through in several parts
+read the (column-major) states grouped by vocabulary size, ``states[by_group]``. Under
+autograd, plain indexing backpropagates by zeroing a gradient as large as the whole input
+and adding the slices back at their indices. A wide table's batch goes through in parts
 (:data:`.task.BACKWARD_FLOATS`), and each part paid that for every per-column weight: at
 1,000 columns the output heads alone are two million floats a part.
 
@@ -18,7 +18,7 @@ gradient into its token's row (``index_add_``: the same sums in the same order a
 ``embedding``'s own backward, which runs a kernel per cell and took about half again as long).
 
 The fine heads read the numbers' states out of every state the main heads read,
-``states[:, numbers]``: :func:`fork` gives both, and backpropagates the subset's gradient
+``states[numbers]``: :func:`fork` gives both, and backpropagates the subset's gradient
 straight into the whole's (one pass) instead of into a zeroed tensor as large as the states
 that autograd then adds to the main heads' gradient (two more passes over a wide batch).
 """
