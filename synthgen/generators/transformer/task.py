@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -109,7 +110,7 @@ class TransformerTask(torch.nn.Module):
             self.optimizer.zero_grad(set_to_none=True)
         total = main.new_zeros((), dtype=torch.float32)
         for lo, hi, order in halves:
-            step = -(-(hi - lo) // -(-(hi - lo) // rows))  # parts of even size, at most rows
+            step = math.ceil((hi - lo) / math.ceil((hi - lo) / rows))  # even parts, <= rows
             for a in range(lo, hi, step):
                 b = min(a + step, hi)
                 part = None if inputs is None else (inputs[0][a:b], inputs[1][a:b])

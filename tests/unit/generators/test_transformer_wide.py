@@ -431,6 +431,21 @@ def _loss(net, main, fine, order, fast):
     return nll + F.cross_entropy(logits.flatten(0, 1), fine[:, cols].flatten(), reduction="sum")
 
 
+def _same_gradients(net, *losses) -> list[dict]:
+    """Every parameter's gradient of each loss (a function of nothing), asserted equal
+    across them up to float rounding; returns them."""
+    grads = []
+    for loss in losses:
+        net.zero_grad(set_to_none=True)
+        loss().backward()
+        grads.append({k: p.grad.clone() for k, p in net.named_parameters() if p.grad is not None})
+    for other in grads[1:]:
+        assert other.keys() == grads[0].keys()
+        for name, grad in other.items():
+            torch.testing.assert_close(grad, grads[0][name], atol=1e-5, rtol=1e-4)
+    return grads
+
+
 @pytest.mark.parametrize("group", [2, 3, 5])
 def test_padded_states_give_the_loss_and_gradients_of_the_plain_ones(group):
     net, main, fine = _net(group)
@@ -439,15 +454,8 @@ def test_padded_states_give_the_loss_and_gradients_of_the_plain_ones(group):
     padded = net.hidden(main, fine, order, padded=True)
     assert padded.shape[1] == net.n_positions * group >= len(VOCAB)
     torch.testing.assert_close(padded[:, : len(VOCAB)], net.hidden(main, fine, order))
-    grads = []
-    for fast in (True, False):
-        net.zero_grad(set_to_none=True)
-        loss = _loss(net, main, fine, order, fast)
-        loss.backward()
-        grads.append({k: p.grad.clone() for k, p in net.named_parameters() if p.grad is not None})
-    assert grads[0].keys() == grads[1].keys()
-    for name in grads[0]:
-        torch.testing.assert_close(grads[0][name], grads[1][name], atol=1e-5, rtol=1e-4)
+    fast, plain = (lambda f=f: _loss(net, main, fine, order, f) for f in (True, False))
+    grads = _same_gradients(net, fast, plain)
     # the padding's cells look up token row 0 and reach nothing: no gradient comes back
     assert torch.count_nonzero(grads[0]["token.weight"][0]) == 0
 
@@ -475,18 +483,9 @@ def test_the_training_loss_is_every_cell_s_likelihood_under_its_decoded_state(gr
         fine_logits = net.fine_logits(states[:, pos], cols, main[:, cols])
         want += F.cross_entropy(fine_logits.flatten(0, 1), fine[:, cols].flatten(), reduction="sum")
         torch.testing.assert_close(task.loss(main, fine, order), want, atol=1e-3, rtol=1e-5)
-    grads = []
-    for column_major in (True, False):
-        net.zero_grad(set_to_none=True)
-        if column_major:
-            loss = task.loss(main, fine, order)
-        else:
-            loss = _loss(net, main, fine, order, False)
-        loss.backward()
-        grads.append({k: p.grad.clone() for k, p in net.named_parameters() if p.grad is not None})
-    assert grads[0].keys() == grads[1].keys()
-    for name in grads[0]:
-        torch.testing.assert_close(grads[0][name], grads[1][name], atol=1e-5, rtol=1e-4)
+    _same_gradients(
+        net, lambda: task.loss(main, fine, order), lambda: _loss(net, main, fine, order, False)
+    )
 
 
 @pytest.mark.parametrize("g", [2, 3, 6])
