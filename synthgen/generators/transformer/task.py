@@ -9,7 +9,7 @@ import torch
 from torch.nn import functional as F  # noqa: N812
 
 from synthgen.generators.transformer.gather import fork
-from synthgen.generators.transformer.likelihood import _float32, fine_by_column, grouped_nll
+from synthgen.generators.transformer.likelihood import fine_by_column, grouped_nll
 from synthgen.generators.transformer.model import TokenTransformer
 from synthgen.training import Trainer
 
@@ -65,17 +65,19 @@ class TransformerTask(torch.nn.Module):
         numbers = torch.nonzero(net.const("numeric_index")[order] >= 0).ravel()
         if len(numbers):  # the numbers' states for the fine heads, one backward pass for both
             x, states = fork(x, numbers)
-        with _float32(x.device):  # the heads in float32
-            nll = grouped_nll(net, x, order, main[:, order].T).sum()
-            if len(numbers):
-                cols = order[numbers]
-                fine_logits = fine_by_column(net, states, cols, main[:, cols])
-                target = fine[:, cols].T
-                # A missing number has no fine bin ("none" token): nothing to predict.
-                target = torch.where(target >= self.n_sub_bins, -100, target)
-                nll = nll + F.cross_entropy(
-                    fine_logits.flatten(0, 1), target.flatten(), reduction="sum", ignore_index=-100
-                )
+        # The heads' products run in the fit's precision (bfloat16 under autocast: they
+        # were 42% of a 1,000-column step in float32, with the same quality in bfloat16);
+        # the layer norm before them and the cross-entropies after them in float32.
+        nll = grouped_nll(net, x, order, main[:, order].T).sum()
+        if len(numbers):
+            cols = order[numbers]
+            fine_logits = fine_by_column(net, states, cols, main[:, cols])
+            target = fine[:, cols].T
+            # A missing number has no fine bin ("none" token): nothing to predict.
+            target = torch.where(target >= self.n_sub_bins, -100, target)
+            nll = nll + F.cross_entropy(
+                fine_logits.flatten(0, 1), target.flatten(), reduction="sum", ignore_index=-100
+            )
         return nll
 
     def training_step(self, batch: torch.Tensor, trainer: Trainer) -> dict[str, torch.Tensor]:
