@@ -53,7 +53,7 @@ def grouped_nll(
     width = one_width(sizes, widths)
     if width is not None:  # every column at once, padded to the widest: no states moved
         return _nll(net, h[: len(order)], order, target, width)
-    out = h.new_empty(target.shape)
+    out = h.new_empty(target.shape, dtype=torch.float32)  # (h may be bfloat16)
     by_group = torch.argsort(group, stable=True)
     # a permutation of every state (the padding's after the columns'): its backward a
     # gather too (:func:`.gather.take`)

@@ -172,8 +172,9 @@ class TokenTransformer(nn.Module):
     def main_logits(self, hidden: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
         """Logits ``(n, t, max vocab)`` of columns ``cols`` ``(t,)`` (-inf past a vocabulary).
 
-        The output heads run in float32 even under bfloat16 autocast (they are cheap, and
-        rare categories and fine bins need the precision)."""
+        Here (sampling, scoring) the output heads run in float32 even under bfloat16
+        autocast; the training loss (:meth:`.TransformerTask.loss`) runs their products in
+        the fit's precision, with the same quality at a fraction of the cost."""
         with _float32(hidden.device):
             return self._main_logits(hidden.float(), cols)
 

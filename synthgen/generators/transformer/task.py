@@ -59,9 +59,12 @@ class TransformerTask(torch.nn.Module):
         inputs: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> torch.Tensor:
         """Summed negative log-likelihood of the rows, visiting columns in ``order``."""
-        # Column-major states, the final layer norm once, read by both heads (padded).
+        # Column-major states, the final layer norm once, read by both heads (padded), in
+        # the states' precision: under autocast a wide network's are bfloat16, and the norm
+        # of them (computed in float32, rounded once) is what the heads' bfloat16 products
+        # read, without a float32 copy of every state and its cast back, forward and backward.
         net = self.net
-        x = net.final_norm(net.column_hidden(main, fine, order, inputs))
+        x = net.ln_f(net.column_hidden(main, fine, order, inputs))
         numbers = torch.nonzero(net.const("numeric_index")[order] >= 0).ravel()
         if len(numbers):  # the numbers' states for the fine heads, one backward pass for both
             x, states = fork(x, numbers)

@@ -183,14 +183,20 @@ class WideTransformer(TokenTransformer):
         local_queries = take(self.local_query.weight, order)
         pad = p * g - c  # the last group may be short: padded
         group_queries = F.pad(queries, (0, 0, 0, pad)).view(p, g, 1, -1).sum(1)
-        x = torch.cat([self.bos.expand(1, n, -1), cells[:-1].sum(1)]).add_(group_queries)
+        # every group's sum, the last one's unread: its backward is a broadcast, where the
+        # sum of a slice's would zero a gradient as large as the cells and copy into it
+        x = torch.cat([self.bos.expand(1, n, -1), cells.sum(1)[:-1]]).add_(group_queries)
         x = x.transpose(0, 1)  # the blocks' layout: a row's positions
         for block in self.blocks:
             x = block(x)
         top = x.transpose(0, 1)[:, None]  # (p, 1, n, d), broadcast over a group's cells
         before = self._before(cells)  # (the padding comes after every real cell)
         if isinstance(self.local, SplitLocal):
-            rest = before.add_(F.pad(local_queries, (0, 0, 0, pad)).view(p, g, 1, -1))
+            # Out of place and in one precision: a sum into the product's view in place made
+            # autograd zero and copy tensors as large as the cells in the backward pass, and a
+            # float32 operand broadcast into bfloat16 states runs several times slower.
+            queries = F.pad(local_queries, (0, 0, 0, pad)).view(p, g, 1, -1)
+            rest = before + queries.to(before.dtype)
             return self.local(top, rest).view(p * g, n, -1)
         z = (top + before).view(p * g, n, -1)[:c] + local_queries[:, None]
         return self.local(z)

@@ -76,10 +76,13 @@ class SplitLocal(nn.Module):
         # Each temporary here is as large as the batch's cells: the products run without
         # their biases (``addmm`` would first copy a bias into every row), which join the
         # group's terms instead, and the sums are made in place where autograd allows
-        # (neither product's backward reads its output).
+        # (neither product's backward reads its output); the group's terms are cast to the
+        # products' precision first (a float32 operand broadcast into bfloat16 runs several
+        # times slower).
         fc1, fc2 = self.fc1, self.fc2
         a = F.linear(rest, fc1.weight).add_(F.linear(self.ln(top), fc1.weight, fc1.bias))
-        return F.linear(F.gelu(a), fc2.weight).add_(rest).add_(top + fc2.bias)
+        out = F.linear(F.gelu(a), fc2.weight).add_(rest)
+        return out.add_((top + fc2.bias).to(out.dtype))
 
 
 def local_layer(kind: int, d_model: int, d_ff: int) -> NormedLocal | SplitLocal:

@@ -419,6 +419,13 @@ def test_bad_columns_per_position_is_refused(value, toy):
         model.fit(toy)
 
 
+class _Settings:
+    """What a :class:`~.task.TransformerTask` reads of its model."""
+
+    n_sub_bins, token_dropout, random_order = 6, 0.0, 0.0
+    learning_rate, weight_decay = 1e-3, 0.0
+
+
 def _loss(net, main, fine, order, fast):
     """The training loss of the rows, from padded states normed once (``fast``, as
     :class:`~.task.TransformerTask` runs it) or from the plain states."""
@@ -468,12 +475,8 @@ def test_the_training_loss_is_every_cell_s_likelihood_under_its_decoded_state(gr
     row at a time) under the states that step-by-step decoding gives, and its gradients
     are those of the row-major states read by plain indexing."""
 
-    class Model:
-        n_sub_bins, token_dropout, random_order = 6, 0.0, 0.0
-        learning_rate, weight_decay = 1e-3, 0.0
-
     net, main, fine = _net(group, local)
-    task = TransformerTask(Model(), net, len(VOCAB))
+    task = TransformerTask(_Settings(), net, len(VOCAB))
     order = torch.tensor([6, 2, 0, 5, 1, 4, 3])
     pos = torch.nonzero(net.const("numeric_index")[order] >= 0).ravel()
     cols = order[pos]
@@ -508,12 +511,8 @@ def test_under_autocast_the_heads_train_in_bfloat16_close_to_float32():
     were two fifths of a 1,000-column step): the main and fine heads' products are
     bfloat16, and the loss and its gradient stay those of float32 within its rounding."""
 
-    class Model:
-        n_sub_bins, token_dropout, random_order = 6, 0.0, 0.0
-        learning_rate, weight_decay = 1e-3, 0.0
-
     net, main, fine = _net(3)
-    task = TransformerTask(Model(), net, len(VOCAB))
+    task = TransformerTask(_Settings(), net, len(VOCAB))
     order = torch.tensor([6, 2, 0, 5, 1, 4, 3])
     losses, grads = [], []
     for half in (False, True):
@@ -528,6 +527,31 @@ def test_under_autocast_the_heads_train_in_bfloat16_close_to_float32():
         assert products.dtypes == [torch.bfloat16 if half else torch.float32] * 3
     assert losses[1] == pytest.approx(losses[0], rel=2e-2)
     assert F.cosine_similarity(grads[0], grads[1], dim=0) > 0.99
+
+
+def _graph_nodes(loss: torch.Tensor) -> set[str]:
+    """The names of every node of ``loss``'s autograd graph."""
+    seen, todo, names = set(), [loss.grad_fn], set()
+    while todo:
+        node = todo.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        names.add(type(node).__name__)
+        todo.extend(next_node for next_node, _ in node.next_functions)
+    return names
+
+
+@pytest.mark.parametrize("half", [False, True], ids=["float32", "bfloat16"])
+def test_the_wide_training_graph_updates_no_view_in_place(half):
+    """No in-place sum into a view of the cells' states: autograd would zero and copy a
+    tensor as large as the cells in the backward pass (``CopySlices``)."""
+
+    net, main, fine = _net(3)
+    task = TransformerTask(_Settings(), net.train(), len(VOCAB))
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=half):
+        names = _graph_nodes(task.loss(main, fine, torch.tensor([6, 2, 0, 5, 1, 4, 3])))
+    assert "CopySlices" not in names and "BmmBackward0" in names
 
 
 @pytest.mark.parametrize("g", [2, 3, 6])
