@@ -70,7 +70,7 @@ class TransformerTask(torch.nn.Module):
             x, states = fork(x, numbers)
         # The heads' products run in the fit's precision (bfloat16 under autocast: they
         # were 42% of a 1,000-column step in float32, with the same quality in bfloat16);
-        # the layer norm before them and the cross-entropies after them in float32.
+        # the cross-entropies after them in float32 (autocast computes them so).
         nll = grouped_nll(net, x, order, main[:, order].T).sum()
         if len(numbers):
             cols = order[numbers]

@@ -510,7 +510,6 @@ def test_under_autocast_the_heads_train_in_bfloat16_close_to_float32():
     """A fit under bfloat16 autocast runs the heads' products in bfloat16 (in float32 they
     were two fifths of a 1,000-column step): the main and fine heads' products are
     bfloat16, and the loss and its gradient stay those of float32 within its rounding."""
-
     net, main, fine = _net(3)
     task = TransformerTask(_Settings(), net, len(VOCAB))
     order = torch.tensor([6, 2, 0, 5, 1, 4, 3])
@@ -546,7 +545,6 @@ def _graph_nodes(loss: torch.Tensor) -> set[str]:
 def test_the_wide_training_graph_updates_no_view_in_place(half):
     """No in-place sum into a view of the cells' states: autograd would zero and copy a
     tensor as large as the cells in the backward pass (``CopySlices``)."""
-
     net, main, fine = _net(3)
     task = TransformerTask(_Settings(), net.train(), len(VOCAB))
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=half):
