@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-__all__ = ["autocast_dtype", "cpu_has_fast_bfloat16", "native_bfloat16"]
+__all__ = ["autocast_dtype", "cpu_has_fast_bfloat16", "float32", "native_bfloat16"]
 
 
 @functools.cache
@@ -70,3 +70,19 @@ def autocast_dtype(device_type: str):
     if device_type == "cpu":
         return torch.get_autocast_cpu_dtype() if torch.is_autocast_cpu_enabled() else None
     return torch.get_autocast_gpu_dtype() if torch.is_autocast_enabled() else None
+
+
+def float32(device_type: str):
+    """A context that turns autocast off on ``device_type`` (``"cpu"``, ``"cuda"``, ...):
+    the layers a model keeps in float32 inside a mixed-precision fit.
+
+    Examples
+    --------
+    >>> import torch
+    >>> with torch.autocast("cpu", dtype=torch.bfloat16), float32("cpu"):
+    ...     autocast_dtype("cpu") is None
+    True
+    """
+    import torch
+
+    return torch.autocast(device_type, enabled=False)

@@ -13,6 +13,8 @@ import math
 import torch
 from torch import nn
 
+from synthgen.training.precision import float32
+
 __all__ = ["MLPDenoiser", "timestep_embedding"]
 
 
@@ -83,10 +85,10 @@ class MLPDenoiser(nn.Module):
         # Under bfloat16 autocast the hidden blocks run in bfloat16, but the input projection
         # and the output layer stay float32: they are cheap, and the predicted noise of a
         # number needs more than bfloat16's three significant digits.
-        with torch.autocast(x.device.type, enabled=False):
+        with float32(x.device.type):
             h = self.proj(x.float())
         h = h + self.time(timestep_embedding(t.reshape(-1), self.time_dim))
         for block in self.blocks:
             h = h + block(h)
-        with torch.autocast(x.device.type, enabled=False):
+        with float32(x.device.type):
             return self.out(h.float())

@@ -17,11 +17,6 @@ __all__ = ["MOVE_LOGITS", "fine_by_column", "grouped_nll", "one_width"]
 MOVE_LOGITS = 64
 
 
-def _float32(device: torch.device) -> torch.autocast:
-    """A context that turns autocast off (float32 inside) on ``device``'s type: the heads."""
-    return torch.autocast(device.type, enabled=False)
-
-
 def grouped_nll(
     net: Any, h: torch.Tensor, order: torch.Tensor, target: torch.Tensor
 ) -> torch.Tensor:

@@ -26,7 +26,8 @@ from torch.nn import functional as F  # noqa: N812
 from synthgen.generators.transformer.blocks import _Block
 from synthgen.generators.transformer.decoding import KVCache, LaneBlock, LaneCache
 from synthgen.generators.transformer.gather import take
-from synthgen.generators.transformer.likelihood import _float32, fine_by_column, grouped_nll
+from synthgen.generators.transformer.likelihood import fine_by_column, grouped_nll
+from synthgen.training.precision import float32
 
 __all__ = ["KVCache", "LaneCache", "TokenTransformer"]
 
@@ -175,7 +176,7 @@ class TokenTransformer(nn.Module):
         Here (sampling, scoring) the output heads run in float32 even under bfloat16
         autocast; the training loss (:meth:`.TransformerTask.loss`) runs their products in
         the fit's precision, with the same quality at a fraction of the cost."""
-        with _float32(hidden.device):
+        with float32(hidden.device.type):
             return self._main_logits(hidden.float(), cols)
 
     def _main_logits(self, hidden: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
@@ -186,7 +187,7 @@ class TokenTransformer(nn.Module):
     def final_norm(self, hidden: torch.Tensor) -> torch.Tensor:
         """The final layer norm of hidden states, in float32 (what every head reads): a
         decoding step computes it once for a column's coarse and fine heads."""
-        with _float32(hidden.device):
+        with float32(hidden.device.type):
             return self.ln_f(hidden.float())
 
     def column_logits(
@@ -197,7 +198,7 @@ class TokenTransformer(nn.Module):
         :meth:`final_norm`'s output."""
         v = self.vocab[column]
         h = hidden if normed else self.final_norm(hidden)
-        with _float32(hidden.device):
+        with float32(hidden.device.type):
             return h @ self.head_w[column, :v].T + self.head_b[column, :v]
 
     def fine_logits(
@@ -206,7 +207,7 @@ class TokenTransformer(nn.Module):
         """Fine-bin logits ``(n, t, max fine vocab)`` of numeric columns ``cols`` ``(t,)``
         given their coarse bins ``coarse`` ``(n, t)`` (``normed`` as in
         :meth:`column_logits`)."""
-        with _float32(hidden.device):
+        with float32(hidden.device.type):
             return self._fine_logits(hidden.float(), cols, coarse, normed)
 
     def _fine_logits(
@@ -260,7 +261,7 @@ class TokenTransformer(nn.Module):
         (:func:`.likelihood.fine_by_column`, column-major, what the training loss reads)."""
         pos = torch.nonzero(self.const("numeric_index")[order] >= 0).ravel()
         cols = order[pos]
-        with _float32(x.device):
+        with float32(x.device.type):
             h = (x.float() if normed else self.ln_f(x.float()))[:, pos].transpose(0, 1)
             return fine_by_column(self, h, cols, main[:, cols]).transpose(0, 1)
 
@@ -288,7 +289,7 @@ class TokenTransformer(nn.Module):
         """Negative log-likelihood ``(n, C)`` of main tokens ``target`` (columns ``order``,
         as visited) under hidden states ``x`` (``normed``: :meth:`final_norm`'s output), in
         groups of similar vocabulary size (:func:`.likelihood.grouped_nll`, column-major)."""
-        with _float32(x.device):
+        with float32(x.device.type):
             h = (x if normed else self.ln_f(x.float())).transpose(0, 1)
             return grouped_nll(self, h, order, target.T).T
 
