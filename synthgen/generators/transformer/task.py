@@ -16,16 +16,16 @@ from synthgen.training import Trainer
 __all__ = ["BACKWARD_FLOATS", "TransformerTask"]
 
 #: Activation of one backward pass, in floats (``rows x cells x width``, padding included;
-#: 24 MB). A batch whose activation passes twice this (a wide table's) is backpropagated in
+#: 32 MB). A batch whose activation passes twice this (a wide table's) is backpropagated in
 #: parts of fewer rows, of even size, the gradients summed: the same gradient up to float
 #: rounding, with each of the step's many activations as large as the batch's cells small
-#: enough to stay in memory the process reuses instead of fresh pages (under the 32 MB at
-#: which :func:`~synthgen.training.heap.reuse_freed_memory` maps fresh pages; docs/scale.md
-#: has the figures). Smaller batches (every table of up to about 380 columns at the default
-#: 512 rows and width 64) stay one pass and train exactly as before. At 1,000 columns a
-#: part is 86 rows (three to a half batch): the per-column products of the heads run on
-#: more rows at once than 64-row parts gave them, an epoch about 5% shorter.
-BACKWARD_FLOATS = 6_291_456
+#: enough for memory the process reuses (:func:`~synthgen.training.heap.reuse_freed_memory`;
+#: docs/scale.md has the figures). Smaller batches (every table of up to 512 columns,
+#: padding included, at the default 512 rows and width 64) stay one pass. At 1,000 columns
+#: a part is 128 rows (two to a half batch): the per-column products of the heads and the
+#: in-group sums run on more rows at once than in three parts of 86 rows (24 MB), about 5%
+#: less time per row and the same peak RSS (thirty-third session).
+BACKWARD_FLOATS = 8_388_608
 
 
 class TransformerTask(torch.nn.Module):
