@@ -24,7 +24,7 @@ __all__ = ["BACKWARD_FLOATS", "TransformerTask"]
 #: padding included, at the default 512 rows and width 64) stay one pass. At 1,000 columns
 #: a part is 128 rows (two to a half batch): the per-column products of the heads and the
 #: in-group sums run on more rows at once than in three parts of 86 rows (24 MB), about 5%
-#: less time per row and the same peak RSS (thirty-third session).
+#: less time per row and the same peak RSS.
 BACKWARD_FLOATS = 8_388_608
 
 
