@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Mapping
 from itertools import combinations
 from typing import Any
 
@@ -63,9 +64,17 @@ _LON = re.compile(r"(^|[^a-z])(lon|lng|long|longitude)([^a-z]|$)|longitude", re.
 
 
 def discover_structure(
-    data: pd.DataFrame, schema: Any, *, max_rows: int = 20_000, random_state: int = 0
+    data: pd.DataFrame,
+    schema: Any,
+    *,
+    max_rows: int = 20_000,
+    random_state: int = 0,
+    missing: Mapping[str, np.ndarray] | None = None,
 ) -> Structure:
     """The structure rules that hold on every row of ``data`` (see the module docstring).
+
+    ``missing``: each column's ``isna()`` as a boolean array when the caller has them, a
+    column it leaves out having no missing cell (``None``: found here).
 
     Examples
     --------
@@ -87,7 +96,7 @@ def discover_structure(
     stages = [sample[:1000]] + ([sample] if len(sample) < len(data) else [])
     return Structure(
         hierarchies=_hierarchies(data, stages, schema),
-        missing_groups=_missing_groups(data, schema),
+        missing_groups=_missing_groups(data, schema, missing),
         geo_pairs=_geo_pairs(data, schema),
         suggestions=_suggestions(data, stages, schema),
     )
@@ -191,12 +200,19 @@ def _leads(schema: Any, a: str, b: str, order: dict[str, int]) -> bool:
 
 
 # -- missing groups -------------------------------------------------------------------------
-def _missing_groups(data: pd.DataFrame, schema: Any) -> list[MissingGroup]:
+def _missing_groups(
+    data: pd.DataFrame, schema: Any, known: Mapping[str, np.ndarray] | None
+) -> list[MissingGroup]:
     groups: dict[bytes, list[str]] = {}
     for spec in schema:
         if spec.kind in ("id", "constant"):
             continue
-        mask = data[spec.name].isna().to_numpy()
+        if known is None:
+            mask = data[spec.name].isna().to_numpy()
+        elif spec.name in known:
+            mask = known[spec.name]
+        else:  # no missing cell
+            continue
         missing = int(mask.sum())
         if missing < MIN_SUPPORT or len(mask) - missing < MIN_SUPPORT:
             continue
@@ -298,6 +314,13 @@ def _suggestions(data: pd.DataFrame, stages: list[np.ndarray], schema: Any) -> l
             above[i] = (grid[:, i : i + 1] > grid).any(axis=0)
         return bool(above[i][j])
 
+    sampled: dict[str, list[np.ndarray]] = {}  # a column on the later stages' rows
+
+    def on_later(name: str) -> list[np.ndarray]:
+        if name not in sampled:  # gathered once, not once per pair
+            sampled[name] = [values[name][1][rows] for rows in later]
+        return sampled[name]
+
     complete = {k: not np.isnan(v).any() for k, (_, v) in values.items()}
     edges: dict[tuple[str, str], str] = {}
     for a, b in combinations(values, 2):
@@ -307,8 +330,8 @@ def _suggestions(data: pd.DataFrame, stages: list[np.ndarray], schema: Any) -> l
         for low, high, vl, vh in ((a, b, va, vb), (b, a, vb, va)):
             if hi_of[low] <= lo_of[high]:
                 continue  # ordered trivially, whatever the rows (age <= income): no rule
-            if broken_on_probe(index[low], index[high]) or not all(
-                np.all(~(vl[rows] > vh[rows])) for rows in later
+            if broken_on_probe(index[low], index[high]) or any(
+                (a > b).any() for a, b in zip(on_later(low), on_later(high), strict=True)
             ):
                 continue  # broken on the probe or the sample (comparisons with NaN pass)
             if complete[low] and complete[high]:  # every row counts; the ranges overlap

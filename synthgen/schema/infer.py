@@ -282,8 +282,12 @@ def infer_column(
     max_int_categories: int = 15,
     max_categories: int = 500,
     min_count: int = DEFAULT_MIN_COUNT,
+    missing_cells: np.ndarray | None = None,
 ) -> ColumnSpec:
     """Infer the :class:`ColumnSpec` of one column.
+
+    ``missing_cells``: ``col.isna()`` as a boolean array when the caller has it (finding
+    them takes a pass over every value of an object column).
 
     Labels held by fewer than ``min_count`` rows are not stored (the rows holding them are
     pooled, see :class:`ColumnSpec`), and numeric bounds are not any one row's value (see
@@ -301,7 +305,10 @@ def infer_column(
     """
     dtype = str(col.dtype)
     n = len(col)
-    nonnull = col.dropna()
+    if missing_cells is None:
+        nonnull = col.dropna()
+    else:
+        nonnull = col[~missing_cells] if missing_cells.any() else col
     missing = (n - len(nonnull)) / n if n else 0.0
     if len(nonnull) == 0:
         return ColumnSpec(name, "constant", dtype, missing_rate=1.0, value=None)

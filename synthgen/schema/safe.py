@@ -94,6 +94,31 @@ def avoid_rare(
     if min_count <= 1 or stored.size == 0:
         return stored
     values, counts = np.unique(data[~np.isnan(data)], return_counts=True)
+    return _moved_off(stored, values, counts, min_count, inward, integer)
+
+
+def _distinct(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of sorted ``x`` (no NaN) and their counts: ``np.unique(x,
+    return_counts=True)`` without sorting ``x`` again."""
+    if len(x) == 0:
+        return x, np.zeros(0, dtype=np.intp)
+    first = np.empty(len(x), dtype=bool)
+    first[0] = True
+    np.not_equal(x[1:], x[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    return x[starts], np.diff(np.append(starts, len(x)))
+
+
+def _moved_off(
+    stored: np.ndarray,
+    values: np.ndarray,
+    counts: np.ndarray,
+    min_count: int,
+    inward: np.ndarray | None,
+    integer: bool,
+) -> np.ndarray:
+    """:func:`avoid_rare` on the data's distinct ``values`` (sorted) and their ``counts``
+    (``stored`` is changed in place and returned)."""
     if len(values) == 0:
         return stored
     pos = np.clip(np.searchsorted(values, stored), 0, len(values) - 1)
@@ -129,6 +154,17 @@ def safe_bounds(data: np.ndarray, min_count: int, *, integer: bool = False) -> t
     (1.0, 3.0)
     """
     x = np.sort(data[~np.isnan(data)])
+    return _sorted_bounds(x, min_count, integer, _distinct(x) if min_count > 1 else None)
+
+
+def _sorted_bounds(
+    x: np.ndarray,
+    min_count: int,
+    integer: bool,
+    distinct: tuple[np.ndarray, np.ndarray] | None,
+) -> tuple[float, float]:
+    """:func:`safe_bounds` of sorted ``x`` (no NaN), with its ``distinct`` values and
+    counts (:func:`_distinct`; unused when ``min_count <= 1``)."""
     n = len(x)
     if n == 0:
         return 0.0, 0.0
@@ -141,8 +177,8 @@ def safe_bounds(data: np.ndarray, min_count: int, *, integer: bool = False) -> t
         low = high = float(np.median(x))
     if integer:
         low, high = math.ceil(low), math.floor(high)
-    low, high = avoid_rare(
-        np.array([low, high]), x, min_count, inward=np.array([True, False]), integer=integer
+    low, high = _moved_off(
+        np.array([low, high], dtype=float), *distinct, min_count, np.array([True, False]), integer
     )
     return float(low), float(max(low, high))
 
@@ -173,7 +209,8 @@ def safe_quantiles(data: np.ndarray, n_quantiles: int, min_count: int) -> np.nda
         return np.quantile(x, np.linspace(0.0, 1.0, int(min(n_quantiles, max(n, 2)))))
     m = int(min(n_quantiles, max(2, n // min_count + 1)))
     q = np.quantile(x, np.linspace(0.0, 1.0, m))
-    low, high = safe_bounds(x, min_count)
+    distinct = _distinct(x)  # x is sorted: no second sort for the bounds or the counts
+    low, high = _sorted_bounds(x, min_count, False, distinct)
     q[0], q[-1] = low, high
-    q = avoid_rare(np.clip(q, low, high), x, min_count)
+    q = _moved_off(np.clip(q, low, high), *distinct, min_count, None, False)
     return np.clip(np.maximum.accumulate(q), low, high)

@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from synthgen.exceptions import ConstraintError, SchemaError
@@ -165,7 +166,13 @@ class Schema:
         if unknown:
             raise SchemaError(f"kinds names columns not in the data: {sorted(unknown)}")
         columns = []
+        # Each column's missing cells, found once: inference and the search for columns
+        # missing together both read them (a pass over every value of an object column).
+        missing: dict[str, np.ndarray] = {}
         for name in data.columns:
+            cells = data[name].isna().to_numpy()
+            if cells.any():
+                missing[name] = cells
             if name in kinds:
                 if kinds[name] not in KINDS:
                     raise SchemaError(
@@ -181,6 +188,7 @@ class Schema:
                         max_int_categories=max_int_categories,
                         max_categories=max_categories,
                         min_count=min_count,
+                        missing_cells=cells,
                     )
                 )
         schema = cls(
@@ -188,7 +196,7 @@ class Schema:
             min_count=min_count,
         )
         if structure:
-            schema.structure = discover_structure(data, schema)
+            schema.structure = discover_structure(data, schema, missing=missing)
         return schema
 
     def set_kind(self, name: str, kind: str, data: pd.DataFrame) -> Schema:

@@ -35,15 +35,20 @@ CHILD_KINDS = ("categorical", "numeric")
 
 
 def factorize(col: pd.Series) -> np.ndarray:
-    """Integer codes of a column's values, a missing cell being a value of its own.
+    """Integer codes of a column's values, a missing cell being a value of its own (the
+    last code).
 
     Examples
     --------
     >>> factorize(pd.Series(["b", None, "b", "a"])).tolist()
-    [0, 1, 0, 2]
+    [0, 2, 0, 1]
     """
-    codes, _ = pd.factorize(col.astype(object), use_na_sentinel=False)
-    return codes.astype(np.int64)
+    # Missing cells as pandas' sentinel (-1), then a code of their own: asking pandas for
+    # that code instead searches an object column for missing cells in a pass of its own.
+    codes, uniques = pd.factorize(col.astype(object))
+    codes = codes.astype(np.int64)
+    codes[codes < 0] = len(uniques)
+    return codes
 
 
 def fd_breaks(parent: np.ndarray, child: np.ndarray) -> int:

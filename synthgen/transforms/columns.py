@@ -151,7 +151,10 @@ class NumericEncoder(ColumnEncoder):
         observed = x[~mask]
         # The stand-in for missing cells: the median, unless one row holds it.
         median = np.array([np.median(observed)]) if len(observed) else np.zeros(1)
-        self.fill = float(avoid_rare(median, observed, self.min_count)[0])
+        held = int(np.count_nonzero(observed == median[0]))
+        if 0 < held < self.min_count:  # (one pass; moving it off sorts the column)
+            median = avoid_rare(median, observed, self.min_count)
+        self.fill = float(median[0])
         self.value.fit(observed, rng)
         if self.flag is not None:
             self.flag.fit(mask.astype(np.int64), 2, rng, score)

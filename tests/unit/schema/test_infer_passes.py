@@ -28,16 +28,17 @@ def _full_column_passes(monkeypatch: pytest.MonkeyPatch, n: int) -> list[str]:
     return seen
 
 
-def test_a_complete_label_column_is_checked_for_missing_cells_twice(monkeypatch):
-    """Once by the column's own inference, once by the missing-together search; the date,
-    category and semantic checks reuse what the first one found (six passes before)."""
+def test_a_complete_label_column_is_checked_for_missing_cells_once(monkeypatch):
+    """Once, before the column's own inference: it, the missing-together search and the
+    date, category and semantic checks all reuse what that pass found (six passes before,
+    then two: one by the inference, one by the search)."""
     labels = np.random.default_rng(0).choice(["red", "green", "blue"], N).astype(object)
     frame = pd.DataFrame({"colour": labels, "x": np.arange(N) % 7 + 0.5})
     passes = _full_column_passes(monkeypatch, N)
     schema = sg.Schema.infer(frame)
     monkeypatch.undo()
     assert schema["colour"].categories == ["blue", "green", "red"]
-    assert passes == ["dropna", "isna"]
+    assert passes == ["isna"]
 
 
 def test_dates_after_a_long_run_of_missing_cells_are_still_found(monkeypatch):

@@ -7,9 +7,12 @@ import zipfile
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import synthgen as sg
 from synthgen.generators import get_generator_class
+from synthgen.schema.safe import _distinct
 
 RARE_LABELS = ("Zanzibar-Atoll", "Tristan-Cunha")  # held by one and by three rows
 EXTREME = 987654.321  # one person's value
@@ -130,3 +133,20 @@ def test_min_count_one_keeps_every_label_and_the_exact_extremes(planted):
     assert schema["gain"].maximum == EXTREME and schema["age"].minimum == planted["age"].min()
     again = sg.Schema.from_json(schema.to_json())
     assert again == schema and again.min_count == 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.sampled_from([0.0, -0.0, 1.5, -2.0, 1e300]), st.floats(-1e6, 1e6)),
+        max_size=60,
+    )
+)
+def test_distinct_values_of_a_sorted_column_match_numpy_unique(values):
+    """The bounds and quantile tables count a sorted column's distinct values without
+    sorting it again: the same values and counts as ``np.unique``."""
+    x = np.sort(np.asarray(values, dtype=float))
+    got_values, got_counts = _distinct(x)
+    want_values, want_counts = np.unique(x, return_counts=True)
+    assert np.array_equal(got_values, want_values)
+    assert np.array_equal(got_counts, want_counts)
