@@ -199,7 +199,10 @@ class StructureCodec:
                 cols[name] = blank(cols[name], missing, self.schema[name])
         for d in self.derivations:
             cols[d.child] = self._derive(d, cols, np.zeros(len(model), dtype=bool), rng)
-        return pd.DataFrame({name: cols[name] for name in self.schema.names})
+        # copy=False: every column here is new (decoded, placed, blanked or derived) and
+        # shares memory with no other; consolidating them into 2-D blocks would copy the
+        # whole table once more (see TableEncoder.inverse_transform).
+        return pd.DataFrame({name: cols[name] for name in self.schema.names}, copy=False)
 
     # -- checks for sampling --------------------------------------------------------------------
     def consistent(self, frame: pd.DataFrame) -> np.ndarray:

@@ -273,7 +273,14 @@ class TableEncoder:
         return matrix, known
 
     def inverse_transform(self, matrix: np.ndarray, *, random_state: Any = None) -> pd.DataFrame:
-        """Decode a matrix back to a table with the schema's columns, dtypes and labels."""
+        """Decode a matrix back to a table with the schema's columns, dtypes and labels.
+
+        Each column of the frame keeps the array it was decoded into: the frame is not
+        consolidated into one 2-D block per dtype, which would copy the whole table once
+        more (a tenth of the time of drawing 20,000 rows of 1,000 columns, and twice the
+        table's memory at its peak). ``frame.copy()`` consolidates it when wanted (pandas
+        warns about a fragmented frame when a column is inserted into one of over 100).
+        """
         rng = np.random.default_rng(random_state)
         # column-major: each column's decoding then reads contiguous memory (one copy of the
         # matrix instead of a strided read in every pass of every column)

@@ -209,3 +209,23 @@ def test_the_grid_stores_no_one_row_coordinate(listings, schema):
         rare = counts.index[counts < schema.min_count]
         assert not np.isin(levels, rare).any(), name
         assert len(levels) <= len(listings) // schema.min_count + 1
+
+
+def test_decoded_columns_are_separate_arrays(listings, schema):
+    """Decoding leaves each column in the array it was decoded into (no consolidating copy
+    of the table): no two columns may then share memory, placed coordinates, blanked
+    followers and derived children included, so writing one cell changes only that cell."""
+    enc = TableEncoder("quantile", "onehot").fit(listings, schema, random_state=0)
+    matrix = enc.transform(listings.head(300), random_state=0)
+    rows = enc.inverse_transform(matrix, random_state=1)
+    arrays = {c: rows[c].to_numpy(copy=False) for c in rows.columns}
+    arrays = {c: a for c, a in arrays.items() if a.dtype.kind in "fiO"}
+    assert {"borough", "district", "latitude", "reviews_per_month"} <= set(arrays)
+    names = list(arrays)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            assert not np.shares_memory(arrays[a], arrays[b]), (a, b)
+    rows.loc[0, "borough"] = "written"
+    again = enc.inverse_transform(matrix, random_state=1)
+    changed = (rows.astype(object) != again.astype(object)) & ~(rows.isna() & again.isna())
+    assert changed.to_numpy().sum() == 1 and changed.loc[0, "borough"]
