@@ -324,8 +324,8 @@ class TokenSampling:
         with torch.no_grad():
             step = net.scoring_rows
             for lo in range(0, len(main), step):
-                m = torch.from_numpy(main[lo : lo + step]).to(dev)
-                f = torch.from_numpy(fine[lo : lo + step]).to(dev)
+                m = torch.from_numpy(np.ascontiguousarray(main[lo : lo + step])).to(dev)
+                f = torch.from_numpy(np.ascontiguousarray(fine[lo : lo + step])).to(dev)
                 x = net.final_norm(net.hidden(m, f, order, padded=True))
                 lp = -net.main_nll(x, order, m, normed=True).sum(1)
                 fine_logits = net.visited_fine_logits(x, order, m, normed=True)

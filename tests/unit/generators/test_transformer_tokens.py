@@ -49,6 +49,21 @@ def test_split_tokens_give_each_column_its_slots(mixed):
         np.testing.assert_array_equal(fine[:, j], expected)
     x4 = [c.column for c in model.tokenizer_.columns].index("x4")
     assert (main[:, x4] == model.n_bins).any()  # its missing cells' own token
+    assert main.flags.f_contiguous and fine.flags.f_contiguous  # slots copied whole
+
+
+def test_training_tokens_in_chunks_of_rows_are_the_tokens_in_one(mixed):
+    """A wide table is tokenised a few thousand rows at a time (a chunk's int64 slots
+    stay about 128 MB): chunks of any size give ``[main | fine]`` of the whole table."""
+    model, frame = mixed
+    matrix = np.tile(model.encoder_.transform(frame, random_state=0), (20, 1))  # 2,400 rows
+    main, fine = model._split_tokens(matrix)
+    whole = np.concatenate([main, fine], axis=1)
+    n_slots = model.tokenizer_.n_slots
+    for cells in (2**24, 1500 * n_slots, 7 * n_slots):  # one chunk; 1,500 rows; 1,024 (floor)
+        tokens = model._training_tokens(matrix, chunk_cells=cells)
+        assert tokens.dtype == np.int16 and tokens.flags.c_contiguous
+        np.testing.assert_array_equal(tokens, whole)
 
 
 def test_free_sampling_draws_what_sampling_with_nothing_known_draws(mixed):
