@@ -200,8 +200,8 @@ class StructureCodec:
         for d in self.derivations:
             cols[d.child] = self._derive(d, cols, np.zeros(len(model), dtype=bool), rng)
         # copy=False: every column here is new (decoded, placed, blanked or derived) and
-        # shares memory with no other; consolidating them into 2-D blocks would copy the
-        # whole table once more (see TableEncoder.inverse_transform).
+        # shares memory with no other; TableEncoder.inverse_transform decides whether the
+        # table is worth consolidating (a copy of it).
         return pd.DataFrame({name: cols[name] for name in self.schema.names}, copy=False)
 
     # -- checks for sampling --------------------------------------------------------------------

@@ -25,6 +25,11 @@ from synthgen.transforms.structure import StructureCodec
 
 __all__ = ["Span", "TableEncoder"]
 
+#: Decoded tables of more columns than this are consolidated (one 2-D array per dtype):
+#: pandas warns that a frame of more than 100 separate arrays is "highly fragmented" when a
+#: column is inserted into it (``frame["synthetic"] = 1``).
+_FRAGMENTED_COLUMNS = 100
+
 
 @dataclass(frozen=True)
 class Span:
@@ -275,11 +280,11 @@ class TableEncoder:
     def inverse_transform(self, matrix: np.ndarray, *, random_state: Any = None) -> pd.DataFrame:
         """Decode a matrix back to a table with the schema's columns, dtypes and labels.
 
-        Each column of the frame keeps the array it was decoded into: the frame is not
-        consolidated into one 2-D block per dtype, which would copy the whole table once
-        more (a tenth of the time of drawing 20,000 rows of 1,000 columns, and twice the
-        table's memory at its peak). ``frame.copy()`` consolidates it when wanted (pandas
-        warns about a fragmented frame when a column is inserted into one of over 100).
+        Up to 100 columns, each column of the frame keeps the array it was decoded into:
+        consolidating them into one 2-D array per dtype copies the whole table once more
+        (half the decoding time of a million rows). A wider table is consolidated, in one
+        copy, so that inserting a column into it is not met by pandas' warning about a
+        fragmented frame.
         """
         rng = np.random.default_rng(random_state)
         # column-major: each column's decoding then reads contiguous memory (one copy of the
@@ -295,7 +300,10 @@ class TableEncoder:
             columns[enc.spec.name] = col if fresh else col.reset_index(drop=True)
         # copy=False: the decoded columns are new; consolidating them into 2-D blocks would
         # copy every object column once more (half the decoding time of a million rows).
-        return self.structure_.backward(pd.DataFrame(columns, copy=False), rng)
+        frame = self.structure_.backward(pd.DataFrame(columns, copy=False), rng)
+        if frame.shape[1] > _FRAGMENTED_COLUMNS:  # a dict of columns: consolidated, one copy
+            frame = pd.DataFrame(dict(frame.items()), copy=True)
+        return frame
 
     # -- persistence --------------------------------------------------------------------------
     def get_state(self) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -229,3 +230,24 @@ def test_decoded_columns_are_separate_arrays(listings, schema):
     again = enc.inverse_transform(matrix, random_state=1)
     changed = (rows.astype(object) != again.astype(object)) & ~(rows.isna() & again.isna())
     assert changed.to_numpy().sum() == 1 and changed.loc[0, "borough"]
+
+
+@pytest.mark.parametrize("structured", [False, True], ids=["plain", "structured"])
+def test_a_wide_decoded_table_takes_a_new_column_without_a_fragmentation_warning(
+    listings, structured
+):
+    """Past 100 columns the decoded table is consolidated: ``rows["synthetic"] = 1`` on a
+    sampled table of 130 columns is not met by pandas' "highly fragmented" warning (a table
+    without structure rules came back as 130 separate arrays)."""
+    rng = np.random.default_rng(0)
+    extra = pd.DataFrame({f"x{i}": rng.normal(size=len(listings)) for i in range(118)})
+    wide = pd.concat(
+        [listings if structured else listings.drop(columns=["borough", "district"]), extra], axis=1
+    )
+    schema = Schema.infer(wide, structure=structured)
+    enc = TableEncoder("quantile", "onehot").fit(wide, schema, random_state=0)
+    rows = enc.inverse_transform(enc.transform(wide.head(200), random_state=0), random_state=1)
+    assert rows.shape[1] > 100 and list(rows.columns) == list(wide.columns)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.PerformanceWarning)
+        rows["synthetic"] = 1
