@@ -19,16 +19,12 @@ from synthgen.schema import Schema
 from synthgen.transforms.capped import DEFAULT_MAX_CODES
 from synthgen.transforms.columns import CategoricalEncoder, ColumnEncoder, make_column_encoder
 from synthgen.transforms.discrete import DISCRETE_METHODS
+from synthgen.transforms.dtypes import wide_frame
 from synthgen.transforms.numeric import NUMERIC_METHODS
 from synthgen.transforms.pii import SemanticEncoder
 from synthgen.transforms.structure import StructureCodec
 
 __all__ = ["Span", "TableEncoder"]
-
-#: Decoded tables of more columns than this are consolidated (one 2-D array per dtype):
-#: pandas warns that a frame of more than 100 separate arrays is "highly fragmented" when a
-#: column is inserted into it (``frame["synthetic"] = 1``).
-_FRAGMENTED_COLUMNS = 100
 
 
 @dataclass(frozen=True)
@@ -278,14 +274,8 @@ class TableEncoder:
         return matrix, known
 
     def inverse_transform(self, matrix: np.ndarray, *, random_state: Any = None) -> pd.DataFrame:
-        """Decode a matrix back to a table with the schema's columns, dtypes and labels.
-
-        Up to 100 columns, each column of the frame keeps the array it was decoded into:
-        consolidating them into one 2-D array per dtype copies the whole table once more
-        (half the decoding time of a million rows). A wider table is consolidated, in one
-        copy, so that inserting a column into it is not met by pandas' warning about a
-        fragmented frame.
-        """
+        """Decode a matrix back to a table with the schema's columns, dtypes and labels
+        (consolidated past 100 columns: :func:`~synthgen.transforms.dtypes.wide_frame`)."""
         rng = np.random.default_rng(random_state)
         # column-major: each column's decoding then reads contiguous memory (one copy of the
         # matrix instead of a strided read in every pass of every column)
@@ -298,12 +288,8 @@ class TableEncoder:
             index = col.index  # a column decoded on 0..n-1 keeps it (reset_index copies)
             fresh = isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
             columns[enc.spec.name] = col if fresh else col.reset_index(drop=True)
-        # copy=False: the decoded columns are new; consolidating them into 2-D blocks would
-        # copy every object column once more (half the decoding time of a million rows).
-        frame = self.structure_.backward(pd.DataFrame(columns, copy=False), rng)
-        if frame.shape[1] > _FRAGMENTED_COLUMNS:  # a dict of columns: consolidated, one copy
-            frame = pd.DataFrame(dict(frame.items()), copy=True)
-        return frame
+        # copy=False: the decoded columns are new (see wide_frame)
+        return wide_frame(self.structure_.backward(pd.DataFrame(columns, copy=False), rng))
 
     # -- persistence --------------------------------------------------------------------------
     def get_state(self) -> dict[str, Any]:
