@@ -60,19 +60,28 @@ def wide_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """A decoded table as given back: up to :data:`FRAGMENTED_COLUMNS` columns, ``frame``
     itself, each column in the array it was decoded into (consolidating them into one 2-D
     array per dtype copies the whole table once more: half the decoding time of a million
-    rows); a wider one consolidated, in one copy, so that ``frame["synthetic"] = 1`` is not
-    met by pandas' warning about a fragmented frame.
+    rows); a wider one consolidated, so that ``frame["synthetic"] = 1`` is not met by
+    pandas' warning about a fragmented frame.
+
+    Pandas stacks only runs of neighbouring columns of one dtype, and merges the runs in a
+    second copy: a table whose numbers and labels alternate would be copied twice, the first
+    time into one small array per column (a page fault per 4 kB of fresh memory, 0.5 s of
+    the decoding of 20,000 rows of 1,000 columns). The columns are stacked grouped by dtype
+    instead (one array each), then put back in their order.
 
     Examples
     --------
     >>> narrow = pd.DataFrame({"a": [1.0], "b": ["x"]})
     >>> wide_frame(narrow) is narrow
     True
-    >>> wide = pd.DataFrame({f"x{i}": [float(i)] for i in range(101)})
+    >>> wide = pd.DataFrame({f"x{i}": [float(i)] if i % 2 else ["s"] for i in range(101)})
     >>> copied = wide_frame(wide)
-    >>> copied is wide, copied.equals(wide)
-    (False, True)
+    >>> copied is wide, copied.equals(wide), list(copied.columns) == list(wide.columns)
+    (False, True, True)
     """
     if frame.shape[1] <= FRAGMENTED_COLUMNS:
         return frame
-    return pd.DataFrame(dict(frame.items()), copy=True)  # a dict of columns: consolidated
+    columns = dict(frame.items())
+    grouped = sorted(columns, key=lambda name: str(columns[name].dtype))  # stable: in order
+    stacked = pd.DataFrame({name: columns[name] for name in grouped}, copy=True)
+    return stacked[list(frame.columns)]

@@ -14,6 +14,7 @@ from synthgen.schema import FixedCombinations, Schema
 from synthgen.testing import make_structured_table
 from synthgen.testing.structure import structure_breaks
 from synthgen.transforms import TableEncoder
+from synthgen.transforms.dtypes import wide_frame
 
 SETTINGS = [
     ("quantile", "onehot"),
@@ -251,3 +252,24 @@ def test_a_wide_decoded_table_takes_a_new_column_without_a_fragmentation_warning
     with warnings.catch_warnings():
         warnings.simplefilter("error", pd.errors.PerformanceWarning)
         rows["synthetic"] = 1
+
+
+def test_a_wide_table_of_alternating_dtypes_is_consolidated_in_its_column_order():
+    """``wide_frame`` stacks the columns grouped by dtype, then puts them back in order:
+    numbers, labels and nullable integers that alternate come back in their places, with
+    their values and dtypes, one array per numpy dtype, none shared with the input."""
+    rng = np.random.default_rng(0)
+    kinds = [
+        lambda i: rng.normal(size=50),
+        lambda i: rng.choice(["a", "b", None], size=50).astype(object),
+        lambda i: pd.array(rng.integers(0, 9, 50), dtype="Int64"),
+        lambda i: rng.integers(0, 9, 50),
+    ]
+    frame = pd.DataFrame({f"c{i}": kinds[i % 4](i) for i in range(120)}, copy=False)
+    out = wide_frame(frame)
+    assert list(out.columns) == list(frame.columns)
+    assert out.dtypes.equals(frame.dtypes)
+    pd.testing.assert_frame_equal(out, frame)
+    assert out._mgr.nblocks == 3 + 30  # float64, object, int64; each Int64 its own array
+    for name in ("c0", "c1", "c3"):
+        assert not np.shares_memory(out[name].to_numpy(), frame[name].to_numpy())
