@@ -82,10 +82,14 @@ def test_free_sampling_draws_what_sampling_with_nothing_known_draws(mixed):
     assert (free >= 0).all() and (free < vocab + 2).all()
 
 
-def test_known_cells_come_back_in_their_slots(mixed):
+@pytest.mark.parametrize("chunk", [None, 8], ids=["one chunk", "chunks of 8"])
+def test_known_cells_come_back_in_their_slots(mixed, monkeypatch, chunk):
     """Cells fixed per row keep their tokens in the column-major tables, whichever
-    columns each row fixes."""
+    columns each row fixes; in chunks of 8 rows too (8, 8, 8 and 6: each chunk writes its
+    own cells into the tables the chunk before used, and the last gets its own)."""
     model, frame = mixed
+    if chunk is not None:
+        monkeypatch.setattr(model, "_chunk_rows", lambda: chunk)
     matrix = model.encoder_.transform(frame.head(30), random_state=0)
     main, fine = model._split_tokens(matrix)
     rng = np.random.default_rng(1)
@@ -96,3 +100,17 @@ def test_known_cells_come_back_in_their_slots(mixed):
         np.testing.assert_array_equal(tokens[rows, col.slot], main[rows, j])
         if col.numeric:
             np.testing.assert_array_equal(tokens[rows, col.slot + 1], fine[rows, j])
+
+
+def test_decoded_rows_are_column_major_and_decode_as_row_major_ones(mixed):
+    """The tokenizer decodes into a column-major matrix (the encoder's layout: no copy
+    before decoding the columns), whose table equals that of the same matrix row-major."""
+    model, frame = mixed
+    tokens = model.tokenizer_.encode(model.encoder_.transform(frame, random_state=0))
+    matrix = model.tokenizer_.decode(tokens, np.random.default_rng(4))
+    assert matrix.flags.f_contiguous and matrix.dtype == np.float32
+    rows = np.ascontiguousarray(matrix)
+    pd.testing.assert_frame_equal(
+        model.encoder_.inverse_transform(matrix, random_state=5),
+        model.encoder_.inverse_transform(rows, random_state=5),
+    )
