@@ -34,7 +34,7 @@ browser:
 # local Ray at a time) share a worker.
 test: $(STAMP) browser
 	$(VENV)/bin/ruff check synthgen tests benchmarks
-	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict  # (--quiet would hide the warnings that strict fails on)
 	$(PY) -m pytest -q -n auto --maxprocesses 4 --dist loadgroup
 
 clean:

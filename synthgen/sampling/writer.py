@@ -5,7 +5,7 @@ finished output to its path at the very end, so nothing half-written is ever at 
 Parquet chunks arrive as Arrow tables built block by block (:func:`to_arrow`,
 :func:`join_tables`): each drawn block is converted once and the tables are joined without a
 copy, instead of building one pandas frame per chunk and converting it (figures in
-docs/scale.md).
+docs/scale-log.md).
 """
 
 from __future__ import annotations

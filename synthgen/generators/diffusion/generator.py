@@ -69,10 +69,12 @@ class TabularDiffusion(NeuralGenerator):
 
     Parameters
     ----------
-    epochs : int or "auto"
-        Passes over the data; ``"auto"`` (the default) trains :data:`AUTO_STEPS` optimiser
-        steps whatever the table's size (at least one epoch): about 290 epochs of Adult.
-        The learning rate decays linearly over the planned steps.
+    **params
+        The settings every neural generator shares
+        (:class:`~synthgen.generators.neural.NeuralGenerator`), among them ``epochs``:
+        passes over the data; ``"auto"`` (the default here) trains :data:`AUTO_STEPS`
+        optimiser steps whatever the table's size (at least one epoch): about 290 epochs of
+        Adult. The learning rate decays linearly over the planned steps.
     width : int
         Hidden width of the denoiser.
     n_layers : int

@@ -91,9 +91,11 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
         Coarse quantile bins per number.
     n_sub_bins : int
         Fine bins inside each coarse bin.
-    epochs : int
-        Largest number of passes over the data (early stopping on the validation rows may
-        end training sooner). The learning rate decays over these epochs' steps.
+    **params
+        The settings every neural generator shares
+        (:class:`~synthgen.generators.neural.NeuralGenerator`), among them ``epochs``, the
+        largest number of passes over the data (early stopping on the validation rows may
+        end training sooner; the learning rate decays over these epochs' steps).
     weight_decay : float
         AdamW weight decay.
     token_dropout : float

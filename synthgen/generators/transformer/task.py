@@ -20,7 +20,7 @@ __all__ = ["BACKWARD_FLOATS", "TransformerTask"]
 #: parts of fewer rows, of even size, the gradients summed: the same gradient up to float
 #: rounding, with each of the step's many activations as large as the batch's cells small
 #: enough for memory the process reuses (:func:`~synthgen.training.heap.reuse_freed_memory`;
-#: docs/scale.md has the figures). Smaller batches (every table of up to 512 columns,
+#: docs/scale-log.md has the figures). Smaller batches (every table of up to 512 columns,
 #: padding included, at the default 512 rows and width 64) stay one pass. At 1,000 columns
 #: a part is 128 rows (two to a half batch): the per-column products of the heads and the
 #: in-group sums run on more rows at once than in three parts of 86 rows (24 MB), about 5%
