@@ -27,7 +27,6 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Mapping
-from itertools import combinations
 from typing import Any
 
 import numpy as np
@@ -36,6 +35,7 @@ import pandas as pd
 from synthgen.exceptions import SchemaError
 from synthgen.schema.constraints import Inequality
 from synthgen.schema.dates import as_datetimes
+from synthgen.schema.pairs import viable_orders
 from synthgen.schema.structure import (
     GeoPair,
     Hierarchy,
@@ -244,8 +244,16 @@ def _geo_pairs(data: pd.DataFrame, schema: Any) -> list[GeoPair]:
     position = {n: i for i, n in enumerate(schema.names)}
     used: set[str] = set()
     out = []
-    for a, b in combinations(found, 2):
-        if a in used or b in used or not data[a].isna().equals(data[b].isna()):
+    gaps: dict[str, np.ndarray] = {}  # a column's missing cells, found once
+
+    def same_gaps(a: str, b: str) -> bool:
+        for name in (a, b):
+            if name not in gaps:
+                gaps[name] = data[name].isna().to_numpy()
+        return np.array_equal(gaps[a], gaps[b])
+
+    for a, b in _coordinate_candidates(found, schema.names):
+        if a in used or b in used:
             continue
         (la, ha, fixed_a), (lb, hb, fixed_b) = ranges[a], ranges[b]  # type: ignore[misc]
         lat_a, lat_b = la >= -90 and ha <= 90, lb >= -90 and hb <= 90
@@ -260,7 +268,7 @@ def _geo_pairs(data: pd.DataFrame, schema: Any) -> list[GeoPair]:
             and (la > 0 or ha < 0 or lb > 0 or hb < 0)
             and max(abs(la), abs(ha), abs(lb), abs(hb)) > 1
         )  # fmt: skip
-        if not (named or looks):
+        if not (named or looks) or not same_gaps(a, b):
             continue
         if lat_a and lat_b:  # both could be latitudes: names decide, else the first one
             latitude = b if _LAT.search(b) and not _LAT.search(a) else a
@@ -270,6 +278,28 @@ def _geo_pairs(data: pd.DataFrame, schema: Any) -> list[GeoPair]:
         out.append(GeoPair(latitude, longitude))
         used.update((a, b))
     return out[:MAX_RULES]
+
+
+def _coordinate_candidates(found: list[str], names: list[str]) -> list[tuple[str, str]]:
+    """The pairs of ``found`` (columns that could hold coordinates, in schema order) that can
+    be a coordinate pair, in the order of ``itertools.combinations(found, 2)``: a pair is one
+    only if its names say latitude and longitude, or its columns are neighbours in the schema
+    (``names``). Only those are looked at: a wide table of numbers within [-180, 180] has
+    hundreds of thousands of other pairs (1,000 such columns: 499,500).
+
+    Examples
+    --------
+    >>> _coordinate_candidates(["lat", "x", "y", "lon"], ["lat", "x", "y", "z", "lon"])
+    [('lat', 'x'), ('lat', 'lon'), ('x', 'y')]
+    """
+    at = {n: i for i, n in enumerate(found)}
+    lats = [i for i, n in enumerate(found) if _LAT.search(n)]
+    lons = [i for i, n in enumerate(found) if _LON.search(n)]
+    pairs = {(min(i, j), max(i, j)) for i in lats for j in lons if i != j}
+    for i, name in enumerate(names[:-1]):
+        if name in at and names[i + 1] in at:
+            pairs.add((at[name], at[names[i + 1]]))
+    return [(found[i], found[j]) for i, j in sorted(pairs)]
 
 
 # -- suggestions ----------------------------------------------------------------------------
@@ -301,18 +331,15 @@ def _suggestions(data: pd.DataFrame, stages: list[np.ndarray], schema: Any) -> l
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
         lo_of = {k: np.nanmin(v) if len(v) else np.nan for k, (_, v) in values.items()}
         hi_of = {k: np.nanmax(v) if len(v) else np.nan for k, (_, v) in values.items()}
-    # Pairs tested on the probe rows one column against all others at once: above[i][j] when
-    # some probe row has column i above column j (comparisons with NaN are False: no break).
     names = list(values)
     index = {name: i for i, name in enumerate(names)}
     probe, later = stages[0], stages[1:]
-    grid = np.column_stack([v[probe] for _, v in values.values()]) if names else None
-    above: dict[int, np.ndarray] = {}  # row i, computed when a pair first needs it
-
-    def broken_on_probe(i: int, j: int) -> bool:
-        if i not in above:
-            above[i] = (grid[:, i : i + 1] > grid).any(axis=0)
-        return bool(above[i][j])
+    viable = viable_orders(
+        np.column_stack([v[probe] for _, v in values.values()]) if names else None,
+        np.unique([kind for kind, _ in values.values()], return_inverse=True)[1],
+        np.array([lo_of[n] for n in names], dtype=float),
+        np.array([hi_of[n] for n in names], dtype=float),
+    )
 
     sampled: dict[str, list[np.ndarray]] = {}  # a column on the later stages' rows
 
@@ -323,15 +350,13 @@ def _suggestions(data: pd.DataFrame, stages: list[np.ndarray], schema: Any) -> l
 
     complete = {k: not np.isnan(v).any() for k, (_, v) in values.items()}
     edges: dict[tuple[str, str], str] = {}
-    for a, b in combinations(values, 2):
-        (ka, va), (kb, vb) = values[a], values[b]
-        if ka != kb:
-            continue
+    # The pairs of combinations(values, 2) with an order left to check, in that order.
+    for ia, ib in sorted({(min(i, j), max(i, j)) for i, j in viable}):
+        a, b = names[ia], names[ib]
+        (_, va), (_, vb) = values[a], values[b]
         for low, high, vl, vh in ((a, b, va, vb), (b, a, vb, va)):
-            if hi_of[low] <= lo_of[high]:
-                continue  # ordered trivially, whatever the rows (age <= income): no rule
-            if broken_on_probe(index[low], index[high]) or any(
-                (a > b).any() for a, b in zip(on_later(low), on_later(high), strict=True)
+            if (index[low], index[high]) not in viable or any(
+                (x > y).any() for x, y in zip(on_later(low), on_later(high), strict=True)
             ):
                 continue  # broken on the probe or the sample (comparisons with NaN pass)
             if complete[low] and complete[high]:  # every row counts; the ranges overlap
