@@ -329,16 +329,15 @@ def _suggestions(data: pd.DataFrame, stages: list[np.ndarray], schema: Any) -> l
     # rule below would drop it after reading every row; most pairs of a wide table).
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
-        lo_of = {k: np.nanmin(v) if len(v) else np.nan for k, (_, v) in values.items()}
-        hi_of = {k: np.nanmax(v) if len(v) else np.nan for k, (_, v) in values.items()}
+        low = np.array([np.nanmin(v) if len(v) else np.nan for _, v in values.values()], float)
+        high = np.array([np.nanmax(v) if len(v) else np.nan for _, v in values.values()], float)
     names = list(values)
-    index = {name: i for i, name in enumerate(names)}
     probe, later = stages[0], stages[1:]
     viable = viable_orders(
         np.column_stack([v[probe] for _, v in values.values()]) if names else None,
         np.unique([kind for kind, _ in values.values()], return_inverse=True)[1],
-        np.array([lo_of[n] for n in names], dtype=float),
-        np.array([hi_of[n] for n in names], dtype=float),
+        low,
+        high,
     )
 
     sampled: dict[str, list[np.ndarray]] = {}  # a column on the later stages' rows
@@ -352,16 +351,16 @@ def _suggestions(data: pd.DataFrame, stages: list[np.ndarray], schema: Any) -> l
     edges: dict[tuple[str, str], str] = {}
     # The pairs of combinations(values, 2) with an order left to check, in that order.
     for ia, ib in sorted({(min(i, j), max(i, j)) for i, j in viable}):
-        a, b = names[ia], names[ib]
-        (_, va), (_, vb) = values[a], values[b]
-        for low, high, vl, vh in ((a, b, va, vb), (b, a, vb, va)):
-            if (index[low], index[high]) not in viable or any(
-                (x > y).any() for x, y in zip(on_later(low), on_later(high), strict=True)
+        for i, j in ((ia, ib), (ib, ia)):
+            lo, hi = names[i], names[j]
+            if (i, j) not in viable or any(
+                (x > y).any() for x, y in zip(on_later(lo), on_later(hi), strict=True)
             ):
                 continue  # broken on the probe or the sample (comparisons with NaN pass)
-            if complete[low] and complete[high]:  # every row counts; the ranges overlap
+            vl, vh = values[lo][1], values[hi][1]
+            if complete[lo] and complete[hi]:  # every row counts; the ranges overlap
                 if np.all(vl <= vh):
-                    edges[(low, high)] = "<" if np.all(vl < vh) else "<="
+                    edges[(lo, hi)] = "<" if np.all(vl < vh) else "<="
                     break
                 continue
             both = ~np.isnan(vl) & ~np.isnan(vh)
@@ -370,7 +369,7 @@ def _suggestions(data: pd.DataFrame, stages: list[np.ndarray], schema: Any) -> l
             # Ranges that do not overlap are ordered trivially (age <= income): no rule.
             if np.max(vl[both]) <= np.min(vh[both]):
                 continue
-            edges[(low, high)] = "<" if np.all(vl[both] < vh[both]) else "<="
+            edges[(lo, hi)] = "<" if np.all(vl[both] < vh[both]) else "<="
             break
     above_of: dict[str, set[str]] = {}  # lo -> every hi of an edge (lo, hi)
     below_of: dict[str, set[str]] = {}
