@@ -5,7 +5,10 @@ sdmetrics' ``ColumnPairTrends`` scores each pair of columns with a few pandas ca
 106 of the 110 s of ``sg.evaluate`` on 5,000 rows of 200 columns (19,900 pairs), and over half
 an hour at 1,000 columns. Here every pair's contingency table comes out of one matrix
 product of the rows' one-hot codes (a few seconds for 100,000 rows of 200 columns), the
-Pearson correlations out of one more, and each pair is then scored as sdmetrics scores it:
+Pearson correlations out of one more, and each pair is then scored as sdmetrics scores it,
+all pairs at once in arrays (only a pair of continuous columns one of which has gaps or is
+constant goes through ``pearsonr`` on its own, so a table of thousands of columns spends
+no Python step on each of its millions of pairs):
 
 - two continuous columns (numbers, dates): ``1 - |r_real - r_synthetic| / 2`` on the rows
   where both are present, counted where the real ``|r|`` is over sdmetrics' threshold (0.5);
@@ -24,7 +27,6 @@ sdmetrics.
 
 from __future__ import annotations
 
-import itertools
 import warnings
 from typing import Any
 
@@ -83,32 +85,63 @@ def pair_trends_details(
     discrete = [c for c in valid if sdtype[c] not in _CONTINUOUS]
     inner = dict(zip(discrete, np.cumsum([0] + [width[c] for c in discrete]), strict=False))
     counts = [_joint_counts(codes, i, valid, discrete, width, offsets) for i in range(2)]
-    sizes = (len(real), len(synthetic))
     corr = _Correlations(numbers)
-    rows: list[list[Any]] = []
-    pending: dict[tuple[int, int], list[tuple[int, int, int]]] = {}
-    for a, b in itertools.combinations(valid, 2):
-        if sdtype[a] in _CONTINUOUS and sdtype[b] in _CONTINUOUS:
-            score, meets = corr.score(a, b, thresholds[0])
-            rows.append([a, b, "CorrelationSimilarity", score, meets])
-            continue
-        rows.append([a, b, "ContingencySimilarity", np.nan, pd.NA])
-        if binned.get(a, True) and binned.get(b, True):  # else binning failed: no score
-            # the pair's joint counts: its row (either column) against its discrete column
-            x, d = (a, b) if b in inner else (b, a)
-            key = (width[x], width[d])
-            pending.setdefault(key, []).append((len(rows) - 1, offsets[x], inner[d]))
-    for (wx, wd), pairs in pending.items():  # pairs of equal tables scored together
-        for lo in range(0, len(pairs), _PAIRS_AT_ONCE):
-            at, ox, od = (np.array(v) for v in zip(*pairs[lo : lo + _PAIRS_AT_ONCE], strict=True))
-            take = (ox[:, None, None] + np.arange(wx)[:, None], od[:, None, None] + np.arange(wd))
-            scores, meets = _contingency(counts[0][take], counts[1][take], sizes, thresholds[1])
-            for k, row in enumerate(at.tolist()):
-                rows[row][3], rows[row][4] = float(scores[k]), bool(meets[k])
-    names = ["Column 1", "Column 2", "Metric", "Score", "Meets Threshold?"]
-    out = pd.DataFrame(rows, columns=names)
-    out["Meets Threshold?"] = out["Meets Threshold?"].astype("boolean")
-    return out
+    first, second = np.triu_indices(len(valid), 1)  # itertools.combinations' order
+    continuous = np.array([sdtype[c] in _CONTINUOUS for c in valid], dtype=bool)
+    both = continuous[first] & continuous[second]
+    score = np.full(len(first), np.nan)
+    meets = np.zeros(len(first), dtype=bool)
+    unknown = np.ones(len(first), dtype=bool)  # "Meets Threshold?" missing
+    pairs = np.flatnonzero(both)
+    scored = corr.scores(first[pairs], second[pairs], valid, thresholds[0])
+    score[pairs], meets[pairs], unknown[pairs] = scored
+    # a pair with a column that could not be binned has no score
+    ok = np.array([binned.get(c, True) for c in valid], dtype=bool)
+    table = np.flatnonzero(~both & ok[first] & ok[second])
+    # the pair's joint counts: its row (either column) against its discrete column
+    swap = continuous[second[table]]  # the second column continuous: the first is discrete
+    x = np.where(swap, second[table], first[table])
+    d = np.where(swap, first[table], second[table])
+    w = np.array([width[c] for c in valid])
+    start = np.array([offsets[c] for c in valid])
+    inner_start = np.array([inner.get(c, 0) for c in valid])
+    sizes = (len(real), len(synthetic))
+    for at, (wx, wd) in _tables_alike(table, w[x], w[d]):  # pairs of equal tables together
+        ox, od = start[x[at]], inner_start[d[at]]
+        take = (ox[:, None, None] + np.arange(wx)[:, None], od[:, None, None] + np.arange(wd))
+        pair_scores, pair_meets = _contingency(
+            counts[0][take], counts[1][take], sizes, thresholds[1]
+        )
+        rows = table[at]
+        score[rows], meets[rows], unknown[rows] = pair_scores, pair_meets, False
+    names = np.array(valid, dtype=object)
+    metric = np.where(both, "CorrelationSimilarity", "ContingencySimilarity").astype(object)
+    return pd.DataFrame(
+        {
+            "Column 1": names[first],
+            "Column 2": names[second],
+            "Metric": metric,
+            "Score": score,
+            "Meets Threshold?": pd.arrays.BooleanArray(meets, unknown),
+        }
+    )
+
+
+def _tables_alike(pairs: np.ndarray, wx: np.ndarray, wd: np.ndarray):
+    """Batches of at most ``_PAIRS_AT_ONCE`` positions into ``pairs`` whose joint tables have
+    the same shape ``(wx, wd)``: shapes in the order they first appear, pairs in order within
+    a shape. Yields ``(positions, (wx, wd))``."""
+    if not len(pairs):
+        return
+    key = wx.astype(np.int64) * (int(wd.max()) + 1) + wd
+    _, first, group = np.unique(key, return_index=True, return_inverse=True)
+    rank = np.argsort(np.argsort(first, kind="stable"), kind="stable")[group]
+    order = np.argsort(rank, kind="stable")
+    bounds = np.flatnonzero(np.diff(rank[order])) + 1
+    for members in np.split(order, bounds):
+        for lo in range(0, len(members), _PAIRS_AT_ONCE):
+            at = members[lo : lo + _PAIRS_AT_ONCE]
+            yield at, (int(wx[at[0]]), int(wd[at[0]]))
 
 
 def _supported(column: pd.Series, sdtype: str) -> bool:
@@ -231,6 +264,35 @@ class _Correlations:
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a constant input: NaN, as sdmetrics gets
             return float(pearsonr(x[both], y[both])[0])
+
+    def scores(
+        self, a: np.ndarray, b: np.ndarray, names: list[str], threshold: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Score, whether it meets the threshold, and whether that is unknown (missing), of
+        the pairs ``names[a[k]]``, ``names[b[k]]`` of continuous columns: pairs of gapless,
+        non-constant columns straight from the correlation matrices, the rest one at a
+        time (:meth:`score`)."""
+        score, meets, unknown = (
+            np.full(len(a), np.nan),
+            np.zeros(len(a), bool),
+            np.zeros(len(a), bool),
+        )
+        pos = np.array([self.pos.get(c, -1) for c in names], dtype=np.int64)
+        constant = np.array([self.constant.get(c, False) for c in names], dtype=bool)
+        fast = (pos[a] >= 0) & (pos[b] >= 0) & ~constant[a] & ~constant[b]
+        if not all(len(x) > 2 for x in next(iter(self.numbers.values()), [np.zeros(3)])):
+            fast[:] = False  # a frame of two rows or fewer: pearsonr's rules, pair by pair
+        k = np.flatnonzero(fast)
+        real = self.matrix[0][pos[a[k]], pos[b[k]]]
+        synthetic = self.matrix[1][pos[a[k]], pos[b[k]]]
+        with np.errstate(invalid="ignore"):
+            meets[k] = np.abs(real) > threshold  # a NaN correlation does not meet it
+            counted = meets[k] & ~np.isnan(synthetic)
+        score[k] = np.where(counted, 1 - np.abs(real - synthetic) / 2, np.nan)
+        for j in np.flatnonzero(~fast).tolist():
+            score[j], met = self.score(names[a[j]], names[b[j]], threshold)
+            meets[j], unknown[j] = bool(met is True), met is pd.NA
+        return score, meets, unknown
 
     def score(self, a: str, b: str, threshold: float) -> tuple[float, Any]:
         if self.constant[a] or self.constant[b]:
