@@ -40,8 +40,10 @@ __all__ = ["WIDE_PAIRS", "pair_trends_details"]
 #: the pairs here instead of through sdmetrics' report (46 columns or more).
 WIDE_PAIRS = 1000
 
-#: Rows one-hot coded at once for the contingency tables.
+#: Rows one-hot coded at once for the contingency tables: at most this many, and at most
+#: ``_CHUNK_BYTES`` of float32 codes (a few hundred rows of a table of thousands of columns).
 _CHUNK_ROWS = 8192
+_CHUNK_BYTES = 64 * 2**20
 
 #: Pairs of columns whose contingency tables are scored at once.
 _PAIRS_AT_ONCE = 8192
@@ -81,10 +83,11 @@ def pair_trends_details(
     valid = [c for c in columns if sdtype[c] in _CONTINUOUS | _DISCRETE]
     numbers = {c: [_numeric(f[c]) for f in frames] for c in valid if sdtype[c] in _CONTINUOUS}
     codes, width, binned = _discrete_codes(frames, valid, sdtype, numbers)
-    offsets = dict(zip(valid, np.cumsum([0] + [width[c] for c in valid]), strict=False))
     discrete = [c for c in valid if sdtype[c] not in _CONTINUOUS]
-    inner = dict(zip(discrete, np.cumsum([0] + [width[c] for c in discrete]), strict=False))
-    counts = [_joint_counts(codes, i, valid, discrete, width, offsets) for i in range(2)]
+    # the discrete columns' codes first: their one-hot block is a slice of every row's
+    layout = discrete + [c for c in valid if sdtype[c] in _CONTINUOUS]
+    offsets = dict(zip(layout, np.cumsum([0] + [width[c] for c in layout]), strict=False))
+    counts = [_joint_counts(codes[i], layout, len(discrete), width, offsets) for i in range(2)]
     corr = _Correlations(numbers)
     first, second = np.triu_indices(len(valid), 1)  # itertools.combinations' order
     continuous = np.array([sdtype[c] in _CONTINUOUS for c in valid], dtype=bool)
@@ -104,10 +107,9 @@ def pair_trends_details(
     d = np.where(swap, first[table], second[table])
     w = np.array([width[c] for c in valid])
     start = np.array([offsets[c] for c in valid])
-    inner_start = np.array([inner.get(c, 0) for c in valid])
     sizes = (len(real), len(synthetic))
     for at, (wx, wd) in _tables_alike(table, w[x], w[d]):  # pairs of equal tables together
-        ox, od = start[x[at]], inner_start[d[at]]
+        ox, od = start[x[at]], start[d[at]]
         take = (ox[:, None, None] + np.arange(wx)[:, None], od[:, None, None] + np.arange(wd))
         pair_scores, pair_meets = _contingency(
             counts[0][take], counts[1][take], sizes, thresholds[1]
@@ -194,23 +196,24 @@ def _discrete_codes(frames, valid, sdtype, numbers):
     return codes, width, binned
 
 
-def _joint_counts(codes, i, valid, discrete, width, offsets) -> np.ndarray:
-    """How many rows of frame ``i`` hold each code of every column together with each code
-    of every discrete column (one matrix product of one-hot rows, a chunk of rows at a
-    time; exact counts). Pairs of two continuous columns need none."""
-    total = int(sum(width[c] for c in valid))
-    n = len(next(iter(codes[i].values()))) if valid else 0
-    columns = np.concatenate(
-        [np.arange(offsets[c], offsets[c] + width[c]) for c in discrete] or [np.zeros(0, int)]
-    )
-    gram = np.zeros((total, len(columns)))
-    for lo in range(0, n, _CHUNK_ROWS):
-        hi = min(lo + _CHUNK_ROWS, n)
+def _joint_counts(codes, layout, n_discrete, width, offsets) -> np.ndarray:
+    """How many rows of a frame hold each code of every column together with each code of
+    every discrete column (one matrix product of one-hot rows, a chunk of rows at a time;
+    exact counts): ``(codes of all columns, codes of the discrete columns)``, the columns in
+    ``layout`` order, its first ``n_discrete`` the discrete ones. Pairs of two continuous
+    columns need none."""
+    total = int(sum(width[c] for c in layout))
+    inner = int(sum(width[c] for c in layout[:n_discrete]))
+    n = len(next(iter(codes.values()))) if layout else 0
+    gram = np.zeros((total, inner))
+    step = max(1, min(_CHUNK_ROWS, _CHUNK_BYTES // (4 * max(total, 1))))
+    for lo in range(0, n, step):
+        hi = min(lo + step, n)
         hot = np.zeros((hi - lo, total), dtype=np.float32)
         rows = np.arange(hi - lo)
-        for c in valid:
-            hot[rows, offsets[c] + codes[i][c][lo:hi]] = 1.0
-        gram += hot.T @ hot[:, columns]  # float32 counts of at most 8,192 rows are exact
+        for c in layout:
+            hot[rows, offsets[c] + codes[c][lo:hi]] = 1.0
+        gram += hot.T @ hot[:, :inner]  # float32 counts of at most 8,192 rows are exact
     return gram
 
 

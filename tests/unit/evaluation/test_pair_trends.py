@@ -61,7 +61,12 @@ def _sdmetrics_details(real, synthetic, metadata):
 
 @pytest.mark.filterwarnings("ignore")
 @pytest.mark.parametrize("shift", [0.0, 0.7])
-def test_every_pair_scores_as_sdmetrics_scores_it(shift):
+@pytest.mark.parametrize("chunk_bytes", [None, 1000])
+def test_every_pair_scores_as_sdmetrics_scores_it(shift, chunk_bytes, monkeypatch):
+    from synthgen.evaluation import pair_trends
+
+    if chunk_bytes:  # joint counts added up over chunks of a few rows
+        monkeypatch.setattr(pair_trends, "_CHUNK_BYTES", chunk_bytes)
     real, synthetic = _table(600, 0), _table(500, 1, shift)
     synthetic.loc[:20, "colour"] = "purple"  # a label only the synthetic rows hold
     want = _sdmetrics_details(real, synthetic, META)
