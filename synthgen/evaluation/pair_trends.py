@@ -201,11 +201,19 @@ def _joint_counts(codes, layout, n_discrete, width, offsets) -> np.ndarray:
     every discrete column (one matrix product of one-hot rows, a chunk of rows at a time;
     exact counts): ``(codes of all columns, codes of the discrete columns)``, the columns in
     ``layout`` order, its first ``n_discrete`` the discrete ones. Pairs of two continuous
-    columns need none."""
+    columns need none.
+
+    A discrete column's last code is left out of the product and counted as the rest: each
+    row holds exactly one code of the column, so its count with any code ``x`` is the rows
+    holding ``x`` less the column's other codes' (half the product for two-label columns).
+    """
     total = int(sum(width[c] for c in layout))
     inner = int(sum(width[c] for c in layout[:n_discrete]))
+    last = np.array([offsets[c] + width[c] - 1 for c in layout[:n_discrete]], dtype=np.int64)
+    keep = np.setdiff1d(np.arange(inner), last)
     n = len(next(iter(codes.values()))) if layout else 0
-    gram = np.zeros((total, inner))
+    product = np.zeros((total, len(keep)))
+    held = np.zeros(total)  # rows holding each code
     step = max(1, min(_CHUNK_ROWS, _CHUNK_BYTES // (4 * max(total, 1))))
     for lo in range(0, n, step):
         hi = min(lo + step, n)
@@ -213,7 +221,12 @@ def _joint_counts(codes, layout, n_discrete, width, offsets) -> np.ndarray:
         rows = np.arange(hi - lo)
         for c in layout:
             hot[rows, offsets[c] + codes[c][lo:hi]] = 1.0
-        gram += hot.T @ hot[:, :inner]  # float32 counts of at most 8,192 rows are exact
+        product += hot.T @ hot[:, keep]  # float32 counts of at most 8,192 rows are exact
+        held += hot.sum(axis=0, dtype=np.float64)
+    gram = np.empty((total, inner))
+    gram[:, keep] = product
+    for c, end in zip(layout[:n_discrete], last.tolist(), strict=True):
+        gram[:, end] = held - gram[:, offsets[c] : end].sum(axis=1)
     return gram
 
 

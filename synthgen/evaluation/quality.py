@@ -158,10 +158,9 @@ def quality_report_scores(
             trends = report.get_details("Column Pair Trends")
     per_column = {str(r.Column): float(r.Score) for r in shapes.itertuples()}
     counted = trends[trends["Meets Threshold?"].astype("boolean").fillna(False)]
-    per_pair = {
-        f"{r[0]} / {r[1]}": float(r[2])
-        for r in counted[["Column 1", "Column 2", "Score"]].itertuples(index=False)
-    }
+    pairs = zip(counted["Column 1"].tolist(), counted["Column 2"].tolist(), strict=True)
+    scores = counted["Score"].astype(float).tolist()
+    per_pair = {f"{a} / {b}": v for (a, b), v in zip(pairs, scores, strict=True)}
     return {
         "column_shapes": float(shapes_score),
         "column_pair_trends": float(trends_score),
