@@ -288,15 +288,14 @@ class _Correlations:
         the pairs ``names[a[k]]``, ``names[b[k]]`` of continuous columns: pairs of gapless,
         non-constant columns straight from the correlation matrices, the rest one at a
         time (:meth:`score`)."""
-        score, meets, unknown = (
-            np.full(len(a), np.nan),
-            np.zeros(len(a), bool),
-            np.zeros(len(a), bool),
-        )
+        score = np.full(len(a), np.nan)
+        meets, unknown = np.zeros(len(a), dtype=bool), np.zeros(len(a), dtype=bool)
+        if not len(a):
+            return score, meets, unknown
         pos = np.array([self.pos.get(c, -1) for c in names], dtype=np.int64)
         constant = np.array([self.constant.get(c, False) for c in names], dtype=bool)
         fast = (pos[a] >= 0) & (pos[b] >= 0) & ~constant[a] & ~constant[b]
-        if not all(len(x) > 2 for x in next(iter(self.numbers.values()), [np.zeros(3)])):
+        if min(len(x) for x in self.numbers[names[a[0]]]) <= 2:
             fast[:] = False  # a frame of two rows or fewer: pearsonr's rules, pair by pair
         k = np.flatnonzero(fast)
         real = self.matrix[0][pos[a[k]], pos[b[k]]]
