@@ -5,10 +5,11 @@ sdmetrics' ``ColumnPairTrends`` scores each pair of columns with a few pandas ca
 106 of the 110 s of ``sg.evaluate`` on 5,000 rows of 200 columns (19,900 pairs), and over half
 an hour at 1,000 columns. Here every pair's contingency table comes out of one matrix
 product of the rows' one-hot codes (a few seconds for 100,000 rows of 200 columns), the
-Pearson correlations out of one more, and each pair is then scored as sdmetrics scores it,
-all pairs at once in arrays (only a pair of continuous columns one of which has gaps or is
-constant goes through ``pearsonr`` on its own, so a table of thousands of columns spends
-no Python step on each of its millions of pairs):
+Pearson correlations out of a few more (:mod:`~synthgen.evaluation.pair_correlations`, columns
+with gaps included), and each pair is then scored as sdmetrics scores it, all pairs at once
+in arrays (only a pair with a constant column, or one whose shared rows are too few or too
+alike for the products, goes through ``pearsonr`` on its own, so a table of thousands of
+columns spends no Python step on each of its millions of pairs):
 
 - two continuous columns (numbers, dates): ``1 - |r_real - r_synthetic| / 2`` on the rows
   where both are present, counted where the real ``|r|`` is over sdmetrics' threshold (0.5);
@@ -27,12 +28,12 @@ sdmetrics.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import pearsonr
+
+from synthgen.evaluation.pair_correlations import PairCorrelations
 
 __all__ = ["WIDE_PAIRS", "pair_trends_details"]
 
@@ -88,7 +89,7 @@ def pair_trends_details(
     layout = discrete + [c for c in valid if sdtype[c] in _CONTINUOUS]
     offsets = dict(zip(layout, np.cumsum([0] + [width[c] for c in layout]), strict=False))
     counts = [_joint_counts(codes[i], layout, len(discrete), width, offsets) for i in range(2)]
-    corr = _Correlations(numbers)
+    corr = PairCorrelations(numbers)
     first, second = np.triu_indices(len(valid), 1)  # itertools.combinations' order
     continuous = np.array([sdtype[c] in _CONTINUOUS for c in valid], dtype=bool)
     both = continuous[first] & continuous[second]
@@ -246,85 +247,3 @@ def _contingency(real, synthetic, sizes, threshold) -> tuple[np.ndarray, np.ndar
     meets = (total > 0) & (dims >= 2) & (cramer > threshold)
     variation = np.abs(real / sizes[0] - synthetic / sizes[1]).sum(axis=(1, 2)) / 2
     return np.where(meets, 1 - variation, np.nan), meets
-
-
-class _Correlations:
-    """Pearson correlations of continuous columns in both frames, on the rows where both
-    columns of a pair are present: one matrix product for the columns without gaps."""
-
-    def __init__(self, numbers: dict[str, list[np.ndarray]]) -> None:
-        self.numbers = numbers
-        self.constant = {c: any(_nunique(x) == 1 for x in xs) for c, xs in numbers.items()}
-        self.full = [c for c in numbers if not any(np.isnan(x).any() for x in numbers[c])]
-        self.pos = {c: k for k, c in enumerate(self.full)}
-        self.matrix = [self._matrix(i) for i in range(2)]
-
-    def _matrix(self, i: int) -> np.ndarray:
-        if not self.full:
-            return np.zeros((0, 0))
-        x = np.column_stack([self.numbers[c][i] for c in self.full])
-        x = x - x.mean(axis=0)
-        norm = np.linalg.norm(x, axis=0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            z = x / norm
-            return np.clip(z.T @ z, -1.0, 1.0)
-
-    def _pearson(self, a: str, b: str, i: int) -> float | None:
-        """``None`` where fewer than two rows hold both (sdmetrics' error)."""
-        if a in self.pos and b in self.pos and len(self.numbers[a][i]) > 2:
-            return float(self.matrix[i][self.pos[a], self.pos[b]])
-        x, y = self.numbers[a][i], self.numbers[b][i]
-        both = ~(np.isnan(x) | np.isnan(y))
-        if both.sum() < 2:
-            return None
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # a constant input: NaN, as sdmetrics gets
-            return float(pearsonr(x[both], y[both])[0])
-
-    def scores(
-        self, a: np.ndarray, b: np.ndarray, names: list[str], threshold: float
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Score, whether it meets the threshold, and whether that is unknown (missing), of
-        the pairs ``names[a[k]]``, ``names[b[k]]`` of continuous columns: pairs of gapless,
-        non-constant columns straight from the correlation matrices, the rest one at a
-        time (:meth:`score`)."""
-        score = np.full(len(a), np.nan)
-        meets, unknown = np.zeros(len(a), dtype=bool), np.zeros(len(a), dtype=bool)
-        if not len(a):
-            return score, meets, unknown
-        pos = np.array([self.pos.get(c, -1) for c in names], dtype=np.int64)
-        constant = np.array([self.constant.get(c, False) for c in names], dtype=bool)
-        fast = (pos[a] >= 0) & (pos[b] >= 0) & ~constant[a] & ~constant[b]
-        if min(len(x) for x in self.numbers[names[a[0]]]) <= 2:
-            fast[:] = False  # a frame of two rows or fewer: pearsonr's rules, pair by pair
-        k = np.flatnonzero(fast)
-        real = self.matrix[0][pos[a[k]], pos[b[k]]]
-        synthetic = self.matrix[1][pos[a[k]], pos[b[k]]]
-        with np.errstate(invalid="ignore"):
-            meets[k] = np.abs(real) > threshold  # a NaN correlation does not meet it
-            counted = meets[k] & ~np.isnan(synthetic)
-        score[k] = np.where(counted, 1 - np.abs(real - synthetic) / 2, np.nan)
-        for j in np.flatnonzero(~fast).tolist():
-            score[j], met = self.score(names[a[j]], names[b[j]], threshold)
-            meets[j], unknown[j] = bool(met is True), met is pd.NA
-        return score, meets, unknown
-
-    def score(self, a: str, b: str, threshold: float) -> tuple[float, Any]:
-        if self.constant[a] or self.constant[b]:
-            return np.nan, pd.NA
-        real = self._pearson(a, b, 0)
-        if real is None:
-            return np.nan, pd.NA
-        if np.abs(real) <= threshold:
-            return np.nan, False
-        synthetic = self._pearson(a, b, 1)
-        if synthetic is None:
-            return np.nan, pd.NA
-        meets = not np.isnan(real)
-        if np.isnan(real) or np.isnan(synthetic):
-            return np.nan, meets
-        return 1 - abs(real - synthetic) / 2, meets
-
-
-def _nunique(x: np.ndarray) -> int:
-    return len(np.unique(x[~np.isnan(x)]))

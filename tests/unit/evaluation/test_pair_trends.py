@@ -107,7 +107,7 @@ def test_wide_tables_get_the_report_scores_without_the_report_loop(monkeypatch):
 
 @pytest.mark.filterwarnings("ignore")
 def test_pairs_of_gapless_numbers_are_scored_together_not_one_at_a_time(monkeypatch):
-    from synthgen.evaluation import pair_trends
+    from synthgen.evaluation import pair_correlations
 
     real, synthetic = _table(300, 0), _table(300, 1, 0.5)
     for j in range(30):  # gapless numbers: 435 pairs among them, read off the matrices
@@ -115,19 +115,69 @@ def test_pairs_of_gapless_numbers_are_scored_together_not_one_at_a_time(monkeypa
         synthetic[f"n{j}"] = synthetic["b"] * (j % 4) + np.arange(300) % (j + 3)
     meta = {"columns": {**META["columns"], **{f"n{j}": {"sdtype": "numerical"} for j in range(30)}}}
     want = _sdmetrics_details(real, synthetic, meta)
-    one_at_a_time = pair_trends._Correlations.score
+    one_at_a_time = pair_correlations.PairCorrelations.score
     calls = []
 
     def counted(self, a, b, threshold):
         calls.append((a, b))
         return one_at_a_time(self, a, b, threshold)
 
-    monkeypatch.setattr(pair_trends._Correlations, "score", counted)
+    monkeypatch.setattr(pair_correlations.PairCorrelations, "score", counted)
     got = pair_trends_details(real, synthetic, meta)
-    # only pairs with a column that has gaps ("a", "when") or is constant go one at a time
-    assert calls and all({"a", "when", "same"} & set(pair) for pair in calls)
+    # only pairs with the constant column go one at a time
+    assert calls and all("same" in pair for pair in calls)
     np.testing.assert_array_equal(
         got["Meets Threshold?"].fillna(False), want["Meets Threshold?"].fillna(False)
     )
     assert got["Meets Threshold?"].sum() >= 100
+    np.testing.assert_allclose(got["Score"], want["Score"].astype(float), atol=1e-12)
+
+
+def _gapped(n: int, seed: int, columns: int = 12) -> pd.DataFrame:
+    """Correlated numbers and dates, each with its own gaps, one column present in only a
+    handful of rows and one nearly constant where the others are present."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=n)
+    df = pd.DataFrame({f"g{j}": z * (j % 3 + 1) + rng.normal(size=n) for j in range(columns)})
+    df["when"] = pd.Timestamp("2021-06-01") + pd.to_timedelta(z * 9 + 50, unit="D")
+    df["offset"] = 1e9 + z + rng.normal(scale=0.1, size=n)  # a large offset to cancel
+    for c in df:
+        df.loc[rng.random(n) < rng.uniform(0.02, 0.4), c] = np.nan
+    df["few"] = np.where(np.arange(n) < 3, z, np.nan)  # three rows: pearsonr's own rules
+    df["step"] = np.where(np.arange(n) < n - 2, 4.0, 5.0)  # constant on most shared rows
+    return df
+
+
+@pytest.mark.filterwarnings("ignore")
+@pytest.mark.parametrize("block", [None, 5])
+def test_pairs_of_numbers_with_gaps_are_scored_together_as_sdmetrics_scores_them(
+    block, monkeypatch
+):
+    from synthgen.evaluation import pair_correlations
+
+    if block:  # sums gathered over blocks of a few columns and chunks of a few rows
+        monkeypatch.setattr(pair_correlations, "_BLOCK", block)
+        monkeypatch.setattr(pair_correlations, "_CHUNK_BYTES", 2000)
+    real, synthetic = _gapped(400, 0), _gapped(300, 1)
+    meta = {
+        "columns": {c: {"sdtype": "datetime" if c == "when" else "numerical"} for c in real.columns}
+    }
+    want = _sdmetrics_details(real, synthetic, meta)
+    one_at_a_time = pair_correlations.PairCorrelations.score
+    calls = []
+
+    def counted(self, a, b, threshold):
+        calls.append((a, b))
+        return one_at_a_time(self, a, b, threshold)
+
+    monkeypatch.setattr(pair_correlations.PairCorrelations, "score", counted)
+    got = pair_trends_details(real, synthetic, meta)
+    # one at a time: only pairs with too few shared rows, or where the nearly constant
+    # column is constant (its partner misses the rows where it is not)
+    assert len(calls) < 40 and all({"few", "step"} & set(pair) for pair in calls)
+    assert any("few" in pair for pair in calls)
+    np.testing.assert_array_equal(
+        got["Meets Threshold?"].fillna(False), want["Meets Threshold?"].fillna(False)
+    )
+    assert got["Meets Threshold?"].sum() >= 60
     np.testing.assert_allclose(got["Score"], want["Score"].astype(float), atol=1e-12)
