@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 
+from synthgen.evaluation.attacks.binning import WeightedBins
 from synthgen.evaluation.attacks.space import AttackSpace, Rows
 
 __all__ = ["ClassifierAttack"]
@@ -64,6 +65,9 @@ class ClassifierAttack:
         y = np.r_[np.ones(len(synthetic)), np.zeros(len(reference))]
         # equal total weight per class: the score should not depend on the two sample sizes
         weight = np.where(y == 1, len(y) / (2 * len(synthetic)), len(y) / (2 * len(reference)))
+        # the weighted bins found here in one sort a column, not by the model a quantile at a time
+        self.bins_ = WeightedBins().fit(X, weight, self.space.categorical_mask)
+        X = self.bins_.transform(X)
         self.model_ = HistGradientBoostingClassifier(
             max_iter=self.max_iter,
             categorical_features=self.space.categorical_mask,
@@ -73,4 +77,5 @@ class ClassifierAttack:
         return self
 
     def scores(self, candidates: Rows) -> np.ndarray:
-        return self.model_.predict_proba(self.space.matrix(candidates))[:, 1]
+        X = self.bins_.transform(self.space.matrix(candidates))
+        return self.model_.predict_proba(X)[:, 1]
