@@ -45,6 +45,9 @@ WIDE_PAIRS = 1000
 #: ``_CHUNK_BYTES`` of float32 codes (a few hundred rows of a table of thousands of columns).
 _CHUNK_ROWS = 8192
 _CHUNK_BYTES = 64 * 2**20
+#: Bytes of a frame's joint counts held at once: the counts of every code against a block of
+#: discrete columns' codes (all of them at once would grow with the square of the width).
+_COUNTS_BYTES = 128 * 2**20
 
 #: Pairs of columns whose contingency tables are scored at once.
 _PAIRS_AT_ONCE = 8192
@@ -88,7 +91,6 @@ def pair_trends_details(
     # the discrete columns' codes first: their one-hot block is a slice of every row's
     layout = discrete + [c for c in valid if sdtype[c] in _CONTINUOUS]
     offsets = dict(zip(layout, np.cumsum([0] + [width[c] for c in layout]), strict=False))
-    counts = [_joint_counts(codes[i], layout, len(discrete), width, offsets) for i in range(2)]
     corr = PairCorrelations(numbers)
     first, second = np.triu_indices(len(valid), 1)  # itertools.combinations' order
     continuous = np.array([sdtype[c] in _CONTINUOUS for c in valid], dtype=bool)
@@ -109,14 +111,24 @@ def pair_trends_details(
     w = np.array([width[c] for c in valid])
     start = np.array([offsets[c] for c in valid])
     sizes = (len(real), len(synthetic))
-    for at, (wx, wd) in _tables_alike(table, w[x], w[d]):  # pairs of equal tables together
-        ox, od = start[x[at]], start[d[at]]
-        take = (ox[:, None, None] + np.arange(wx)[:, None], od[:, None, None] + np.arange(wd))
-        pair_scores, pair_meets = _contingency(
-            counts[0][take], counts[1][take], sizes, thresholds[1]
-        )
-        rows = table[at]
-        score[rows], meets[rows], unknown[rows] = pair_scores, pair_meets, False
+    total = int(sum(width[c] for c in layout))
+    blocks = _blocks(discrete, width, total)
+    run = {c: b for b, block in enumerate(blocks) for c in block}
+    block_of = np.array([run.get(c, -1) for c in valid], dtype=np.int64)
+    for b, block in enumerate(blocks):  # the counts against a block of discrete columns
+        counts = [_joint_counts(codes[i], layout, block, width, offsets) for i in range(2)]
+        lo = offsets[block[0]]
+        inside = np.flatnonzero(block_of[d] == b)
+        # pairs of equal tables together
+        for at, (wx, wd) in _tables_alike(table[inside], w[x[inside]], w[d[inside]]):
+            at = inside[at]
+            ox, od = start[x[at]], start[d[at]] - lo
+            take = (ox[:, None, None] + np.arange(wx)[:, None], od[:, None, None] + np.arange(wd))
+            pair_scores, pair_meets = _contingency(
+                counts[0][take], counts[1][take], sizes, thresholds[1]
+            )
+            rows = table[at]
+            score[rows], meets[rows], unknown[rows] = pair_scores, pair_meets, False
     names = np.array(valid, dtype=object)
     metric = np.where(both, "CorrelationSimilarity", "ContingencySimilarity").astype(object)
     return pd.DataFrame(
@@ -197,37 +209,53 @@ def _discrete_codes(frames, valid, sdtype, numbers):
     return codes, width, binned
 
 
-def _joint_counts(codes, layout, n_discrete, width, offsets) -> np.ndarray:
+def _blocks(discrete: list[str], width: dict[str, int], total: int) -> list[list[str]]:
+    """Consecutive runs of the discrete columns whose joint counts with every code take at
+    most ``_COUNTS_BYTES`` a frame (at least one column a run)."""
+    most = max(1, _COUNTS_BYTES // (8 * max(total, 1)))
+    blocks: list[list[str]] = []
+    held = 0
+    for c in discrete:
+        if blocks and held + width[c] <= most:
+            blocks[-1].append(c)
+            held += width[c]
+        else:
+            blocks.append([c])
+            held = width[c]
+    return blocks
+
+
+def _joint_counts(codes, layout, block, width, offsets) -> np.ndarray:
     """How many rows of a frame hold each code of every column together with each code of
-    every discrete column (one matrix product of one-hot rows, a chunk of rows at a time;
-    exact counts): ``(codes of all columns, codes of the discrete columns)``, the columns in
-    ``layout`` order, its first ``n_discrete`` the discrete ones. Pairs of two continuous
-    columns need none.
+    the discrete columns ``block`` (consecutive in ``layout``, which puts the discrete
+    columns first): one matrix product of one-hot rows, a chunk of rows at a time; exact
+    counts. ``(codes of all columns, codes of the block)``. Pairs of two continuous columns
+    need none.
 
     A discrete column's last code is left out of the product and counted as the rest: each
     row holds exactly one code of the column, so its count with any code ``x`` is the rows
     holding ``x`` less the column's other codes' (half the product for two-label columns).
     """
     total = int(sum(width[c] for c in layout))
-    inner = int(sum(width[c] for c in layout[:n_discrete]))
-    last = np.array([offsets[c] + width[c] - 1 for c in layout[:n_discrete]], dtype=np.int64)
-    keep = np.setdiff1d(np.arange(inner), last)
+    lo = int(offsets[block[0]])
+    last = np.array([offsets[c] + width[c] - 1 for c in block], dtype=np.int64)
+    keep = np.setdiff1d(np.arange(lo, int(last[-1]) + 1), last)
     n = len(next(iter(codes.values()))) if layout else 0
     product = np.zeros((total, len(keep)))
     held = np.zeros(total)  # rows holding each code
     step = max(1, min(_CHUNK_ROWS, _CHUNK_BYTES // (4 * max(total, 1))))
-    for lo in range(0, n, step):
-        hi = min(lo + step, n)
-        hot = np.zeros((hi - lo, total), dtype=np.float32)
-        rows = np.arange(hi - lo)
+    for start in range(0, n, step):
+        stop = min(start + step, n)
+        hot = np.zeros((stop - start, total), dtype=np.float32)
+        rows = np.arange(stop - start)
         for c in layout:
-            hot[rows, offsets[c] + codes[c][lo:hi]] = 1.0
+            hot[rows, offsets[c] + codes[c][start:stop]] = 1.0
         product += hot.T @ hot[:, keep]  # float32 counts of at most 8,192 rows are exact
         held += hot.sum(axis=0, dtype=np.float64)
-    gram = np.empty((total, inner))
-    gram[:, keep] = product
-    for c, end in zip(layout[:n_discrete], last.tolist(), strict=True):
-        gram[:, end] = held - gram[:, offsets[c] : end].sum(axis=1)
+    gram = np.empty((total, int(last[-1]) + 1 - lo))
+    gram[:, keep - lo] = product
+    for c, end in zip(block, last.tolist(), strict=True):
+        gram[:, end - lo] = held - gram[:, offsets[c] - lo : end - lo].sum(axis=1)
     return gram
 
 

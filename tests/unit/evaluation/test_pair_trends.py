@@ -65,8 +65,9 @@ def _sdmetrics_details(real, synthetic, metadata):
 def test_every_pair_scores_as_sdmetrics_scores_it(shift, chunk_bytes, monkeypatch):
     from synthgen.evaluation import pair_trends
 
-    if chunk_bytes:  # joint counts added up over chunks of a few rows
+    if chunk_bytes:  # joint counts added up over chunks of a few rows, a column at a time
         monkeypatch.setattr(pair_trends, "_CHUNK_BYTES", chunk_bytes)
+        monkeypatch.setattr(pair_trends, "_COUNTS_BYTES", chunk_bytes)
     real, synthetic = _table(600, 0), _table(500, 1, shift)
     synthetic.loc[:20, "colour"] = "purple"  # a label only the synthetic rows hold
     want = _sdmetrics_details(real, synthetic, META)
@@ -181,3 +182,30 @@ def test_pairs_of_numbers_with_gaps_are_scored_together_as_sdmetrics_scores_them
     )
     assert got["Meets Threshold?"].sum() >= 60
     np.testing.assert_allclose(got["Score"], want["Score"].astype(float), atol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_joint_counts_are_held_a_block_of_discrete_columns_at_a_time(monkeypatch):
+    from synthgen.evaluation import pair_trends
+
+    real, synthetic = _table(300, 0), _table(300, 1, 0.5)
+    for j in range(12):  # two- to four-label columns
+        real[f"d{j}"] = (real["b"] * (j + 1)).round().astype(int) % (j % 3 + 2)
+        synthetic[f"d{j}"] = (synthetic["b"] * (j + 1)).round().astype(int) % (j % 3 + 2)
+    meta = {
+        "columns": {**META["columns"], **{f"d{j}": {"sdtype": "categorical"} for j in range(12)}}
+    }
+    whole = pair_trends_details(real, synthetic, meta)
+    held = []
+    joint_counts = pair_trends._joint_counts
+
+    def recorded(*args):
+        gram = joint_counts(*args)
+        held.append(gram.nbytes)
+        return gram
+
+    monkeypatch.setattr(pair_trends, "_joint_counts", recorded)
+    monkeypatch.setattr(pair_trends, "_COUNTS_BYTES", 4500)
+    blocked = pair_trends_details(real, synthetic, meta)
+    assert len(held) > 8 and max(held) <= 4500  # two frames, a few columns' codes a block
+    pd.testing.assert_frame_equal(blocked, whole, check_exact=True)
