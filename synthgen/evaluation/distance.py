@@ -34,6 +34,8 @@ _ONEHOT = 1.0 / np.sqrt(2.0)
 _MISSING_INDICATOR = np.sqrt(0.75)
 #: Coordinates of the hashed codes of a high-cardinality column.
 HASH_DIMS = 64
+#: Bytes of the candidates' coordinates :func:`nearest` holds at once.
+_EXACT_BYTES = 32 * 2**20
 
 
 def _hashed_signs(codes: np.ndarray, dims: int = HASH_DIMS) -> np.ndarray:
@@ -181,7 +183,13 @@ def nearest(
     for start in range(0, len(query), step):
         q = query[start : start + step]
         cand = nn.kneighbors(q, return_distance=False)
-        exact = np.sqrt(((reference[cand] - q[:, None, :]) ** 2).sum(axis=2))
+        exact = np.empty(cand.shape, dtype=np.result_type(reference, query))
+        # the candidates' coordinates a few rows at a time: a wide table's one-hot rows
+        # (thousands of coordinates) times 2,048 rows times the candidates would take GBs
+        rows = max(1, _EXACT_BYTES // (8 * n_cand * max(reference.shape[1], 1)))
+        for lo in range(0, len(q), rows):
+            diff = reference[cand[lo : lo + rows]] - q[lo : lo + rows, None, :]
+            exact[lo : lo + rows] = np.sqrt((diff**2).sum(axis=2))
         order = np.argsort(exact, axis=1, kind="stable")[:, :k]
         dist[start : start + step] = np.take_along_axis(exact, order, axis=1)
         idx[start : start + step] = np.take_along_axis(cand, order, axis=1)

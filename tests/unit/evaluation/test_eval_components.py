@@ -34,6 +34,27 @@ def test_nearest_is_exact_for_copies():
     assert np.array_equal(i[:, 0], np.arange(50))
 
 
+def test_nearest_on_wide_rows_holds_the_candidates_a_few_rows_at_a_time(monkeypatch):
+    import tracemalloc
+
+    from synthgen.evaluation import distance
+
+    rng = np.random.default_rng(1)
+    ref = rng.normal(size=(60, 1500)).astype(np.float32)  # a wide table's one-hot rows
+    query = np.concatenate([ref[:20], rng.normal(size=(2028, 1500)).astype(np.float32)])
+    tracemalloc.start()
+    d, i = nearest(query, ref, k=5)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    # all 2,048 rows' nine candidates at once: 2,048 x 9 x 1,500 x 4 bytes = 110 MB, twice
+    assert peak < 80 * 2**20
+    assert (d[:20, 0] == 0).all() and (i[:20, 0] == np.arange(20)).all()
+    monkeypatch.setattr(distance, "_EXACT_BYTES", 1)  # one row at a time: the same
+    d1, i1 = nearest(query, ref, k=5)
+    np.testing.assert_array_equal(d1, d)
+    np.testing.assert_array_equal(i1, i)
+
+
 def test_row_keys_treat_missing_as_equal():
     k = row_keys(np.array([[np.nan, 1.0], [np.nan, 1.0], [0.0, 1.0]]), np.zeros((3, 1), int))
     assert k[0] == k[1] != k[2]
