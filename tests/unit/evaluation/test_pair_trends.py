@@ -106,24 +106,30 @@ def test_wide_tables_get_the_report_scores_without_the_report_loop(monkeypatch):
     assert fast["trends_details"].keys() == slow["trends_details"].keys()
 
 
-@pytest.mark.filterwarnings("ignore")
-def test_pairs_of_gapless_numbers_are_scored_together_not_one_at_a_time(monkeypatch):
+def _pairs_scored_alone(monkeypatch) -> list[tuple[str, str]]:
+    """The pairs of continuous columns scored one at a time with ``pearsonr`` from now on."""
     from synthgen.evaluation import pair_correlations
 
-    real, synthetic = _table(300, 0), _table(300, 1, 0.5)
-    for j in range(30):  # gapless numbers: 435 pairs among them, read off the matrices
-        real[f"n{j}"] = real["b"] * (j % 4) + np.arange(300) % (j + 2)
-        synthetic[f"n{j}"] = synthetic["b"] * (j % 4) + np.arange(300) % (j + 3)
-    meta = {"columns": {**META["columns"], **{f"n{j}": {"sdtype": "numerical"} for j in range(30)}}}
-    want = _sdmetrics_details(real, synthetic, meta)
     one_at_a_time = pair_correlations.PairCorrelations.score
-    calls = []
+    calls: list[tuple[str, str]] = []
 
     def counted(self, a, b, threshold):
         calls.append((a, b))
         return one_at_a_time(self, a, b, threshold)
 
     monkeypatch.setattr(pair_correlations.PairCorrelations, "score", counted)
+    return calls
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_pairs_of_gapless_numbers_are_scored_together_not_one_at_a_time(monkeypatch):
+    real, synthetic = _table(300, 0), _table(300, 1, 0.5)
+    for j in range(30):  # gapless numbers: 435 pairs among them, read off the matrices
+        real[f"n{j}"] = real["b"] * (j % 4) + np.arange(300) % (j + 2)
+        synthetic[f"n{j}"] = synthetic["b"] * (j % 4) + np.arange(300) % (j + 3)
+    meta = {"columns": {**META["columns"], **{f"n{j}": {"sdtype": "numerical"} for j in range(30)}}}
+    want = _sdmetrics_details(real, synthetic, meta)
+    calls = _pairs_scored_alone(monkeypatch)
     got = pair_trends_details(real, synthetic, meta)
     # only pairs with the constant column go one at a time
     assert calls and all("same" in pair for pair in calls)
@@ -164,14 +170,7 @@ def test_pairs_of_numbers_with_gaps_are_scored_together_as_sdmetrics_scores_them
         "columns": {c: {"sdtype": "datetime" if c == "when" else "numerical"} for c in real.columns}
     }
     want = _sdmetrics_details(real, synthetic, meta)
-    one_at_a_time = pair_correlations.PairCorrelations.score
-    calls = []
-
-    def counted(self, a, b, threshold):
-        calls.append((a, b))
-        return one_at_a_time(self, a, b, threshold)
-
-    monkeypatch.setattr(pair_correlations.PairCorrelations, "score", counted)
+    calls = _pairs_scored_alone(monkeypatch)
     got = pair_trends_details(real, synthetic, meta)
     # one at a time: only pairs with too few shared rows, or where the nearly constant
     # column is constant (its partner misses the rows where it is not)
