@@ -20,6 +20,7 @@ from synthgen.evaluation.quality import (
     SDMETRICS_SUBSAMPLE_ROWS,
     quality_report_scores,
     sdmetrics_metadata,
+    trends_details,
 )
 from synthgen.evaluation.thresholds import QUALITY_THRESHOLDS, EvaluationLimits
 
@@ -272,7 +273,7 @@ def fidelity_metrics(
             *T["column_pair_trends"],
             "Average similarity of pairwise correlations / contingency tables, over the pairs that "
             "sdmetrics' QualityReport scores (real |Pearson r| > 0.5 or Cramér's V > 0.3).",
-            {"per_pair": q["trends_details"]},
+            trends_details(q),
             reason="no column pair of the real data is associated strongly enough for sdmetrics "
             "to score it (|r| > 0.5 or Cramér's V > 0.3)",
         )

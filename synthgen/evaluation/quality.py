@@ -17,16 +17,23 @@ from synthgen.evaluation.data import MAX_EXACT_CODES, PreparedData
 from synthgen.evaluation.pair_trends import WIDE_PAIRS, pair_trends_details
 
 __all__ = [
+    "DETAIL_PAIRS",
     "OTHER_LABELS",
     "QUALITY_ROWS",
     "SDMETRICS_SUBSAMPLE_ROWS",
     "quality_report_scores",
     "sdmetrics_metadata",
+    "trends_details",
 ]
 
 #: Rows of each frame given to sdmetrics: larger frames are subsampled with the evaluation's
 #: seed (a report on a million rows would otherwise take minutes).
 QUALITY_ROWS = 100_000
+#: Scored column pairs the report lists one by one: past this many (a table of about 450
+#: columns whose pairs all count), only the lowest-scoring ones, so that the report of a
+#: table of thousands of columns does not list millions of pairs (1.35 million, 48 MB of
+#: JSON, at 3,000 columns).
+DETAIL_PAIRS = 100_000
 #: What the labels of a high-cardinality column past its most frequent ones are scored as.
 OTHER_LABELS = "(other labels)"
 
@@ -158,6 +165,10 @@ def quality_report_scores(
             trends = report.get_details("Column Pair Trends")
     per_column = {str(r.Column): float(r.Score) for r in shapes.itertuples()}
     counted = trends[trends["Meets Threshold?"].astype("boolean").fillna(False)]
+    n_counted = len(counted)
+    if n_counted > DETAIL_PAIRS:  # the lowest scores, in the pairs' order
+        lowest = np.argsort(counted["Score"].to_numpy(dtype=float), kind="stable")
+        counted = counted.iloc[np.sort(lowest[:DETAIL_PAIRS])]
     pairs = zip(counted["Column 1"].tolist(), counted["Column 2"].tolist(), strict=True)
     scores = counted["Score"].astype(float).tolist()
     per_pair = {f"{a} / {b}": v for (a, b), v in zip(pairs, scores, strict=True)}
@@ -166,5 +177,23 @@ def quality_report_scores(
         "column_pair_trends": float(trends_score),
         "shapes_details": per_column,
         "trends_details": per_pair,
-        "n_pairs_scored": len(per_pair),
+        "n_pairs_scored": n_counted,
     }
+
+
+def trends_details(scores: dict[str, Any]) -> dict[str, Any]:
+    """The Column Pair Trends metric's details from :func:`quality_report_scores`' result:
+    ``per_pair`` scores, and where that lists only the :data:`DETAIL_PAIRS` lowest of more
+    pairs, how many were scored (``pairs_scored``) and that the list holds the lowest
+    (``per_pair_lowest``).
+
+    Examples
+    --------
+    >>> trends_details({"trends_details": {"a / b": 0.9}, "n_pairs_scored": 1})
+    {'per_pair': {'a / b': 0.9}}
+    """
+    out: dict[str, Any] = {"per_pair": scores["trends_details"]}
+    if scores["n_pairs_scored"] > len(scores["trends_details"]):
+        out["pairs_scored"] = scores["n_pairs_scored"]
+        out["per_pair_lowest"] = len(scores["trends_details"])
+    return out

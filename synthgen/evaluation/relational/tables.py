@@ -20,7 +20,7 @@ import pandas as pd
 
 from synthgen.evaluation.data import PreparedData, prepare
 from synthgen.evaluation.metrics import MetricResult
-from synthgen.evaluation.quality import quality_report_scores
+from synthgen.evaluation.quality import quality_report_scores, trends_details
 from synthgen.evaluation.relational.keys import key_columns
 from synthgen.evaluation.relational.limits import RelationalLimits
 from synthgen.evaluation.thresholds import QUALITY_THRESHOLDS
@@ -152,7 +152,7 @@ def table_metrics(
             "at_least",
             *QUALITY_THRESHOLDS["column_pair_trends"],
             trends_text,
-            {"per_pair": q["trends_details"], **details},
+            {**trends_details(q), **details},
             reason="no column pair of the real table is associated strongly enough for "
             "sdmetrics to score it",
         ),

@@ -208,3 +208,29 @@ def test_joint_counts_are_held_a_block_of_discrete_columns_at_a_time(monkeypatch
     blocked = pair_trends_details(real, synthetic, meta)
     assert len(held) > 8 and max(held) <= 4500  # two frames, a few columns' codes a block
     pd.testing.assert_frame_equal(blocked, whole, check_exact=True)
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_the_report_lists_the_lowest_scored_pairs_of_a_wide_table(monkeypatch):
+    real, synthetic = _table(400, 0), _table(400, 1, 0.5)
+    for j in range(40):  # 49 columns: 1,176 pairs
+        real[f"w{j}"] = real["b"] * (j % 3) + np.arange(400) % (j + 2)
+        synthetic[f"w{j}"] = synthetic["b"] * (j % 3) + np.arange(400) % (j + 3)
+    prep = prepare(real, synthetic)
+    every = quality_report_scores(prep)
+    monkeypatch.setattr(quality, "DETAIL_PAIRS", 25)
+    listed = quality_report_scores(prep)
+    assert every["n_pairs_scored"] == listed["n_pairs_scored"] == len(every["trends_details"]) > 50
+    assert listed["column_pair_trends"] == every["column_pair_trends"]  # still every pair
+    kept = listed["trends_details"]
+    dropped = {k: v for k, v in every["trends_details"].items() if k not in kept}
+    assert len(kept) == 25 and all(every["trends_details"][k] == v for k, v in kept.items())
+    assert max(kept.values()) <= min(dropped.values())
+    assert list(kept) == [k for k in every["trends_details"] if k in kept]  # the pairs' order
+    details = quality.trends_details(listed)
+    assert details == {
+        "per_pair": kept,
+        "pairs_scored": every["n_pairs_scored"],
+        "per_pair_lowest": 25,
+    }
+    assert quality.trends_details(every) == {"per_pair": every["trends_details"]}
