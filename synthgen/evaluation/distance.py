@@ -180,13 +180,13 @@ def nearest(
     dist = np.empty((len(query), k))
     idx = np.empty((len(query), k), dtype=np.int64)
     step = 2048
+    # the candidates' coordinates a few rows at a time: a wide table's one-hot rows
+    # (thousands of coordinates) times 2,048 rows times the candidates would take GBs
+    rows = max(1, _EXACT_BYTES // (8 * n_cand * max(reference.shape[1], 1)))
     for start in range(0, len(query), step):
         q = query[start : start + step]
         cand = nn.kneighbors(q, return_distance=False)
         exact = np.empty(cand.shape, dtype=np.result_type(reference, query))
-        # the candidates' coordinates a few rows at a time: a wide table's one-hot rows
-        # (thousands of coordinates) times 2,048 rows times the candidates would take GBs
-        rows = max(1, _EXACT_BYTES // (8 * n_cand * max(reference.shape[1], 1)))
         for lo in range(0, len(q), rows):
             diff = reference[cand[lo : lo + rows]] - q[lo : lo + rows, None, :]
             exact[lo : lo + rows] = np.sqrt((diff**2).sum(axis=2))

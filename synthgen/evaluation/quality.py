@@ -166,7 +166,8 @@ def quality_report_scores(
     per_column = {str(r.Column): float(r.Score) for r in shapes.itertuples()}
     counted = trends[trends["Meets Threshold?"].astype("boolean").fillna(False)]
     n_counted = len(counted)
-    if n_counted > DETAIL_PAIRS:  # the lowest scores, in the pairs' order
+    capped = n_counted > DETAIL_PAIRS
+    if capped:  # the lowest scores, in the pairs' order
         lowest = np.argsort(counted["Score"].to_numpy(dtype=float), kind="stable")
         counted = counted.iloc[np.sort(lowest[:DETAIL_PAIRS])]
     pairs = zip(counted["Column 1"].tolist(), counted["Column 2"].tolist(), strict=True)
@@ -178,6 +179,7 @@ def quality_report_scores(
         "shapes_details": per_column,
         "trends_details": per_pair,
         "n_pairs_scored": n_counted,
+        "trends_details_lowest": capped,
     }
 
 
@@ -189,11 +191,12 @@ def trends_details(scores: dict[str, Any]) -> dict[str, Any]:
 
     Examples
     --------
-    >>> trends_details({"trends_details": {"a / b": 0.9}, "n_pairs_scored": 1})
+    >>> trends_details({"trends_details": {"a / b": 0.9}, "n_pairs_scored": 1,
+    ...                 "trends_details_lowest": False})
     {'per_pair': {'a / b': 0.9}}
     """
     out: dict[str, Any] = {"per_pair": scores["trends_details"]}
-    if scores["n_pairs_scored"] > len(scores["trends_details"]):
+    if scores["trends_details_lowest"]:
         out["pairs_scored"] = scores["n_pairs_scored"]
         out["per_pair_lowest"] = len(scores["trends_details"])
     return out

@@ -88,13 +88,18 @@ def test_a_column_type_left_to_sdmetrics_gives_no_details():
     assert pair_trends_details(real, real, META) is None
 
 
-@pytest.mark.filterwarnings("ignore")
-def test_wide_tables_get_the_report_scores_without_the_report_loop(monkeypatch):
+def _wide_prepared():
+    """49 columns (1,176 pairs, past ``WIDE_PAIRS``), real and synthetic, prepared."""
     real, synthetic = _table(400, 0), _table(400, 1, 0.5)
-    for j in range(40):  # 49 columns: 1,176 pairs
+    for j in range(40):
         real[f"w{j}"] = real["b"] * (j % 3) + np.arange(400) % (j + 2)
         synthetic[f"w{j}"] = synthetic["b"] * (j % 3) + np.arange(400) % (j + 3)
-    prep = prepare(real, synthetic)
+    return prepare(real, synthetic)
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_wide_tables_get_the_report_scores_without_the_report_loop(monkeypatch):
+    prep = _wide_prepared()
     fast = quality_report_scores(prep)
     calls = []
     # no details: the pairs go to sdmetrics' report
@@ -212,11 +217,7 @@ def test_joint_counts_are_held_a_block_of_discrete_columns_at_a_time(monkeypatch
 
 @pytest.mark.filterwarnings("ignore")
 def test_the_report_lists_the_lowest_scored_pairs_of_a_wide_table(monkeypatch):
-    real, synthetic = _table(400, 0), _table(400, 1, 0.5)
-    for j in range(40):  # 49 columns: 1,176 pairs
-        real[f"w{j}"] = real["b"] * (j % 3) + np.arange(400) % (j + 2)
-        synthetic[f"w{j}"] = synthetic["b"] * (j % 3) + np.arange(400) % (j + 3)
-    prep = prepare(real, synthetic)
+    prep = _wide_prepared()
     every = quality_report_scores(prep)
     monkeypatch.setattr(quality, "DETAIL_PAIRS", 25)
     listed = quality_report_scores(prep)
