@@ -28,6 +28,7 @@ sdmetrics.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -35,7 +36,7 @@ import pandas as pd
 
 from synthgen.evaluation.pair_correlations import PairCorrelations
 
-__all__ = ["WIDE_PAIRS", "pair_trends_details"]
+__all__ = ["WIDE_PAIRS", "PairTrends", "pair_trends", "pair_trends_details"]
 
 #: Column pairs above which :func:`~synthgen.evaluation.quality.quality_report_scores` scores
 #: the pairs here instead of through sdmetrics' report (46 columns or more).
@@ -56,6 +57,64 @@ _CONTINUOUS = {"numerical", "datetime"}
 _DISCRETE = {"categorical", "ordinal", "boolean"}
 
 
+@dataclass(frozen=True)
+class PairTrends:
+    """Every column pair's Column Pair Trends result, in arrays: pair ``k`` is columns
+    ``names[first[k]]`` and ``names[second[k]]`` (``itertools.combinations``' order).
+
+    A table of 10,000 columns has 50 million pairs: held here in about 20 bytes a pair,
+    where a frame of them (:meth:`frame`, what sdmetrics' report lists) takes several times
+    that in text and objects.
+
+    Attributes
+    ----------
+    names : list of str
+        The columns scored, in the metadata's order.
+    first, second : numpy.ndarray
+        Each pair's columns, int32 positions into ``names``.
+    correlation : numpy.ndarray
+        Whether a pair is scored by correlation (two continuous columns; else contingency).
+    score : numpy.ndarray
+        Each pair's score, float64, NaN where it has none.
+    meets, unknown : numpy.ndarray
+        Whether a pair counts (passes the real association's threshold), and where that is
+        unknown (sdmetrics' missing "Meets Threshold?").
+    """
+
+    names: list[str]
+    first: np.ndarray
+    second: np.ndarray
+    correlation: np.ndarray
+    score: np.ndarray
+    meets: np.ndarray
+    unknown: np.ndarray
+
+    def mean_score(self) -> float:
+        """The Column Pair Trends score: the mean score of the pairs that count, NaN where
+        none does (pandas' mean of the details' counted scores, which skips NaN)."""
+        counted = self.score[self.meets]
+        present = ~np.isnan(counted)
+        if not present.any():
+            return float("nan")
+        # NaN as zero, then one sum over the array: the sum pandas' ``mean`` takes
+        return float(np.where(present, counted, 0.0).sum() / present.sum())
+
+    def frame(self) -> pd.DataFrame:
+        """sdmetrics' details: ``Column 1``, ``Column 2``, ``Metric``, ``Score`` and
+        ``Meets Threshold?``, a row a pair."""
+        names = np.array(self.names, dtype=object)
+        metric = np.where(self.correlation, "CorrelationSimilarity", "ContingencySimilarity")
+        return pd.DataFrame(
+            {
+                "Column 1": names[self.first],
+                "Column 2": names[self.second],
+                "Metric": metric.astype(object),
+                "Score": self.score,
+                "Meets Threshold?": pd.arrays.BooleanArray(self.meets, self.unknown),
+            }
+        )
+
+
 def pair_trends_details(
     real: pd.DataFrame,
     synthetic: pd.DataFrame,
@@ -65,7 +124,8 @@ def pair_trends_details(
     """sdmetrics' Column Pair Trends details: ``Column 1``, ``Column 2``, ``Metric``,
     ``Score`` and ``Meets Threshold?`` for every pair of columns in ``metadata`` order;
     ``None`` where a column's type is not reproduced here. ``thresholds``: the real
-    correlation and association a pair must pass to count.
+    correlation and association a pair must pass to count. (:func:`pair_trends` gives the
+    same in arrays, without a row of text a pair.)
 
     Examples
     --------
@@ -76,6 +136,32 @@ def pair_trends_details(
     >>> details = pair_trends_details(real, real, meta)
     >>> details[["Column 1", "Column 2", "Score"]].values.tolist()
     [['x', 'y', 1.0], ['x', 'c', 1.0], ['y', 'c', 1.0]]
+    """
+    trends = pair_trends(real, synthetic, metadata, thresholds)
+    return None if trends is None else trends.frame()
+
+
+def pair_trends(
+    real: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    metadata: dict[str, Any],
+    thresholds: tuple[float, float] = (0.5, 0.3),
+) -> PairTrends | None:
+    """Column Pair Trends of every pair of columns in ``metadata`` order, in arrays
+    (:class:`PairTrends`); ``None`` where a column's type is not reproduced here.
+    ``thresholds``: the real correlation and association a pair must pass to count.
+
+    Examples
+    --------
+    >>> real = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "y": [1.0, 2.0, 2.5, 5.0],
+    ...                      "c": ["a", "a", "b", "b"]})
+    >>> meta = {"columns": {"x": {"sdtype": "numerical"}, "y": {"sdtype": "numerical"},
+    ...                     "c": {"sdtype": "categorical"}}}
+    >>> trends = pair_trends(real, real, meta)
+    >>> trends.first.tolist(), trends.second.tolist(), trends.meets.tolist()
+    ([0, 0, 1], [1, 2, 2], [True, True, True])
+    >>> trends.mean_score()
+    1.0
     """
     columns = list(metadata["columns"])
     sdtype = {c: metadata["columns"][c]["sdtype"] for c in columns}
@@ -92,7 +178,7 @@ def pair_trends_details(
     layout = discrete + [c for c in valid if sdtype[c] in _CONTINUOUS]
     offsets = dict(zip(layout, np.cumsum([0] + [width[c] for c in layout]), strict=False))
     corr = PairCorrelations(numbers)
-    first, second = np.triu_indices(len(valid), 1)  # itertools.combinations' order
+    first, second = _pairs(len(valid))  # itertools.combinations' order
     continuous = np.array([sdtype[c] in _CONTINUOUS for c in valid], dtype=bool)
     both = continuous[first] & continuous[second]
     score = np.full(len(first), np.nan)
@@ -115,8 +201,9 @@ def pair_trends_details(
     blocks = _blocks(discrete, width, total)
     run = {c: b for b, block in enumerate(blocks) for c in block}
     block_of = np.array([run.get(c, -1) for c in valid], dtype=np.int64)
+    split = int(sum(width[c] for c in discrete))  # where the continuous columns' codes start
     for b, block in enumerate(blocks):  # the counts against a block of discrete columns
-        counts = [_joint_counts(codes[i], layout, block, width, offsets) for i in range(2)]
+        counts = [_joint_counts(codes[i], layout, block, width, offsets, split) for i in range(2)]
         lo = offsets[block[0]]
         inside = np.flatnonzero(block_of[d] == b)
         # pairs of equal tables together
@@ -129,17 +216,24 @@ def pair_trends_details(
             )
             rows = table[at]
             score[rows], meets[rows], unknown[rows] = pair_scores, pair_meets, False
-    names = np.array(valid, dtype=object)
-    metric = np.where(both, "CorrelationSimilarity", "ContingencySimilarity").astype(object)
-    return pd.DataFrame(
-        {
-            "Column 1": names[first],
-            "Column 2": names[second],
-            "Metric": metric,
-            "Score": score,
-            "Meets Threshold?": pd.arrays.BooleanArray(meets, unknown),
-        }
-    )
+    return PairTrends(valid, first, second, both, score, meets, unknown)
+
+
+def _pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair ``i < j`` of ``n`` columns in ``itertools.combinations``' order, as two
+    int32 arrays (``numpy.triu_indices``' int64 takes twice the memory: 800 MB for the 50
+    million pairs of 10,000 columns).
+
+    Examples
+    --------
+    >>> [a.tolist() for a in _pairs(4)]
+    [[0, 0, 0, 1, 1, 2], [1, 2, 3, 2, 3, 3]]
+    """
+    counts = np.arange(n - 1, 0, -1)
+    first = np.repeat(np.arange(n - 1, dtype=np.int32), counts)
+    starts = np.repeat(np.cumsum(counts) - counts, counts)  # where each first column's run starts
+    second = (np.arange(len(first)) - starts + first + 1).astype(np.int32)
+    return first, second
 
 
 def _tables_alike(pairs: np.ndarray, wx: np.ndarray, wd: np.ndarray):
@@ -225,37 +319,47 @@ def _blocks(discrete: list[str], width: dict[str, int], total: int) -> list[list
     return blocks
 
 
-def _joint_counts(codes, layout, block, width, offsets) -> np.ndarray:
+def _joint_counts(codes, layout, block, width, offsets, split) -> np.ndarray:
     """How many rows of a frame hold each code of every column together with each code of
     the discrete columns ``block`` (consecutive in ``layout``, which puts the discrete
-    columns first): one matrix product of one-hot rows, a chunk of rows at a time; exact
-    counts. ``(codes of all columns, codes of the block)``. Pairs of two continuous columns
-    need none.
+    columns first, their codes before ``split``): one matrix product of one-hot rows, a
+    chunk of rows at a time; exact counts. ``(codes of all columns, codes of the block)``.
+    Pairs of two continuous columns need none.
 
-    A discrete column's last code is left out of the product and counted as the rest: each
-    row holds exactly one code of the column, so its count with any code ``x`` is the rows
-    holding ``x`` less the column's other codes' (half the product for two-label columns).
+    The codes of the discrete columns after the block are left out (NaN): a pair of two
+    discrete columns is counted in the later one's block, so each such pair's table is
+    counted once, not twice. A discrete column's last code is left out of the product and
+    counted as the rest: each row holds exactly one code of the column, so its count with
+    any code ``x`` is the rows holding ``x`` less the column's other codes' (half the
+    product for two-label columns).
     """
     total = int(sum(width[c] for c in layout))
     lo = int(offsets[block[0]])
     last = np.array([offsets[c] + width[c] - 1 for c in block], dtype=np.int64)
-    keep = np.setdiff1d(np.arange(lo, int(last[-1]) + 1), last)
+    hi = int(last[-1]) + 1  # the block's end
+    keep = np.setdiff1d(np.arange(lo, hi), last)
     n = len(next(iter(codes.values()))) if layout else 0
     product = np.zeros((total, len(keep)))
     held = np.zeros(total)  # rows holding each code
+    used = [c for c in layout if not hi <= offsets[c] < split]
     step = max(1, min(_CHUNK_ROWS, _CHUNK_BYTES // (4 * max(total, 1))))
     for start in range(0, n, step):
         stop = min(start + step, n)
         hot = np.zeros((stop - start, total), dtype=np.float32)
         rows = np.arange(stop - start)
-        for c in layout:
+        for c in used:
             hot[rows, offsets[c] + codes[c][start:stop]] = 1.0
-        product += hot.T @ hot[:, keep]  # float32 counts of at most 8,192 rows are exact
+        block_hot = hot[:, keep]
+        # float32 counts of at most 8,192 rows are exact
+        product[:hi] += hot[:, :hi].T @ block_hot
+        if split < total:
+            product[split:] += hot[:, split:].T @ block_hot
         held += hot.sum(axis=0, dtype=np.float64)
-    gram = np.empty((total, int(last[-1]) + 1 - lo))
+    gram = np.empty((total, hi - lo))
     gram[:, keep - lo] = product
     for c, end in zip(block, last.tolist(), strict=True):
         gram[:, end - lo] = held - gram[:, offsets[c] - lo : end - lo].sum(axis=1)
+    gram[hi:split] = np.nan  # not counted: never read
     return gram
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from synthgen.evaluation.data import MAX_EXACT_CODES, PreparedData
-from synthgen.evaluation.pair_trends import WIDE_PAIRS, pair_trends_details
+from synthgen.evaluation.pair_trends import WIDE_PAIRS, PairTrends, pair_trends
 
 __all__ = [
     "DETAIL_PAIRS",
@@ -110,11 +110,11 @@ def _frame(prep: PreparedData, what: str, rng: np.random.Generator | None) -> pd
 
 def _wide_scores(
     report: Any, real: pd.DataFrame, synthetic: pd.DataFrame, metadata: dict[str, Any]
-) -> tuple[pd.DataFrame, float, pd.DataFrame] | None:
+) -> tuple[pd.DataFrame, float, PairTrends] | None:
     """Column Shapes (sdmetrics' property) and Column Pair Trends
-    (:func:`~synthgen.evaluation.pair_trends.pair_trends_details`, the same scores in one
-    pass) of a table of more than :data:`~synthgen.evaluation.pair_trends.WIDE_PAIRS` column
-    pairs; ``None`` for narrower tables, or where a column's type leaves the pairs to
+    (:func:`~synthgen.evaluation.pair_trends.pair_trends`, the same scores in one pass, in
+    arrays) of a table of more than :data:`~synthgen.evaluation.pair_trends.WIDE_PAIRS`
+    column pairs; ``None`` for narrower tables, or where a column's type leaves the pairs to
     sdmetrics."""
     n = len(metadata["columns"])
     if n * (n - 1) // 2 <= WIDE_PAIRS:
@@ -125,13 +125,29 @@ def _wide_scores(
         thresholds = (report.real_correlation_threshold, report.real_association_threshold)
     except (ImportError, AttributeError):
         return None
-    trends = pair_trends_details(real, synthetic, metadata, thresholds)
+    trends = pair_trends(real, synthetic, metadata, thresholds)
     if trends is None:
         return None
 
     shapes = ColumnShapes()
     score = shapes.get_score(real, synthetic, metadata)
     return shapes.details, float(score), trends
+
+
+def _report_trends(details: pd.DataFrame) -> tuple[list[str], np.ndarray]:
+    """The counted pairs of sdmetrics' Column Pair Trends details: ``"a / b"`` names and
+    their scores."""
+    counted = details[details["Meets Threshold?"].astype("boolean").fillna(False)]
+    pairs = zip(counted["Column 1"].tolist(), counted["Column 2"].tolist(), strict=True)
+    return [f"{a} / {b}" for a, b in pairs], counted["Score"].to_numpy(dtype=float)
+
+
+def _lowest(scores: np.ndarray) -> np.ndarray | None:
+    """Positions of the :data:`DETAIL_PAIRS` lowest ``scores``, in order (ties: the first);
+    ``None`` where there are no more than that."""
+    if len(scores) <= DETAIL_PAIRS:
+        return None
+    return np.sort(np.argsort(scores, kind="stable")[:DETAIL_PAIRS])
 
 
 def quality_report_scores(
@@ -142,7 +158,8 @@ def quality_report_scores(
     Returns a dict with ``column_shapes``, ``column_pair_trends`` (NaN when no column pair of
     the real data is associated strongly enough for sdmetrics to score it) and the per-column /
     per-pair details. With ``rng``, frames over :data:`QUALITY_ROWS` rows are subsampled; a
-    high-cardinality column is scored by frequency rank (see :func:`_frame`).
+    high-cardinality column is scored by frequency rank (see :func:`_frame`). Past
+    :data:`DETAIL_PAIRS` counted pairs, the details list the lowest-scoring ones.
     """
     with warnings.catch_warnings():
         # the single-table report is deprecated in favour of a unified one that gives the same
@@ -154,7 +171,15 @@ def quality_report_scores(
         wide = _wide_scores(report, real, synthetic, metadata)
         if wide is not None:
             shapes, shapes_score, trends = wide
-            trends_score = trends.loc[trends["Meets Threshold?"].fillna(False), "Score"].mean()
+            trends_score = trends.mean_score()
+            counted = np.flatnonzero(trends.meets)  # (a pair that counts is never unknown)
+            scores = trends.score[counted]
+            kept = _lowest(scores)
+            if kept is not None:
+                counted, scores = counted[kept], scores[kept]
+            a, b = trends.first[counted].tolist(), trends.second[counted].tolist()
+            names = [f"{trends.names[i]} / {trends.names[j]}" for i, j in zip(a, b, strict=True)]
+            n_counted = int(trends.meets.sum())
         else:
             if max(len(real), len(synthetic)) > SDMETRICS_SUBSAMPLE_ROWS:
                 report.num_rows_subsample = None
@@ -162,24 +187,20 @@ def quality_report_scores(
             props = report.get_properties().set_index("Property")["Score"]
             shapes_score, trends_score = props["Column Shapes"], props["Column Pair Trends"]
             shapes = report.get_details("Column Shapes")
-            trends = report.get_details("Column Pair Trends")
+            names, scores = _report_trends(report.get_details("Column Pair Trends"))
+            n_counted = len(names)
+            kept = _lowest(scores)
+            if kept is not None:
+                names, scores = [names[k] for k in kept.tolist()], scores[kept]
     per_column = {str(r.Column): float(r.Score) for r in shapes.itertuples()}
-    counted = trends[trends["Meets Threshold?"].astype("boolean").fillna(False)]
-    n_counted = len(counted)
-    capped = n_counted > DETAIL_PAIRS
-    if capped:  # the lowest scores, in the pairs' order
-        lowest = np.argsort(counted["Score"].to_numpy(dtype=float), kind="stable")
-        counted = counted.iloc[np.sort(lowest[:DETAIL_PAIRS])]
-    pairs = zip(counted["Column 1"].tolist(), counted["Column 2"].tolist(), strict=True)
-    scores = counted["Score"].astype(float).tolist()
-    per_pair = {f"{a} / {b}": v for (a, b), v in zip(pairs, scores, strict=True)}
+    per_pair = dict(zip(names, scores.tolist(), strict=True))
     return {
         "column_shapes": float(shapes_score),
         "column_pair_trends": float(trends_score),
         "shapes_details": per_column,
         "trends_details": per_pair,
         "n_pairs_scored": n_counted,
-        "trends_details_lowest": capped,
+        "trends_details_lowest": kept is not None,
     }
 
 

@@ -103,7 +103,7 @@ def test_wide_tables_get_the_report_scores_without_the_report_loop(monkeypatch):
     fast = quality_report_scores(prep)
     calls = []
     # no details: the pairs go to sdmetrics' report
-    monkeypatch.setattr(quality, "pair_trends_details", lambda *a: calls.append(1))
+    monkeypatch.setattr(quality, "pair_trends", lambda *a: calls.append(1))
     slow = quality_report_scores(prep)
     assert calls == [1] and fast["n_pairs_scored"] == slow["n_pairs_scored"] > 100
     assert fast["column_shapes"] == slow["column_shapes"]
@@ -235,3 +235,34 @@ def test_the_report_lists_the_lowest_scored_pairs_of_a_wide_table(monkeypatch):
         "per_pair_lowest": 25,
     }
     assert quality.trends_details(every) == {"per_pair": every["trends_details"]}
+
+
+def test_joint_counts_of_two_discrete_columns_are_taken_once():
+    from synthgen.evaluation import pair_trends
+
+    rng = np.random.default_rng(3)
+    codes = {"p": rng.integers(0, 3, 50), "q": rng.integers(0, 2, 50), "r": rng.integers(0, 4, 50)}
+    codes["x"] = rng.integers(0, 12, 50)  # a continuous column's bins
+    width = {"p": 3, "q": 2, "r": 4, "x": 12}
+    layout = ["p", "q", "r", "x"]
+    offsets = dict(zip(layout, np.cumsum([0, 3, 2, 4]), strict=False))
+    gram = pair_trends._joint_counts(codes, layout, ["q"], width, offsets, split=9)
+    hot = {c: np.eye(width[c])[codes[c]] for c in layout}
+    assert np.isnan(gram[5:9]).all()  # "r" comes after "q": counted in its own block
+    np.testing.assert_array_equal(gram[0:3], hot["p"].T @ hot["q"])
+    np.testing.assert_array_equal(gram[3:5], hot["q"].T @ hot["q"])
+    np.testing.assert_array_equal(gram[9:], hot["x"].T @ hot["q"])
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_a_wide_report_never_lists_every_pair_in_a_frame(monkeypatch):
+    from synthgen.evaluation.pair_trends import PairTrends
+
+    prep = _wide_prepared()
+    want = quality_report_scores(prep)
+
+    def refused(self):
+        raise AssertionError("a frame of every pair")
+
+    monkeypatch.setattr(PairTrends, "frame", refused)
+    assert quality_report_scores(prep) == want
