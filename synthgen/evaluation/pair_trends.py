@@ -99,6 +99,11 @@ class PairTrends:
         # NaN as zero, then one sum over the array: the sum pandas' ``mean`` takes
         return float(np.where(present, counted, 0.0).sum() / present.sum())
 
+    def pair_names(self, pairs: np.ndarray) -> list[str]:
+        """``"a / b"`` names of the pairs at positions ``pairs`` (the report's keys)."""
+        a, b = self.first[pairs].tolist(), self.second[pairs].tolist()
+        return [f"{self.names[i]} / {self.names[j]}" for i, j in zip(a, b, strict=True)]
+
     def frame(self) -> pd.DataFrame:
         """sdmetrics' details: ``Column 1``, ``Column 2``, ``Metric``, ``Score`` and
         ``Meets Threshold?``, a row a pair."""
@@ -160,8 +165,8 @@ def pair_trends(
     >>> trends = pair_trends(real, real, meta)
     >>> trends.first.tolist(), trends.second.tolist(), trends.meets.tolist()
     ([0, 0, 1], [1, 2, 2], [True, True, True])
-    >>> trends.mean_score()
-    1.0
+    >>> trends.mean_score(), trends.pair_names(np.array([2]))
+    (1.0, ['y / c'])
     """
     columns = list(metadata["columns"])
     sdtype = {c: metadata["columns"][c]["sdtype"] for c in columns}

@@ -174,12 +174,10 @@ def quality_report_scores(
             trends_score = trends.mean_score()
             counted = np.flatnonzero(trends.meets)  # (a pair that counts is never unknown)
             scores = trends.score[counted]
-            kept = _lowest(scores)
-            if kept is not None:
-                counted, scores = counted[kept], scores[kept]
-            a, b = trends.first[counted].tolist(), trends.second[counted].tolist()
-            names = [f"{trends.names[i]} / {trends.names[j]}" for i, j in zip(a, b, strict=True)]
-            n_counted = int(trends.meets.sum())
+
+            def pair_names(at: np.ndarray) -> list[str]:
+                return trends.pair_names(counted[at])
+
         else:
             if max(len(real), len(synthetic)) > SDMETRICS_SUBSAMPLE_ROWS:
                 report.num_rows_subsample = None
@@ -188,18 +186,20 @@ def quality_report_scores(
             shapes_score, trends_score = props["Column Shapes"], props["Column Pair Trends"]
             shapes = report.get_details("Column Shapes")
             names, scores = _report_trends(report.get_details("Column Pair Trends"))
-            n_counted = len(names)
-            kept = _lowest(scores)
-            if kept is not None:
-                names, scores = [names[k] for k in kept.tolist()], scores[kept]
+
+            def pair_names(at: np.ndarray) -> list[str]:
+                return [names[k] for k in at.tolist()]
+
     per_column = {str(r.Column): float(r.Score) for r in shapes.itertuples()}
-    per_pair = dict(zip(names, scores.tolist(), strict=True))
+    kept = _lowest(scores)  # names are made for the listed pairs only
+    at = np.arange(len(scores)) if kept is None else kept
+    per_pair = dict(zip(pair_names(at), scores[at].tolist(), strict=True))
     return {
         "column_shapes": float(shapes_score),
         "column_pair_trends": float(trends_score),
         "shapes_details": per_column,
         "trends_details": per_pair,
-        "n_pairs_scored": n_counted,
+        "n_pairs_scored": len(scores),
         "trends_details_lowest": kept is not None,
     }
 

@@ -370,7 +370,10 @@ def _first_component(
         return ((matrix - mean) / np.where(std > 0, std, 1.0)) @ vec
     if aux.output_dim == 0:
         return np.zeros(len(data))
-    picked = np.sort(rng.choice(len(data), max_rows, replace=False))
+    if len(data) > max_rows:
+        picked = np.sort(rng.choice(len(data), max_rows, replace=False))
+    else:  # a short table too wide to hold whole: its statistics from every row
+        picked = np.arange(len(data))
     rows = aux.transform(data.iloc[picked], random_state=rng).astype(np.float64)
     mean, std = rows.mean(axis=0), rows.std(axis=0)
     scale = np.where(std > 0, std, 1.0)
