@@ -362,18 +362,15 @@ def _first_component(
         if matrix.shape[1] == 0:
             return np.zeros(len(data))
         mean, std = matrix.mean(axis=0), matrix.std(axis=0)
-        rows = (
-            matrix if len(matrix) <= max_rows else matrix[rng.choice(len(matrix), max_rows, False)]
-        )
-        rows = (rows - mean) / np.where(std > 0, std, 1.0)
+        pick = rng.choice(len(matrix), max_rows, False) if len(matrix) > max_rows else slice(None)
+        rows = (matrix[pick] - mean) / np.where(std > 0, std, 1.0)
         vec = _leading_vector(rows, rng)
         return ((matrix - mean) / np.where(std > 0, std, 1.0)) @ vec
     if aux.output_dim == 0:
         return np.zeros(len(data))
+    picked = np.arange(len(data))  # every row of a short table too wide to hold whole
     if len(data) > max_rows:
         picked = np.sort(rng.choice(len(data), max_rows, replace=False))
-    else:  # a short table too wide to hold whole: its statistics from every row
-        picked = np.arange(len(data))
     rows = aux.transform(data.iloc[picked], random_state=rng).astype(np.float64)
     mean, std = rows.mean(axis=0), rows.std(axis=0)
     scale = np.where(std > 0, std, 1.0)
