@@ -134,13 +134,11 @@ def pair_trends_details(
 
     Examples
     --------
-    >>> real = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "y": [1.0, 2.0, 2.5, 5.0],
-    ...                      "c": ["a", "a", "b", "b"]})
-    >>> meta = {"columns": {"x": {"sdtype": "numerical"}, "y": {"sdtype": "numerical"},
-    ...                     "c": {"sdtype": "categorical"}}}
+    >>> real = pd.DataFrame({"x": [1.0, 2.0, 3.0], "c": ["a", "a", "b"]})
+    >>> meta = {"columns": {"x": {"sdtype": "numerical"}, "c": {"sdtype": "categorical"}}}
     >>> details = pair_trends_details(real, real, meta)
-    >>> details[["Column 1", "Column 2", "Score"]].values.tolist()
-    [['x', 'y', 1.0], ['x', 'c', 1.0], ['y', 'c', 1.0]]
+    >>> details[["Column 1", "Column 2", "Metric"]].values.tolist(), details["Score"].tolist()
+    ([['x', 'c', 'ContingencySimilarity']], [1.0])
     """
     trends = pair_trends(real, synthetic, metadata, thresholds)
     return None if trends is None else trends.frame()
