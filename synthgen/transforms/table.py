@@ -362,10 +362,10 @@ def _first_component(
         if matrix.shape[1] == 0:
             return np.zeros(len(data))
         mean, std = matrix.mean(axis=0), matrix.std(axis=0)
+        scale = np.where(std > 0, std, 1.0)
         pick = rng.choice(len(matrix), max_rows, False) if len(matrix) > max_rows else slice(None)
-        rows = (matrix[pick] - mean) / np.where(std > 0, std, 1.0)
-        vec = _leading_vector(rows, rng)
-        return ((matrix - mean) / np.where(std > 0, std, 1.0)) @ vec
+        vec = _leading_vector((matrix[pick] - mean) / scale, rng)
+        return ((matrix - mean) / scale) @ vec
     if aux.output_dim == 0:
         return np.zeros(len(data))
     picked = np.arange(len(data))  # every row of a short table too wide to hold whole
