@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synthgen.evaluation import joint_counts as jc
 from synthgen.evaluation.pair_correlations import PairCorrelations
 
 __all__ = ["WIDE_PAIRS", "PairTrends", "pair_trends", "pair_trends_details"]
@@ -41,14 +42,6 @@ __all__ = ["WIDE_PAIRS", "PairTrends", "pair_trends", "pair_trends_details"]
 #: Column pairs above which :func:`~synthgen.evaluation.quality.quality_report_scores` scores
 #: the pairs here instead of through sdmetrics' report (46 columns or more).
 WIDE_PAIRS = 1000
-
-#: Rows one-hot coded at once for the contingency tables: at most this many, and at most
-#: ``_CHUNK_BYTES`` of float32 codes (a few hundred rows of a table of thousands of columns).
-_CHUNK_ROWS = 8192
-_CHUNK_BYTES = 64 * 2**20
-#: Bytes of a frame's joint counts held at once: the counts of every code against a block of
-#: discrete columns' codes (all of them at once would grow with the square of the width).
-_COUNTS_BYTES = 128 * 2**20
 
 #: Pairs of columns whose contingency tables are scored at once.
 _PAIRS_AT_ONCE = 8192
@@ -200,23 +193,31 @@ def pair_trends(
     w = np.array([width[c] for c in valid])
     start = np.array([offsets[c] for c in valid])
     sizes = (len(real), len(synthetic))
-    total = int(sum(width[c] for c in layout))
-    blocks = _blocks(discrete, width, total)
+    # rows holding each code, by its offset in ``layout``, in each frame
+    held = [jc.held_codes(codes[i], layout, width) for i in range(2)]
+    target, places = jc.product_places(held, layout, width, offsets)
+    sink = len(target) and int(target.max())  # the codes out of the products: zero counts
+    blocks = jc.blocks(discrete, width, sink + 1)
     run = {c: b for b, block in enumerate(blocks) for c in block}
     block_of = np.array([run.get(c, -1) for c in valid], dtype=np.int64)
     split = int(sum(width[c] for c in discrete))  # where the continuous columns' codes start
     for b, block in enumerate(blocks):  # the counts against a block of discrete columns
-        counts = [_joint_counts(codes[i], layout, block, width, offsets, split) for i in range(2)]
-        lo = offsets[block[0]]
+        span = (places[block[0]][0], places[block[-1]][1])
+        counts = [
+            jc.joint_counts(codes[i], layout, block, span, target, offsets, split) for i in range(2)
+        ]
+        # a block's code's row in the counts; the codes out of the products read the last
+        row = np.where(target == sink, span[1] - span[0], target - span[0])
         inside = np.flatnonzero(block_of[d] == b)
         # pairs of equal tables together
         for at, (wx, wd) in _tables_alike(table[inside], w[x[inside]], w[d[inside]]):
             at = inside[at]
-            ox, od = start[x[at]], start[d[at]] - lo
-            take = (ox[:, None, None] + np.arange(wx)[:, None], od[:, None, None] + np.arange(wd))
-            pair_scores, pair_meets = _contingency(
-                counts[0][take], counts[1][take], sizes, thresholds[1]
-            )
+            xs = start[x[at]][:, None] + np.arange(wx)  # the pairs' codes' offsets
+            ds = start[d[at]][:, None] + np.arange(wd)
+            take = (row[ds][:, None, :], target[xs][:, :, None])
+            margins = [(held[i][xs], held[i][ds]) for i in range(2)]
+            tables = [jc.whole_tables(counts[i][take], *margins[i]) for i in range(2)]
+            pair_scores, pair_meets = jc.contingency(*tables, sizes, thresholds[1], margins[0])
             rows = table[at]
             score[rows], meets[rows], unknown[rows] = pair_scores, pair_meets, False
     return PairTrends(valid, first, second, both, score, meets, unknown)
@@ -304,81 +305,3 @@ def _discrete_codes(frames, valid, sdtype, numbers):
         codes[0][c], codes[1][c] = coded[:n], coded[n:]
         width[c] = max(len(labels), 1)
     return codes, width, binned
-
-
-def _blocks(discrete: list[str], width: dict[str, int], total: int) -> list[list[str]]:
-    """Consecutive runs of the discrete columns whose joint counts with every code take at
-    most ``_COUNTS_BYTES`` a frame (at least one column a run)."""
-    most = max(1, _COUNTS_BYTES // (8 * max(total, 1)))
-    blocks: list[list[str]] = []
-    held = 0
-    for c in discrete:
-        if blocks and held + width[c] <= most:
-            blocks[-1].append(c)
-            held += width[c]
-        else:
-            blocks.append([c])
-            held = width[c]
-    return blocks
-
-
-def _joint_counts(codes, layout, block, width, offsets, split) -> np.ndarray:
-    """How many rows of a frame hold each code of every column together with each code of
-    the discrete columns ``block`` (consecutive in ``layout``, which puts the discrete
-    columns first, their codes before ``split``): one matrix product of one-hot rows, a
-    chunk of rows at a time; exact counts. ``(codes of all columns, codes of the block)``.
-    Pairs of two continuous columns need none.
-
-    The codes of the discrete columns after the block are left out (NaN): a pair of two
-    discrete columns is counted in the later one's block, so each such pair's table is
-    counted once, not twice. A discrete column's last code is left out of the product and
-    counted as the rest: each row holds exactly one code of the column, so its count with
-    any code ``x`` is the rows holding ``x`` less the column's other codes' (half the
-    product for two-label columns).
-    """
-    total = int(sum(width[c] for c in layout))
-    lo = int(offsets[block[0]])
-    last = np.array([offsets[c] + width[c] - 1 for c in block], dtype=np.int64)
-    hi = int(last[-1]) + 1  # the block's end
-    keep = np.setdiff1d(np.arange(lo, hi), last)
-    n = len(next(iter(codes.values()))) if layout else 0
-    product = np.zeros((total, len(keep)))
-    held = np.zeros(total)  # rows holding each code
-    used = [c for c in layout if not hi <= offsets[c] < split]
-    step = max(1, min(_CHUNK_ROWS, _CHUNK_BYTES // (4 * max(total, 1))))
-    for start in range(0, n, step):
-        stop = min(start + step, n)
-        hot = np.zeros((stop - start, total), dtype=np.float32)
-        rows = np.arange(stop - start)
-        for c in used:
-            hot[rows, offsets[c] + codes[c][start:stop]] = 1.0
-        block_hot = hot[:, keep]
-        # float32 counts of at most 8,192 rows are exact
-        product[:hi] += hot[:, :hi].T @ block_hot
-        if split < total:
-            product[split:] += hot[:, split:].T @ block_hot
-        held += hot.sum(axis=0, dtype=np.float64)
-    gram = np.empty((total, hi - lo))
-    gram[:, keep - lo] = product
-    for c, end in zip(block, last.tolist(), strict=True):
-        gram[:, end - lo] = held - gram[:, offsets[c] - lo : end - lo].sum(axis=1)
-    gram[hi:split] = np.nan  # not counted: never read
-    return gram
-
-
-def _contingency(real, synthetic, sizes, threshold) -> tuple[np.ndarray, np.ndarray]:
-    """The contingency similarity of pairs from their joint counts ``(pairs, rows, cols)``
-    in both frames (NaN where the real association does not count), and whether it counts:
-    sdmetrics' rules (a real table of at least two labels each way whose Cramer's V, on the
-    labels the real rows hold, passes ``threshold``)."""
-    by_row, by_col = real.sum(axis=2), real.sum(axis=1)
-    total = by_row.sum(axis=1)
-    dims = np.minimum((by_row > 0).sum(axis=1), (by_col > 0).sum(axis=1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        expected = by_row[:, :, None] * by_col[:, None, :] / total[:, None, None]
-        # labels no real row holds have no expected count: sdmetrics' table leaves them out
-        terms = np.where(expected > 0, (real - expected) ** 2 / expected, 0.0)
-        cramer = np.sqrt(terms.sum(axis=(1, 2)) / total / (dims - 1))
-    meets = (total > 0) & (dims >= 2) & (cramer > threshold)
-    variation = np.abs(real / sizes[0] - synthetic / sizes[1]).sum(axis=(1, 2)) / 2
-    return np.where(meets, 1 - variation, np.nan), meets

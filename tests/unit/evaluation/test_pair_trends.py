@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthgen.evaluation import quality
+from synthgen.evaluation import joint_counts, quality
 from synthgen.evaluation.data import prepare
 from synthgen.evaluation.pair_trends import pair_trends_details
 from synthgen.evaluation.quality import _quality_report_class, quality_report_scores
@@ -63,11 +63,9 @@ def _sdmetrics_details(real, synthetic, metadata):
 @pytest.mark.parametrize("shift", [0.0, 0.7])
 @pytest.mark.parametrize("chunk_bytes", [None, 1000])
 def test_every_pair_scores_as_sdmetrics_scores_it(shift, chunk_bytes, monkeypatch):
-    from synthgen.evaluation import pair_trends
-
     if chunk_bytes:  # joint counts added up over chunks of a few rows, a column at a time
-        monkeypatch.setattr(pair_trends, "_CHUNK_BYTES", chunk_bytes)
-        monkeypatch.setattr(pair_trends, "_COUNTS_BYTES", chunk_bytes)
+        monkeypatch.setattr(joint_counts, "CHUNK_BYTES", chunk_bytes)
+        monkeypatch.setattr(joint_counts, "COUNTS_BYTES", chunk_bytes)
     real, synthetic = _table(600, 0), _table(500, 1, shift)
     synthetic.loc[:20, "colour"] = "purple"  # a label only the synthetic rows hold
     want = _sdmetrics_details(real, synthetic, META)
@@ -190,8 +188,6 @@ def test_pairs_of_numbers_with_gaps_are_scored_together_as_sdmetrics_scores_them
 
 @pytest.mark.filterwarnings("ignore")
 def test_joint_counts_are_held_a_block_of_discrete_columns_at_a_time(monkeypatch):
-    from synthgen.evaluation import pair_trends
-
     real, synthetic = _table(300, 0), _table(300, 1, 0.5)
     for j in range(12):  # two- to four-label columns
         real[f"d{j}"] = (real["b"] * (j + 1)).round().astype(int) % (j % 3 + 2)
@@ -201,15 +197,15 @@ def test_joint_counts_are_held_a_block_of_discrete_columns_at_a_time(monkeypatch
     }
     whole = pair_trends_details(real, synthetic, meta)
     held = []
-    joint_counts = pair_trends._joint_counts
+    counted = joint_counts.joint_counts
 
     def recorded(*args):
-        gram = joint_counts(*args)
+        gram = counted(*args)
         held.append(gram.nbytes)
         return gram
 
-    monkeypatch.setattr(pair_trends, "_joint_counts", recorded)
-    monkeypatch.setattr(pair_trends, "_COUNTS_BYTES", 4500)
+    monkeypatch.setattr(joint_counts, "joint_counts", recorded)
+    monkeypatch.setattr(joint_counts, "COUNTS_BYTES", 4500)
     blocked = pair_trends_details(real, synthetic, meta)
     assert len(held) > 8 and max(held) <= 4500  # two frames, a few columns' codes a block
     pd.testing.assert_frame_equal(blocked, whole, check_exact=True)
@@ -238,20 +234,32 @@ def test_the_report_lists_the_lowest_scored_pairs_of_a_wide_table(monkeypatch):
 
 
 def test_joint_counts_of_two_discrete_columns_are_taken_once():
-    from synthgen.evaluation import pair_trends
-
     rng = np.random.default_rng(3)
-    codes = {"p": rng.integers(0, 3, 50), "q": rng.integers(0, 2, 50), "r": rng.integers(0, 4, 50)}
-    codes["x"] = rng.integers(0, 12, 50)  # a continuous column's bins
     width = {"p": 3, "q": 2, "r": 4, "x": 12}
     layout = ["p", "q", "r", "x"]
+    frames = []
+    for _ in range(2):
+        codes = {c: rng.integers(0, width[c], 50) for c in ["p", "q", "r"]}
+        codes["x"] = rng.integers(1, 12, 50)  # a continuous column's bins: none in the first
+        frames.append(codes)
     offsets = dict(zip(layout, np.cumsum([0, 3, 2, 4]), strict=False))
-    gram = pair_trends._joint_counts(codes, layout, ["q"], width, offsets, split=9)
+    held = [joint_counts.held_codes(codes, layout, width) for codes in frames]
+    target, places = joint_counts.product_places(held, layout, width, offsets)
+    # a place for every code but each column's last and the bin no row holds
+    assert target.max() == 21 - 4 - 1 and places["q"] == (2, 3)
+    codes = frames[0]
+    counts = joint_counts.joint_counts(codes, layout, ["q"], places["q"], target, offsets, 9)
+    assert counts.shape == (2, 17)
+    assert np.isnan(counts[:-1, 3:6]).all()  # "r" comes after "q": counted in its own block
     hot = {c: np.eye(width[c])[codes[c]] for c in layout}
-    assert np.isnan(gram[5:9]).all()  # "r" comes after "q": counted in its own block
-    np.testing.assert_array_equal(gram[0:3], hot["p"].T @ hot["q"])
-    np.testing.assert_array_equal(gram[3:5], hot["q"].T @ hot["q"])
-    np.testing.assert_array_equal(gram[9:], hot["x"].T @ hot["q"])
+    row = np.where(target == 16, 1, target - 2)
+    for c in ["p", "q", "x"]:
+        at = offsets[c] + np.arange(width[c])
+        take = (row[offsets["q"] + np.arange(2)][None, None, :], target[at][None, :, None])
+        whole = joint_counts.whole_tables(
+            counts[take], held[0][at][None], held[0][offsets["q"] + np.arange(2)][None]
+        )
+        np.testing.assert_array_equal(whole[0], hot[c].T @ hot["q"])
 
 
 @pytest.mark.filterwarnings("ignore")
