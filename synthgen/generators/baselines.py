@@ -72,6 +72,13 @@ class IndependentMarginals(BaseGenerator):
         self.n_scores_ = n
 
 
+#: The least eigenvalue the copula's correlation keeps (smaller ones are clipped to it).
+_EIGEN_FLOOR = 1e-6
+#: Shrinkage from which no eigenvalue can fall under ``_EIGEN_FLOOR`` (shrinkage ``s`` keeps
+#: every eigenvalue of a correlation matrix at least ``s``; the margin absorbs rounding).
+_NO_CLIP_SHRINKAGE = 1e-5
+
+
 class GaussianCopula(BaseGenerator):
     """Gaussian copula over empirical marginals: the fast default.
 
@@ -139,10 +146,22 @@ class GaussianCopula(BaseGenerator):
             self.cholesky_ = np.zeros((0, 0))
             return
         np.fill_diagonal(corr, 1.0)
-        corr = (1.0 - self.shrinkage) * corr + self.shrinkage * np.eye(d)
-        # Clip tiny negative eigenvalues (from constant-ish scores) so Cholesky succeeds.
+        corr *= 1.0 - self.shrinkage
+        corr[np.diag_indices(d)] += self.shrinkage
+        # The scores' correlation has no negative eigenvalue but for rounding, so with enough
+        # shrinkage every eigenvalue is at least about ``shrinkage``, above the floor below:
+        # Cholesky alone (a third of a second at 1,000 scores, 9 s at 10,000, where the
+        # eigendecomposition took 200 s). Otherwise, or where Cholesky still fails, tiny or
+        # negative eigenvalues are clipped first.
+        if self.shrinkage >= _NO_CLIP_SHRINKAGE:
+            try:
+                self.cholesky_ = np.linalg.cholesky(corr)
+                self.correlation_ = corr
+                return
+            except np.linalg.LinAlgError:
+                pass
         vals, vecs = np.linalg.eigh(corr)
-        vals = np.maximum(vals, 1e-6)
+        vals = np.maximum(vals, _EIGEN_FLOOR)
         corr = (vecs * vals) @ vecs.T
         scale = np.sqrt(np.diag(corr))
         corr = corr / np.outer(scale, scale)

@@ -71,6 +71,32 @@ def test_copula_fits_duplicated_and_constant_columns(linked):
     assert (out["flat"] == 1.5).all()
 
 
+def test_copula_fit_skips_the_eigendecomposition_when_shrinkage_bounds_the_eigenvalues(
+    linked, monkeypatch
+):
+    # a duplicated column: singular scores, positive definite once shrunk
+    data = linked.assign(x_copy=linked["x"])
+    clipped = sg.make_generator("copula", shrinkage=1e-3, random_state=0)
+    clipped.fit(data)
+    eigh, shapes = np.linalg.eigh, []
+
+    def recorded(matrix):
+        shapes.append(matrix.shape)
+        return eigh(matrix)
+
+    monkeypatch.setattr(np.linalg, "eigh", recorded)
+    fitted = sg.make_generator("copula", shrinkage=1e-3, random_state=0).fit(data)
+    assert fitted.correlation_.shape not in shapes  # Cholesky alone
+    # what clipping the eigenvalues at the floor and rescaling would give: the same matrix
+    vals, vecs = eigh(fitted.correlation_)
+    assert vals.min() > 1e-4
+    again = (vecs * np.maximum(vals, 1e-6)) @ vecs.T
+    np.testing.assert_allclose(fitted.correlation_, again, atol=1e-12)
+    np.testing.assert_allclose(fitted.correlation_, clipped.correlation_, atol=1e-12)
+    bare = sg.make_generator("copula", shrinkage=0.0, random_state=0).fit(data)
+    assert bare.correlation_.shape in shapes  # no shrinkage: the eigenvalues clipped
+
+
 def test_copula_conditions_move_the_linked_columns(linked):
     model = sg.make_generator("copula", random_state=0).fit(linked)
     free = model.sample(400, random_state=1)
