@@ -12,6 +12,8 @@ every run wrote the same bytes::
         --params '{"epochs": 1}' --fit-rows 20000 --rows 1000000 --jobs 1,2
     OMP_NUM_THREADS=1 python -m benchmarks.bench_sample_jobs --source /tmp/big \
         --rows 50000000 --jobs 1,2      # fitted on bench_stream's 10M x 20 Parquet table
+    OMP_NUM_THREADS=1 python -m benchmarks.bench_sample_jobs --model /tmp/model.sgm \
+        --rows 1000000 --chunk-size 262144 --jobs 1,2   # bench_stream --save's model
 """
 
 from __future__ import annotations
@@ -62,6 +64,27 @@ def _run(model_path: str, out: str, rows: int, chunk: int, jobs: int, queue: Any
     )
 
 
+def _model(args: argparse.Namespace) -> Any:
+    """The saved model ``--model``, or ``--generator`` fitted (one torch thread) on
+    ``--source`` or ``--dataset``."""
+    import synthgen as sg
+    from benchmarks.datasets import load_dataset
+
+    if args.model is not None:
+        model = sg.load(args.model)
+        args.generator = model.key
+        return model
+    model = sg.make_generator(args.generator, random_state=0, **json.loads(args.params))
+    if "n_threads" in model.get_params():  # neural: one thread per process
+        model.set_params(n_threads=1)
+    if args.source is not None:
+        from synthgen.generators.sharded import fit_parts
+
+        return fit_parts(model, args.source, fit_rows=args.fit_rows or 200_000)
+    data, _ = load_dataset(args.dataset)
+    return model.fit(data if args.fit_rows is None else data.iloc[: args.fit_rows])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_sample_jobs")
     parser.add_argument("--generator", default="copula")
@@ -74,6 +97,11 @@ def main(argv: list[str] | None = None) -> int:
         help="fit on this Parquet folder with fit_parts (e.g. bench_stream's 20-column table, "
         "--fit-rows rows for the schema) instead of --dataset",
     )
+    parser.add_argument(
+        "--model",
+        default=None,
+        help="draw from this saved model (e.g. bench_stream --save's) instead of fitting one",
+    )
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--chunk-size", type=int, default=1_000_000)
     parser.add_argument("--jobs", default="1,2", help="comma-separated n_jobs values")
@@ -82,21 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folder", default=None, help="where to write (default: a temp dir)")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
-
-    import synthgen as sg
-    from benchmarks.datasets import load_dataset
-
-    model = sg.make_generator(args.generator, random_state=0, **json.loads(args.params))
-    if "n_threads" in model.get_params():  # neural: one thread per process
-        model.set_params(n_threads=1)
     t0 = time.perf_counter()
-    if args.source is not None:
-        from synthgen.generators.sharded import fit_parts
-
-        fit_parts(model, args.source, fit_rows=args.fit_rows or 200_000)
-    else:
-        data, _ = load_dataset(args.dataset)
-        model.fit(data if args.fit_rows is None else data.iloc[: args.fit_rows])
+    model = _model(args)
     fit_s = time.perf_counter() - t0
     root = Path(tempfile.mkdtemp(dir=args.folder))
     digests = set()
@@ -119,13 +134,13 @@ def main(argv: list[str] | None = None) -> int:
                     json.dumps(
                         {
                             "generator": args.generator,
-                            "data": args.source or args.dataset,
+                            "data": args.model or args.source or args.dataset,
                             "rows": args.rows,
                             "chunk_size": args.chunk_size,
                             "format": "csv" if args.csv else "parquet",
                             "n_jobs": jobs,
                             "repeat": repeat,
-                            "fit_s": round(fit_s, 1),
+                            ("load_s" if args.model else "fit_s"): round(fit_s, 1),
                             **record,
                         }
                     ),

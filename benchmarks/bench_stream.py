@@ -9,7 +9,8 @@ a fresh single-threaded child process, fits ``--generator`` (default the copula;
 as JSON, e.g. ``'{"epochs": 1, "max_time": 600}'`` for the transformer) with
 ``fit_parts(model, folder, fit_rows=N)`` (a sample of ``N`` rows for the schema and encoder,
 the copula's correlation or a neural generator's compact training rows from every row, one
-row group at a time) and draws ``--sample-rows`` rows;
+row group at a time), saves it with ``--save`` (for ``bench_sample_jobs --model``) and draws
+``--sample-rows`` rows;
 prints and writes (``--output``) fit seconds, sampling rows per second, the child's peak RSS
 and the column shapes and pair trends of the synthetic rows against the first part.
 """
@@ -67,7 +68,13 @@ def write_table(folder: Path, n_rows: int, seed: int = 0) -> list[Path]:
 
 
 def _child(
-    folder: str, fit_rows: int, sample_rows: int, generator: str, params: dict, queue: Any
+    folder: str,
+    fit_rows: int,
+    sample_rows: int,
+    generator: str,
+    params: dict,
+    save: str | None,
+    queue: Any,
 ) -> None:
     import torch  # noqa: F401  (the same imports as a user's session)
 
@@ -86,6 +93,8 @@ def _child(
         out["training_s"] = model.history_[-1]["time"]
         out["epochs"] = model.n_epochs_
         out["stop_reason"] = model.stop_reason_
+    if save is not None:  # for bench_sample_jobs --model
+        model.save(save)
     t0 = time.perf_counter()
     synthetic = model.sample(sample_rows, random_state=1)
     out["sample_rows_per_s"] = sample_rows / (time.perf_counter() - t0)
@@ -108,13 +117,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--params", default="{}", help="JSON parameters of the generator")
     parser.add_argument("--timeout", type=float, default=3600.0)
     parser.add_argument("--output", default=None, help="JSON file for the result")
+    parser.add_argument("--save", default=None, help="save the fitted model here")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
     write_table(Path(args.dir), args.rows)
     made = time.perf_counter() - t0
     result = run_in_child(
         _child,
-        (args.dir, args.fit_rows, args.sample_rows, args.generator, json.loads(args.params)),
+        (
+            args.dir,
+            args.fit_rows,
+            args.sample_rows,
+            args.generator,
+            json.loads(args.params),
+            args.save,
+        ),
         args.timeout,
         threads=1,
     )

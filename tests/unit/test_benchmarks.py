@@ -331,3 +331,24 @@ def test_the_worker_sampling_benchmark_fits_on_a_parquet_folder(capsys, tmp_path
     assert main([*args, "--jobs", "1", "--repeats", "1", "--folder", str(out)]) == 0
     record = json.loads(capsys.readouterr().out.splitlines()[0])
     assert record["data"] == str(tmp_path / "table") and record["rows_per_s"] > 0
+
+
+def test_the_stream_benchmark_saves_the_model_the_worker_benchmark_draws_from(capsys, tmp_path):
+    """``bench_stream --save`` keeps its fitted model; ``bench_sample_jobs --model`` draws
+    from that model (its generator named from the file) instead of fitting one."""
+    import queue
+
+    from benchmarks.bench_sample_jobs import main
+    from benchmarks.bench_stream import _child, write_table
+
+    write_table(tmp_path / "table", 1_200)
+    saved, results = tmp_path / "model.sgm", queue.Queue()
+    _child(str(tmp_path / "table"), 1_200, 500, "marginals", {}, str(saved), results)
+    assert results.get()["status"] == "ok" and saved.is_file()
+    out = tmp_path / "out"
+    out.mkdir()
+    args = ["--model", str(saved), "--rows", "2000", "--jobs", "1", "--repeats", "1"]
+    assert main([*args, "--folder", str(out)]) == 0
+    record = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert record["generator"] == "marginals" and record["data"] == str(saved)
+    assert "load_s" in record and "fit_s" not in record and record["rows_per_s"] > 0
