@@ -71,9 +71,7 @@ def _model(args: argparse.Namespace) -> Any:
     from benchmarks.datasets import load_dataset
 
     if args.model is not None:
-        model = sg.load(args.model)
-        args.generator = model.key
-        return model
+        return sg.load(args.model)
     model = sg.make_generator(args.generator, random_state=0, **json.loads(args.params))
     if "n_threads" in model.get_params():  # neural: one thread per process
         model.set_params(n_threads=1)
@@ -113,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     model = _model(args)
     fit_s = time.perf_counter() - t0
+    generator = args.generator if args.model is None else model.key
     root = Path(tempfile.mkdtemp(dir=args.folder))
     digests = set()
     ctx = multiprocessing.get_context("spawn")
@@ -133,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(
                     json.dumps(
                         {
-                            "generator": args.generator,
+                            "generator": generator,
                             "data": args.model or args.source or args.dataset,
                             "rows": args.rows,
                             "chunk_size": args.chunk_size,

@@ -10,6 +10,8 @@ second's counts are the column's rows less its other codes' (:func:`whole_tables
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import numpy as np
 
 __all__ = [
@@ -49,7 +51,10 @@ def blocks(discrete: list[str], width: dict[str, int], total: int) -> list[list[
     return blocks
 
 
-def held_codes(codes, layout, width) -> np.ndarray:
+Codes = Mapping[str, np.ndarray]  # each column's code per row
+
+
+def held_codes(codes: Codes, layout: Sequence[str], width: Mapping[str, int]) -> np.ndarray:
     """How many rows of a frame hold each code, by the code's offset in ``layout``."""
     if not layout:
         return np.zeros(0)
@@ -58,7 +63,12 @@ def held_codes(codes, layout, width) -> np.ndarray:
     )
 
 
-def product_places(held, layout, width, offsets) -> tuple[np.ndarray, dict[str, tuple]]:
+def product_places(
+    held: Sequence[np.ndarray],
+    layout: Sequence[str],
+    width: Mapping[str, int],
+    offsets: Mapping[str, int],
+) -> tuple[np.ndarray, dict[str, tuple[int, int]]]:
     """Where each code (by its offset in ``layout``) sits in the one-hot rows multiplied in
     :func:`joint_counts`: the codes some row of either frame holds, but each column's last,
     consecutive in ``layout`` order; the others at one place past them, the sink (their
@@ -74,8 +84,8 @@ def product_places(held, layout, width, offsets) -> tuple[np.ndarray, dict[str, 
     some = (held[0] > 0) | (held[1] > 0)
     for c in layout:
         some[offsets[c] + width[c] - 1] = False  # counted as the rest
-    target = np.cumsum(some) - 1
-    ends = np.cumsum(some)
+    ends = np.cumsum(some)  # places up to and including each code
+    target = ends - 1
     places = {
         c: (int(ends[offsets[c]] - some[offsets[c]]), int(ends[offsets[c] + width[c] - 1]))
         for c in layout
@@ -84,7 +94,15 @@ def product_places(held, layout, width, offsets) -> tuple[np.ndarray, dict[str, 
     return target, places
 
 
-def joint_counts(codes, layout, block, span, target, offsets, split) -> np.ndarray:
+def joint_counts(
+    codes: Codes,
+    layout: Sequence[str],
+    block: Sequence[str],
+    span: tuple[int, int],
+    target: np.ndarray,
+    offsets: Mapping[str, int],
+    split: int,
+) -> np.ndarray:
     """How many rows of a frame hold each code of the discrete columns ``block``
     (consecutive in ``layout``, which puts the discrete columns first, their codes before
     ``split``) together with each code of every column: one matrix product of one-hot rows,
@@ -118,7 +136,7 @@ def joint_counts(codes, layout, block, span, target, offsets, split) -> np.ndarr
     return counts
 
 
-def whole_tables(counts, held_x, held_d) -> np.ndarray:
+def whole_tables(counts: np.ndarray, held_x: np.ndarray, held_d: np.ndarray) -> np.ndarray:
     """Pairs' joint tables ``(pairs, x codes, d codes)`` from their counts in the product
     (zeros for the codes out of it) and the rows holding each code of either column: each row
     holds one code of a column, so a column's last code's counts are the rest."""
@@ -127,7 +145,13 @@ def whole_tables(counts, held_x, held_d) -> np.ndarray:
     return counts
 
 
-def contingency(real, synthetic, sizes, threshold, margins) -> tuple[np.ndarray, np.ndarray]:
+def contingency(
+    real: np.ndarray,
+    synthetic: np.ndarray,
+    sizes: tuple[int, int],
+    threshold: float,
+    margins: tuple[np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
     """The contingency similarity of pairs from their joint counts ``(pairs, rows, cols)``
     in both frames (NaN where the real association does not count), and whether it counts:
     sdmetrics' rules (a real table of at least two labels each way whose Cramer's V, on the
