@@ -30,6 +30,7 @@ from synthgen.generators.private import DP_SGD_PARAMS
 from synthgen.privacy.dp.fitting import privacy_summary
 from synthgen.training import DPSGDStrategy, Trainer, thread_limit
 from synthgen.training import distributed as dist
+from synthgen.training.heap import reuse_freed_memory
 from synthgen.training.sharding import input_is_sharded
 from synthgen.utils import check_random_state, resolve_device
 
@@ -298,12 +299,23 @@ class NeuralGenerator(BaseGenerator):
         self.n_epochs_ = trainer.n_epochs_
         self.stop_reason_ = trainer.stop_reason_
 
+    @contextlib.contextmanager
+    def drawing(self) -> Iterator[None]:
+        """:meth:`threads` plus, on a CPU, the memory a draw frees kept for its next chunk
+        (glibc; :func:`~synthgen.training.heap.reuse_freed_memory`): a draw allocates the
+        same tensors chunk after chunk, and without it a model loaded in a fresh process
+        (``synthgen sample``, the workers of ``n_jobs``) takes its pages from the kernel
+        again each time."""
+        device = getattr(self, "device_", None)
+        with self.threads(), reuse_freed_memory(getattr(device, "type", "cpu") == "cpu"):
+            yield
+
     def draw(self, n_rows: int, rng: np.random.Generator):
-        with self.threads():
+        with self.drawing():
             return super().draw(n_rows, rng)
 
     def draw_given(self, fixed, rng: np.random.Generator):
-        with self.threads():
+        with self.drawing():
             return super().draw_given(fixed, rng)
 
     # -- state ------------------------------------------------------------------------------------

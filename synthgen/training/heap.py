@@ -1,4 +1,5 @@
-"""Freed memory kept for the next training step: glibc's heap thresholds during a fit.
+"""Freed memory kept for the next training step or sampling chunk: glibc's heap thresholds
+during a fit and a neural generator's draw.
 
 A training step of a wide table allocates dozens of tensors of several megabytes (a
 1,000-column step: parts of 64 rows whose every activation is 16 MB) and frees them all at
@@ -15,7 +16,11 @@ against 7.4 s), for the same peak RSS.
 32 MB, glibc's largest, since setting either turns glibc's dynamic rule off) while a CPU fit
 runs, so the step's memory stays in the process; afterwards it sets the thresholds glibc's
 own rule reaches on large arrays (32 MB and 64 MB) and returns the free memory
-(``malloc_trim``). Elsewhere than glibc (macOS, Windows, musl) it does nothing.
+(``malloc_trim``). A neural generator's draw (``sample``, ``impute``, the workers of
+``n_jobs``) does the same: it allocates the same tensors chunk after chunk, and a model loaded
+in a fresh process drew 200,000 rows of bank marketing 7-9% quicker with its freed memory kept
+(15,000 page faults instead of 250,000-360,000, the same peak RSS; 2026-12-06).
+Elsewhere than glibc (macOS, Windows, musl) it does nothing.
 ``SYNTHGEN_HEAP_TUNING=0`` in the environment turns it off.
 """
 

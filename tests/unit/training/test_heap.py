@@ -103,3 +103,26 @@ def test_freed_blocks_are_reused_instead_of_fresh_pages() -> None:
     # 96 MB a round is 24,576 pages: glibc's own thresholds give them back every round
     assert counts["plain"] > 8 * 12_000
     assert counts["kept"] < counts["plain"] / 8
+
+
+def test_a_neural_draw_keeps_its_freed_memory_and_gives_it_back_after(monkeypatch) -> None:
+    """Sampling a model (one loaded in a fresh process too) allocates the same tensors chunk
+    after chunk: the draw keeps freed memory like a fit, and trims it when it is done."""
+    import pandas as pd
+
+    import synthgen as sg
+    from synthgen.generators.transformer import TabularTransformer
+
+    frame = pd.DataFrame({"x": [float(i % 7) for i in range(60)], "c": ["a", "b", "c"] * 20})
+    params = TabularTransformer._fast_params()
+    model = sg.make_generator("transformer", random_state=0, **params).fit(frame)
+    libc = _FakeLibc()
+    monkeypatch.setattr(heap, "_glibc", lambda: libc)
+    monkeypatch.delenv("SYNTHGEN_HEAP_TUNING", raising=False)
+    model.sample(20, random_state=1)
+    assert libc.calls == [
+        ("mallopt", -3, heap.MMAP_THRESHOLD),
+        ("mallopt", -1, heap.FIT_TRIM_THRESHOLD),
+        ("mallopt", -1, heap.AFTER_TRIM_THRESHOLD),
+        ("malloc_trim", 0),
+    ]
