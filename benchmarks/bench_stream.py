@@ -12,7 +12,10 @@ the copula's correlation or a neural generator's compact training rows from ever
 row group at a time), saves it with ``--save`` (for ``bench_sample_jobs --model``) and draws
 ``--sample-rows`` rows;
 prints and writes (``--output``) fit seconds, sampling rows per second, the child's peak RSS
-and the column shapes and pair trends of the synthetic rows against the first part.
+and the column shapes and pair trends of the synthetic rows against the first part, and the
+detection AUC of the first 50,000 synthetic rows against the first part's first 50,000,
+with 20,000 held-out rows of the same making that the fit never read (``evaluate_s``: that
+evaluation's seconds).
 """
 
 from __future__ import annotations
@@ -53,18 +56,26 @@ def write_parts(folder: Path, n_rows: int, make: Callable[[int, int], pd.DataFra
     return paths
 
 
+def make_part(i: int, n: int, seed: int = 0) -> pd.DataFrame:
+    """Part ``i`` (``n`` rows) of the benchmark table: Adult resampled with noise plus five
+    numbers driven by its age."""
+    rng = np.random.default_rng([seed, i])
+    frame = _adult(n, rng)
+    base = (frame["age"].to_numpy(dtype=float) - 38.0) / 13.0
+    for j in range(5):
+        frame[f"extra{j}"] = base + rng.normal(scale=1.0 + j, size=len(frame))
+    return frame
+
+
 def write_table(folder: Path, n_rows: int, seed: int = 0) -> list[Path]:
     """The parts of the benchmark table."""
+    return write_parts(folder, n_rows, lambda i, n: make_part(i, n, seed))
 
-    def make(i: int, n: int) -> pd.DataFrame:
-        rng = np.random.default_rng([seed, i])
-        frame = _adult(n, rng)
-        base = (frame["age"].to_numpy(dtype=float) - 38.0) / 13.0
-        for j in range(5):
-            frame[f"extra{j}"] = base + rng.normal(scale=1.0 + j, size=len(frame))
-        return frame
 
-    return write_parts(folder, n_rows, make)
+#: The part index of the held-out rows: made like the table's parts, never written with them.
+HOLDOUT_PART = 2**31 - 1
+#: Rows of each side of the detection AUC (real, synthetic), and of the holdout.
+DETECTION_ROWS, HOLDOUT_ROWS = 50_000, 20_000
 
 
 def _child(
@@ -104,6 +115,14 @@ def _child(
     report = sg.evaluate(real, synthetic.iloc[: len(real)], random_state=0)
     out["column_shapes"] = report["column_shapes"].value
     out["column_pair_trends"] = report["column_pair_trends"].value
+    # Detection against rows the fit never read: the same making, a part index past the table
+    n = min(DETECTION_ROWS, len(real), len(synthetic))
+    holdout = make_part(HOLDOUT_PART, min(HOLDOUT_ROWS, max(n // 2, 20)))
+    t0 = time.perf_counter()
+    report = sg.evaluate(real.iloc[:n], synthetic.iloc[:n], holdout, random_state=0)
+    out["detection_auc"] = report["detection_auc"].value
+    out["detection_rows"], out["holdout_rows"] = n, len(holdout)
+    out["evaluate_s"] = time.perf_counter() - t0
     queue.put({"status": "ok", **out})
 
 

@@ -45,12 +45,17 @@ def run_peer(
     quick: bool,
     target: str = "",
     epochs: int | None = None,
+    sample_repeats: int = 1,
+    sample_runs: list[float] | None = None,
 ) -> tuple[pd.DataFrame, float, float]:
     """Fit peer ``name`` on ``train`` and sample ``n_rows``; returns (rows, fit s, sample s).
 
     ``target`` names the prediction target for peers that condition on it (synthcity);
     ``epochs`` sets the training epochs of the peers that take them (SDV's CTGAN and TVAE,
-    mostlyai-engine's most epochs), e.g. one epoch for the cost curves."""
+    mostlyai-engine's most epochs), e.g. one epoch for the cost curves. With
+    ``sample_repeats`` above one the peer draws its ``n_rows`` that many times from the same
+    fitted model: the rows are the first draw's, the sample seconds the median, and every
+    draw's seconds are appended to ``sample_runs`` when given."""
     var, script, model = PEERS[name]
     python = os.environ.get(var)
     if not python:
@@ -66,6 +71,9 @@ def run_peer(
         cmd += ["--rows", str(n_rows), "--seed", str(seed), "--out", str(out)]
         cmd += ["--timing", str(timing), "--target", target] + (["--quick"] if quick else [])
         cmd += [] if epochs is None else ["--epochs", str(epochs)]
+        cmd += [] if sample_repeats <= 1 else ["--sample-repeats", str(sample_repeats)]
         subprocess.run(cmd, check=True)
         times = json.loads(timing.read_text())
+        if sample_runs is not None:
+            sample_runs.extend(float(t) for t in times.get("sample_runs_s", [times["sample_s"]]))
         return pd.read_parquet(out), float(times["fit_s"]), float(times["sample_s"])

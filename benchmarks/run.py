@@ -4,7 +4,10 @@ Each (generator, dataset, seed) runs in its own child process with a time limit,
 a time-out is recorded and the run goes on, and the child's peak resident memory is the pair's
 peak memory. Protocol (``../shared/data/README.md``): shuffle with the seed, first 80% train,
 rest holdout; fit on train, sample ``len(train)`` rows; fidelity against train, utility and
-privacy against the holdout.
+privacy against the holdout. ``--sample-repeats N`` draws those rows ``N`` times from the
+fitted model (ours and the peers' alike): the metrics are the first draw's, ``sample_s`` the
+median draw and ``sample_runs_s`` every draw, so a sampling-time comparison on a busy machine
+rests on more than one measurement.
 
 Usage::
 
@@ -12,6 +15,7 @@ Usage::
     python -m benchmarks run --quick                     # a few minutes, for development
     python -m benchmarks run --datasets my_table.csv --target label
     python -m benchmarks run --ray --seeds 0,1,2         # pairs as Ray tasks (benchmarks.ray_run)
+    python -m benchmarks run --sample-repeats 5          # sampling seconds: median of five
 
 Peers (SDV's CTGAN, TVAE and copula so far) run through
 ``benchmarks/peers.py`` in their own virtual environments when those are configured.
@@ -22,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import statistics
 import time
 import traceback
 import warnings
@@ -74,6 +79,7 @@ def _child(
     params: dict[str, Any],
     quick: bool,
     threads: int | None,
+    sample_repeats: int,
     queue,
 ) -> None:
     warnings.simplefilter("ignore")
@@ -91,17 +97,25 @@ def _child(
             data = data.sample(min(len(data), 5000), random_state=seed)
         train, holdout = split_train_holdout(data, random_state=seed)
         schema = sg.Schema.infer(data)
+        runs: list[float] = []
         if generator in PEERS:
-            synthetic, fit_s, sample_s = run_peer(generator, train, len(train), seed, quick, target)
+            synthetic, fit_s, _ = run_peer(
+                generator, train, len(train), seed, quick, target,
+                sample_repeats=sample_repeats, sample_runs=runs,
+            )  # fmt: skip
             synthetic = synthetic[train.columns]
         else:
             model = sg.make_generator(generator, random_state=seed, **params)
             t0 = time.perf_counter()
             model.fit(train, schema=schema)
             fit_s = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            synthetic = model.sample(len(train))
-            sample_s = time.perf_counter() - t0
+            for _ in range(max(sample_repeats, 1)):  # the metrics are the first draw's
+                t0 = time.perf_counter()
+                drawn = model.sample(len(train))
+                runs.append(time.perf_counter() - t0)
+                if len(runs) == 1:
+                    synthetic = drawn
+        sample_s = statistics.median(runs)
         t0 = time.perf_counter()
         metrics = _metrics(train, holdout, synthetic, target, schema, seed)
         result = {
@@ -112,6 +126,8 @@ def _child(
             "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
             **metrics,
         }
+        if len(runs) > 1:
+            result["sample_runs_s"] = [round(t, 3) for t in runs]
     except Exception as err:  # a crashed pair is recorded, not fatal
         result = {"status": "error", "error": f"{type(err).__name__}: {err}"}
         result["traceback"] = traceback.format_exc(limit=5)
@@ -128,13 +144,15 @@ def run_pair(
     timeout: float = 3600.0,
     quick: bool = False,
     threads: int | None = None,
+    sample_repeats: int = 1,
 ) -> dict[str, Any]:
     """Run one (generator, dataset, seed) in a child process; never raises.
 
     ``threads`` caps the threads of torch and of the BLAS/OpenMP pools, ours and the peers'
-    (they inherit ``OMP_NUM_THREADS``).
+    (they inherit ``OMP_NUM_THREADS``); ``sample_repeats`` draws the sample that many times
+    (see the module docstring).
     """
-    args = (generator, dataset, target, seed, params or {}, quick, threads)
+    args = (generator, dataset, target, seed, params or {}, quick, threads, sample_repeats)
     result = run_in_child(_child, args, timeout, threads)
     result.update(generator=generator, dataset=Path(dataset).stem, seed=seed)
     return result
@@ -254,6 +272,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", default=str(RESULTS))
     parser.add_argument("--threads", type=int, default=None, help="CPU threads per pair")
     parser.add_argument(
+        "--sample-repeats",
+        type=int,
+        default=1,
+        help="draw the sample this many times; sample_s is the median (metrics: the first)",
+    )
+    parser.add_argument(
         "--params", default="{}", help="JSON parameters of synthgen generators (not peers)"
     )
     parser.add_argument(
@@ -264,6 +288,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ray-address", default=None, help="a Ray cluster (default: local Ray)")
     parser.add_argument("--ray-cpus", type=int, default=None, help="CPUs of the local Ray")
     args = parser.parse_args(argv)
+    if args.sample_repeats < 1:
+        parser.error(f"--sample-repeats must be at least 1, got {args.sample_repeats}")
 
     import synthgen as sg
 
@@ -283,6 +309,7 @@ def main(argv: list[str] | None = None) -> int:
             "timeout": args.timeout,
             "quick": args.quick,
             "threads": args.threads,
+            "sample_repeats": args.sample_repeats,
             "params": None if generator in PEERS else params,
         }
         for dataset in datasets

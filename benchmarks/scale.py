@@ -19,11 +19,13 @@ resampled with noise to the wanted rows, plus, by axis,
 Every measurement runs in a child process with one thread (torch, BLAS, OpenMP): fit seconds,
 seconds per epoch (neural generators: ``s_per_epoch``, the whole fit over its epochs, and
 ``epoch_s``, the trainer's own clock per epoch, without the one-off schema inference,
-encoding and tokenisation before the first), sampling rows per second, peak RSS (``ru_maxrss``,
-data included) and the RSS once the data is made; for the labels axis, the column shape of
-``merchant`` (sdmetrics' TVComplement on frequency-ranked labels, as ``sg.evaluate`` scores
-it). Results go to ``--output`` (JSON, markdown and a plot ``scale-<axis>-latest.png``);
-``--plot docs/images/scale_<axis>.png`` replaces the docs' plot (with this run's points only).
+encoding and tokenisation before the first), sampling rows per second (``--sample-repeats
+N``: from the median of ``N`` draws of the same rows, each draw's seconds in
+``sample_runs_s``), peak RSS (``ru_maxrss``, data included) and the RSS once the data is
+made; for the labels axis, the column shape of ``merchant`` (sdmetrics' TVComplement on
+frequency-ranked labels, as ``sg.evaluate`` scores it). Results go to ``--output`` (JSON,
+markdown and a plot ``scale-<axis>-latest.png``); ``--plot docs/images/scale_<axis>.png``
+replaces the docs' plot (with this run's points only).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import time
 import traceback
 import warnings
@@ -165,12 +168,16 @@ def _measure(generator: str, axis: str, size: int, args: dict[str, Any]) -> dict
     n_sample = min(len(data), args["sample_rows"])
     if generator in PEERS:  # in its own environment: fit and sample in one child process
         epochs = args["params"].get(generator, {}).get("epochs")
+        runs: list[float] = []
         synthetic, out["fit_s"], sample_s = run_peer(
-            generator, data, n_sample, args["seed"], quick=False, epochs=epochs
-        )
+            generator, data, n_sample, args["seed"], quick=False, epochs=epochs,
+            sample_repeats=args.get("sample_repeats", 1), sample_runs=runs,
+        )  # fmt: skip
         if epochs:
             out["s_per_epoch"] = out["fit_s"] / epochs
         out["sample_rows_per_s"] = n_sample / sample_s
+        if len(runs) > 1:
+            out["sample_runs_s"] = runs
         if "merchant" in data:
             real = data["merchant"].sample(n_sample, random_state=0).reset_index(drop=True)
             out["merchant_shape"] = _label_shape(real, synthetic["merchant"])
@@ -193,9 +200,14 @@ def _measure(generator: str, axis: str, size: int, args: dict[str, Any]) -> dict
             out["epoch_s"] = history[-1]["time"] / epochs
     if "columns_per_position" in getattr(model, "arch_", {}):  # the transformer's grouping
         out["columns_per_position"] = model.arch_["columns_per_position"]
-    t0 = time.perf_counter()
-    synthetic = model.sample(n_sample, random_state=1)
-    out["sample_rows_per_s"] = n_sample / (time.perf_counter() - t0)
+    runs = []
+    for _ in range(max(args.get("sample_repeats", 1), 1)):  # the same rows each time
+        t0 = time.perf_counter()
+        synthetic = model.sample(n_sample, random_state=1)
+        runs.append(time.perf_counter() - t0)
+    out["sample_rows_per_s"] = n_sample / statistics.median(runs)
+    if len(runs) > 1:
+        out["sample_runs_s"] = runs
     if "merchant" in data:
         real = data["merchant"].sample(n_sample, random_state=0).reset_index(drop=True)
         out["merchant_shape"] = _label_shape(real, synthetic["merchant"])
@@ -301,12 +313,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--labels", type=int, default=100_000, help="labels (evaluate axis)")
     parser.add_argument("--min-count", type=int, default=0, help="schema min_count (0: default)")
     parser.add_argument("--sample-rows", type=int, default=100_000)
+    parser.add_argument(
+        "--sample-repeats", type=int, default=1, help="draws timed; rows/s from their median"
+    )
     parser.add_argument("--params", default="{}", help='JSON {"generator": {param: value}}')
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per point")
     parser.add_argument("--output", default=str(RESULTS))
     parser.add_argument("--plot", default="", help="PNG path (default: in --output)")
     args = parser.parse_args(argv)
+    if args.sample_repeats < 1:
+        parser.error(f"--sample-repeats must be at least 1, got {args.sample_repeats}")
     opts = vars(args) | {"params": json.loads(args.params)}
     results = []
     for generator in args.generators.split(","):

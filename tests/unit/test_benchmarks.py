@@ -132,8 +132,10 @@ def test_a_scale_point_records_the_transformers_grouping(one_thread):
 
     args = {"seed": 0, "rows": 300, "min_count": 0, "sample_rows": 50}
     params = {"transformer": {"epochs": 1, "d_model": 16, "n_heads": 2, "n_layers": 1}}
-    point = _measure("transformer", "cols", 40, {**args, "params": params})
+    point = _measure("transformer", "cols", 40, {**args, "params": params, "sample_repeats": 3})
     assert point["cols"] == 40 and point["columns_per_position"] == 2
+    runs = point["sample_runs_s"]  # three timed draws, the rate from their median
+    assert len(runs) == 3 and point["sample_rows_per_s"] == 50 / sorted(runs)[1]
     assert "columns_per_position" in markdown([{"generator": "transformer", **point}])
 
 
@@ -142,18 +144,19 @@ def test_a_scale_point_of_a_peer_runs_it_with_the_asked_epochs(monkeypatch):
 
     calls = []
 
-    def fake_peer(name, train, n_rows, seed, quick, target="", epochs=None):
-        calls.append((name, len(train), n_rows, epochs))
+    def fake_peer(name, train, n_rows, seed, quick, target="", epochs=None, **repeats):
+        calls.append((name, len(train), n_rows, epochs, repeats["sample_repeats"]))
+        repeats["sample_runs"].extend([0.4, 0.5, 0.7])
         rows = train.sample(n_rows, replace=True, random_state=seed).reset_index(drop=True)
         return rows, 8.0, 0.5
 
     monkeypatch.setattr(scale, "run_peer", fake_peer)
     opts = {"rows": 300, "rows_per_label": 2, "labels": 50, "seed": 0, "sample_rows": 200}
-    opts["params"] = {"mostlyai_argn": {"epochs": 2}}
+    opts |= {"params": {"mostlyai_argn": {"epochs": 2}}, "sample_repeats": 3}
     out = scale._measure("mostlyai_argn", "labels", 100, opts)
-    assert calls == [("mostlyai_argn", 300, 200, 2)]
+    assert calls == [("mostlyai_argn", 300, 200, 2, 3)]
     assert out["fit_s"] == 8.0 and out["s_per_epoch"] == 4.0
-    assert out["sample_rows_per_s"] == 400.0
+    assert out["sample_rows_per_s"] == 400.0 and out["sample_runs_s"] == [0.4, 0.5, 0.7]
     assert 0.5 < out["merchant_shape"] <= 1.0  # resampled real rows: a close frequency shape
 
 
@@ -344,7 +347,11 @@ def test_the_stream_benchmark_saves_the_model_the_worker_benchmark_draws_from(ca
     write_table(tmp_path / "table", 1_200)
     saved, results = tmp_path / "model.sgm", queue.Queue()
     _child(str(tmp_path / "table"), 1_200, 500, "marginals", {}, str(saved), results)
-    assert results.get()["status"] == "ok" and saved.is_file()
+    result = results.get()
+    assert result["status"] == "ok" and saved.is_file()
+    # independent marginals against real rows: a classifier tells them apart somewhat
+    assert 0.5 < result["detection_auc"] <= 1.0
+    assert result["detection_rows"] == 500 and result["holdout_rows"] == 250
     out = tmp_path / "out"
     out.mkdir()
     args = ["--model", str(saved), "--rows", "2000", "--jobs", "1", "--repeats", "1"]
@@ -352,3 +359,54 @@ def test_the_stream_benchmark_saves_the_model_the_worker_benchmark_draws_from(ca
     record = json.loads(capsys.readouterr().out.splitlines()[0])
     assert record["generator"] == "marginals" and record["data"] == str(saved)
     assert "load_s" in record and "fit_s" not in record and record["rows_per_s"] > 0
+
+
+def test_repeated_draws_time_the_median_and_keep_the_first_draws_metrics(tmp_path, adult):
+    """``sample_repeats`` times several draws of the same fitted model: ``sample_s`` is their
+    median, every draw is recorded, and the metrics are those of one draw (the first)."""
+    import statistics
+
+    table = tmp_path / "small.csv"
+    adult.head(300).to_csv(table, index=False)
+    once = run_pair("marginals", str(table), 0, target="income", timeout=300)
+    thrice = run_pair("marginals", str(table), 0, target="income", timeout=300, sample_repeats=3)
+    assert once["status"] == thrice["status"] == "ok", (once, thrice)
+    assert "sample_runs_s" not in once and len(thrice["sample_runs_s"]) == 3
+    assert thrice["sample_s"] == round(statistics.median(thrice["sample_runs_s"]), 2)
+    for metric in ("column_shapes", "column_pair_trends", "detection_auc"):
+        assert thrice[metric] == once[metric]
+
+
+def test_a_peer_draws_as_often_as_asked(tmp_path, monkeypatch):
+    """``run_peer`` hands ``--sample-repeats`` to the peer's script and reports the median of
+    the draws' seconds, every draw appended to ``sample_runs``."""
+    import sys
+
+    import pandas as pd
+
+    from benchmarks import peers
+
+    script = tmp_path / "sdv_peer.py"
+    script.write_text(
+        "import argparse, json, pandas as pd\n"
+        "p = argparse.ArgumentParser()\n"
+        "for f in ('--model', '--train', '--rows', '--seed', '--out', '--timing', '--target'):\n"
+        "    p.add_argument(f)\n"
+        "p.add_argument('--quick', action='store_true')\n"
+        "p.add_argument('--sample-repeats', type=int, default=1)\n"
+        "a = p.parse_args()\n"
+        "pd.read_parquet(a.train).head(int(a.rows)).to_parquet(a.out)\n"
+        "runs = [float(i + 1) for i in range(a.sample_repeats)]\n"
+        "json.dump({'fit_s': 0.5, 'sample_s': sorted(runs)[len(runs) // 2], 'sample_runs_s': runs},"
+        " open(a.timing, 'w'))\n"
+    )
+    monkeypatch.setattr(peers, "SCRIPTS", tmp_path)
+    monkeypatch.setenv("SYNTHGEN_PEER_SDV_PYTHON", sys.executable)
+    train = pd.DataFrame({"x": range(10)})
+    runs: list[float] = []
+    rows, fit_s, sample_s = peers.run_peer(
+        "sdv_ctgan", train, 4, 0, False, sample_repeats=3, sample_runs=runs
+    )
+    assert len(rows) == 4 and fit_s == 0.5
+    assert runs == [1.0, 2.0, 3.0]
+    assert sample_s == 2.0
