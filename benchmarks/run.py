@@ -35,6 +35,7 @@ from typing import Any
 
 from benchmarks.child import run_in_child
 from benchmarks.datasets import load_dataset, split_train_holdout
+from benchmarks.draws import repeats_arg, timed_draws
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -109,12 +110,8 @@ def _child(
             t0 = time.perf_counter()
             model.fit(train, schema=schema)
             fit_s = time.perf_counter() - t0
-            for _ in range(max(sample_repeats, 1)):  # the metrics are the first draw's
-                t0 = time.perf_counter()
-                drawn = model.sample(len(train))
-                runs.append(time.perf_counter() - t0)
-                if len(runs) == 1:
-                    synthetic = drawn
+            # the metrics are the first draw's
+            synthetic, runs = timed_draws(lambda: model.sample(len(train)), sample_repeats)
         sample_s = statistics.median(runs)
         t0 = time.perf_counter()
         metrics = _metrics(train, holdout, synthetic, target, schema, seed)
@@ -273,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None, help="CPU threads per pair")
     parser.add_argument(
         "--sample-repeats",
-        type=int,
+        type=repeats_arg,
         default=1,
         help="draw the sample this many times; sample_s is the median (metrics: the first)",
     )
@@ -288,8 +285,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ray-address", default=None, help="a Ray cluster (default: local Ray)")
     parser.add_argument("--ray-cpus", type=int, default=None, help="CPUs of the local Ray")
     args = parser.parse_args(argv)
-    if args.sample_repeats < 1:
-        parser.error(f"--sample-repeats must be at least 1, got {args.sample_repeats}")
 
     import synthgen as sg
 

@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.child import run_in_child
+from benchmarks.draws import repeats_arg, timed_draws
 from benchmarks.peers import PEERS, run_peer
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -200,11 +201,9 @@ def _measure(generator: str, axis: str, size: int, args: dict[str, Any]) -> dict
             out["epoch_s"] = history[-1]["time"] / epochs
     if "columns_per_position" in getattr(model, "arch_", {}):  # the transformer's grouping
         out["columns_per_position"] = model.arch_["columns_per_position"]
-    runs = []
-    for _ in range(max(args.get("sample_repeats", 1), 1)):  # the same rows each time
-        t0 = time.perf_counter()
-        synthetic = model.sample(n_sample, random_state=1)
-        runs.append(time.perf_counter() - t0)
+    synthetic, runs = timed_draws(  # the same rows each time
+        lambda: model.sample(n_sample, random_state=1), args.get("sample_repeats", 1)
+    )
     out["sample_rows_per_s"] = n_sample / statistics.median(runs)
     if len(runs) > 1:
         out["sample_runs_s"] = runs
@@ -314,7 +313,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-count", type=int, default=0, help="schema min_count (0: default)")
     parser.add_argument("--sample-rows", type=int, default=100_000)
     parser.add_argument(
-        "--sample-repeats", type=int, default=1, help="draws timed; rows/s from their median"
+        "--sample-repeats",
+        type=repeats_arg,
+        default=1,
+        help="draws timed; rows/s from their median",
     )
     parser.add_argument("--params", default="{}", help='JSON {"generator": {param: value}}')
     parser.add_argument("--seed", type=int, default=0)
@@ -322,8 +324,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", default=str(RESULTS))
     parser.add_argument("--plot", default="", help="PNG path (default: in --output)")
     args = parser.parse_args(argv)
-    if args.sample_repeats < 1:
-        parser.error(f"--sample-repeats must be at least 1, got {args.sample_repeats}")
     opts = vars(args) | {"params": json.loads(args.params)}
     results = []
     for generator in args.generators.split(","):

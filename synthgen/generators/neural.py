@@ -300,7 +300,7 @@ class NeuralGenerator(BaseGenerator):
         self.stop_reason_ = trainer.stop_reason_
 
     @contextlib.contextmanager
-    def drawing(self) -> Iterator[None]:
+    def _drawing(self) -> Iterator[None]:
         """:meth:`threads` plus, on a CPU, the memory a draw frees kept for its next chunk
         (glibc; :func:`~synthgen.training.heap.reuse_freed_memory`): a draw allocates the
         same tensors chunk after chunk, and without it a model loaded in a fresh process
@@ -311,11 +311,11 @@ class NeuralGenerator(BaseGenerator):
             yield
 
     def draw(self, n_rows: int, rng: np.random.Generator):
-        with self.drawing():
+        with self._drawing():
             return super().draw(n_rows, rng)
 
     def draw_given(self, fixed, rng: np.random.Generator):
-        with self.drawing():
+        with self._drawing():
             return super().draw_given(fixed, rng)
 
     # -- state ------------------------------------------------------------------------------------

@@ -410,3 +410,18 @@ def test_a_peer_draws_as_often_as_asked(tmp_path, monkeypatch):
     assert len(rows) == 4 and fit_s == 0.5
     assert runs == [1.0, 2.0, 3.0]
     assert sample_s == 2.0
+
+
+def test_the_harnesses_refuse_fewer_than_one_draw(capsys):
+    """``--sample-repeats`` below one (or not a number) stops the run at once, naming it."""
+    import pytest
+
+    from benchmarks.run import main as run_main
+    from benchmarks.scale import main as scale_main
+
+    for main, extra in ((run_main, []), (scale_main, ["--axis", "rows", "--sizes", "100"])):
+        for bad in ("0", "two"):
+            with pytest.raises(SystemExit) as stop:
+                main(["--sample-repeats", bad, *extra])
+            assert stop.value.code == 2
+            assert "--sample-repeats" in capsys.readouterr().err
