@@ -209,8 +209,9 @@ class LaneBlock:
         qkv = torch.mm(self.qkv, self.ln1(x).to(self.dtype).t())
         query, kv_rows = qkv[:d].view(d // hd, hd, n), qkv[d:].view(2, kv, hd, n)
         pos = cache.length
-        keys[pos].copy_(kv_rows[0])  # broadcast to every row from one
-        values[pos].copy_(kv_rows[1])
+        lanes = slice(None) if n == 1 else slice(n)  # one row's broadcast to every lane
+        keys[pos, ..., lanes].copy_(kv_rows[0])
+        values[pos, ..., lanes].copy_(kv_rows[1])
         q = torch.add(query, self.query_bias, out=cache.query[..., :n])
         a = lane_attention(q, keys[: pos + 1, ..., :n], values[: pos + 1, ..., :n]).view(d, n)
         x = torch.addmm(self.proj_bias, a.t().to(self.dtype), self.proj).float().add_(x)

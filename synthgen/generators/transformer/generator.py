@@ -324,6 +324,7 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
             arch["local_ff"] = max(1, round(self._local_ff * arch["d_model"]))
         self.draws_ = "fused"
         self.decoder_ = "lanes"
+        self.shared_prefixes_ = True
         self.history_: list[dict[str, float]] = []
         self.n_epochs_ = 0
         self.stop_reason_ = "nothing_to_learn"
@@ -352,6 +353,7 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
         meta = {**self._training_meta(), "size": self.size_, "arch": self.arch_}
         meta["draws"] = self.draws_
         meta["decoder"] = self.decoder_
+        meta["shared_prefixes"] = self.shared_prefixes_
         arrays = {} if self.net_ is None else module_arrays(self.net_, "net")
         return meta, arrays
 
@@ -374,6 +376,13 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
         if self.decoder_ not in DECODERS:
             raise PersistenceError(
                 f"unknown transformer decoder {self.decoder_!r} in the model file"
+            )
+        # Files written before shared prefixes give each row its own lane (same rows).
+        self.shared_prefixes_ = meta.get("shared_prefixes", False)
+        if type(self.shared_prefixes_) is not bool:
+            raise PersistenceError(
+                f"invalid transformer shared_prefixes {self.shared_prefixes_!r} in the model "
+                "file (true or false expected)"
             )
         heads = self.arch_.get("n_heads", 0)
         kv = self.arch_.get("kv_heads", heads)

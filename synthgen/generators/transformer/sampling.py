@@ -15,7 +15,8 @@ import torch
 from torch.nn import functional as F  # noqa: N812
 
 from synthgen.exceptions import ConfigurationError
-from synthgen.generators.transformer.decoding import NetworkHeads, PreparedHeads
+from synthgen.generators.transformer.decoding import LaneCache, NetworkHeads, PreparedHeads
+from synthgen.generators.transformer.prefixes import PrefixLanes
 from synthgen.training import precision
 from synthgen.utils import check_random_state, torch_generator
 
@@ -60,6 +61,7 @@ class TokenSampling:
     precision: str
     draws_: str
     decoder_: str
+    shared_prefixes_: bool
 
     def _decoder(self) -> str:
         """The key/value cache layout (:data:`.decoding.DECODERS`); models fitted before
@@ -155,12 +157,19 @@ class TokenSampling:
         # in lanes holds its blocks already in the decoding precision.
         autocast = dtype == torch.bfloat16 and self._decoder() == "heads"
         decode = torch.autocast(dev.type, dtype=torch.bfloat16, enabled=autocast)
-        prev = None
+        prev = lane_prev = None
         numeric = set(net.numeric_columns)
+        lanes = self._prefix_lanes(cache, n, bool(shared[0]))
         for i in range(n_cols):
             cols = order[:, i]
+            if lanes is not None and lanes.active and not shared[i]:
+                lanes.stop(cache)
+            sharing = lanes is not None and lanes.active
             with decode:
-                hidden = net.step(prev, cols, cache)
+                if sharing:
+                    hidden = lanes.rows(net.step(lane_prev, cols[: lanes.n_lanes], cache))
+                else:
+                    hidden = net.step(prev, cols, cache)
             if shared[i]:
                 c = int(first[i])
                 if not known[0, c]:
@@ -177,7 +186,22 @@ class TokenSampling:
                 prev = (c, main_t[c], fine_t[c])
             else:
                 prev = (cols, main_t[cols, rows], fine_t[cols, rows])
+            if sharing and i + 1 < n_cols:
+                split = lanes.advance(cache, main_t[c], fine_t[c])
+                lane_prev = None if split is None else (c, *split)
         return main_t.cpu().numpy(), fine_t.cpu().numpy()
+
+    def _prefix_lanes(self, cache: Any, n: int, shared: bool) -> PrefixLanes | None:
+        """Lanes of shared prefixes (:mod:`.prefixes`) for a chunk of ``n`` rows, or
+        ``None`` where the rows do not start alike or the network keeps a lane per row (a
+        cache in heads; a wide network's positions hold several columns; a model saved
+        before shared prefixes, which keeps the rows it drew: a lane of a few rows may
+        round a sum differently from the whole chunk's rows)."""
+        if not shared or not getattr(self, "shared_prefixes_", False):
+            return None
+        if not getattr(self.net_, "shares_prefixes", False):
+            return None
+        return PrefixLanes(n, self.device_) if isinstance(cache, LaneCache) else None
 
     @staticmethod
     def _shared_steps(order: np.ndarray, known: np.ndarray) -> np.ndarray:
