@@ -18,9 +18,8 @@ from synthgen.generators.neural import NeuralGenerator
 from synthgen.generators.nn import build_module, load_module, module_arrays
 from synthgen.generators.params import Integer, Options, Real
 from synthgen.generators.tags import GeneratorTags
-from synthgen.generators.transformer.decoding import DECODERS
 from synthgen.generators.transformer.model import TokenTransformer
-from synthgen.generators.transformer.sampling import DRAWS, TokenSampling
+from synthgen.generators.transformer.sampling import TokenSampling
 from synthgen.generators.transformer.task import TransformerTask
 from synthgen.generators.transformer.tokenizer import RowTokenizer
 from synthgen.generators.transformer.wide import WideTransformer, columns_per_position
@@ -322,9 +321,7 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
         if arch["columns_per_position"] > 1:
             arch["local"] = self._local_kind
             arch["local_ff"] = max(1, round(self._local_ff * arch["d_model"]))
-        self.draws_ = "fused"
-        self.decoder_ = "lanes"
-        self.shared_prefixes_ = True
+        self._new_decoding()
         self.history_: list[dict[str, float]] = []
         self.n_epochs_ = 0
         self.stop_reason_ = "nothing_to_learn"
@@ -351,9 +348,7 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
     # -- persistence ---------------------------------------------------------------------------
     def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         meta = {**self._training_meta(), "size": self.size_, "arch": self.arch_}
-        meta["draws"] = self.draws_
-        meta["decoder"] = self.decoder_
-        meta["shared_prefixes"] = self.shared_prefixes_
+        meta.update(self._decoding_meta())
         arrays = {} if self.net_ is None else module_arrays(self.net_, "net")
         return meta, arrays
 
@@ -367,23 +362,7 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
                 f"invalid transformer arch in the model file: {arch!r} (integers expected)"
             )
         self.arch_ = dict(arch)
-        # Files written before "cdf" draws keep theirs, so they sample the rows they always did.
-        self.draws_ = meta.get("draws", "multinomial")
-        if self.draws_ not in DRAWS:
-            raise PersistenceError(f"unknown transformer draws {self.draws_!r} in the model file")
-        # Files written before "lanes" decode with the cache they were saved with (same rows).
-        self.decoder_ = meta.get("decoder", "heads")
-        if self.decoder_ not in DECODERS:
-            raise PersistenceError(
-                f"unknown transformer decoder {self.decoder_!r} in the model file"
-            )
-        # Files written before shared prefixes give each row its own lane (same rows).
-        self.shared_prefixes_ = meta.get("shared_prefixes", False)
-        if type(self.shared_prefixes_) is not bool:
-            raise PersistenceError(
-                f"invalid transformer shared_prefixes {self.shared_prefixes_!r} in the model "
-                "file (true or false expected)"
-            )
+        self._restore_decoding(meta)
         heads = self.arch_.get("n_heads", 0)
         kv = self.arch_.get("kv_heads", heads)
         if not 1 <= kv <= heads or heads % kv or self.arch_.get("d_model", 0) % heads:

@@ -63,10 +63,6 @@ class TokenTransformer(nn.Module):
     (torch.Size([2, 3, 5]), torch.Size([2, 1, 4]))
     """
 
-    #: Decoding in lanes may run one lane per distinct prefix of rows (:mod:`.prefixes`):
-    #: a position's state depends on the tokens before it only.
-    shares_prefixes = True
-
     def __init__(
         self,
         vocab: list[int],

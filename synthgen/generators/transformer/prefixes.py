@@ -59,6 +59,15 @@ class PrefixLanes:
         self.n_lanes = 1
         self.active = n_rows > 1
 
+    @classmethod
+    def for_chunk(cls, cache: object, n_rows: int) -> PrefixLanes | None:
+        """Lanes for a chunk of ``n_rows`` rows that start alike in ``cache``, or ``None``
+        where the cache keeps a lane per row: a cache in heads, or a wide network's, whose
+        positions sum several cells per row."""
+        if type(cache) is not LaneCache:
+            return None
+        return cls(n_rows, cache.keys[0].device)
+
     def rows(self, hidden: torch.Tensor) -> torch.Tensor:
         """The rows' states ``(n_rows, d)`` from their lanes' ``hidden`` ``(n_lanes, d)``."""
         if len(hidden) == 1:

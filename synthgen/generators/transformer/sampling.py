@@ -14,8 +14,12 @@ import pandas as pd
 import torch
 from torch.nn import functional as F  # noqa: N812
 
-from synthgen.exceptions import ConfigurationError
-from synthgen.generators.transformer.decoding import LaneCache, NetworkHeads, PreparedHeads
+from synthgen.exceptions import ConfigurationError, PersistenceError
+from synthgen.generators.transformer.decoding import (
+    DECODERS,
+    NetworkHeads,
+    PreparedHeads,
+)
 from synthgen.generators.transformer.prefixes import PrefixLanes
 from synthgen.training import precision
 from synthgen.utils import check_random_state, torch_generator
@@ -62,6 +66,37 @@ class TokenSampling:
     draws_: str
     decoder_: str
     shared_prefixes_: bool
+
+    # -- how a model decodes (saved with it) ----------------------------------------------------
+    def _new_decoding(self) -> None:
+        """The decoding of a model fitted now."""
+        self.draws_, self.decoder_, self.shared_prefixes_ = "fused", "lanes", True
+
+    def _decoding_meta(self) -> dict[str, Any]:
+        return {
+            "draws": self.draws_,
+            "decoder": self.decoder_,
+            "shared_prefixes": self.shared_prefixes_,
+        }
+
+    def _restore_decoding(self, meta: dict[str, Any]) -> None:
+        """The decoding a model file names. A file written before a change of the rows
+        drawn (``"cdf"`` draws, the ``"lanes"`` cache, shared prefixes) keeps what it was
+        saved with, so it samples the rows it always did."""
+        self.draws_ = meta.get("draws", "multinomial")
+        if self.draws_ not in DRAWS:
+            raise PersistenceError(f"unknown transformer draws {self.draws_!r} in the model file")
+        self.decoder_ = meta.get("decoder", "heads")
+        if self.decoder_ not in DECODERS:
+            raise PersistenceError(
+                f"unknown transformer decoder {self.decoder_!r} in the model file"
+            )
+        self.shared_prefixes_ = meta.get("shared_prefixes", False)
+        if type(self.shared_prefixes_) is not bool:
+            raise PersistenceError(
+                f"invalid transformer shared_prefixes {self.shared_prefixes_!r} in the model "
+                "file (true or false expected)"
+            )
 
     def _decoder(self) -> str:
         """The key/value cache layout (:data:`.decoding.DECODERS`); models fitted before
@@ -159,7 +194,8 @@ class TokenSampling:
         decode = torch.autocast(dev.type, dtype=torch.bfloat16, enabled=autocast)
         prev = lane_prev = None
         numeric = set(net.numeric_columns)
-        lanes = self._prefix_lanes(cache, n, bool(shared[0]))
+        # free sampling, or the same fixed columns in every row: rows share a prefix
+        lanes = PrefixLanes.for_chunk(cache, n) if shared[0] and self.shared_prefixes_ else None
         for i in range(n_cols):
             cols = order[:, i]
             if lanes is not None and lanes.active and not shared[i]:
@@ -190,18 +226,6 @@ class TokenSampling:
                 split = lanes.advance(cache, main_t[c], fine_t[c])
                 lane_prev = None if split is None else (c, *split)
         return main_t.cpu().numpy(), fine_t.cpu().numpy()
-
-    def _prefix_lanes(self, cache: Any, n: int, shared: bool) -> PrefixLanes | None:
-        """Lanes of shared prefixes (:mod:`.prefixes`) for a chunk of ``n`` rows, or
-        ``None`` where the rows do not start alike or the network keeps a lane per row (a
-        cache in heads; a wide network's positions hold several columns; a model saved
-        before shared prefixes, which keeps the rows it drew: a lane of a few rows may
-        round a sum differently from the whole chunk's rows)."""
-        if not shared or not getattr(self, "shared_prefixes_", False):
-            return None
-        if not getattr(self.net_, "shares_prefixes", False):
-            return None
-        return PrefixLanes(n, self.device_) if isinstance(cache, LaneCache) else None
 
     @staticmethod
     def _shared_steps(order: np.ndarray, known: np.ndarray) -> np.ndarray:

@@ -112,9 +112,6 @@ class WideTransformer(TokenTransformer):
     torch.Size([2, 5, 16])
     """
 
-    #: A group's cells are summed into per-row states between positions: a lane per row.
-    shares_prefixes = False
-
     def __init__(
         self,
         vocab: list[int],

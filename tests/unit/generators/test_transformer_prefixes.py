@@ -144,9 +144,11 @@ def test_a_prefix_all_rows_share_moves_the_cache_with_its_lanes():
 
 
 def test_a_wide_network_keeps_a_lane_per_row(labelled):
-    """A position of several columns sums its cells per row: no shared lanes."""
+    """A position of several columns sums its cells per row, and a cache in heads keeps
+    a row per lane: no shared lanes."""
     params = {"max_time": None, "d_model": 16, "n_layers": 1, "n_heads": 2, "device": "cpu"}
     wide = TabularTransformer(**params, columns_per_position=2, epochs=1, random_state=0)
     wide.fit(labelled)
-    cache = wide.net_.new_cache(8, layout="lanes")
-    assert wide.shared_prefixes_ and wide._prefix_lanes(cache, 8, True) is None
+    assert wide.shared_prefixes_
+    assert PrefixLanes.for_chunk(wide.net_.new_cache(8, layout="lanes"), 8) is None
+    assert PrefixLanes.for_chunk(TokenTransformer([2], [0], 8, 1, 2).new_cache(8), 8) is None
