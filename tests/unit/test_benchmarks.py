@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from benchmarks.run import markdown_table, plot, run_pair
 
 
@@ -372,7 +374,9 @@ def test_repeated_draws_time_the_median_and_keep_the_first_draws_metrics(tmp_pat
     thrice = run_pair("marginals", str(table), 0, target="income", timeout=300, sample_repeats=3)
     assert once["status"] == thrice["status"] == "ok", (once, thrice)
     assert "sample_runs_s" not in once and len(thrice["sample_runs_s"]) == 3
-    assert thrice["sample_s"] == round(statistics.median(thrice["sample_runs_s"]), 2)
+    # the median of the exact draws, rounded to 0.01 s; the draws are listed to 0.001 s
+    median = statistics.median(thrice["sample_runs_s"])
+    assert thrice["sample_s"] == pytest.approx(median, abs=0.0055 + 1e-9)
     for metric in ("column_shapes", "column_pair_trends", "detection_auc"):
         assert thrice[metric] == once[metric]
 
