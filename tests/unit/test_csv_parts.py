@@ -80,6 +80,9 @@ def test_the_cli_fits_a_csv_file_with_parts_and_its_reading_options(tmp_path, ca
     _messy(600).to_csv(path, index=False, sep=";")
     out = tmp_path / "m.sgm"
     args = ["fit", str(path), "--parts", "--fit-rows", "500", "-g", "copula", "--sep", ";"]
+    # seeded: an unseeded sample of 500 of the 600 rows misses all five gaps about once in
+    # 8,000 runs, and the fit then (rightly) refuses the gaps it did not see
+    args += ["--random-state", "0"]
     assert main([*args, "--na-values", "?", "-o", str(out), "-q"]) == 0
     assert "600 rows x 6 columns (1 Parquet parts of the CSV file)" in capsys.readouterr().out
     assert sg.load(out).n_train_rows_ == 600
