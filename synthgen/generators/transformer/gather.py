@@ -5,7 +5,7 @@ embeddings) in the order the batch visits the columns, ``weight[order]``, and th
 read the (column-major) states grouped by vocabulary size, ``states[by_group]``. Under
 autograd, plain indexing backpropagates by zeroing a gradient as large as the whole input
 and adding the slices back at their indices. A wide table's batch goes through in parts
-(:data:`.task.BACKWARD_FLOATS`), and each part paid that for every per-column weight: at
+(:data:`.task.BACKWARD_BYTES`), and each part paid that for every per-column weight: at
 1,000 columns the output heads alone are two million floats a part.
 
 When the index is a permutation (every column is visited, as in every training step), the
@@ -20,7 +20,8 @@ gradient into its token's row (``index_add_``: the same sums in the same order a
 The fine heads read the numbers' states out of every state the main heads read,
 ``states[numbers]``: :func:`fork` gives both, and backpropagates the subset's gradient
 straight into the whole's (one pass) instead of into a zeroed tensor as large as the states
-that autograd then adds to the main heads' gradient (two more passes over a wide batch).
+that autograd then adds to the main heads' gradient (two more passes over a wide batch);
+in place when the main heads' gradient is known to be their own (``owned``).
 """
 
 from __future__ import annotations
@@ -51,21 +52,23 @@ class _Fork(torch.autograd.Function):
     """``(x, x.index_select(dim, index))``, the two gradients summed in one pass."""
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, index: torch.Tensor, dim: int):
+    def forward(ctx, x: torch.Tensor, index: torch.Tensor, dim: int, owned: bool):
         ctx.save_for_backward(index)
-        ctx.dim, ctx.shape = dim, x.shape
+        ctx.dim, ctx.shape, ctx.owned = dim, x.shape, owned
         return x.view_as(x), x.index_select(dim, index)
 
     @staticmethod
     def backward(ctx, whole: torch.Tensor | None, part: torch.Tensor | None):
         (index,) = ctx.saved_tensors
         if part is None:
-            return whole, None, None
+            return whole, None, None, None
         if whole is None:
             whole = part.new_zeros(ctx.shape)
-            return whole.index_add_(ctx.dim, index, part), None, None
+            return whole.index_add_(ctx.dim, index, part), None, None, None
+        if ctx.owned:  # the caller's word: no other gradient shares this tensor
+            return whole.index_add_(ctx.dim, index, part), None, None, None
         # out of place: autograd may hold the incoming gradient elsewhere
-        return whole.index_add(ctx.dim, index, part), None, None
+        return whole.index_add(ctx.dim, index, part), None, None, None
 
 
 class _Lookup(torch.autograd.Function):
@@ -105,10 +108,17 @@ def lookup(weight: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     return _Lookup.apply(weight, index)
 
 
-def fork(x: torch.Tensor, index: torch.Tensor, dim: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+def fork(
+    x: torch.Tensor, index: torch.Tensor, dim: int = 0, *, owned: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
     """``x`` and ``x.index_select(dim, index)``, read by two consumers: under autograd the
     gradient of ``x`` is the whole's plus the subset's added at ``index`` in one pass (the
     same numbers as plain indexing's, to the bit).
+
+    The sum is made out of place (a copy of the whole's gradient: autograd may hand the
+    same tensor to another input, as a sum's backward does) unless ``owned``: the caller
+    knows the whole's reader backpropagates a tensor of its own (a product's gradient, a
+    gather's), and the subset's is added into it.
 
     Examples
     --------
@@ -122,7 +132,7 @@ def fork(x: torch.Tensor, index: torch.Tensor, dim: int = 0) -> tuple[torch.Tens
     """
     if not (torch.is_grad_enabled() and x.requires_grad):
         return x, x.index_select(dim, index)
-    return _Fork.apply(x, index, dim)
+    return _Fork.apply(x, index, dim, owned)
 
 
 def take(x: torch.Tensor, index: torch.Tensor, dim: int = 0) -> torch.Tensor:

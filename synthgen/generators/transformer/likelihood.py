@@ -47,7 +47,7 @@ def grouped_nll(
     sizes = torch.bincount(group, minlength=len(widths)).tolist()
     width = one_width(sizes, widths)
     if width is not None:  # every column at once, padded to the widest: no states moved
-        return _nll(net, h[: len(order)], order, target, width)
+        return _nll(net, h, order, target, width)
     out = h.new_empty(target.shape, dtype=torch.float32)  # (h may be bfloat16)
     by_group = torch.argsort(group, stable=True)
     # a permutation of every state (the padding's after the columns'): its backward a
@@ -90,13 +90,22 @@ def _nll(
     net: Any, h: torch.Tensor, cols: torch.Tensor, target: torch.Tensor, width: int
 ) -> torch.Tensor:
     """Negative log-likelihood ``(t, n)`` of ``target`` ``(t, n)`` under states ``h``
-    ``(t, n, d)`` of columns ``cols``, their heads cut to ``width`` logits: a product per
-    column over its rows, the bias joining it."""
+    ``(t or more, n, d)`` of columns ``cols``, their heads cut to ``width`` logits: a
+    product per column over its rows, the bias joining it.
+
+    States past the ``t`` columns (a wide network's short last group) are scored by heads
+    of zeros against no target: their gradient is zero where it lies, instead of the
+    gradient of a slice of the states, a zeroed tensor as large as all of them with the
+    slice's copied in (two passes over a wide batch's states)."""
+    t, pad = len(cols), h.shape[0] - len(cols)
     w = take(net.head_w, cols)[:, :width]
     b = take(net.head_b, cols)[:, :width] + net.const("vocab_mask")[cols, :width]
+    if pad:
+        w, b = F.pad(w, (0, 0, 0, 0, 0, pad)), F.pad(b, (0, 0, 0, pad))
+        target = F.pad(target, (0, 0, 0, pad), value=-100)  # ignored: a zero loss
     logits = torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2)).flatten(0, 1)
     nll = F.cross_entropy(logits, target.flatten(), reduction="none")
-    return nll.view(len(cols), -1)
+    return nll.view(t + pad, -1)[:t]
 
 
 def fine_by_column(

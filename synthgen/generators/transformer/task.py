@@ -12,20 +12,23 @@ from synthgen.generators.transformer.gather import fork
 from synthgen.generators.transformer.likelihood import fine_by_column, grouped_nll
 from synthgen.generators.transformer.model import TokenTransformer
 from synthgen.training import Trainer
+from synthgen.training.precision import autocast_dtype
 
-__all__ = ["BACKWARD_FLOATS", "TransformerTask"]
+__all__ = ["BACKWARD_BYTES", "TransformerTask"]
 
-#: Activation of one backward pass, in floats (``rows x cells x width``, padding included;
-#: 32 MB). A batch whose activation passes twice this (a wide table's) is backpropagated in
-#: parts of fewer rows, of even size, the gradients summed: the same gradient up to float
-#: rounding, with each of the step's many activations as large as the batch's cells small
-#: enough for memory the process reuses (:func:`~synthgen.training.heap.reuse_freed_memory`;
-#: docs/scale-log.md has the figures). Smaller batches (every table of up to 512 columns,
-#: padding included, at the default 512 rows and width 64) stay one pass. At 1,000 columns
-#: a part is 128 rows (two to a half batch): the per-column products of the heads and the
-#: in-group sums run on more rows at once than in three parts of 86 rows (24 MB), about 5%
-#: less time per row and the same peak RSS.
-BACKWARD_FLOATS = 8_388_608
+#: Activation of one backward pass, in bytes (``rows x cells x width`` elements, padding
+#: included, in the precision the fit computes in: 16 MB is 4,194,304 float32 elements or
+#: 8,388,608 bfloat16 ones). A batch whose activation passes twice this (a wide table's) is
+#: backpropagated in parts of fewer rows, of even size, the gradients summed: the same
+#: gradient up to float rounding, with each of the step's many activations as large as the
+#: batch's cells small enough for memory the process reuses
+#: (:func:`~synthgen.training.heap.reuse_freed_memory`; docs/scale-log.md has the figures).
+#: At the default 512 rows and width 64, tables of up to 256 cells a row (padding included)
+#: stay one pass in float32, up to 512 in bfloat16. At 1,000 columns a part is 64 rows in
+#: float32 and 128 in bfloat16: the same 16 MB, which on a CPU without native bfloat16 took
+#: a part about an eighth less time per row than 32 MB of float32 (the step is bound by the
+#: memory it touches), and on one with it about 5% less than 12 MB of bfloat16.
+BACKWARD_BYTES = 16 * 2**20
 
 
 class TransformerTask(torch.nn.Module):
@@ -67,7 +70,8 @@ class TransformerTask(torch.nn.Module):
         x = net.ln_f(net.column_hidden(main, fine, order, inputs))
         numbers = torch.nonzero(net.const("numeric_index")[order] >= 0).ravel()
         if len(numbers):  # the numbers' states for the fine heads, one backward pass for both
-            x, states = fork(x, numbers)
+            # (the main heads' products backpropagate a gradient of their own: ``owned``)
+            x, states = fork(x, numbers, owned=True)
         # The heads' products run in the fit's precision (bfloat16 under autocast: they
         # were 42% of a 1,000-column step in float32, with the same quality in bfloat16);
         # the cross-entropies after them in float32 (autocast computes them so).
@@ -109,7 +113,9 @@ class TransformerTask(torch.nn.Module):
         # A wide table's batch goes through in parts of ``rows`` rows, each backpropagated
         # at once (the gradients summed: the batch's, from activations small enough to reuse
         # memory); any other batch is one part per half and one backward pass.
-        rows = self.backward_rows(n)
+        with trainer.autocast():  # the activations' precision: bfloat16 under autocast
+            itemsize = (autocast_dtype(main.device.type) or torch.float32).itemsize
+        rows = self.backward_rows(n, itemsize)
         one_pass = rows >= n
         if not one_pass:
             self.optimizer.zero_grad(set_to_none=True)
@@ -134,14 +140,15 @@ class TransformerTask(torch.nn.Module):
         trainer.optimize(loss, self.optimizer)
         return {"loss": loss}
 
-    def backward_rows(self, n: int) -> int:
+    def backward_rows(self, n: int, itemsize: int = 4) -> int:
         """Rows of a batch of ``n`` backpropagated at once: all of them, unless their
-        activation (cells, padding included, times the width) passes twice
-        :data:`BACKWARD_FLOATS`; then parts of :data:`BACKWARD_FLOATS` (at least 16 rows)."""
-        per_row = self.net.row_floats
-        if n * per_row <= 2 * BACKWARD_FLOATS:
+        activation (cells, padding included, times the width, in elements of ``itemsize``
+        bytes) passes twice :data:`BACKWARD_BYTES`; then parts of :data:`BACKWARD_BYTES`
+        (at least 16 rows)."""
+        per_row = self.net.row_floats * itemsize
+        if n * per_row <= 2 * BACKWARD_BYTES:
             return n
-        return max(16, BACKWARD_FLOATS // per_row)
+        return max(16, BACKWARD_BYTES // per_row)
 
     def validation_loss(self, data: torch.Tensor, trainer: Trainer) -> float:
         main, fine = self.split(data)

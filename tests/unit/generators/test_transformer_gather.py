@@ -123,6 +123,49 @@ def test_a_fork_backpropagates_both_readers_exactly_as_plain_indexing() -> None:
     assert fork(x0, index, dim=1)[0] is x0  # nothing to differentiate: no copy, no function
 
 
+def test_an_owned_fork_adds_into_the_whole_gradient_and_a_shared_one_is_left_alone() -> None:
+    """``owned``: the whole's reader (a product) backpropagates a tensor of its own, and the
+    part's gradient is added into it; by default the whole's gradient may be shared (a sum
+    hands the same tensor to both its inputs) and is not written to."""
+    gen = torch.Generator().manual_seed(1)
+    x0, w = torch.randn(5, 3, generator=gen), torch.randn(3, 4, generator=gen)
+    up = torch.randn(2, 3, generator=gen)
+    index = torch.tensor([3, 0])
+    grads = []
+    for split in (lambda x: fork(x, index, owned=True), lambda x: (x, x[index])):
+        x = x0.clone().requires_grad_()
+        whole, part = split(x)
+        ((whole @ w).square().sum() + (part * up).sum()).backward()
+        grads.append(x.grad)
+    assert torch.equal(grads[0], grads[1])
+    x, other = x0.clone().requires_grad_(), torch.zeros(5, 3, requires_grad=True)
+    whole, part = fork(x, index)
+    ((whole + other).sum() + (part * up).sum()).backward()
+    assert torch.equal(other.grad, torch.ones(5, 3))  # the sum's gradient, untouched
+    assert torch.equal(x.grad[index], 1 + up)
+
+
+def test_states_past_the_columns_score_nothing_and_get_no_gradient() -> None:
+    """A wide network's short last group: the states after the visited columns are scored
+    by heads of zeros against no target, so the likelihood is the columns' alone and the
+    padding's gradient is zero."""
+    from synthgen.generators.transformer.likelihood import grouped_nll
+
+    net = _net([3, 5, 4])
+    gen = torch.Generator().manual_seed(2)
+    order, target = torch.tensor([2, 0, 1]), torch.tensor([[1, 0], [2, 1], [4, 3]])
+    h0 = torch.randn(5, 2, 8, generator=gen)  # three columns, two slots of padding
+    h = h0.clone().requires_grad_()
+    nll = grouped_nll(net, h, order, target)
+    nll.sum().backward()
+    cut = h0[:3].clone().requires_grad_()
+    want = grouped_nll(net, cut, order, target)
+    want.sum().backward()
+    torch.testing.assert_close(nll, want)
+    torch.testing.assert_close(h.grad[:3], cut.grad)
+    assert torch.equal(h.grad[3:], torch.zeros(2, 2, 8))
+
+
 def _net(vocab: list[int]) -> TokenTransformer:
     net = TokenTransformer(vocab, [0] * len(vocab), d_model=8, n_layers=1, n_heads=2)
     net.initialize(torch.Generator().manual_seed(0))

@@ -197,12 +197,15 @@ def test_a_grouped_model_learns_within_and_across_groups(wide_model):
 class _GradientTrainer:
     """What a training step reads of its Trainer; keeps the gradient it would apply."""
 
-    def __init__(self) -> None:
+    def __init__(self, dtype: torch.dtype | None = None) -> None:
         self.generator_ = torch.Generator().manual_seed(3)
         self.grads: list[torch.Tensor] = []
+        self.dtype = dtype
 
     def autocast(self):
-        return contextlib.nullcontext()
+        if self.dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast("cpu", dtype=self.dtype)
 
     def optimize(self, loss, optimizer):
         optimizer.zero_grad(set_to_none=True)
@@ -217,7 +220,7 @@ class _GradientTrainer:
 def test_a_batch_backpropagated_in_parts_has_the_gradient_of_one_pass(
     wide_model, toy, monkeypatch, dropout
 ):
-    """A batch whose activation passes twice ``BACKWARD_FLOATS`` (here: any) goes through the
+    """A batch whose activation passes twice ``BACKWARD_BYTES`` (here: any) goes through the
     network in parts of 16 rows: the summed gradient and the loss are one pass's (up to
     float rounding), with the same column orders and hidden tokens drawn."""
     from synthgen.generators.transformer import task
@@ -227,8 +230,8 @@ def test_a_batch_backpropagated_in_parts_has_the_gradient_of_one_pass(
     batch = torch.from_numpy(wide_model._training_tokens(matrix)).long()
     n_cols = wide_model.tokenizer_.n_columns
     results = []
-    for floats in (task.BACKWARD_FLOATS, 1):
-        monkeypatch.setattr(task, "BACKWARD_FLOATS", floats)
+    for size in (task.BACKWARD_BYTES, 1):
+        monkeypatch.setattr(task, "BACKWARD_BYTES", size)
         step = task.TransformerTask(wide_model, wide_model.net_.train(), n_cols)
         step.canonical = torch.arange(n_cols)
         trainer = _GradientTrainer()
@@ -263,19 +266,57 @@ def test_rows_scored_at_once_keep_the_activation_cache_sized(net, rows):
 
 
 @pytest.mark.parametrize(
-    ("columns", "group", "rows"),
-    [(100, 4, 512), (500, 16, 512), (1000, 32, 128)],
-    ids=["100 columns", "500 columns", "1,000 columns"],
+    ("columns", "group", "itemsize", "rows"),
+    [
+        (100, 4, 4, 512),
+        (500, 16, 4, 128),
+        (1000, 32, 4, 64),
+        (500, 16, 2, 512),
+        (1000, 32, 2, 128),
+    ],
+    ids=["100 columns", "500 columns", "1,000 columns", "500 in bfloat16", "1,000 in bfloat16"],
 )
-def test_a_default_batch_backpropagates_in_one_pass_or_halves_in_two_parts(columns, group, rows):
+def test_a_default_batch_backpropagates_in_one_pass_or_in_parts_of_16_mb(
+    columns, group, itemsize, rows
+):
     """At the default 512 rows and width 64: one pass while the activation stays within twice
-    32 MB of floats (512 cells a row, padding included), else parts of at most 32 MB that cut
-    each 256-row half of the batch in two (at 1,000 columns three parts of 86 rows per half
-    were about 5% slower per row)."""
+    16 MB in the fit's precision (256 cells a row in float32, 512 in bfloat16), else parts of
+    at most 16 MB (at 1,000 columns 64 rows of float32 took about an eighth less time per row
+    than 128 on a CPU without native bfloat16; 128 of bfloat16 about 5% less than 86 on one
+    with it)."""
     net = WideTransformer([2] * columns, [0] * columns, 64, 1, 2, columns_per_position=group)
     step = TransformerTask(_Settings(), net, columns)
-    assert step.backward_rows(512) == rows
-    assert rows * net.row_floats * 4 <= 32 * 2**20 or rows == 512  # float32 bytes
+    assert step.backward_rows(512, itemsize) == rows
+    assert rows * net.row_floats * itemsize <= 16 * 2**20 or rows == 512
+
+
+def test_a_training_step_sizes_its_parts_in_the_precision_it_computes_in(
+    wide_model, toy, monkeypatch
+):
+    """Under bfloat16 autocast a part holds twice the rows of a float32 one: the limit is
+    in bytes of the activations as computed."""
+    from synthgen.generators.transformer import task
+
+    matrix = wide_model.encoder_.transform(toy.head(128), random_state=0)
+    batch = torch.from_numpy(wide_model._training_tokens(matrix)).long()
+    n_cols = wide_model.tokenizer_.n_columns
+    # 16 rows of float32 activations a part
+    monkeypatch.setattr(task, "BACKWARD_BYTES", 16 * wide_model.net_.row_floats * 4)
+    seen = {}
+    for dtype in (None, torch.bfloat16):
+        step = task.TransformerTask(wide_model, wide_model.net_.train(), n_cols)
+        step.canonical = torch.arange(n_cols)
+        parts, loss = [], step.loss
+
+        def counted(main, *args, parts=parts, loss=loss):
+            parts.append(len(main))
+            return loss(main, *args)
+
+        monkeypatch.setattr(step, "loss", counted)
+        step.training_step(batch, _GradientTrainer(dtype))
+        seen[dtype] = parts
+    wide_model.net_.eval()
+    assert seen == {None: [16] * 8, torch.bfloat16: [32] * 4}
 
 
 def test_log_prob_and_the_validation_loss_do_not_depend_on_the_chunks(wide_model, toy, monkeypatch):
