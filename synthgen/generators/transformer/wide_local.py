@@ -180,9 +180,8 @@ class PreparedSplitLocal:
             a = shares + F.embedding(cols, self.query_share)
         if self.dtype != torch.float32:  # the residual stays float32
             return torch.mm(F.gelu(a).to(self.dtype), self.fc2).float().add_(z)
-        if len(z) != len(a):  # one row of ``z`` standing for all of them
-            return torch.addmm(z, F.gelu(a), self.fc2)
-        # into ``z`` (new here): ``addmm`` would first copy it into a new output
+        # into ``z`` (new here, with ``a``'s rows): ``addmm`` would first copy it into a new
+        # output
         return z.addmm_(F.gelu(a), self.fc2)
 
 
