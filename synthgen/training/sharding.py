@@ -26,9 +26,18 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
+import numpy as np
+
 from synthgen.training.distributed import collective_device, is_initialised, torch_dist, world_size
 
-__all__ = ["broadcast_bytes", "gather_bytes", "input_is_sharded", "sharded_input", "total_rows"]
+__all__ = [
+    "broadcast_bytes",
+    "gather_bytes",
+    "input_is_sharded",
+    "sharded_input",
+    "sum_over_shards",
+    "total_rows",
+]
 
 _SHARDED = [False]
 
@@ -71,6 +80,25 @@ def total_rows(n_local: int) -> int:
     if not (input_is_sharded() and _grouped()):
         return int(n_local)
     return sum(all_counts(n_local))
+
+
+def sum_over_shards(counts: np.ndarray) -> np.ndarray:
+    """Integer ``counts`` summed over the ranks under sharded input (each rank counted its
+    own rows), else ``counts`` itself.
+
+    Examples
+    --------
+    >>> sum_over_shards(np.array([2, 3])).tolist()
+    [2, 3]
+    """
+    if not (input_is_sharded() and _grouped()):
+        return counts
+    import torch
+
+    dist = torch_dist()
+    buf = torch.from_numpy(np.ascontiguousarray(counts, dtype=np.int64)).to(collective_device())
+    dist.all_reduce(buf, op=dist.ReduceOp.SUM)
+    return buf.cpu().numpy()
 
 
 def gather_bytes(blob: bytes, dst: int = 0) -> list[bytes] | None:

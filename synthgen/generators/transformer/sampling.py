@@ -21,6 +21,7 @@ from synthgen.generators.transformer.decoding import (
     PreparedHeads,
 )
 from synthgen.generators.transformer.prefixes import PrefixLanes
+from synthgen.generators.transformer.token_tables import TokenTables
 from synthgen.training import precision
 from synthgen.utils import check_random_state, torch_generator
 
@@ -50,7 +51,7 @@ DRAWS: tuple[str, ...] = ("multinomial", "cdf", "fused")
 _MIN_SOFTMAX = 16
 
 
-class TokenSampling:
+class TokenSampling(TokenTables):
     """Sampling and scoring over the fitted ``net_``, ``tokenizer_`` and ``encoder_``."""
 
     net_: Any
@@ -167,15 +168,16 @@ class TokenSampling:
         The token tables are held a column per contiguous row while decoding: each step
         writes and reads one column of every row (in the rows' layout, at 1,000 columns,
         each of those cells on its own memory page). Each row visits its known columns
-        first (schema order among them), then the free ones, sampling each free column
+        first (in the visiting order among them), then the free ones, sampling each free column
         given everything visited before it. ``cache`` is a key/value cache of ``n`` rows
         from ``net_.new_cache``; ``heads`` the output heads (prepared for ``"fused"`` draws,
         else the network's own).
         """
         net, dev = self.net_, self.device_
         n, n_cols = known.shape
-        # Stable sort on "is free": known columns first, each group in schema order.
-        order_np = np.argsort(~known, axis=1, kind="stable")
+        # Stable sort on "is free": known columns first, each group in the visiting order.
+        visit = self._visiting_order()
+        order_np = visit[np.argsort(~known[:, visit], axis=1, kind="stable")]
         first, shared = order_np[0], self._shared_steps(order_np, known)
         order = torch.from_numpy(order_np).to(dev)
         main_t, fine_t = tables[0], tables[1]
@@ -335,7 +337,7 @@ class TokenSampling:
         known_cols = tok.known_columns(known)
         if self.random_order == 0 and known_cols.any():
             raise ConfigurationError(
-                "random_order=0 trains the schema order only: conditioning needs random_order > 0"
+                "random_order=0 trains the visiting order only: conditioning needs random_order > 0"
             )
         main, fine = self._split_tokens(matrix)
         tokens = self._sample_tokens(main, fine, known_cols, rng)
@@ -345,7 +347,8 @@ class TokenSampling:
 
     # -- scoring -------------------------------------------------------------------------------
     def log_prob(self, data: pd.DataFrame, *, random_state: Any = None) -> np.ndarray:
-        """Log-likelihood of each row of ``data`` under the model (schema order).
+        """Log-likelihood of each row of ``data`` under the model (its columns visited in
+        the visiting order, ``column_order_``).
 
         Categories contribute their log-probability; numbers and dates the log-probability of
         their bins plus the log-density of a uniform draw inside the fine bin, i.e. a density on
@@ -371,9 +374,11 @@ class TokenSampling:
             return np.zeros(len(data))
         main, fine = self._split_tokens(matrix)
         net, dev = self.net_, self.device_
-        n_cols = main.shape[1]
-        order = torch.arange(n_cols, device=dev)
-        numeric = net.const("numeric_index").cpu().numpy() >= 0
+        visit = self._visiting_order()
+        order = torch.from_numpy(visit).to(dev)
+        # the numbers as visited (their fine logits' order)
+        numbers = torch.from_numpy(visit[net.const("numeric_index").cpu().numpy()[visit] >= 0])
+        numbers = numbers.to(dev)
         out = []
         with torch.no_grad():
             step = net.scoring_rows
@@ -381,10 +386,10 @@ class TokenSampling:
                 m = torch.from_numpy(np.ascontiguousarray(main[lo : lo + step])).to(dev)
                 f = torch.from_numpy(np.ascontiguousarray(fine[lo : lo + step])).to(dev)
                 x = net.final_norm(net.hidden(m, f, order, padded=True))
-                lp = -net.main_nll(x, order, m, normed=True).sum(1)
+                lp = -net.main_nll(x, order, m[:, order], normed=True).sum(1)
                 fine_logits = net.visited_fine_logits(x, order, m, normed=True)
                 if fine_logits.shape[1]:
-                    ft = f[:, torch.from_numpy(numeric).to(dev)]
+                    ft = f[:, numbers]
                     has = ft < self.n_sub_bins
                     flp = torch.log_softmax(fine_logits, -1).gather(
                         -1, ft.clamp(max=self.n_sub_bins - 1)[..., None]

@@ -25,6 +25,7 @@ def main(out: Path, folder: Path) -> None:
     from synthgen.exceptions import SynthgenError
     from synthgen.generators.registry import get_generator_class
     from synthgen.generators.sharded import fit_parts
+    from synthgen.generators.transformer import ordering
     from synthgen.parquet_parts import ParquetParts
     from synthgen.training import Trainer
     from synthgen.training.sharding import sharded_input
@@ -57,8 +58,12 @@ def main(out: Path, folder: Path) -> None:
         return frame
 
     ParquetParts.read = logged
+    # 8 shared lanes: few columns chosen, so the ranks' rows alone would choose others
+    ordering.SHARED_LANES = 8
     for key in FAMILIES:
         params = {**get_generator_class(key)._fast_params(), "n_threads": 1, "random_state": 0}
+        if key == "transformer":  # each rank counts its own rows' tokens for the order
+            params["column_order"] = "auto"
         model = fit_parts(sg.make_generator(key, **params), folder)
         model.save(out / f"{key}-{rank}.sgm")
         record[key] = {"n_train_rows": model.n_train_rows_, "epochs": model.n_epochs_}

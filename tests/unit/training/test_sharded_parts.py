@@ -14,6 +14,7 @@ from synthgen.bundle import read_bundle
 from synthgen.exceptions import ConfigurationError, DataError, SchemaError
 from synthgen.generators.registry import get_generator_class
 from synthgen.generators.sharded import fit_parts
+from synthgen.generators.transformer import ordering
 from synthgen.parquet_parts import ParquetParts, rank_units
 from synthgen.testing import make_mixed_table
 
@@ -146,6 +147,21 @@ def test_each_rank_reads_its_share_and_trains_one_model(api_run):
         assert records[0][key]["n_train_rows"] == 150
         loaded = sg.load(api_run / f"{key}-0.sgm")
         assert list(loaded.sample(20, random_state=0).columns) == list(make_mixed_table(5).columns)
+
+
+def test_every_rank_trains_the_visiting_order_of_the_whole_table(api_run, table, monkeypatch):
+    """Each rank counts its own rows' tokens; summed over the ranks, they order the columns
+    as one process fitting the whole table does (rank 0's rows alone order them otherwise;
+    the worker's budget of 8 shared lanes)."""
+    monkeypatch.setattr(ordering, "SHARED_LANES", 8)
+    params = {**get_generator_class("transformer")._fast_params(), "random_state": 0}
+    params["column_order"] = "auto"  # as the worker fits it
+    whole = sg.make_generator("transformer", **params).fit(table).column_order_
+    alone = [sg.make_generator("transformer", **params).fit(rows).column_order_
+             for rows in (table.iloc[:70], table.iloc[70:])]  # fmt: skip
+    assert any(order != whole for order in alone)
+    ranks = [sg.load(api_run / f"transformer-{r}.sgm").column_order_ for r in (0, 1)]
+    assert ranks == [whole, whole]
 
 
 def test_sharded_full_batch_steps_are_one_process_steps(api_run):
