@@ -117,8 +117,9 @@ class TabularTransformer(TokenSampling, NeuralGenerator):
         batch trains in, beside the random orders). ``"auto"`` visits first the columns
         whose tokens hold the least entropy, as many as keep sampled rows sharing the
         network's work, then the others, each group in schema order (a network with
-        several columns per position keeps the schema order): free sampling is about a
-        fifth quicker on the benchmark tables, with the same quality (:mod:`.ordering`).
+        several columns per position keeps the schema order): free sampling was about a
+        fifth quicker on the benchmark tables, their quality within the spread of two
+        seeds (:mod:`.ordering`, docs/benchmarks.md).
         ``"schema"`` is the table's order; a list of column names puts those first, in
         that order, and the others after them in schema order.
     random_order : float

@@ -16,9 +16,12 @@ schema order under ``"auto"``: its cache has no shared lanes. ``"schema"`` is th
 the table's columns (every model saved before the visiting order); a list of column names
 puts those columns first, in that order, and the others after them in schema order.
 
-The order is computed from token counts the fit takes anyway; under sharded input
-(``torch.distributed``) the ranks' counts are summed first, so every rank trains the same
-order. A model file stores it as column indices (no value of the data).
+The tokens are counted while the fit tokenises the rows (one ``bincount`` per chunk); under
+sharded input (``torch.distributed``) the ranks' counts are summed first, so every rank
+trains the same order. A model file stores the order as column indices: no value of the
+data, only which columns hold the fewest values (as the encoder's bins already tell). The
+transformer has no differentially private fit; one would have to order the columns without
+reading the rows.
 """
 
 from __future__ import annotations
