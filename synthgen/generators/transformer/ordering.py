@@ -97,10 +97,10 @@ class TokenCounts:
         return cls(vocab, numeric, tokenizer.n_sub_bins + 1)  # fine bins and "none"
 
     def add(self, rows: np.ndarray) -> None:
-        """Count a block of token rows ``(2 * n_columns, n)`` (main rows, then fine rows)."""
+        """Count a block of token rows ``(2 * n_columns, n)``: main rows, then fine rows (0
+        for columns that are not numbers, as :meth:`.TokenTables._token_rows` makes them)."""
         n_cols = len(self.span)
-        main, fine = rows[:n_cols], rows[n_cols:]
-        keys = main * self.span[:, None] + np.where(self.span[:, None] > 1, fine, 0)
+        keys = rows[:n_cols] * self.span[:, None] + rows[n_cols:]
         keys += self.offsets[:-1, None]
         self.counts += np.bincount(keys.ravel(), minlength=len(self.counts))
 
@@ -165,8 +165,8 @@ def visiting_order(
         seen.add(name)
         if name in index:
             first.append(index[name])
-    rest = [i for i in range(n) if i not in set(first)]
-    return np.array(first + rest, dtype=np.int64)
+    listed = set(first)
+    return np.array(first + [i for i in range(n) if i not in listed], dtype=np.int64)
 
 
 def _shared_first(entropy: np.ndarray) -> np.ndarray:
