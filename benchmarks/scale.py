@@ -23,8 +23,15 @@ encoding and tokenisation before the first), sampling rows per second (``--sampl
 N``: from the median of ``N`` draws of the same rows, each draw's seconds in
 ``sample_runs_s``), peak RSS (``ru_maxrss``, data included) and the RSS once the data is
 made; for the labels axis, the column shape of ``merchant`` (sdmetrics' TVComplement on
-frequency-ranked labels, as ``sg.evaluate`` scores it). Results go to ``--output`` (JSON,
-markdown and a plot ``scale-<axis>-latest.png``); ``--plot docs/images/scale_<axis>.png``
+frequency-ranked labels, as ``sg.evaluate`` scores it). Each generator's cost against its
+first size: ``epoch_ratio`` (``epoch_s`` over the first size's) and ``sampling_ratio`` (the
+first size's rows per second over this size's).
+
+``--rounds N`` measures every point ``N`` times, a round of every point after another, so
+that a drift of the machine's speed reaches every size alike; the summary holds each
+point's medians over its rounds (``rounds``: how many succeeded) and the ratios of those
+medians. Results go to ``--output`` (JSON, markdown and a plot
+``scale-<axis>-latest.png``, of the medians); ``--plot docs/images/scale_<axis>.png``
 replaces the docs' plot (with this run's points only).
 """
 
@@ -241,10 +248,53 @@ def run_point(generator: str, axis: str, size: int, args: dict[str, Any]) -> dic
     return result
 
 
-_COLUMNS = ["generator", "axis", "size", "rows", "cols", "labels_stored", "columns_per_position",
-            "fit_s", "s_per_epoch", "epoch_s",
-            "sample_rows_per_s", "merchant_shape", "evaluate_s", "export_s", "cpu_s", "peak_rss_mb",
-            "data_rss_mb", "load_1m", "status"]  # fmt: skip
+_COLUMNS = ["generator", "axis", "size", "round", "rounds", "rows", "cols", "labels_stored",
+            "columns_per_position", "fit_s", "s_per_epoch", "epoch_s", "epoch_ratio",
+            "sample_rows_per_s", "sampling_ratio", "merchant_shape", "evaluate_s", "export_s",
+            "cpu_s", "peak_rss_mb", "data_rss_mb", "load_1m", "status"]  # fmt: skip
+#: What the summary of several rounds takes the median of.
+_MEDIANS = ("fit_s", "s_per_epoch", "epoch_s", "sample_rows_per_s", "merchant_shape",
+            "evaluate_s", "export_s", "cpu_s", "peak_rss_mb", "data_rss_mb")  # fmt: skip
+
+
+def add_ratios(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``results`` with each generator's cost against its first size's (in place and
+    returned): ``epoch_ratio``, its ``epoch_s`` over the first's, and ``sampling_ratio``, the
+    first's rows per second over its own (a point that lacks either figure gets no ratio)."""
+    first: dict[str, dict[str, Any]] = {}
+    for r in results:
+        base = first.setdefault(r["generator"], r)
+        for ratio, key, inverse in (
+            ("epoch_ratio", "epoch_s", False),
+            ("sampling_ratio", "sample_rows_per_s", True),
+        ):
+            a, b = base.get(key), r.get(key)
+            if a and b:
+                r[ratio] = a / b if inverse else b / a
+    return results
+
+
+def summarize(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per generator and size, in the order first measured: the medians of its
+    successful rounds' figures (``rounds``: how many), then :func:`add_ratios` of them; a
+    point with no successful round keeps its last round's error."""
+    points: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for r in runs:
+        points.setdefault((r["generator"], r["size"]), []).append(r)
+    out = []
+    for (generator, size), rounds in points.items():
+        ok = [r for r in rounds if r.get("status") == "ok"]
+        if not ok:
+            out.append(rounds[-1] | {"rounds": 0})
+            continue
+        row = {k: v for k, v in ok[0].items() if k not in _MEDIANS and k != "round"}
+        row |= {"generator": generator, "size": size, "rounds": len(ok)}
+        for key in _MEDIANS:
+            values = [r[key] for r in ok if r.get(key) is not None]
+            if values:
+                row[key] = statistics.median(values)
+        out.append(row)
+    return add_ratios(out)
 
 
 def markdown(results: list[dict[str, Any]]) -> str:
@@ -256,13 +306,8 @@ def markdown(results: list[dict[str, Any]]) -> str:
         for c in cols:
             v = r.get(c)
             if isinstance(v, float):
-                v = (
-                    f"{v:,.3f}"
-                    if c == "merchant_shape"
-                    else f"{v:,.1f}"
-                    if v < 100
-                    else f"{v:,.0f}"
-                )
+                digits = 3 if c == "merchant_shape" else 2 if c.endswith("_ratio") else None
+                v = f"{v:,.{digits}f}" if digits else f"{v:,.1f}" if v < 100 else f"{v:,.0f}"
             cells.append("" if v is None else str(v))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -318,6 +363,9 @@ def main(argv: list[str] | None = None) -> int:
         default=1,
         help="draws timed; rows/s from their median",
     )
+    parser.add_argument(
+        "--rounds", type=repeats_arg, default=1, help="times every point is measured"
+    )
     parser.add_argument("--params", default="{}", help='JSON {"generator": {param: value}}')
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per point")
@@ -325,22 +373,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plot", default="", help="PNG path (default: in --output)")
     args = parser.parse_args(argv)
     opts = vars(args) | {"params": json.loads(args.params)}
-    results = []
-    for generator in args.generators.split(","):
-        for size in (int(s) for s in args.sizes.split(",")):
-            res = run_point(generator, args.axis, size, opts)
-            results.append(res)
-            shown = {k: res.get(k) for k in _COLUMNS if res.get(k) is not None}
-            print(
-                json.dumps(shown | ({"error": res["error"]} if "error" in res else {})), flush=True
-            )
+    runs = []
+    for round_ in range(1, args.rounds + 1):
+        for generator in args.generators.split(","):
+            for size in (int(s) for s in args.sizes.split(",")):
+                res = run_point(generator, args.axis, size, opts)
+                if args.rounds > 1:
+                    res["round"] = round_
+                runs.append(res)
+                shown = {k: res.get(k) for k in _COLUMNS if res.get(k) is not None}
+                error = {"error": res["error"]} if "error" in res else {}
+                print(json.dumps(shown | error), flush=True)
     from synthgen.files import atomic_write
 
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    atomic_write(out / f"scale-{args.axis}-{stamp}.json", json.dumps(results, indent=2))
-    table = markdown(results)
+    if args.rounds > 1:
+        results = summarize(runs)
+        saved: Any = {"summary": results, "runs": runs}
+        table = f"{markdown(results)}\n\nEach round:\n\n{markdown(runs)}"
+    else:
+        results = saved = add_ratios(runs)
+        table = markdown(results)
+    atomic_write(out / f"scale-{args.axis}-{stamp}.json", json.dumps(saved, indent=2))
     command = "python -m benchmarks scale " + " ".join(argv or [])
     atomic_write(out / f"scale-{args.axis}-latest.md", f"Command: `{command.strip()}`\n\n{table}\n")
     plot(results, Path(args.plot) if args.plot else out / f"scale-{args.axis}-latest.png")

@@ -429,3 +429,50 @@ def test_the_harnesses_refuse_fewer_than_one_draw(capsys):
                 main(["--sample-repeats", bad, *extra])
             assert stop.value.code == 2
             assert "--sample-repeats" in capsys.readouterr().err
+
+
+def test_scale_rounds_interleave_the_sizes_and_report_medians_and_ratios(
+    tmp_path, monkeypatch, capsys
+):
+    """``--rounds 3``: every size once per round (a slow spell reaches all sizes), the
+    summary the medians over the rounds that succeeded, the ratios those medians'."""
+    import benchmarks.scale as scale
+
+    calls = []
+
+    def fake_point(generator, axis, size, args):
+        calls.append(size)
+        slow = 2.0 if 5 <= len(calls) <= 8 else 1.0  # round 2 runs twice as slow
+        if generator == "broken" or len(calls) == 10:  # and gen's 100 fails in round 3
+            return {"generator": generator, "axis": axis, "size": size, "status": "error",
+                    "error": "RuntimeError: boom"}  # fmt: skip
+        return {"generator": generator, "axis": axis, "size": size, "status": "ok",
+                "fit_s": 1.0, "epoch_s": slow * size / 10,
+                "sample_rows_per_s": 1000.0 / size / slow,
+                "peak_rss_mb": 100.0 + size + len(calls)}  # fmt: skip
+
+    monkeypatch.setattr(scale, "run_point", fake_point)
+    argv = ["--axis", "cols", "--sizes", "10,100", "--generators", "gen,broken"]
+    assert scale.main([*argv, "--rounds", "3", "--output", str(tmp_path)]) == 0
+    assert calls == [10, 100, 10, 100] * 3
+    saved = json.loads(next(tmp_path.glob("scale-cols-2*.json")).read_text())
+    assert [r["round"] for r in saved["runs"]] == [1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3]
+    gen10, gen100, broken10, _ = saved["summary"]
+    assert (gen10["rounds"], gen100["rounds"], broken10["rounds"]) == (3, 2, 0)
+    assert gen10["epoch_s"] == 1.0 and gen100["epoch_s"] == 15.0  # medians of 1, 2, 1 and 10, 20
+    assert gen100["epoch_ratio"] == 15.0 and gen100["sampling_ratio"] == 100.0 / 7.5
+    assert gen10["peak_rss_mb"] == 115.0 and "round" not in gen10  # runs 1, 5, 9
+    assert broken10["error"] == "RuntimeError: boom"
+    out = capsys.readouterr().out
+    assert "| gen | cols | 100 | 2 |" in out and "Each round:" in out
+
+    single = scale.add_ratios([{"generator": "g", "epoch_s": 2.0, "sample_rows_per_s": 500.0},
+                               {"generator": "g", "epoch_s": 11.0, "sample_rows_per_s": 80.0},
+                               {"generator": "h", "sample_rows_per_s": 10.0}])  # fmt: skip
+    assert single[1]["epoch_ratio"] == 5.5 and single[1]["sampling_ratio"] == 6.25
+    assert "epoch_ratio" not in single[2] and single[2]["sampling_ratio"] == 1.0
+    assert "| 6.25 |" in scale.markdown(single)
+
+    with pytest.raises(SystemExit) as stop:
+        scale.main([*argv, "--rounds", "0"])
+    assert stop.value.code == 2 and "--rounds" in capsys.readouterr().err
