@@ -35,6 +35,7 @@ import ctypes
 import gc
 import json
 import resource
+import shutil
 import tempfile
 import threading
 import time
@@ -102,12 +103,20 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 def _spilled(protected, holdout, schema, synthetic, args):
-    """The spilled filter on the same rows: ``(filter, dropped, (setup_s, check_s), rise)``."""
+    """The spilled filter on the same rows: ``(filter, dropped, (setup_s, check_s), rise)``,
+    its spilled rows in a temporary folder removed at the end."""
+    folder = Path(tempfile.mkdtemp(prefix="bench-spilled-"))
+    try:
+        return _spilled_in(folder, protected, holdout, schema, synthetic, args)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)  # its parts are removed; the folder too
+
+
+def _spilled_in(folder, protected, holdout, schema, synthetic, args):
     from synthgen.evaluation.data import prepare
     from synthgen.privacy.copies import copy_decision
     from synthgen.privacy.spilled import SpilledCopyFilter, SpilledRows
 
-    folder = Path(tempfile.mkdtemp(prefix="bench-spilled-"))
     prep = prepare(protected, holdout.iloc[:1], holdout, schema=schema)
     n_train, n_parts = len(protected), -(-len(protected) // args.part_rows)
     shape = (len(prep.numeric), len(prep.categorical))

@@ -310,6 +310,23 @@ def test_the_copy_filter_benchmark_drops_the_same_rows_spilled_or_in_memory():
     assert in_memory["near_copy_distance"] == spilled["near_copy_distance"] >= 1
     assert in_memory["dropped"] == spilled["dropped"] > 0
     assert spilled["filter_mb"] >= 0
+    import tempfile
+    from pathlib import Path
+
+    assert not list(Path(tempfile.gettempdir()).glob("bench-spilled-*"))  # removed, folder too
+
+
+def test_temporary_folders_of_tests_and_doctests_stay_in_pytests_own(tmp_path_factory):
+    """The root conftest points ``tempfile`` (and child processes, ``TMPDIR``) into pytest's
+    base temporary folder, which pytest prunes: docstring examples' ``mkdtemp()`` no longer
+    leave a folder in the system's temporary folder on every run."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    base = tmp_path_factory.getbasetemp()
+    made = Path(tempfile.mkdtemp())
+    assert made.is_relative_to(base) and Path(os.environ["TMPDIR"]).is_relative_to(base)
 
 
 def test_the_worker_sampling_benchmark_writes_the_same_parts_in_every_run(capsys, tmp_path):
