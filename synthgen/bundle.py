@@ -281,7 +281,8 @@ def read_bundle(
     Examples
     --------
     >>> import tempfile, pathlib, numpy as np
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "b.sgm"
+    >>> scratch = tempfile.TemporaryDirectory()  # removed after the example
+    >>> path = pathlib.Path(scratch.name) / "b.sgm"
     >>> manifest = {"synthgen_version": "0", "generator": "g", "params": {}, "fitted": {},
     ...             "state": {}}
     >>> write_bundle(path, manifest, {"extra.json": "[1, 2]"}, {"w": np.eye(2)})

@@ -115,7 +115,8 @@ def csv_to_parts(
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> tmp = pathlib.Path(tempfile.mkdtemp())
+    >>> scratch = tempfile.TemporaryDirectory()  # removed after the example
+    >>> tmp = pathlib.Path(scratch.name)
     >>> _ = (tmp / "t.csv").write_text("zip,n,x\\n01002,1,NA\\n10001,2,0.5\\n20002,3,1.5\\n")
     >>> parts = csv_to_parts(tmp / "t.csv", tmp, chunk_rows=2)
     >>> back = pd.concat(pd.read_parquet(p) for p in parts)

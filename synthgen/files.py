@@ -60,7 +60,8 @@ def check_output_path(path: str | os.PathLike[str], *, what: str = "output") -> 
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> scratch = tempfile.TemporaryDirectory()  # removed after the example
+    >>> folder = pathlib.Path(scratch.name)
     >>> check_output_path(folder / "out.csv") == folder / "out.csv"
     True
     >>> check_output_path(folder / "missing" / "out.csv")
@@ -110,7 +111,8 @@ def atomic_open(
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "a.txt"
+    >>> scratch = tempfile.TemporaryDirectory()  # removed after the example
+    >>> path = pathlib.Path(scratch.name) / "a.txt"
     >>> with atomic_open(path) as fh:
     ...     _ = fh.write("complete")
     >>> path.read_text()
@@ -162,7 +164,8 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | str) -> None:
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "b.bin"
+    >>> scratch = tempfile.TemporaryDirectory()  # removed after the example
+    >>> path = pathlib.Path(scratch.name) / "b.bin"
     >>> atomic_write(path, b"\\x00\\x01")
     >>> path.read_bytes()
     b'\\x00\\x01'

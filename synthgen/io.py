@@ -42,7 +42,8 @@ def save(model: BaseGenerator, path: str | os.PathLike[str]) -> None:
     >>> import tempfile, pathlib, pandas as pd, synthgen as sg
     >>> df = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "c": ["a", "b", "a", "b"]})
     >>> model = sg.make_generator("copula", random_state=0).fit(df)
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "m.sgm"
+    >>> scratch = tempfile.TemporaryDirectory()  # removed after the example
+    >>> path = pathlib.Path(scratch.name) / "m.sgm"
     >>> sg.save(model, path)
     >>> sg.load(path).sample(2, random_state=1).equals(model.sample(2, random_state=1))
     True

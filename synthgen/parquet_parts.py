@@ -14,7 +14,8 @@ copula's streamed fit (:mod:`synthgen.generators.streamed`).
 Examples
 --------
 >>> import tempfile, pathlib, pandas as pd
->>> folder = pathlib.Path(tempfile.mkdtemp())
+>>> scratch = tempfile.TemporaryDirectory()  # removed after the example
+>>> folder = pathlib.Path(scratch.name)
 >>> for i in range(3):
 ...     pd.DataFrame({"x": range(10 * i, 10 * i + 10)}).to_parquet(folder / f"part-{i}.parquet")
 >>> parts = ParquetParts(folder)

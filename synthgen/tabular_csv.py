@@ -234,7 +234,8 @@ def read_csv_table(
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+    >>> scratch = tempfile.TemporaryDirectory()  # removed after the example
+    >>> path = pathlib.Path(scratch.name) / "t.csv"
     >>> _ = path.write_text("zip,n\\n01002,1\\n10001,2\\n")
     >>> read_csv_table(path)["zip"].tolist()
     ['01002', '10001']

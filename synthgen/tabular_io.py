@@ -89,7 +89,8 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "t.csv.gz"
+    >>> scratch = tempfile.TemporaryDirectory()  # removed after the example
+    >>> path = pathlib.Path(scratch.name) / "t.csv.gz"
     >>> write_table(pd.DataFrame({"a": [1, 2]}), path)
     >>> read_table(path)["a"].tolist()
     [1, 2]

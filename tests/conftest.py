@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -9,6 +10,17 @@ import pytest
 
 from synthgen.datasets import load_adult
 from synthgen.testing import make_mixed_table
+
+
+@pytest.fixture(autouse=True)
+def _temporary_folder(tmp_path_factory, monkeypatch):
+    """``tempfile``'s folder, and ``TMPDIR`` for child processes, inside pytest's base
+    temporary folder (a folder of the test's own beside its ``tmp_path``), which pytest
+    prunes after a few runs: what code under test forgets there never piles up in the
+    system's temporary folder."""
+    folder = tmp_path_factory.mktemp("tempfile")
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    monkeypatch.setenv("TMPDIR", str(folder))
 
 
 @pytest.fixture(scope="session")

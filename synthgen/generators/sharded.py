@@ -95,7 +95,8 @@ def fit_parts(
     --------
     >>> import tempfile, pathlib
     >>> import synthgen as sg
-    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> scratch = tempfile.TemporaryDirectory()  # removed after the example
+    >>> folder = pathlib.Path(scratch.name)
     >>> rng = np.random.default_rng(0)
     >>> for i in range(2):
     ...     pd.DataFrame({"x": rng.normal(size=50)}).to_parquet(folder / f"part-{i}.parquet")

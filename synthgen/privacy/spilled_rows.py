@@ -92,7 +92,8 @@ class SpilledRows:
     Examples
     --------
     >>> import tempfile
-    >>> rows = SpilledRows(Path(tempfile.mkdtemp()), 4, 1, 1)
+    >>> scratch = tempfile.TemporaryDirectory()  # removed after the example
+    >>> rows = SpilledRows(Path(scratch.name), 4, 1, 1)
     >>> rows.add(np.array([[1.0], [np.nan], [3.0]]), np.array([[0], [1], [0]]))
     >>> sorted(int(i) for p in range(4) for i in rows.load(p)[2])
     [0, 1, 2]

@@ -159,7 +159,8 @@ verbose, data_name, attacks
     >>> import tempfile, pathlib
     >>> import pandas as pd
     >>> import synthgen as sg
-    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> scratch = tempfile.TemporaryDirectory()  # removed after the example
+    >>> folder = pathlib.Path(scratch.name)
     >>> df = sg.datasets.load_adult().head(3000)
     >>> for i, start in enumerate(range(0, 3000, 1000)):
     ...     df.iloc[start : start + 1000].to_parquet(folder / f"part-{i}.parquet")

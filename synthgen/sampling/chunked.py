@@ -211,7 +211,8 @@ def sample_to(
     >>> import synthgen as sg
     >>> df = pd.DataFrame({"x": np.arange(40.0), "c": ["a", "b"] * 20})
     >>> model = sg.make_generator("marginals", random_state=0).fit(df)
-    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> scratch = tempfile.TemporaryDirectory()  # removed after the example
+    >>> folder = pathlib.Path(scratch.name)
     >>> out = sample_to(model, folder / "rows", 1000, chunk_size=300, random_state=1)
     >>> sorted(p.name for p in out.iterdir())[:2], len(pd.read_parquet(out))
     (['part-00000.parquet', 'part-00001.parquet'], 1000)

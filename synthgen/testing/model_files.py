@@ -20,7 +20,8 @@ def rewrite_manifest(
     Examples
     --------
     >>> import tempfile, pandas as pd, synthgen as sg
-    >>> tmp = Path(tempfile.mkdtemp())
+    >>> scratch = tempfile.TemporaryDirectory()  # removed after the example
+    >>> tmp = Path(scratch.name)
     >>> sg.make_generator("marginals").fit(pd.DataFrame({"a": [1, 2, 3] * 10})).save(tmp / "m.sgm")
     >>> rewrite_manifest(tmp / "m.sgm", tmp / "odd.sgm", lambda m: m.update(format_version=99))
     >>> sg.load(tmp / "odd.sgm")

@@ -12,7 +12,8 @@ slice a numpy array.
 Examples
 --------
 >>> import tempfile, numpy as np, torch
->>> rows = DiskRows.create(tempfile.mkdtemp(), n_cols=2, dtype=np.float32)
+>>> scratch = tempfile.TemporaryDirectory()  # removed after the example
+>>> rows = DiskRows.create(scratch.name, n_cols=2, dtype=np.float32)
 >>> rows.append(np.array([[0, 1], [2, 3], [4, 5]], dtype=np.float32))
 >>> len(rows), rows[torch.tensor([2, 0])].tolist()
 (3, [[4.0, 5.0], [0.0, 1.0]])

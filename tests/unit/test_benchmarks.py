@@ -316,10 +316,10 @@ def test_the_copy_filter_benchmark_drops_the_same_rows_spilled_or_in_memory():
     assert not list(Path(tempfile.gettempdir()).glob("bench-spilled-*"))  # removed, folder too
 
 
-def test_temporary_folders_of_tests_and_doctests_stay_in_pytests_own(tmp_path_factory):
-    """The root conftest points ``tempfile`` (and child processes, ``TMPDIR``) into pytest's
-    base temporary folder, which pytest prunes: docstring examples' ``mkdtemp()`` no longer
-    leave a folder in the system's temporary folder on every run."""
+def test_temporary_folders_of_tests_stay_in_pytests_own(tmp_path_factory):
+    """tests/conftest.py points ``tempfile`` (and child processes, ``TMPDIR``) into pytest's
+    base temporary folder, which pytest prunes: a folder code under test forgets does not
+    pile up in the system's temporary folder run after run."""
     import os
     import tempfile
     from pathlib import Path
