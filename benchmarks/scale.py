@@ -275,20 +275,21 @@ def add_ratios(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def summarize(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per generator and size, in the order first measured: the medians of its
-    successful rounds' figures (``rounds``: how many), then :func:`add_ratios` of them; a
-    point with no successful round keeps its last round's error."""
+    """One row per generator and size, in the order first measured: what its successful
+    rounds agree on, the medians of their figures (``rounds``: how many), then
+    :func:`add_ratios` of them (a round's own details, its draws' seconds or the load, stay
+    in ``runs``); a point with no successful round keeps its last round's error."""
     points: dict[tuple[str, int], list[dict[str, Any]]] = {}
     for r in runs:
         points.setdefault((r["generator"], r["size"]), []).append(r)
     out = []
-    for (generator, size), rounds in points.items():
+    for rounds in points.values():
         ok = [r for r in rounds if r.get("status") == "ok"]
         if not ok:
             out.append(rounds[-1] | {"rounds": 0})
             continue
-        row = {k: v for k, v in ok[0].items() if k not in _MEDIANS and k != "round"}
-        row |= {"generator": generator, "size": size, "rounds": len(ok)}
+        row = {k: v for k, v in ok[0].items() if all(r.get(k) == v for r in ok)}
+        row["rounds"] = len(ok)
         for key in _MEDIANS:
             values = [r[key] for r in ok if r.get(key) is not None]
             if values:

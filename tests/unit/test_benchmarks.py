@@ -466,7 +466,8 @@ def test_scale_rounds_interleave_the_sizes_and_report_medians_and_ratios(
         return {"generator": generator, "axis": axis, "size": size, "status": "ok",
                 "fit_s": 1.0, "epoch_s": slow * size / 10,
                 "sample_rows_per_s": 1000.0 / size / slow,
-                "peak_rss_mb": 100.0 + size + len(calls)}  # fmt: skip
+                "peak_rss_mb": 100.0 + size + len(calls), "load_1m": float(len(calls)),
+                "cols": size}  # fmt: skip
 
     monkeypatch.setattr(scale, "run_point", fake_point)
     argv = ["--axis", "cols", "--sizes", "10,100", "--generators", "gen,broken"]
@@ -478,7 +479,8 @@ def test_scale_rounds_interleave_the_sizes_and_report_medians_and_ratios(
     assert (gen10["rounds"], gen100["rounds"], broken10["rounds"]) == (3, 2, 0)
     assert gen10["epoch_s"] == 1.0 and gen100["epoch_s"] == 15.0  # medians of 1, 2, 1 and 10, 20
     assert gen100["epoch_ratio"] == 15.0 and gen100["sampling_ratio"] == 100.0 / 7.5
-    assert gen10["peak_rss_mb"] == 115.0 and "round" not in gen10  # runs 1, 5, 9
+    assert gen10["peak_rss_mb"] == 115.0  # runs 1, 5, 9
+    assert gen10["cols"] == 10 and "round" not in gen10 and "load_1m" not in gen10
     assert broken10["error"] == "RuntimeError: boom"
     out = capsys.readouterr().out
     assert "| gen | cols | 100 | 2 |" in out and "Each round:" in out
