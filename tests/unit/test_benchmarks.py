@@ -454,6 +454,7 @@ def test_scale_rounds_interleave_the_sizes_and_report_medians_and_ratios(
     """``--rounds 3``: every size once per round (a slow spell reaches all sizes), the
     summary the medians over the rounds that succeeded, the ratios those medians'."""
     import benchmarks.scale as scale
+    from benchmarks.rounds import add_ratios
 
     calls = []
 
@@ -485,9 +486,9 @@ def test_scale_rounds_interleave_the_sizes_and_report_medians_and_ratios(
     out = capsys.readouterr().out
     assert "| gen | cols | 100 | 2 |" in out and "Each round:" in out
 
-    single = scale.add_ratios([{"generator": "g", "epoch_s": 2.0, "sample_rows_per_s": 500.0},
-                               {"generator": "g", "epoch_s": 11.0, "sample_rows_per_s": 80.0},
-                               {"generator": "h", "sample_rows_per_s": 10.0}])  # fmt: skip
+    single = add_ratios([{"generator": "g", "epoch_s": 2.0, "sample_rows_per_s": 500.0},
+                         {"generator": "g", "epoch_s": 11.0, "sample_rows_per_s": 80.0},
+                         {"generator": "h", "sample_rows_per_s": 10.0}])  # fmt: skip
     assert single[1]["epoch_ratio"] == 5.5 and single[1]["sampling_ratio"] == 6.25
     assert "epoch_ratio" not in single[2] and single[2]["sampling_ratio"] == 1.0
     assert "| 6.25 |" in scale.markdown(single)
