@@ -10,7 +10,8 @@ __all__ = ["add_ratios", "summarize"]
 
 #: What the summary of several rounds takes the median of.
 _MEDIANS = ("fit_s", "s_per_epoch", "epoch_s", "sample_rows_per_s", "merchant_shape",
-            "evaluate_s", "export_s", "cpu_s", "peak_rss_mb", "data_rss_mb")  # fmt: skip
+            "column_shapes", "column_pair_trends", "quality_s", "evaluate_s", "export_s",
+            "cpu_s", "peak_rss_mb", "data_rss_mb")  # fmt: skip
 
 
 def add_ratios(results: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -23,7 +23,10 @@ encoding and tokenisation before the first), sampling rows per second (``--sampl
 N``: from the median of ``N`` draws of the same rows, each draw's seconds in
 ``sample_runs_s``), peak RSS (``ru_maxrss``, data included) and the RSS once the data is
 made; for the labels axis, the column shape of ``merchant`` (sdmetrics' TVComplement on
-frequency-ranked labels, as ``sg.evaluate`` scores it). Each generator's cost against its
+frequency-ranked labels, as ``sg.evaluate`` scores it); on the rows, cols and labels axes the
+column shapes and pair trends of the first draw against as many real rows drawn with the
+seed (``sg.evaluate``'s own scores, taken after the peak RSS is read; ``--no-quality``
+skips them). Each generator's cost against its
 first size: ``epoch_ratio`` (``epoch_s`` over the first size's) and ``sampling_ratio`` (the
 first size's rows per second over this size's).
 
@@ -154,6 +157,28 @@ def _label_shape(real: pd.Series, synthetic: pd.Series) -> float:
     return float(1.0 - 0.5 * np.abs(p - q).sum())
 
 
+def _quality(data: pd.DataFrame, synthetic: pd.DataFrame, seed: int) -> dict[str, float]:
+    """Column shapes and pair trends of ``synthetic`` against as many rows of ``data``
+    drawn with ``seed`` (every row when it has no more)."""
+    from synthgen.evaluation.data import prepare
+    from synthgen.evaluation.quality import quality_report_scores
+
+    real = data.sample(min(len(data), len(synthetic)), random_state=seed)
+    scores = quality_report_scores(prepare(real.reset_index(drop=True), synthetic))
+    return {k: float(scores[k]) for k in ("column_shapes", "column_pair_trends")}
+
+
+def _scored(
+    out: dict[str, Any], data: pd.DataFrame, synthetic: pd.DataFrame, args: dict[str, Any]
+) -> dict[str, Any]:
+    """``out`` with the quality of ``synthetic`` (unless ``--no-quality``) and its seconds."""
+    if args.get("quality", True):
+        t0 = time.perf_counter()
+        out |= _quality(data, synthetic, args["seed"])
+        out["quality_s"] = time.perf_counter() - t0
+    return out
+
+
 def _measure(generator: str, axis: str, size: int, args: dict[str, Any]) -> dict[str, Any]:
     import synthgen as sg
 
@@ -190,7 +215,7 @@ def _measure(generator: str, axis: str, size: int, args: dict[str, Any]) -> dict
         if "merchant" in data:
             real = data["merchant"].sample(n_sample, random_state=0).reset_index(drop=True)
             out["merchant_shape"] = _label_shape(real, synthetic["merchant"])
-        return out
+        return _scored(out, data, synthetic, args)  # (the peer's peak is its own process's)
     schema = sg.Schema.infer(data, min_count=args["min_count"]) if args["min_count"] else None
     if "merchant" in data:
         out["labels_stored"] = len((schema or sg.Schema.infer(data))["merchant"].categories or [])
@@ -218,7 +243,8 @@ def _measure(generator: str, axis: str, size: int, args: dict[str, Any]) -> dict
     if "merchant" in data:
         real = data["merchant"].sample(n_sample, random_state=0).reset_index(drop=True)
         out["merchant_shape"] = _label_shape(real, synthetic["merchant"])
-    return out
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return _scored(out, data, synthetic, args)
 
 
 def _child(generator: str, axis: str, size: int, args: dict[str, Any], queue) -> None:
@@ -233,9 +259,10 @@ def _child(generator: str, axis: str, size: int, args: dict[str, Any], queue) ->
         result = {"status": "error", "error": f"{type(err).__name__}: {err}"}
         result["traceback"] = traceback.format_exc(limit=5)
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    result["peak_rss_mb"] = usage.ru_maxrss / 1024
+    # (a generator's point reads it before scoring its quality; others here)
+    result.setdefault("peak_rss_mb", usage.ru_maxrss / 1024)
     if generator in PEERS:  # the peer's own process (its data copy included)
-        result["host_rss_mb"] = result["peak_rss_mb"]
+        result["host_rss_mb"] = usage.ru_maxrss / 1024
         result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     result["cpu_s"] = usage.ru_utime + usage.ru_stime  # the whole child, data making included
     queue.put(result)
@@ -251,8 +278,12 @@ def run_point(generator: str, axis: str, size: int, args: dict[str, Any]) -> dic
 
 _COLUMNS = ["generator", "axis", "size", "round", "rounds", "rows", "cols", "labels_stored",
             "columns_per_position", "fit_s", "s_per_epoch", "epoch_s", "epoch_ratio",
-            "sample_rows_per_s", "sampling_ratio", "merchant_shape", "evaluate_s", "export_s",
+            "sample_rows_per_s", "sampling_ratio", "merchant_shape", "column_shapes",
+            "column_pair_trends", "evaluate_s", "export_s",
             "cpu_s", "peak_rss_mb", "data_rss_mb", "load_1m", "status"]  # fmt: skip
+
+
+_SCORES = ("merchant_shape", "column_shapes", "column_pair_trends")
 
 
 def markdown(results: list[dict[str, Any]]) -> str:
@@ -264,7 +295,7 @@ def markdown(results: list[dict[str, Any]]) -> str:
         for c in cols:
             v = r.get(c)
             if isinstance(v, float):
-                digits = 3 if c == "merchant_shape" else 2 if c.endswith("_ratio") else None
+                digits = 3 if c in _SCORES else 2 if c.endswith("_ratio") else None
                 v = f"{v:,.{digits}f}" if digits else f"{v:,.1f}" if v < 100 else f"{v:,.0f}"
             cells.append("" if v is None else str(v))
         lines.append("| " + " | ".join(cells) + " |")
@@ -323,6 +354,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--rounds", type=repeats_arg, default=1, help="times every point is measured"
+    )
+    parser.add_argument(
+        "--quality",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="score column shapes and pair trends of the draws (rows, cols, labels axes)",
     )
     parser.add_argument("--params", default="{}", help='JSON {"generator": {param: value}}')
     parser.add_argument("--seed", type=int, default=0)

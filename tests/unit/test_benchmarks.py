@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from benchmarks.run import markdown_table, plot, run_pair
@@ -139,6 +140,43 @@ def test_a_scale_point_records_the_transformers_grouping(one_thread):
     runs = point["sample_runs_s"]  # three timed draws, the rate from their median
     assert len(runs) == 3 and point["sample_rows_per_s"] == 50 / sorted(runs)[1]
     assert "columns_per_position" in markdown([{"generator": "transformer", **point}])
+    # the draw's quality against as many real rows, scored after the peak RSS is read
+    assert 0.0 < point["column_shapes"] <= 1.0 and 0.0 < point["column_pair_trends"] <= 1.0
+    assert point["peak_rss_mb"] > 0 and point["quality_s"] > 0
+    table = markdown([{"generator": "transformer", **point}])
+    assert f"| {point['column_shapes']:.3f} |" in table
+
+
+def test_a_scale_point_scores_quality_unless_asked_not_to(monkeypatch):
+    import benchmarks.scale as scale
+
+    scored = []
+
+    def fake_quality(data, synthetic, seed):
+        scored.append((len(data), len(synthetic), seed))
+        return {"column_shapes": 0.9, "column_pair_trends": 0.8}
+
+    monkeypatch.setattr(scale, "_quality", fake_quality)
+    opts = {"rows": 300, "min_count": 0, "seed": 3, "sample_rows": 120, "params": {}}
+    out = scale._measure("marginals", "cols", 20, opts)
+    assert scored == [(300, 120, 3)] and out["column_shapes"] == 0.9
+    out = scale._measure("marginals", "cols", 20, opts | {"quality": False})
+    assert len(scored) == 1 and "column_shapes" not in out and "quality_s" not in out
+    assert "peak_rss_mb" in out  # read in the point, before any scoring
+
+
+def test_scale_quality_scores_a_resample_of_the_real_rows_high():
+    from benchmarks.scale import _quality, make_table
+
+    data = make_table("cols", 30, 0, {"rows": 2000})
+    fake = data.sample(1000, replace=True, random_state=1).reset_index(drop=True)
+    rng = np.random.default_rng(2)
+    shuffled = fake.apply(lambda c: c.to_numpy()[rng.permutation(len(c))])
+    good, broken = _quality(data, fake, 0), _quality(data, shuffled, 0)
+    assert good["column_shapes"] > 0.95 and good["column_pair_trends"] > 0.95
+    # every column shuffled on its own: the shapes stay, the pairs' trends go
+    assert broken["column_shapes"] > 0.95
+    assert broken["column_pair_trends"] < good["column_pair_trends"] - 0.05
 
 
 def test_a_scale_point_of_a_peer_runs_it_with_the_asked_epochs(monkeypatch):
@@ -160,6 +198,7 @@ def test_a_scale_point_of_a_peer_runs_it_with_the_asked_epochs(monkeypatch):
     assert out["fit_s"] == 8.0 and out["s_per_epoch"] == 4.0
     assert out["sample_rows_per_s"] == 400.0 and out["sample_runs_s"] == [0.4, 0.5, 0.7]
     assert 0.5 < out["merchant_shape"] <= 1.0  # resampled real rows: a close frequency shape
+    assert out["column_shapes"] > 0.9  # the peer's rows scored like ours
 
 
 def test_dp_canary_audit_bounds_epsilon_and_sees_a_copying_generator(adult, one_thread):
