@@ -303,8 +303,9 @@ def markdown(results: list[dict[str, Any]]) -> str:
 
 
 def plot(results: list[dict[str, Any]], path: Path) -> None:
-    """Fit seconds, sampling rows per second (where measured) and peak RSS against size,
-    one line per generator (log-log)."""
+    """Fit seconds, sampling rows per second (where measured), peak RSS (log-log) and the
+    draws' column shapes and pair trends (where scored; a linear scale) against size, one
+    line per generator."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -320,6 +321,8 @@ def plot(results: list[dict[str, Any]], path: Path) -> None:
     if "sample_rows_per_s" in ok:
         panels["sample_rows_per_s"] = "sampling rows per second"
     panels["peak_rss_mb"] = "peak RSS (MB)"
+    scores = [c for c in ("column_shapes", "column_pair_trends") if c in ok]
+    panels |= {c: c.replace("column_", "").replace("_", " ") for c in scores}
     fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.5))
     for gen, grp in ok.groupby("generator"):
         for ax, column in zip(axes, panels, strict=True):
@@ -327,7 +330,7 @@ def plot(results: list[dict[str, Any]], path: Path) -> None:
     axis = ok["axis"].iloc[0]
     for ax, what in zip(axes, panels.values(), strict=True):
         ax.set_xscale("log")
-        ax.set_yscale("log")
+        ax.set_yscale("linear" if what in ("shapes", "pair trends") else "log")
         ax.set_xlabel(axis)
         ax.set_ylabel(what)
         ax.legend(fontsize=7)

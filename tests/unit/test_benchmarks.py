@@ -325,9 +325,13 @@ def test_scale_plot_draws_sampling_rate_where_measured(tmp_path, monkeypatch):
         [{**p, "generator": "c", "axis": "evaluate", "evaluate_s": 3.0} for p in points],
         tmp_path / "y.png",
     )
+    scored = [{**p, "column_shapes": 0.9, "column_pair_trends": 0.8} for p in fits]
+    plot(scored, tmp_path / "z.png")
     labels = [[ax.get_ylabel() for ax in fig.axes] for fig in figures]
     assert labels[0] == ["fit seconds", "sampling rows per second", "peak RSS (MB)"]
     assert labels[1] == ["evaluate seconds", "peak RSS (MB)"]
+    assert labels[2] == [*labels[0], "shapes", "pair trends"]  # the draws' quality, linear
+    assert [ax.get_yscale() for ax in figures[2].axes] == ["log"] * 3 + ["linear"] * 2
 
 
 def test_the_wide_evaluation_benchmark_times_both_ways_of_scoring_pairs(capsys, one_thread):
