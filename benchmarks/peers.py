@@ -72,7 +72,11 @@ def run_peer(
         cmd += ["--timing", str(timing), "--target", target] + (["--quick"] if quick else [])
         cmd += [] if epochs is None else ["--epochs", str(epochs)]
         cmd += [] if sample_repeats <= 1 else ["--sample-repeats", str(sample_repeats)]
-        subprocess.run(cmd, check=True)
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode:  # the peer's own words, not only its exit status
+            raise RuntimeError(
+                f"peer {name!r} exited with {proc.returncode}: {proc.stderr[-2000:].strip()}"
+            )
         times = json.loads(timing.read_text())
         if sample_runs is not None:
             sample_runs.extend(float(t) for t in times.get("sample_runs_s", [times["sample_s"]]))

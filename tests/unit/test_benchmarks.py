@@ -476,6 +476,21 @@ def test_a_peer_draws_as_often_as_asked(tmp_path, monkeypatch):
     assert sample_s == 2.0
 
 
+def test_a_crashing_peer_raises_with_what_it_said(monkeypatch):
+    """A peer whose script fails (here: SDV is not installed in this environment) is
+    reported with its own last words, which a scale or benchmark run records."""
+    import sys
+
+    import pandas as pd
+
+    from benchmarks import peers
+
+    monkeypatch.setenv("SYNTHGEN_PEER_SDV_PYTHON", sys.executable)
+    said = r"(?s)'sdv_copula' exited with 1: .*No module named 'sdv'"
+    with pytest.raises(RuntimeError, match=said):
+        peers.run_peer("sdv_copula", pd.DataFrame({"x": range(10)}), 4, 0, False)
+
+
 def test_the_harnesses_refuse_fewer_than_one_draw(capsys):
     """``--sample-repeats`` below one (or not a number) stops the run at once, naming it."""
     import pytest
