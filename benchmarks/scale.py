@@ -24,11 +24,9 @@ N``: from the median of ``N`` draws of the same rows, each draw's seconds in
 ``sample_runs_s``), peak RSS (``ru_maxrss``, data included) and the RSS once the data is
 made; for the labels axis, the column shape of ``merchant`` (sdmetrics' TVComplement on
 frequency-ranked labels, as ``sg.evaluate`` scores it); on the rows, cols and labels axes the
-column shapes and pair trends of the first draw against as many real rows drawn with the
-seed (``sg.evaluate``'s own scores, taken after the peak RSS is read; ``--no-quality``
-skips them). Each generator's cost against its
-first size: ``epoch_ratio`` (``epoch_s`` over the first size's) and ``sampling_ratio`` (the
-first size's rows per second over this size's).
+first draw's column shapes and pair trends against as many real rows drawn with the seed
+(after the peak RSS is read; ``--no-quality`` skips them). Each generator's cost against its
+first size: ``epoch_ratio`` (``epoch_s`` over the first size's) and ``sampling_ratio``.
 
 ``--rounds N`` measures every point ``N`` times, a round of every point after another, so
 that a drift of the machine's speed reaches every size alike; the summary holds each
@@ -157,6 +155,10 @@ def _label_shape(real: pd.Series, synthetic: pd.Series) -> float:
     return float(1.0 - 0.5 * np.abs(p - q).sum())
 
 
+#: The scores of a point's draw (``_quality``), drawn on a linear scale in the plot.
+_QUALITY = ("column_shapes", "column_pair_trends")
+
+
 def _quality(data: pd.DataFrame, synthetic: pd.DataFrame, seed: int) -> dict[str, float]:
     """Column shapes and pair trends of ``synthetic`` against as many rows of ``data``
     drawn with ``seed`` (every row when it has no more)."""
@@ -165,7 +167,7 @@ def _quality(data: pd.DataFrame, synthetic: pd.DataFrame, seed: int) -> dict[str
 
     real = data.sample(min(len(data), len(synthetic)), random_state=seed)
     scores = quality_report_scores(prepare(real.reset_index(drop=True), synthetic))
-    return {k: float(scores[k]) for k in ("column_shapes", "column_pair_trends")}
+    return {k: float(scores[k]) for k in _QUALITY}
 
 
 def _scored(
@@ -259,8 +261,7 @@ def _child(generator: str, axis: str, size: int, args: dict[str, Any], queue) ->
         result = {"status": "error", "error": f"{type(err).__name__}: {err}"}
         result["traceback"] = traceback.format_exc(limit=5)
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    # (a generator's point reads it before scoring its quality; others here)
-    result.setdefault("peak_rss_mb", usage.ru_maxrss / 1024)
+    result.setdefault("peak_rss_mb", usage.ru_maxrss / 1024)  # (or read before scoring)
     if generator in PEERS:  # the peer's own process (its data copy included)
         result["host_rss_mb"] = usage.ru_maxrss / 1024
         result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -279,11 +280,9 @@ def run_point(generator: str, axis: str, size: int, args: dict[str, Any]) -> dic
 _COLUMNS = ["generator", "axis", "size", "round", "rounds", "rows", "cols", "labels_stored",
             "columns_per_position", "fit_s", "s_per_epoch", "epoch_s", "epoch_ratio",
             "sample_rows_per_s", "sampling_ratio", "merchant_shape", "column_shapes",
-            "column_pair_trends", "evaluate_s", "export_s",
-            "cpu_s", "peak_rss_mb", "data_rss_mb", "load_1m", "status"]  # fmt: skip
-
-
-_SCORES = ("merchant_shape", "column_shapes", "column_pair_trends")
+            "column_pair_trends", "evaluate_s", "export_s", "cpu_s", "peak_rss_mb", "data_rss_mb",
+            "load_1m", "status"]  # fmt: skip
+_SCORES = ("merchant_shape", *_QUALITY)  # shown to three decimals
 
 
 def markdown(results: list[dict[str, Any]]) -> str:
@@ -321,16 +320,15 @@ def plot(results: list[dict[str, Any]], path: Path) -> None:
     if "sample_rows_per_s" in ok:
         panels["sample_rows_per_s"] = "sampling rows per second"
     panels["peak_rss_mb"] = "peak RSS (MB)"
-    scores = [c for c in ("column_shapes", "column_pair_trends") if c in ok]
-    panels |= {c: c.replace("column_", "").replace("_", " ") for c in scores}
+    panels |= {c: c.replace("column_", "").replace("_", " ") for c in _QUALITY if c in ok}
     fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.5))
     for gen, grp in ok.groupby("generator"):
         for ax, column in zip(axes, panels, strict=True):
             ax.plot(grp["size"], grp[column], marker="o", label=gen)
     axis = ok["axis"].iloc[0]
-    for ax, what in zip(axes, panels.values(), strict=True):
+    for ax, (column, what) in zip(axes, panels.items(), strict=True):
         ax.set_xscale("log")
-        ax.set_yscale("linear" if what in ("shapes", "pair trends") else "log")
+        ax.set_yscale("linear" if column in _QUALITY else "log")
         ax.set_xlabel(axis)
         ax.set_ylabel(what)
         ax.legend(fontsize=7)
