@@ -47,6 +47,8 @@ def run_peer(
     epochs: int | None = None,
     sample_repeats: int = 1,
     sample_runs: list[float] | None = None,
+    later_draws: list[pd.DataFrame] | None = None,
+    keep_draws: int = 1,
 ) -> tuple[pd.DataFrame, float, float]:
     """Fit peer ``name`` on ``train`` and sample ``n_rows``; returns (rows, fit s, sample s).
 
@@ -55,7 +57,9 @@ def run_peer(
     mostlyai-engine's most epochs), e.g. one epoch for the cost curves. With
     ``sample_repeats`` above one the peer draws its ``n_rows`` that many times from the same
     fitted model: the rows are the first draw's, the sample seconds the median, and every
-    draw's seconds are appended to ``sample_runs`` when given."""
+    draw's seconds are appended to ``sample_runs`` when given. With ``keep_draws`` above one
+    the peer draws at least that many times and the rows of its second to ``keep_draws``-th
+    draws are appended to ``later_draws`` (``--score-draws``)."""
     var, script, model = PEERS[name]
     python = os.environ.get(var)
     if not python:
@@ -72,6 +76,7 @@ def run_peer(
         cmd += ["--timing", str(timing), "--target", target] + (["--quick"] if quick else [])
         cmd += [] if epochs is None else ["--epochs", str(epochs)]
         cmd += [] if sample_repeats <= 1 else ["--sample-repeats", str(sample_repeats)]
+        cmd += [] if keep_draws <= 1 else ["--keep-draws", str(keep_draws)]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode:  # the peer's own words, not only its exit status
             raise RuntimeError(
@@ -80,4 +85,6 @@ def run_peer(
         times = json.loads(timing.read_text())
         if sample_runs is not None:
             sample_runs.extend(float(t) for t in times.get("sample_runs_s", [times["sample_s"]]))
+        if later_draws is not None:
+            later_draws.extend(pd.read_parquet(f"{out}.{i}") for i in range(1, keep_draws))
         return pd.read_parquet(out), float(times["fit_s"]), float(times["sample_s"])

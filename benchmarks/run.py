@@ -7,7 +7,10 @@ rest holdout; fit on train, sample ``len(train)`` rows; fidelity against train, 
 privacy against the holdout. ``--sample-repeats N`` draws those rows ``N`` times from the
 fitted model (ours and the peers' alike): the metrics are the first draw's, ``sample_s`` the
 median draw and ``sample_runs_s`` every draw, so a sampling-time comparison on a busy machine
-rests on more than one measurement.
+rests on more than one measurement. ``--score-draws K`` also scores the train-on-synthetic
+utility of the first ``K`` draws (``tstr_roc_auc_draws``, and their mean
+``tstr_roc_auc_mean``), each as the evaluation scores the first: one draw's TSTR moves from
+draw to draw by about as much as engines differ on it.
 
 Usage::
 
@@ -16,6 +19,7 @@ Usage::
     python -m benchmarks run --datasets my_table.csv --target label
     python -m benchmarks run --ray --seeds 0,1,2         # pairs as Ray tasks (benchmarks.ray_run)
     python -m benchmarks run --sample-repeats 5          # sampling seconds: median of five
+    python -m benchmarks run --score-draws 5             # TSTR: the mean of five draws too
 
 Peers (SDV's CTGAN, TVAE and copula so far) run through
 ``benchmarks/peers.py`` in their own virtual environments when those are configured.
@@ -35,7 +39,7 @@ from typing import Any
 
 from benchmarks.child import run_in_child
 from benchmarks.datasets import load_dataset, split_train_holdout
-from benchmarks.draws import repeats_arg, timed_draws
+from benchmarks.draws import draw_utility, kept_draws, repeats_arg
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -45,6 +49,7 @@ TABLE_METRICS = [
     "column_pair_trends",
     "detection_auc",
     "tstr_roc_auc",
+    "tstr_roc_auc_mean",
     "trtr_roc_auc",
     "mia_auc",
     "mia_vulnerable_tpr",
@@ -81,6 +86,7 @@ def _child(
     quick: bool,
     threads: int | None,
     sample_repeats: int,
+    score_draws: int,
     queue,
 ) -> None:
     warnings.simplefilter("ignore")
@@ -99,19 +105,24 @@ def _child(
         train, holdout = split_train_holdout(data, random_state=seed)
         schema = sg.Schema.infer(data)
         runs: list[float] = []
+        later: list = []  # the second to score_draws-th draws
         if generator in PEERS:
             synthetic, fit_s, _ = run_peer(
                 generator, train, len(train), seed, quick, target,
                 sample_repeats=sample_repeats, sample_runs=runs,
+                later_draws=later, keep_draws=score_draws,
             )  # fmt: skip
             synthetic = synthetic[train.columns]
+            later = [d[train.columns] for d in later]
         else:
             model = sg.make_generator(generator, random_state=seed, **params)
             t0 = time.perf_counter()
             model.fit(train, schema=schema)
             fit_s = time.perf_counter() - t0
             # the metrics are the first draw's
-            synthetic, runs = timed_draws(lambda: model.sample(len(train)), sample_repeats)
+            (synthetic, *later), runs = kept_draws(
+                lambda: model.sample(len(train)), sample_repeats, score_draws
+            )
         sample_s = statistics.median(runs)
         t0 = time.perf_counter()
         metrics = _metrics(train, holdout, synthetic, target, schema, seed)
@@ -125,6 +136,8 @@ def _child(
         }
         if len(runs) > 1:
             result["sample_runs_s"] = [round(t, 3) for t in runs]
+        if later and target:
+            result.update(draw_utility(train, holdout, [synthetic, *later], target, schema, seed))
     except Exception as err:  # a crashed pair is recorded, not fatal
         result = {"status": "error", "error": f"{type(err).__name__}: {err}"}
         result["traceback"] = traceback.format_exc(limit=5)
@@ -142,14 +155,16 @@ def run_pair(
     quick: bool = False,
     threads: int | None = None,
     sample_repeats: int = 1,
+    score_draws: int = 1,
 ) -> dict[str, Any]:
     """Run one (generator, dataset, seed) in a child process; never raises.
 
     ``threads`` caps the threads of torch and of the BLAS/OpenMP pools, ours and the peers'
     (they inherit ``OMP_NUM_THREADS``); ``sample_repeats`` draws the sample that many times
-    (see the module docstring).
+    and ``score_draws`` scores the TSTR of that many draws (see the module docstring).
     """
     args = (generator, dataset, target, seed, params or {}, quick, threads, sample_repeats)
+    args += (score_draws,)
     result = run_in_child(_child, args, timeout, threads)
     result.update(generator=generator, dataset=Path(dataset).stem, seed=seed)
     return result
@@ -275,6 +290,12 @@ def main(argv: list[str] | None = None) -> int:
         help="draw the sample this many times; sample_s is the median (metrics: the first)",
     )
     parser.add_argument(
+        "--score-draws",
+        type=repeats_arg,
+        default=1,
+        help="score the TSTR of this many draws too (tstr_*_draws, tstr_*_mean)",
+    )
+    parser.add_argument(
         "--params", default="{}", help="JSON parameters of synthgen generators (not peers)"
     )
     parser.add_argument(
@@ -305,6 +326,7 @@ def main(argv: list[str] | None = None) -> int:
             "quick": args.quick,
             "threads": args.threads,
             "sample_repeats": args.sample_repeats,
+            "score_draws": args.score_draws,
             "params": None if generator in PEERS else params,
         }
         for dataset in datasets

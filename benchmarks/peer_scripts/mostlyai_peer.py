@@ -23,6 +23,7 @@ parser.add_argument("--target", default="")  # unused: the peer learns the whole
 parser.add_argument("--quick", action="store_true")
 parser.add_argument("--epochs", type=int, default=None)  # most epochs (cost curves)
 parser.add_argument("--sample-repeats", type=int, default=1)  # timings: the median
+parser.add_argument("--keep-draws", type=int, default=1)  # draws 2.. as OUT.1, ...
 args = parser.parse_args()
 if args.model != "tabular":
     raise SystemExit(f"unknown model {args.model!r}: only 'tabular' (TabularARGN)")
@@ -41,10 +42,12 @@ with tempfile.TemporaryDirectory(prefix="mostlyai_peer_") as workspace:
     synth.fit(train)
     fit_s = time.perf_counter() - t0
     runs = []
-    for i in range(max(args.sample_repeats, 1)):
+    for i in range(max(args.sample_repeats, args.keep_draws, 1)):
         t0 = time.perf_counter()
         drawn = synth.sample(n_samples=int(args.rows))
         runs.append(time.perf_counter() - t0)
+        if 0 < i < args.keep_draws:  # later draws for the utility of several draws
+            drawn.to_parquet(f"{args.out}.{i}", index=False)
         if i == 0:  # the rows of the first draw are kept
             rows = drawn
 rows.to_parquet(args.out, index=False)

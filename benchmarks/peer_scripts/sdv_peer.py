@@ -19,6 +19,7 @@ parser.add_argument("--target", default="")  # unused: the peer learns the whole
 parser.add_argument("--quick", action="store_true")
 parser.add_argument("--epochs", type=int, default=None)
 parser.add_argument("--sample-repeats", type=int, default=1)  # timings: the median
+parser.add_argument("--keep-draws", type=int, default=1)  # draws 2.. as OUT.1, ...
 args = parser.parse_args()
 
 train = pd.read_parquet(args.train)
@@ -37,11 +38,13 @@ t0 = time.perf_counter()
 synth.fit({NAME: train} if dict_api else train)
 fit_s = time.perf_counter() - t0
 runs = []
-for i in range(max(args.sample_repeats, 1)):
+for i in range(max(args.sample_repeats, args.keep_draws, 1)):
     t0 = time.perf_counter()
     drawn = synth.sample(int(args.rows))
     drawn = drawn[NAME] if isinstance(drawn, dict) else drawn
     runs.append(time.perf_counter() - t0)
+    if 0 < i < args.keep_draws:  # later draws for the utility of several draws
+        drawn.to_parquet(f"{args.out}.{i}", index=False)
     if i == 0:  # the rows of the first draw are kept
         rows = drawn
 rows.to_parquet(args.out, index=False)

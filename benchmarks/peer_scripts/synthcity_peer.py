@@ -23,6 +23,7 @@ for flag in ("--model", "--train", "--rows", "--seed", "--out", "--timing"):
 parser.add_argument("--target", default="")
 parser.add_argument("--quick", action="store_true")
 parser.add_argument("--sample-repeats", type=int, default=1)  # timings: the median
+parser.add_argument("--keep-draws", type=int, default=1)  # draws 2.. as OUT.1, ...
 args = parser.parse_args()
 if os.environ.get("OMP_NUM_THREADS"):
     torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
@@ -37,10 +38,12 @@ t0 = time.perf_counter()
 plugin.fit(loader)
 fit_s = time.perf_counter() - t0
 runs = []
-for i in range(max(args.sample_repeats, 1)):
+for i in range(max(args.sample_repeats, args.keep_draws, 1)):
     t0 = time.perf_counter()
     drawn = plugin.generate(count=int(args.rows)).dataframe()
     runs.append(time.perf_counter() - t0)
+    if 0 < i < args.keep_draws:  # later draws for the utility of several draws
+        drawn[list(train.columns)].to_parquet(f"{args.out}.{i}", index=False)
     if i == 0:  # the rows of the first draw are kept
         rows = drawn
 rows = rows[list(train.columns)]

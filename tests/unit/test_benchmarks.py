@@ -441,9 +441,27 @@ def test_repeated_draws_time_the_median_and_keep_the_first_draws_metrics(tmp_pat
         assert thrice[metric] == once[metric]
 
 
+def test_scored_draws_give_each_draws_tstr_the_first_the_evaluations_own(tmp_path, adult):
+    """``score_draws`` scores the TSTR of that many draws of one fitted model, drawing as
+    often even when ``sample_repeats`` asks fewer; the first draw's is the evaluation's own
+    figure (the same row cap and classifier stream), the mean is over every draw."""
+    table = tmp_path / "small.csv"
+    adult.head(300).to_csv(table, index=False)
+    res = run_pair("marginals", str(table), 0, target="income", timeout=300, score_draws=3)
+    assert res["status"] == "ok", res
+    assert len(res["sample_runs_s"]) == 3
+    draws = res["tstr_roc_auc_draws"]
+    assert len(draws) == 3 and len(set(draws)) > 1  # three different draws
+    assert draws[0] == res["tstr_roc_auc"]
+    assert res["tstr_roc_auc_mean"] == pytest.approx(sum(draws) / 3)
+    once = run_pair("marginals", str(table), 0, target="income", timeout=300)
+    assert "tstr_roc_auc_draws" not in once and once["tstr_roc_auc"] == res["tstr_roc_auc"]
+
+
 def test_a_peer_draws_as_often_as_asked(tmp_path, monkeypatch):
     """``run_peer`` hands ``--sample-repeats`` to the peer's script and reports the median of
-    the draws' seconds, every draw appended to ``sample_runs``."""
+    the draws' seconds, every draw appended to ``sample_runs``; with ``keep_draws`` it reads
+    the later draws' rows back."""
     import sys
 
     import pandas as pd
@@ -458,9 +476,12 @@ def test_a_peer_draws_as_often_as_asked(tmp_path, monkeypatch):
         "    p.add_argument(f)\n"
         "p.add_argument('--quick', action='store_true')\n"
         "p.add_argument('--sample-repeats', type=int, default=1)\n"
+        "p.add_argument('--keep-draws', type=int, default=1)\n"
         "a = p.parse_args()\n"
         "pd.read_parquet(a.train).head(int(a.rows)).to_parquet(a.out)\n"
-        "runs = [float(i + 1) for i in range(a.sample_repeats)]\n"
+        "for i in range(1, a.keep_draws):\n"
+        "    pd.read_parquet(a.train).tail(i).to_parquet(f'{a.out}.{i}')\n"
+        "runs = [float(i + 1) for i in range(max(a.sample_repeats, a.keep_draws))]\n"
         "json.dump({'fit_s': 0.5, 'sample_s': sorted(runs)[len(runs) // 2], 'sample_runs_s': runs},"
         " open(a.timing, 'w'))\n"
     )
@@ -474,6 +495,12 @@ def test_a_peer_draws_as_often_as_asked(tmp_path, monkeypatch):
     assert len(rows) == 4 and fit_s == 0.5
     assert runs == [1.0, 2.0, 3.0]
     assert sample_s == 2.0
+    later: list[pd.DataFrame] = []
+    rows, _, _ = peers.run_peer(
+        "sdv_ctgan", train, 4, 0, False, sample_runs=runs, later_draws=later, keep_draws=3
+    )
+    assert len(rows) == 4 and runs[3:] == [1.0, 2.0, 3.0]  # three draws for three kept
+    assert [d["x"].tolist() for d in later] == [[9], [8, 9]]  # the peer's second and third
 
 
 def test_a_crashing_peer_raises_with_what_it_said(monkeypatch):
