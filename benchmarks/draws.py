@@ -77,8 +77,8 @@ def draw_utility(
     Each draw is scored as :func:`synthgen.evaluate` scores its utility with ``random_state=
     seed`` (the same row cap, the same classifier stream), so the first draw's figure is the
     evaluation's own. Returns, per TSTR score (``tstr_roc_auc``, ...), ``<name>_draws``
-    (every draw's, in order) and ``<name>_mean``: a single draw's TSTR moves by about 0.001
-    from draw to draw on the benchmark tables, as much as the gaps between engines.
+    (every draw's, in order) and ``<name>_mean``: one draw's TSTR moves from draw to draw
+    by about as much as engines differ on it, or more (docs/benchmarks.md).
     """
     from synthgen.evaluation.data import prepare
     from synthgen.evaluation.groups import group_streams, rows_stream
