@@ -78,7 +78,7 @@ def draw_utility(
     seed`` (the same row cap, the same classifier stream), so the first draw's figure is the
     evaluation's own. Returns, per TSTR score (``tstr_roc_auc``, ...), ``<name>_draws``
     (every draw's, in order) and ``<name>_mean``: one draw's TSTR moves from draw to draw
-    by about as much as engines differ on it, or more (docs/benchmarks.md).
+    by about as much as engines differ on it (docs/benchmarks.md).
     """
     from synthgen.evaluation.data import prepare
     from synthgen.evaluation.groups import group_streams, rows_stream
