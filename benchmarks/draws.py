@@ -81,12 +81,11 @@ def draw_utility(
     by about as much as engines differ on it (docs/benchmarks.md).
     """
     from synthgen.evaluation.data import prepare
-    from synthgen.evaluation.groups import group_streams, rows_stream
+    from synthgen.evaluation.groups import group_streams, rows_stream, run_group
     from synthgen.evaluation.rowcap import cap_rows
-    from synthgen.evaluation.thresholds import EvaluationLimits
-    from synthgen.evaluation.utility import utility_metrics
+    from synthgen.evaluation.thresholds import EvaluationLimits, PrivacyThresholds
 
-    limits = EvaluationLimits()
+    limits, thresholds = EvaluationLimits(), PrivacyThresholds()
     scores: dict[str, list[float | None]] = {}
     for synthetic in draws:
         inputs = {"real": train, "synthetic": synthetic, "holdout": holdout}
@@ -94,7 +93,9 @@ def draw_utility(
         prep = prepare(
             frames["real"], frames["synthetic"], frames["holdout"], target=target, schema=schema
         )
-        for metric in utility_metrics(prep, limits, group_streams(seed)["utility"]):
+        # the evaluation's own group runner (its stream, one OpenMP thread for the classifier)
+        found = run_group("utility", prep, limits, thresholds, group_streams(seed)["utility"])
+        for metric in found.metrics:
             if metric.name.startswith("tstr_"):
                 scores.setdefault(metric.name, []).append(metric.value)
     out: dict[str, Any] = {}

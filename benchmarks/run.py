@@ -105,7 +105,7 @@ def _child(
         train, holdout = split_train_holdout(data, random_state=seed)
         schema = sg.Schema.infer(data)
         runs: list[float] = []
-        later: list = []  # the second to score_draws-th draws
+        later: list = []  # the second to score_draws-th draws (data frames)
         if generator in PEERS:
             synthetic, fit_s, _ = run_peer(
                 generator, train, len(train), seed, quick, target,
@@ -163,8 +163,8 @@ def run_pair(
     (they inherit ``OMP_NUM_THREADS``); ``sample_repeats`` draws the sample that many times
     and ``score_draws`` scores the TSTR of that many draws (see the module docstring).
     """
-    args = (generator, dataset, target, seed, params or {}, quick, threads, sample_repeats)
-    args += (score_draws,)
+    args = (generator, dataset, target, seed, params or {}, quick, threads)
+    args += (sample_repeats, score_draws)
     result = run_in_child(_child, args, timeout, threads)
     result.update(generator=generator, dataset=Path(dataset).stem, seed=seed)
     return result
