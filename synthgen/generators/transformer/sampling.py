@@ -15,11 +15,7 @@ import torch
 from torch.nn import functional as F  # noqa: N812
 
 from synthgen.exceptions import ConfigurationError, PersistenceError
-from synthgen.generators.transformer.decoding import (
-    DECODERS,
-    NetworkHeads,
-    PreparedHeads,
-)
+from synthgen.generators.transformer.decoding import DECODERS, NetworkHeads, PreparedHeads
 from synthgen.generators.transformer.prefixes import PrefixLanes
 from synthgen.generators.transformer.token_tables import TokenTables
 from synthgen.training import precision
@@ -175,11 +171,14 @@ class TokenSampling(TokenTables):
         """
         net, dev = self.net_, self.device_
         n, n_cols = known.shape
-        # Stable sort on "is free": known columns first, each group in the visiting order.
         visit = self._visiting_order()
-        order_np = visit[np.argsort(~known[:, visit], axis=1, kind="stable")]
-        first, shared = order_np[0], self._shared_steps(order_np, known)
-        order = torch.from_numpy(order_np).to(dev)
+        if known.any():  # known columns first (a stable sort on "is free"), each in order
+            order_np = visit[np.argsort(~known[:, visit], axis=1, kind="stable")]
+            first, shared = order_np[0], self._shared_steps(order_np, known)
+            order = torch.from_numpy(order_np).to(dev)
+        else:  # free sampling: every row in the visiting order (no sort of n x C flags)
+            first, shared = visit, np.ones(n_cols, dtype=bool)
+            order = torch.from_numpy(visit).to(dev).expand(n, -1)
         main_t, fine_t = tables[0], tables[1]
         if main is None or fine is None:
             tables.zero_()
