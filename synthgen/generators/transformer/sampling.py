@@ -176,16 +176,16 @@ class TokenSampling(TokenTables):
             order_np = visit[np.argsort(~known[:, visit], axis=1, kind="stable")]
             first, shared = order_np[0], self._shared_steps(order_np, known)
             order = torch.from_numpy(order_np).to(dev)
+            free = torch.from_numpy(~known).to(dev)  # read where rows visit different columns
         else:  # free sampling: every row in the visiting order (no sort of n x C flags)
             first, shared = visit, np.ones(n_cols, dtype=bool)
-            order = torch.from_numpy(visit).to(dev).expand(n, -1)
+            order, free = torch.from_numpy(visit).to(dev).expand(n, -1), None
         main_t, fine_t = tables[0], tables[1]
         if main is None or fine is None:
             tables.zero_()
         else:
             main_t.copy_(torch.from_numpy(main.T))
             fine_t.copy_(torch.from_numpy(fine.T))
-        free = torch.from_numpy(~known).to(dev)
         rows = torch.arange(n, device=dev)
         dtype = self._decode_dtype()
         net.begin(cache, order)  # the cache of ``n`` rows may have served the chunk before
